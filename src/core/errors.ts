@@ -1,0 +1,48 @@
+/**
+ * Errors are values with a stable code and a message that says what went wrong and what to
+ * do about it (STYLE.md). Every module throws RadiolensError for problems the user can act
+ * on; anything else escaping is a bug.
+ */
+export type ErrorCode =
+  | 'E_NOT_DICOM'
+  | 'E_TRUNCATED'
+  | 'E_MALFORMED_DICOM'
+  | 'E_UNSUPPORTED_TRANSFER_SYNTAX'
+  | 'E_PIXEL_DATA'
+  | 'E_DECODE_FAILED'
+  | 'E_UNSUPPORTED_PHOTOMETRIC'
+  | 'E_INCONSISTENT_SERIES'
+  | 'E_MANIFEST_INVALID'
+  | 'E_PACKAGE_TAMPERED'
+  | 'E_MODEL_NOT_FOUND'
+  | 'E_MODEL_RUNTIME'
+  | 'E_NOT_IN_INTENDED_USE'
+  | 'E_NO_MATCHING_MODEL'
+  | 'E_BAD_INPUT'
+  | 'E_IO';
+
+export class RadiolensError extends Error {
+  readonly code: ErrorCode;
+  /** The file or object the problem is about, when there is one. */
+  readonly subject: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { subject?: string; cause?: unknown }) {
+    super(
+      `${code}: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = 'RadiolensError';
+    this.code = code;
+    this.subject = options?.subject;
+  }
+}
+
+export function isRadiolensError(value: unknown): value is RadiolensError {
+  return value instanceof RadiolensError;
+}
+
+/** A short, human message for anything thrown, for per-file reports. */
+export function describeError(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  return String(value);
+}

@@ -1,0 +1,1 @@
+export { repoRoot, sharedDir, conformanceDir } from './paths.js';
