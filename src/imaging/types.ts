@@ -1,0 +1,72 @@
+/**
+ * Structural types for what the imaging layer reads. They mirror the DICOM layer's
+ * `DicomDataset` and `DecodedFrame` field for field but are declared here, so imaging does
+ * not depend on src/dicom's internals and any DecodedFrame is assignable to PixelFrameLike.
+ */
+
+/** A dcmjs "naturalized" dataset: keywords as keys (RescaleSlope, WindowCenter, …). */
+export type DatasetLike = Readonly<Record<string, unknown>>;
+
+export type PixelArray =
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | Int16Array
+  | Uint16Array
+  | Uint8Array
+  | Int8Array
+  | Uint32Array;
+
+/**
+ * One decoded frame. `pixels` holds stored values, already sign-extended by the decoder when
+ * Pixel Representation is 1; colour frames are pixel-interleaved (R,G,B,R,G,B…), which is
+ * what decoders return whatever the Planar Configuration of the file was.
+ */
+export interface PixelFrameLike {
+  readonly rows: number;
+  readonly columns: number;
+  readonly samplesPerPixel: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly pixelRepresentation: number;
+  readonly photometricInterpretation: string;
+  readonly pixels: PixelArray;
+}
+
+/** Display values in [0,1] with 0 = black, whatever the source photometric interpretation. */
+export interface GreyImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+/** What a model package's manifest says its network wants as input. */
+export interface ImageInputSpec {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** stretch: fill the input, aspect ratio lost; letterbox: keep aspect, pad with black. */
+  resize: 'stretch' | 'letterbox';
+  /** unit: display value in [0,1] as is; meanStd: (v - mean[c]) / std[c], both in [0,1] units. */
+  normalisation: { kind: 'unit' } | { kind: 'meanStd'; mean: number[]; std: number[] };
+}
+
+/**
+ * A series assembled into a 3-D grid of modality values (e.g. Hounsfield units for CT).
+ * Voxel (i, j, k) is data[k * width * height + j * width + i]; its patient position is
+ * origin + i*spacing[0]*rowDir + j*spacing[1]*colDir + k*spacing[2]*normal.
+ */
+export interface Volume {
+  width: number;
+  height: number;
+  depth: number;
+  /** [between columns (along a row), between rows (along a column), between slices] in mm. */
+  spacing: [number, number, number];
+  /** Image Position (Patient) of the first voxel of the first slice, in mm. */
+  origin: [number, number, number];
+  /** Row-major 3×3: row direction cosines, column direction cosines, slice normal. */
+  direction: number[];
+  data: Float32Array;
+  /** The `source` of each slice, in volume order (k = 0 first). */
+  sliceSources: string[];
+}
