@@ -1,0 +1,216 @@
+/**
+ * A minimal walk over the top-level data elements of a dataset, to find where Pixel Data and
+ * its offset tables sit in the bytes. dcmjs parses the attributes; this only measures, so
+ * that the pixel bytes are taken straight from the file (no copy, no reinterpretation) and
+ * damaged encapsulation can be recovered or refused by us rather than crash inside dcmjs.
+ */
+import { RadiolensError } from '../core/index.js';
+
+export interface ElementLocation {
+  readonly tag: number;
+  readonly vr: string;
+  /** Offset of the first value byte within the walked bytes. */
+  readonly valueOffset: number;
+  /** Declared value length; UNDEFINED_LENGTH for encapsulated or delimited values. */
+  readonly length: number;
+}
+
+export const UNDEFINED_LENGTH = 0xffffffff;
+export const ITEM = 0xfffee000;
+export const ITEM_DELIMITATION = 0xfffee00d;
+export const SEQUENCE_DELIMITATION = 0xfffee0dd;
+
+/** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2). */
+const LONG_VRS = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
+
+export interface WalkEncoding {
+  readonly explicitVr: boolean;
+  readonly littleEndian: boolean;
+}
+
+/**
+ * Locates the top-level elements whose tags are in `wanted`. Stops at the end of the bytes;
+ * an element header or value that runs past the end is reported as E_TRUNCATED.
+ */
+export function locateElements(
+  bytes: Uint8Array,
+  start: number,
+  encoding: WalkEncoding,
+  wanted: ReadonlySet<number>,
+  source: string,
+): Map<number, ElementLocation> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found = new Map<number, ElementLocation>();
+  const walker = new Walker(view, encoding, source);
+  let offset = start;
+  while (offset < bytes.byteLength) {
+    if (bytes.byteLength - offset < 8) {
+      // Trailing zero padding is tolerated; anything else is the start of a cut-off element.
+      if (bytes.subarray(offset).every((b) => b === 0)) break;
+      walker.need(offset, 8);
+    }
+    const header = walker.readHeader(offset, encoding.explicitVr);
+    if (wanted.has(header.tag)) {
+      found.set(header.tag, {
+        tag: header.tag,
+        vr: header.vr,
+        valueOffset: header.valueOffset,
+        length: header.length,
+      });
+    }
+    // Pixel Data running past the end is reported by the caller, which knows what it needs.
+    if (!wanted.has(header.tag) && header.length !== UNDEFINED_LENGTH)
+      walker.need(header.valueOffset, header.length);
+    if (wanted.has(header.tag) && header.length === UNDEFINED_LENGTH) {
+      // Encapsulated Pixel Data: its own reader explains a cut-off fragment better.
+      try {
+        offset = walker.skipValue(header, encoding.explicitVr);
+      } catch (error) {
+        if (error instanceof RadiolensError && error.code === 'E_TRUNCATED') break;
+        throw error;
+      }
+      continue;
+    }
+    offset = walker.skipValue(header, encoding.explicitVr);
+  }
+  return found;
+}
+
+interface Header {
+  tag: number;
+  vr: string;
+  valueOffset: number;
+  length: number;
+}
+
+class Walker {
+  constructor(
+    private readonly view: DataView,
+    private readonly encoding: WalkEncoding,
+    private readonly source: string,
+  ) {}
+
+  readHeader(
+    offset: number,
+    explicitVr: boolean,
+    littleEndian = this.encoding.littleEndian,
+  ): Header {
+    this.need(offset, 8);
+    const tag =
+      ((this.view.getUint16(offset, littleEndian) << 16) |
+        this.view.getUint16(offset + 2, littleEndian)) >>>
+      0;
+    // Item and delimitation tags never carry a VR, whatever the transfer syntax.
+    if (!explicitVr || tag === ITEM || tag === ITEM_DELIMITATION || tag === SEQUENCE_DELIMITATION) {
+      return {
+        tag,
+        vr: '',
+        valueOffset: offset + 8,
+        length: this.view.getUint32(offset + 4, littleEndian),
+      };
+    }
+    const vr = String.fromCharCode(this.view.getUint8(offset + 4), this.view.getUint8(offset + 5));
+    if (LONG_VRS.has(vr)) {
+      this.need(offset, 12);
+      return {
+        tag,
+        vr,
+        valueOffset: offset + 12,
+        length: this.view.getUint32(offset + 8, littleEndian),
+      };
+    }
+    if (!/^[A-Z]{2}$/.test(vr)) {
+      throw new RadiolensError(
+        'E_MALFORMED_DICOM',
+        `${this.source}: element ${hexTag(tag)} at byte ${offset} has no valid VR ("${vr}") in an explicit VR dataset; the file is damaged`,
+        { subject: this.source },
+      );
+    }
+    return {
+      tag,
+      vr,
+      valueOffset: offset + 8,
+      length: this.view.getUint16(offset + 6, littleEndian),
+    };
+  }
+
+  /** Returns the offset just after the element's value. */
+  skipValue(
+    header: Header,
+    explicitVr: boolean,
+    littleEndian = this.encoding.littleEndian,
+  ): number {
+    if (header.length !== UNDEFINED_LENGTH) {
+      const end = header.valueOffset + header.length;
+      return Math.min(end, this.view.byteLength);
+    }
+    // An undefined-length UN holds an implicit VR little endian sequence (PS3.5 6.2.2).
+    const itemsExplicit = header.vr === 'UN' ? false : explicitVr;
+    const itemsLittle = header.vr === 'UN' ? true : littleEndian;
+    return this.skipItems(header.valueOffset, itemsExplicit, itemsLittle, header.vr);
+  }
+
+  private skipItems(
+    offset: number,
+    explicitVr: boolean,
+    littleEndian: boolean,
+    vr: string,
+  ): number {
+    for (;;) {
+      const item = this.readHeader(offset, false, littleEndian);
+      if (item.tag === SEQUENCE_DELIMITATION) return item.valueOffset;
+      if (item.tag !== ITEM) {
+        throw new RadiolensError(
+          'E_MALFORMED_DICOM',
+          `${this.source}: expected an item in a delimited ${vr || 'sequence'} at byte ${offset}, found ${hexTag(item.tag)}; the sequence is malformed`,
+          { subject: this.source },
+        );
+      }
+      if (item.length !== UNDEFINED_LENGTH) {
+        offset = item.valueOffset + item.length;
+        this.need(item.valueOffset, item.length);
+        continue;
+      }
+      // Encapsulated fragments always have a defined length; only dataset items get here.
+      offset = item.valueOffset;
+      for (;;) {
+        const inner = this.readHeader(offset, explicitVr, littleEndian);
+        if (inner.tag === ITEM_DELIMITATION) {
+          offset = inner.valueOffset;
+          break;
+        }
+        offset = this.skipValue(inner, explicitVr, littleEndian);
+        if (offset >= this.view.byteLength) this.need(offset, 8);
+      }
+    }
+  }
+
+  need(offset: number, count: number): void {
+    if (offset + count > this.view.byteLength) {
+      throw new RadiolensError(
+        'E_TRUNCATED',
+        `${this.source}: the data ends at byte ${this.view.byteLength} inside an element that needs ${offset + count}; the file is truncated — fetch or export it again`,
+        { subject: this.source },
+      );
+    }
+  }
+}
+
+export function hexTag(tag: number): string {
+  const hex = tag.toString(16).toUpperCase().padStart(8, '0');
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}

@@ -1,0 +1,121 @@
+/**
+ * Native (uncompressed) sample unpacking: bytes → one typed array of stored values per
+ * frame. One tight loop per bit depth, no per-pixel closures; High Bit = Bits Stored − 1 is
+ * guaranteed by imagePixel.ts, so junk above Bits Stored is masked off and signed values are
+ * sign-extended from bit Bits Stored − 1.
+ */
+import { RadiolensError } from '../core/index.js';
+
+export type SampleArray = Int32Array | Float32Array | Float64Array;
+
+export interface SampleLayout {
+  /** Samples in the frame (rows × columns × samples per pixel, or the 4:2:2 count). */
+  readonly count: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly pixelRepresentation: 0 | 1;
+  /** 'OF'/'OD' mark Float/Double Float Pixel Data. */
+  readonly float: boolean;
+}
+
+/** Bytes a frame of `count` samples occupies (Bits Allocated 1 frames are bit-packed). */
+export function frameByteLength(count: number, bitsAllocated: number): number {
+  return bitsAllocated === 1 ? Math.ceil(count / 8) : (count * bitsAllocated) / 8;
+}
+
+/**
+ * Unpacks `layout.count` samples starting at `byteOffset` (or, for Bits Allocated 1, at bit
+ * `bitOffset`). Multi-byte samples are read in the given byte order.
+ */
+export function unpackSamples(
+  bytes: Uint8Array,
+  byteOffset: number,
+  layout: SampleLayout,
+  littleEndian: boolean,
+  source: string,
+  bitOffset = 0,
+): SampleArray {
+  const { count, bitsAllocated, bitsStored, pixelRepresentation } = layout;
+  const needed =
+    bitsAllocated === 1
+      ? Math.ceil((bitOffset + count) / 8)
+      : byteOffset + (count * bitsAllocated) / 8;
+  if (needed > bytes.byteLength) {
+    throw new RadiolensError(
+      'E_TRUNCATED',
+      `${source}: Pixel Data holds ${bytes.byteLength} bytes but this frame needs ${needed}; the pixel data is truncated`,
+      { subject: source },
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (layout.float) {
+    if (bitsAllocated === 32) {
+      const out = new Float32Array(count);
+      for (let i = 0, at = byteOffset; i < count; i++, at += 4)
+        out[i] = view.getFloat32(at, littleEndian);
+      return out;
+    }
+    const out = new Float64Array(count);
+    for (let i = 0, at = byteOffset; i < count; i++, at += 8)
+      out[i] = view.getFloat64(at, littleEndian);
+    return out;
+  }
+  if (bitsAllocated === 32 && bitsStored === 32 && pixelRepresentation === 0) {
+    // Unsigned 32-bit values do not fit an Int32Array; a Float64Array holds them exactly.
+    const out = new Float64Array(count);
+    for (let i = 0, at = byteOffset; i < count; i++, at += 4)
+      out[i] = view.getUint32(at, littleEndian);
+    return out;
+  }
+  const out = new Int32Array(count);
+  switch (bitsAllocated) {
+    case 1: {
+      for (let i = 0, bit = bitOffset; i < count; i++, bit++)
+        out[i] = (bytes[bit >> 3]! >> (bit & 7)) & 1;
+      return out;
+    }
+    case 8:
+      for (let i = 0; i < count; i++) out[i] = bytes[byteOffset + i]!;
+      break;
+    case 16:
+      if (littleEndian) {
+        for (let i = 0, at = byteOffset; i < count; i++, at += 2)
+          out[i] = bytes[at]! | (bytes[at + 1]! << 8);
+      } else {
+        for (let i = 0, at = byteOffset; i < count; i++, at += 2)
+          out[i] = (bytes[at]! << 8) | bytes[at + 1]!;
+      }
+      break;
+    case 32:
+      for (let i = 0, at = byteOffset; i < count; i++, at += 4)
+        out[i] = view.getInt32(at, littleEndian);
+      break;
+    default:
+      throw new RadiolensError(
+        'E_PIXEL_DATA',
+        `${source}: Bits Allocated ${bitsAllocated} is not supported`,
+        {
+          subject: source,
+        },
+      );
+  }
+  applyBitsStored(out, bitsStored, pixelRepresentation);
+  return out;
+}
+
+/** Masks bits above Bits Stored and sign-extends signed values, in place. */
+export function applyBitsStored(
+  samples: Int32Array,
+  bitsStored: number,
+  pixelRepresentation: 0 | 1,
+): void {
+  if (bitsStored >= 32) return;
+  const shift = 32 - bitsStored;
+  const n = samples.length;
+  if (pixelRepresentation === 1) {
+    for (let i = 0; i < n; i++) samples[i] = (samples[i]! << shift) >> shift;
+  } else {
+    const mask = bitsStored === 31 ? 0x7fffffff : (1 << bitsStored) - 1;
+    for (let i = 0; i < n; i++) samples[i] = samples[i]! & mask;
+  }
+}

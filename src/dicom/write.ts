@@ -1,0 +1,145 @@
+import { createRequire } from 'node:module';
+import { RadiolensError, deriveUid, isValidUid } from '../core/index.js';
+
+/**
+ * PS3.10 Part 10 file writer over dcmjs. We write only what Radiolens creates (SR, SC), so the
+ * dataset is a dcmjs "naturalized" object (keyword → value) and we own its correctness; this
+ * module adds the File Meta Information (PS3.10 7.1) and checks the few things a wrong input
+ * would otherwise turn into a silently invalid file.
+ */
+
+/** Explicit VR Little Endian, the transfer syntax every receiver must accept (PS3.5 10.1). */
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+
+/**
+ * Implementation Class UID (0002,0012): constant for this implementation, derived under 2.25
+ * so it is globally unique without a registered root. Change the version part only when the
+ * writer's behaviour changes in a way a receiver might need to tell apart.
+ */
+export const IMPLEMENTATION_CLASS_UID = deriveUid('radiolens', 'implementation-class', '0.1');
+
+/** Implementation Version Name (0002,0013), SH, at most 16 characters. */
+export const IMPLEMENTATION_VERSION_NAME = 'RADIOLENS_010';
+
+const SUPPORTED_TRANSFER_SYNTAXES = new Set([
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  '1.2.840.10008.1.2', // Implicit VR Little Endian
+]);
+
+/** The slice of the dcmjs API we use; dcmjs ships no type declarations. */
+interface DcmjsData {
+  DicomDict: new (meta: Record<string, unknown>) => {
+    dict: Record<string, unknown>;
+    write(options?: { allowInvalidVRLength?: boolean }): ArrayBuffer;
+  };
+  DicomMetaDictionary: {
+    denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
+  };
+}
+
+// createRequire keeps the CommonJS build of dcmjs behind a typed interface without an ambient
+// `declare module` that would clash with other folders' declarations.
+const dcmjsData: DcmjsData = (createRequire(import.meta.url)('dcmjs') as { data: DcmjsData }).data;
+
+/**
+ * Encode a naturalized dataset as a DICOM Part 10 file: 128-byte preamble, "DICM", File Meta
+ * Information group (0002) in Explicit VR Little Endian, then the dataset in the requested
+ * transfer syntax. Only native (uncompressed) syntaxes are accepted: our objects carry either
+ * no pixel data (SR) or raw RGB (SC).
+ *
+ * Pitfalls this guards against (dcmjs writes whatever it is given):
+ * - SOPClassUID/SOPInstanceUID must be present and valid: they become Media Storage SOP
+ *   Class/Instance UID in the meta header.
+ * - Pixel Data must be an ArrayBuffer[] with its VR named in `_vrMap` (OB for 8-bit); a typed
+ *   array is accepted here and converted.
+ * - Person names may be given as strings; dcmjs turns them into PN objects.
+ * - Group 0002 elements in the dataset are rejected: the meta header is ours to write.
+ */
+export function encodeDicomPart10(
+  dataset: Record<string, unknown>,
+  transferSyntaxUid: string = EXPLICIT_VR_LITTLE_ENDIAN,
+): Uint8Array {
+  if (!SUPPORTED_TRANSFER_SYNTAXES.has(transferSyntaxUid)) {
+    throw new RadiolensError(
+      'E_UNSUPPORTED_TRANSFER_SYNTAX',
+      `cannot write transfer syntax ${transferSyntaxUid}: the writer emits native Explicit or Implicit VR Little Endian only — write ${EXPLICIT_VR_LITTLE_ENDIAN} and transcode afterwards if needed`,
+    );
+  }
+  const sopClassUid = dataset['SOPClassUID'];
+  const sopInstanceUid = dataset['SOPInstanceUID'];
+  for (const [name, value] of [
+    ['SOPClassUID', sopClassUid],
+    ['SOPInstanceUID', sopInstanceUid],
+  ] as const) {
+    if (typeof value !== 'string' || !isValidUid(value)) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `dataset to encode has no valid ${name} (got ${JSON.stringify(value)}): set it before encoding — it is copied into the File Meta Information`,
+      );
+    }
+  }
+  const metaKeys = Object.keys(dataset).filter((key) =>
+    [
+      'FileMetaInformationGroupLength',
+      'FileMetaInformationVersion',
+      'MediaStorageSOPClassUID',
+      'MediaStorageSOPInstanceUID',
+      'TransferSyntaxUID',
+      'ImplementationClassUID',
+      'ImplementationVersionName',
+    ].includes(key),
+  );
+  if (metaKeys.length > 0) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `dataset to encode contains File Meta Information elements (${metaKeys.join(', ')}): remove them, encodeDicomPart10 writes group 0002 itself`,
+    );
+  }
+
+  const prepared = withPixelDataAsArrayBuffers(dataset);
+  const meta = dcmjsData.DicomMetaDictionary.denaturalizeDataset({
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: transferSyntaxUid,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    _vrMap: { FileMetaInformationVersion: 'OB' },
+  });
+  const dict = new dcmjsData.DicomDict(meta);
+  dict.dict = dcmjsData.DicomMetaDictionary.denaturalizeDataset(prepared);
+  return new Uint8Array(dict.write());
+}
+
+/** dcmjs writes OB/OW values only from ArrayBuffer[] (one per frame/fragment). */
+function withPixelDataAsArrayBuffers(dataset: Record<string, unknown>): Record<string, unknown> {
+  const pixelData = dataset['PixelData'];
+  if (pixelData === undefined) return dataset;
+  let buffers: ArrayBuffer[];
+  if (pixelData instanceof ArrayBuffer) {
+    buffers = [pixelData];
+  } else if (ArrayBuffer.isView(pixelData)) {
+    const view = new Uint8Array(pixelData.buffer, pixelData.byteOffset, pixelData.byteLength);
+    buffers = [view.slice().buffer];
+  } else if (Array.isArray(pixelData) && pixelData.every((b) => b instanceof ArrayBuffer)) {
+    buffers = pixelData as ArrayBuffer[];
+  } else {
+    throw new RadiolensError(
+      'E_PIXEL_DATA',
+      'PixelData to encode must be an ArrayBuffer, a typed array or an ArrayBuffer[]: convert the pixel buffer before encoding',
+    );
+  }
+  const totalLength = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  if (totalLength % 2 !== 0) {
+    throw new RadiolensError(
+      'E_PIXEL_DATA',
+      `PixelData is ${totalLength} bytes, an odd length: DICOM values have even length (PS3.5 7.1.1) — pad the pixel buffer with one zero byte`,
+    );
+  }
+  const vrMap = (dataset['_vrMap'] as Record<string, string> | undefined) ?? {};
+  return {
+    ...dataset,
+    PixelData: buffers,
+    _vrMap: { ...vrMap, PixelData: vrMap['PixelData'] ?? 'OB' },
+  };
+}
