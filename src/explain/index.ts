@@ -1,0 +1,19 @@
+export { exactGradCam, type FeatureMapInput } from './gradcam.js';
+export { loadCamHead, type CamHead } from './camHead.js';
+export {
+  occlusionSensitivity,
+  type OcclusionInput,
+  type OcclusionSpec,
+  type OcclusionOptions,
+  type BatchScorer,
+} from './occlusion.js';
+export {
+  normaliseHeatmap,
+  resampleToImage,
+  type Heatmap,
+  type HeatmapTarget,
+  type NormalisedHeatmap,
+  type InputGridMap,
+} from './heatmap.js';
+/** Re-exported: the geometry belongs to the model input contract (models/inputGeometry.ts). */
+export { letterboxGeometry, type LetterboxGeometry } from '../models/index.js';

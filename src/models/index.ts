@@ -1,0 +1,37 @@
+export {
+  modelManifestSchema,
+  parseManifest,
+  validateManifest,
+  type ModelManifest,
+  type ModelLabel,
+  type ModelExplanation,
+  type ModelIntendedUse,
+  type ModelInputSpec,
+  type ManifestIssue,
+  type ManifestValidation,
+} from './manifest.js';
+export {
+  loadModelPackage,
+  sha256,
+  sha256File,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  type ModelPackage,
+} from './package.js';
+export { ModelRegistry, type RegistryEntry } from './registry.js';
+export {
+  createModelRunner,
+  type ModelRunner,
+  type ModelRunnerOptions,
+  type ModelRunResult,
+  type FeatureMap,
+} from './runtime.js';
+export {
+  checkIntendedUse,
+  type IntendedUseDataset,
+  type FrameInfo,
+  type IntendedUseResult,
+} from './intendedUse.js';
+export { compareSemver, isPrerelease, isSemver } from './semver.js';
+export * from './onnx/index.js';
+export { letterboxGeometry, type LetterboxGeometry } from './inputGeometry.js';
