@@ -1,0 +1,66 @@
+/**
+ * Inputs of the results layer. The analysis pipeline fills these; the writers here turn them
+ * into DICOM SR, DICOM Secondary Capture and a FHIR R4 Bundle without touching the network.
+ */
+
+/** A dcmjs "naturalized" dataset: keyword → value (PatientName, StudyInstanceUID, …). */
+export type DicomDataset = Record<string, unknown>;
+
+export interface SourceImage {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  /** The source instance's attributes (pixel data not needed). */
+  dataset: DicomDataset;
+}
+
+/** A code as DICOM writes it: Coding Scheme Designator, Code Value, Code Meaning. */
+export interface CodedConcept {
+  scheme: string /* 'SCT' | 'RADLEX' | 'DCM' | 'LN' | 'UCUM' | '99…' */;
+  value: string;
+  meaning: string;
+}
+
+export interface AlgorithmIdentity {
+  modelId: string;
+  version: string;
+  name: string;
+  manufacturer: string;
+  manifestSha256: string;
+}
+
+export interface FindingResult {
+  labelId: string;
+  finding: CodedConcept;
+  /** Model output probability, 0…1. */
+  probability: number;
+  /** Operating threshold, 0…1: present means probability ≥ threshold. */
+  threshold: number;
+  present: boolean;
+  alertLevel: 'none' | 'routine' | 'urgent';
+  image: SourceImage;
+}
+
+export interface AnalysisRecord {
+  studyInstanceUid: string;
+  sources: SourceImage[];
+  findings: FindingResult[];
+  algorithm: AlgorithmIdentity;
+  performedAt: Date;
+  notAnalysed: { image: SourceImage; reason: string }[];
+}
+
+/** The source image as displayed (after Modality/VOI LUT), grey 0…1, row-major. */
+export interface DisplayImage {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+/** A class activation map, raw ≥ 0, any resolution (resampled to the display image). */
+export interface Heatmap {
+  width: number;
+  height: number;
+  data: Float32Array;
+  max: number;
+}
