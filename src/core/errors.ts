@@ -19,7 +19,12 @@ export type ErrorCode =
   | 'E_NOT_IN_INTENDED_USE'
   | 'E_NO_MATCHING_MODEL'
   | 'E_BAD_INPUT'
-  | 'E_IO';
+  | 'E_IO'
+  | 'E_DEID_MISSING_UID'
+  | 'E_DEID_SECRET'
+  | 'E_DEID_CONFIG'
+  | 'E_DATASET_INVALID'
+  | 'E_MODEL_VERSION_EXISTS';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;
