@@ -1,7 +1,24 @@
 import type { Command } from 'commander';
+import { analyzeCommand } from './analyze.js';
+import { datasetCommand } from './dataset.js';
+import { deidCommand } from './deid.js';
+import { demoCommand } from './demo.js';
+import { importImagesCommand } from './importImages.js';
+import { modelsCommand } from './models.js';
+import { statsCommand } from './stats.js';
+import { validateCommand } from './validate.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
 
 /** Every command of the CLI, in the order `--help` lists them. */
-export const commandModules: readonly CommandModule[] = [];
+export const commandModules: readonly CommandModule[] = [
+  demoCommand,
+  analyzeCommand,
+  importImagesCommand,
+  modelsCommand,
+  validateCommand,
+  statsCommand,
+  deidCommand,
+  datasetCommand,
+];

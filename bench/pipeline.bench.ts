@@ -1,0 +1,142 @@
+/**
+ * Pipeline benchmark (issue #2): per-image time of each stage, and the whole pipeline's
+ * throughput against a bare onnxruntime session running the same DenseNet-121-sized network
+ * in the same run. Target: the pipeline keeps ≥ 90 % of the bare model's throughput.
+ *
+ * Run: npm run bench   (or: npx tsx bench/pipeline.bench.ts [--images N])
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { analyzeFiles } from '../src/analysis/index.js';
+import { deriveUid, writeFileAtomic } from '../src/core/index.js';
+import { encodeDicomPart10 } from '../src/dicom/index.js';
+import { ModelRegistry } from '../src/models/index.js';
+import { writeTestModelPackage } from '../src/testing/onnxModels.js';
+
+const IMAGES = Number(process.argv[process.argv.indexOf('--images') + 1]) || 12;
+const SIDE = 2048; // a typical computed radiograph
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-bench-'));
+  try {
+    const registryDir = join(work, 'models');
+    const pkg = await writeTestModelPackage(join(registryDir, 'densenet121-bench', '1.0.0'), {
+      architecture: 'densenet121',
+      id: 'densenet121-bench',
+      version: '1.0.0',
+    });
+    const files = await writeRadiographs(join(work, 'dicom'), IMAGES);
+
+    // Bare onnxruntime: the same graph, same options, on one ready-made input tensor.
+    const session = await InferenceSession.create(pkg.modelPath, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+    });
+    const { input } = pkg.manifest;
+    const tensor = new Tensor(
+      'float32',
+      new Float32Array(input.channels * input.height * input.width).fill(0.1),
+      [1, input.channels, input.height, input.width],
+    );
+    await session.run({ [input.inputName]: tensor }); // warm-up
+    let started = performance.now();
+    for (let i = 0; i < IMAGES; i++) await session.run({ [input.inputName]: tensor });
+    const bareMs = (performance.now() - started) / IMAGES;
+    await session.release();
+
+    // The pipeline: read, decode, preprocess, infer, explain, write SR + SC + FHIR.
+    const registry = new ModelRegistry(registryDir);
+    await analyzeFiles(files.slice(0, 1), { registry, outDir: join(work, 'warm'), batchSize: 1 }); // warm-up
+    started = performance.now();
+    const run = await analyzeFiles(files, { registry, outDir: join(work, 'out'), batchSize: 1 });
+    const pipelineMs = (performance.now() - started) / IMAGES;
+    if (run.imagesAnalysed !== IMAGES)
+      throw new Error(
+        `only ${run.imagesAnalysed} of ${IMAGES} images analysed: ${JSON.stringify(run.problems)}`,
+      );
+
+    const per = (ms: number): string => (ms / IMAGES).toFixed(1).padStart(9);
+    const rows: Array<[string, string]> = [
+      ['read + parse', per(run.timings.read)],
+      ['decode', per(run.timings.decode)],
+      ['preprocess', per(run.timings.preprocess)],
+      ['inference', per(run.timings.inference)],
+      ['explanation', per(run.timings.explanation)],
+      ['output encoding', per(run.timings.encoding)],
+    ];
+    console.log(
+      `\nRadiolens pipeline benchmark — ${IMAGES} CR images ${SIDE}x${SIDE} 12-bit, DenseNet-121 (random weights) at 224x224, CPU`,
+    );
+    console.log('\n| stage            | ms/image |');
+    console.log('|------------------|----------|');
+    for (const [name, value] of rows)
+      console.log(`| ${name.padEnd(16)} | ${value.trim().padStart(8)} |`);
+    const ratio = bareMs / pipelineMs;
+    console.log('\n| run                         | ms/image | images/s |');
+    console.log('|-----------------------------|----------|----------|');
+    console.log(
+      `| bare onnxruntime (baseline) | ${bareMs.toFixed(1).padStart(8)} | ${(1000 / bareMs).toFixed(2).padStart(8)} |`,
+    );
+    console.log(
+      `| radiolens pipeline          | ${pipelineMs.toFixed(1).padStart(8)} | ${(1000 / pipelineMs).toFixed(2).padStart(8)} |`,
+    );
+    console.log(
+      `\npipeline keeps ${(ratio * 100).toFixed(1)} % of the bare model's throughput (target ≥ 90 %): ${ratio >= 0.9 ? 'MET' : 'NOT MET'}`,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Synthetic 12-bit MONOCHROME1 radiographs with a smooth "body" and noise, one study each. */
+async function writeRadiographs(dir: string, count: number): Promise<string[]> {
+  const files: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const pixels = new Uint16Array(SIDE * SIDE);
+    let seed = 12345 + n;
+    for (let y = 0; y < SIDE; y++) {
+      for (let x = 0; x < SIDE; x++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const dx = (x - SIDE / 2) / SIDE;
+        const dy = (y - SIDE / 2) / SIDE;
+        pixels[y * SIDE + x] = Math.min(
+          4095,
+          Math.round(3000 * Math.exp(-(dx * dx + dy * dy) * 6) + (seed % 200)),
+        );
+      }
+    }
+    const study = deriveUid('bench', 'study', String(n));
+    const dataset = {
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.1',
+      SOPInstanceUID: deriveUid('bench', 'instance', String(n)),
+      StudyInstanceUID: study,
+      SeriesInstanceUID: deriveUid('bench', 'series', String(n)),
+      PatientName: 'Bench^Synthetic',
+      PatientID: `BENCH${n}`,
+      Modality: 'CR',
+      BodyPartExamined: 'CHEST',
+      ViewPosition: 'PA',
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME1',
+      Rows: SIDE,
+      Columns: SIDE,
+      BitsAllocated: 16,
+      BitsStored: 12,
+      HighBit: 11,
+      PixelRepresentation: 0,
+      WindowCenter: '2048',
+      WindowWidth: '4096',
+      PixelData: new Uint8Array(pixels.buffer),
+      _vrMap: { PixelData: 'OW' },
+    };
+    const path = join(dir, `cr-${n}.dcm`);
+    await writeFileAtomic(path, encodeDicomPart10(dataset));
+    files.push(path);
+  }
+  return files;
+}
+
+await main();

@@ -1,0 +1,5 @@
+export { analyzeFiles, studySummary, type AnalyzeOptions } from './analyze.js';
+export { collectFiles } from './collectFiles.js';
+export { formatRunReport } from './report.js';
+export type { AnalysisRun, StudyOutcome, StageTimings, FileProblem } from './types.js';
+export { scoreImages, type ScoredImage, type ScoreOptions } from './scoreImages.js';

@@ -1,0 +1,40 @@
+import { createModelRunner, type ModelPackage, type ModelRunner } from '../models/index.js';
+import { loadCamHead, type CamHead } from '../explain/index.js';
+
+export interface ModelSession {
+  runner: ModelRunner;
+  /** The GAP+linear head for exact Grad-CAM, when the manifest says the model has one. */
+  camHead: CamHead | null;
+}
+
+/**
+ * One loaded inference session per model version for the whole run: creating an
+ * onnxruntime session costs far more than one inference, so studies share it.
+ */
+export class ModelSessions {
+  private readonly sessions = new Map<string, Promise<ModelSession>>();
+
+  get(pkg: ModelPackage): Promise<ModelSession> {
+    const key = `${pkg.manifest.id}@${pkg.manifest.version}:${pkg.manifestSha256}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = (async () => ({
+        runner: await createModelRunner(pkg),
+        camHead: pkg.manifest.explanation.method === 'cam' ? await loadCamHead(pkg) : null,
+      }))();
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  async dispose(): Promise<void> {
+    for (const session of this.sessions.values()) {
+      try {
+        await (await session).runner.dispose();
+      } catch {
+        // A session that failed to load has nothing to release.
+      }
+    }
+    this.sessions.clear();
+  }
+}

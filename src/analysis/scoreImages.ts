@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { describeError, RadiolensError } from '../core/index.js';
+import { decodeFrame, parseDicom } from '../dicom/index.js';
+import { toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
+import { decodeRaster } from '../ingest/index.js';
+import { checkIntendedUse, type ModelPackage } from '../models/index.js';
+import { ModelSessions } from './modelSessions.js';
+
+/** One image's scores (per label, manifest order), or why it has none. */
+export interface ScoredImage {
+  path: string;
+  scores: Float32Array | null;
+  /** Globally average-pooled feature map (the head's input), when the model exposes features. */
+  pooledFeatures: Float32Array | null;
+  problem: string | null;
+}
+
+export interface ScoreOptions {
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Score a list of images with one model: the path `validate` and `finetune` take. DICOM files
+ * go through the same decode → LUT → intended-use path as `analyze`; PNG/JPEG files (public
+ * data sets, legacy archives) are taken as already-windowed greyscale, x/max, exactly as
+ * `import-images` would convert them — they carry no DICOM attributes to check.
+ */
+export async function scoreImages(
+  paths: readonly string[],
+  pkg: ModelPackage,
+  options: ScoreOptions = {},
+): Promise<ScoredImage[]> {
+  const sessions = new ModelSessions();
+  const batchSize = options.batchSize ?? 16;
+  const results: ScoredImage[] = [];
+  try {
+    const session = await sessions.get(pkg);
+    for (let start = 0; start < paths.length; start += batchSize) {
+      const prepared: Array<{ path: string; input: Float32Array }> = [];
+      for (const path of paths.slice(start, start + batchSize)) {
+        try {
+          const grey = await loadGrey(path, pkg);
+          prepared.push({ path, input: toModelInput(grey, pkg.manifest.input) });
+        } catch (error) {
+          results.push({ path, scores: null, pooledFeatures: null, problem: describeError(error) });
+        }
+      }
+      if (prepared.length > 0) {
+        const output = await session.runner.run(prepared.map((item) => item.input));
+        prepared.forEach((item, index) => {
+          const features = output.features?.[index];
+          results.push({
+            path: item.path,
+            scores: output.scores[index]!,
+            pooledFeatures: features ? globalAveragePool(features) : null,
+            problem: null,
+          });
+        });
+      }
+      options.onProgress?.(Math.min(paths.length, start + batchSize), paths.length);
+    }
+  } finally {
+    await sessions.dispose();
+  }
+  // Keep the caller's order whatever failed where.
+  const byPath = new Map(results.map((result) => [result.path, result]));
+  return paths.map((path) => byPath.get(path)!);
+}
+
+async function loadGrey(path: string, pkg: ModelPackage): Promise<GreyImage> {
+  const bytes = await readFile(path).catch((error: unknown) => {
+    throw new RadiolensError('E_IO', `cannot read ${path}`, { subject: path, cause: error });
+  });
+  if (isRaster(bytes)) {
+    const raster = decodeRaster(bytes, path);
+    const max = raster.bitDepth === 8 ? 255 : 65535;
+    const data = new Float32Array(raster.samples.length);
+    for (let i = 0; i < data.length; i++) data[i] = raster.samples[i]! / max;
+    return { width: raster.width, height: raster.height, data };
+  }
+  const instance = parseDicom(bytes, path);
+  const check = checkIntendedUse(pkg.manifest, instance.dataset, {
+    rows: Number(instance.dataset['Rows'] ?? 0),
+    columns: Number(instance.dataset['Columns'] ?? 0),
+  });
+  if (!check.ok) {
+    throw new RadiolensError('E_NOT_IN_INTENDED_USE', `not analysed: ${check.reasons.join('; ')}`, {
+      subject: path,
+    });
+  }
+  return toDisplayGrey(await decodeFrame(instance, 0), instance.dataset);
+}
+
+function isRaster(bytes: Uint8Array): boolean {
+  const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  return png || jpeg;
+}
+
+function globalAveragePool(features: {
+  data: Float32Array;
+  k: number;
+  h: number;
+  w: number;
+}): Float32Array {
+  const area = features.h * features.w;
+  const pooled = new Float32Array(features.k);
+  for (let channel = 0; channel < features.k; channel++) {
+    let sum = 0;
+    const base = channel * area;
+    for (let i = 0; i < area; i++) sum += features.data[base + i]!;
+    pooled[channel] = sum / area;
+  }
+  return pooled;
+}

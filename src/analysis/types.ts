@@ -1,0 +1,39 @@
+import type { AnalysisRecord } from '../results/index.js';
+
+/** Wall-clock milliseconds spent in each stage, summed over a run (for the benchmark). */
+export interface StageTimings {
+  read: number;
+  decode: number;
+  preprocess: number;
+  inference: number;
+  explanation: number;
+  encoding: number;
+}
+
+export function emptyTimings(): StageTimings {
+  return { read: 0, decode: 0, preprocess: 0, inference: 0, explanation: 0, encoding: 0 };
+}
+
+/** A file that could not be used, and why (reported per file; the run goes on). */
+export interface FileProblem {
+  file: string;
+  error: string;
+}
+
+/** One study's outcome: what was found, what was skipped and where the outputs are. */
+export interface StudyOutcome {
+  studyInstanceUid: string;
+  model: { id: string; version: string } | null;
+  record: AnalysisRecord | null;
+  /** Why no model ran for this study, when none did. */
+  problem: string | null;
+  outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
+}
+
+export interface AnalysisRun {
+  files: number;
+  studies: StudyOutcome[];
+  problems: FileProblem[];
+  timings: StageTimings;
+  imagesAnalysed: number;
+}

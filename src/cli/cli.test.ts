@@ -1,0 +1,150 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { conformanceDir, repoRoot } from '../testing/index.js';
+import { writeTestModelPackage } from '../testing/onnxModels.js';
+
+// Run the CLI as a user does: compiled (dist/) under npm test, from source under tsx.
+const fromSource = import.meta.url.endsWith('.ts');
+const main = fileURLToPath(new URL(`./main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+
+function radiolens(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(
+    process.execPath,
+    [...(fromSource ? ['--import', 'tsx'] : []), main, ...args],
+    {
+      encoding: 'utf8',
+      cwd: repoRoot,
+      env: { ...process.env, RADIOLENS_MODELS: registry },
+    },
+  );
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+let work: string;
+let registry: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'radiolens-cli-'));
+  registry = join(work, 'models');
+  await writeTestModelPackage(join(registry, 'cxr-test', '1.0.0'), {
+    id: 'cxr-test',
+    version: '1.0.0',
+    size: 32,
+    edit: (m) => ({ ...m, intendedUse: { ...m.intendedUse, allowMissing: ['ViewPosition'] } }),
+  });
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+test('--help works for the program and every command', () => {
+  const top = radiolens('--help');
+  assert.equal(top.status, 0);
+  for (const command of ['analyze', 'import-images', 'models', 'demo', 'validate', 'stats']) {
+    assert.match(top.stdout, new RegExp(`\\b${command}\\b`));
+    const help = radiolens(command, '--help');
+    assert.equal(help.status, 0, `${command} --help`);
+    assert.match(help.stdout, /Usage: radiolens/);
+  }
+});
+
+test('import-images then analyze: exit 0, outputs per study, human summary on stdout', async () => {
+  const dicom = join(work, 'dicom');
+  const imported = radiolens('import-images', join(repoRoot, 'samples', 'cxr'), '--out', dicom);
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.match(imported.stdout, /4 image\(s\) imported/);
+  const out = join(work, 'out');
+  const files = (await readdir(dicom))
+    .filter((name) => name.endsWith('.dcm'))
+    .map((name) => join(dicom, name));
+  const run = radiolens('analyze', ...files, '--out', out);
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /model +cxr-test@1\.0\.0/);
+  assert.match(run.stdout, /Pneumonia p=0\.\d{3} \(threshold 0\.500\)/);
+  assert.match(run.stdout, /second reader/);
+  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as {
+    imagesAnalysed: number;
+  };
+  assert.equal(summary.imagesAnalysed, 4);
+  const studies = (await readdir(out)).filter((name) => name.startsWith('2.25.'));
+  assert.equal(studies.length, 4);
+  // No temporary files left behind by the atomic writes.
+  const everything = (await readdir(out, { recursive: true })).map(String);
+  assert.equal(everything.filter((name) => name.includes('.tmp-')).length, 0);
+});
+
+test('analyze exits 1 and names the reason when a file is bad or out of intended use', () => {
+  const ct = join(
+    conformanceDir,
+    'cornerstone3D',
+    'CTImage.dcm_LittleEndianExplicitTransferSyntax_1.2.840.10008.1.2.1.dcm',
+  );
+  const run = radiolens(
+    'analyze',
+    ct,
+    join(repoRoot, 'package.json'),
+    '--model',
+    'cxr-test',
+    '--out',
+    join(work, 'out-bad'),
+  );
+  assert.equal(run.status, 1);
+  assert.match(run.stdout, /not analysed: image .*modality CT is not in the model's intended use/);
+  assert.match(run.stdout, /skipped .*package\.json: E_/);
+});
+
+test('models list and show read the registry and verify the package', () => {
+  const list = radiolens('models', 'list');
+  assert.equal(list.status, 0);
+  assert.match(list.stdout, /cxr-test@1\.0\.0/);
+  const show = radiolens('models', 'show', 'cxr-test@1.0.0');
+  assert.equal(show.status, 0, show.stderr);
+  assert.match(show.stdout, /sha256 verified/);
+  assert.match(show.stdout, /pneumonia +SCT 233604007 "Pneumonia"/);
+  const missing = radiolens('models', 'show', 'nope');
+  assert.notEqual(missing.status, 0);
+  assert.match(missing.stderr, /E_MODEL_NOT_FOUND/);
+});
+
+test('usage errors exit 2 with a message', () => {
+  const run = radiolens('analyze', join(work, 'does-not-exist'), '--out', join(work, 'x'));
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /E_IO: cannot read .*does-not-exist/);
+});
+
+test('validate scores labelled PNGs and writes report.html and report.json with every score', async () => {
+  const site = join(conformanceDir, '..', 'cxr-site-nih');
+  const rows = (await readFile(join(site, 'labels.csv'), 'utf8')).trim().split('\n');
+  // 20 positives and 20 negatives: enough for an AUC with a CI, quick on a test model.
+  const header = rows[0]!;
+  const positives = rows
+    .slice(1)
+    .filter((row) => row.split(',')[3] === '1')
+    .slice(0, 20);
+  const negatives = rows
+    .slice(1)
+    .filter((row) => row.split(',')[3] === '0')
+    .slice(0, 20);
+  const csv = join(work, 'labels.csv');
+  const body = [...positives, ...negatives].map((row) =>
+    row.replace(/^images\//, `${join(site, 'images')}/`),
+  );
+  await writeFile(csv, `${header}\n${body.join('\n')}\n`);
+  const out = join(work, 'validation');
+  const run = radiolens('validate', '--model', 'cxr-test', '--labels', csv, '--out', out);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /pneumonia: AUC 0\.\d{3} \(95% CI 0\.\d{3}-[01]\.\d{3}\) on 40 images/);
+  const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
+    cases: unknown[];
+  };
+  const perImage = report.cases;
+  assert.equal(perImage.length, 40, 'report.json keeps every image score');
+  const html = await readFile(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<svg/);
+});

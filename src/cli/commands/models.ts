@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { ModelRegistry } from '../../models/index.js';
+import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
+import type { CommandModule } from './index.js';
+
+export const modelsCommand: CommandModule = (program: Command) => {
+  const models = program
+    .command('models')
+    .description('List and inspect installed model packages (manifest = model card)');
+
+  models
+    .command('list')
+    .description('List installed model packages: id, version, task, intended use')
+    .option(
+      '--registry <dir>',
+      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (opts: { registry?: string; json?: boolean }) => {
+      const root = modelRegistryLocation(opts.registry);
+      const entries = await new ModelRegistry(root).list();
+      if (opts.json) {
+        const rows = entries.map((e) => ({
+          id: e.id,
+          version: e.version,
+          name: e.manifest.name,
+          dir: e.dir,
+        }));
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (entries.length === 0) {
+        process.stdout.write(`no model packages installed in ${root}\n`);
+        return;
+      }
+      for (const entry of entries) {
+        const use = entry.manifest.intendedUse;
+        process.stdout.write(
+          `${entry.id}@${entry.version}  ${entry.manifest.name}\n` +
+            `  intended for ${use.modalities.join('/')} ${use.bodyParts.join('/')}` +
+            `${use.viewPositions.length ? ` ${use.viewPositions.join('/')}` : ''}; ` +
+            `labels: ${entry.manifest.labels.map((l) => l.id).join(', ')}\n`,
+        );
+      }
+    });
+
+  models
+    .command('show')
+    .description(
+      'Show a model package: verified hashes, intended use, labels and operating points, lineage, validation',
+    )
+    .argument('<model>', '<id>[@<version>] (default version: the latest release)')
+    .option('--registry <dir>', 'model registry folder')
+    .option('--json', 'print the whole manifest as JSON')
+    .action(async (ref: string, opts: { registry?: string; json?: boolean }) => {
+      const { id, version } = parseModelRef(ref);
+      const pkg = await new ModelRegistry(modelRegistryLocation(opts.registry)).resolve(
+        id,
+        version,
+      );
+      const m = pkg.manifest;
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ ...m, manifestSha256: pkg.manifestSha256, dir: pkg.dir }, null, 2)}\n`,
+        );
+        return;
+      }
+      const lines = [
+        `${m.id}@${m.version} — ${m.name} (${m.manufacturer})`,
+        `package     ${pkg.dir} (every file's sha256 verified; manifest sha256 ${pkg.manifestSha256})`,
+        `task        ${m.task}`,
+        `intended    ${m.intendedUse.summary}`,
+        `            modalities ${m.intendedUse.modalities.join(', ')}; body parts ${m.intendedUse.bodyParts.join(', ')}; ` +
+          `views ${m.intendedUse.viewPositions.join(', ') || 'any'}`,
+        `not for     ${m.intendedUse.notFor.join('; ') || '—'}`,
+        `limitations ${m.limitations.join('; ') || '—'}`,
+        `input       ${m.input.width}x${m.input.height}x${m.input.channels} (${m.input.resize}, ${m.input.normalisation.kind})`,
+        `explanation ${m.explanation.method === 'cam' ? 'exact Grad-CAM (GAP + linear head)' : 'occlusion sensitivity'}`,
+        'labels:',
+        ...m.labels.map(
+          (l) =>
+            `  ${l.id}  ${l.code.scheme} ${l.code.value} "${l.code.meaning}"  threshold ${l.threshold}  alert ${l.alertLevel}`,
+        ),
+        `lineage     ${JSON.stringify(m.lineage)}`,
+        `validation  ${m.validation.length} result(s)`,
+        ...m.validation.map((v) => `  ${JSON.stringify(v)}`),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+};
