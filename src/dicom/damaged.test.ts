@@ -210,4 +210,16 @@ describe('malformed and foreign input', () => {
       assertRefused(e, 'E_UNSUPPORTED_PHOTOMETRIC', 'hsv.dcm'),
     );
   });
+
+  it('YBR_ICT in an uncompressed file → E_UNSUPPORTED_PHOTOMETRIC (only J2K may carry it)', async () => {
+    const bytes = new Uint8Array(
+      readFileSync(corpusPath('pydicom-data/SC_ybr_full_uncompressed.dcm')),
+    );
+    const at = Buffer.from(bytes).indexOf(Buffer.from('YBR_FULL'));
+    bytes.set(Buffer.from('YBR_ICT '), at);
+    const instance = parseDicom(bytes, 'ict.dcm');
+    await assert.rejects(decodeFrame(instance, 0), (e) =>
+      assertRefused(e, 'E_UNSUPPORTED_PHOTOMETRIC', 'ict.dcm'),
+    );
+  });
 });

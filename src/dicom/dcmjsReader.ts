@@ -35,9 +35,12 @@ interface DcmjsData {
 const dcmjs = createRequire(import.meta.url)('dcmjs') as { data: DcmjsData };
 
 /** Reads a Part 10 buffer up to (not including) the value of top-level Pixel Data. */
-export function readPart10UntilPixelData(buffer: ArrayBuffer): DcmjsDicomDict {
+export function readPart10UntilPixelData(
+  buffer: ArrayBuffer,
+  ignoreErrors = false,
+): DcmjsDicomDict {
   return dcmjs.data.DicomMessage.readFile(buffer, {
-    ignoreErrors: false,
+    ignoreErrors,
     untilTag: '7FE00010',
     includeUntilTagValue: false,
     noCopy: true,

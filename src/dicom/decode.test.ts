@@ -249,6 +249,43 @@ describe('colour conversion agrees with DCMTK (dcmj2pnm)', () => {
   }
 });
 
+/** All Pixel Data words as DCMTK reads them (host order, so byte order is DCMTK's doing). */
+async function dcmtkWords(relative: string): Promise<number[]> {
+  const { stdout } = await execFileAsync(
+    'dcmdump',
+    ['+L', '+P', '7fe0,0010', corpusPath(relative)],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const values = stdout.slice(stdout.indexOf(' OW ') + 4, stdout.lastIndexOf('#')).trim();
+  return values.split('\\').map((word) => parseInt(word, 16));
+}
+
+describe('native 16-bit samples agree with DCMTK (dcmdump)', () => {
+  const cases: readonly [string, number, 0 | 1][] = [
+    [cs('CTImage.dcm'), 16, 1],
+    [ct('BigEndianExplicitTransferSyntax_1.2.840.10008.1.2.2'), 16, 1],
+    [ct('DeflatedExplicitVRLittleEndianTransferSyntax_1.2.840.10008.1.2.1.99'), 16, 1],
+    [py('emri_small_big_endian.dcm'), 12, 0],
+    [py('MR2_UNCR.dcm'), 12, 0],
+    [py('693_UNCR.dcm'), 14, 1],
+  ];
+  for (const [file, bitsStored, signed] of cases) {
+    it(`${file} (${bitsStored} bits, ${signed ? 'signed' : 'unsigned'})`, async () => {
+      const frames = await decodeCorpusFile(file);
+      const words = await dcmtkWords(file);
+      const ours = frames.flatMap((f) => Array.from(f.pixels));
+      assert.equal(ours.length, words.length);
+      const shift = 32 - bitsStored;
+      const expected = words.map((w) =>
+        signed ? (w << shift) >> shift : w & ((1 << bitsStored) - 1),
+      );
+      assert.equal(difference(ours, expected).differing, 0);
+    });
+  }
+});
+
 describe('image attributes and sample values', () => {
   it('reports MONOCHROME1 and size for the chest CR (lossy J2K)', async () => {
     const instance = await readDicomFile(corpusPath(py('RG1_J2KI.dcm')));
@@ -310,6 +347,25 @@ describe('image attributes and sample values', () => {
   });
 });
 
+describe('JPEG colour spaces', () => {
+  it('decodes YBR_PARTIAL_422 JPEG to the same RGB (the codec converts)', async () => {
+    const path = corpusPath(cs('TestPattern_JPEG-Baseline_YBR422.dcm'));
+    const bytes = readFileSync(path);
+    const old = Buffer.from('CS\x0c\x00YBR_FULL_422', 'latin1');
+    const at = bytes.indexOf(old);
+    assert.ok(at > 0);
+    const renamed = Buffer.concat([
+      bytes.subarray(0, at),
+      Buffer.from('CS\x10\x00YBR_PARTIAL_422 ', 'latin1'),
+      bytes.subarray(at + old.length),
+    ]);
+    const partial = await decodeFrame(parseDicom(renamed, 'partial.dcm'), 0);
+    const full = await decodeFrame(parseDicom(bytes, path), 0);
+    assert.equal(partial.photometricInterpretation, 'RGB');
+    assert.equal(difference(partial.pixels, full.pixels).differing, 0);
+  });
+});
+
 describe('multi-frame', () => {
   it('decodes 10 distinct MR frames', async () => {
     const frames = await decodeCorpusFile(py('emri_small.dcm'));
@@ -336,6 +392,63 @@ describe('multi-frame', () => {
     assert.equal(two.length, 2);
     assert.equal(difference(two[0]!.pixels, single!.pixels).differing, 0);
     assert.ok(difference(two[0]!.pixels, two[1]!.pixels).differing > 0);
+  });
+
+  it('groups fragments by the Extended Offset Table (frames split over two fragments each)', async () => {
+    // Rebuild emri_small_RLE.dcm with an empty Basic Offset Table, each RLE frame split in two
+    // fragments, and (7FE0,0001)/(7FE0,0002) Extended Offset Table (Lengths): RLE has no
+    // start marker, so only the Extended Offset Table can group these fragments correctly.
+    const path = corpusPath(py('emri_small_RLE.dcm'));
+    const bytes = readFileSync(path);
+    const original = parseDicom(bytes, path);
+    const stored = storedPixelData(original);
+    assert.ok(stored?.pixels?.kind === 'encapsulated');
+    const pixelDataStart = bytes.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42]));
+    assert.ok(pixelDataStart > 0);
+    const items: Buffer[] = [];
+    const offsets: bigint[] = [];
+    const lengths: bigint[] = [];
+    let at = 0;
+    for (const fragment of stored.pixels.data.fragments) {
+      const half = Math.floor(fragment.bytes.byteLength / 2);
+      offsets.push(BigInt(at));
+      lengths.push(BigInt(fragment.bytes.byteLength));
+      for (const part of [fragment.bytes.subarray(0, half), fragment.bytes.subarray(half)]) {
+        const header = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]);
+        header.writeUInt32LE(part.byteLength, 4);
+        items.push(header, Buffer.from(part));
+        at += 8 + part.byteLength;
+      }
+    }
+    const ov = (element: number, values: bigint[]): Buffer => {
+      const out = Buffer.alloc(12 + 8 * values.length);
+      out.writeUInt16LE(0x7fe0, 0);
+      out.writeUInt16LE(element, 2);
+      out.write('OV', 4, 'latin1');
+      out.writeUInt32LE(8 * values.length, 8);
+      values.forEach((v, i) => out.writeBigUInt64LE(v, 12 + 8 * i));
+      return out;
+    };
+    const rebuilt = Buffer.concat([
+      bytes.subarray(0, pixelDataStart),
+      ov(0x0001, offsets),
+      ov(0x0002, lengths),
+      Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]),
+      ...items,
+      Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]),
+    ]);
+    const withEot = parseDicom(rebuilt, 'emri RLE with EOT');
+    assert.equal(
+      withEot.dataset['ExtendedOffsetTable'],
+      undefined,
+      'offset tables stay out of the dataset',
+    );
+    for (let i = 0; i < 10; i++) {
+      const a = await decodeFrame(withEot, i);
+      const b = await decodeFrame(original, i);
+      assert.equal(difference(a.pixels, b.pixels).differing, 0, `frame ${i}`);
+    }
   });
 
   it('decodes a multi-frame file written to disk and read back', async () => {

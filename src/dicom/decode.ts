@@ -11,6 +11,7 @@ import {
   paletteToRgb,
   planarToInterleaved,
   readPalette,
+  type PaletteLookup,
   ybr422SampleCount,
   ybr422ToFull,
   ybrFullToRgb,
@@ -45,8 +46,14 @@ const COLOUR_PHOTOMETRICS = new Set([
   'YBR_FULL_422',
   'YBR_RCT',
   'YBR_ICT',
+  // Legal only for JPEG; the IJG decoder returns RGB, which is checked after decoding.
+  'YBR_PARTIAL_422',
+  'YBR_PARTIAL_420',
   'PALETTE COLOR',
 ]);
+
+/** Palette LUTs parsed once per instance, not once per frame. */
+const palettes = new WeakMap<DicomInstance, PaletteLookup>();
 
 /** Decodes frame `frameIndex` (0-based). Throws RadiolensError. */
 export async function decodeFrame(
@@ -99,7 +106,11 @@ export async function decodeFrame(
   if (photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2') {
     outPhotometric = photometric;
   } else if (photometric === 'PALETTE COLOR') {
-    const palette = readPalette(instance.dataset, syntax.littleEndian, source);
+    let palette = palettes.get(instance);
+    if (!palette) {
+      palette = readPalette(instance.dataset, syntax.littleEndian, source);
+      palettes.set(instance, palette);
+    }
     samples = paletteToRgb(samples as Int32Array, palette);
     outPhotometric = 'RGB';
     bitsAllocated = palette.bits;
@@ -109,6 +120,12 @@ export async function decodeFrame(
     outPhotometric = 'RGB';
     if (!colourDone && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) {
       ybrFullToRgb(samples as Int32Array, desc.bitsStored);
+    } else if (!colourDone && photometric !== 'RGB') {
+      throw new RadiolensError(
+        'E_UNSUPPORTED_PHOTOMETRIC',
+        `${source}: ${photometric} is only supported when the codec converts it to RGB (JPEG; J2K for YBR_RCT/ICT), not in ${syntax.name}`,
+        { subject: source },
+      );
     }
   }
   return {
@@ -159,23 +176,27 @@ function nativeFrame(
     pixelRepresentation: desc.pixelRepresentation,
     float: floatPixels,
   };
-  let littleEndian = syntax.littleEndian;
-  let frameBytes = bytes;
-  if (!littleEndian && desc.bitsAllocated === 8 && vr === 'OW') {
-    // 8-bit samples in an OW value of a big endian file are byte-swapped in 16-bit words.
-    frameBytes = swapPairs(bytes);
+  const littleEndian = syntax.littleEndian || desc.bitsAllocated <= 8;
+  let samples: SampleArray;
+  if (desc.bitsAllocated === 1) {
+    samples = unpackSamples(bytes, 0, layout, true, source, frameIndex * count);
+  } else if (!syntax.littleEndian && desc.bitsAllocated === 8 && vr === 'OW') {
+    // 8-bit samples in an OW value of a big endian file are byte-swapped in 16-bit words:
+    // swap just this frame's words (starting on an even byte) and read from there.
+    const start = frameIndex * count;
+    const wordStart = start & ~1;
+    const end = Math.min(bytes.byteLength, start + count + ((start + count) & 1));
+    samples = unpackSamples(
+      swapPairs(bytes.subarray(wordStart, end)),
+      start - wordStart,
+      layout,
+      true,
+      source,
+    );
+  } else {
+    const start = frameIndex * frameByteLength(count, desc.bitsAllocated);
+    samples = unpackSamples(bytes, start, layout, littleEndian, source);
   }
-  if (desc.bitsAllocated <= 8) littleEndian = true;
-  const samples =
-    desc.bitsAllocated === 1
-      ? unpackSamples(frameBytes, 0, layout, true, source, frameIndex * count)
-      : unpackSamples(
-          frameBytes,
-          frameIndex * frameByteLength(count, desc.bitsAllocated),
-          layout,
-          littleEndian,
-          source,
-        );
   return arrangeColour(samples, desc, ybr422);
 }
 

@@ -52,6 +52,17 @@ describe('parseDicom', () => {
     assert.equal(instance.dataset['PhotometricInterpretation'], 'PALETTE COLOR');
   });
 
+  it('reads a dataset whose character sets dcmjs refuses (ISO 2022 code extensions), with a warning', () => {
+    const path = corpusPath('pydicom-data/MR2_UNCR.dcm');
+    const bytes = new Uint8Array(readFileSync(path));
+    const at = Buffer.from(bytes).indexOf(Buffer.from('ISO_IR 100'));
+    assert.ok(at > 0);
+    bytes.set(Buffer.from('\\ISO_IR 87'), at); // same length: ["", "ISO_IR 87"], as Japanese files do
+    const instance = parseDicom(bytes, 'japanese.dcm');
+    assert.equal(instance.dataset['Rows'], 1024);
+    assert.match(instance.warnings.join('\n'), /character set/);
+  });
+
   it('parses from a Buffer view into a larger buffer (no reliance on byteOffset 0)', () => {
     const file = readFileSync(corpusPath('pydicom-data/SC_rgb.dcm'));
     const padded = new Uint8Array(file.byteLength + 64);

@@ -87,11 +87,24 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   // Our walk first: it tells a truncated file (E_TRUNCATED) from a malformed one, which
   // dcmjs's exceptions do not.
   const stored = locatePixelData(part10, syntax, source);
+  const warnings: string[] = [];
   let parsed: DcmjsDicomDict;
   try {
     parsed = readPart10UntilPixelData(exactArrayBuffer(part10));
   } catch (cause) {
-    throw classifyReadError(cause, source);
+    // dcmjs refuses some valid Specific Character Sets (ISO 2022 code extensions, several
+    // values). The structure has already been walked by us, so reading again with dcmjs'
+    // lenient mode only affects how text is decoded.
+    if (!(cause instanceof Error) || !/character set/i.test(cause.message))
+      throw classifyReadError(cause, source);
+    warnings.push(
+      `${source}: ${cause.message}; text attributes were decoded with the default character set`,
+    );
+    try {
+      parsed = readPart10UntilPixelData(exactArrayBuffer(part10), true);
+    } catch (again) {
+      throw classifyReadError(again, source);
+    }
   }
 
   const dict = { ...parsed.dict };
@@ -119,7 +132,7 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
     seriesInstanceUid: uid('SeriesInstanceUID'),
     numberOfFrames: numberOfFramesOf(dataset, source),
     hasPixelData: stored.pixels !== undefined,
-    warnings: recoveredProblems(stored, source),
+    warnings: [...warnings, ...recoveredProblems(stored, source)],
   };
   attachPixelData(instance, stored);
   return instance;

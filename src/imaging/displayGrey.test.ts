@@ -62,3 +62,90 @@ test('a 3000×3000 frame goes to display grey in well under a second', () => {
     assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms`);
   }
 });
+
+test('the stored-value table path gives exactly the per-pixel result (window, LUT, MONOCHROME1, signed)', async () => {
+  const { applyModalityLut } = await import('./modalityLut.js');
+  const { applyVoiLut } = await import('./voiLut.js');
+  const { greyByStoredValueTable } = await import('./displayGrey.js');
+  // More pixels than distinct stored values, as in any real image.
+  const rows = 96;
+  const columns = 64;
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const cases: Array<{
+    name: string;
+    signed: boolean;
+    photometric: 'MONOCHROME1' | 'MONOCHROME2';
+    dataset: Record<string, unknown>;
+  }> = [
+    {
+      name: 'window LINEAR',
+      signed: false,
+      photometric: 'MONOCHROME2',
+      dataset: { WindowCenter: 1800, WindowWidth: 1200, RescaleSlope: 1, RescaleIntercept: 0 },
+    },
+    {
+      name: 'window SIGMOID MONOCHROME1',
+      signed: false,
+      photometric: 'MONOCHROME1',
+      dataset: { WindowCenter: '900', WindowWidth: '400', VOILUTFunction: 'SIGMOID' },
+    },
+    {
+      name: 'signed CT rescale LINEAR_EXACT',
+      signed: true,
+      photometric: 'MONOCHROME2',
+      dataset: {
+        WindowCenter: 40,
+        WindowWidth: 400,
+        RescaleSlope: 1,
+        RescaleIntercept: -1024,
+        VOILUTFunction: 'LINEAR_EXACT',
+      },
+    },
+    {
+      name: 'VOI LUT sequence',
+      signed: false,
+      photometric: 'MONOCHROME2',
+      dataset: {
+        VOILUTSequence: [
+          {
+            LUTDescriptor: [4096, 0, 12],
+            LUTData: Array.from({ length: 4096 }, (_, i) => 4095 - i),
+          },
+        ],
+      },
+    },
+  ];
+  for (const item of cases) {
+    const pixels = new Int32Array(rows * columns);
+    for (let p = 0; p < pixels.length; p++)
+      pixels[p] = Math.floor(random() * 4096) - (item.signed ? 2048 : 0);
+    const frame = {
+      rows,
+      columns,
+      samplesPerPixel: 1 as const,
+      bitsAllocated: 16,
+      bitsStored: 12,
+      pixelRepresentation: (item.signed ? 1 : 0) as 0 | 1,
+      photometricInterpretation: item.photometric,
+      pixels,
+    };
+    const expected = applyVoiLut(applyModalityLut(frame, item.dataset), item.dataset, frame);
+    const actual = greyByStoredValueTable(frame, item.dataset, rows * columns);
+    assert.ok(actual !== null, `${item.name}: table path taken`);
+    assert.deepEqual(Array.from(actual), Array.from(expected), item.name);
+  }
+  // Without a window or VOI LUT the fallback depends on the histogram: no table.
+  const plain = new Int32Array(rows * columns).map((_, i) => i % 1000);
+  const frame = {
+    rows,
+    columns,
+    samplesPerPixel: 1 as const,
+    bitsAllocated: 16,
+    bitsStored: 12,
+    pixelRepresentation: 0 as const,
+    photometricInterpretation: 'MONOCHROME2' as const,
+    pixels: plain,
+  };
+  assert.equal(greyByStoredValueTable(frame, {}, rows * columns), null);
+});

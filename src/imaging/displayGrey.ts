@@ -7,7 +7,7 @@
 import { RadiolensError } from '../core/index.js';
 import { applyModalityLut } from './modalityLut.js';
 import type { DatasetLike, GreyImage, PixelFrameLike } from './types.js';
-import { applyVoiLut } from './voiLut.js';
+import { applyVoiLut, selectVoi } from './voiLut.js';
 
 /** ITU-R BT.601 luma weights, the ones DICOM's YBR_FULL uses (PS3.3 C.7.6.3.1.2). */
 const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
@@ -24,6 +24,8 @@ export function toDisplayGrey(frame: PixelFrameLike, dataset: DatasetLike): Grey
   }
   const photometric = frame.photometricInterpretation.trim().toUpperCase();
   if (photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2') {
+    const viaTable = greyByStoredValueTable(frame, dataset, expected);
+    if (viaTable !== null) return { width, height, data: viaTable };
     const modality = applyModalityLut(frame, dataset);
     const grey = applyVoiLut(modality, dataset, frame);
     return { width, height, data: grey.length === expected ? grey : grey.subarray(0, expected) };
@@ -38,6 +40,44 @@ export function toDisplayGrey(frame: PixelFrameLike, dataset: DatasetLike): Grey
     'E_UNSUPPORTED_PHOTOMETRIC',
     `Photometric Interpretation ${photometric} with ${frame.samplesPerPixel} samples per pixel cannot be turned into a grey image — decode to RGB or MONOCHROME2 first`,
   );
+}
+
+/** Above this many distinct stored values a per-value table costs more than it saves. */
+const MAX_TABLE_ENTRIES = 1 << 17;
+
+/**
+ * Fast path for integer grey frames whose VOI does not depend on the image's histogram
+ * (a window or a VOI LUT, as radiographs carry): every pixel with the same stored value gets
+ * the same display value, so run Modality LUT → VOI → photometric once per distinct stored
+ * value and look pixels up. Same functions, same arithmetic, identical results; a 2048²
+ * 12-bit radiograph needs 4096 evaluations instead of 4 M. Returns null when the frame does
+ * not qualify (float pixels, histogram-based fallback window, huge value range).
+ */
+export function greyByStoredValueTable(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  count: number,
+): Float32Array | null {
+  const { pixels } = frame;
+  if (pixels instanceof Float32Array || pixels instanceof Float64Array) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let p = 0; p < count; p++) {
+    const v = pixels[p] as number;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const entries = max - min + 1;
+  if (!(entries > 0) || entries > MAX_TABLE_ENTRIES || entries > count) return null;
+  const storedValues = new Int32Array(entries);
+  for (let i = 0; i < entries; i++) storedValues[i] = min + i;
+  const tableFrame: PixelFrameLike = { ...frame, rows: 1, columns: entries, pixels: storedValues };
+  const modality = applyModalityLut(tableFrame, dataset);
+  if (selectVoi(modality, dataset, tableFrame).kind === 'percentileWindow') return null;
+  const table = applyVoiLut(modality, dataset, tableFrame);
+  const out = new Float32Array(count);
+  for (let p = 0; p < count; p++) out[p] = table[(pixels[p] as number) - min] as number;
+  return out;
 }
 
 /** Luminance of interleaved RGB, scaled by the stored-value range to [0,1]. */

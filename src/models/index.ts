@@ -35,3 +35,4 @@ export {
 export { compareSemver, isPrerelease, isSemver } from './semver.js';
 export * from './onnx/index.js';
 export { letterboxGeometry, type LetterboxGeometry } from './inputGeometry.js';
+export { writeModelPackage } from './packageWriter.js';
