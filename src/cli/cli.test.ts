@@ -148,3 +148,23 @@ test('validate scores labelled PNGs and writes report.html and report.json with 
   const html = await readFile(join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
 });
+
+test('the README quick start: demo imports the shipped samples and analyses them with the shipped model', async () => {
+  const out = join(work, 'demo');
+  const run = spawnSync(
+    process.execPath,
+    [...(fromSource ? ['--import', 'tsx'] : []), main, 'demo', '--out', out],
+    {
+      encoding: 'utf8',
+      cwd: repoRoot,
+      env: { ...process.env, RADIOLENS_MODELS: '' },
+    },
+  );
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /model +cxr-pneumonia@1\.\d+\.\d+/);
+  assert.match(run.stdout, /4 file\(s\), 4 study\(ies\), 4 image\(s\) analysed, 0 problem\(s\)/);
+  assert.match(run.stdout, /Where to look/);
+  const results = (await readdir(join(out, 'results'), { recursive: true })).map(String);
+  assert.equal(results.filter((name) => /SR_.*\.dcm$/.test(name)).length, 4);
+  assert.equal(results.filter((name) => /SC_.*\.dcm$/.test(name)).length, 4);
+});
