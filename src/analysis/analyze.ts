@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { describeError, writeFileAtomic } from '../core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../dicom/index.js';
 import { resizeArea, toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
-import { checkIntendedUse, type ModelPackage, type ModelRegistry } from '../models/index.js';
+import {
+  checkIntendedUse,
+  type ModelPackage,
+  type ModelRegistry,
+  type ModelRunResult,
+} from '../models/index.js';
 import { exactGradCam, letterboxGeometry } from '../explain/index.js';
 import {
   buildFhirBundle,
@@ -13,7 +18,7 @@ import {
   type FindingResult,
   type SourceImage,
 } from '../results/index.js';
-import { ModelSessions } from './modelSessions.js';
+import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
 
 export interface AnalyzeOptions {
@@ -34,11 +39,40 @@ export interface AnalyzeOptions {
   now?: () => Date;
 }
 
+/** One study on its way through the pipeline. */
+interface StudyWork {
+  outcome: StudyOutcome;
+  pkg: ModelPackage;
+  session: ModelSession;
+  record: AnalysisRecord;
+  /** Images still to be scored; the study's SR and FHIR are written when it reaches 0. */
+  remaining: number;
+  overlays: Array<{
+    image: SourceImage;
+    display: GreyImage;
+    findings: FindingResult[];
+    heatmap: ReturnType<typeof exactGradCam>;
+  }>;
+}
+
+interface PreparedImage {
+  study: StudyWork;
+  instance: DicomInstance;
+  display: GreyImage;
+  input: Float32Array;
+}
+
+const DEFAULT_OVERLAY_MAX_SIDE = 1024;
+
 /**
  * Radiolens' core job: read the files, group them into studies, pick the model, check each
  * image against the model's intended use, run the model in batches, explain each score, and
  * write the SR, the Secondary Captures and the FHIR bundle into the output folder. A bad file
  * is reported and skipped; it never stops the others.
+ *
+ * The stages are pipelined across batches (and studies): while onnxruntime scores batch k on
+ * its own threads, this thread decodes batch k+1 and explains and writes batch k-1, so the
+ * model, not our code, sets the throughput (issue #2 benchmark).
  */
 export async function analyzeFiles(
   files: readonly string[],
@@ -46,15 +80,14 @@ export async function analyzeFiles(
 ): Promise<AnalysisRun> {
   const timings = emptyTimings();
   const problems: AnalysisRun['problems'] = [];
-  const studies = new Map<string, DicomInstance[]>();
-
+  const byStudy = new Map<string, DicomInstance[]>();
   for (const file of files) {
     const started = performance.now();
     try {
       const instance = await readDicomFile(file);
-      const list = studies.get(instance.studyInstanceUid) ?? [];
+      const list = byStudy.get(instance.studyInstanceUid) ?? [];
       list.push(instance);
-      studies.set(instance.studyInstanceUid, list);
+      byStudy.set(instance.studyInstanceUid, list);
     } catch (error) {
       problems.push({ file, error: describeError(error) });
     }
@@ -64,27 +97,33 @@ export async function analyzeFiles(
 
   const sessions = new ModelSessions();
   const outcomes: StudyOutcome[] = [];
-  let imagesAnalysed = 0;
   try {
-    for (const [studyUid, instances] of studies) {
-      const outcome = await analyzeStudy(studyUid, instances, options, sessions, timings, problems);
-      imagesAnalysed += outcome.record?.sources.length ?? 0;
-      outcomes.push(outcome);
+    const queue: Array<{ study: StudyWork; instance: DicomInstance }> = [];
+    for (const [studyUid, instances] of byStudy) {
+      const work = await planStudy(studyUid, instances, options, sessions);
+      outcomes.push(work.outcome);
+      if (work.study === null) continue;
+      for (const instance of work.eligible) queue.push({ study: work.study, instance });
+      if (work.eligible.length === 0) await finishStudy(work.study, options, timings);
     }
+    await runPipelined(queue, options, timings, problems);
   } finally {
     await sessions.dispose();
   }
+  const imagesAnalysed = outcomes.reduce(
+    (n, outcome) => n + (outcome.record?.sources.length ?? 0),
+    0,
+  );
   return { files: files.length, studies: outcomes, problems, timings, imagesAnalysed };
 }
 
-async function analyzeStudy(
+/** Choose the study's model, check every image's intended use, and set up its record. */
+async function planStudy(
   studyUid: string,
   instances: DicomInstance[],
   options: AnalyzeOptions,
   sessions: ModelSessions,
-  timings: StageTimings,
-  problems: AnalysisRun['problems'],
-): Promise<StudyOutcome> {
+): Promise<{ outcome: StudyOutcome; study: StudyWork | null; eligible: DicomInstance[] }> {
   const studyDir = join(options.outDir, studyUid);
   const outcome: StudyOutcome = {
     studyInstanceUid: studyUid,
@@ -101,11 +140,9 @@ async function analyzeStudy(
       outcome.outputs.summary,
       `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
     );
-    return outcome;
+    return { outcome, study: null, eligible: [] };
   }
   outcome.model = { id: pkg.manifest.id, version: pkg.manifest.version };
-  const session = await sessions.get(pkg);
-
   const record: AnalysisRecord = {
     studyInstanceUid: studyUid,
     sources: [],
@@ -120,10 +157,10 @@ async function analyzeStudy(
     performedAt: (options.now ?? (() => new Date()))(),
     notAnalysed: [],
   };
+  outcome.record = record;
   for (const instance of instances.filter((each) => !each.hasPixelData)) {
     record.notAnalysed.push({ image: sourceOf(instance), reason: 'no pixel data (not an image)' });
   }
-
   const eligible: DicomInstance[] = [];
   for (const instance of images) {
     const check = checkIntendedUse(pkg.manifest, instance.dataset, {
@@ -133,106 +170,205 @@ async function analyzeStudy(
     if (check.ok) eligible.push(instance);
     else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
   }
+  const session = await sessions.get(pkg);
+  const study: StudyWork = {
+    outcome,
+    pkg,
+    session,
+    record,
+    remaining: eligible.length,
+    overlays: [],
+  };
+  return { outcome, study, eligible };
+}
 
-  const batchSize = options.batchSize ?? 4;
-  const overlays: Array<{
-    image: SourceImage;
-    display: GreyImage;
-    findings: FindingResult[];
-    heatmap: ReturnType<typeof exactGradCam>;
-  }> = [];
-  for (let start = 0; start < eligible.length; start += batchSize) {
-    const batch: Array<{ instance: DicomInstance; display: GreyImage; input: Float32Array }> = [];
-    for (const instance of eligible.slice(start, start + batchSize)) {
-      try {
-        let t = performance.now();
-        const frame = await decodeFrame(instance, 0);
-        timings.decode += performance.now() - t;
-        t = performance.now();
-        const fullDisplay = toDisplayGrey(frame, instance.dataset);
-        const input = toModelInput(fullDisplay, pkg.manifest.input);
-        const display = limitSize(fullDisplay, options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE);
-        timings.preprocess += performance.now() - t;
-        batch.push({ instance, display, input });
-      } catch (error) {
-        problems.push({ file: instance.source, error: describeError(error) });
-        record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
-      }
+/**
+ * Score the queue in batches of one model each, overlapping inference of one batch with the
+ * preparation of the next and the explanation and output writing of the previous one.
+ */
+async function runPipelined(
+  queue: ReadonlyArray<{ study: StudyWork; instance: DicomInstance }>,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+  problems: AnalysisRun['problems'],
+): Promise<void> {
+  const batches = splitIntoBatches(queue, options.batchSize ?? 4);
+  let running: { batch: PreparedImage[]; output: Promise<ModelRunResult>; started: number } | null =
+    null;
+  for (let index = 0; index <= batches.length; index++) {
+    const next =
+      index < batches.length ? await prepareBatch(batches[index]!, options, timings, problems) : [];
+    if (running) {
+      const output = await running.output;
+      timings.inference += performance.now() - running.started;
+      const finished = running;
+      running = next.length > 0 ? startInference(next) : null;
+      await explainAndWrite(finished.batch, output, options, timings);
+    } else if (next.length > 0) {
+      running = startInference(next);
     }
-    if (batch.length === 0) continue;
+  }
+  if (running) {
+    const output = await running.output;
+    timings.inference += performance.now() - running.started;
+    await explainAndWrite(running.batch, output, options, timings);
+  }
+}
 
+function splitIntoBatches<T extends { study: StudyWork }>(
+  queue: readonly T[],
+  size: number,
+): T[][] {
+  const batches: T[][] = [];
+  for (const item of queue) {
+    const last = batches[batches.length - 1];
+    // A batch holds one model's images only.
+    if (last && last.length < size && last[0]!.study.pkg === item.study.pkg) last.push(item);
+    else batches.push([item]);
+  }
+  return batches;
+}
+
+function startInference(batch: PreparedImage[]): {
+  batch: PreparedImage[];
+  output: Promise<ModelRunResult>;
+  started: number;
+} {
+  const session = batch[0]!.study.session;
+  return {
+    batch,
+    output: session.runner.run(batch.map((item) => item.input)),
+    started: performance.now(),
+  };
+}
+
+async function prepareBatch(
+  items: ReadonlyArray<{ study: StudyWork; instance: DicomInstance }>,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+  problems: AnalysisRun['problems'],
+): Promise<PreparedImage[]> {
+  const prepared: PreparedImage[] = [];
+  for (const { study, instance } of items) {
+    try {
+      let t = performance.now();
+      const frame = await decodeFrame(instance, 0);
+      timings.decode += performance.now() - t;
+      t = performance.now();
+      const fullDisplay = toDisplayGrey(frame, instance.dataset);
+      const input = toModelInput(fullDisplay, study.pkg.manifest.input);
+      const display = limitSize(fullDisplay, options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE);
+      timings.preprocess += performance.now() - t;
+      prepared.push({ study, instance, display, input });
+    } catch (error) {
+      problems.push({ file: instance.source, error: describeError(error) });
+      study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
+      study.remaining -= 1;
+      if (study.remaining === 0) await finishStudy(study, options, timings);
+    }
+  }
+  return prepared;
+}
+
+async function explainAndWrite(
+  batch: PreparedImage[],
+  output: ModelRunResult,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+): Promise<void> {
+  for (const [index, item] of batch.entries()) {
+    const { study } = item;
+    const labels = study.pkg.manifest.labels;
     let t = performance.now();
-    const output = await session.runner.run(batch.map((item) => item.input));
-    timings.inference += performance.now() - t;
+    const image = sourceOf(item.instance);
+    const scores = output.scores[index]!;
+    const findings = labels.map((label, labelIndex): FindingResult => {
+      const probability = scores[labelIndex]!;
+      return {
+        labelId: label.id,
+        finding: label.code,
+        probability,
+        threshold: label.threshold,
+        present: probability >= label.threshold,
+        alertLevel: label.alertLevel,
+        image,
+      };
+    });
+    // The heatmap shows what drove the most probable finding; the SC lists every finding.
+    const top = argmax(scores, labels.length);
+    const features = output.features?.[index];
+    const weights = study.session.camHead?.weightsFor(top);
+    const input = study.pkg.manifest.input;
+    const heatmap =
+      features && weights
+        ? exactGradCam(features, weights, {
+            width: item.display.width,
+            height: item.display.height,
+            ...(input.resize === 'letterbox'
+              ? {
+                  letterbox: letterboxGeometry(
+                    item.display.width,
+                    item.display.height,
+                    input.width,
+                    input.height,
+                  ),
+                }
+              : {}),
+          })
+        : null;
+    study.record.sources.push(image);
+    study.record.findings.push(...findings);
+    timings.explanation += performance.now() - t;
 
     t = performance.now();
-    batch.forEach((item, index) => {
-      const image = sourceOf(item.instance);
-      const scores = output.scores[index]!;
-      const findings = pkg.manifest.labels.map((label, labelIndex): FindingResult => {
-        const probability = scores[labelIndex]!;
-        return {
-          labelId: label.id,
-          finding: label.code,
-          probability,
-          threshold: label.threshold,
-          present: probability >= label.threshold,
-          alertLevel: label.alertLevel,
-          image,
-        };
+    if (heatmap) {
+      const sc = writeSecondaryCapture({
+        record: study.record,
+        image,
+        display: item.display,
+        heatmap,
+        findings,
       });
-      // The heatmap shows what drove the most probable finding; the SC lists every finding.
-      const top = argmax(scores, pkg.manifest.labels.length);
-      const features = output.features?.[index];
-      const weights = session.camHead?.weightsFor(top);
-      if (features && weights) {
-        const heatmap = exactGradCam(features, weights, {
-          width: item.display.width,
-          height: item.display.height,
-          ...(pkg.manifest.input.resize === 'letterbox'
-            ? {
-                letterbox: letterboxGeometry(
-                  item.display.width,
-                  item.display.height,
-                  pkg.manifest.input.width,
-                  pkg.manifest.input.height,
-                ),
-              }
-            : {}),
-        });
-        overlays.push({ image, display: item.display, findings, heatmap });
-      }
-      record.sources.push(image);
-      record.findings.push(...findings);
-      options.onProgress?.({ kind: 'analysed', file: item.instance.source });
-    });
-    timings.explanation += performance.now() - t;
+      const path = join(
+        options.outDir,
+        study.record.studyInstanceUid,
+        `SC_${sc.sopInstanceUid}.dcm`,
+      );
+      await writeFileAtomic(path, sc.bytes);
+      study.outcome.outputs.sc.push(path);
+    }
+    timings.encoding += performance.now() - t;
+    options.onProgress?.({ kind: 'analysed', file: item.instance.source });
+    study.remaining -= 1;
+    if (study.remaining === 0) await finishStudy(study, options, timings);
   }
+}
 
+/** Write the study's SR, FHIR bundle and summary once all its images are scored. */
+async function finishStudy(
+  study: StudyWork,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+): Promise<void> {
   const t = performance.now();
+  const { record, outcome } = study;
+  const studyDir = join(options.outDir, record.studyInstanceUid);
   if (record.sources.length > 0) {
     const sr = writeMeasurementReport(record);
     outcome.outputs.sr = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
     await writeFileAtomic(outcome.outputs.sr, sr.bytes);
-    for (const overlay of overlays) {
-      const sc = writeSecondaryCapture({ record, ...overlay });
-      const path = join(studyDir, `SC_${sc.sopInstanceUid}.dcm`);
-      await writeFileAtomic(path, sc.bytes);
-      outcome.outputs.sc.push(path);
-    }
     const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
     outcome.outputs.fhir = join(studyDir, 'fhir-bundle.json');
     await writeFileAtomic(outcome.outputs.fhir, `${JSON.stringify(bundle, null, 2)}\n`);
   } else {
     outcome.problem = "no image in this study is within the model's intended use";
   }
-  outcome.record = record;
+  outcome.outputs.sc.sort();
   await writeFileAtomic(
     outcome.outputs.summary,
     `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
   );
   timings.encoding += performance.now() - t;
-  return outcome;
 }
 
 /** The model to run: the one asked for, or the installed one whose intended use matches. */
@@ -261,8 +397,6 @@ function sourceOf(instance: DicomInstance): SourceImage {
     dataset: instance.dataset,
   };
 }
-
-const DEFAULT_OVERLAY_MAX_SIDE = 1024;
 
 /** Shrink (area averaging) so the longest side is at most maxSide; smaller images are kept. */
 function limitSize(image: GreyImage, maxSide: number): GreyImage {
