@@ -138,3 +138,22 @@ test('a bad file is reported with its name and skipped; the others are analysed'
   assert.match(run.problems[0]!.error, /^E_/);
   assert.equal(run.imagesAnalysed, 1);
 });
+
+test('a model without a GAP+linear head is explained by occlusion sensitivity', async () => {
+  const registryDir = join(work, 'models-occlusion');
+  await writeTestModelPackage(join(registryDir, 'cxr-quadrant', '1.0.0'), {
+    id: 'cxr-quadrant',
+    version: '1.0.0',
+    architecture: 'quadrant',
+    edit: (m) => ({ ...m, intendedUse: { ...m.intendedUse, allowMissing: ['ViewPosition'] } }),
+  });
+  const run = await analyzeFiles(radiographs.slice(0, 1), {
+    registry: new ModelRegistry(registryDir),
+    outDir: join(work, 'out-occlusion'),
+  });
+  const study = run.studies[0]!;
+  assert.equal(study.model?.id, 'cxr-quadrant');
+  assert.equal(study.outputs.sc.length, 1, 'the SC carries the occlusion heatmap');
+  const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
+  assert.deepEqual(sc.errors, [], sc.text);
+});

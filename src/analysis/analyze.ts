@@ -9,7 +9,12 @@ import {
   type ModelRegistry,
   type ModelRunResult,
 } from '../models/index.js';
-import { exactGradCam, letterboxGeometry } from '../explain/index.js';
+import {
+  exactGradCam,
+  letterboxGeometry,
+  occlusionSensitivity,
+  type Heatmap,
+} from '../explain/index.js';
 import {
   buildFhirBundle,
   writeMeasurementReport,
@@ -47,12 +52,6 @@ interface StudyWork {
   record: AnalysisRecord;
   /** Images still to be scored; the study's SR and FHIR are written when it reaches 0. */
   remaining: number;
-  overlays: Array<{
-    image: SourceImage;
-    display: GreyImage;
-    findings: FindingResult[];
-    heatmap: ReturnType<typeof exactGradCam>;
-  }>;
 }
 
 interface PreparedImage {
@@ -177,7 +176,6 @@ async function planStudy(
     session,
     record,
     remaining: eligible.length,
-    overlays: [],
   };
   return { outcome, study, eligible };
 }
@@ -299,23 +297,38 @@ async function explainAndWrite(
     const features = output.features?.[index];
     const weights = study.session.camHead?.weightsFor(top);
     const input = study.pkg.manifest.input;
-    const heatmap =
-      features && weights
-        ? exactGradCam(features, weights, {
-            width: item.display.width,
-            height: item.display.height,
-            ...(input.resize === 'letterbox'
-              ? {
-                  letterbox: letterboxGeometry(
-                    item.display.width,
-                    item.display.height,
-                    input.width,
-                    input.height,
-                  ),
-                }
-              : {}),
-          })
-        : null;
+    const target = {
+      width: item.display.width,
+      height: item.display.height,
+      ...(input.resize === 'letterbox'
+        ? {
+            letterbox: letterboxGeometry(
+              item.display.width,
+              item.display.height,
+              input.width,
+              input.height,
+            ),
+          }
+        : {}),
+    };
+    const explanation = study.pkg.manifest.explanation;
+    let heatmap: Heatmap | null = null;
+    if (features && weights) {
+      heatmap = exactGradCam(features, weights, target);
+    } else if (explanation.method === 'occlusion') {
+      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033).
+      const runner = study.session.runner;
+      heatmap = await occlusionSensitivity(
+        (batch) => runner.run(batch),
+        { data: item.input, channels: input.channels, width: input.width, height: input.height },
+        {
+          patch: explanation.patch,
+          stride: explanation.stride,
+          ...(explanation.baseline === undefined ? {} : { baseline: explanation.baseline }),
+        },
+        { labelIndex: top, target },
+      );
+    }
     study.record.sources.push(image);
     study.record.findings.push(...findings);
     timings.explanation += performance.now() - t;
