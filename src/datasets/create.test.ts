@@ -15,7 +15,10 @@ async function setup(root: string): Promise<string> {
   const input = join(root, 'in');
   await mkdir(input);
   for (const f of FILES) await copyFile(join(conformanceDir, 'pydicom-data', f), join(input, f));
-  await writeFile(join(input, 'labels.csv'), 'key,finding\nMR2_UNCR.dcm,normal\nliver.dcm,lesion\n');
+  await writeFile(
+    join(input, 'labels.csv'),
+    'key,finding\nMR2_UNCR.dcm,normal\nliver.dcm,lesion\n',
+  );
   return input;
 }
 
@@ -30,19 +33,27 @@ test('dataset create: content-addressed objects, labelled manifest, version = ma
       files,
       root: input,
       datasetDir: join(root, 'ds'),
-      config: { options: new Set(['retainLongitudinalModifiedDates'] as const), keys: new DeidKeys(Buffer.alloc(32, 4)) },
+      config: {
+        options: new Set(['retainLongitudinalModifiedDates'] as const),
+        keys: new DeidKeys(Buffer.alloc(32, 4)),
+      },
       labels,
     };
     const first = await createDataset(request);
     assert.equal(first.manifest.instances.length, 3);
-    assert.equal(first.manifest.excluded.quarantined, 1, 'the ultrasound is quarantined, not included');
+    assert.equal(
+      first.manifest.excluded.quarantined,
+      1,
+      'the ultrasound is quarantined, not included',
+    );
     const byLabel = first.manifest.instances.map((i) => i.labels['finding']).sort();
     assert.deepEqual(byLabel, ['lesion', 'normal', undefined].sort());
     assert.deepEqual(first.manifest.deidentification.methodCodes, ['113100', '113107']);
     assert.equal(first.manifest.deidentification.tableEdition.slice(0, 5), '2024b');
     const text = await readFile(first.manifestPath, 'utf8');
     assert.ok(!text.includes('MR2_UNCR'), 'no source paths in the manifest');
-    for (const i of first.manifest.instances) await readFile(objectPath(request.datasetDir, i.sha256));
+    for (const i of first.manifest.instances)
+      await readFile(objectPath(request.datasetDir, i.sha256));
     await verifyDataset(request.datasetDir, first.version);
 
     // Deterministic: the same selection gives the same version; different labels do not.

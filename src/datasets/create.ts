@@ -105,7 +105,10 @@ export async function createDataset(request: CreateDatasetRequest): Promise<Crea
   };
   const version = datasetVersion(manifest);
   const manifestPath = join(request.datasetDir, 'manifests', `${version}.json`);
-  await writeFileAtomic(manifestPath, `${JSON.stringify(JSON.parse(canonicalJson(manifest)), null, 2)}\n`);
+  await writeFileAtomic(
+    manifestPath,
+    `${JSON.stringify(JSON.parse(canonicalJson(manifest)), null, 2)}\n`,
+  );
   return { version, manifestPath, manifest, report };
 }
 

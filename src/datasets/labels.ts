@@ -9,7 +9,10 @@ import { RadiolensError } from '../core/index.js';
 
 export type LabelTable = ReadonlyMap<string, Readonly<Record<string, string>>>;
 
-const jsonSchema = z.record(z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])));
+const jsonSchema = z.record(
+  z.string(),
+  z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+);
 
 function parseCsv(text: string, source: string): LabelTable {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');

@@ -18,8 +18,14 @@ test('a batch reports every file: written, quarantined (why) or failed (clear er
     await mkdir(input);
     await copyFile(join(conformanceDir, 'pydicom-data', 'MR2_UNCR.dcm'), join(input, 'mr.dcm'));
     await copyFile(join(conformanceDir, 'pydicom-data', 'US1_UNCR.dcm'), join(input, 'us.dcm'));
-    await copyFile(join(conformanceDir, 'pydicom-data', 'JLSL_RGB_ILV0.dcm'), join(input, 'raw.dcm'));
-    await writeFile(join(input, 'notes.txt'), 'not dicom at all, but long enough to have a preamble '.repeat(4));
+    await copyFile(
+      join(conformanceDir, 'pydicom-data', 'JLSL_RGB_ILV0.dcm'),
+      join(input, 'raw.dcm'),
+    );
+    await writeFile(
+      join(input, 'notes.txt'),
+      'not dicom at all, but long enough to have a preamble '.repeat(4),
+    );
     const truncated = writeDicomFile(buildEveryAttributeFile());
     await writeFile(join(input, 'truncated.dcm'), truncated.subarray(0, 700));
     const noUid = buildEveryAttributeFile();
@@ -35,8 +41,14 @@ test('a batch reports every file: written, quarantined (why) or failed (clear er
       { sink: folderSink(out), map, root: input, onProgress: (done) => (progress = done) },
     );
     assert.equal(progress, 6);
-    assert.deepEqual(report.instances.map((i) => i.source), ['mr.dcm']);
-    assert.deepEqual(report.quarantined.map((q) => q.file), ['us.dcm']);
+    assert.deepEqual(
+      report.instances.map((i) => i.source),
+      ['mr.dcm'],
+    );
+    assert.deepEqual(
+      report.quarantined.map((q) => q.file),
+      ['us.dcm'],
+    );
     const errors = Object.fromEntries(report.errors.map((e) => [e.file, e]));
     assert.equal(errors['notes.txt']?.code, 'E_NOT_DICOM');
     assert.equal(errors['raw.dcm']?.code, 'E_NOT_DICOM');

@@ -62,7 +62,10 @@ test('UIDs stay consistent inside a multi-series study, references included', ()
 
 test('two separate runs (two batches, same installation secret) give identical UIDs', () => {
   const files = study();
-  const a = deid(files.slice(0, 2), { options: new Set(), keys: new DeidKeys(Buffer.alloc(32, 9)) });
+  const a = deid(files.slice(0, 2), {
+    options: new Set(),
+    keys: new DeidKeys(Buffer.alloc(32, 9)),
+  });
   const b = deid(files.slice(2), { options: new Set(), keys: new DeidKeys(Buffer.alloc(32, 9)) });
   const again = deid(files, { options: new Set(), keys: new DeidKeys(Buffer.alloc(32, 9)) });
   const all = [...a, ...b];
@@ -84,18 +87,29 @@ test('a different installation secret gives unlinkable UIDs and pseudonyms', () 
 test('Modified Dates: one shift per patient, preserved intervals', () => {
   const keys = new DeidKeys(Buffer.alloc(32, 3));
   const make = (patientId: string, date: string): Uint8Array => {
-    const f = buildEveryAttributeFile({ study: `${STUDY}.${date}`, series: `${STUDY}.${date}.1`, sop: `${STUDY}.${date}.1.1`, patientId });
+    const f = buildEveryAttributeFile({
+      study: `${STUDY}.${date}`,
+      series: `${STUDY}.${date}.1`,
+      sop: `${STUDY}.${date}.1.1`,
+      patientId,
+    });
     f.dict['00100021'] = { vr: 'LO', Value: ['HOSP'] };
     f.dict['00080020'] = { vr: 'DA', Value: [date] };
     return writeDicomFile(f);
   };
   const config: DeidConfig = { options: new Set(['retainLongitudinalModifiedDates']), keys };
-  const [first, second, other] = deid([make('P1', '20200101'), make('P1', '20200301'), make('P2', '20200101')], config);
+  const [first, second, other] = deid(
+    [make('P1', '20200101'), make('P1', '20200301'), make('P2', '20200101')],
+    config,
+  );
   const day = (d: DicomDataset): number => {
     const v = uid(d, '00080020');
     return Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8)) / 86_400_000;
   };
   assert.equal(day(second!) - day(first!), 60, 'interval between the studies of one patient kept');
   assert.notEqual(uid(first!, '00080020'), '20200101');
-  assert.equal(keys.dateShiftDays('HOSP|P1') === keys.dateShiftDays('HOSP|P2'), day(first!) === day(other!));
+  assert.equal(
+    keys.dateShiftDays('HOSP|P1') === keys.dateShiftDays('HOSP|P2'),
+    day(first!) === day(other!),
+  );
 });

@@ -68,7 +68,11 @@ function checkRow(tag: string, options: DeidOption[], dict: DicomDataset, shift?
     case 'D':
       assert.ok(after !== undefined, `${what}: must be present`);
       if (before.vr === 'UI') {
-        assert.equal(stringValue(after), keys.remapUid(stringValue(before)!), `${what}: UID remapped`);
+        assert.equal(
+          stringValue(after),
+          keys.remapUid(stringValue(before)!),
+          `${what}: UID remapped`,
+        );
       } else if (before.vr !== 'SQ') {
         assert.notDeepEqual(after.Value, before.Value, `${what}: must be replaced by a dummy`);
         assert.ok(!isEmpty(after), `${what}: dummy must not be empty`);
@@ -150,13 +154,25 @@ test('answer key: well-known attributes under the Basic Profile', () => {
     new Uint8Array(ORIGINAL['7FE00010']!.Value![0] as ArrayBuffer),
   );
   // Curves, overlays and private groups go.
-  for (const t of ['50000010', '50003000', '60000010', '60003000', '60004000', '00090010', '00091001', '70531000']) {
+  for (const t of [
+    '50000010',
+    '50003000',
+    '60000010',
+    '60003000',
+    '60004000',
+    '00090010',
+    '00091001',
+    '70531000',
+  ]) {
     assert.equal(dict[t], undefined, `${t} removed`);
   }
 });
 
 test('answer key: each option keeps or cleans what the standard says', () => {
-  assert.equal(stringValue(run(['retainUids']).dict['00080018']), stringValue(ORIGINAL['00080018']));
+  assert.equal(
+    stringValue(run(['retainUids']).dict['00080018']),
+    stringValue(ORIGINAL['00080018']),
+  );
   const chars = run(['retainPatientCharacteristics']).dict;
   assert.equal(stringValue(chars['00101010']), '045Y');
   assert.equal(stringValue(chars['00100040']), plantedToken('00100040'));
@@ -170,7 +186,11 @@ test('answer key: each option keeps or cleans what the standard says', () => {
   assert.equal(stringValue(modified['00080030']), '101112', 'times survive a whole-day shift');
   assert.equal(stringValue(modified['00280303']), 'MODIFIED');
   const desc = run(['cleanDescriptors']).dict;
-  assert.equal(stringValue(desc['00081030']), plantedToken('00081030'), 'descriptor cleaned, not removed');
+  assert.equal(
+    stringValue(desc['00081030']),
+    plantedToken('00081030'),
+    'descriptor cleaned, not removed',
+  );
   const graphics = run(['cleanGraphics']).dict;
   assert.equal(stringValue(graphics['60004000']), 'PHI60004000', 'overlay comment cleaned');
   assert.equal(graphics['60003000'], undefined, 'overlay bitmap cannot be shown clean: removed');
@@ -224,7 +244,10 @@ test('sequences are de-identified at every depth', () => {
   const { dict } = run(['cleanStructuredContent']);
   const content = dict['0040A730']!.Value as DicomDataset[];
   const level1 = content[0]!;
-  assert.equal(stringValue(level1['00081155']), keys.remapUid(`1.2.826.0.1.3680043.99.${0x0040a730}.1`));
+  assert.equal(
+    stringValue(level1['00081155']),
+    keys.remapUid(`1.2.826.0.1.3680043.99.${0x0040a730}.1`),
+  );
   const level2 = (level1['0040A730']!.Value as DicomDataset[])[0]!;
   assert.equal(level2['00091001'], undefined, 'private attribute removed at depth 2');
   assert.ok(!JSON.stringify(level2['00100010']?.Value ?? '').includes(PLANTED_SURNAME));
@@ -237,4 +260,41 @@ test('a planted element of every VR round-trips through the writer', () => {
     assert.equal(element.vr, vr);
   }
   assert.equal(dictionaryVr('00100010'), 'PN');
+});
+
+test('Clean Structured Content keeps SR content items and cleans their text', () => {
+  const file = buildEveryAttributeFile();
+  file.dict['0040A730'] = {
+    vr: 'SQ',
+    Value: [
+      {
+        '0040A010': { vr: 'CS', Value: ['CONTAINS'] },
+        '0040A040': { vr: 'CS', Value: ['TEXT'] },
+        '0040A043': {
+          vr: 'SQ',
+          Value: [
+            {
+              '00080100': { vr: 'SH', Value: ['121071'] },
+              '00080102': { vr: 'SH', Value: ['DCM'] },
+              '00080104': { vr: 'LO', Value: ['Finding'] },
+            },
+          ],
+        },
+        '0040A160': { vr: 'UT', Value: [`Nodule seen, ${PLANTED_SURNAME} seen ${PLANTED_DATE}`] },
+      },
+    ],
+  };
+  const bytes = writeDicomFile(file);
+  const keysFor = (options: DeidOption[]): DicomDataset => {
+    const r = deidentifyBytes(bytes, { options: new Set(options), keys }, 'sr');
+    if (r.kind !== 'deidentified') throw new Error('quarantined');
+    // An item left with nothing may be read back as no item at all.
+    return (readDicomFile(r.bytes, 'out').dict['0040A730']!.Value as DicomDataset[])[0] ?? {};
+  };
+  const cleaned = keysFor(['cleanStructuredContent']);
+  assert.equal(stringValue(cleaned['0040A040']), 'TEXT');
+  assert.equal(stringValue(cleaned['0040A160']), 'Nodule seen, seen');
+  const basic = keysFor([]);
+  assert.equal(basic['0040A160'], undefined, 'without the option free text goes');
+  assert.equal(basic['0040A040'], undefined);
 });

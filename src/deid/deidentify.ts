@@ -6,6 +6,7 @@ import { deriveUid, RadiolensError } from '../core/index.js';
 import { resolveAction, type ResolvedAction } from './actions.js';
 import {
   readDicomFile,
+  readDicomHeader,
   stringValue,
   stringValues,
   writeDicomFile,
@@ -14,7 +15,7 @@ import {
   type DicomFile,
 } from './dicom-io.js';
 import type { DeidKeys } from './keys.js';
-import { KEEP_LIST } from './keep-list.js';
+import { EMPTY_LIST, KEEP_LIST, STRUCTURED_CONTENT } from './keep-list.js';
 import { BASIC_PROFILE_CODE, OPTION_CODES, type DeidOption } from './options.js';
 import {
   blankRegions,
@@ -25,13 +26,7 @@ import {
 import { locatePixelData } from './pixel-locator.js';
 import { isPrivateTag, PRIVATE_ATTRIBUTES_ROW, rowForTag, safePrivateRow } from './rules.js';
 import { TABLE_E1_1, TABLE_E1_1_EDITION } from './rules.generated.js';
-import {
-  cleanText,
-  dummyValues,
-  identifyingPatterns,
-  isTextVr,
-  shiftDateValue,
-} from './values.js';
+import { cleanText, dummyValues, identifyingPatterns, isTextVr, shiftDateValue } from './values.js';
 
 export interface DeidConfig {
   readonly options: ReadonlySet<DeidOption>;
@@ -165,6 +160,15 @@ class ObjectDeidentifier {
         if (KEEP_LIST[tag] !== undefined) {
           out[tag] = this.#keep(element);
           bump(this.counts, 'K keep list');
+        } else if (
+          STRUCTURED_CONTENT[tag] !== undefined &&
+          this.config.options.has('cleanStructuredContent')
+        ) {
+          const result = this.#apply(tag, element, STRUCTURED_CONTENT[tag].action);
+          if (result !== undefined) out[tag] = result;
+        } else if (EMPTY_LIST[tag] !== undefined) {
+          out[tag] = { vr: element.vr, Value: [] };
+          bump(this.counts, 'Z unlisted Type 2');
         } else {
           bump(this.counts, 'X unlisted');
         }
@@ -260,7 +264,11 @@ class ObjectDeidentifier {
   }
 }
 
-function codeItem(code: { codeValue: string; codingSchemeDesignator: string; codeMeaning: string }) {
+function codeItem(code: {
+  codeValue: string;
+  codingSchemeDesignator: string;
+  codeMeaning: string;
+}) {
   return {
     '00080100': { vr: 'SH', Value: [code.codeValue] },
     '00080102': { vr: 'SH', Value: [code.codingSchemeDesignator] },
@@ -343,7 +351,8 @@ export function deidentifyDicom(input: DicomFile, config: DeidConfig, source: st
   const out = engine.dataset(dict);
   // Patient's Name is Z in the table; we fill it with the pseudonym (a dummy, D) so that
   // de-identified studies of one patient stay recognisably together (ADR 0064).
-  if (TAG.patientName in dict) out[TAG.patientName] = { vr: 'PN', Value: [{ Alphabetic: pseudonym }] };
+  if (TAG.patientName in dict)
+    out[TAG.patientName] = { vr: 'PN', Value: [{ Alphabetic: pseudonym }] };
   if (!(TAG.patientId in out)) out[TAG.patientId] = { vr: 'LO', Value: [pseudonym] };
   recordDeidentification(out, config.options, pixelsCleaned !== undefined);
 
@@ -381,9 +390,9 @@ export function deidentifyBytes(
   config: DeidConfig,
   source: string,
 ): DeidBytesResult {
-  const header = readDicomFile(bytes, source, true);
+  const { file: header, bytes: part10 } = readDicomHeader(bytes, source);
   const syntax = stringValue(header.meta['00020010']) ?? '';
-  const pixels = locatePixelData(bytes, syntax);
+  const pixels = locatePixelData(part10, syntax);
   // Pixel cleaning needs the decoded buffer, and an unlocatable Pixel Data element cannot be
   // copied verbatim: both take the full parse-and-re-encode path.
   const fullPath =
@@ -399,6 +408,6 @@ export function deidentifyBytes(
   const head = writeDicomFile(result.file);
   const out = new Uint8Array(head.byteLength + pixels.end - pixels.start);
   out.set(head, 0);
-  out.set(bytes.subarray(pixels.start, pixels.end), head.byteLength);
+  out.set(part10.subarray(pixels.start, pixels.end), head.byteLength);
   return { ...result, bytes: out };
 }

@@ -5,6 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import { RadiolensError } from '../core/index.js';
+import { readHeaderLittleEndian } from './part10-reader.js';
+import { encodePart10LittleEndian } from './part10-writer.js';
 
 /** One data element as dcmjs holds it; sequences hold item datasets in `Value`. */
 export interface DicomElement {
@@ -44,7 +46,10 @@ interface Dcmjs {
     DicomDict: new (meta: DicomDataset) => DcmjsDicomDict;
     DicomMetaDictionary: { dictionary: Record<string, { vr: string; name: string } | undefined> };
   };
-  log: { setLevel(level: string): void; getLogger(name: string): { setLevel(level: string): void } };
+  log: {
+    setLevel(level: string): void;
+    getLogger(name: string): { setLevel(level: string): void };
+  };
 }
 
 // dcmjs ships CommonJS without type declarations; load it once and give it the narrow type
@@ -63,7 +68,10 @@ const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
  * `headerOnly` stops before Pixel Data (7FE0,0010), which is then absent from the result.
  */
 export function readDicomFile(bytes: Uint8Array, source: string, headerOnly = false): DicomFile {
-  if (bytes.byteLength < 132 || Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM') {
+  if (
+    bytes.byteLength < 132 ||
+    Buffer.from(bytes.subarray(128, 132)).toString('latin1') !== 'DICM'
+  ) {
     throw new RadiolensError(
       'E_NOT_DICOM',
       `${source} is not a DICOM Part 10 file (no "DICM" preamble) — exclude it or convert it`,
@@ -88,18 +96,43 @@ export function readDicomFile(bytes: Uint8Array, source: string, headerOnly = fa
 }
 
 /**
- * Encode a Part 10 file. Deflated input is written as Explicit VR Little Endian, because
- * dcmjs cannot deflate; every other transfer syntax is kept as read.
+ * Encode a Part 10 file. Deflated input is written as Explicit VR Little Endian (we do not
+ * deflate); every other transfer syntax is kept as read. Little endian goes through our own
+ * encoder (part10-writer.ts), the rest through dcmjs.
  */
 export function writeDicomFile(file: DicomFile): Uint8Array {
-  const syntax = stringValue(file.meta['00020010']);
+  let syntax = stringValue(file.meta['00020010']);
   if (syntax === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
     file.meta['00020010'] = { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] };
+    syntax = EXPLICIT_VR_LITTLE_ENDIAN;
+  }
+  if (syntax !== undefined && syntax !== '1.2.840.10008.1.2.2') {
+    const fast = encodePart10LittleEndian(file, syntax);
+    if (fast !== undefined) return fast;
   }
   const dict = new dcmjs.data.DicomDict(file.meta);
   dict.dict = file.dict;
   // fragmentMultiframe false: encapsulated frames are written back as the fragments we read.
   return new Uint8Array(dict.write({ allowInvalidVRLength: true, fragmentMultiframe: false }));
+}
+
+/**
+ * The header (meta and dataset before Pixel Data) and the Part 10 bytes it was read from —
+ * the input itself, or its inflated form for deflated files — so that Pixel Data can be
+ * located in those bytes and copied.
+ */
+export function readDicomHeader(
+  bytes: Uint8Array,
+  source: string,
+): { file: DicomFile; bytes: Uint8Array } {
+  if (
+    bytes.byteLength >= 132 &&
+    Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM'
+  ) {
+    const fast = readHeaderLittleEndian(bytes);
+    if (fast !== undefined) return fast;
+  }
+  return { file: readDicomFile(bytes, source, true), bytes };
 }
 
 /** First value of a string-valued element (UI, CS, LO …), trimmed; undefined when absent. */

@@ -30,7 +30,7 @@ export {
 } from './options.js';
 export { resolveAction, resolveBasicAction, type ResolvedAction } from './actions.js';
 export { rowForTag, safePrivateRow, PRIVATE_ATTRIBUTES_ROW } from './rules.js';
-export { KEEP_LIST } from './keep-list.js';
+export { EMPTY_LIST, KEEP_LIST, STRUCTURED_CONTENT } from './keep-list.js';
 export { prepareDeidentification, radiolensHome, type DeidSettings } from './setup.js';
 export {
   burnedInTextRisk,

@@ -167,3 +167,31 @@ export const KEEP_LIST: Readonly<Record<string, string>> = {
   '00120064': 'De-identification Method Code Sequence',
   '00280303': 'Longitudinal Temporal Information Modified',
 };
+
+/**
+ * Attributes Table E.1-1 does not list that are Type 2 in common IODs but hold free text:
+ * emptied (Z) rather than removed, so the output stays valid without keeping the text.
+ */
+export const EMPTY_LIST: Readonly<Record<string, string>> = {
+  '00201040': 'Position Reference Indicator',
+};
+
+/**
+ * Content item attributes (PS3.3 Table C.17-6 and its value macros) that Table E.1-1 does
+ * not list, kept (K) or cleaned (C) only under the Clean Structured Content Option: without
+ * them an SR's Content Sequence cannot carry its cleaned content. Without the option they
+ * fall under the unlisted rule and go.
+ */
+export const STRUCTURED_CONTENT: Readonly<Record<string, { name: string; action: 'K' | 'C' }>> = {
+  '0040A040': { name: 'Value Type', action: 'K' },
+  '0040A010': { name: 'Relationship Type', action: 'K' },
+  '0040A043': { name: 'Concept Name Code Sequence', action: 'K' },
+  '0040A168': { name: 'Concept Code Sequence', action: 'K' },
+  '0040A050': { name: 'Continuity Of Content', action: 'K' },
+  '0040A300': { name: 'Measured Value Sequence', action: 'K' },
+  '0040A30A': { name: 'Numeric Value', action: 'K' },
+  '0040A170': { name: 'Purpose of Reference Code Sequence', action: 'K' },
+  '0040DB73': { name: 'Referenced Content Item Identifier', action: 'K' },
+  '00081199': { name: 'Referenced SOP Sequence', action: 'K' },
+  '0040A160': { name: 'Text Value', action: 'C' },
+};

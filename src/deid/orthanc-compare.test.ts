@@ -28,7 +28,9 @@ test(
       assert.ok(result.compared >= 30, `only ${result.compared} files compared`);
       const unexplained = result.attributes.filter((d) => d.reason === undefined);
       assert.deepEqual(
-        unexplained.map((d) => `${d.tag} ${d.name}: ours ${d.ours}, Orthanc ${d.orthanc} (${d.files[0]})`),
+        unexplained.map(
+          (d) => `${d.tag} ${d.name}: ours ${d.ours}, Orthanc ${d.orthanc} (${d.files[0]})`,
+        ),
         [],
       );
       for (const f of result.files) {

@@ -10,7 +10,7 @@ import { describeError } from '../core/index.js';
 import { resolveAction, type ResolvedAction } from './actions.js';
 import { deidentifyBytes, type DeidConfig } from './deidentify.js';
 import { dictionaryName, readDicomFile, type DicomDataset, type DicomElement } from './dicom-io.js';
-import { KEEP_LIST } from './keep-list.js';
+import { EMPTY_LIST, KEEP_LIST } from './keep-list.js';
 import type { OrthancPeer } from './orthanc-peer.js';
 import { isPrivateTag, rowForTag } from './rules.js';
 import { TABLE_E1_1_EDITION } from './rules.generated.js';
@@ -45,7 +45,10 @@ function valueKey(element: DicomElement): string {
   );
 }
 
-export function classify(original: DicomElement | undefined, out: DicomElement | undefined): ValueClass {
+export function classify(
+  original: DicomElement | undefined,
+  out: DicomElement | undefined,
+): ValueClass {
   if (out === undefined) return 'absent';
   const values = out.Value ?? [];
   if (values.length === 0 || (values.length === 1 && (values[0] === '' || values[0] === null))) {
@@ -112,6 +115,11 @@ export function explainDifference(
   const edition = TABLE_E1_1_EDITION.split(' ')[0];
   const row = rowForTag(tag);
   if (row === undefined) {
+    if (EMPTY_LIST[tag] !== undefined) {
+      return ours === 'empty'
+        ? `Not in Table E.1-1 ${edition}; free text but Type 2 in common IODs, so emptied rather than removed (ADR 0063). Orthanc keeps it.`
+        : undefined;
+    }
     if (KEEP_LIST[tag] !== undefined) {
       if (vr === 'SQ' && ours === 'changed') {
         return `Not in Table E.1-1 ${edition}; on our keep list (${KEEP_LIST[tag]}), but its items go through the same rules at every depth, so UIDs inside are replaced and unlisted attributes removed. Orthanc keeps the sequence as it was.`;
@@ -154,13 +162,18 @@ export async function compareWithOrthanc(
     const id = await peer.upload(bytes);
     let theirs: Uint8Array | Error;
     try {
-      theirs = id === undefined ? new Error('rejected by Orthanc on upload') : await peer.anonymize(id);
+      theirs =
+        id === undefined ? new Error('rejected by Orthanc on upload') : await peer.anonymize(id);
     } catch (error) {
       theirs = error as Error;
     }
     if (ours instanceof Error || ours.kind === 'quarantined' || theirs instanceof Error) {
       const describe = (x: unknown): string =>
-        x instanceof Error ? `error: ${describeError(x)}` : x instanceof Uint8Array ? 'anonymized' : 'quarantined';
+        x instanceof Error
+          ? `error: ${describeError(x)}`
+          : x instanceof Uint8Array
+            ? 'anonymized'
+            : 'quarantined';
       fileDiffs.push({
         file: label,
         ours:
@@ -177,7 +190,11 @@ export async function compareWithOrthanc(
     const original = readDicomFile(bytes, label).dict;
     const ourDict = readDicomFile(ours.bytes, 'ours').dict;
     const theirDict: DicomDataset = readDicomFile(theirs, 'orthanc').dict;
-    const tags = new Set([...Object.keys(original), ...Object.keys(ourDict), ...Object.keys(theirDict)]);
+    const tags = new Set([
+      ...Object.keys(original),
+      ...Object.keys(ourDict),
+      ...Object.keys(theirDict),
+    ]);
     for (const tag of tags) {
       if (tag.endsWith('0000')) continue; // group lengths: encoding detail
       const a = classify(original[tag], ourDict[tag]);
@@ -190,7 +207,9 @@ export async function compareWithOrthanc(
       else
         byKey.set(key, {
           tag,
-          name: isPrivateTag(tag) ? 'private' : (rowForTag(tag)?.name ?? dictionaryName(tag) ?? 'unknown'),
+          name: isPrivateTag(tag)
+            ? 'private'
+            : (rowForTag(tag)?.name ?? dictionaryName(tag) ?? 'unknown'),
           ours: a,
           orthanc: b,
           files: [label],

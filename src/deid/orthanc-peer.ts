@@ -56,7 +56,10 @@ export class OrthancPeer {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    child.stderr?.on(
+      'data',
+      (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)),
+    );
     const url = `http://127.0.0.1:${port}`;
     const peer = new OrthancPeer(url, child, dir);
     for (let i = 0; i < 100; i++) {

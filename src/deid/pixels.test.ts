@@ -34,22 +34,42 @@ test('Burned In Annotation YES is quarantined even for CT', () => {
 
 test('Clean Pixel Data with a region rule blanks the region and releases the image', () => {
   const rules = parsePixelCleaningRules(
-    { rules: [{ name: 'us-header', match: { modality: ['US'] }, regions: [{ x: 0, y: 0, width: 640, height: 40 }] }] },
+    {
+      rules: [
+        {
+          name: 'us-header',
+          match: { modality: ['US'] },
+          regions: [{ x: 0, y: 0, width: 640, height: 40 }],
+        },
+      ],
+    },
     'rules.json',
   );
   const source = read('pydicom-data/US1_UNCR.dcm');
-  const r = deidentifyBytes(source, { options: new Set(['cleanPixelData']), keys, pixelRules: rules }, 'us');
+  const r = deidentifyBytes(
+    source,
+    { options: new Set(['cleanPixelData']), keys, pixelRules: rules },
+    'us',
+  );
   assert.equal(r.kind, 'deidentified');
   if (r.kind !== 'deidentified') return;
   assert.equal(r.pixelsCleaned, 'us-header');
   const out = readDicomFile(r.bytes, 'out').dict;
-  const before = new Uint8Array(readDicomFile(source, 'in').dict['7FE00010']!.Value![0] as ArrayBuffer);
+  const before = new Uint8Array(
+    readDicomFile(source, 'in').dict['7FE00010']!.Value![0] as ArrayBuffer,
+  );
   const after = new Uint8Array(out['7FE00010']!.Value![0] as ArrayBuffer);
   const columns = Number(stringValue(out['00280011']));
   const rowBytes = columns * 3; // RGB, 8 bit, interleaved
-  assert.ok(after.subarray(0, 40 * rowBytes).every((b) => b === 0), 'header rows blanked');
+  assert.ok(
+    after.subarray(0, 40 * rowBytes).every((b) => b === 0),
+    'header rows blanked',
+  );
   assert.deepEqual(after.subarray(40 * rowBytes), before.subarray(40 * rowBytes), 'rest untouched');
-  assert.ok(before.subarray(0, 40 * rowBytes).some((b) => b !== 0), 'the region had content');
+  assert.ok(
+    before.subarray(0, 40 * rowBytes).some((b) => b !== 0),
+    'the region had content',
+  );
   assert.equal(stringValue(out['00280301']), 'NO');
   const codes = (out['00120064']!.Value as Record<string, unknown>[]).map((i) =>
     stringValue(i['00080100'] as never),
@@ -59,10 +79,22 @@ test('Clean Pixel Data with a region rule blanks the region and releases the ima
 
 test('compressed pixels cannot be cleaned: quarantined, never passed', () => {
   const rules = parsePixelCleaningRules(
-    { rules: [{ name: 'all-us', match: { modality: ['US'] }, regions: [{ x: 0, y: 0, width: 10, height: 10 }] }] },
+    {
+      rules: [
+        {
+          name: 'all-us',
+          match: { modality: ['US'] },
+          regions: [{ x: 0, y: 0, width: 10, height: 10 }],
+        },
+      ],
+    },
     'rules.json',
   );
-  const r = deidentifyBytes(read('pydicom-data/US1_J2KR.dcm'), { options: new Set(['cleanPixelData']), keys, pixelRules: rules }, 'us');
+  const r = deidentifyBytes(
+    read('pydicom-data/US1_J2KR.dcm'),
+    { options: new Set(['cleanPixelData']), keys, pixelRules: rules },
+    'us',
+  );
   assert.equal(r.kind, 'quarantined');
   if (r.kind === 'quarantined') assert.match(r.reason, /compressed.*decompress/);
 });
@@ -70,7 +102,8 @@ test('compressed pixels cannot be cleaned: quarantined, never passed', () => {
 test('invalid pixel rule files are rejected with the file named', () => {
   assert.throws(
     () => parsePixelCleaningRules({ rules: [{ name: 'x', match: {}, regions: [] }] }, 'bad.json'),
-    (e: unknown) => e instanceof RadiolensError && e.code === 'E_DEID_CONFIG' && /bad\.json/.test(e.message),
+    (e: unknown) =>
+      e instanceof RadiolensError && e.code === 'E_DEID_CONFIG' && /bad\.json/.test(e.message),
   );
 });
 

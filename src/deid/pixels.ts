@@ -39,7 +39,8 @@ export function burnedInTextRisk(dataset: DicomDataset): string | undefined {
   }
   const sopClass = stringValue(dataset['00080016']) ?? '';
   const sopName = RISKY_SOP_CLASSES[sopClass];
-  if (sopName !== undefined) return `SOP Class ${sopName} (${sopClass}) is likely to carry burned-in text`;
+  if (sopName !== undefined)
+    return `SOP Class ${sopName} (${sopClass}) is likely to carry burned-in text`;
   const modality = stringValue(dataset['00080060'])?.toUpperCase() ?? '';
   const why = RISKY_MODALITIES[modality];
   if (why !== undefined) return `Modality ${modality}: ${why}`;
@@ -90,7 +91,8 @@ export function findPixelCleaningRule(
       matchesAny(rule.match.sopClassUid, stringValue(dataset['00080016'])) &&
       matchesAny(rule.match.manufacturer, stringValue(dataset['00080070'])) &&
       matchesAny(rule.match.manufacturerModelName, stringValue(dataset['00081090'])) &&
-      (rule.match.rows === undefined || Number(stringValue(dataset['00280010'])) === rule.match.rows) &&
+      (rule.match.rows === undefined ||
+        Number(stringValue(dataset['00280010'])) === rule.match.rows) &&
       (rule.match.columns === undefined ||
         Number(stringValue(dataset['00280011'])) === rule.match.columns),
   );

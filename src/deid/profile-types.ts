@@ -5,17 +5,7 @@
 
 /** Basic Profile action codes, compound ones included (PS3.15 E.1.1 Table E.1-1a). */
 export type BasicProfileAction =
-  | 'D'
-  | 'Z'
-  | 'X'
-  | 'K'
-  | 'C'
-  | 'U'
-  | 'Z/D'
-  | 'X/Z'
-  | 'X/D'
-  | 'X/Z/D'
-  | 'X/Z/U*';
+  'D' | 'Z' | 'X' | 'K' | 'C' | 'U' | 'Z/D' | 'X/Z' | 'X/D' | 'X/Z/D' | 'X/Z/U*';
 
 /** An option column's action: K keeps the attribute, C cleans it. */
 export type OptionAction = 'K' | 'C';

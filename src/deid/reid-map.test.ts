@@ -40,7 +40,10 @@ test('the map is private, answers lookups and audits every access in a verifiabl
     await again.originalUid('2.25.404', 'curiosity');
     const audit = await again.verifyAuditLog();
     assert.equal(audit.length, 5);
-    assert.deepEqual(audit.map((a) => a.action), ['record', 'record', 'lookup', 'lookup', 'lookup']);
+    assert.deepEqual(
+      audit.map((a) => a.action),
+      ['record', 'record', 'lookup', 'lookup', 'lookup'],
+    );
     assert.equal(audit[4]!.actor, 'someone-else');
     assert.match(audit[2]!.detail, /return AI result/);
   });
@@ -53,14 +56,19 @@ test('editing the audit log is detected', async () => {
     await map.originalUid('2.25.99', 'why');
     const path = join(root, 'reid', 'audit.jsonl');
     const text = await readFile(path, 'utf8');
-    await writeFile(path, text.replace('"why"', '"nothing to see"').replace('for: why', 'for: other'));
+    await writeFile(
+      path,
+      text.replace('"why"', '"nothing to see"').replace('for: why', 'for: other'),
+    );
     await assert.rejects(map.verifyAuditLog(), /altered at entry 1/);
   });
 });
 
 test('a map inside the output directory is refused', () => {
-  assert.throws(() => assertMapOutside('/data/out/reid', '/data/out'), (e: unknown) =>
-    e instanceof RadiolensError && e.code === 'E_DEID_CONFIG');
+  assert.throws(
+    () => assertMapOutside('/data/out/reid', '/data/out'),
+    (e: unknown) => e instanceof RadiolensError && e.code === 'E_DEID_CONFIG',
+  );
   assert.throws(() => assertMapOutside('/data/out', '/data/out'));
   assertMapOutside('/secure/reid', '/data/out');
 });

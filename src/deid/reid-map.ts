@@ -72,7 +72,10 @@ export class ReidentificationMap {
   ) {}
 
   /** Open (creating if needed) a map directory. `actor` is recorded with every access. */
-  static async open(dir: string, actor: string = userInfo().username): Promise<ReidentificationMap> {
+  static async open(
+    dir: string,
+    actor: string = userInfo().username,
+  ): Promise<ReidentificationMap> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const info = await stat(dir);
     if ((info.mode & 0o077) !== 0) {

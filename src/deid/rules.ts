@@ -38,7 +38,8 @@ export function rowForTag(tag: string): ProfileRow | undefined {
   const exact = EXACT.get(tag);
   if (exact !== undefined) return exact;
   const group = tag.slice(0, 4);
-  const repeating = (group.startsWith('50') || group.startsWith('60')) && parseInt(group, 16) % 2 === 0;
+  const repeating =
+    (group.startsWith('50') || group.startsWith('60')) && parseInt(group, 16) % 2 === 0;
   if (!repeating) return undefined;
   for (const row of PATTERNS) if (matchesPattern(row.tag, tag)) return row;
   if (group.startsWith('60')) return OVERLAY_DATA_ROW;

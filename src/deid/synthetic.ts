@@ -73,7 +73,10 @@ function nestedItem(tag: string, depth: number): DicomDataset {
   const item: DicomDataset = {
     '00081150': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] },
     '00081155': { vr: 'UI', Value: [`1.2.826.0.1.3680043.99.${parseInt(tag, 16)}.${depth}`] },
-    '00100010': { vr: 'PN', Value: [{ Alphabetic: `${plantedToken(tag)}N${depth}^${PLANTED_SURNAME}` }] },
+    '00100010': {
+      vr: 'PN',
+      Value: [{ Alphabetic: `${plantedToken(tag)}N${depth}^${PLANTED_SURNAME}` }],
+    },
     '00080100': { vr: 'SH', Value: ['T-D0050'] },
     '00080102': { vr: 'SH', Value: ['SRT'] },
     '00080104': { vr: 'LO', Value: ['Tissue'] },

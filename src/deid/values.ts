@@ -67,7 +67,8 @@ export function shiftDateValue(vr: 'DA' | 'DT', value: string, days: number): st
   const date = v.slice(0, 8);
   const padded = date.length === 4 ? `${date}0101` : date.length === 6 ? `${date}01` : date;
   const shifted = shiftYmd(padded, days);
-  if (shifted === undefined || !/^\d+$/.test(date)) return vr === 'DA' ? '19000101' : '19000101000000';
+  if (shifted === undefined || !/^\d+$/.test(date))
+    return vr === 'DA' ? '19000101' : '19000101000000';
   return shifted.slice(0, date.length) + v.slice(8);
 }
 

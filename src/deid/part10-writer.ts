@@ -1,0 +1,252 @@
+/**
+ * A small Part 10 encoder for the little-endian transfer syntaxes, for the dataset dcmjs
+ * parsed (ADR 0061). dcmjs' own writer allocates a stream per element and dominated the
+ * de-identification time; this one collects byte chunks and concatenates once. Values that
+ * were passed through untouched are written from dcmjs' raw value, so their text is byte for
+ * byte what was received. Anything it does not handle (big endian, deflate, an unexpected
+ * value shape) returns undefined and the caller uses dcmjs.
+ */
+import type { DicomDataset, DicomElement, DicomFile } from './dicom-io.js';
+import { textEncoderFor } from './part10-reader.js';
+
+const LONG_LENGTH_VRS = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
+const STRING_VRS = new Set([
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UR',
+  'UT',
+  'UI',
+  'PN',
+]);
+const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+const NUMBER_WRITERS: Record<string, [number, (v: DataView, at: number, n: number) => void]> = {
+  US: [2, (v, at, n) => v.setUint16(at, n, true)],
+  SS: [2, (v, at, n) => v.setInt16(at, n, true)],
+  UL: [4, (v, at, n) => v.setUint32(at, n, true)],
+  SL: [4, (v, at, n) => v.setInt32(at, n, true)],
+  FL: [4, (v, at, n) => v.setFloat32(at, n, true)],
+  FD: [8, (v, at, n) => v.setFloat64(at, n, true)],
+  SV: [8, (v, at, n) => v.setBigInt64(at, BigInt(n), true)],
+  UV: [8, (v, at, n) => v.setBigUint64(at, BigInt(n), true)],
+};
+
+class Unsupported extends Error {}
+
+const encoder = new TextEncoder();
+
+function pnString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const pn = value as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
+  return [pn.Alphabetic ?? '', pn.Ideographic ?? '', pn.Phonetic ?? '']
+    .join('=')
+    .replace(/=+$/, '');
+}
+
+function stringBytes(
+  tag: string,
+  element: DicomElement,
+  encode: (text: string) => Uint8Array,
+): Uint8Array {
+  // dcmjs decodes all text to Unicode and rewrites Specific Character Set to ISO_IR 192 in
+  // Value but not in its raw value: that one attribute must come from Value.
+  const raw = tag === '00080005' ? undefined : element._rawValue;
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else if (Array.isArray(raw) && raw.every((r) => typeof r === 'string')) text = raw.join('\\');
+  else {
+    text = (element.Value ?? [])
+      .map((v) => {
+        if (element.vr === 'PN') return pnString(v);
+        if (typeof v === 'string') return v;
+        if (typeof v === 'number') return String(v);
+        throw new Unsupported(`value shape for ${element.vr}`);
+      })
+      .join('\\');
+  }
+  const bytes = encode(text);
+  if (bytes.byteLength % 2 === 0) return bytes;
+  const padded = new Uint8Array(bytes.byteLength + 1);
+  padded.set(bytes);
+  padded[bytes.byteLength] = element.vr === 'UI' ? 0 : 0x20;
+  return padded;
+}
+
+function numberBytes(element: DicomElement): Uint8Array {
+  const writer = NUMBER_WRITERS[element.vr];
+  if (writer === undefined) throw new Unsupported(element.vr);
+  const values = element.Value ?? [];
+  const out = new Uint8Array(values.length * writer[0]);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => {
+    if (typeof v !== 'number') throw new Unsupported(`non-number ${element.vr}`);
+    writer[1](view, i * writer[0], v);
+  });
+  return out;
+}
+
+function atBytes(element: DicomElement): Uint8Array {
+  const values = element.Value ?? [];
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => {
+    const n = typeof v === 'string' ? parseInt(v, 16) : (v as number);
+    if (!Number.isFinite(n)) throw new Unsupported('AT value');
+    view.setUint16(i * 4, n >>> 16, true);
+    view.setUint16(i * 4 + 2, n & 0xffff, true);
+  });
+  return out;
+}
+
+function binaryBytes(element: DicomElement): Uint8Array {
+  const parts = (element.Value ?? []).map((v) => {
+    if (v instanceof ArrayBuffer) return new Uint8Array(v);
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    throw new Unsupported('binary value shape');
+  });
+  if (parts.length > 1) throw new Unsupported('fragmented binary value'); // encapsulated
+  const bytes = parts[0] ?? new Uint8Array(0);
+  if (bytes.byteLength % 2 === 0) return bytes;
+  const padded = new Uint8Array(bytes.byteLength + 1);
+  padded.set(bytes);
+  return padded;
+}
+
+class ChunkWriter {
+  readonly chunks: Uint8Array[] = [];
+  size = 0;
+  constructor(
+    private readonly explicit: boolean,
+    private readonly encode: (text: string) => Uint8Array = (t) => encoder.encode(t),
+  ) {}
+
+  push(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.size += bytes.byteLength;
+  }
+
+  header(tag: string, vr: string, length: number): void {
+    const group = parseInt(tag.slice(0, 4), 16);
+    const element = parseInt(tag.slice(4, 8), 16);
+    const long = !this.explicit || LONG_LENGTH_VRS.has(vr);
+    const bytes = new Uint8Array(this.explicit && long ? 12 : 8);
+    const view = new DataView(bytes.buffer);
+    view.setUint16(0, group, true);
+    view.setUint16(2, element, true);
+    if (!this.explicit) {
+      view.setUint32(4, length, true);
+    } else {
+      bytes[4] = vr.charCodeAt(0);
+      bytes[5] = vr.charCodeAt(1);
+      if (long) view.setUint32(8, length, true);
+      else {
+        if (length > 0xffff) throw new Unsupported(`${tag} too long for a 16-bit length`);
+        view.setUint16(6, length, true);
+      }
+    }
+    this.push(bytes);
+  }
+
+  /** Item and delimiter tags: (FFFE,xxxx) + 32-bit length, no VR, in every syntax. */
+  marker(element: number, length: number): void {
+    const bytes = new Uint8Array(8);
+    const view = new DataView(bytes.buffer);
+    view.setUint16(0, 0xfffe, true);
+    view.setUint16(2, element, true);
+    view.setUint32(4, length, true);
+    this.push(bytes);
+  }
+
+  dataset(dataset: DicomDataset): void {
+    for (const tag of Object.keys(dataset).sort()) this.element(tag, dataset[tag]!);
+  }
+
+  element(tag: string, element: DicomElement): void {
+    const vr = element.vr;
+    if (vr === 'SQ') {
+      this.header(tag, vr, 0xffffffff);
+      for (const item of element.Value ?? []) {
+        this.marker(0xe000, 0xffffffff);
+        this.dataset(item as DicomDataset);
+        this.marker(0xe00d, 0);
+      }
+      this.marker(0xe0dd, 0);
+      return;
+    }
+    // Untouched elements from our own reader go back byte for byte.
+    const raw = (element as { _rawBytes?: Uint8Array })._rawBytes;
+    if (raw !== undefined && raw.byteLength % 2 === 0) {
+      this.header(tag, vr, raw.byteLength);
+      this.push(raw);
+      return;
+    }
+    let value: Uint8Array;
+    if (STRING_VRS.has(vr)) value = stringBytes(tag, element, this.encode);
+    else if (BINARY_VRS.has(vr)) value = binaryBytes(element);
+    else if (vr === 'AT') value = atBytes(element);
+    else value = numberBytes(element);
+    this.header(tag, vr, value.byteLength);
+    this.push(value);
+  }
+
+  concat(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return out;
+  }
+}
+
+/** Encode a file in Explicit or Implicit VR Little Endian; undefined when not possible. */
+export function encodePart10LittleEndian(
+  file: DicomFile,
+  transferSyntax: string,
+): Uint8Array | undefined {
+  const explicit = transferSyntax !== '1.2.840.10008.1.2';
+  try {
+    const meta = new ChunkWriter(true);
+    meta.dataset(file.meta);
+    const body = new ChunkWriter(explicit, textEncoderFor(file.dict));
+    body.dataset(file.dict);
+    const head = new ChunkWriter(true);
+    head.push(new Uint8Array(128));
+    head.push(encoder.encode('DICM'));
+    const groupLength = new Uint8Array(4);
+    new DataView(groupLength.buffer).setUint32(0, meta.size, true);
+    head.header('00020000', 'UL', 4);
+    head.push(groupLength);
+    for (const c of meta.chunks) head.push(c);
+    for (const c of body.chunks) head.push(c);
+    return head.concat();
+  } catch (error) {
+    if (error instanceof Unsupported) return undefined;
+    throw error;
+  }
+}
