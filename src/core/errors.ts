@@ -24,7 +24,10 @@ export type ErrorCode =
   | 'E_DEID_SECRET'
   | 'E_DEID_CONFIG'
   | 'E_DATASET_INVALID'
-  | 'E_MODEL_VERSION_EXISTS';
+  | 'E_MODEL_VERSION_EXISTS'
+  | 'E_RUN_EXISTS'
+  | 'E_RUN_NOT_FOUND'
+  | 'E_FINETUNE_VERIFY';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

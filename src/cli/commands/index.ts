@@ -7,6 +7,8 @@ import { importImagesCommand } from './importImages.js';
 import { modelsCommand } from './models.js';
 import { statsCommand } from './stats.js';
 import { validateCommand } from './validate.js';
+import { finetuneCommand } from './finetune.js';
+import { runsCommand } from './runs.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -21,4 +23,6 @@ export const commandModules: readonly CommandModule[] = [
   statsCommand,
   deidCommand,
   datasetCommand,
+  finetuneCommand,
+  runsCommand,
 ];
