@@ -50,6 +50,8 @@ test('analyses radiographs end to end: SR, SC and FHIR per study, valid by indep
   for (const study of run.studies) {
     assert.equal(study.problem, null);
     assert.deepEqual(study.model, { id: 'cxr-test', version: '1.0.0' });
+    // Imported radiographs have no View Position; the manifest allows it, with a caveat.
+    assert.match(study.warnings[0] ?? '', /View Position/i);
     assert.equal(study.record?.findings.length, 2, 'one finding per label');
     for (const finding of study.record!.findings) {
       assert.ok(finding.probability >= 0 && finding.probability <= 1);

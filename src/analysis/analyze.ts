@@ -129,6 +129,7 @@ async function planStudy(
     model: null,
     record: null,
     problem: null,
+    warnings: [],
     outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
@@ -166,8 +167,11 @@ async function planStudy(
       rows: Number(instance.dataset['Rows'] ?? 0),
       columns: Number(instance.dataset['Columns'] ?? 0),
     });
-    if (check.ok) eligible.push(instance);
-    else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
+    if (check.ok) {
+      eligible.push(instance);
+      for (const warning of check.warnings)
+        outcome.warnings.push(`image ${instance.sopInstanceUid}: ${warning}`);
+    } else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
   }
   const session = await sessions.get(pkg);
   const study: StudyWork = {
@@ -435,6 +439,7 @@ export function studySummary(outcome: StudyOutcome): object {
     studyInstanceUid: outcome.studyInstanceUid,
     model: outcome.model,
     problem: outcome.problem,
+    warnings: outcome.warnings,
     algorithm: record?.algorithm ?? null,
     performedAt: record?.performedAt.toISOString() ?? null,
     findings: (record?.findings ?? []).map((finding) => ({

@@ -11,6 +11,7 @@ export function formatRunReport(run: AnalysisRun): string {
     lines.push(`Study ${study.studyInstanceUid}`);
     if (study.model) lines.push(`  model      ${study.model.id}@${study.model.version}`);
     if (study.problem) lines.push(`  not analysed: ${study.problem}`);
+    for (const warning of study.warnings) lines.push(`  caveat: ${warning}`);
     const record = study.record;
     if (record) {
       for (const finding of record.findings) {

@@ -27,6 +27,8 @@ export interface StudyOutcome {
   record: AnalysisRecord | null;
   /** Why no model ran for this study, when none did. */
   problem: string | null;
+  /** Images analysed with a caveat the model's maker allowed (e.g. View Position missing). */
+  warnings: string[];
   outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
 }
 
