@@ -180,6 +180,17 @@ const relativePath = z
   .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\\\0]+$/, 'expected a relative path inside the package')
   .refine((p) => p !== 'manifest.json', 'manifest.json cannot list its own hash');
 
+/**
+ * Out-of-distribution check shipped with the model (ADR 0080): a statistics file of the
+ * pooled features of in-distribution images, and the distance above which an image is flagged.
+ */
+const ood = z.strictObject({
+  file: relativePath,
+  method: z.literal('mahalanobis-ledoit-wolf'),
+  threshold: z.number().positive(),
+  percentile: z.number().gt(0).lt(100),
+});
+
 export const modelManifestSchema = z
   .strictObject({
     id: modelId,
@@ -195,11 +206,15 @@ export const modelManifestSchema = z
     explanation,
     lineage,
     validation: z.array(validationResult),
+    ood: ood.optional(),
     files: z.record(relativePath, sha256Hex),
   })
   .superRefine((value, ctx) => {
     if (value.files['model.onnx'] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['files'], message: 'must list model.onnx' });
+    }
+    if (value.ood !== undefined && value.files[value.ood.file] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ood', 'file'], message: 'must be listed in files' });
     }
     if (value.explanation.method === 'cam' && value.outputs.features === undefined) {
       ctx.addIssue({

@@ -1,0 +1,155 @@
+import type { Command } from 'commander';
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { RadiolensError, writeFileAtomic } from '../../core/index.js';
+import { ModelRegistry, type ModelPackage } from '../../models/index.js';
+import {
+  faithfulnessReportSchema,
+  namedPath,
+  oodReportSchema,
+  readEvidence,
+  readTrainingRun,
+  renderModelCard,
+  validationReportSchema,
+  writeTrainingSplitCsvs,
+} from '../../modelcard/index.js';
+import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
+import type { CommandModule } from './index.js';
+
+async function resolveModel(ref: string, registry?: string): Promise<ModelPackage> {
+  const { id, version } = parseModelRef(ref);
+  return new ModelRegistry(modelRegistryLocation(registry)).resolve(id, version);
+}
+
+async function packageTrainingRun(pkg: ModelPackage, explicit?: string): Promise<string | null> {
+  if (explicit) return resolve(explicit);
+  const inPackage = join(pkg.dir, 'training-run.json');
+  return access(inPackage).then(
+    () => inPackage,
+    () => null,
+  );
+}
+
+export const modelCardCommand: CommandModule = (program: Command) => {
+  program
+    .command('model-card')
+    .description(
+      'Generate the model card (Markdown, with a JSON block for the manifest validation array) from training-run.json and the reports of validate / ood evaluate / faithfulness — no number typed by hand',
+    )
+    .requiredOption('-m, --model <id[@version]>', 'model')
+    .option(
+      '--training-run <file>',
+      'training run record (default: training-run.json in the package)',
+    )
+    .option(
+      '--validation <[name=]report.json...>',
+      'report.json files of `radiolens validate`; the first is the reference the others are compared with (e.g. the internal test)',
+    )
+    .option('--ood <report.json>', 'report of `radiolens ood evaluate`')
+    .option('--faithfulness <[name=]report.json...>', 'reports of `radiolens faithfulness --out`')
+    .requiredOption('-o, --out <file>', 'Markdown file to write (e.g. MODEL_CARD.md)')
+    .option('--json-out <file>', 'also write the manifest validation entries as JSON')
+    .option('--registry <dir>', 'model registry folder')
+    .action(
+      async (opts: {
+        model: string;
+        trainingRun?: string;
+        validation?: string[];
+        ood?: string;
+        faithfulness?: string[];
+        out: string;
+        jsonOut?: string;
+        registry?: string;
+      }) => {
+        const pkg = await resolveModel(opts.model, opts.registry);
+        const runPath = await packageTrainingRun(pkg, opts.trainingRun);
+        const validations = [];
+        for (const spec of opts.validation ?? []) {
+          const { name, path } = namedPath(spec);
+          validations.push({
+            name,
+            path,
+            report: await readEvidence(resolve(path), validationReportSchema, 'radiolens validate'),
+          });
+        }
+        const faithfulness = [];
+        for (const spec of opts.faithfulness ?? []) {
+          const { name, path } = namedPath(spec);
+          faithfulness.push({
+            name,
+            path,
+            report: await readEvidence(
+              resolve(path),
+              faithfulnessReportSchema,
+              'radiolens faithfulness --out',
+            ),
+          });
+        }
+        const card = renderModelCard({
+          manifest: pkg.manifest,
+          trainingRun: runPath ? await readTrainingRun(runPath) : null,
+          validations,
+          ood: opts.ood
+            ? {
+                path: opts.ood,
+                report: await readEvidence(
+                  resolve(opts.ood),
+                  oodReportSchema,
+                  'radiolens ood evaluate',
+                ),
+              }
+            : null,
+          faithfulness,
+        });
+        await writeFileAtomic(resolve(opts.out), card.markdown);
+        if (opts.jsonOut)
+          await writeFileAtomic(
+            resolve(opts.jsonOut),
+            `${JSON.stringify(card.validation, null, 2)}\n`,
+          );
+        process.stdout.write(`wrote ${opts.out} (${card.validation.length} results)\n`);
+      },
+    );
+};
+
+export const trainingSplitCommand: CommandModule = (program: Command) => {
+  program
+    .command('training-split')
+    .description(
+      "Write the training source's internal test split (training-test.csv) and the rest (training-seen.csv) from the model's training-run.json, for validate and ood evaluate",
+    )
+    .requiredOption('-m, --model <id[@version]>', 'model')
+    .requiredOption('--labels <csv>', "the training source's labels.csv")
+    .requiredOption('-o, --out <dir>', 'folder for the two CSVs')
+    .option(
+      '--training-run <file>',
+      'training run record (default: training-run.json in the package)',
+    )
+    .option('--registry <dir>', 'model registry folder')
+    .action(
+      async (opts: {
+        model: string;
+        labels: string;
+        out: string;
+        trainingRun?: string;
+        registry?: string;
+      }) => {
+        const pkg = await resolveModel(opts.model, opts.registry);
+        const runPath = await packageTrainingRun(pkg, opts.trainingRun);
+        if (runPath === null) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            `${pkg.dir} has no training-run.json — pass --training-run <file>`,
+          );
+        }
+        const written = await writeTrainingSplitCsvs(
+          await readTrainingRun(runPath),
+          opts.labels,
+          resolve(opts.out),
+        );
+        process.stdout.write(
+          `${written.test} (${written.testCount} images)\n${written.seen} (${written.seenCount} images)\n`,
+        );
+      },
+    );
+};
