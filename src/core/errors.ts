@@ -27,6 +27,9 @@ export type ErrorCode =
   | 'E_MODEL_VERSION_EXISTS'
   | 'E_RUN_EXISTS'
   | 'E_RUN_NOT_FOUND'
+  | 'E_STORE'
+  | 'E_QUEUE'
+  | 'E_DIMSE_CONFIG'
   | 'E_FINETUNE_VERIFY';
 
 export class RadiolensError extends Error {

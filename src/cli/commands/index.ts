@@ -9,6 +9,9 @@ import { statsCommand } from './stats.js';
 import { validateCommand } from './validate.js';
 import { finetuneCommand } from './finetune.js';
 import { runsCommand } from './runs.js';
+import { oodCommand } from './ood.js';
+import { faithfulnessCommand } from './faithfulness.js';
+import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -23,6 +26,10 @@ export const commandModules: readonly CommandModule[] = [
   statsCommand,
   deidCommand,
   datasetCommand,
+  oodCommand,
   finetuneCommand,
   runsCommand,
+  faithfulnessCommand,
+  modelCardCommand,
+  trainingSplitCommand,
 ];

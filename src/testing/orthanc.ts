@@ -1,0 +1,182 @@
+/**
+ * A throw-away Orthanc (Debian package `orthanc`, plus `orthanc-dicomweb` when asked) as the
+ * real PACS in integration tests and benchmarks (ADR 0098): free loopback ports, a temporary
+ * configuration and storage folder, REST API awaited, process stopped and folder removed
+ * afterwards. A missing package is an error that says what to install — tests fail, they
+ * never skip. Test and benchmark support only; the product never needs it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
+export const ORTHANC_DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
+/** A free TCP port on the loopback interface (closed again before it is returned). */
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OrthancOptions {
+  /** Enable Orthanc's DICOM server (C-STORE SCU/SCP); default true. */
+  readonly dicom?: boolean;
+  /** Orthanc's own AE title; default ORTHANC. */
+  readonly aeTitle?: string;
+  /** Load the DICOMweb plugin (package orthanc-dicomweb); default false. */
+  readonly dicomWeb?: boolean;
+}
+
+export interface DicomModality {
+  readonly aeTitle: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class OrthancServer {
+  private constructor(
+    /** REST API base, e.g. http://127.0.0.1:41234 */
+    readonly url: string,
+    /** Orthanc's DICOM port; 0 when its DICOM server is off. */
+    readonly dicomPort: number,
+    readonly aeTitle: string,
+    private readonly process: ChildProcess,
+    private readonly dir: string,
+  ) {}
+
+  static async start(options: OrthancOptions = {}): Promise<OrthancServer> {
+    if (!existsSync(ORTHANC_BINARY)) {
+      throw new Error(`${ORTHANC_BINARY} not found: install the Debian package orthanc`);
+    }
+    if (options.dicomWeb === true && !existsSync(ORTHANC_DICOMWEB_PLUGIN)) {
+      throw new Error(
+        `${ORTHANC_DICOMWEB_PLUGIN} not found: install the Debian package orthanc-dicomweb`,
+      );
+    }
+    const dicom = options.dicom ?? true;
+    const aeTitle = options.aeTitle ?? 'ORTHANC';
+    const dir = await mkdtemp(join(tmpdir(), 'radiolens-orthanc-'));
+    const httpPort = await freeLoopbackPort();
+    const dicomPort = dicom ? await freeLoopbackPort() : 0;
+    const config: Record<string, unknown> = {
+      Name: 'radiolens-test-pacs',
+      StorageDirectory: join(dir, 'storage'),
+      IndexDirectory: join(dir, 'storage'),
+      HttpPort: httpPort,
+      RemoteAccessAllowed: false,
+      AuthenticationEnabled: false,
+      DicomServerEnabled: dicom,
+      DicomAet: aeTitle,
+      DicomPort: dicomPort === 0 ? 4242 : dicomPort,
+      // Tests register modalities at run time through the REST API.
+      DicomModalitiesInDatabase: false,
+      DicomAlwaysAllowStore: true,
+      DicomCheckCalledAet: false,
+      Plugins: options.dicomWeb === true ? [ORTHANC_DICOMWEB_PLUGIN] : [],
+      DicomWeb: { Enable: options.dicomWeb === true, Root: '/dicom-web/' },
+      // Keep the files as received, so tests can compare bytes.
+      StorageCompression: false,
+      SaveJobs: false,
+      HttpThreadsCount: 4,
+      ConcurrentJobs: 2,
+    };
+    await writeFile(join(dir, 'orthanc.json'), JSON.stringify(config));
+    const child = spawn(ORTHANC_BINARY, [join(dir, 'orthanc.json')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on(
+      'data',
+      (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)),
+    );
+    const url = `http://127.0.0.1:${httpPort}`;
+    const server = new OrthancServer(url, dicomPort, aeTitle, child, dir);
+    for (let i = 0; i < 200; i++) {
+      if (child.exitCode !== null) break;
+      try {
+        if ((await fetch(`${url}/system`)).ok) return server;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await server.stop();
+    throw new Error(`Orthanc did not start on ${url}: ${stderr}`);
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: string | Uint8Array,
+  ): Promise<Response> {
+    const response = await fetch(`${this.url}${path}`, { method, body: body ?? null });
+    if (!response.ok) {
+      throw new Error(
+        `Orthanc ${method} ${path}: HTTP ${response.status} ${await response.text()}`,
+      );
+    }
+    return response;
+  }
+
+  /** Uploads a Part 10 file; returns Orthanc's instance id. */
+  async upload(bytes: Uint8Array): Promise<string> {
+    const response = await this.request('POST', '/instances', bytes);
+    return ((await response.json()) as { ID: string }).ID;
+  }
+
+  /** Registers (or replaces) a DICOM modality Orthanc can send to. */
+  async registerModality(id: string, modality: DicomModality): Promise<void> {
+    await this.request(
+      'PUT',
+      `/modalities/${encodeURIComponent(id)}`,
+      JSON.stringify({ AET: modality.aeTitle, Host: modality.host, Port: modality.port }),
+    );
+  }
+
+  /** C-STORE of Orthanc resources (instance, series, study ids) to a registered modality. */
+  async storeToModality(id: string, resources: readonly string[]): Promise<void> {
+    await this.request(
+      'POST',
+      `/modalities/${encodeURIComponent(id)}/store`,
+      JSON.stringify({ Resources: resources, Synchronous: true }),
+    );
+  }
+
+  /** The file Orthanc holds for an instance, exactly as stored. */
+  async instanceFile(id: string): Promise<Uint8Array> {
+    const response = await this.request('GET', `/instances/${encodeURIComponent(id)}/file`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** GET on the REST API, parsed as JSON. */
+  async getJson<T>(path: string): Promise<T> {
+    return (await (await this.request('GET', path)).json()) as T;
+  }
+
+  /** CPU seconds Orthanc has used so far (user + system), from /proc: for benchmarks. */
+  async cpuSeconds(): Promise<number> {
+    const stat = await readFile(`/proc/${this.process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode === null) {
+      const exited = new Promise((r) => this.process.once('exit', r));
+      this.process.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (this.process.exitCode === null) this.process.kill('SIGKILL');
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
