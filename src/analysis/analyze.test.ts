@@ -159,3 +159,28 @@ test('a model without a GAP+linear head is explained by occlusion sensitivity', 
   const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
   assert.deepEqual(sc.errors, [], sc.text);
 });
+
+test('a model that ships OOD statistics gets every image checked, and flags are caveats', async () => {
+  const run = await analyzeFiles(radiographs, {
+    registry: new ModelRegistry(join(repoRoot, 'models')),
+    model: { id: 'cxr-pneumonia', version: '1.2.0' },
+    outDir: join(work, 'out-ood'),
+  });
+  assert.equal(run.imagesAnalysed, radiographs.length);
+  for (const study of run.studies) {
+    const checks = Object.values(study.ood);
+    assert.equal(checks.length, 1, 'one check per analysed image');
+    for (const check of checks) {
+      assert.ok(check.distance > 0 && check.threshold > 0);
+      assert.equal(check.flagged, check.distance > check.threshold);
+      assert.equal(
+        study.warnings.some((w) => /out of distribution/.test(w)),
+        check.flagged,
+      );
+    }
+    const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
+      findings: Array<{ ood: unknown }>;
+    };
+    assert.deepEqual(summary.findings[0]!.ood, checks[0]);
+  }
+});

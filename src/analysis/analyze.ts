@@ -23,6 +23,7 @@ import {
   type FindingResult,
   type SourceImage,
 } from '../results/index.js';
+import { globalAveragePool, oodFlag } from '../ood/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
 
@@ -130,6 +131,7 @@ async function planStudy(
     record: null,
     problem: null,
     warnings: [],
+    ood: {},
     outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
@@ -333,6 +335,17 @@ async function explainAndWrite(
         { labelIndex: top, target },
       );
     }
+    if (features && study.session.ood) {
+      // Scored either way; a flag tells the reader the image is unlike what the model knows.
+      const flag = oodFlag(study.session.ood, globalAveragePool(features));
+      study.outcome.ood[image.sopInstanceUid] = flag;
+      if (flag.flagged) {
+        study.outcome.warnings.push(
+          `image ${image.sopInstanceUid}: out of distribution (feature distance ${flag.distance.toFixed(2)} > ` +
+            `${flag.threshold.toFixed(2)}): unlike the chest radiographs the model was fitted on; treat its score with caution`,
+        );
+      }
+    }
     study.record.sources.push(image);
     study.record.findings.push(...findings);
     timings.explanation += performance.now() - t;
@@ -450,6 +463,7 @@ export function studySummary(outcome: StudyOutcome): object {
       threshold: finding.threshold,
       present: finding.present,
       alertLevel: finding.alertLevel,
+      ood: outcome.ood[finding.image.sopInstanceUid] ?? null,
     })),
     notAnalysed: (record?.notAnalysed ?? []).map((item) => ({
       sopInstanceUid: item.image.sopInstanceUid,

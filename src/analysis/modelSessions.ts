@@ -1,10 +1,13 @@
 import { createModelRunner, type ModelPackage, type ModelRunner } from '../models/index.js';
 import { loadCamHead, type CamHead } from '../explain/index.js';
+import { loadPackageOodStatistics, type OodStatistics } from '../ood/index.js';
 
 export interface ModelSession {
   runner: ModelRunner;
   /** The GAP+linear head for exact Grad-CAM, when the manifest says the model has one. */
   camHead: CamHead | null;
+  /** The out-of-distribution statistics the package ships, if any (ADR 0080). */
+  ood: OodStatistics | null;
 }
 
 /**
@@ -21,6 +24,7 @@ export class ModelSessions {
       session = (async () => ({
         runner: await createModelRunner(pkg),
         camHead: pkg.manifest.explanation.method === 'cam' ? await loadCamHead(pkg) : null,
+        ood: await loadPackageOodStatistics(pkg),
       }))();
       this.sessions.set(key, session);
     }

@@ -4,6 +4,7 @@ import { decodeFrame, parseDicom } from '../dicom/index.js';
 import { toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
 import { decodeRaster } from '../ingest/index.js';
 import { checkIntendedUse, type ModelPackage } from '../models/index.js';
+import { globalAveragePool } from '../ood/index.js';
 import { ModelSessions } from './modelSessions.js';
 
 /** One image's scores (per label, manifest order), or why it has none. */
@@ -96,21 +97,4 @@ function isRaster(bytes: Uint8Array): boolean {
   const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
   return png || jpeg;
-}
-
-function globalAveragePool(features: {
-  data: Float32Array;
-  k: number;
-  h: number;
-  w: number;
-}): Float32Array {
-  const area = features.h * features.w;
-  const pooled = new Float32Array(features.k);
-  for (let channel = 0; channel < features.k; channel++) {
-    let sum = 0;
-    const base = channel * area;
-    for (let i = 0; i < area; i++) sum += features.data[base + i]!;
-    pooled[channel] = sum / area;
-  }
-  return pooled;
 }

@@ -29,6 +29,8 @@ export interface StudyOutcome {
   problem: string | null;
   /** Images analysed with a caveat the model's maker allowed (e.g. View Position missing). */
   warnings: string[];
+  /** Per analysed image (SOP Instance UID), the out-of-distribution check, when the model ships one. */
+  ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
   outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
 }
 
