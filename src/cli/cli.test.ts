@@ -1,28 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { conformanceDir, repoRoot } from '../testing/index.js';
+import { conformanceDir, repoRoot, runCli, type CliRun } from '../testing/index.js';
 import { writeTestModelPackage } from '../testing/onnxModels.js';
 
-// Run the CLI as a user does: compiled (dist/) under npm test, from source under tsx.
-const fromSource = import.meta.url.endsWith('.ts');
-const main = fileURLToPath(new URL(`./main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-
-function radiolens(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(
-    process.execPath,
-    [...(fromSource ? ['--import', 'tsx'] : []), main, ...args],
-    {
-      encoding: 'utf8',
-      cwd: repoRoot,
-      env: { ...process.env, RADIOLENS_MODELS: registry },
-    },
-  );
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+function radiolens(...args: string[]): CliRun {
+  return runCli(args, { RADIOLENS_MODELS: registry });
 }
 
 let work: string;
@@ -151,15 +136,7 @@ test('validate scores labelled PNGs and writes report.html and report.json with 
 
 test('the README quick start: demo imports the shipped samples and analyses them with the shipped model', async () => {
   const out = join(work, 'demo');
-  const run = spawnSync(
-    process.execPath,
-    [...(fromSource ? ['--import', 'tsx'] : []), main, 'demo', '--out', out],
-    {
-      encoding: 'utf8',
-      cwd: repoRoot,
-      env: { ...process.env, RADIOLENS_MODELS: '' },
-    },
-  );
+  const run = runCli(['demo', '--out', out], { RADIOLENS_MODELS: '' });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /model +cxr-pneumonia@1\.\d+\.\d+/);
   assert.match(run.stdout, /4 file\(s\), 4 study\(ies\), 4 image\(s\) analysed, 0 problem\(s\)/);

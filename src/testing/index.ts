@@ -15,3 +15,4 @@ export {
   type SmallCnnOptions,
   type DenseNet121,
 } from './onnxModels.js';
+export { runCli, type CliRun } from './cli.js';

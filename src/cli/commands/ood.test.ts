@@ -1,27 +1,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { conformanceDir, repoRoot, sharedDir, writeTestModelPackage } from '../../testing/index.js';
+import {
+  conformanceDir,
+  sharedDir,
+  writeTestModelPackage,
+  runCli,
+  type CliRun,
+} from '../../testing/index.js';
 
-const fromSource = import.meta.url.endsWith('.ts');
-const main = fileURLToPath(new URL(`../main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
 let work: string;
 
-function radiolens(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(
-    process.execPath,
-    [...(fromSource ? ['--import', 'tsx'] : []), main, ...args],
-    {
-      encoding: 'utf8',
-      cwd: repoRoot,
-      env: { ...process.env, RADIOLENS_MODELS: join(work, 'models') },
-    },
-  );
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+function radiolens(...args: string[]): CliRun {
+  return runCli(args, { RADIOLENS_MODELS: join(work, 'models') });
 }
 
 before(async () => {
