@@ -4,17 +4,19 @@
  */
 import type { Command } from 'commander';
 import { createDataset, loadLabels, verifyDataset } from '../../datasets/index.js';
-import { listInputFiles, OPTION_FLAGS, prepareDeidentification } from '../../deid/index.js';
-import { formatDeidReport, progressReporter } from './deid.js';
+import { listInputFiles } from '../../deid/index.js';
+import {
+  formatDeidReport,
+  prepareFromFlags,
+  progressReporter,
+  withDeidentificationOptions,
+  type DeidSettingFlags,
+} from './deid.js';
 import type { CommandModule } from './index.js';
 
-interface CreateFlags {
+interface CreateFlags extends DeidSettingFlags {
   readonly name: string;
   readonly labels?: string;
-  readonly option: string[];
-  readonly secret?: string;
-  readonly map?: string;
-  readonly pixelRules?: string;
   readonly progress: boolean;
 }
 
@@ -22,7 +24,7 @@ export const datasetCommand: CommandModule = (program: Command) => {
   const dataset = program
     .command('dataset')
     .description('Versioned, de-identified datasets that models name as their lineage');
-  dataset
+  const create = dataset
     .command('create')
     .description('De-identify a selection and store it as a new dataset version')
     .argument('<in>', 'a DICOM file or folder (searched recursively)')
@@ -31,26 +33,12 @@ export const datasetCommand: CommandModule = (program: Command) => {
     .option(
       '--labels <file>',
       'labels: JSON {key: {label: value}} or CSV "key,label…"; key = file path under <in> or SOP Instance UID',
-    )
-    .option(
-      '--option <name>',
-      `profile option, repeatable: ${Object.keys(OPTION_FLAGS).join(', ')}`,
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option('--secret <file>', 'installation secret (default $RADIOLENS_HOME/deid/secret.key)')
-    .option('--map <dir>', 're-identification map, kept apart (default $RADIOLENS_HOME/reid)')
-    .option('--pixel-rules <file>', 'Clean Pixel Data region rules (JSON)')
+    );
+  withDeidentificationOptions(create, 'Clean Pixel Data region rules (JSON)')
     .option('--no-progress', 'no progress bar')
     .action(async (input: string, dir: string, flags: CreateFlags) => {
       const started = performance.now();
-      const { config, map } = await prepareDeidentification({
-        options: flags.option,
-        outDir: dir,
-        ...(flags.secret === undefined ? {} : { secret: flags.secret }),
-        ...(flags.map === undefined ? {} : { mapDir: flags.map }),
-        ...(flags.pixelRules === undefined ? {} : { pixelRules: flags.pixelRules }),
-      });
+      const { config, map } = await prepareFromFlags(flags, dir);
       const labels = flags.labels === undefined ? undefined : await loadLabels(flags.labels);
       const progress = progressReporter(flags.progress);
       const created = await createDataset({

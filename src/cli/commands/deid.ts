@@ -17,11 +17,7 @@ import {
 } from '../../deid/index.js';
 import type { CommandModule } from './index.js';
 
-export interface DeidCommandFlags {
-  readonly option: string[];
-  readonly secret?: string;
-  readonly map?: string;
-  readonly pixelRules?: string;
+export interface DeidCommandFlags extends DeidSettingFlags {
   readonly report?: string;
   readonly progress: boolean;
 }
@@ -72,15 +68,17 @@ export function progressReporter(enabled: boolean): {
   };
 }
 
-export const deidCommand: CommandModule = (program: Command) => {
-  program
-    .command('deid')
-    .description(
-      'De-identify DICOM files per PS3.15 Annex E (Basic Application Level Confidentiality ' +
-        'Profile). Images likely to carry burned-in text are quarantined, never passed on.',
-    )
-    .argument('<in>', 'a DICOM file or a folder (searched recursively)')
-    .argument('<out>', 'output folder: <study>/<series>/<instance>.dcm with new UIDs')
+/** The de-identification settings shared by `deid` and `dataset create`. */
+export interface DeidSettingFlags {
+  readonly option: string[];
+  readonly secret?: string;
+  readonly map?: string;
+  readonly pixelRules?: string;
+}
+
+/** Add the profile options, secret, map and pixel-rule flags to a command. */
+export function withDeidentificationOptions(command: Command, pixelRulesHelp: string): Command {
+  return command
     .option(
       '--option <name>',
       `profile option, repeatable: ${Object.keys(OPTION_FLAGS).join(', ')}`,
@@ -89,18 +87,38 @@ export const deidCommand: CommandModule = (program: Command) => {
     )
     .option('--secret <file>', 'installation secret (default $RADIOLENS_HOME/deid/secret.key)')
     .option('--map <dir>', 're-identification map, kept apart (default $RADIOLENS_HOME/reid)')
-    .option('--pixel-rules <file>', 'Clean Pixel Data region rules (JSON) for clean-pixel-data')
+    .option('--pixel-rules <file>', pixelRulesHelp);
+}
+
+/** Load the secret, open the re-identification map and parse the options from the flags. */
+export function prepareFromFlags(
+  flags: DeidSettingFlags,
+  outDir: string,
+): ReturnType<typeof prepareDeidentification> {
+  return prepareDeidentification({
+    options: flags.option,
+    outDir,
+    ...(flags.secret === undefined ? {} : { secret: flags.secret }),
+    ...(flags.map === undefined ? {} : { mapDir: flags.map }),
+    ...(flags.pixelRules === undefined ? {} : { pixelRules: flags.pixelRules }),
+  });
+}
+
+export const deidCommand: CommandModule = (program: Command) => {
+  const command = program
+    .command('deid')
+    .description(
+      'De-identify DICOM files per PS3.15 Annex E (Basic Application Level Confidentiality ' +
+        'Profile). Images likely to carry burned-in text are quarantined, never passed on.',
+    )
+    .argument('<in>', 'a DICOM file or a folder (searched recursively)')
+    .argument('<out>', 'output folder: <study>/<series>/<instance>.dcm with new UIDs');
+  withDeidentificationOptions(command, 'Clean Pixel Data region rules (JSON) for clean-pixel-data')
     .option('--report <file>', 'also write the report as JSON')
     .option('--no-progress', 'no progress bar')
     .action(async (input: string, out: string, flags: DeidCommandFlags) => {
       const started = performance.now();
-      const { config, map } = await prepareDeidentification({
-        options: flags.option,
-        outDir: out,
-        ...(flags.secret === undefined ? {} : { secret: flags.secret }),
-        ...(flags.map === undefined ? {} : { mapDir: flags.map }),
-        ...(flags.pixelRules === undefined ? {} : { pixelRules: flags.pixelRules }),
-      });
+      const { config, map } = await prepareFromFlags(flags, out);
       const files = await listInputFiles(input);
       const progress = progressReporter(flags.progress);
       const report = await deidentifyFiles(files, config, {
