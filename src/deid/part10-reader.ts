@@ -8,25 +8,12 @@
  */
 import { TextDecoder } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
+import { LONG_LENGTH_VRS } from '../dicom/index.js';
 import { dictionaryVr, type DicomDataset, type DicomElement, type DicomFile } from './dicom-io.js';
 
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 const SINGLE_VALUE_TEXT = new Set(['LT', 'ST', 'UT', 'UR']);
-const STRING_VRS = new Set([
+/** VRs whose values are character strings (decoded with the dataset's character set). */
+export const STRING_VRS: ReadonlySet<string> = new Set([
   'AE',
   'AS',
   'CS',

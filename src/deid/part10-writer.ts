@@ -7,42 +7,9 @@
  * value shape) returns undefined and the caller uses dcmjs.
  */
 import type { DicomDataset, DicomElement, DicomFile } from './dicom-io.js';
-import { textEncoderFor } from './part10-reader.js';
+import { LONG_LENGTH_VRS } from '../dicom/index.js';
+import { STRING_VRS, textEncoderFor } from './part10-reader.js';
 
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
-const STRING_VRS = new Set([
-  'AE',
-  'AS',
-  'CS',
-  'DA',
-  'DS',
-  'DT',
-  'IS',
-  'LO',
-  'LT',
-  'SH',
-  'ST',
-  'TM',
-  'UC',
-  'UR',
-  'UT',
-  'UI',
-  'PN',
-]);
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMBER_WRITERS: Record<string, [number, (v: DataView, at: number, n: number) => void]> = {
   US: [2, (v, at, n) => v.setUint16(at, n, true)],

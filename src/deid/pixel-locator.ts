@@ -4,22 +4,8 @@
  * Basic Offset Table and byte order exactly as received, and no time spent decoding and
  * re-encoding half a megabyte per image. Values are skipped, never interpreted.
  */
+import { LONG_LENGTH_VRS } from '../dicom/index.js';
 
-const LONG_LENGTH_VRS = new Set([
-  'OB',
-  'OD',
-  'OF',
-  'OL',
-  'OV',
-  'OW',
-  'SQ',
-  'SV',
-  'UC',
-  'UN',
-  'UR',
-  'UT',
-  'UV',
-]);
 const UNDEFINED = 0xffffffff;
 
 export interface ByteRange {

@@ -21,7 +21,7 @@ export const ITEM_DELIMITATION = 0xfffee00d;
 export const SEQUENCE_DELIMITATION = 0xfffee0dd;
 
 /** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2). */
-const LONG_VRS = new Set([
+export const LONG_LENGTH_VRS: ReadonlySet<string> = new Set([
   'OB',
   'OD',
   'OF',
@@ -124,7 +124,7 @@ class Walker {
       };
     }
     const vr = String.fromCharCode(this.view.getUint8(offset + 4), this.view.getUint8(offset + 5));
-    if (LONG_VRS.has(vr)) {
+    if (LONG_LENGTH_VRS.has(vr)) {
       this.need(offset, 12);
       return {
         tag,

@@ -13,3 +13,4 @@ export {
 } from './transferSyntax.js';
 export { loadCodecs } from './codecs.js';
 export * from './write.js';
+export { LONG_LENGTH_VRS } from './elementWalker.js';
