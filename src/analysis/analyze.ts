@@ -43,6 +43,12 @@ export interface AnalyzeOptions {
   overlayMaxSide?: number;
   /** A fixed clock for reproducible outputs in tests; defaults to now. */
   now?: () => Date;
+  /**
+   * Loaded model sessions to use and keep: a long-running node passes one set for all its
+   * jobs, because creating an onnxruntime session costs far more than analysing a study.
+   * Without it the run loads its own and releases them at the end.
+   */
+  sessions?: ModelSessions;
 }
 
 /** One study on its way through the pipeline. */
@@ -95,7 +101,7 @@ export async function analyzeFiles(
     options.onProgress?.({ kind: 'read', file });
   }
 
-  const sessions = new ModelSessions();
+  const sessions = options.sessions ?? new ModelSessions();
   const outcomes: StudyOutcome[] = [];
   try {
     const queue: Array<{ study: StudyWork; instance: DicomInstance }> = [];
@@ -108,7 +114,7 @@ export async function analyzeFiles(
     }
     await runPipelined(queue, options, timings, problems);
   } finally {
-    await sessions.dispose();
+    if (options.sessions === undefined) await sessions.dispose();
   }
   const imagesAnalysed = outcomes.reduce(
     (n, outcome) => n + (outcome.record?.sources.length ?? 0),

@@ -3,3 +3,4 @@ export { collectFiles } from './collectFiles.js';
 export { formatRunReport } from './report.js';
 export type { AnalysisRun, StudyOutcome, StageTimings, FileProblem } from './types.js';
 export { scoreImages, type ScoredImage, type ScoreOptions } from './scoreImages.js';
+export { ModelSessions, type ModelSession } from './modelSessions.js';
