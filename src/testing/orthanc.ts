@@ -35,6 +35,12 @@ export interface OrthancOptions {
   readonly aeTitle?: string;
   /** Load the DICOMweb plugin (package orthanc-dicomweb); default false. */
   readonly dicomWeb?: boolean;
+  /**
+   * Remote DICOMweb servers Orthanc may send to (`DicomWeb.Servers`), by name: POST
+   * `/dicom-web/servers/<name>/stow` with `{Resources: [...]}` sends by STOW-RS. Needs
+   * `dicomWeb: true`. `url` is the DICOMweb root (…/studies is appended by Orthanc).
+   */
+  readonly dicomWebServers?: Readonly<Record<string, { readonly url: string }>>;
 }
 
 export interface DicomModality {
@@ -83,7 +89,17 @@ export class OrthancServer {
       DicomAlwaysAllowStore: true,
       DicomCheckCalledAet: false,
       Plugins: options.dicomWeb === true ? [ORTHANC_DICOMWEB_PLUGIN] : [],
-      DicomWeb: { Enable: options.dicomWeb === true, Root: '/dicom-web/' },
+      DicomWeb: {
+        Enable: options.dicomWeb === true,
+        Root: '/dicom-web/',
+        ...(options.dicomWebServers === undefined
+          ? {}
+          : {
+              Servers: Object.fromEntries(
+                Object.entries(options.dicomWebServers).map(([name, s]) => [name, { Url: s.url }]),
+              ),
+            }),
+      },
       // Keep the files as received, so tests can compare bytes.
       StorageCompression: false,
       SaveJobs: false,
