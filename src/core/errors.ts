@@ -30,7 +30,9 @@ export type ErrorCode =
   | 'E_STORE'
   | 'E_QUEUE'
   | 'E_DIMSE_CONFIG'
-  | 'E_FINETUNE_VERIFY';
+  | 'E_FINETUNE_VERIFY'
+  | 'E_PEER'
+  | 'E_STUDY_NOT_FOUND';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -12,6 +12,7 @@ import { runsCommand } from './runs.js';
 import { oodCommand } from './ood.js';
 import { faithfulnessCommand } from './faithfulness.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
+import { pullCommand } from './pull.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -32,4 +33,5 @@ export const commandModules: readonly CommandModule[] = [
   faithfulnessCommand,
   modelCardCommand,
   trainingSplitCommand,
+  pullCommand,
 ];

@@ -1,0 +1,86 @@
+/**
+ * What every command that analyses studies shares with `analyze`: the registry and model the
+ * CLI resolves (--registry / $RADIOLENS_MODELS / shipped models/, --model id[@version]), the
+ * exit-status rule, and the summary.json shape.
+ */
+import { resolve } from 'node:path';
+import { analyzeFiles, type AnalysisRun, type AnalyzeOptions } from '../analysis/index.js';
+import { writeFileAtomic } from '../core/index.js';
+import { ModelRegistry } from '../models/index.js';
+import { modelRegistryLocation, parseModelRef } from './modelRegistryLocation.js';
+
+export interface CliAnalysisOptions {
+  readonly outDir: string;
+  /** --model, `<id>[@<version>]`. */
+  readonly model?: string | undefined;
+  /** --registry. */
+  readonly registry?: string | undefined;
+  readonly batchSize?: number | undefined;
+  readonly onProgress?: AnalyzeOptions['onProgress'];
+}
+
+/** analyzeFiles with the registry and model the CLI resolves; writes <outDir>/summary.json. */
+export async function analyzeForCli(
+  files: readonly string[],
+  options: CliAnalysisOptions,
+): Promise<AnalysisRun> {
+  const outDir = resolve(options.outDir);
+  const run = await analyzeFiles([...files], {
+    registry: new ModelRegistry(modelRegistryLocation(options.registry)),
+    ...(options.model ? { model: parseModelRef(options.model) } : {}),
+    outDir,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  await writeFileAtomic(
+    resolve(outDir, 'summary.json'),
+    `${JSON.stringify(runSummaryJson(run), null, 2)}\n`,
+  );
+  return run;
+}
+
+/**
+ * Fails early (E_MODEL_NOT_FOUND, E_PACKAGE_TAMPERED…) when --model names a package the
+ * registry does not have, so a command does not fetch data it then cannot analyse.
+ */
+export async function checkModelForCli(
+  options: Pick<CliAnalysisOptions, 'model' | 'registry'>,
+): Promise<void> {
+  if (!options.model) return;
+  const ref = parseModelRef(options.model);
+  await new ModelRegistry(modelRegistryLocation(options.registry)).resolve(ref.id, ref.version);
+}
+
+/** Exit status 0 only when every study had a model and every image was analysed. */
+export function runSucceeded(run: AnalysisRun): boolean {
+  if (run.problems.length > 0 || run.studies.length === 0) return false;
+  return run.studies.every(
+    (study) => study.problem === null && (study.record?.notAnalysed.length ?? 0) === 0,
+  );
+}
+
+export function runSummaryJson(run: AnalysisRun): object {
+  return {
+    files: run.files,
+    imagesAnalysed: run.imagesAnalysed,
+    studies: run.studies.map((study) => ({
+      studyInstanceUid: study.studyInstanceUid,
+      model: study.model,
+      problem: study.problem,
+      findings: (study.record?.findings ?? []).map((f) => ({
+        sopInstanceUid: f.image.sopInstanceUid,
+        label: f.labelId,
+        probability: f.probability,
+        threshold: f.threshold,
+        present: f.present,
+      })),
+      notAnalysed: (study.record?.notAnalysed ?? []).map((n) => ({
+        sopInstanceUid: n.image.sopInstanceUid,
+        reason: n.reason,
+      })),
+      outputs: study.outputs,
+    })),
+    problems: run.problems,
+    timingsMs: run.timings,
+  };
+}
