@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import {
-  analyzeFiles,
-  collectFiles,
-  formatRunReport,
-  type AnalysisRun,
-} from '../../analysis/index.js';
-import { ModelRegistry } from '../../models/index.js';
-import { writeFileAtomic } from '../../core/index.js';
-import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
+import { collectFiles, formatRunReport } from '../../analysis/index.js';
+import { analyzeForCli, runSucceeded, runSummaryJson } from '../analysisRun.js';
 import type { CommandModule } from './index.js';
 
 /** Above this many files a progress bar is worth showing. */
@@ -45,8 +37,6 @@ export const analyzeCommand: CommandModule = (program: Command) => {
         opts: { out: string; model?: string; registry?: string; batchSize: number; json?: boolean },
       ) => {
         const files = await collectFiles(paths);
-        const registry = new ModelRegistry(modelRegistryLocation(opts.registry));
-        const outDir = resolve(opts.out);
         const bar =
           files.length > PROGRESS_BAR_THRESHOLD && process.stderr.isTTY
             ? new cliProgress.SingleBar(
@@ -55,20 +45,16 @@ export const analyzeCommand: CommandModule = (program: Command) => {
               )
             : null;
         bar?.start(files.length * 2, 0, { stage: 'reading' });
-        const run = await analyzeFiles(files, {
-          registry,
-          ...(opts.model ? { model: parseModelRef(opts.model) } : {}),
-          outDir,
+        const run = await analyzeForCli(files, {
+          outDir: opts.out,
+          model: opts.model,
+          registry: opts.registry,
           batchSize: opts.batchSize,
           onProgress: (event) =>
             bar?.increment(1, { stage: event.kind === 'read' ? 'reading' : 'analysing' }),
         });
         bar?.update(files.length * 2);
         bar?.stop();
-        await writeFileAtomic(
-          resolve(outDir, 'summary.json'),
-          `${JSON.stringify(runSummaryJson(run), null, 2)}\n`,
-        );
         process.stdout.write(
           opts.json ? `${JSON.stringify(runSummaryJson(run), null, 2)}\n` : formatRunReport(run),
         );
@@ -76,36 +62,3 @@ export const analyzeCommand: CommandModule = (program: Command) => {
       },
     );
 };
-
-function runSucceeded(run: AnalysisRun): boolean {
-  if (run.problems.length > 0 || run.studies.length === 0) return false;
-  return run.studies.every(
-    (study) => study.problem === null && (study.record?.notAnalysed.length ?? 0) === 0,
-  );
-}
-
-function runSummaryJson(run: AnalysisRun): object {
-  return {
-    files: run.files,
-    imagesAnalysed: run.imagesAnalysed,
-    studies: run.studies.map((study) => ({
-      studyInstanceUid: study.studyInstanceUid,
-      model: study.model,
-      problem: study.problem,
-      findings: (study.record?.findings ?? []).map((f) => ({
-        sopInstanceUid: f.image.sopInstanceUid,
-        label: f.labelId,
-        probability: f.probability,
-        threshold: f.threshold,
-        present: f.present,
-      })),
-      notAnalysed: (study.record?.notAnalysed ?? []).map((n) => ({
-        sopInstanceUid: n.image.sopInstanceUid,
-        reason: n.reason,
-      })),
-      outputs: study.outputs,
-    })),
-    problems: run.problems,
-    timingsMs: run.timings,
-  };
-}
