@@ -215,3 +215,23 @@ test('a stable study enqueues its job once, in the database the store uses', asy
     store.close();
   });
 });
+
+test('release gives a claimed job back at once without counting the attempt', async () => {
+  await withDir(async (dir) => {
+    let now = 1000;
+    const queue = JobQueue.open(dir, { leaseMs: 10_000, now: () => now });
+    queue.enqueue({ key: KEY, studyInstanceUid: STUDY, model: 'm@1' });
+    const first = queue.claim('w1');
+    assert.ok(first);
+    now = 1001;
+    assert.equal(queue.release(first), true);
+    assert.equal(queue.release(first), false, 'a released lease is no longer held');
+    assert.equal(queue.heartbeat(first), false);
+    const second = queue.claim('w2');
+    assert.ok(second, 'ready again without waiting for the lease to expire');
+    assert.equal(second.job.attempts, 1);
+    assert.equal(queue.complete(first), false);
+    assert.equal(queue.complete(second), true);
+    queue.close();
+  });
+});

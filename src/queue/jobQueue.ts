@@ -272,6 +272,22 @@ export class JobQueue {
     return fail.immediate();
   }
 
+  /**
+   * Gives a claimed job back without counting the attempt: a graceful shutdown that could not
+   * finish it in time. It is ready again at once. Returns false when the lease was no longer
+   * held (another worker owns the job).
+   */
+  release(claimed: ClaimedJob): boolean {
+    const changes = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), available_at = ?,
+           worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+         WHERE id = ? AND lease_token = ? AND state = 'running'`,
+      )
+      .run(this.now(), claimed.job.id, claimed.lease).changes;
+    return changes === 1;
+  }
+
   get(key: string): Job | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE key = ?').get(key) as JobRow | undefined;
     return row === undefined ? undefined : toJob(row);

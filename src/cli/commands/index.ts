@@ -12,6 +12,7 @@ import { runsCommand } from './runs.js';
 import { oodCommand } from './ood.js';
 import { faithfulnessCommand } from './faithfulness.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
+import { serveCommand } from './serve.js';
 import { pullCommand } from './pull.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
@@ -33,5 +34,6 @@ export const commandModules: readonly CommandModule[] = [
   faithfulnessCommand,
   modelCardCommand,
   trainingSplitCommand,
+  serveCommand,
   pullCommand,
 ];

@@ -7,11 +7,17 @@ import { isIP } from 'node:net';
 import { RadiolensError } from '../../core/index.js';
 
 export interface AllowedCaller {
-  /** Calling AE title, compared after trimming trailing spaces (PS3.8 9.3.2). */
+  /**
+   * Calling AE title, compared after trimming trailing spaces (PS3.8 9.3.2). `*` matches
+   * any title; with addresses it admits every application on those hosts (ADR 0110).
+   */
   readonly aeTitle: string;
   /** IP addresses this AE may call from; any address when absent or empty. */
   readonly addresses?: readonly string[];
 }
+
+/** An allow-list entry with this AE title matches every calling AE title. */
+export const ANY_AE_TITLE = '*';
 
 /** 'any' accepts every caller; meant for tests and closed networks, never the default. */
 export type CallerPolicy = 'any' | readonly AllowedCaller[];
@@ -56,7 +62,7 @@ export function isCallerAllowed(
   const address = remoteAddress === undefined ? undefined : normalizeAddress(remoteAddress);
   return policy.some(
     (caller) =>
-      caller.aeTitle.trim() === title &&
+      (caller.aeTitle === ANY_AE_TITLE || caller.aeTitle.trim() === title) &&
       (caller.addresses === undefined ||
         caller.addresses.length === 0 ||
         (address !== undefined && caller.addresses.map(normalizeAddress).includes(address))),

@@ -12,6 +12,7 @@ export {
 } from './storageScp.js';
 export {
   isCallerAllowed,
+  ANY_AE_TITLE,
   validateCallerPolicy,
   assertAeTitle,
   type AllowedCaller,

@@ -52,6 +52,15 @@ test('caller allow-list: AE title, optional addresses, IPv4-mapped IPv6', () => 
   assert.equal(isCallerAllowed('any', 'OTHER', undefined), true);
 });
 
+test('an entry with AE title * admits any title, from its addresses only', () => {
+  const local = [{ aeTitle: '*', addresses: ['127.0.0.1', '::1'] }];
+  assert.equal(isCallerAllowed(local, 'WHOEVER', '127.0.0.1'), true);
+  assert.equal(isCallerAllowed(local, 'WHOEVER', '::ffff:127.0.0.1'), true);
+  assert.equal(isCallerAllowed(local, 'WHOEVER', '::1'), true);
+  assert.equal(isCallerAllowed(local, 'WHOEVER', '10.0.0.5'), false);
+  validateCallerPolicy(local);
+});
+
 test('a bad allow-list is refused with E_DIMSE_CONFIG', () => {
   assert.throws(
     () => validateCallerPolicy([{ aeTitle: 'CT1', addresses: ['ct1.hospital'] }]),

@@ -1,0 +1,156 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RadiolensNode, createLogger, loadNodeConfig, type NodeFlags } from '../../node/index.js';
+import { installRoot } from '../installRoot.js';
+import { modelRegistryLocation } from '../modelRegistryLocation.js';
+import type { CommandModule } from './index.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** Keep what was typed when it is not a number: the config schema names the problem. */
+const toNumber = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
+
+function packageVersion(): string {
+  try {
+    const json = JSON.parse(readFileSync(join(installRoot, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return json.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+interface ServeOptions {
+  config?: string;
+  data?: string;
+  aeTitle?: string;
+  dicomPort?: number;
+  httpPort?: number;
+  host?: string;
+  allow?: string[];
+  model?: string[];
+  sendTo?: string[];
+  watch?: string | boolean;
+  quietPeriod?: number;
+  workers?: number;
+  registry?: string;
+}
+
+export const serveCommand: CommandModule = (program: Command) => {
+  program
+    .command('serve')
+    .description(
+      'Run the DICOM node: a C-ECHO/C-STORE SCP, a DICOMweb STOW-RS endpoint and a watched ' +
+        'import folder; each study, once no instance has arrived for the quiet period, is ' +
+        'routed to its model(s), analysed, and the SR, SC and FHIR results are sent to every ' +
+        '--send-to destination (retried until delivered). An instance is acknowledged only ' +
+        'once stored durably. Logs are JSON lines on stderr, without patient data.',
+    )
+    .option('--config <file>', 'JSON configuration file (flags override its fields)')
+    .option(
+      '--data <dir>',
+      'data directory: database, received objects, results (default ./radiolens-data)',
+    )
+    .option('--ae-title <aet>', 'our DICOM AE title (default RADIOLENS)')
+    .option('--dicom-port <port>', 'DICOM port (default 11112; 0 picks a free one)', toNumber)
+    .option('--http-port <port>', 'HTTP port for /health and STOW-RS (default 8080)', toNumber)
+    .option('--host <ip>', 'address to listen on (default 0.0.0.0)')
+    .option(
+      '--allow <aet[@ip]>',
+      'calling AE title allowed to send, optionally only from that IP; repeatable; * is any title ' +
+        '(default: any title from this machine only, *@127.0.0.1 and *@::1)',
+      collect,
+    )
+    .option(
+      '--model <id[@version]>',
+      'model for studies no routing rule matches; repeatable (default: the installed model ' +
+        'whose intended use fits each study)',
+      collect,
+    )
+    .option(
+      '--send-to <url>',
+      'where results go; repeatable: dicom://AET@host:port, dicomweb+http(s)://host:port/path, ' +
+        'fhir+http(s)://host:port/path, file:///absolute/folder',
+      collect,
+    )
+    .option('--watch <dir>', 'watched import folder (default <data>/import)')
+    .option('--no-watch', 'do not watch an import folder')
+    .option(
+      '--quiet-period <seconds>',
+      'a study is complete after this long without a new instance (default 30)',
+      toNumber,
+    )
+    .option(
+      '--workers <n>',
+      'analysis workers in this process (default 1; 0 = ingest only)',
+      toNumber,
+    )
+    .option(
+      '--registry <dir>',
+      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
+    )
+    .addHelpText(
+      'after',
+      '\nThe configuration file may also set routes (rules by modality, body part, view, SOP ' +
+        'class and calling AE title that choose the models; the first matching rule wins), ' +
+        'leaseSeconds and shutdownGraceSeconds; see docs/adr/0110-node-configuration.md.\n' +
+        'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
+        'finish, a running job finishes within the grace period or is re-queued; exit status 0.\n' +
+        'Exit status 2 when the configuration is invalid (every problem is listed).',
+    )
+    .action(async (opts: ServeOptions) => {
+      const flags: NodeFlags = {
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.aeTitle !== undefined ? { aeTitle: opts.aeTitle } : {}),
+        ...(opts.dicomPort !== undefined ? { dicomPort: opts.dicomPort } : {}),
+        ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.allow !== undefined ? { allow: opts.allow } : {}),
+        ...(opts.model !== undefined ? { model: opts.model } : {}),
+        ...(opts.sendTo !== undefined ? { sendTo: opts.sendTo } : {}),
+        // commander: --no-watch gives false, --watch <dir> a string, neither gives true.
+        ...(opts.watch === false ? { watch: false } : {}),
+        ...(typeof opts.watch === 'string' ? { watch: opts.watch } : {}),
+        ...(opts.quietPeriod !== undefined ? { quietPeriod: opts.quietPeriod } : {}),
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      };
+      const config = loadNodeConfig(
+        opts.registry !== undefined ? { ...flags, modelsDir: opts.registry } : flags,
+        modelRegistryLocation(),
+      );
+      const logger = createLogger();
+      const node = await RadiolensNode.start(config, { logger, version: packageVersion() });
+      const { dicom, http, watchFolder } = node.listeners;
+      process.stdout.write(
+        `radiolens node listening\n` +
+          `  DICOM   ${dicom.aeTitle} on ${dicom.host}:${dicom.port} (C-ECHO, C-STORE)\n` +
+          `  HTTP    http://${http.host}:${http.port}/health\n` +
+          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies\n` +
+          `  folder  ${watchFolder ?? '(not watching)'}\n` +
+          `  data    ${config.dataDir}\n` +
+          `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stopping) {
+            logger.warn('node-forced-exit', { signal });
+            process.exit(1);
+          }
+          stopping = true;
+          logger.info('signal', { signal });
+          node.stop().then(resolve, (error: unknown) => {
+            logger.error('node-stop-failed', { error: String(error) });
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      // onnxruntime and sockets may hold handles; the node is stopped and the database closed.
+      process.exit(process.exitCode ?? 0);
+    });
+};

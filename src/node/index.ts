@@ -1,0 +1,47 @@
+/**
+ * The DICOM node (`radiolens serve`, issue #3; ADRs 0110–0114): configuration, routing,
+ * jobs from stable studies, workers, the HTTP listener, structured logs and the service
+ * that ties them together.
+ */
+export {
+  loadNodeConfig,
+  parseAllowFlag,
+  nodeConfigFileSchema,
+  routeRuleSchema,
+  DEFAULTS,
+  type NodeConfig,
+  type NodeConfigFile,
+  type NodeFlags,
+  type RouteRule,
+  type AllowedCallerConfig,
+} from './config.js';
+export {
+  routeStudy,
+  ruleMatches,
+  studyFacts,
+  AUTO_MODEL,
+  type RouteDecision,
+  type StudyFacts,
+} from './routing.js';
+export {
+  StudyJobScheduler,
+  studyJobKey,
+  parseModelRef,
+  type StudyJobSchedulerOptions,
+} from './jobs.js';
+export { JobWorker, outboxItemsFor, TEST_DELAY_ENV, type JobWorkerOptions } from './worker.js';
+export {
+  NodeHttpServer,
+  type HealthReport,
+  type StowHandler,
+  type NodeHttpOptions,
+} from './http.js';
+export {
+  createLogger,
+  uidTag,
+  scrub,
+  type NodeLogger,
+  type LogLevel,
+  type LogFields,
+} from './log.js';
+export { RadiolensNode, type NodeStartOptions, type NodeListeners } from './service.js';

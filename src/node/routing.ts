@@ -1,0 +1,91 @@
+/**
+ * Routing: which model(s) analyse a stable study (ADR 0111). Rules are tried in order and
+ * the FIRST rule that matches decides (like a firewall: put exceptions before the general
+ * case); a rule may name several models, or none to exclude what it matches. A rule matches when every criterion it names is
+ * met, and a criterion is met when at least one instance of the study has one of the listed
+ * values (a study mixes series: a chest PA and a lateral, an SR from the modality…).
+ * No rule matching → the default models (`--model`); no rules and no default → the
+ * installed model whose intended use fits (`AUTO_MODEL`); rules but nothing matching and no
+ * default → not routed.
+ */
+import type { InstanceRecord } from '../store/index.js';
+import type { RouteRule } from './config.js';
+
+/** Job model meaning "let the analysis pick the installed model whose intended use fits". */
+export const AUTO_MODEL = 'auto';
+
+/** The values routing looks at, gathered over a study's instances. */
+export interface StudyFacts {
+  readonly modality: ReadonlySet<string>;
+  readonly bodyPartExamined: ReadonlySet<string>;
+  readonly viewPosition: ReadonlySet<string>;
+  readonly sopClassUid: ReadonlySet<string>;
+  readonly callingAeTitle: ReadonlySet<string>;
+}
+
+export type RouteDecision =
+  | {
+      readonly kind: 'models';
+      readonly models: readonly string[];
+      readonly rule: number | 'default';
+    }
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'not-routed'; readonly reason: string };
+
+/** Code String values compare case-insensitively (PS3.5 6.2: CS is upper case by rule). */
+const normalise = (value: string): string => value.trim().toUpperCase();
+
+export function studyFacts(instances: readonly InstanceRecord[]): StudyFacts {
+  const collect = (pick: (r: InstanceRecord) => string): Set<string> =>
+    new Set(
+      instances
+        .map(pick)
+        .filter((v) => v !== '')
+        .map(normalise),
+    );
+  return {
+    modality: collect((r) => r.modality),
+    bodyPartExamined: collect((r) => r.bodyPartExamined),
+    viewPosition: collect((r) => r.viewPosition),
+    sopClassUid: collect((r) => r.sopClassUid),
+    callingAeTitle: collect((r) => r.callingAeTitle),
+  };
+}
+
+export function ruleMatches(rule: RouteRule, facts: StudyFacts): boolean {
+  for (const [field, wanted] of Object.entries(rule.match) as [
+    keyof StudyFacts,
+    string | string[] | undefined,
+  ][]) {
+    if (wanted === undefined) continue;
+    const accepted = (Array.isArray(wanted) ? wanted : [wanted]).map(normalise);
+    if (!accepted.some((value) => facts[field].has(value))) return false;
+  }
+  return true;
+}
+
+export function routeStudy(
+  facts: StudyFacts,
+  rules: readonly RouteRule[],
+  defaultModels: readonly string[],
+): RouteDecision {
+  const index = rules.findIndex((rule) => ruleMatches(rule, facts));
+  if (index >= 0) {
+    const models = [...new Set(rules[index]!.models)];
+    if (models.length === 0) {
+      return { kind: 'not-routed', reason: `routing rule ${index} excludes it (no models)` };
+    }
+    return { kind: 'models', models, rule: index };
+  }
+  if (defaultModels.length > 0) {
+    return { kind: 'models', models: [...new Set(defaultModels)], rule: 'default' };
+  }
+  if (rules.length === 0) return { kind: 'auto' };
+  const seen = (name: keyof StudyFacts): string => [...facts[name]].join('/') || 'none';
+  return {
+    kind: 'not-routed',
+    reason:
+      `no routing rule matches (modality ${seen('modality')}, body part ${seen('bodyPartExamined')}, ` +
+      `view ${seen('viewPosition')}) and no default --model is set`,
+  };
+}
