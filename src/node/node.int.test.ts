@@ -6,7 +6,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDicomFile } from '../dicom/index.js';
@@ -284,44 +283,22 @@ test('DICOMweb: Orthanc sends by STOW-RS, the results come back by STOW-RS into 
   assert.deepEqual(await node.serve.stop(), { code: 0, signal: null });
 });
 
-/** A TCP relay to Orthanc's DICOM port that can be switched off (PACS unreachable) and on. */
-class SwitchableRelay {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  constructor(
-    readonly port: number,
-    private readonly target: number,
-  ) {}
-  async on(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.target, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    const server = this.server;
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-  }
-  async off(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    this.server = undefined;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-test('results pending while the PACS is unreachable are delivered once it is back', async () => {
+test('results pending while Orthanc is stopped are delivered once it is back', async () => {
   const study = await makeChestStudy(work, { name: 'DOWN^PATIENT', id: 'PID-DOWN' }, 'pacsdown');
-  const relay = new SwitchableRelay(await freeLoopbackPort(), orthanc.dicomPort);
+  const node = await startNode(
+    'pacsdown',
+    [
+      '--send-to',
+      `dicom://${orthanc.aeTitle}@127.0.0.1:${orthanc.dicomPort}`,
+      '--allow',
+      'STORESCU',
+    ],
+    { config: { delivery: { retryFirstSeconds: 0.2, retryMaxSeconds: 1 } } },
+  );
+  // The study is in the PACS; then the PACS goes down for maintenance (the real process stops).
+  await uploadToOrthanc(study);
+  await orthanc.pause();
   try {
-    const node = await startNode(
-      'pacsdown',
-      ['--send-to', `dicom://${orthanc.aeTitle}@127.0.0.1:${relay.port}`, '--allow', 'STORESCU'],
-      { config: { delivery: { retryFirstSeconds: 0.2, retryMaxSeconds: 1 } } },
-    );
     const sent = await run('storescu', [
       '-aet',
       'STORESCU',
@@ -332,35 +309,29 @@ test('results pending while the PACS is unreachable are delivered once it is bac
       study.file,
     ]);
     assert.equal(sent.code, 0, sent.output);
-    const failing = await waitFor('delivery attempts failing while the PACS is down', async () => {
+    const failing = await waitFor('delivery attempts failing while Orthanc is down', async () => {
       const h = await node.health();
       return h.body['queue']?.done === 1 && (h.body.outbox?.['failing'] ?? 0) >= 1 ? h : undefined;
     });
     assert.equal(failing.body.outbox?.['delivered'], 0);
-    assert.equal(
-      await orthancStudyId(study.studyInstanceUid),
-      undefined,
-      'nothing reached Orthanc',
-    );
     await new Promise((r) => setTimeout(r, 1500)); // a few more failed attempts
-    await relay.on();
-    const series = await resultsInOrthanc(study, 30_000);
-    assert.equal(byModality(series, 'SR').length, 1);
-    assert.equal(byModality(series, 'OT').length, 1);
-    const after = await waitFor('outbox drained', async () => {
-      const h = await node.health();
-      return h.body['outbox']?.pending === 0 ? h : undefined;
-    });
-    assert.equal(after.body.outbox?.['delivered'], 2);
-    assert.ok(
-      node.serve
-        .logs()
-        .some((l) => l.event === 'delivery-retry' || l.event === 'delivery-destination-down'),
-    );
-    assert.deepEqual(await node.serve.stop(), { code: 0, signal: null });
   } finally {
-    await relay.off();
+    await orthanc.resume();
   }
+  const series = await resultsInOrthanc(study, 30_000);
+  assert.equal(byModality(series, 'SR').length, 1);
+  assert.equal(byModality(series, 'OT').length, 1);
+  const after = await waitFor('outbox drained', async () => {
+    const h = await node.health();
+    return h.body['outbox']?.pending === 0 ? h : undefined;
+  });
+  assert.equal(after.body.outbox?.['delivered'], 2);
+  assert.ok(
+    node.serve
+      .logs()
+      .some((l) => l.event === 'delivery-retry' || l.event === 'delivery-destination-down'),
+  );
+  assert.deepEqual(await node.serve.stop(), { code: 0, signal: null });
 });
 
 test('SIGKILL mid-job: after a restart the job completes exactly once, no duplicate series', async () => {

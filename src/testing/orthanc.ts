@@ -56,7 +56,7 @@ export class OrthancServer {
     /** Orthanc's DICOM port; 0 when its DICOM server is off. */
     readonly dicomPort: number,
     readonly aeTitle: string,
-    private readonly process: ChildProcess,
+    private process: ChildProcess,
     private readonly dir: string,
   ) {}
 
@@ -84,8 +84,8 @@ export class OrthancServer {
       DicomServerEnabled: dicom,
       DicomAet: aeTitle,
       DicomPort: dicomPort === 0 ? 4242 : dicomPort,
-      // Tests register modalities at run time through the REST API.
-      DicomModalitiesInDatabase: false,
+      // Tests register modalities at run time through the REST API; kept across pause/resume.
+      DicomModalitiesInDatabase: true,
       DicomAlwaysAllowStore: true,
       DicomCheckCalledAet: false,
       Plugins: options.dicomWeb === true ? [ORTHANC_DICOMWEB_PLUGIN] : [],
@@ -107,27 +107,45 @@ export class OrthancServer {
       ConcurrentJobs: 2,
     };
     await writeFile(join(dir, 'orthanc.json'), JSON.stringify(config));
-    const child = spawn(ORTHANC_BINARY, [join(dir, 'orthanc.json')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const url = `http://127.0.0.1:${httpPort}`;
+    const server = new OrthancServer(url, dicomPort, aeTitle, spawnOrthanc(dir), dir);
+    await server.awaitReady();
+    return server;
+  }
+
+  /** Waits for the REST API; on failure stops the process and throws with Orthanc's stderr. */
+  private async awaitReady(): Promise<void> {
     let stderr = '';
-    child.stderr?.on(
+    this.process.stderr?.on(
       'data',
       (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)),
     );
-    const url = `http://127.0.0.1:${httpPort}`;
-    const server = new OrthancServer(url, dicomPort, aeTitle, child, dir);
     for (let i = 0; i < 200; i++) {
-      if (child.exitCode !== null) break;
+      if (this.process.exitCode !== null) break;
       try {
-        if ((await fetch(`${url}/system`)).ok) return server;
+        if ((await fetch(`${this.url}/system`)).ok) return;
       } catch {
         // not listening yet
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    await server.stop();
-    throw new Error(`Orthanc did not start on ${url}: ${stderr}`);
+    await this.stop();
+    throw new Error(`Orthanc did not start on ${this.url}: ${stderr}`);
+  }
+
+  /**
+   * Stops the Orthanc process but keeps its configuration and storage, as when a PACS goes
+   * down for maintenance; `resume()` starts it again on the same ports with the same data.
+   * Modalities registered through the REST API are kept (they live in its database).
+   */
+  async pause(): Promise<void> {
+    await this.stopProcess();
+  }
+
+  async resume(): Promise<void> {
+    if (this.process.exitCode === null && this.process.signalCode === null) return;
+    this.process = spawnOrthanc(this.dir);
+    await this.awaitReady();
   }
 
   private async request(
@@ -187,12 +205,24 @@ export class OrthancServer {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
-      const exited = new Promise((r) => this.process.once('exit', r));
-      this.process.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (this.process.exitCode === null) this.process.kill('SIGKILL');
-    }
+    await this.stopProcess();
     await rm(this.dir, { recursive: true, force: true });
   }
+
+  private async stopProcess(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise((r) => this.process.once('exit', r));
+    this.process.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+function spawnOrthanc(dir: string): ChildProcess {
+  return spawn(ORTHANC_BINARY, [join(dir, 'orthanc.json')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
