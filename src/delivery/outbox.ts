@@ -303,6 +303,17 @@ export class Outbox {
       .run(until, label, until, this.now()).changes;
   }
 
+  /**
+   * Expires every claim at once: for a node that holds its data directory's lock at start-up,
+   * when every claim found is a crashed predecessor's. The next claim of each entry records the
+   * lost attempt, as after a claim timeout. Returns how many were expired.
+   */
+  expireAllClaims(): number {
+    return this.db
+      .prepare(`UPDATE outbox SET claimed_until = ? WHERE state = 'pending' AND claimed_until > ?`)
+      .run(this.now(), this.now()).changes;
+  }
+
   /** Puts failed entries back to pending, due now (after the operator fixed the cause). */
   requeueFailed(): number {
     return this.db

@@ -337,7 +337,8 @@ test('results pending while Orthanc is stopped are delivered once it is back', a
 test('SIGKILL mid-job: after a restart the job completes exactly once, no duplicate series', async () => {
   const study = await makeChestStudy(work, { name: 'KILL^PATIENT', id: 'PID-KILL' }, 'sigkill');
   const ports = { dicom: await freeLoopbackPort(), http: await freeLoopbackPort() };
-  const config = { leaseSeconds: 2, delivery: { claimSeconds: 5 } };
+  // Default lease (30 s) and delivery claim (10 min): the restart must not wait for them.
+  const config = {};
   const args = ['--send-to', `dicom://${orthanc.aeTitle}@127.0.0.1:${orthanc.dicomPort}`];
   const first = await startNode('sigkill', args, {
     config,
@@ -359,7 +360,10 @@ test('SIGKILL mid-job: after a restart the job completes exactly once, no duplic
   assert.equal(first.serve.child.signalCode, 'SIGKILL');
 
   const second = await startNode('sigkill', args, { config, ports });
-  const done = await second.serve.waitForLog('job-done', 90_000);
+  const recovered = await second.serve.waitForLog('recovered-after-crash', 10_000);
+  assert.equal(recovered['staleLock'], true);
+  assert.equal(recovered['jobsResumed'], 1);
+  const done = await second.serve.waitForLog('job-done', 20_000);
   assert.equal(done['outboxNew'], 0, 'the re-run queued nothing new');
   const started = second.serve.logs().find((l) => l.event === 'job-started');
   assert.equal(started?.['attempt'], 2, 'the same job, second attempt');

@@ -27,6 +27,7 @@ import { NodeHttpServer, type HealthReport } from './http.js';
 import { StudyJobScheduler } from './jobs.js';
 import { createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
+import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
 
 export interface NodeStartOptions {
   readonly logger?: NodeLogger;
@@ -83,6 +84,7 @@ export class RadiolensNode {
       readonly workers: readonly JobWorker[];
       readonly deliverer: OutboxDeliverer;
       readonly sessions: ModelSessions;
+      readonly lock: DataDirLock;
     },
     private readonly logger: NodeLogger,
     private readonly version: string,
@@ -101,7 +103,11 @@ export class RadiolensNode {
       }
     };
     try {
-      // Opening the database first: its error says what is wrong with the data directory.
+      // The lock first: it proves no other node uses the directory (ADR 0116). Then the
+      // database, whose error says what is wrong with the data directory.
+      mkdirSync(config.dataDir, { recursive: true });
+      const lock = acquireDataDirLock(config.dataDir);
+      closers.push(() => lock.release());
       const db = openNodeDatabase(config.dataDir);
       closers.push(() => {
         db.close();
@@ -115,6 +121,17 @@ export class RadiolensNode {
         ...(retryMaxSeconds !== undefined ? { backoffMaxMs: retryMaxSeconds * 1000 } : {}),
         ...(claimSeconds !== undefined ? { claimMs: claimSeconds * 1000 } : {}),
       });
+      // Leases and claims found now belong to a predecessor that died: expire them, so its
+      // job and sends resume at once instead of after their timeouts.
+      const expiredLeases = queue.expireAllLeases();
+      const expiredClaims = outbox.expireAllClaims();
+      if (lock.tookOverStaleLock || expiredLeases > 0 || expiredClaims > 0) {
+        logger.warn('recovered-after-crash', {
+          staleLock: lock.tookOverStaleLock,
+          jobsResumed: expiredLeases,
+          sendsResumed: expiredClaims,
+        });
+      }
       const registry = new ModelRegistry(config.modelsDir);
       const sessions = new ModelSessions();
       closers.push(() => sessions.dispose());
@@ -219,6 +236,7 @@ export class RadiolensNode {
           workers,
           deliverer,
           sessions,
+          lock,
         },
         logger,
         options.version ?? '0.0.0',
@@ -275,7 +293,7 @@ export class RadiolensNode {
 
   private async shutdown(): Promise<void> {
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const { scp, http, watcher, timer, workers, deliverer, sessions, db } = this.parts;
+    const { scp, http, watcher, timer, workers, deliverer, sessions, db, lock } = this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
     await Promise.all([scp.stop(graceMs), http.stop(graceMs), watcher?.stop()]);
@@ -290,6 +308,7 @@ export class RadiolensNode {
       outbox: this.parts.outbox.counts(),
     };
     db.close();
+    lock.release();
     this.logger.info('node-stopped', {
       queued: queue.queued,
       running: queue.running,

@@ -288,6 +288,20 @@ export class JobQueue {
     return changes === 1;
   }
 
+  /**
+   * Expires every lease at once. Only for a node that holds its data directory's lock at
+   * start-up: then no live worker can hold a lease, so waiting for them to run out would only
+   * delay the jobs a crashed predecessor left running. Returns how many were expired; their
+   * next claim counts as a new attempt, as after a lease timeout.
+   */
+  expireAllLeases(): number {
+    return this.db
+      .prepare(
+        `UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_expires_at > ?`,
+      )
+      .run(this.now(), this.now()).changes;
+  }
+
   get(key: string): Job | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE key = ?').get(key) as JobRow | undefined;
     return row === undefined ? undefined : toJob(row);
