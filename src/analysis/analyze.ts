@@ -2,19 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { describeError, writeFileAtomic } from '../core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../dicom/index.js';
-import { resizeArea, toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
+import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
 import {
   checkIntendedUse,
   type ModelPackage,
   type ModelRegistry,
   type ModelRunResult,
 } from '../models/index.js';
-import {
-  exactGradCam,
-  letterboxGeometry,
-  occlusionSensitivity,
-  type Heatmap,
-} from '../explain/index.js';
+import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
 import {
   buildFhirBundle,
   writeMeasurementReport,
@@ -25,6 +20,7 @@ import {
 } from '../results/index.js';
 import { globalAveragePool, oodFlag } from '../ood/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
+import { OutputWrites } from './outputWrites.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
 
 export interface AnalyzeOptions {
@@ -59,6 +55,9 @@ interface StudyWork {
   record: AnalysisRecord;
   /** Images still to be scored; the study's SR and FHIR are written when it reaches 0. */
   remaining: number;
+  /** The run's background file writes, and this study's SC writes among them. */
+  writes: OutputWrites;
+  scWrites: Array<Promise<void>>;
 }
 
 interface PreparedImage {
@@ -66,9 +65,13 @@ interface PreparedImage {
   instance: DicomInstance;
   display: GreyImage;
   input: Float32Array;
+  /** Where preprocessing put the image in the model input; heatmaps are mapped back with it. */
+  placement: InputPlacement;
 }
 
 const DEFAULT_OVERLAY_MAX_SIDE = 1024;
+/** Secondary Captures waiting for the disk at most; beyond it the pipeline waits for one. */
+const MAX_WRITES_IN_FLIGHT = 8;
 
 /**
  * Radiolens' core job: read the files, group them into studies, pick the model, check each
@@ -76,9 +79,12 @@ const DEFAULT_OVERLAY_MAX_SIDE = 1024;
  * write the SR, the Secondary Captures and the FHIR bundle into the output folder. A bad file
  * is reported and skipped; it never stops the others.
  *
- * The stages are pipelined across batches (and studies): while onnxruntime scores batch k on
- * its own threads, this thread decodes batch k+1 and explains and writes batch k-1, so the
- * model, not our code, sets the throughput (issue #2 benchmark).
+ * Batches are started in order (batch k+1 is prepared before batch k's results are used),
+ * but note what overlaps: onnxruntime-node 1.30 runs a session synchronously on this thread
+ * (its `run` is a setImmediate around the native call), so inference and our JavaScript take
+ * turns; only file I/O (reads, and the fsynced output writes, which run in the background —
+ * OutputWrites) overlaps them. Every millisecond of JavaScript per image therefore adds to
+ * the time per image; ADR 0026 has the measured budget.
  */
 export async function analyzeFiles(
   files: readonly string[],
@@ -103,17 +109,24 @@ export async function analyzeFiles(
 
   const sessions = options.sessions ?? new ModelSessions();
   const outcomes: StudyOutcome[] = [];
+  // One verification per model per run, not per study: hashing a 30 MB model.onnx for every
+  // study cost more than analysing a small image, and the session that runs was loaded from
+  // the file as verified at its first use anyway.
+  const planOptions = { ...options, registry: resolvingOncePerRun(options.registry) };
+  const writes = new OutputWrites();
   try {
     const queue: Array<{ study: StudyWork; instance: DicomInstance }> = [];
     for (const [studyUid, instances] of byStudy) {
-      const work = await planStudy(studyUid, instances, options, sessions);
+      const work = await planStudy(studyUid, instances, planOptions, sessions, writes);
       outcomes.push(work.outcome);
       if (work.study === null) continue;
       for (const instance of work.eligible) queue.push({ study: work.study, instance });
-      if (work.eligible.length === 0) await finishStudy(work.study, options, timings);
+      if (work.eligible.length === 0) finishStudy(work.study, options, timings);
     }
     await runPipelined(queue, options, timings, problems);
+    await writes.drain();
   } finally {
+    await writes.settle();
     if (options.sessions === undefined) await sessions.dispose();
   }
   const imagesAnalysed = outcomes.reduce(
@@ -129,6 +142,7 @@ async function planStudy(
   instances: DicomInstance[],
   options: AnalyzeOptions,
   sessions: ModelSessions,
+  writes: OutputWrites,
 ): Promise<{ outcome: StudyOutcome; study: StudyWork | null; eligible: DicomInstance[] }> {
   const studyDir = join(options.outDir, studyUid);
   const outcome: StudyOutcome = {
@@ -188,6 +202,8 @@ async function planStudy(
     session,
     record,
     remaining: eligible.length,
+    writes,
+    scWrites: [],
   };
   return { outcome, study, eligible };
 }
@@ -265,16 +281,21 @@ async function prepareBatch(
       const frame = await decodeFrame(instance, 0);
       timings.decode += performance.now() - t;
       t = performance.now();
-      const fullDisplay = toDisplayGrey(frame, instance.dataset);
-      const input = toModelInput(fullDisplay, study.pkg.manifest.input);
-      const display = limitSize(fullDisplay, options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE);
+      // One pass over the full-resolution pixels feeds both the model input and the
+      // smaller overlay image (imaging/inputAndDisplay.ts).
+      const { input, display, placement } = toModelInputAndDisplay(
+        frame,
+        instance.dataset,
+        study.pkg.manifest.input,
+        options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
+      );
       timings.preprocess += performance.now() - t;
-      prepared.push({ study, instance, display, input });
+      prepared.push({ study, instance, display, input, placement });
     } catch (error) {
       problems.push({ file: instance.source, error: describeError(error) });
       study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
       study.remaining -= 1;
-      if (study.remaining === 0) await finishStudy(study, options, timings);
+      if (study.remaining === 0) finishStudy(study, options, timings);
     }
   }
   return prepared;
@@ -312,16 +333,7 @@ async function explainAndWrite(
     const target = {
       width: item.display.width,
       height: item.display.height,
-      ...(input.resize === 'letterbox'
-        ? {
-            letterbox: letterboxGeometry(
-              item.display.width,
-              item.display.height,
-              input.width,
-              input.height,
-            ),
-          }
-        : {}),
+      placement: { ...item.placement, inputWidth: input.width, inputHeight: input.height },
     };
     const explanation = study.pkg.manifest.explanation;
     let heatmap: Heatmap | null = null;
@@ -370,41 +382,84 @@ async function explainAndWrite(
         study.record.studyInstanceUid,
         `SC_${sc.sopInstanceUid}.dcm`,
       );
-      await writeFileAtomic(path, sc.bytes);
-      study.outcome.outputs.sc.push(path);
+      const write = writeFileAtomic(path, sc.bytes).then(() => {
+        study.outcome.outputs.sc.push(path);
+      });
+      study.scWrites.push(study.writes.add(write));
     }
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
     study.remaining -= 1;
-    if (study.remaining === 0) await finishStudy(study, options, timings);
+    if (study.remaining === 0) finishStudy(study, options, timings);
+    await study.writes.throttle(MAX_WRITES_IN_FLIGHT);
   }
 }
 
-/** Write the study's SR, FHIR bundle and summary once all its images are scored. */
-async function finishStudy(
-  study: StudyWork,
-  options: AnalyzeOptions,
-  timings: StageTimings,
-): Promise<void> {
+/**
+ * Write the study's SR, FHIR bundle and summary once all its images are scored, in the
+ * background (OutputWrites). The summary is written last, after the SCs, SR and bundle it
+ * lists are on disk. `timings.encoding` counts the encoding work, not the waits for the disk,
+ * which overlap the next images.
+ */
+function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTimings): void {
   const t = performance.now();
   const { record, outcome } = study;
   const studyDir = join(options.outDir, record.studyInstanceUid);
+  const files: Array<Promise<void>> = [...study.scWrites];
   if (record.sources.length > 0) {
     const sr = writeMeasurementReport(record);
-    outcome.outputs.sr = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
-    await writeFileAtomic(outcome.outputs.sr, sr.bytes);
+    const srPath = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
     const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
-    outcome.outputs.fhir = join(studyDir, 'fhir-bundle.json');
-    await writeFileAtomic(outcome.outputs.fhir, `${JSON.stringify(bundle, null, 2)}\n`);
+    const fhirPath = join(studyDir, 'fhir-bundle.json');
+    const fhirText = `${JSON.stringify(bundle, null, 2)}\n`;
+    files.push(
+      writeFileAtomic(srPath, sr.bytes).then(() => {
+        outcome.outputs.sr = srPath;
+      }),
+      writeFileAtomic(fhirPath, fhirText).then(() => {
+        outcome.outputs.fhir = fhirPath;
+      }),
+    );
   } else {
     outcome.problem = "no image in this study is within the model's intended use";
   }
-  outcome.outputs.sc.sort();
-  await writeFileAtomic(
-    outcome.outputs.summary,
-    `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
-  );
   timings.encoding += performance.now() - t;
+  const summary = async (): Promise<void> => {
+    // A file that failed is left out of the summary; the run then fails with its error.
+    await Promise.allSettled(files);
+    outcome.outputs.sc.sort();
+    await writeFileAtomic(
+      outcome.outputs.summary,
+      `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
+    );
+  };
+  study.writes.add(
+    Promise.all(files).then(summary, async (error: unknown) => {
+      await summary();
+      throw error;
+    }),
+  );
+}
+
+/**
+ * The registry, with `resolve` (which reads and hashes every file of a package) remembered
+ * for this run. findForImage resolves through `this.resolve`, so it is remembered too.
+ */
+function resolvingOncePerRun(registry: ModelRegistry): ModelRegistry {
+  const resolved = new Map<string, Promise<ModelPackage>>();
+  const view = Object.create(registry) as ModelRegistry;
+  view.resolve = (id: string, version?: string): Promise<ModelPackage> => {
+    const key = `${id}@${version ?? ''}`;
+    let pkg = resolved.get(key);
+    if (pkg === undefined) {
+      pkg = registry.resolve.call(view, id, version);
+      // A failure is reported for this study and retried for the next, as before.
+      pkg.catch(() => resolved.delete(key));
+      resolved.set(key, pkg);
+    }
+    return pkg;
+  };
+  return view;
 }
 
 /** The model to run: the one asked for, or the installed one whose intended use matches. */
@@ -432,17 +487,6 @@ function sourceOf(instance: DicomInstance): SourceImage {
     seriesInstanceUid: instance.seriesInstanceUid,
     dataset: instance.dataset,
   };
-}
-
-/** Shrink (area averaging) so the longest side is at most maxSide; smaller images are kept. */
-function limitSize(image: GreyImage, maxSide: number): GreyImage {
-  const scale = maxSide / Math.max(image.width, image.height);
-  if (scale >= 1) return image;
-  return resizeArea(
-    image,
-    Math.max(1, Math.round(image.width * scale)),
-    Math.max(1, Math.round(image.height * scale)),
-  );
 }
 
 function argmax(values: Float32Array, count: number): number {

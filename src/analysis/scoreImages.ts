@@ -1,10 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { describeError, RadiolensError } from '../core/index.js';
-import { decodeFrame, parseDicom } from '../dicom/index.js';
-import { toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
-import { decodeRaster } from '../ingest/index.js';
+import { toModelInput, type GreyImage } from '../imaging/index.js';
 import { checkIntendedUse, type ModelPackage } from '../models/index.js';
-import { globalAveragePool } from '../ood/index.js';
+import { globalAveragePool, readGreyImage } from '../ood/index.js';
 import { ModelSessions } from './modelSessions.js';
 
 /** One image's scores (per label, manifest order), or why it has none. */
@@ -69,32 +66,22 @@ export async function scoreImages(
   return paths.map((path) => byPath.get(path)!);
 }
 
+/** The shared image loader (ood/features.ts), gated by the model's intended use. */
 async function loadGrey(path: string, pkg: ModelPackage): Promise<GreyImage> {
-  const bytes = await readFile(path).catch((error: unknown) => {
-    throw new RadiolensError('E_IO', `cannot read ${path}`, { subject: path, cause: error });
+  const loaded = await readGreyImage(path, {
+    beforeDecode: (instance) => {
+      const check = checkIntendedUse(pkg.manifest, instance.dataset, {
+        rows: Number(instance.dataset['Rows'] ?? 0),
+        columns: Number(instance.dataset['Columns'] ?? 0),
+      });
+      if (!check.ok) {
+        throw new RadiolensError(
+          'E_NOT_IN_INTENDED_USE',
+          `not analysed: ${check.reasons.join('; ')}`,
+          { subject: path },
+        );
+      }
+    },
   });
-  if (isRaster(bytes)) {
-    const raster = decodeRaster(bytes, path);
-    const max = raster.bitDepth === 8 ? 255 : 65535;
-    const data = new Float32Array(raster.samples.length);
-    for (let i = 0; i < data.length; i++) data[i] = raster.samples[i]! / max;
-    return { width: raster.width, height: raster.height, data };
-  }
-  const instance = parseDicom(bytes, path);
-  const check = checkIntendedUse(pkg.manifest, instance.dataset, {
-    rows: Number(instance.dataset['Rows'] ?? 0),
-    columns: Number(instance.dataset['Columns'] ?? 0),
-  });
-  if (!check.ok) {
-    throw new RadiolensError('E_NOT_IN_INTENDED_USE', `not analysed: ${check.reasons.join('; ')}`, {
-      subject: path,
-    });
-  }
-  return toDisplayGrey(await decodeFrame(instance, 0), instance.dataset);
-}
-
-function isRaster(bytes: Uint8Array): boolean {
-  const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
-  return png || jpeg;
+  return loaded.grey;
 }

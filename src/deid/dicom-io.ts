@@ -5,8 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { RadiolensError } from '../core/index.js';
-import { readHeaderLittleEndian } from './part10-reader.js';
-import { encodePart10LittleEndian } from './part10-writer.js';
+import { encodePart10LittleEndian, readHeaderLittleEndian } from '../dicom/index.js';
 
 /** One data element as dcmjs holds it; sequences hold item datasets in `Value`. */
 export interface DicomElement {
@@ -98,7 +97,7 @@ export function readDicomFile(bytes: Uint8Array, source: string, headerOnly = fa
 /**
  * Encode a Part 10 file. Deflated input is written as Explicit VR Little Endian (we do not
  * deflate); every other transfer syntax is kept as read. Little endian goes through our own
- * encoder (part10-writer.ts), the rest through dcmjs.
+ * encoder (dicom/part10Writer.ts), the rest through dcmjs.
  */
 export function writeDicomFile(file: DicomFile): Uint8Array {
   let syntax = stringValue(file.meta['00020010']);

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conformanceDir } from '../testing/index.js';
 import { readDicomFile, stringValues, type DicomDataset } from './dicom-io.js';
-import { readHeaderLittleEndian } from './part10-reader.js';
+import { readHeaderLittleEndian } from '../dicom/index.js';
 
 /** Tags and string values at every depth, the way the engine sees them. */
 function flatten(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { conformanceDir } from '../testing/index.js';
 import { readDicomFile, stringValue, type DicomDataset } from './dicom-io.js';
 import { locatePixelData } from './pixel-locator.js';
-import { encodePart10LittleEndian } from './part10-writer.js';
+import { encodePart10LittleEndian } from '../dicom/index.js';
 import { buildEveryAttributeFile } from './synthetic.js';
 
 /** A comparable rendering of a dataset: numbers as dcmjs parses them, binaries hashed. */

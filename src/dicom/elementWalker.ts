@@ -90,11 +90,63 @@ export function locateElements(
   return found;
 }
 
-interface Header {
+/** One element header: its tag, VR ('' where the encoding carries none) and value extent. */
+export interface ElementHeader {
   tag: number;
   vr: string;
   valueOffset: number;
   length: number;
+}
+
+type Header = ElementHeader;
+
+/**
+ * Reads the element header at `offset` — the one header parser that both this walker and
+ * the Part 10 reader (part10Reader.ts) use. Item and delimitation tags never carry a VR,
+ * whatever the transfer syntax; implicit VR headers have none either (vr ''). Throws
+ * E_TRUNCATED when the header runs past the end, E_MALFORMED_DICOM for a non-letter VR.
+ */
+export function readElementHeader(
+  view: DataView,
+  offset: number,
+  explicitVr: boolean,
+  littleEndian: boolean,
+  source: string,
+): ElementHeader {
+  needBytes(view, offset, 8, source);
+  const tag =
+    ((view.getUint16(offset, littleEndian) << 16) | view.getUint16(offset + 2, littleEndian)) >>> 0;
+  if (!explicitVr || tag === ITEM || tag === ITEM_DELIMITATION || tag === SEQUENCE_DELIMITATION) {
+    return {
+      tag,
+      vr: '',
+      valueOffset: offset + 8,
+      length: view.getUint32(offset + 4, littleEndian),
+    };
+  }
+  const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
+  if (LONG_LENGTH_VRS.has(vr)) {
+    needBytes(view, offset, 12, source);
+    return { tag, vr, valueOffset: offset + 12, length: view.getUint32(offset + 8, littleEndian) };
+  }
+  if (!/^[A-Z]{2}$/.test(vr)) {
+    throw new RadiolensError(
+      'E_MALFORMED_DICOM',
+      `${source}: element ${hexTag(tag)} at byte ${offset} has no valid VR ("${vr}") in an explicit VR dataset; the file is damaged`,
+      { subject: source },
+    );
+  }
+  return { tag, vr, valueOffset: offset + 8, length: view.getUint16(offset + 6, littleEndian) };
+}
+
+function needBytes(view: DataView, offset: number, count: number, source: string): void {
+  if (offset + count > view.byteLength) {
+    throw new RadiolensError(
+      'E_TRUNCATED',
+      `${source}: the data ends at byte ${view.byteLength} inside an element that needs ${offset + count}; the file is truncated — fetch or export it again`,
+      { subject: source },
+    );
+  }
 }
 
 class Walker {
@@ -109,43 +161,7 @@ class Walker {
     explicitVr: boolean,
     littleEndian = this.encoding.littleEndian,
   ): Header {
-    this.need(offset, 8);
-    const tag =
-      ((this.view.getUint16(offset, littleEndian) << 16) |
-        this.view.getUint16(offset + 2, littleEndian)) >>>
-      0;
-    // Item and delimitation tags never carry a VR, whatever the transfer syntax.
-    if (!explicitVr || tag === ITEM || tag === ITEM_DELIMITATION || tag === SEQUENCE_DELIMITATION) {
-      return {
-        tag,
-        vr: '',
-        valueOffset: offset + 8,
-        length: this.view.getUint32(offset + 4, littleEndian),
-      };
-    }
-    const vr = String.fromCharCode(this.view.getUint8(offset + 4), this.view.getUint8(offset + 5));
-    if (LONG_LENGTH_VRS.has(vr)) {
-      this.need(offset, 12);
-      return {
-        tag,
-        vr,
-        valueOffset: offset + 12,
-        length: this.view.getUint32(offset + 8, littleEndian),
-      };
-    }
-    if (!/^[A-Z]{2}$/.test(vr)) {
-      throw new RadiolensError(
-        'E_MALFORMED_DICOM',
-        `${this.source}: element ${hexTag(tag)} at byte ${offset} has no valid VR ("${vr}") in an explicit VR dataset; the file is damaged`,
-        { subject: this.source },
-      );
-    }
-    return {
-      tag,
-      vr,
-      valueOffset: offset + 8,
-      length: this.view.getUint16(offset + 6, littleEndian),
-    };
+    return readElementHeader(this.view, offset, explicitVr, littleEndian, this.source);
   }
 
   /** Returns the offset just after the element's value. */
@@ -200,13 +216,7 @@ class Walker {
   }
 
   need(offset: number, count: number): void {
-    if (offset + count > this.view.byteLength) {
-      throw new RadiolensError(
-        'E_TRUNCATED',
-        `${this.source}: the data ends at byte ${this.view.byteLength} inside an element that needs ${offset + count}; the file is truncated — fetch or export it again`,
-        { subject: this.source },
-      );
-    }
+    needBytes(this.view, offset, count, this.source);
   }
 }
 

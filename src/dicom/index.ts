@@ -14,3 +14,16 @@ export {
 export { loadCodecs } from './codecs.js';
 export * from './write.js';
 export { LONG_LENGTH_VRS } from './elementWalker.js';
+export {
+  dictionaryVr,
+  keywordEntry,
+  type TaggedDataset,
+  type TaggedElement,
+  type TaggedFile,
+} from './taggedDataset.js';
+export { readHeaderLittleEndian, textEncoderFor, STRING_VRS } from './part10Reader.js';
+export {
+  encodePart10LittleEndian,
+  encodeNaturalizedPart10,
+  decimalString,
+} from './part10Writer.js';

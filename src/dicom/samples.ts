@@ -6,6 +6,9 @@
  */
 import { RadiolensError } from '../core/index.js';
 
+/** Typed-array views use the host's byte order; only a little-endian host may view LE words. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export type SampleArray = Int32Array | Float32Array | Float64Array;
 
 export interface SampleLayout {
@@ -78,6 +81,18 @@ export function unpackSamples(
       for (let i = 0; i < count; i++) out[i] = bytes[byteOffset + i]!;
       break;
     case 16:
+      if (
+        littleEndian &&
+        HOST_LITTLE_ENDIAN &&
+        pixelRepresentation === 0 &&
+        (bytes.byteOffset + byteOffset) % 2 === 0
+      ) {
+        // The common radiograph case: read 16-bit words and mask to Bits Stored in one pass.
+        const words = new Uint16Array(bytes.buffer, bytes.byteOffset + byteOffset, count);
+        const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
+        for (let i = 0; i < count; i++) out[i] = words[i]! & mask;
+        return out;
+      }
       if (littleEndian) {
         for (let i = 0, at = byteOffset; i < count; i++, at += 2)
           out[i] = bytes[at]! | (bytes[at + 1]! << 8);

@@ -1,27 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { letterboxGeometry } from '../models/index.js';
+import { inputPlacement } from '../imaging/index.js';
 import { normaliseHeatmap, resampleToImage } from './heatmap.js';
 import { exactGradCam } from './gradcam.js';
-
-test('letterbox geometry centres the scaled image', () => {
-  assert.deepEqual(letterboxGeometry(2000, 1000, 224, 224), {
-    inputWidth: 224,
-    inputHeight: 224,
-    contentX: 0,
-    contentY: 56,
-    contentWidth: 224,
-    contentHeight: 112,
-  });
-  assert.deepEqual(letterboxGeometry(100, 300, 64, 64), {
-    inputWidth: 64,
-    inputHeight: 64,
-    contentX: 21,
-    contentY: 0,
-    contentWidth: 21,
-    contentHeight: 64,
-  });
-});
 
 /** A map whose value is its own row coordinate: bilinear resampling reproduces it exactly. */
 function rowRamp(width: number, height: number): Float32Array {
@@ -31,9 +12,10 @@ function rowRamp(width: number, height: number): Float32Array {
 test('resampling maps each image pixel to where it sat in the model input', () => {
   const map = { width: 8, height: 8, data: rowRamp(8, 8) };
   // A 32x16 image letterboxed into a 16x16 input occupies input rows 4..12.
-  const letterbox = letterboxGeometry(32, 16, 16, 16);
-  assert.deepEqual([letterbox.contentY, letterbox.contentHeight], [4, 8]);
-  const boxed = resampleToImage(map, { width: 32, height: 16, letterbox });
+  const content = inputPlacement(32, 16, { width: 16, height: 16, resize: 'letterbox' });
+  assert.deepEqual([content.y, content.height], [4, 8]);
+  const placement = { ...content, inputWidth: 16, inputHeight: 16 };
+  const boxed = resampleToImage(map, { width: 32, height: 16, placement });
   const stretched = resampleToImage(map, { width: 32, height: 16 });
   for (let y = 0; y < 16; y++) {
     const inputRow = 4 + ((y + 0.5) * 8) / 16; // letterboxed: image row → input row
@@ -72,21 +54,12 @@ test('Grad-CAM heatmaps are ReLU-clipped, upsampled, and normalised honestly', (
   assert.deepEqual([...empty.data, empty.rawMax], [0, 0, 0]);
 });
 
-test('the letterbox geometry is the one preprocessing uses (imaging inputPlacement)', async () => {
-  const { inputPlacement } = await import('../imaging/index.js');
-  for (const [w, h, iw, ih] of [
-    [2000, 1000, 224, 224],
-    [100, 300, 64, 64],
-    [2048, 2500, 224, 224],
-    [3, 1, 16, 16],
-    [777, 777, 320, 256],
-  ] as const) {
-    const g = letterboxGeometry(w, h, iw, ih);
-    assert.deepEqual(inputPlacement(w, h, { width: iw, height: ih, resize: 'letterbox' }), {
-      x: g.contentX,
-      y: g.contentY,
-      width: g.contentWidth,
-      height: g.contentHeight,
-    });
-  }
+test('a placement covering the whole input maps like the stretch case', () => {
+  const map = { width: 7, height: 5, data: rowRamp(7, 5) };
+  const whole = inputPlacement(40, 30, { width: 16, height: 16, resize: 'stretch' });
+  const placement = { ...whole, inputWidth: 16, inputHeight: 16 };
+  assert.deepEqual(
+    resampleToImage(map, { width: 40, height: 30, placement }),
+    resampleToImage(map, { width: 40, height: 30 }),
+  );
 });

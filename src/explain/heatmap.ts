@@ -1,5 +1,5 @@
 import { RadiolensError } from '../core/index.js';
-import type { LetterboxGeometry } from '../models/index.js';
+import type { InputPlacement } from '../imaging/index.js';
 
 /**
  * A heatmap over the original image, in raw units (≥ 0): for Grad-CAM the class-evidence
@@ -18,8 +18,17 @@ export interface Heatmap {
 export interface HeatmapTarget {
   width: number;
   height: number;
-  /** Absent: the image was stretched to fill the whole input. */
-  letterbox?: LetterboxGeometry;
+  /**
+   * Where preprocessing placed the image in the model input (imaging's inputPlacement, the
+   * one geometry both use). Absent: the image was stretched to fill the whole input.
+   */
+  placement?: ModelInputPlacement;
+}
+
+/** imaging's InputPlacement plus the size of the input it is placed in. */
+export interface ModelInputPlacement extends InputPlacement {
+  inputWidth: number;
+  inputHeight: number;
 }
 
 /** A map laid over the whole model input (feature map or input-resolution map). */
@@ -44,17 +53,9 @@ export function resampleToImage(map: InputGridMap, target: HeatmapTarget): Float
       `heatmap target size ${width}x${height} is not a positive integer size`,
     );
   }
-  const lb = target.letterbox;
-  const xs = axis(
-    width,
-    map.width,
-    lb && { offset: lb.contentX, extent: lb.contentWidth, full: lb.inputWidth },
-  );
-  const ys = axis(
-    height,
-    map.height,
-    lb && { offset: lb.contentY, extent: lb.contentHeight, full: lb.inputHeight },
-  );
+  const p = target.placement;
+  const xs = axis(width, map.width, p && { offset: p.x, extent: p.width, full: p.inputWidth });
+  const ys = axis(height, map.height, p && { offset: p.y, extent: p.height, full: p.inputHeight });
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const r0 = ys.i0[y]! * map.width;
@@ -76,6 +77,7 @@ export function resampleToImage(map: InputGridMap, target: HeatmapTarget): Float
 function axis(
   targetSize: number,
   mapSize: number,
+  /** The image's span inside the input; a span covering it all is the stretch case. */
   letterbox: { offset: number; extent: number; full: number } | undefined,
 ): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
   const i0 = new Int32Array(targetSize);
@@ -83,9 +85,10 @@ function axis(
   const f = new Float32Array(targetSize);
   for (let t = 0; t < targetSize; t++) {
     // Position of this pixel's centre as a fraction of the model input.
-    const fraction = letterbox
-      ? (letterbox.offset + ((t + 0.5) * letterbox.extent) / targetSize) / letterbox.full
-      : (t + 0.5) / targetSize;
+    const fraction =
+      letterbox && !(letterbox.offset === 0 && letterbox.extent === letterbox.full)
+        ? (letterbox.offset + ((t + 0.5) * letterbox.extent) / targetSize) / letterbox.full
+        : (t + 0.5) / targetSize;
     const s = Math.min(Math.max(fraction * mapSize - 0.5, 0), mapSize - 1);
     const lo = Math.floor(s);
     i0[t] = lo;

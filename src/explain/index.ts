@@ -14,6 +14,5 @@ export {
   type HeatmapTarget,
   type NormalisedHeatmap,
   type InputGridMap,
+  type ModelInputPlacement,
 } from './heatmap.js';
-/** Re-exported: the geometry belongs to the model input contract (models/inputGeometry.ts). */
-export { letterboxGeometry, type LetterboxGeometry } from '../models/index.js';

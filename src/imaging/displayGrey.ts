@@ -58,8 +58,90 @@ export function greyByStoredValueTable(
   dataset: DatasetLike,
   count: number,
 ): Float32Array | null {
-  const { pixels } = frame;
+  const rows = greyRowsByStoredValueTable(frame, dataset);
+  if (rows === null) return null;
+  const out = new Float32Array(count);
+  for (let y = 0; y < frame.rows; y++) {
+    rows.row(y, out.subarray(y * frame.columns, (y + 1) * frame.columns));
+  }
+  return out;
+}
+
+/** Display grey produced one row at a time (for passes that never hold the whole image). */
+export interface GreyRows {
+  readonly width: number;
+  readonly height: number;
+  /** Row y's display values: written into `into` (width values) and returned, or returned from a buffer. */
+  row(y: number, into: Float32Array): Float32Array;
+}
+
+/**
+ * The display-grey image row by row: through the stored-value table when the frame
+ * qualifies, else from toDisplayGrey's whole-image result. Values are those of toDisplayGrey.
+ */
+export function displayGreyRows(frame: PixelFrameLike, dataset: DatasetLike): GreyRows {
+  const viaTable = greyRowsByStoredValueTable(frame, dataset);
+  if (viaTable !== null) return viaTable;
+  const grey = toDisplayGrey(frame, dataset);
+  return {
+    width: grey.width,
+    height: grey.height,
+    row: (y) => grey.data.subarray(y * grey.width, (y + 1) * grey.width),
+  };
+}
+
+function greyRowsByStoredValueTable(frame: PixelFrameLike, dataset: DatasetLike): GreyRows | null {
+  const { pixels, columns: width, rows: height } = frame;
+  const count = width * height;
+  const photometric = frame.photometricInterpretation.trim().toUpperCase();
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return null;
+  if (frame.samplesPerPixel !== 1 || pixels.length < count) return null;
   if (pixels instanceof Float32Array || pixels instanceof Float64Array) return null;
+  // Decoders mask stored values to Bits Stored, so that range needs no scan of 4 M pixels;
+  // a value outside it (a decoder that did not mask) widens the table to the scanned range.
+  let range: [number, number] | null = bitsStoredRange(frame, count);
+  range ??= scannedRange(pixels, count);
+  let table = storedValueTable(frame, dataset, range[0], range[1]);
+  if (table === null) return null;
+  /** Whole-frame values, only if a stored value escaped both the range and a table. */
+  let whole: Float32Array | null = null;
+  const row = (y: number, into: Float32Array): Float32Array => {
+    const from = y * width;
+    if (whole !== null) {
+      into.set(whole.subarray(from, from + width));
+      return into;
+    }
+    const lookup = table!;
+    const low = range![0];
+    const entries = lookup.length;
+    for (let x = 0; x < width; x++) {
+      const index = (pixels[from + x] as number) - low;
+      if (index >>> 0 >= entries) {
+        // A decoder that did not mask to Bits Stored: widen the table to the real range, or,
+        // if that is too wide for a table, evaluate the frame directly (same functions).
+        range = scannedRange(pixels, count);
+        table = storedValueTable(frame, dataset, range[0], range[1]);
+        if (table === null) {
+          whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame);
+        }
+        return row(y, into);
+      }
+      into[x] = lookup[index] as number;
+    }
+    return into;
+  };
+  return { width, height, row };
+}
+
+function bitsStoredRange(frame: PixelFrameLike, count: number): [number, number] | null {
+  const bits = frame.bitsStored;
+  if (!(bits >= 1 && bits <= 17) || 2 ** bits > count) return null;
+  return frame.pixelRepresentation === 1
+    ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1]
+    : [0, 2 ** bits - 1];
+}
+
+function scannedRange(pixels: ArrayLike<number>, count: number): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (let p = 0; p < count; p++) {
@@ -67,17 +149,26 @@ export function greyByStoredValueTable(
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const entries = max - min + 1;
-  if (!(entries > 0) || entries > MAX_TABLE_ENTRIES || entries > count) return null;
+  return [min, max];
+}
+
+/** Display value of every stored value in [low, high], or null when a table does not fit. */
+function storedValueTable(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  low: number,
+  high: number,
+): Float32Array | null {
+  const entries = high - low + 1;
+  if (!(entries > 0) || entries > MAX_TABLE_ENTRIES || entries > frame.rows * frame.columns) {
+    return null;
+  }
   const storedValues = new Int32Array(entries);
-  for (let i = 0; i < entries; i++) storedValues[i] = min + i;
+  for (let i = 0; i < entries; i++) storedValues[i] = low + i;
   const tableFrame: PixelFrameLike = { ...frame, rows: 1, columns: entries, pixels: storedValues };
   const modality = applyModalityLut(tableFrame, dataset);
   if (selectVoi(modality, dataset, tableFrame).kind === 'percentileWindow') return null;
-  const table = applyVoiLut(modality, dataset, tableFrame);
-  const out = new Float32Array(count);
-  for (let p = 0; p < count; p++) out[p] = table[(pixels[p] as number) - min] as number;
-  return out;
+  return applyVoiLut(modality, dataset, tableFrame);
 }
 
 /** Luminance of interleaved RGB, scaled by the stored-value range to [0,1]. */

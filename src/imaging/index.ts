@@ -23,3 +23,8 @@ export { toDisplayGrey } from './displayGrey.js';
 export { resizeArea } from './resize.js';
 export { toModelInput, inputPlacement, type InputPlacement } from './modelInput.js';
 export { buildVolume, type VolumeSlice } from './volume.js';
+export {
+  toModelInputAndDisplay,
+  displaySize,
+  type ModelInputAndDisplay,
+} from './inputAndDisplay.js';

@@ -39,16 +39,28 @@ export function inputPlacement(
 }
 
 export function toModelInput(image: GreyImage, spec: ImageInputSpec): Float32Array {
-  const { mean, std } = channelNormalisation(spec);
+  channelNormalisation(spec);
   const placement = inputPlacement(image.width, image.height, spec);
-  const resized = resizeArea(image, placement.width, placement.height);
+  return placeInInput(resizeArea(image, placement.width, placement.height), spec, placement);
+}
+
+/**
+ * Normalise an image already resized to `placement`'s size and place it in a CHW tensor of
+ * the input's size; the rest (letterbox padding) is display value 0, normalised like any
+ * other black pixel.
+ */
+export function placeInInput(
+  resized: GreyImage,
+  spec: ImageInputSpec,
+  placement: InputPlacement,
+): Float32Array {
+  const { mean, std } = channelNormalisation(spec);
   const plane = spec.width * spec.height;
   const output = new Float32Array(plane * spec.channels);
   for (let c = 0; c < spec.channels; c++) {
     const m = mean[c] as number;
     const inverseStd = 1 / (std[c] as number);
     const base = c * plane;
-    // Letterbox padding is display value 0, normalised like any other black pixel.
     output.fill(-m * inverseStd, base, base + plane);
     for (let y = 0; y < placement.height; y++) {
       const from = y * placement.width;
@@ -61,7 +73,7 @@ export function toModelInput(image: GreyImage, spec: ImageInputSpec): Float32Arr
   return output;
 }
 
-function channelNormalisation(spec: ImageInputSpec): { mean: number[]; std: number[] } {
+export function channelNormalisation(spec: ImageInputSpec): { mean: number[]; std: number[] } {
   if (
     !Number.isInteger(spec.width) ||
     !Number.isInteger(spec.height) ||

@@ -25,37 +25,140 @@ export function resizeArea(image: GreyImage, width: number, height: number): Gre
   if (width === image.width && height === image.height) {
     return { width, height, data: new Float32Array(image.data) };
   }
-  const xKernel = axisKernel(image.width, width);
-  const yKernel = axisKernel(image.height, height);
-  // Horizontal pass into a float64 buffer, so the two passes round only once.
-  const horizontal = new Float64Array(width * image.height);
+  const resampler = new AreaResampler(image.width, image.height, width, height);
   for (let y = 0; y < image.height; y++) {
-    const row = y * image.width;
-    const outRow = y * width;
+    resampler.pushRow(image.data.subarray(y * image.width, (y + 1) * image.width));
+  }
+  return resampler.finish();
+}
+
+/**
+ * The same resampling fed one source row at a time, so a caller that produces the source
+ * row by row (a LUT pass over a 4-Mpx radiograph) can feed several targets from one pass
+ * without ever holding the full-resolution image (ADR 0021). Results are bit-identical to
+ * resizeArea: the horizontal pass keeps float64, and each output row receives its source
+ * rows' contributions in the same order as a whole-image pass would add them.
+ */
+export class AreaResampler {
+  readonly width: number;
+  readonly height: number;
+  private readonly sourceWidth: number;
+  private readonly sourceHeight: number;
+  private readonly xKernel: AxisKernel;
+  /** For source row s: entries rowStart[s] … rowStart[s+1]−1 of (output row, weight). */
+  private readonly rowStart: Int32Array;
+  private readonly rowTarget: Int32Array;
+  private readonly rowWeight: Float64Array;
+  private readonly horizontal: Float64Array;
+  /** 2 when the horizontal pass is an exact halving (every output = 0.5·a + 0.5·b). */
+  private readonly boxFactor: number;
+  private readonly data: Float32Array;
+  private rowsSeen = 0;
+
+  constructor(sourceWidth: number, sourceHeight: number, width: number, height: number) {
+    checkSize(width, height, 'target');
+    checkSize(sourceWidth, sourceHeight, 'source');
+    this.width = width;
+    this.height = height;
+    this.sourceWidth = sourceWidth;
+    this.sourceHeight = sourceHeight;
+    this.xKernel = axisKernel(sourceWidth, width);
+    const yKernel = axisKernel(sourceHeight, height);
+    // Invert the vertical kernel: which output rows each source row feeds, in the order a
+    // whole-image pass (output row by output row, taps in kernel order) would add them.
+    const taps = yKernel.index.length;
+    this.rowStart = new Int32Array(sourceHeight + 1);
+    for (let t = 0; t < taps; t++) this.rowStart[(yKernel.index[t] as number) + 1]! += 1;
+    for (let s = 0; s < sourceHeight; s++) {
+      this.rowStart[s + 1] = (this.rowStart[s + 1] as number) + (this.rowStart[s] as number);
+    }
+    this.rowTarget = new Int32Array(taps);
+    this.rowWeight = new Float64Array(taps);
+    const fill = this.rowStart.slice(0, sourceHeight);
+    for (let y = 0; y < height; y++) {
+      const end = yKernel.start[y + 1] as number;
+      for (let t = yKernel.start[y] as number; t < end; t++) {
+        const s = yKernel.index[t] as number;
+        const at = fill[s] as number;
+        fill[s] = at + 1;
+        this.rowTarget[at] = y;
+        this.rowWeight[at] = yKernel.weight[t] as number;
+      }
+    }
+    this.horizontal = new Float64Array(width);
+    this.boxFactor = sourceWidth === 2 * width ? 2 : 0;
+    this.data = new Float32Array(width * height);
+  }
+
+  /** Feed the next source row (sourceWidth values, top to bottom). */
+  pushRow(row: Float32Array): void {
+    const s = this.rowsSeen;
+    if (s >= this.sourceHeight || row.length < this.sourceWidth) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `cannot resize: row ${s} of ${this.sourceHeight} with ${row.length} values for a source ${this.sourceWidth} wide`,
+      );
+    }
+    this.rowsSeen = s + 1;
+    const { start, index, weight } = this.xKernel;
+    const horizontal = this.horizontal;
+    const width = this.width;
+    const factor = this.boxFactor;
+    if (factor === 2) {
+      // Exact halving (2048 → 1024 overlays): the same two taps, without the table lookups.
+      const w = weight[0] as number;
+      for (let x = 0, j = 0; x < width; x++, j += 2) {
+        // 0 + …: the kernel loop starts its sum at +0, so even a −0 pixel rounds the same.
+        horizontal[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+      }
+    } else {
+      this.horizontalByKernel(row, start, index, weight);
+    }
+    this.addToOutputRows(s);
+  }
+
+  private horizontalByKernel(
+    row: Float32Array,
+    start: Int32Array,
+    index: Int32Array,
+    weight: Float64Array,
+  ): void {
+    const horizontal = this.horizontal;
+    const width = this.width;
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      const end = xKernel.start[x + 1] as number;
-      for (let t = xKernel.start[x] as number; t < end; t++) {
-        sum +=
-          (xKernel.weight[t] as number) *
-          (image.data[row + (xKernel.index[t] as number)] as number);
+      const end = start[x + 1] as number;
+      for (let t = start[x] as number; t < end; t++) {
+        sum += (weight[t] as number) * (row[index[t] as number] as number);
       }
-      horizontal[outRow + x] = sum;
+      horizontal[x] = sum;
     }
   }
-  const data = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const end = yKernel.start[y + 1] as number;
-    const outRow = y * width;
-    for (let t = yKernel.start[y] as number; t < end; t++) {
-      const w = yKernel.weight[t] as number;
-      const sourceRow = (yKernel.index[t] as number) * width;
+
+  private addToOutputRows(s: number): void {
+    const horizontal = this.horizontal;
+    const width = this.width;
+    const data = this.data;
+    const end = this.rowStart[s + 1] as number;
+    for (let j = this.rowStart[s] as number; j < end; j++) {
+      const w = this.rowWeight[j] as number;
+      const outRow = (this.rowTarget[j] as number) * width;
       for (let x = 0; x < width; x++) {
-        data[outRow + x] = (data[outRow + x] as number) + w * (horizontal[sourceRow + x] as number);
+        data[outRow + x] = (data[outRow + x] as number) + w * (horizontal[x] as number);
       }
     }
   }
-  return { width, height, data };
+
+  /** The resampled image; every source row must have been pushed. */
+  finish(): GreyImage {
+    if (this.rowsSeen !== this.sourceHeight) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `cannot resize: ${this.rowsSeen} of ${this.sourceHeight} source rows were given`,
+      );
+    }
+    return { width: this.width, height: this.height, data: this.data };
+  }
 }
 
 function axisKernel(source: number, target: number): AxisKernel {

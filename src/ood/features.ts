@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeError, RadiolensError } from '../core/index.js';
-import { decodeFrame, parseDicom } from '../dicom/index.js';
+import { decodeFrame, parseDicom, type DicomInstance } from '../dicom/index.js';
 import { toDisplayGrey, toModelInput, type GreyImage } from '../imaging/index.js';
 import { decodeRaster } from '../ingest/index.js';
 import { createModelRunner, type FeatureMap, type ModelPackage } from '../models/index.js';
@@ -83,11 +83,15 @@ export async function extractPooledFeatures(
 }
 
 /**
- * Decode an image to display grey without the intended-use gate: PNG/JPEG as x/max (as
- * import-images converts them), DICOM through Modality LUT → VOI LUT → photometric.
+ * Decode an image to display grey: PNG/JPEG as x/max (as import-images converts them), DICOM
+ * through Modality LUT → VOI LUT → photometric. No intended-use gate of its own; a caller
+ * that needs one (scoreImages) passes `beforeDecode`, which sees the parsed DICOM dataset
+ * and throws to refuse the image before any pixel is decoded. The one image loader for the
+ * OOD check, faithfulness and validation scoring, so they all see the same pixels.
  */
 export async function readGreyImage(
   path: string,
+  options: { beforeDecode?: (instance: DicomInstance) => void } = {},
 ): Promise<{ grey: GreyImage; kind: string; uid: string | null }> {
   const bytes = await readFile(path).catch((cause: unknown) => {
     throw new RadiolensError('E_IO', `cannot read ${path}`, { subject: path, cause });
@@ -105,6 +109,7 @@ export async function readGreyImage(
     };
   }
   const instance = parseDicom(bytes, path);
+  options.beforeDecode?.(instance);
   const ds = instance.dataset;
   const kind = [ds['Modality'], ds['BodyPartExamined'], ds['PhotometricInterpretation']]
     .map((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : '-'))

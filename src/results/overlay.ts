@@ -186,6 +186,15 @@ function blendImage(
   yOffset: number,
 ): void {
   const inverseMax = heatmap.max > 0 ? 1 / heatmap.max : 0;
+  if (heatmap.width === display.width && heatmap.height === display.height) {
+    // The explainer already resampled the map to the image (the pipeline's case): bilinear
+    // sampling at the same size is the identity, so read it directly — same values, and a
+    // 1024² overlay no longer pays for a second resampling.
+    for (let p = 0; p < display.data.length; p++) {
+      blendPixel(rgb, (yOffset * width + p) * 3, display.data[p]!, heatmap.data[p]! * inverseMax);
+    }
+    return;
+  }
   const sx = heatmap.width / display.width;
   const sy = heatmap.height / display.height;
   // Column sample positions are the same for every row: compute them once.
@@ -211,20 +220,33 @@ function blendImage(
       const fx = colFx[x]!;
       const top = h[row0 + x0]! * (1 - fx) + h[row0 + x1]! * fx;
       const bottom = h[row1 + x0]! * (1 - fx) + h[row1 + x1]! * fx;
-      const heat = Math.min(1, Math.max(0, (top * (1 - fy) + bottom * fy) * inverseMax));
-      const grey = Math.min(1, Math.max(0, display.data[y * display.width + x]!)) * 255;
-      const i = ((yOffset + y) * width + x) * 3;
-      if (heat < MIN_VISIBLE_HEAT) {
-        rgb[i] = rgb[i + 1] = rgb[i + 2] = Math.round(grey);
-        continue;
-      }
-      const alpha = MAX_ALPHA * heat;
-      const c = 3 * Math.round(heat * 255);
-      rgb[i] = Math.round(grey * (1 - alpha) + VIRIDIS_RGB[c]! * alpha);
-      rgb[i + 1] = Math.round(grey * (1 - alpha) + VIRIDIS_RGB[c + 1]! * alpha);
-      rgb[i + 2] = Math.round(grey * (1 - alpha) + VIRIDIS_RGB[c + 2]! * alpha);
+      blendPixel(
+        rgb,
+        ((yOffset + y) * width + x) * 3,
+        display.data[y * display.width + x]!,
+        (top * (1 - fy) + bottom * fy) * inverseMax,
+      );
     }
   }
+}
+
+/**
+ * One output pixel: grey, tinted with viridis where the (0–1) heat is visible. Rounding is
+ * (x + 0.5) | 0, which is Math.round for the non-negative values here and a third of the
+ * cost on a 1-Mpx overlay.
+ */
+function blendPixel(rgb: Uint8Array, i: number, value: number, relativeHeat: number): void {
+  const heat = Math.min(1, Math.max(0, relativeHeat));
+  const grey = Math.min(1, Math.max(0, value)) * 255;
+  if (heat < MIN_VISIBLE_HEAT) {
+    rgb[i] = rgb[i + 1] = rgb[i + 2] = (grey + 0.5) | 0;
+    return;
+  }
+  const alpha = MAX_ALPHA * heat;
+  const c = 3 * ((heat * 255 + 0.5) | 0);
+  rgb[i] = (grey * (1 - alpha) + VIRIDIS_RGB[c]! * alpha + 0.5) | 0;
+  rgb[i + 1] = (grey * (1 - alpha) + VIRIDIS_RGB[c + 1]! * alpha + 0.5) | 0;
+  rgb[i + 2] = (grey * (1 - alpha) + VIRIDIS_RGB[c + 2]! * alpha + 0.5) | 0;
 }
 
 function validate(display: DisplayImage, heatmap: Heatmap): void {

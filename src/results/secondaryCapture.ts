@@ -53,8 +53,11 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
   const seriesInstanceUid = resultSeriesUid(record, 'sc');
 
   // DICOM values have even length; an odd pixel count in RGB gives an odd byte count.
-  const pixels = new Uint8Array(overlay.rgb.length + (overlay.rgb.length % 2));
-  pixels.set(overlay.rgb);
+  let pixels = overlay.rgb;
+  if (pixels.length % 2 === 1) {
+    pixels = new Uint8Array(overlay.rgb.length + 1);
+    pixels.set(overlay.rgb);
+  }
 
   const dataset = {
     ...sopCommonModule(SECONDARY_CAPTURE_IMAGE_STORAGE, sopInstanceUid, at),

@@ -1,14 +1,21 @@
 /**
- * A small Part 10 encoder for the little-endian transfer syntaxes, for the dataset dcmjs
- * parsed (ADR 0061). dcmjs' own writer allocates a stream per element and dominated the
- * de-identification time; this one collects byte chunks and concatenates once. Values that
- * were passed through untouched are written from dcmjs' raw value, so their text is byte for
- * byte what was received. Anything it does not handle (big endian, deflate, an unexpected
- * value shape) returns undefined and the caller uses dcmjs.
+ * THE fast Part 10 encoder, for the little-endian transfer syntaxes (ADRs 0061, 0025). dcmjs'
+ * own writer allocates a stream per element (and a property accessor per element when
+ * denaturalizing) and dominated both de-identification and result writing; this one collects
+ * byte chunks and concatenates once. Values that were passed through untouched are written
+ * from their raw bytes or dcmjs' raw value, so their text is byte for byte what was received.
+ * Anything it does not handle (big endian, deflate, an unexpected value shape) returns
+ * undefined from encodePart10LittleEndian, and the caller uses dcmjs.
  */
-import type { DicomDataset, DicomElement, DicomFile } from './dicom-io.js';
-import { LONG_LENGTH_VRS } from '../dicom/index.js';
-import { STRING_VRS, textEncoderFor } from './part10-reader.js';
+import { RadiolensError } from '../core/index.js';
+import { LONG_LENGTH_VRS } from './elementWalker.js';
+import { STRING_VRS, textEncoderFor } from './part10Reader.js';
+import {
+  keywordEntry,
+  type TaggedDataset as DicomDataset,
+  type TaggedElement as DicomElement,
+  type TaggedFile as DicomFile,
+} from './taggedDataset.js';
 
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 const NUMBER_WRITERS: Record<string, [number, (v: DataView, at: number, n: number) => void]> = {
@@ -50,7 +57,7 @@ function stringBytes(
       .map((v) => {
         if (element.vr === 'PN') return pnString(v);
         if (typeof v === 'string') return v;
-        if (typeof v === 'number') return String(v);
+        if (typeof v === 'number') return element.vr === 'DS' ? decimalString(v) : String(v);
         throw new Unsupported(`value shape for ${element.vr}`);
       })
       .join('\\');
@@ -66,12 +73,15 @@ function stringBytes(
 function numberBytes(element: DicomElement): Uint8Array {
   const writer = NUMBER_WRITERS[element.vr];
   if (writer === undefined) throw new Unsupported(element.vr);
-  const values = element.Value ?? [];
+  // An empty Type 2 number may arrive as '' from a naturalized dataset: no value.
+  const values = (element.Value ?? []).filter((v) => v !== '');
   const out = new Uint8Array(values.length * writer[0]);
   const view = new DataView(out.buffer);
   values.forEach((v, i) => {
-    if (typeof v !== 'number') throw new Unsupported(`non-number ${element.vr}`);
-    writer[1](view, i * writer[0], v);
+    // Naturalized datasets may carry numbers as text ("2"), as dcmjs accepts.
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || Number.isNaN(n)) throw new Unsupported(`non-number ${element.vr}`);
+    writer[1](view, i * writer[0], n);
   });
   return out;
 }
@@ -191,13 +201,90 @@ class ChunkWriter {
   }
 }
 
+/**
+ * A DS value within its 16 characters (PS3.5 6.2): as JavaScript prints it when that fits,
+ * else with as many significant digits as fit.
+ */
+export function decimalString(value: number): string {
+  if (!Number.isFinite(value)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `a Decimal String cannot hold ${value}: pass a finite number`,
+    );
+  }
+  let text = String(value);
+  for (let digits = 15; text.length > 16 && digits >= 1; digits--) {
+    text = value
+      .toPrecision(digits)
+      .replace(/(\.\d*?)0+(e|$)/, '$1$2')
+      .replace(/\.(e|$)/, '$1');
+  }
+  return text;
+}
+
 /** Encode a file in Explicit or Implicit VR Little Endian; undefined when not possible. */
 export function encodePart10LittleEndian(
   file: DicomFile,
   transferSyntax: string,
 ): Uint8Array | undefined {
-  const explicit = transferSyntax !== '1.2.840.10008.1.2';
   try {
+    return encodeOrThrow(file, transferSyntax);
+  } catch (error) {
+    if (error instanceof Unsupported) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Encode a dataset Radiolens built itself (keyword → value, dcmjs' "naturalized" form) with
+ * the given File Meta Information, in Explicit or Implicit VR Little Endian. A value the
+ * encoder cannot represent is an error naming the attribute, never a silently different file.
+ */
+export function encodeNaturalizedPart10(
+  meta: Record<string, unknown>,
+  dataset: Record<string, unknown>,
+  transferSyntax: string,
+): Uint8Array {
+  try {
+    return encodeOrThrow({ meta: toTagged(meta), dict: toTagged(dataset) }, transferSyntax);
+  } catch (error) {
+    if (!(error instanceof Unsupported)) throw error;
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `dataset to encode has a value the Part 10 writer cannot represent (${error.message}) — give strings, numbers, person-name objects, typed arrays or nested datasets`,
+    );
+  }
+}
+
+/** Keyword → value to tag → { vr, Value }, with `_vrMap` choosing VRs the dictionary leaves open. */
+function toTagged(dataset: Record<string, unknown>): DicomDataset {
+  const vrMap = (dataset['_vrMap'] as Record<string, string> | undefined) ?? {};
+  const out: DicomDataset = {};
+  for (const [keyword, value] of Object.entries(dataset)) {
+    if (keyword === '_vrMap' || keyword === '_meta' || value === undefined) continue;
+    const entry = keywordEntry(keyword);
+    if (entry === undefined) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `dataset to encode has "${keyword}", which is not a DICOM keyword — fix the spelling or remove it`,
+      );
+    }
+    const vr = vrMap[keyword] ?? entry.vr;
+    const values = value === null ? [] : Array.isArray(value) ? value : [value];
+    out[entry.tag] = {
+      vr,
+      Value:
+        vr === 'SQ'
+          ? values.map((item) => toTagged(item as Record<string, unknown>))
+          : (values as unknown[]),
+    };
+  }
+  return out;
+}
+
+function encodeOrThrow(file: DicomFile, transferSyntax: string): Uint8Array {
+  const explicit = transferSyntax !== '1.2.840.10008.1.2';
+  {
     const meta = new ChunkWriter(true);
     meta.dataset(file.meta);
     const body = new ChunkWriter(explicit, textEncoderFor(file.dict));
@@ -212,8 +299,5 @@ export function encodePart10LittleEndian(
     for (const c of meta.chunks) head.push(c);
     for (const c of body.chunks) head.push(c);
     return head.concat();
-  } catch (error) {
-    if (error instanceof Unsupported) return undefined;
-    throw error;
   }
 }

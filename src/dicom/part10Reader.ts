@@ -1,5 +1,6 @@
 /**
- * A header reader for the little-endian transfer syntaxes (ADR 0061). It walks the elements
+ * A header reader for the little-endian transfer syntaxes (ADRs 0061, 0025), moved here from
+ * deid so dicom/ owns the one fast reader and writer. It walks the elements
  * once, keeps each value's raw bytes, and decodes a value only when the engine asks for it
  * (most attributes are kept or dropped without ever being looked at). Untouched elements are
  * then written back from their raw bytes. Anything unusual — big endian, deflate, a character
@@ -8,8 +9,14 @@
  */
 import { TextDecoder } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
-import { LONG_LENGTH_VRS } from '../dicom/index.js';
-import { dictionaryVr, type DicomDataset, type DicomElement, type DicomFile } from './dicom-io.js';
+import { isRadiolensError } from '../core/index.js';
+import { readElementHeader } from './elementWalker.js';
+import {
+  dictionaryVr,
+  type TaggedDataset as DicomDataset,
+  type TaggedElement as DicomElement,
+  type TaggedFile as DicomFile,
+} from './taggedDataset.js';
 
 const SINGLE_VALUE_TEXT = new Set(['LT', 'ST', 'UT', 'UR']);
 /** VRs whose values are character strings (decoded with the dataset's character set). */
@@ -130,25 +137,14 @@ class Reader {
         if (length !== UNDEFINED) this.offset += length; // stray padding item: skip
         continue;
       }
-      const tag =
-        `${group.toString(16).padStart(4, '0')}${element.toString(16).padStart(4, '0')}`.toUpperCase();
+      // The header itself is parsed by the element walker's one header reader.
+      const header = readElementHeader(this.view, this.offset, this.explicit, true, 'dataset');
+      const tag = header.tag.toString(16).padStart(8, '0').toUpperCase();
       if (stopAtPixelData && tag === '7FE00010') return out;
-      let vr: string;
-      let length: number;
-      if (this.explicit) {
-        vr = String.fromCharCode(this.bytes[this.offset + 4]!, this.bytes[this.offset + 5]!);
-        if (!/^[A-Z]{2}$/.test(vr)) throw new Unsupported(`bad VR at ${tag}`);
-        if (LONG_LENGTH_VRS.has(vr)) {
-          this.need(12);
-          length = this.view.getUint32(this.offset + 8, true);
-          this.offset += 12;
-        } else {
-          length = this.view.getUint16(this.offset + 6, true);
-          this.offset += 8;
-        }
-      } else {
-        length = this.view.getUint32(this.offset + 4, true);
-        this.offset += 8;
+      let vr = header.vr;
+      const length = header.length;
+      this.offset = header.valueOffset;
+      if (!this.explicit) {
         const creator = group % 2 === 1 && element >= 0x10 && element <= 0xff;
         vr = creator ? 'LO' : group % 2 === 1 ? 'UN' : (dictionaryVr(tag) ?? 'UN');
         if (length === UNDEFINED) vr = 'SQ';
@@ -244,6 +240,12 @@ export function readHeaderLittleEndian(
     return { file: { meta: metaDict, dict }, bytes: source };
   } catch (error) {
     if (error instanceof Unsupported || error instanceof RangeError) return undefined;
+    // Structural damage found by the header reader: dcmjs' reading explains it to the user.
+    if (
+      isRadiolensError(error) &&
+      (error.code === 'E_TRUNCATED' || error.code === 'E_MALFORMED_DICOM')
+    )
+      return undefined;
     if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) return undefined; // zlib
     throw error;
   }
