@@ -184,3 +184,45 @@ test('a model that ships OOD statistics gets every image checked, and flags are 
     assert.deepEqual(summary.findings[0]!.ood, checks[0]);
   }
 });
+
+test('a study of several images: all SCs in one series, and the same UIDs in any file order', async () => {
+  const csv = join(work, 'one-study.csv');
+  await writeFile(
+    csv,
+    'image,patient_id,visit\n00000061_012.png,00000061,v1\n00000150_002.png,00000061,v1\n00001280_004.png,00000061,v1\n',
+  );
+  for (const png of ['00000061_012.png', '00000150_002.png', '00001280_004.png']) {
+    await writeFile(join(work, png), await readFile(join(repoRoot, 'samples', 'cxr', png)));
+  }
+  const imported = await importImages(csv, {
+    outDir: join(work, 'one-study-dicom'),
+    bodyPart: 'CHEST',
+    patientIdColumn: 'patient_id',
+    groupByColumn: 'visit',
+  });
+  assert.deepEqual(imported.problems, []);
+  const files = imported.imported.map((entry) => entry.dicom);
+  const uidsOf = async (order: string[], out: string): Promise<string[]> => {
+    const run = await analyzeFiles(order, { registry, outDir: join(work, out), now: fixedClock });
+    assert.equal(run.studies.length, 1);
+    const study = run.studies[0]!;
+    const series = new Set<string>();
+    const instances: string[] = [];
+    for (const sc of study.outputs.sc) {
+      const dump = spawnSync('dcmdump', ['+P', '0020,000e', '+P', '0008,0018', sc], {
+        encoding: 'utf8',
+      });
+      const [seriesLine, sopLine] = [/\(0020,000e\).*\[(.*)\]/, /\(0008,0018\).*\[(.*)\]/].map(
+        (pattern) => pattern.exec(dump.stdout)?.[1] ?? '',
+      );
+      series.add(seriesLine!);
+      instances.push(sopLine!);
+    }
+    assert.equal(instances.length, 3);
+    assert.equal(series.size, 1, 'every SC of the study in one series');
+    return [...series, ...instances.sort(), study.outputs.sr ?? ''].map((p) =>
+      p.replace(join(work, out), ''),
+    );
+  };
+  assert.deepEqual(await uidsOf(files, 'order-a'), await uidsOf([...files].reverse(), 'order-b'));
+});

@@ -195,6 +195,8 @@ async function planStudy(
         outcome.warnings.push(`image ${instance.sopInstanceUid}: ${warning}`);
     } else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
   }
+  // Fixed before scoring starts: the key of every result UID of this study (results/resultUids).
+  record.inputSopInstanceUids = eligible.map((instance) => instance.sopInstanceUid);
   const session = await sessions.get(pkg);
   const study: StudyWork = {
     outcome,

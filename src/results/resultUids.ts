@@ -14,8 +14,9 @@ function algorithmKey(algorithm: AlgorithmIdentity): string[] {
   return [algorithm.modelId, algorithm.version, algorithm.manifestSha256];
 }
 
-function inputKey(sources: readonly SourceImage[]): string {
-  return [...new Set(sources.map((s) => s.sopInstanceUid))].sort().join('\\');
+function inputKey(record: AnalysisRecord): string {
+  const uids = record.inputSopInstanceUids ?? record.sources.map((s) => s.sopInstanceUid);
+  return [...new Set(uids)].sort().join('\\');
 }
 
 export function resultSeriesUid(record: AnalysisRecord, kind: ResultKind): string {
@@ -23,7 +24,7 @@ export function resultSeriesUid(record: AnalysisRecord, kind: ResultKind): strin
     'radiolens-series',
     kind,
     record.studyInstanceUid,
-    inputKey(record.sources),
+    inputKey(record),
     ...algorithmKey(record.algorithm),
   );
 }
@@ -37,7 +38,7 @@ export function resultInstanceUid(
     'radiolens-instance',
     kind,
     record.studyInstanceUid,
-    inputKey(record.sources),
+    inputKey(record),
     image?.sopInstanceUid ?? '',
     ...algorithmKey(record.algorithm),
   );

@@ -43,6 +43,13 @@ export interface FindingResult {
 
 export interface AnalysisRecord {
   studyInstanceUid: string;
+  /**
+   * SOP Instance UIDs of every image the run set out to analyse, fixed before the first one is
+   * scored. Result UIDs derive from this set, not from `sources` (which grows as images are
+   * scored), so every SC of a study lands in one series and a re-run in another file order
+   * writes the same UIDs. Defaults to the SOP Instance UIDs of `sources`.
+   */
+  inputSopInstanceUids?: readonly string[];
   sources: SourceImage[];
   findings: FindingResult[];
   algorithm: AlgorithmIdentity;
