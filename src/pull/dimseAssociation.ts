@@ -112,7 +112,8 @@ export function runAssociation(plan: AssociationPlan): Promise<void> {
 
   return new Promise<void>((resolve, reject) => {
     const timeoutMs = plan.timeoutMs ?? 60_000;
-    const socket = connect({ host: peer.host, port: peer.port });
+    // No Nagle: every request PDU is a whole message the peer waits for (see storageScp.ts).
+    const socket = connect({ host: peer.host, port: peer.port, noDelay: true });
     const network = new RawDatasetNetwork(socket, {
       associationTimeout: timeoutMs,
       pduTimeout: timeoutMs,

@@ -275,6 +275,9 @@ export class DicomStorageScp {
     const server = createServer((socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
+      // Each PDU we write is a whole message the peer waits for: Nagle's algorithm would hold a
+      // C-STORE-RSP back until the peer's delayed ACK (~40 ms per instance).
+      socket.setNoDelay(true);
       const scp = new RadiolensStorageScp(socket, scpOptions);
       // A peer that vanishes is its own problem; do not let it crash the node.
       scp.on('networkError', () => socket.destroy());
