@@ -80,7 +80,7 @@ export class ModelRegistry {
       if (chosen === undefined) {
         throw new RadiolensError(
           'E_MODEL_NOT_FOUND',
-          `no model ${id} in the registry ${this.root} — install it with "radiolens model install"`,
+          `no model ${id} in the registry ${this.root} — copy its package folder (<id>/<version>/ with manifest.json) into the registry, or pass --registry; "radiolens models list" shows what is installed`,
           { subject: id },
         );
       }

@@ -9,10 +9,11 @@
 import { connect } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
+import { keepReceivedDatasetBytes, receivedDatasetBytes } from '../ingest/dimse/index.js';
 import { RadiolensError, describeError } from '../core/index.js';
 import type { DicomPeer } from './source.js';
 
-const { Scp, Dataset, association: dimseAssociation, responses, log: dimseLog } = dcmjsDimse;
+const { Scp, association: dimseAssociation, responses, log: dimseLog } = dcmjsDimse;
 type DimseDataset = dcmjsDimse.Dataset;
 type DimseRequest = dcmjsDimse.requests.Request;
 type DimseCStoreRequest = dcmjsDimse.requests.CStoreRequest;
@@ -61,9 +62,6 @@ export interface AssociationPlan {
 const STATUS_REFUSED_NOT_AUTHORIZED = 0x0124;
 const STATUS_PROCESSING_FAILURE = 0x0110;
 
-/** Received bytes, keyed by the placeholder Dataset handed to dcmjs-dimse. */
-const receivedBytes = new WeakMap<DimseDataset, Uint8Array>();
-
 class RawDatasetNetwork extends Network {
   /** Keep the received dataset as bytes (see the header comment). */
   override createDatasetFromStoreWritableStream(
@@ -71,13 +69,7 @@ class RawDatasetNetwork extends Network {
     acceptedPresentationContext: DimsePresentationContext,
     callback: (dataset: DimseDataset) => void,
   ): void {
-    const bytes = (writable as Writable & { toBuffer(): Buffer }).toBuffer();
-    const placeholder = new Dataset(
-      {},
-      acceptedPresentationContext.getAcceptedTransferSyntaxUid() ?? '',
-    );
-    receivedBytes.set(placeholder, bytes);
-    callback(placeholder);
+    keepReceivedDatasetBytes(writable, acceptedPresentationContext, callback);
   }
 }
 
@@ -212,7 +204,7 @@ async function answerStore(
 ): Promise<DimseCStoreResponse> {
   const response = responses.CStoreResponse.fromRequest(request);
   const placeholder = request.getDataset();
-  const dataset = placeholder === undefined ? undefined : receivedBytes.get(placeholder);
+  const dataset = receivedDatasetBytes(placeholder);
   if (plan.onStore === undefined || placeholder === undefined || dataset === undefined) {
     response.setStatus(STATUS_REFUSED_NOT_AUTHORIZED);
     return response;

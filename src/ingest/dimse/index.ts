@@ -26,3 +26,4 @@ export {
   type ContextDecision,
 } from './presentationContexts.js';
 export { part10FromDataset, part10DatasetOffset, type FileMetaFields } from './part10.js';
+export { keepReceivedDatasetBytes, receivedDatasetBytes } from './rawDataset.js';

@@ -9,6 +9,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
+import { keepReceivedDatasetBytes, receivedDatasetBytes } from './rawDataset.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../core/index.js';
 import type { InstanceStore, StoreOutcome } from '../../store/index.js';
 import {
@@ -20,7 +21,7 @@ import {
 import { part10FromDataset } from './part10.js';
 import { decidePresentationContext } from './presentationContexts.js';
 
-const { Scp, Dataset, constants, responses, log: dimseLog } = dcmjsDimse;
+const { Scp, constants, responses, log: dimseLog } = dcmjsDimse;
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = constants;
 type DimseAssociation = dcmjsDimse.association.Association;
 type DimsePresentationContext = dcmjsDimse.association.PresentationContext;
@@ -84,9 +85,6 @@ export function failureStatus(error: unknown): number {
   }
   return STATUS_OUT_OF_RESOURCES;
 }
-
-/** Received dataset bytes, keyed by the placeholder Dataset handed to dcmjs-dimse. */
-const receivedBytes = new WeakMap<DimseDataset, Uint8Array>();
 
 class RadiolensStorageScp extends Scp {
   private readonly context: ScpContext;
@@ -189,13 +187,7 @@ class RadiolensStorageScp extends Scp {
     acceptedPresentationContext: DimsePresentationContext,
     callback: (dataset: DimseDataset) => void,
   ): void {
-    const bytes = (writable as Writable & { toBuffer(): Buffer }).toBuffer();
-    const placeholder = new Dataset(
-      {},
-      acceptedPresentationContext.getAcceptedTransferSyntaxUid() ?? '',
-    );
-    receivedBytes.set(placeholder, bytes);
-    callback(placeholder);
+    keepReceivedDatasetBytes(writable, acceptedPresentationContext, callback);
   }
 
   override cStoreRequest(
@@ -212,7 +204,7 @@ class RadiolensStorageScp extends Scp {
     const response = responses.CStoreResponse.fromRequest(request);
     try {
       const placeholder = request.getDataset();
-      const dataset = placeholder === undefined ? undefined : receivedBytes.get(placeholder);
+      const dataset = receivedDatasetBytes(placeholder);
       if (placeholder === undefined || dataset === undefined) {
         throw new RadiolensError('E_BAD_INPUT', 'C-STORE request without a dataset');
       }
