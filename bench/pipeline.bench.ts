@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { analyzeFiles, ModelSessions } from '../src/analysis/index.js';
-import { deriveUid, writeFileAtomic } from '../src/core/index.js';
-import { encodeDicomPart10 } from '../src/dicom/index.js';
 import { ModelRegistry } from '../src/models/index.js';
 import { writeTestModelPackage } from '../src/testing/onnxModels.js';
+import { writeSyntheticRadiographs } from './syntheticRadiographs.js';
 
 /** CPU milliseconds (user + system, all threads) since `since`. */
 function cpuMs(since: NodeJS.CpuUsage): number {
@@ -41,7 +40,9 @@ async function main(): Promise<void> {
       id: 'densenet121-bench',
       version: '1.0.0',
     });
-    const files = await writeRadiographs(join(work, 'dicom'), IMAGES);
+    const files = (
+      await writeSyntheticRadiographs(join(work, 'dicom'), IMAGES, { side: SIDE })
+    ).flat();
 
     // Bare onnxruntime: the same graph, same options, same batch size, on ready-made inputs.
     const session = await InferenceSession.create(pkg.modelPath, {
@@ -143,54 +144,6 @@ async function main(): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** Synthetic 12-bit MONOCHROME1 radiographs with a smooth "body" and noise, one study each. */
-async function writeRadiographs(dir: string, count: number): Promise<string[]> {
-  const files: string[] = [];
-  for (let n = 0; n < count; n++) {
-    const pixels = new Uint16Array(SIDE * SIDE);
-    let seed = 12345 + n;
-    for (let y = 0; y < SIDE; y++) {
-      for (let x = 0; x < SIDE; x++) {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-        const dx = (x - SIDE / 2) / SIDE;
-        const dy = (y - SIDE / 2) / SIDE;
-        pixels[y * SIDE + x] = Math.min(
-          4095,
-          Math.round(3000 * Math.exp(-(dx * dx + dy * dy) * 6) + (seed % 200)),
-        );
-      }
-    }
-    const study = deriveUid('bench', 'study', String(n));
-    const dataset = {
-      SOPClassUID: '1.2.840.10008.5.1.4.1.1.1',
-      SOPInstanceUID: deriveUid('bench', 'instance', String(n)),
-      StudyInstanceUID: study,
-      SeriesInstanceUID: deriveUid('bench', 'series', String(n)),
-      PatientName: 'Bench^Synthetic',
-      PatientID: `BENCH${n}`,
-      Modality: 'CR',
-      BodyPartExamined: 'CHEST',
-      ViewPosition: 'PA',
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME1',
-      Rows: SIDE,
-      Columns: SIDE,
-      BitsAllocated: 16,
-      BitsStored: 12,
-      HighBit: 11,
-      PixelRepresentation: 0,
-      WindowCenter: '2048',
-      WindowWidth: '4096',
-      PixelData: new Uint8Array(pixels.buffer),
-      _vrMap: { PixelData: 'OW' },
-    };
-    const path = join(dir, `cr-${n}.dcm`);
-    await writeFileAtomic(path, encodeDicomPart10(dataset));
-    files.push(path);
-  }
-  return files;
 }
 
 await main();
