@@ -11,6 +11,7 @@
  * same SOP Instance UID replaces (or is ignored as) the object already held.
  */
 import { access, constants as fsConstants } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import { describeError } from '../core/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
@@ -113,6 +114,9 @@ export class DimseSender implements Sender<DicomDestination> {
             pduTimeout: this.options.responseTimeoutMs ?? 30_000,
           },
         );
+        // dcmjs-dimse leaves Nagle's algorithm on: each request PDU would wait for the PACS's
+        // delayed ACK (~40 ms a round trip). Its socket is reachable only through internals.
+        (client as unknown as { network?: { socket?: Socket } }).network?.socket?.setNoDelay(true);
       } catch (error) {
         resolve(`cannot start the association: ${describeError(error)}`);
       }
