@@ -34,5 +34,4 @@ export {
 } from './intendedUse.js';
 export { compareSemver, isPrerelease, isSemver } from './semver.js';
 export * from './onnx/index.js';
-export { letterboxGeometry, type LetterboxGeometry } from './inputGeometry.js';
 export { writeModelPackage } from './packageWriter.js';
