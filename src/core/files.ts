@@ -2,14 +2,39 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+export interface WriteFileAtomicOptions {
+  /**
+   * Also make the new name itself survive a power cut: fsync the directory after the rename,
+   * and the parent of every directory this call created (ADR 0091). Needed where the caller
+   * acknowledges the write to someone else (a C-STORE response); off for files that only
+   * need never to be seen half-written.
+   */
+  readonly durable?: boolean;
+}
+
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Write a file so that readers see either the old content or the whole new content, never a
  * half-written file: write to a temporary sibling, fsync, then rename over the target (atomic
  * on POSIX file systems). A crash or Ctrl-C leaves at most a stray `.tmp-*` file.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  const dir = dirname(path);
+  // The first directory mkdir created, if it created any.
+  const created = await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(data);
@@ -21,4 +46,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
   await handle.close();
   await rename(tmp, path);
+  if (options.durable === true) {
+    await fsyncDirectory(dir);
+    if (created !== undefined) {
+      // Each new directory's own entry lives in its parent, up to the first one created.
+      for (let each = dir; each !== dirname(created); each = dirname(each)) {
+        await fsyncDirectory(dirname(each));
+      }
+    }
+  }
 }

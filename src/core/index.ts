@@ -1,3 +1,3 @@
 export { RadiolensError, isRadiolensError, describeError, type ErrorCode } from './errors.js';
 export { deriveUid, randomUid, isValidUid } from './uids.js';
-export { writeFileAtomic } from './files.js';
+export { writeFileAtomic, type WriteFileAtomicOptions } from './files.js';
