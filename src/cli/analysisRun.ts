@@ -3,6 +3,7 @@
  * CLI resolves (--registry / $RADIOLENS_MODELS / shipped models/, --model id[@version]), the
  * exit-status rule, and the summary.json shape.
  */
+import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { analyzeFiles, type AnalysisRun, type AnalyzeOptions } from '../analysis/index.js';
 import { writeFileAtomic } from '../core/index.js';
@@ -17,6 +18,19 @@ export interface CliAnalysisOptions {
   readonly registry?: string | undefined;
   readonly batchSize?: number | undefined;
   readonly onProgress?: AnalyzeOptions['onProgress'];
+}
+
+/** The --model and --registry options of every command that analyses studies. */
+export function withModelChoiceOptions(command: Command): Command {
+  return command
+    .option(
+      '-m, --model <id[@version]>',
+      'model to run (default: the installed model whose intended use matches)',
+    )
+    .option(
+      '--registry <dir>',
+      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
+    );
 }
 
 /** analyzeFiles with the registry and model the CLI resolves; writes <outDir>/summary.json. */

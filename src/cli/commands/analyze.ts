@@ -1,29 +1,28 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { collectFiles, formatRunReport } from '../../analysis/index.js';
-import { analyzeForCli, runSucceeded, runSummaryJson } from '../analysisRun.js';
+import {
+  analyzeForCli,
+  runSucceeded,
+  runSummaryJson,
+  withModelChoiceOptions,
+} from '../analysisRun.js';
 import type { CommandModule } from './index.js';
 
 /** Above this many files a progress bar is worth showing. */
 const PROGRESS_BAR_THRESHOLD = 5;
 
 export const analyzeCommand: CommandModule = (program: Command) => {
-  program
-    .command('analyze')
-    .description(
-      'Analyse DICOM files or folders: run the model, explain each finding, and write a DICOM SR ' +
-        '(TID 1500), Secondary Capture overlays and a FHIR R4 bundle per study into --out.',
-    )
-    .argument('<paths...>', 'DICOM files and/or folders (searched recursively)')
-    .requiredOption('-o, --out <dir>', 'output folder (one sub-folder per study)')
-    .option(
-      '-m, --model <id[@version]>',
-      'model to run (default: the installed model whose intended use matches)',
-    )
-    .option(
-      '--registry <dir>',
-      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
-    )
+  withModelChoiceOptions(
+    program
+      .command('analyze')
+      .description(
+        'Analyse DICOM files or folders: run the model, explain each finding, and write a DICOM SR ' +
+          '(TID 1500), Secondary Capture overlays and a FHIR R4 bundle per study into --out.',
+      )
+      .argument('<paths...>', 'DICOM files and/or folders (searched recursively)')
+      .requiredOption('-o, --out <dir>', 'output folder (one sub-folder per study)'),
+  )
     .option('--batch-size <n>', 'images per inference batch', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the run summary as JSON instead of text')
     .addHelpText(

@@ -12,7 +12,13 @@ import {
   type StudyQuery,
 } from '../../pull/index.js';
 import { InstanceStore } from '../../store/index.js';
-import { analyzeForCli, checkModelForCli, runSucceeded, runSummaryJson } from '../analysisRun.js';
+import {
+  analyzeForCli,
+  checkModelForCli,
+  runSucceeded,
+  runSummaryJson,
+  withModelChoiceOptions,
+} from '../analysisRun.js';
 import type { CommandModule } from './index.js';
 
 interface PullCliOptions {
@@ -28,32 +34,26 @@ interface PullCliOptions {
 }
 
 export const pullCommand: CommandModule = (program: Command) => {
-  program
-    .command('pull')
-    .description(
-      'Retrieve a study from a PACS (DIMSE C-FIND + C-GET, or DICOMweb QIDO-RS + WADO-RS), keep ' +
-        'its original bytes, and analyse it like `analyze`: SR, Secondary Captures and a FHIR ' +
-        'bundle per study in --out/results.',
-    )
-    .requiredOption(
-      '--from <url>',
-      'the PACS: dicom://AET@host:port (C-FIND + C-GET) or dicomweb+http(s)://host:port/path (QIDO-RS + WADO-RS)',
-    )
-    .option('--study <uid>', 'Study Instance UID to pull')
-    .option('--accession <number>', 'Accession Number to pull (every study carrying it)')
-    .option(
-      '--calling-ae <aet>',
-      'our AE title towards a DIMSE PACS (it must know it, with C-FIND and C-GET allowed)',
-      DEFAULT_CALLING_AE_TITLE,
-    )
-    .option(
-      '-m, --model <id[@version]>',
-      'model to run (default: the installed model whose intended use matches)',
-    )
-    .option(
-      '--registry <dir>',
-      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
-    )
+  withModelChoiceOptions(
+    program
+      .command('pull')
+      .description(
+        'Retrieve a study from a PACS (DIMSE C-FIND + C-GET, or DICOMweb QIDO-RS + WADO-RS), keep ' +
+          'its original bytes, and analyse it like `analyze`: SR, Secondary Captures and a FHIR ' +
+          'bundle per study in --out/results.',
+      )
+      .requiredOption(
+        '--from <url>',
+        'the PACS: dicom://AET@host:port (C-FIND + C-GET) or dicomweb+http(s)://host:port/path (QIDO-RS + WADO-RS)',
+      )
+      .option('--study <uid>', 'Study Instance UID to pull')
+      .option('--accession <number>', 'Accession Number to pull (every study carrying it)')
+      .option(
+        '--calling-ae <aet>',
+        'our AE title towards a DIMSE PACS (it must know it, with C-FIND and C-GET allowed)',
+        DEFAULT_CALLING_AE_TITLE,
+      ),
+  )
     .requiredOption(
       '-o, --out <dir>',
       'output folder: retrieved files in dicom/<StudyInstanceUID>/ (unless --data), analysis in results/<StudyInstanceUID>/',
