@@ -112,7 +112,7 @@ export async function analyzeFiles(
   // One verification per model per run, not per study: hashing a 30 MB model.onnx for every
   // study cost more than analysing a small image, and the session that runs was loaded from
   // the file as verified at its first use anyway.
-  const planOptions = { ...options, registry: resolvingOncePerRun(options.registry) };
+  const planOptions = { ...options, registry: options.registry.forOneRun() };
   const writes = new OutputWrites();
   try {
     const queue: Array<{ study: StudyWork; instance: DicomInstance }> = [];
@@ -441,27 +441,6 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
       throw error;
     }),
   );
-}
-
-/**
- * The registry, with `resolve` (which reads and hashes every file of a package) remembered
- * for this run. findForImage resolves through `this.resolve`, so it is remembered too.
- */
-function resolvingOncePerRun(registry: ModelRegistry): ModelRegistry {
-  const resolved = new Map<string, Promise<ModelPackage>>();
-  const view = Object.create(registry) as ModelRegistry;
-  view.resolve = (id: string, version?: string): Promise<ModelPackage> => {
-    const key = `${id}@${version ?? ''}`;
-    let pkg = resolved.get(key);
-    if (pkg === undefined) {
-      pkg = registry.resolve.call(view, id, version);
-      // A failure is reported for this study and retried for the next, as before.
-      pkg.catch(() => resolved.delete(key));
-      resolved.set(key, pkg);
-    }
-    return pkg;
-  };
-  return view;
 }
 
 /** The model to run: the one asked for, or the installed one whose intended use matches. */

@@ -118,3 +118,25 @@ test('findForImage returns the latest matching version of each model', async (t)
   assert.deepEqual(ct.map((p) => p.manifest.id), ['ct-head']);
   assert.deepEqual(await registry.findForImage({ ...chestPa, Modality: 'MR' }), []);
 });
+
+test('a run view verifies each package once; the registry itself verifies every time; failures are retried', async (t) => {
+  const root = await tempRoot(t);
+  const registry = new ModelRegistry(join(root, 'registry'));
+  const src = join(root, 'src');
+  await writeTestModelPackage(src, { id: 'cxr', version: '1.0.0' });
+  await registry.install(src);
+  const run = registry.forOneRun();
+  const first = await run.resolve('cxr', '1.0.0');
+  assert.equal((await run.findForImage(chestPa))[0], first, 'findForImage goes through the view');
+  // Changed on disk after the run verified it: the run keeps what it verified (and loaded);
+  // the registry, and any new run, refuses the package.
+  await appendFile(join(root, 'registry', 'cxr', '1.0.0', 'model.onnx'), 'x');
+  assert.equal(await run.resolve('cxr', '1.0.0'), first);
+  await assert.rejects(registry.resolve('cxr', '1.0.0'), /E_PACKAGE_TAMPERED/);
+  await assert.rejects(registry.forOneRun().resolve('cxr', '1.0.0'), /E_PACKAGE_TAMPERED/);
+  // A failed resolution is not remembered: once the package is there, the same view finds it.
+  await assert.rejects(run.resolve('later', '1.0.0'), /E_MODEL_NOT_FOUND/);
+  await writeTestModelPackage(join(root, 'src-later'), { id: 'later', version: '1.0.0' });
+  await registry.install(join(root, 'src-later'));
+  assert.equal((await run.resolve('later', '1.0.0')).manifest.id, 'later');
+});

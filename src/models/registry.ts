@@ -36,6 +36,8 @@ const defaultCopy = (from: string, to: string): Promise<void> =>
 
 export class ModelRegistry {
   private readonly copyFolder: (from: string, to: string) => Promise<void>;
+  /** Set only on a view from forOneRun(): verified packages by `id@version` asked for. */
+  private remembered: Map<string, Promise<ModelPackage>> | undefined;
 
   constructor(
     readonly root: string,
@@ -68,8 +70,33 @@ export class ModelRegistry {
     );
   }
 
+  /**
+   * A view of this registry for one analysis run: each package is read and hashed once, the
+   * first time the run resolves it, instead of for every study (findForImage resolves through
+   * the view as well). A failed resolution is not remembered, so the next study retries it and
+   * reports its own error. Make a new view per run: a view never sees a package change.
+   */
+  forOneRun(): ModelRegistry {
+    const view = new ModelRegistry(this.root, { copyFolder: this.copyFolder });
+    view.remembered = new Map();
+    return view;
+  }
+
   /** The verified package for id at version, or at its latest release when none is given. */
   async resolve(id: string, version?: string): Promise<ModelPackage> {
+    const remembered = this.remembered;
+    if (remembered === undefined) return this.resolveVerified(id, version);
+    const key = `${id}@${version ?? ''}`;
+    let pkg = remembered.get(key);
+    if (pkg === undefined) {
+      pkg = this.resolveVerified(id, version);
+      pkg.catch(() => remembered.delete(key));
+      remembered.set(key, pkg);
+    }
+    return pkg;
+  }
+
+  private async resolveVerified(id: string, version?: string): Promise<ModelPackage> {
     let chosen = version;
     if (chosen === undefined) {
       const versions = (await this.list()).filter((e) => e.id === id).map((e) => e.version);
