@@ -3,7 +3,14 @@
  * naturalized dataset, then decode any frame of any supported transfer syntax to stored
  * values.
  */
-export { parseDicom, readDicomFile, type DicomDataset, type DicomInstance } from './parse.js';
+export {
+  parseDicom,
+  readDicomFile,
+  readInstanceIdentity,
+  type DicomDataset,
+  type DicomInstance,
+  type InstanceIdentity,
+} from './parse.js';
 export { decodeFrame, type DecodedFrame } from './decode.js';
 export {
   findTransferSyntax,

@@ -9,6 +9,7 @@ import { naturalize, readPart10UntilPixelData, type DcmjsDicomDict } from './dcm
 import { readEncapsulatedPixelData } from './encapsulated.js';
 import { UNDEFINED_LENGTH, locateElements, type ElementLocation } from './elementWalker.js';
 import { attachPixelData, type PixelDataKeyword, type StoredPixelData } from './pixelStore.js';
+import { readHeaderLittleEndian } from './part10Reader.js';
 import { findTransferSyntax, type TransferSyntax } from './transferSyntax.js';
 
 /** dcmjs "naturalized" dataset: keywords as keys (e.g. PatientName, Rows); no pixel data. */
@@ -136,6 +137,86 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   };
   attachPixelData(instance, stored);
   return instance;
+}
+
+/** What an instance store indexes: the identifying UIDs and the attributes routing reads. */
+export interface InstanceIdentity {
+  readonly transferSyntaxUid: string;
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly studyInstanceUid: string;
+  readonly seriesInstanceUid: string;
+  readonly patientId: string;
+  readonly modality: string;
+  readonly bodyPartExamined: string;
+  readonly viewPosition: string;
+}
+
+const IDENTITY_TAGS = {
+  sopClassUid: '00080016',
+  sopInstanceUid: '00080018',
+  studyInstanceUid: '0020000D',
+  seriesInstanceUid: '0020000E',
+  patientId: '00100020',
+  modality: '00080060',
+  bodyPartExamined: '00180015',
+  viewPosition: '00185101',
+} as const;
+
+/**
+ * The identity of a Part 10 file, checked as parseDicom checks it (same errors: E_NOT_DICOM,
+ * E_TRUNCATED, E_MALFORMED_DICOM) but read with our own header reader where it can (little
+ * endian, a plain character set): an ingest path reads this for every received instance, and
+ * dcmjs' full read costs ten times more. Anything the header reader declines goes through
+ * parseDicom.
+ */
+export function readInstanceIdentity(bytes: Uint8Array, source: string): InstanceIdentity {
+  const part10 = asPart10(bytes, source);
+  const transferSyntaxUid = metaTransferSyntaxUid(part10);
+  const header = transferSyntaxUid === '' ? undefined : readHeaderLittleEndian(part10);
+  if (header === undefined) return identityOf(parseDicom(bytes, source));
+  // The structural walk (truncation, pixel data encoding) that parseDicom makes.
+  locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
+  const { dict, meta } = header.file;
+  const value = (tag: string): string => {
+    const first = dict[tag]?.Value?.[0];
+    return typeof first === 'string' ? first.replace(/[\0 ]+$/, '').trim() : '';
+  };
+  const metaValue = (tag: string): string => {
+    const first = meta[tag]?.Value?.[0];
+    return typeof first === 'string' ? first.replace(/[\0 ]+$/, '').trim() : '';
+  };
+  numberOfFramesOf({ NumberOfFrames: dict['00280008']?.Value?.[0] }, source);
+  return {
+    transferSyntaxUid,
+    sopClassUid: value(IDENTITY_TAGS.sopClassUid) || metaValue('00020002'),
+    sopInstanceUid: value(IDENTITY_TAGS.sopInstanceUid) || metaValue('00020003'),
+    studyInstanceUid: value(IDENTITY_TAGS.studyInstanceUid),
+    seriesInstanceUid: value(IDENTITY_TAGS.seriesInstanceUid),
+    patientId: value(IDENTITY_TAGS.patientId),
+    modality: value(IDENTITY_TAGS.modality),
+    bodyPartExamined: value(IDENTITY_TAGS.bodyPartExamined),
+    viewPosition: value(IDENTITY_TAGS.viewPosition),
+  };
+}
+
+function identityOf(instance: DicomInstance): InstanceIdentity {
+  const text = (keyword: string): string => {
+    const value = instance.dataset[keyword];
+    const first = Array.isArray(value) ? (value[0] as unknown) : value;
+    return typeof first === 'string' ? first.trim() : '';
+  };
+  return {
+    transferSyntaxUid: instance.transferSyntaxUid,
+    sopClassUid: instance.sopClassUid,
+    sopInstanceUid: instance.sopInstanceUid,
+    studyInstanceUid: instance.studyInstanceUid,
+    seriesInstanceUid: instance.seriesInstanceUid,
+    patientId: text('PatientID'),
+    modality: text('Modality'),
+    bodyPartExamined: text('BodyPartExamined'),
+    viewPosition: text('ViewPosition'),
+  };
 }
 
 function recoveredProblems(stored: StoredPixelData, source: string): string[] {

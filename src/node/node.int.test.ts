@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { readDicomFile } from '../dicom/index.js';
 import { PduTap } from '../ingest/dimse/pduTap.js';
 import { InstanceStore } from '../store/index.js';
+import { objectFilesIn } from '../store/testkit.js';
 import { conformanceDir } from '../testing/index.js';
 import { OrthancServer, freeLoopbackPort } from '../testing/orthanc.js';
 import { TEST_DELAY_ENV } from './worker.js';
@@ -432,7 +433,7 @@ test('a calling AE not on the allow-list is refused; an aborted association leav
   } finally {
     store.close();
   }
-  assert.equal(existsSync(join(node.dataDir, 'objects')), false, 'nothing half-written on disk');
+  assert.deepEqual(objectFilesIn(node.dataDir), [], 'nothing half-written on disk');
   // The whole file afterwards: stored, stable, and not routed (an MR; the only rule wants CR/DX).
   const full = await run('storescu', [
     '-aet',

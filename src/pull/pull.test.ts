@@ -16,6 +16,7 @@ import { parseDicom } from '../dicom/index.js';
 import { importImages } from '../ingest/index.js';
 import { part10DatasetOffset } from '../ingest/dimse/index.js';
 import { InstanceStore } from '../store/index.js';
+import { objectFilesIn } from '../store/testkit.js';
 import { conformanceDir, repoRoot, runCli } from '../testing/index.js';
 import { writeTestModelPackage } from '../testing/onnxModels.js';
 import { OrthancServer, freeLoopbackPort } from '../testing/orthanc.js';
@@ -377,7 +378,7 @@ test('a peer dropping the connection mid C-GET: clear E_PEER, nothing committed,
         /dropped the connection|closed the connection/,
       );
       assert.deepEqual(store.studies(), [], 'nothing indexed');
-      assert.equal(existsSync(join(out, 'data', 'objects')), false, 'no object files');
+      assert.deepEqual(objectFilesIn(join(out, 'data')), [], 'no object files');
       assert.deepEqual(
         (await readdir(out)).filter((name) => name.startsWith('.pull-staging-')),
         [],

@@ -6,9 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RadiolensError, isRadiolensError } from '../core/index.js';
-import { parseDicom, type DicomDataset } from '../dicom/index.js';
+import { readInstanceIdentity } from '../dicom/index.js';
 import { openNodeDatabase, type NodeDatabase } from './database.js';
-import { sha256Hex, writeObjectDurably } from './objectFiles.js';
+import {
+  commitPendingObject,
+  discardPendingObject,
+  ensureObjectFolders,
+  sha256Hex,
+  sha256HexOffThread,
+  writePendingObject,
+} from './objectFiles.js';
 import { ensureStoreSchema } from './schema.js';
 
 /** Where an instance came from; kept in the index, never in the stored bytes. */
@@ -108,20 +115,39 @@ function toRecord(row: InstanceRow): InstanceRecord {
   };
 }
 
-function text(dataset: DicomDataset, keyword: string): string {
-  const value = dataset[keyword];
-  if (typeof value === 'string') return value.trim();
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0].trim();
-  return '';
+/** The statements every stored instance runs, prepared once per store. */
+function prepareStatements(db: NodeDatabase) {
+  return {
+    findSame: db.prepare('SELECT * FROM instances WHERE sop_instance_uid = ? AND sha256 = ?'),
+    touch: db.prepare(
+      'UPDATE instances SET last_received_at = MAX(last_received_at, ?) WHERE id = ?',
+    ),
+    anyVersion: db.prepare('SELECT 1 FROM instances WHERE sop_instance_uid = ? LIMIT 1'),
+    latestVersion: db.prepare('SELECT MAX(version) AS v FROM instances WHERE sop_instance_uid = ?'),
+    insert: db.prepare(
+      `INSERT INTO instances (patient_id, study_instance_uid, series_instance_uid,
+         sop_instance_uid, version, sop_class_uid, transfer_syntax_uid, modality,
+         body_part_examined, view_position, calling_ae_title, received_at,
+         last_received_at, sha256, size, path)
+       VALUES (@patient_id, @study_instance_uid, @series_instance_uid, @sop_instance_uid,
+         @version, @sop_class_uid, @transfer_syntax_uid, @modality, @body_part_examined,
+         @view_position, @calling_ae_title, @received_at, @last_received_at, @sha256,
+         @size, @path)`,
+    ),
+  };
 }
 
 export class InstanceStore {
+  private readonly statements: ReturnType<typeof prepareStatements>;
+
   private constructor(
     readonly dataDir: string,
     readonly db: NodeDatabase,
     private readonly ownsDatabase: boolean,
   ) {
     ensureStoreSchema(db);
+    ensureObjectFolders(dataDir);
+    this.statements = prepareStatements(db);
   }
 
   /** Opens the store in dataDir, creating the database and folders as needed. */
@@ -140,7 +166,7 @@ export class InstanceStore {
    * UID is missing, E_STORE when the disk or database fails. Nothing is indexed on failure.
    */
   async storeInstance(bytes: Uint8Array, from: ReceivedFrom): Promise<StoreResult> {
-    const instance = parseDicom(bytes, from.source);
+    const instance = readInstanceIdentity(bytes, from.source);
     for (const [name, uid] of [
       ['SOP Instance UID', instance.sopInstanceUid],
       ['Study Instance UID', instance.studyInstanceUid],
@@ -167,16 +193,37 @@ export class InstanceStore {
         );
       }
     }
-    const sha256 = sha256Hex(bytes);
     const receivedAt = from.receivedAt ?? Date.now();
+    const { findSame, touch, latestVersion, insert, anyVersion } = this.statements;
+    const cannotWrite = (cause: unknown): RadiolensError =>
+      new RadiolensError(
+        'E_STORE',
+        `cannot write ${from.source} into ${this.dataDir}: ${(cause as Error).message} — check free space and permissions`,
+        { subject: from.source, cause },
+      );
 
-    const known = this.db
-      .prepare('SELECT * FROM instances WHERE sop_instance_uid = ? AND sha256 = ?')
-      .get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
+    // A SOP Instance seen before may be a resend: hash first, and write nothing for a
+    // duplicate. A new one (the usual case) is written while it is hashed (ADR 0117).
+    const seenBefore = anyVersion.get(instance.sopInstanceUid) !== undefined;
+    let sha256: string;
+    let pending: string | undefined;
+    if (seenBefore) {
+      sha256 = sha256Hex(bytes);
+    } else {
+      const hashing = sha256HexOffThread(bytes);
+      try {
+        pending = writePendingObject(this.dataDir, bytes);
+      } catch (cause) {
+        await hashing.catch(() => undefined);
+        throw cannotWrite(cause);
+      }
+      sha256 = await hashing;
+    }
+
+    const known = findSame.get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
     if (known !== undefined) {
-      this.db
-        .prepare('UPDATE instances SET last_received_at = MAX(last_received_at, ?) WHERE id = ?')
-        .run(receivedAt, known.id);
+      if (pending !== undefined) discardPendingObject(pending);
+      touch.run(receivedAt, known.id);
       return {
         outcome: 'duplicate',
         instance: toRecord({
@@ -188,37 +235,30 @@ export class InstanceStore {
 
     let path: string;
     try {
-      path = await writeObjectDurably(this.dataDir, sha256, bytes);
+      pending ??= writePendingObject(this.dataDir, bytes);
+      path = commitPendingObject(this.dataDir, pending, sha256, bytes.byteLength);
     } catch (cause) {
-      throw new RadiolensError(
-        'E_STORE',
-        `cannot write ${from.source} into ${this.dataDir}: ${(cause as Error).message} — check free space and permissions`,
-        { subject: from.source, cause },
-      );
+      if (pending !== undefined) discardPendingObject(pending);
+      throw cannotWrite(cause);
     }
 
-    const dataset = instance.dataset;
-    const insert = this.db.transaction((): StoreResult => {
+    const index = this.db.transaction((): StoreResult => {
       // Re-check inside the write transaction: another process may have stored it meanwhile.
-      const again = this.db
-        .prepare('SELECT * FROM instances WHERE sop_instance_uid = ? AND sha256 = ?')
-        .get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
+      const again = findSame.get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
       if (again !== undefined) return { outcome: 'duplicate', instance: toRecord(again) };
-      const previous = this.db
-        .prepare('SELECT MAX(version) AS v FROM instances WHERE sop_instance_uid = ?')
-        .get(instance.sopInstanceUid) as { v: number | null };
+      const previous = latestVersion.get(instance.sopInstanceUid) as { v: number | null };
       const version = (previous.v ?? 0) + 1;
       const row: Omit<InstanceRow, 'id'> = {
-        patient_id: text(dataset, 'PatientID'),
+        patient_id: instance.patientId,
         study_instance_uid: instance.studyInstanceUid,
         series_instance_uid: instance.seriesInstanceUid,
         sop_instance_uid: instance.sopInstanceUid,
         version,
         sop_class_uid: instance.sopClassUid,
         transfer_syntax_uid: instance.transferSyntaxUid,
-        modality: text(dataset, 'Modality'),
-        body_part_examined: text(dataset, 'BodyPartExamined'),
-        view_position: text(dataset, 'ViewPosition'),
+        modality: instance.modality,
+        body_part_examined: instance.bodyPartExamined,
+        view_position: instance.viewPosition,
         calling_ae_title: from.callingAeTitle ?? '',
         received_at: receivedAt,
         last_received_at: receivedAt,
@@ -226,25 +266,14 @@ export class InstanceStore {
         size: bytes.byteLength,
         path,
       };
-      const result = this.db
-        .prepare(
-          `INSERT INTO instances (patient_id, study_instance_uid, series_instance_uid,
-             sop_instance_uid, version, sop_class_uid, transfer_syntax_uid, modality,
-             body_part_examined, view_position, calling_ae_title, received_at,
-             last_received_at, sha256, size, path)
-           VALUES (@patient_id, @study_instance_uid, @series_instance_uid, @sop_instance_uid,
-             @version, @sop_class_uid, @transfer_syntax_uid, @modality, @body_part_examined,
-             @view_position, @calling_ae_title, @received_at, @last_received_at, @sha256,
-             @size, @path)`,
-        )
-        .run(row);
+      const result = insert.run(row);
       return {
         outcome: version === 1 ? 'stored' : 'new-version',
         instance: toRecord({ ...row, id: Number(result.lastInsertRowid) }),
       };
     });
     try {
-      return insert.immediate();
+      return index.immediate();
     } catch (cause) {
       if (isRadiolensError(cause)) throw cause;
       throw new RadiolensError(

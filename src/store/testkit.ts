@@ -2,6 +2,8 @@
  * Small, valid DICOM instances for store, queue and DIMSE tests: a CR image of 8×8 pixels
  * with the identifying attributes the index reads. Test support only.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { deriveUid } from '../core/index.js';
 import { encodeDicomPart10 } from '../dicom/index.js';
 
@@ -58,4 +60,13 @@ export function syntheticUids(
     studyInstanceUid: deriveUid('test-study', study),
     sopInstanceUid: deriveUid('test-instance', study, instance),
   };
+}
+
+/** Every file under `<dataDir>/objects`, stored or pending (test support). */
+export function objectFilesIn(dataDir: string): string[] {
+  const objects = join(dataDir, 'objects');
+  if (!existsSync(objects)) return [];
+  return readdirSync(objects, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
 }

@@ -47,8 +47,8 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Preamble, "DICM", File Meta Information, then the dataset bytes exactly as received. */
-export function part10FromDataset(dataset: Uint8Array, meta: FileMetaFields): Uint8Array {
+/** Preamble, "DICM" and the File Meta Information: what goes before the dataset bytes. */
+export function part10Header(meta: FileMetaFields): Uint8Array {
   const elements = concat([
     element(0x0002, 0x0001, 'OB', new Uint8Array([0, 1])),
     element(0x0002, 0x0002, 'UI', padded(meta.sopClassUid, 0)),
@@ -61,7 +61,12 @@ export function part10FromDataset(dataset: Uint8Array, meta: FileMetaFields): Ui
   new DataView(groupLength.buffer).setUint32(0, elements.byteLength, true);
   const preamble = new Uint8Array(132);
   preamble.set(new TextEncoder().encode('DICM'), 128);
-  return concat([preamble, element(0x0002, 0x0000, 'UL', groupLength), elements, dataset]);
+  return concat([preamble, element(0x0002, 0x0000, 'UL', groupLength), elements]);
+}
+
+/** Preamble, "DICM", File Meta Information, then the dataset bytes exactly as received. */
+export function part10FromDataset(dataset: Uint8Array, meta: FileMetaFields): Uint8Array {
+  return concat([part10Header(meta), dataset]);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { inflateRawSync } from 'node:zlib';
 import { conformanceDir } from '../../testing/index.js';
 import { parseDicom } from '../../dicom/index.js';
 import { InstanceStore } from '../../store/index.js';
-import { syntheticInstance } from '../../store/testkit.js';
+import { objectFilesIn, syntheticInstance } from '../../store/testkit.js';
 import { runDcmtk } from './dcmtkPeer.js';
 import { PduTap } from './pduTap.js';
 import {
@@ -203,7 +202,7 @@ test('an association aborted mid-transfer leaves no partial instance; the SCP ke
       assert.deepEqual(store.studies(), [], 'nothing indexed');
       assert.ok(events.some((e) => e.type === 'association-aborted'));
       // Nothing half-written on disk either: no object files at all.
-      assert.equal(existsSync(join(store.dataDir, 'objects')), false);
+      assert.deepEqual(objectFilesIn(store.dataDir), []);
     } finally {
       await tap.stop();
     }
@@ -253,8 +252,10 @@ test('three senders at once: every instance is stored and acknowledged', async (
 
 test('a storage failure is answered 0xA700 and leaves no row', async () => {
   await withNode({}, async ({ scp, store }) => {
-    // A file where the objects folder should be: the durable write fails (even as root).
-    await writeFile(join(store.dataDir, 'objects'), 'in the way');
+    // A file where the folder for incoming objects should be: the durable write fails (even
+    // as root).
+    await rm(join(store.dataDir, 'objects', '.incoming'), { recursive: true });
+    await writeFile(join(store.dataDir, 'objects', '.incoming'), 'in the way');
     const result = await runDcmtk('storescu', [
       '-v',
       '-aet',

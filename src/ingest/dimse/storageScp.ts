@@ -9,7 +9,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
-import { keepReceivedDatasetBytes, receivedDatasetBytes } from './rawDataset.js';
+import { keepReceivedPart10, receivePart10, receivedPart10 } from './part10Receiver.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../core/index.js';
 import type { InstanceStore, StoreOutcome } from '../../store/index.js';
 import {
@@ -18,7 +18,7 @@ import {
   validateCallerPolicy,
   type CallerPolicy,
 } from './callers.js';
-import { part10FromDataset } from './part10.js';
+import { withDirectCommandEncoding } from './commandSet.js';
 import { decidePresentationContext } from './presentationContexts.js';
 
 const { Scp, constants, responses, log: dimseLog } = dcmjsDimse;
@@ -175,26 +175,35 @@ class RadiolensStorageScp extends Scp {
     const response = responses.CEchoResponse.fromRequest(request);
     response.setStatus(Status.Success);
     this.context.options.onEvent?.({ type: 'echo', callingAeTitle: this.callingAeTitle });
-    callback(response);
+    callback(withDirectCommandEncoding(response));
   }
 
   /**
-   * Keep the dataset as raw bytes: the default would parse it with dcmjs (slow, and not what
-   * we store). A placeholder Dataset carries the transfer syntax to cStoreRequest.
+   * Keep the dataset as the bytes received, behind its File Meta Information
+   * (part10Receiver.ts); the default would parse it with dcmjs (slow, and not what we store).
    */
+  override createStoreWritableStream(
+    acceptedPresentationContext: DimsePresentationContext,
+    request: DimseCStoreRequest,
+  ): Writable {
+    return receivePart10(acceptedPresentationContext, request);
+  }
+
   override createDatasetFromStoreWritableStream(
     writable: Writable,
     acceptedPresentationContext: DimsePresentationContext,
     callback: (dataset: DimseDataset) => void,
   ): void {
-    keepReceivedDatasetBytes(writable, acceptedPresentationContext, callback);
+    keepReceivedPart10(writable, acceptedPresentationContext, callback);
   }
 
   override cStoreRequest(
     request: DimseCStoreRequest,
     callback: (response: DimseCStoreResponse) => void,
   ): void {
-    const storing = this.storeAndRespond(request).then(callback);
+    const storing = this.storeAndRespond(request).then((response) =>
+      callback(withDirectCommandEncoding(response)),
+    );
     this.context.inFlight.add(storing);
     void storing.finally(() => this.context.inFlight.delete(storing));
   }
@@ -203,16 +212,10 @@ class RadiolensStorageScp extends Scp {
     const { store, options } = this.context;
     const response = responses.CStoreResponse.fromRequest(request);
     try {
-      const placeholder = request.getDataset();
-      const dataset = receivedDatasetBytes(placeholder);
-      if (placeholder === undefined || dataset === undefined) {
+      const file = receivedPart10(request.getDataset());
+      if (file === undefined) {
         throw new RadiolensError('E_BAD_INPUT', 'C-STORE request without a dataset');
       }
-      const file = part10FromDataset(dataset, {
-        sopClassUid: request.getAffectedSopClassUid(),
-        sopInstanceUid: request.getAffectedSopInstanceUid(),
-        transferSyntaxUid: placeholder.getTransferSyntaxUid(),
-      });
       const result = await store.storeInstance(file, {
         source: `C-STORE from ${this.callingAeTitle}@${this.address}`,
         callingAeTitle: this.callingAeTitle,

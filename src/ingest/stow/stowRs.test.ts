@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDicom } from '../../dicom/index.js';
 import { buildMultipartRelated } from '../../dicomweb/index.js';
 import { InstanceStore } from '../../store/index.js';
+import { objectFilesIn } from '../../store/testkit.js';
 import { conformanceDir } from '../../testing/index.js';
 import { freeLoopbackPort } from '../../testing/orthanc.js';
 import {
@@ -111,14 +112,6 @@ function items(json: DicomJson, tag: '00081198' | '00081199'): [string, number |
   ]);
 }
 
-async function objectFiles(dataDir: string): Promise<string[]> {
-  const entries = await readdir(join(dataDir, 'objects'), {
-    recursive: true,
-    withFileTypes: true,
-  }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => e.name);
-}
-
 test('matchStowRsPath: /studies and /studies/{uid}, nothing else', () => {
   assert.deepEqual(matchStowRsPath('/studies'), {});
   assert.deepEqual(matchStowRsPath('/studies/'), {});
@@ -201,7 +194,7 @@ test('all instances failing is 409; a part that is not DICOM fails with C000', a
     ]);
     assert.equal(result.json['00081199'], undefined);
     assert.deepEqual(store.studies(), []);
-    assert.deepEqual(await objectFiles(dataDir), []);
+    assert.deepEqual(objectFilesIn(dataDir), []);
   });
 });
 
@@ -291,7 +284,7 @@ test('a client that disconnects mid-upload: nothing of the request is indexed or
       socket.destroy();
       await abortSeen;
       assert.deepEqual(store.studies(), []);
-      assert.deepEqual(await objectFiles(dataDir), []);
+      assert.deepEqual(objectFilesIn(dataDir), []);
     },
   );
 });
