@@ -225,6 +225,8 @@ async function sendAll(
 ): Promise<IngestMeasure> {
   await receiver.reset();
   await storescu(receiver.aeTitle, receiver.port(), warmUp.files);
+  // The previous receiver's deleted files and dirty pages are flushed now, not on our clock.
+  await run('sync', []);
   const cpu0 = await receiver.cpuSeconds();
   const t0 = performance.now();
   await storescu(receiver.aeTitle, receiver.port(), workload.files);
@@ -277,7 +279,9 @@ async function ingestBenchmark(work: string): Promise<void> {
     for (const workload of workloads) {
       const results = new Map<string, IngestMeasure[]>();
       for (let round = 0; round < ROUNDS; round++) {
-        for (const receiver of receivers) {
+        // Each round starts with another receiver, so none always follows the same one.
+        const order = receivers.map((_, i) => receivers[(i + round) % receivers.length]!);
+        for (const receiver of order) {
           const list = results.get(receiver.name) ?? [];
           list.push(await sendAll(receiver, workload, warmUp));
           results.set(receiver.name, list);

@@ -13,11 +13,12 @@
 import { access, constants as fsConstants } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
+import { silenceDimseLog } from '../ingest/dimse/index.js';
 import { describeError } from '../core/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
 import { DELIVERED, rejected, retry, type SendOutcome, type Sender } from './sender.js';
 
-const { Client, requests, log: dimseLog } = dcmjsDimse;
+const { Client, requests } = dcmjsDimse;
 type DimseCStoreResponse = dcmjsDimse.responses.CStoreResponse;
 
 type DicomDestination = Extract<Destination, { kind: 'dicom' }>;
@@ -41,7 +42,7 @@ function hex(status: number): string {
 export class DimseSender implements Sender<DicomDestination> {
   constructor(private readonly options: DimseSenderOptions) {
     // dcmjs-dimse logs every PDU at info level; we report through events instead.
-    dimseLog.setLevel('silent');
+    silenceDimseLog();
   }
 
   async send(

@@ -9,11 +9,15 @@
 import { connect } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
-import { keepReceivedDatasetBytes, receivedDatasetBytes } from '../ingest/dimse/index.js';
+import {
+  silenceDimseLog,
+  keepReceivedDatasetBytes,
+  receivedDatasetBytes,
+} from '../ingest/dimse/index.js';
 import { RadiolensError, describeError } from '../core/index.js';
 import type { DicomPeer } from './source.js';
 
-const { Scp, association: dimseAssociation, responses, log: dimseLog } = dcmjsDimse;
+const { Scp, association: dimseAssociation, responses } = dcmjsDimse;
 type DimseDataset = dcmjsDimse.Dataset;
 type DimseRequest = dcmjsDimse.requests.Request;
 type DimseCStoreRequest = dcmjsDimse.requests.CStoreRequest;
@@ -87,7 +91,7 @@ function peerError(peer: DicomPeer, what: string, cause?: unknown): RadiolensErr
  * with E_PEER otherwise. The request's own 'response' events tell the caller the outcome.
  */
 export function runAssociation(plan: AssociationPlan): Promise<void> {
-  dimseLog.setLevel('silent');
+  silenceDimseLog();
   const { peer } = plan;
   const association = new dimseAssociation.Association(plan.callingAeTitle, peer.aeTitle);
   for (const proposed of plan.contexts) {

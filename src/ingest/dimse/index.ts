@@ -27,3 +27,4 @@ export {
 } from './presentationContexts.js';
 export { part10FromDataset, part10DatasetOffset, type FileMetaFields } from './part10.js';
 export { keepReceivedDatasetBytes, receivedDatasetBytes } from './rawDataset.js';
+export { silenceDimseLog } from './quietDimseLog.js';

@@ -19,9 +19,10 @@ import {
   type CallerPolicy,
 } from './callers.js';
 import { withDirectCommandEncoding } from './commandSet.js';
+import { silenceDimseLog } from './quietDimseLog.js';
 import { decidePresentationContext } from './presentationContexts.js';
 
-const { Scp, constants, responses, log: dimseLog } = dcmjsDimse;
+const { Scp, constants, responses } = dcmjsDimse;
 const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = constants;
 type DimseAssociation = dcmjsDimse.association.Association;
 type DimsePresentationContext = dcmjsDimse.association.PresentationContext;
@@ -201,15 +202,19 @@ class RadiolensStorageScp extends Scp {
     request: DimseCStoreRequest,
     callback: (response: DimseCStoreResponse) => void,
   ): void {
-    const storing = this.storeAndRespond(request).then((response) =>
-      callback(withDirectCommandEncoding(response)),
-    );
+    // The sender waits for the response, not for our log line: answer first.
+    const storing = this.store(request).then(({ response, event }) => {
+      callback(withDirectCommandEncoding(response));
+      this.context.options.onEvent?.(event);
+    });
     this.context.inFlight.add(storing);
     void storing.finally(() => this.context.inFlight.delete(storing));
   }
 
-  private async storeAndRespond(request: DimseCStoreRequest): Promise<DimseCStoreResponse> {
-    const { store, options } = this.context;
+  private async store(
+    request: DimseCStoreRequest,
+  ): Promise<{ response: DimseCStoreResponse; event: ScpEvent }> {
+    const { store } = this.context;
     const response = responses.CStoreResponse.fromRequest(request);
     try {
       const file = receivedPart10(request.getDataset());
@@ -223,26 +228,31 @@ class RadiolensStorageScp extends Scp {
         expectedSopClassUid: request.getAffectedSopClassUid(),
       });
       response.setStatus(Status.Success);
-      options.onEvent?.({
-        type: 'stored',
-        callingAeTitle: this.callingAeTitle,
-        outcome: result.outcome,
-        sha256: result.instance.sha256,
-        size: result.instance.size,
-      });
+      return {
+        response,
+        event: {
+          type: 'stored',
+          callingAeTitle: this.callingAeTitle,
+          outcome: result.outcome,
+          sha256: result.instance.sha256,
+          size: result.instance.size,
+        },
+      };
     } catch (error) {
       const status = failureStatus(error);
       response.setStatus(status);
       // Error Comment (0000,0902) is LO: at most 64 characters.
       response.setErrorComment(describeError(error).slice(0, 64));
-      options.onEvent?.({
-        type: 'store-failed',
-        callingAeTitle: this.callingAeTitle,
-        status,
-        error: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
-      });
+      return {
+        response,
+        event: {
+          type: 'store-failed',
+          callingAeTitle: this.callingAeTitle,
+          status,
+          error: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+        },
+      };
     }
-    return response;
   }
 }
 
@@ -263,7 +273,7 @@ export class DicomStorageScp {
     assertAeTitle(options.aeTitle, 'AE title');
     validateCallerPolicy(options.allowedCallers);
     // dcmjs-dimse logs every PDU at info level and datasets on request; we log our own events.
-    dimseLog.setLevel('silent');
+    silenceDimseLog();
     const context: ScpContext = { store, options, inFlight: new Set() };
     const scpOptions = { customOptions: { radiolens: context } };
     const sockets = new Set<Socket>();
