@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conformanceDir } from '../testing/index.js';
@@ -205,4 +205,33 @@ test('StudyStabilityTimer.start fires on real time and stop waits for it', async
     await timer.stop();
     assert.ok(elapsed >= 100 && elapsed < 1500, `declared after ${elapsed} ms`);
   });
+});
+
+test('after a crash that lost an object rename, reopening the store renames it again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-store-'));
+  try {
+    let store = InstanceStore.open(dir);
+    const bytes = syntheticInstance({ study: 'recover', instance: '1' });
+    const { instance } = await store.storeInstance(bytes, { source: 'recover.dcm' });
+    store.close();
+    // The index row reached the disk but the rename did not: the bytes are back under a
+    // temporary name. Beside them, two strays nobody indexed, one fresh and one old.
+    const incoming = join(dir, 'objects', '.incoming');
+    await rename(join(dir, instance.path), join(incoming, 'lost-rename.tmp'));
+    await writeFile(join(incoming, 'fresh.tmp'), 'half-written');
+    await writeFile(join(incoming, 'old.tmp'), 'half-written long ago');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(incoming, 'old.tmp'), twoHoursAgo, twoHoursAgo);
+
+    store = InstanceStore.open(dir);
+    try {
+      const stored = await store.readInstanceBytes(instance);
+      assert.equal(sha256Hex(stored), instance.sha256);
+      assert.deepEqual((await readdir(incoming)).sort(), ['fresh.tmp']);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@ import {
   commitPendingObject,
   discardPendingObject,
   ensureObjectFolders,
+  recoverPendingObjects,
   sha256Hex,
   sha256HexOffThread,
   writePendingObject,
@@ -148,6 +149,11 @@ export class InstanceStore {
     ensureStoreSchema(db);
     ensureObjectFolders(dataDir);
     this.statements = prepareStatements(db);
+    const pathOfSha = db.prepare('SELECT path FROM instances WHERE sha256 = ? LIMIT 1');
+    recoverPendingObjects(
+      dataDir,
+      (sha256) => (pathOfSha.get(sha256) as { path: string } | undefined)?.path,
+    );
   }
 
   /** Opens the store in dataDir, creating the database and folders as needed. */
@@ -234,9 +240,16 @@ export class InstanceStore {
     }
 
     let path: string;
+    let nameDurable: Promise<void>;
     try {
       pending ??= writePendingObject(this.dataDir, bytes);
-      path = commitPendingObject(this.dataDir, pending, sha256, bytes.byteLength);
+      ({ path, nameDurable } = commitPendingObject(
+        this.dataDir,
+        pending,
+        sha256,
+        bytes.byteLength,
+      ));
+      nameDurable.catch(() => undefined); // awaited below, after the index commit
     } catch (cause) {
       if (pending !== undefined) discardPendingObject(pending);
       throw cannotWrite(cause);
@@ -272,8 +285,10 @@ export class InstanceStore {
         instance: toRecord({ ...row, id: Number(result.lastInsertRowid) }),
       };
     });
+    let result: StoreResult;
     try {
-      return index.immediate();
+      // Commits (and fsyncs the WAL) while the object's folder is fsynced on the thread pool.
+      result = index.immediate();
     } catch (cause) {
       if (isRadiolensError(cause)) throw cause;
       throw new RadiolensError(
@@ -282,6 +297,12 @@ export class InstanceStore {
         { subject: from.source, cause },
       );
     }
+    try {
+      await nameDurable;
+    } catch (cause) {
+      throw cannotWrite(cause);
+    }
+    return result;
   }
 
   /** The latest version of an instance, or undefined. */

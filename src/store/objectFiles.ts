@@ -1,9 +1,8 @@
 /**
  * Content-addressed object files: `<dataDir>/objects/ab/<sha256>.dcm` (ADR 0091). The bytes
  * are first written and fdatasync'ed under a temporary name in `objects/.incoming/` while
- * their sha256 is computed off the main thread, then renamed to their content address and
- * the folder fsync'ed: hashing and the disk overlap, and after `commitPendingObject` returns
- * the object survives a power cut. The 256 folders are made, durably, once when the store
+ * their sha256 is computed off the main thread, then renamed to their content address, and
+ * the folder is fsynced while the index commits: hashing, the disk and the index overlap. The 256 folders are made, durably, once when the store
  * opens: a folder created per object would cost three more fsyncs on the acknowledgement
  * path (ADR 0117).
  */
@@ -11,16 +10,18 @@ import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
+  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const INCOMING = '.incoming';
 /** A temporary object older than this was left by a crash: no store call runs that long. */
@@ -50,10 +51,7 @@ function fsyncPath(path: string): void {
   }
 }
 
-/**
- * Creates `objects/00` … `objects/ff` and `objects/.incoming` where missing, durably, and
- * removes temporary objects a crash left behind. Idempotent.
- */
+/** Creates `objects/00` … `objects/ff` and `objects/.incoming` where missing, durably. */
 export function ensureObjectFolders(dataDir: string): void {
   const objects = join(dataDir, 'objects');
   const createdObjects = mkdirSync(objects, { recursive: true }) !== undefined;
@@ -66,12 +64,38 @@ export function ensureObjectFolders(dataDir: string): void {
   }
   if (created) fsyncPath(objects);
   if (createdObjects) fsyncPath(dataDir);
-  const incoming = join(objects, INCOMING);
+}
+
+/**
+ * After a crash: a pending object whose sha256 is indexed but whose object file is missing
+ * lost its rename (the index commit ran beside the folder fsync and won the race to the
+ * disk, see commitPendingObject); it is renamed again. A pending object nobody indexed and
+ * older than an hour is removed. Returns how many were renamed.
+ */
+export function recoverPendingObjects(
+  dataDir: string,
+  indexedPath: (sha256: string) => string | undefined,
+): number {
+  const incoming = join(dataDir, 'objects', INCOMING);
+  let recovered = 0;
   for (const name of readdirSync(incoming)) {
     const path = join(incoming, name);
+    const relative = indexedPath(sha256Hex(readFileSync(path)));
+    if (
+      relative !== undefined &&
+      statSync(join(dataDir, relative), { throwIfNoEntry: false }) === undefined
+    ) {
+      const target = join(dataDir, relative);
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(path, target);
+      fsyncPath(dirname(target));
+      recovered++;
+      continue;
+    }
     const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
     if (Date.now() - mtime > STALE_INCOMING_MS) rmSync(path, { force: true });
   }
+  return recovered;
 }
 
 /**
@@ -98,28 +122,48 @@ export function writePendingObject(dataDir: string, bytes: Uint8Array): string {
   return path;
 }
 
+/** A pending object at its content address; `nameDurable` settles when its folder is fsynced. */
+export interface CommittedObject {
+  /** Relative to the data directory. */
+  readonly path: string;
+  readonly nameDurable: Promise<void>;
+}
+
 /**
- * Gives a pending object its content address and makes the name durable. An object already
- * there with that name and size is the same content (a crash after an earlier rename but
- * before its index row): it is kept and the pending copy dropped. Returns the path relative
- * to dataDir.
+ * Gives a pending object its content address and starts making the name durable: the folder
+ * fsync runs on the thread pool so that the caller's index commit (an fsync of its own) runs
+ * beside it (ADR 0117). The caller must await `nameDurable` before acknowledging; if the
+ * index commit reaches the disk first and the machine then fails, recoverPendingObjects
+ * renames the object again. An object already there with that name and size is the same
+ * content (stored before, or left by a crash after its rename): it is kept and the pending
+ * copy dropped.
  */
 export function commitPendingObject(
   dataDir: string,
   pendingPath: string,
   sha256: string,
   size: number,
-): string {
-  const relative = objectRelativePath(sha256);
-  const target = join(dataDir, relative);
+): CommittedObject {
+  const path = objectRelativePath(sha256);
+  const target = join(dataDir, path);
   const existing = statSync(target, { throwIfNoEntry: false });
   if (existing !== undefined && existing.size === size) {
     rmSync(pendingPath, { force: true });
-    return relative;
+    return { path, nameDurable: Promise.resolve() };
   }
   renameSync(pendingPath, target);
-  fsyncPath(join(dataDir, 'objects', sha256.slice(0, 2)));
-  return relative;
+  return { path, nameDurable: fsyncOffThread(dirname(target)) };
+}
+
+function fsyncOffThread(path: string): Promise<void> {
+  const fd = openSync(path, 'r');
+  return new Promise((resolve, reject) =>
+    fsync(fd, (error) => {
+      closeSync(fd);
+      if (error) reject(error);
+      else resolve();
+    }),
+  );
 }
 
 export function discardPendingObject(pendingPath: string): void {
