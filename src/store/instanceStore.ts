@@ -14,9 +14,9 @@ import {
   ensureObjectFolders,
   recoverPendingObjects,
   sha256Hex,
-  sha256HexOffThread,
   writePendingObject,
 } from './objectFiles.js';
+import { SideThread, type SideJob } from './sideThread.js';
 import { ensureStoreSchema } from './schema.js';
 
 /** Where an instance came from; kept in the index, never in the stored bytes. */
@@ -209,21 +209,21 @@ export class InstanceStore {
       );
 
     // A SOP Instance seen before may be a resend: hash first, and write nothing for a
-    // duplicate. A new one (the usual case) is written while it is hashed (ADR 0117).
+    // duplicate. A new one (the usual case) is written while the side thread hashes it.
     const seenBefore = anyVersion.get(instance.sopInstanceUid) !== undefined;
     let sha256: string;
     let pending: string | undefined;
     if (seenBefore) {
       sha256 = sha256Hex(bytes);
     } else {
-      const hashing = sha256HexOffThread(bytes);
+      const hashing = SideThread.shared().startSha256(bytes);
       try {
         pending = writePendingObject(this.dataDir, bytes);
       } catch (cause) {
-        await hashing.catch(() => undefined);
         throw cannotWrite(cause);
+      } finally {
+        sha256 = hashing.join();
       }
-      sha256 = await hashing;
     }
 
     const known = findSame.get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
@@ -240,16 +240,14 @@ export class InstanceStore {
     }
 
     let path: string;
-    let nameDurable: Promise<void>;
+    let nameDurable: SideJob<void> | undefined;
     try {
       pending ??= writePendingObject(this.dataDir, bytes);
-      ({ path, nameDurable } = commitPendingObject(
-        this.dataDir,
-        pending,
-        sha256,
-        bytes.byteLength,
-      ));
-      nameDurable.catch(() => undefined); // awaited below, after the index commit
+      const committed = commitPendingObject(this.dataDir, pending, sha256, bytes.byteLength);
+      path = committed.path;
+      // The folder fsync runs beside the index commit; both finish before we resolve.
+      if (committed.renamedInto !== undefined)
+        nameDurable = SideThread.shared().startFsync(committed.renamedInto);
     } catch (cause) {
       if (pending !== undefined) discardPendingObject(pending);
       throw cannotWrite(cause);
@@ -287,7 +285,6 @@ export class InstanceStore {
     });
     let result: StoreResult;
     try {
-      // Commits (and fsyncs the WAL) while the object's folder is fsynced on the thread pool.
       result = index.immediate();
     } catch (cause) {
       if (isRadiolensError(cause)) throw cause;
@@ -298,7 +295,7 @@ export class InstanceStore {
       );
     }
     try {
-      await nameDurable;
+      nameDurable?.join();
     } catch (cause) {
       throw cannotWrite(cause);
     }

@@ -1,16 +1,15 @@
 /**
  * Content-addressed object files: `<dataDir>/objects/ab/<sha256>.dcm` (ADR 0091). The bytes
  * are first written and fdatasync'ed under a temporary name in `objects/.incoming/` while
- * their sha256 is computed off the main thread, then renamed to their content address, and
- * the folder is fsynced while the index commits: hashing, the disk and the index overlap. The 256 folders are made, durably, once when the store
+ * their sha256 is computed on the store's side thread, then renamed to their content
+ * address, and the folder is fsynced while the index commits (ADR 0117). The 256 folders are made, durably, once when the store
  * opens: a folder created per object would cost three more fsyncs on the acknowledgement
  * path (ADR 0117).
  */
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
-  fsync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -29,12 +28,6 @@ const STALE_INCOMING_MS = 60 * 60 * 1000;
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** sha256 on libuv's thread pool (WebCrypto), so the main thread can write meanwhile. */
-export async function sha256HexOffThread(bytes: Uint8Array): Promise<string> {
-  const digest = await webcrypto.subtle.digest('SHA-256', bytes);
-  return Buffer.from(digest).toString('hex');
 }
 
 /** Path of an object relative to the data directory (stored in the index). */
@@ -122,18 +115,21 @@ export function writePendingObject(dataDir: string, bytes: Uint8Array): string {
   return path;
 }
 
-/** A pending object at its content address; `nameDurable` settles when its folder is fsynced. */
+/** A pending object at its content address. */
 export interface CommittedObject {
   /** Relative to the data directory. */
   readonly path: string;
-  readonly nameDurable: Promise<void>;
+  /**
+   * The folder that received the new name, which the caller must fsync before it
+   * acknowledges; undefined when the object was already there.
+   */
+  readonly renamedInto: string | undefined;
 }
 
 /**
- * Gives a pending object its content address and starts making the name durable: the folder
- * fsync runs on the thread pool so that the caller's index commit (an fsync of its own) runs
- * beside it (ADR 0117). The caller must await `nameDurable` before acknowledging; if the
- * index commit reaches the disk first and the machine then fails, recoverPendingObjects
+ * Gives a pending object its content address. The folder fsync that makes the new name
+ * durable is left to the caller, so that it can run beside the index commit (ADR 0117); if
+ * the index commit reaches the disk first and the machine then fails, recoverPendingObjects
  * renames the object again. An object already there with that name and size is the same
  * content (stored before, or left by a crash after its rename): it is kept and the pending
  * copy dropped.
@@ -149,21 +145,10 @@ export function commitPendingObject(
   const existing = statSync(target, { throwIfNoEntry: false });
   if (existing !== undefined && existing.size === size) {
     rmSync(pendingPath, { force: true });
-    return { path, nameDurable: Promise.resolve() };
+    return { path, renamedInto: undefined };
   }
   renameSync(pendingPath, target);
-  return { path, nameDurable: fsyncOffThread(dirname(target)) };
-}
-
-function fsyncOffThread(path: string): Promise<void> {
-  const fd = openSync(path, 'r');
-  return new Promise((resolve, reject) =>
-    fsync(fd, (error) => {
-      closeSync(fd);
-      if (error) reject(error);
-      else resolve();
-    }),
-  );
+  return { path, renamedInto: dirname(target) };
 }
 
 export function discardPendingObject(pendingPath: string): void {
