@@ -200,7 +200,8 @@ export function readInstanceIdentity(bytes: Uint8Array, source: string): Instanc
   };
 }
 
-function identityOf(instance: DicomInstance): InstanceIdentity {
+/** The identity parseDicom's reading gives (exported for the test that holds both paths equal). */
+export function identityOf(instance: DicomInstance): InstanceIdentity {
   const text = (keyword: string): string => {
     const value = instance.dataset[keyword];
     const first = Array.isArray(value) ? (value[0] as unknown) : value;

@@ -35,7 +35,8 @@ export function objectRelativePath(sha256: string): string {
   return join('objects', sha256.slice(0, 2), `${sha256}.dcm`);
 }
 
-function fsyncPath(path: string): void {
+/** fsync of a file or folder by path. */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -10,8 +10,8 @@
  * wrong.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { fsyncPath } from './objectFiles.js';
 
 /** A job's state word: 0 running, 1 done, 2 failed (the message follows in `text`). */
 const RUNNING = 0;
@@ -53,15 +53,6 @@ parentPort.on('message', ({ kind, bytes, path, signal }) => {
 export interface SideJob<T> {
   /** The job's result; blocks until it is there. Throws the job's error. */
   join(): T;
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function readText(text: Uint8Array): string {
