@@ -4,11 +4,13 @@
  * 1. Ingest: dcmtk's storescu (a second process) sends the same files over C-STORE to
  *    `radiolens serve` (a child process, ingest only) and to Orthanc, alternating, several
  *    rounds each; instances/s and MB/s by wall clock, and each receiver's CPU seconds from
- *    /proc. Both acknowledge an instance only once it is on disk. Orthanc runs twice: as
+ *    /proc. Both acknowledge an instance only once its file is fsynced (Orthanc syncs the file
+ *    only; Radiolens also its name and index row, ADR 0117). Orthanc runs twice: as
  *    Debian ships it (DCMTK with Nagle's algorithm on: ~40 ms per instance waiting for a
  *    delayed ACK) and with TCP_NODELAY=1, the baseline the target is judged against. Workloads: real chest
  *    radiographs (the NIH site PNGs imported as CR, 512² 8-bit) and a CT-like series (512²,
- *    16-bit). Each fresh receiver first takes an unmeasured warm-up association (30 other
+ *    16-bit); the radiographs also as a modality sends them, one association per two-image
+ *    exam. Each fresh receiver first takes an unmeasured warm-up association (30 other
  *    CT instances), as a node that has been running does. Target: Radiolens ingests at least
  *    as fast as Orthanc.
  * 2. End-to-end latency: Orthanc is the PACS and already holds each study; storescu sends the
@@ -56,6 +58,8 @@ interface Workload {
   name: string;
   files: string[];
   bytes: number;
+  /** Instances per association; all in one association when absent. */
+  perAssociation?: number;
 }
 
 interface IngestMeasure {
@@ -229,7 +233,10 @@ async function sendAll(
   await run('sync', []);
   const cpu0 = await receiver.cpuSeconds();
   const t0 = performance.now();
-  await storescu(receiver.aeTitle, receiver.port(), workload.files);
+  const size = workload.perAssociation ?? workload.files.length;
+  for (let at = 0; at < workload.files.length; at += size) {
+    await storescu(receiver.aeTitle, receiver.port(), workload.files.slice(at, at + size));
+  }
   const wallS = (performance.now() - t0) / 1000;
   const cpuS = (await receiver.cpuSeconds()) - cpu0;
   return { wallS, cpuS };
@@ -253,8 +260,15 @@ function row(cells: Array<string | number>): string {
 }
 
 async function ingestBenchmark(work: string): Promise<void> {
-  const workloads = [
-    await radiographWorkload(work, RADIOGRAPHS),
+  const radiographs = await radiographWorkload(work, RADIOGRAPHS);
+  const workloads: Workload[] = [
+    radiographs,
+    // How a CR/DX modality sends: each exam (here two images) in an association of its own.
+    {
+      ...radiographs,
+      name: `${radiographs.name}, 2 per association`,
+      perAssociation: 2,
+    },
     await ctWorkload(work, CT_INSTANCES),
   ];
   const warmUp = await ctWorkload(work, WARM_UP_INSTANCES, 'warm-up');
