@@ -2,9 +2,9 @@
  * Content-addressed object files: `<dataDir>/objects/ab/<sha256>.dcm` (ADR 0091). The bytes
  * are first written and fdatasync'ed under a temporary name in `objects/.incoming/` while
  * their sha256 is computed on the store's side thread, then renamed to their content
- * address, and the folder is fsynced while the index commits (ADR 0117). The 256 folders are made, durably, once when the store
- * opens: a folder created per object would cost three more fsyncs on the acknowledgement
- * path (ADR 0117).
+ * address; the store fsyncs the folder while the index commits (ADR 0117). The 256 folders
+ * are made, durably, once when the store opens: a folder created per object would cost more
+ * fsyncs on the acknowledgement path.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
