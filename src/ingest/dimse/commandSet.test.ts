@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import dcmjsDimse from 'dcmjs-dimse';
-import { encodeCommandSet, withDirectCommandEncoding } from './commandSet.js';
+import {
+  decodeCommandSet,
+  encodeCommandSet,
+  useDirectCommandDecoding,
+  withDirectCommandEncoding,
+} from './commandSet.js';
 
 const { Dataset, requests, responses, constants } = dcmjsDimse;
 
@@ -55,4 +60,54 @@ test('an element we do not encode leaves the command to dcmjs', () => {
   const find = responses.CFindResponse.fromRequest(request);
   const expected = viaDcmjs(find).toString('hex');
   assert.equal(viaDcmjs(withDirectCommandEncoding(find)).toString('hex'), expected);
+});
+
+/** dcmjs's own reading of a command set: the reference for decodeCommandSet. */
+function readViaDcmjs(bytes: Buffer): Record<string, unknown> {
+  const prototype = Dataset.prototype as unknown as {
+    _fromElementsBuffer: (b: Buffer, ts: string, o: unknown) => Record<string, unknown>;
+  };
+  return prototype._fromElementsBuffer.call(new Dataset({}, IMPLICIT), bytes, IMPLICIT, {
+    ignoreErrors: true,
+  });
+}
+const IMPLICIT = '1.2.840.10008.1.2';
+
+test('decodeCommandSet reads C-STORE and C-ECHO requests and responses exactly as dcmjs', () => {
+  const echo = new requests.CEchoRequest();
+  echo.setMessageId(65535);
+  const success = responses.CStoreResponse.fromRequest(storeRequest());
+  success.setStatus(0);
+  const warning = responses.CStoreResponse.fromRequest(storeRequest());
+  warning.setStatus(0xb000);
+  for (const command of [storeRequest(), echo, success, warning]) {
+    const bytes = viaDcmjs(command);
+    const ours = decodeCommandSet(bytes);
+    assert.ok(ours !== undefined, command.toString());
+    assert.deepEqual(ours, readViaDcmjs(bytes));
+  }
+});
+
+test('decodeCommandSet leaves to dcmjs what it does not read', () => {
+  const failure = responses.CStoreResponse.fromRequest(storeRequest());
+  failure.setStatus(0xa700);
+  failure.setErrorComment('E_STORE'); // LO: not read directly
+  assert.equal(decodeCommandSet(viaDcmjs(failure)), undefined);
+  // A UID padded with a space, a truncated element, a data element (group 0008).
+  const padded = Buffer.from(viaDcmjs(storeRequest()));
+  const at = padded.indexOf(Buffer.from('1.2.3.4.5.6.7.8.9\0', 'latin1'));
+  padded[at + 17] = 0x20;
+  assert.equal(decodeCommandSet(padded), undefined);
+  assert.equal(decodeCommandSet(viaDcmjs(storeRequest()).subarray(0, 30)), undefined);
+  assert.equal(decodeCommandSet(Buffer.from([8, 0, 0x16, 0, 2, 0, 0, 0, 0x31, 0])), undefined);
+});
+
+test('with direct decoding installed, dcmjs-dimse Datasets read the same elements', () => {
+  useDirectCommandDecoding();
+  for (const bytes of [
+    viaDcmjs(storeRequest()),
+    Buffer.from([8, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54]),
+  ]) {
+    assert.deepEqual(new Dataset(bytes, IMPLICIT).getElements(), readViaDcmjs(bytes));
+  }
 });

@@ -18,7 +18,7 @@ import {
   validateCallerPolicy,
   type CallerPolicy,
 } from './callers.js';
-import { withDirectCommandEncoding } from './commandSet.js';
+import { useDirectCommandDecoding, withDirectCommandEncoding } from './commandSet.js';
 import { silenceDimseLog } from './quietDimseLog.js';
 import { decidePresentationContext } from './presentationContexts.js';
 
@@ -274,6 +274,7 @@ export class DicomStorageScp {
     validateCallerPolicy(options.allowedCallers);
     // dcmjs-dimse logs every PDU at info level and datasets on request; we log our own events.
     silenceDimseLog();
+    useDirectCommandDecoding();
     const context: ScpContext = { store, options, inFlight: new Set() };
     const scpOptions = { customOptions: { radiolens: context } };
     const sockets = new Set<Socket>();
