@@ -103,6 +103,9 @@ test('decodeCommandSet leaves to dcmjs what it does not read', () => {
 });
 
 test('with direct decoding installed, dcmjs-dimse Datasets read the same elements', () => {
+  // The method we wrap: if a dcmjs-dimse upgrade renames it, the fast path is gone.
+  const prototype = Dataset.prototype as unknown as Record<string, unknown>;
+  assert.equal(typeof prototype['_fromElementsBuffer'], 'function');
   useDirectCommandDecoding();
   for (const bytes of [
     viaDcmjs(storeRequest()),

@@ -150,6 +150,8 @@ export function useDirectCommandDecoding(): void {
     _fromElementsBuffer: (buffer: Buffer, transferSyntaxUid: string, options: unknown) => unknown;
   };
   const viaDcmjs = prototype._fromElementsBuffer;
+  // Another dcmjs-dimse version without this method: nothing to speed up (a test says so).
+  if (typeof viaDcmjs !== 'function') return;
   prototype._fromElementsBuffer = function (buffer, transferSyntaxUid, options) {
     const direct =
       transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN ? decodeCommandSet(buffer) : undefined;
