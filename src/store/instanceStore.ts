@@ -148,6 +148,9 @@ export class InstanceStore {
   ) {
     ensureStoreSchema(db);
     ensureObjectFolders(dataDir);
+    // Start the side thread now: booting a worker takes tens of milliseconds, which the
+    // first instance received would otherwise wait for.
+    SideThread.shared();
     this.statements = prepareStatements(db);
     const pathOfSha = db.prepare('SELECT path FROM instances WHERE sha256 = ? LIMIT 1');
     recoverPendingObjects(
