@@ -10,9 +10,10 @@ import { connect } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
 import {
+  keepReceivedPart10,
+  receivePart10,
+  receivedPart10,
   silenceDimseLog,
-  keepReceivedDatasetBytes,
-  receivedDatasetBytes,
 } from '../ingest/dimse/index.js';
 import { RadiolensError, describeError } from '../core/index.js';
 import type { DicomPeer } from './source.js';
@@ -41,12 +42,12 @@ export interface ProposedContext {
   readonly scpRole?: boolean;
 }
 
-/** A C-STORE sub-operation: the dataset exactly as it came off the wire. */
-export interface ReceivedDataset {
-  readonly dataset: Uint8Array;
-  readonly sopClassUid: string;
-  readonly sopInstanceUid: string;
-  readonly transferSyntaxUid: string;
+/**
+ * A C-STORE sub-operation: the dataset exactly as it came off the wire, behind a File Meta
+ * Information built from the request (part10Receiver.ts, ADR 0095).
+ */
+export interface ReceivedInstance {
+  readonly file: Uint8Array;
 }
 
 export interface AssociationPlan {
@@ -58,7 +59,7 @@ export interface AssociationPlan {
    * Handles a C-STORE sub-operation; resolves to the status to answer (0x0000 success).
    * Without it, every C-STORE is refused.
    */
-  readonly onStore?: (received: ReceivedDataset) => Promise<number>;
+  readonly onStore?: (received: ReceivedInstance) => Promise<number>;
   /** No PDU for this long ends the association with an error; default 60 s. */
   readonly timeoutMs?: number;
 }
@@ -67,13 +68,20 @@ const STATUS_REFUSED_NOT_AUTHORIZED = 0x0124;
 const STATUS_PROCESSING_FAILURE = 0x0110;
 
 class RawDatasetNetwork extends Network {
-  /** Keep the received dataset as bytes (see the header comment). */
+  /** Keep the received dataset as bytes (see the header comment), as our SCP does. */
+  override createStoreWritableStream(
+    acceptedPresentationContext: DimsePresentationContext,
+    request: DimseCStoreRequest,
+  ): Writable {
+    return receivePart10(acceptedPresentationContext, request);
+  }
+
   override createDatasetFromStoreWritableStream(
     writable: Writable,
     acceptedPresentationContext: DimsePresentationContext,
     callback: (dataset: DimseDataset) => void,
   ): void {
-    keepReceivedDatasetBytes(writable, acceptedPresentationContext, callback);
+    keepReceivedPart10(writable, acceptedPresentationContext, callback);
   }
 }
 
@@ -207,21 +215,13 @@ async function answerStore(
   request: DimseCStoreRequest,
 ): Promise<DimseCStoreResponse> {
   const response = responses.CStoreResponse.fromRequest(request);
-  const placeholder = request.getDataset();
-  const dataset = receivedDatasetBytes(placeholder);
-  if (plan.onStore === undefined || placeholder === undefined || dataset === undefined) {
+  const file = receivedPart10(request.getDataset());
+  if (plan.onStore === undefined || file === undefined) {
     response.setStatus(STATUS_REFUSED_NOT_AUTHORIZED);
     return response;
   }
   try {
-    response.setStatus(
-      await plan.onStore({
-        dataset,
-        sopClassUid: request.getAffectedSopClassUid(),
-        sopInstanceUid: request.getAffectedSopInstanceUid(),
-        transferSyntaxUid: placeholder.getTransferSyntaxUid(),
-      }),
-    );
+    response.setStatus(await plan.onStore({ file }));
   } catch (error) {
     response.setStatus(STATUS_PROCESSING_FAILURE);
     response.setErrorComment(describeError(error).slice(0, 64));

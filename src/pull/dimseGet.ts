@@ -8,7 +8,7 @@
 import dcmjsDimse from 'dcmjs-dimse';
 import { RadiolensError } from '../core/index.js';
 import { STORAGE_TRANSFER_SYNTAXES } from '../ingest/dimse/index.js';
-import { runAssociation, type ProposedContext, type ReceivedDataset } from './dimseAssociation.js';
+import { runAssociation, type ProposedContext, type ReceivedInstance } from './dimseAssociation.js';
 import type { DicomPeer } from './source.js';
 
 const { CGetRequest } = dcmjsDimse.requests;
@@ -48,7 +48,7 @@ export function storageContextsFor(sopClassUids: readonly string[]): ProposedCon
 
 /**
  * Retrieves one study. `onInstance` is called for each C-STORE sub-operation with the
- * dataset as received; if it throws, that sub-operation is answered as failed. Throws E_PEER
+ * instance as received; if it throws, that sub-operation is answered as failed. Throws E_PEER
  * when the peer fails the C-GET or any sub-operation failed.
  */
 export async function getStudyDimse(
@@ -56,7 +56,7 @@ export async function getStudyDimse(
   callingAeTitle: string,
   studyInstanceUid: string,
   sopClassUids: readonly string[],
-  onInstance: (received: ReceivedDataset) => Promise<void>,
+  onInstance: (received: ReceivedInstance) => Promise<void>,
   options: { timeoutMs?: number } = {},
 ): Promise<GetOutcome> {
   const request = CGetRequest.createStudyGetRequest(studyInstanceUid);

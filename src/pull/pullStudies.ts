@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { RadiolensError } from '../core/index.js';
-import { part10FromDataset } from '../ingest/dimse/index.js';
 import { findStudiesDimse } from './dimseFind.js';
 import { getStudyDimse } from './dimseGet.js';
 import { findStudiesQido, retrieveStudyWado } from './dicomweb.js';
@@ -83,11 +82,7 @@ export async function pullStudies(options: PullOptions): Promise<PulledStudy[]> 
           match.sopClassUids,
           async (received) => {
             n++;
-            await staging.add(
-              part10FromDataset(received.dataset, received),
-              `instance ${n} of the C-GET from ${label}`,
-              uid,
-            );
+            await staging.add(received.file, `instance ${n} of the C-GET from ${label}`, uid);
           },
           timeouts,
         );

@@ -25,6 +25,6 @@ export {
   VERIFICATION_SOP_CLASS,
   type ContextDecision,
 } from './presentationContexts.js';
-export { part10FromDataset, part10DatasetOffset, type FileMetaFields } from './part10.js';
-export { keepReceivedDatasetBytes, receivedDatasetBytes } from './rawDataset.js';
+export { part10DatasetOffset, part10Header, type FileMetaFields } from './part10.js';
+export { keepReceivedPart10, receivePart10, receivedPart10 } from './part10Receiver.js';
 export { silenceDimseLog } from './quietDimseLog.js';

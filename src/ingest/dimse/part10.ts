@@ -64,11 +64,6 @@ export function part10Header(meta: FileMetaFields): Uint8Array {
   return concat([preamble, element(0x0002, 0x0000, 'UL', groupLength), elements]);
 }
 
-/** Preamble, "DICM", File Meta Information, then the dataset bytes exactly as received. */
-export function part10FromDataset(dataset: Uint8Array, meta: FileMetaFields): Uint8Array {
-  return concat([part10Header(meta), dataset]);
-}
-
 /**
  * Offset of the dataset in a Part 10 file (after the meta group, found from its group
  * length), so two files with different meta headers can be compared dataset to dataset.
