@@ -178,19 +178,16 @@ export function readInstanceIdentity(bytes: Uint8Array, source: string): Instanc
   // The structural walk (truncation, pixel data encoding) that parseDicom makes.
   locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
   const { dict, meta } = header.file;
-  const value = (tag: string): string => {
-    const first = dict[tag]?.Value?.[0];
+  const text = (dataset: typeof dict, tag: string): string => {
+    const first = dataset[tag]?.Value?.[0];
     return typeof first === 'string' ? first.replace(/[\0 ]+$/, '').trim() : '';
   };
-  const metaValue = (tag: string): string => {
-    const first = meta[tag]?.Value?.[0];
-    return typeof first === 'string' ? first.replace(/[\0 ]+$/, '').trim() : '';
-  };
+  const value = (tag: string): string => text(dict, tag);
   numberOfFramesOf({ NumberOfFrames: dict['00280008']?.Value?.[0] }, source);
   return {
     transferSyntaxUid,
-    sopClassUid: value(IDENTITY_TAGS.sopClassUid) || metaValue('00020002'),
-    sopInstanceUid: value(IDENTITY_TAGS.sopInstanceUid) || metaValue('00020003'),
+    sopClassUid: value(IDENTITY_TAGS.sopClassUid) || text(meta, '00020002'),
+    sopInstanceUid: value(IDENTITY_TAGS.sopInstanceUid) || text(meta, '00020003'),
     studyInstanceUid: value(IDENTITY_TAGS.studyInstanceUid),
     seriesInstanceUid: value(IDENTITY_TAGS.seriesInstanceUid),
     patientId: value(IDENTITY_TAGS.patientId),

@@ -172,7 +172,10 @@ export class InstanceStore {
   /**
    * Keeps a DICOM Part 10 file. Throws RadiolensError: E_NOT_DICOM / E_MALFORMED_DICOM /
    * E_TRUNCATED when the bytes are not a readable instance, E_BAD_INPUT when an identifying
-   * UID is missing, E_STORE when the disk or database fails. Nothing is indexed on failure.
+   * UID is missing, E_STORE when the disk or database fails. Nothing is indexed on failure,
+   * with one exception: if the object's folder fsync fails after the index row committed, the
+   * row stays (the bytes are durable, and recoverPendingObjects covers a lost name) and the
+   * error is still thrown, so the sender resends and gets `duplicate`.
    */
   async storeInstance(bytes: Uint8Array, from: ReceivedFrom): Promise<StoreResult> {
     const instance = readInstanceIdentity(bytes, from.source);

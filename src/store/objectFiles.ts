@@ -64,32 +64,34 @@ export function ensureObjectFolders(dataDir: string): void {
  * After a crash: a pending object whose sha256 is indexed but whose object file is missing
  * lost its rename (the index commit ran beside the folder fsync and won the race to the
  * disk, see commitPendingObject); it is renamed again. A pending object nobody indexed and
- * older than an hour is removed. Returns how many were renamed.
+ * older than an hour is removed.
  */
 export function recoverPendingObjects(
   dataDir: string,
   indexedPath: (sha256: string) => string | undefined,
-): number {
+): void {
   const incoming = join(dataDir, 'objects', INCOMING);
-  let recovered = 0;
   for (const name of readdirSync(incoming)) {
     const path = join(incoming, name);
-    const relative = indexedPath(sha256Hex(readFileSync(path)));
-    if (
-      relative !== undefined &&
-      statSync(join(dataDir, relative), { throwIfNoEntry: false }) === undefined
-    ) {
-      const target = join(dataDir, relative);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      // Another process sharing the folder committed or discarded it meanwhile.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    const relative = indexedPath(sha256Hex(bytes));
+    const target = relative === undefined ? undefined : join(dataDir, relative);
+    if (target !== undefined && statSync(target, { throwIfNoEntry: false }) === undefined) {
       mkdirSync(dirname(target), { recursive: true });
       renameSync(path, target);
       fsyncPath(dirname(target));
-      recovered++;
       continue;
     }
     const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
     if (Date.now() - mtime > STALE_INCOMING_MS) rmSync(path, { force: true });
   }
-  return recovered;
 }
 
 /**

@@ -82,7 +82,7 @@ export class SideThread {
     return SideThread.instance;
   }
 
-  /** sha256 of `bytes`, lower-case hex. The bytes are copied; the caller may reuse them. */
+  /** sha256 of `bytes`, lower-case hex. Leave the bytes unchanged until join(). */
   startSha256(bytes: Uint8Array): SideJob<string> {
     const local = (): string => createHash('sha256').update(bytes).digest('hex');
     return this.start(

@@ -1,10 +1,10 @@
 /**
  * Part10Receiver: where our SCP and pull's C-GET have dcmjs-dimse put a C-STORE's dataset
- * fragments (its `createStoreWritableStream` hook). The File Meta Information is known from the C-STORE
- * command before the first fragment arrives (ADR 0095), so the receiver starts with it,
- * keeps the fragments as they come, and assembles the Part 10 file with a single copy: the
- * default stream copies into chunks, concatenates, and our wrapping copied once more (ADR
- * 0117). A transfer that is aborted never finishes, so its fragments are simply dropped.
+ * fragments (its `createStoreWritableStream` hook). The File Meta Information is known from
+ * the C-STORE command before the first fragment arrives (ADR 0095), so the receiver starts
+ * with it, keeps the fragments as they come, and assembles the Part 10 file with a single
+ * copy: the default stream copies into chunks, concatenates, and a wrapping copied once more
+ * (ADR 0117). A transfer that is aborted never finishes, so its fragments are simply dropped.
  */
 import { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
