@@ -9,15 +9,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { conformanceDir } from '../src/testing/index.js';
+import { conformanceDir } from '../test/support/index.js';
 import {
   DeidKeys,
   deidentifyBytes,
   readDicomFile,
   writeDicomFile,
   type DeidConfig,
-} from '../src/deid/index.js';
-import { OrthancPeer, orthancAvailable } from '../src/deid/orthanc-peer.js';
+} from '../src/lifecycle/deid/index.js';
+import { OrthancPeer, orthancAvailable } from '../test/support/orthancPeer.js';
 
 interface Measure {
   files: number;

@@ -10,12 +10,16 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { exactGradCam, loadCamHead } from '../src/explain/index.js';
-import { toModelInput } from '../src/imaging/index.js';
-import { decodeRaster } from '../src/ingest/index.js';
-import { createModelRunner, loadModelPackage } from '../src/models/index.js';
-import { globalAveragePool, loadPackageOodStatistics, oodFlag } from '../src/ood/index.js';
-import { repoRoot } from '../src/testing/paths.js';
+import { exactGradCam, loadCamHead } from '../src/inference/explain/index.js';
+import { toModelInput } from '../src/inference/imaging/index.js';
+import { decodeRaster } from '../src/foundation/raster/index.js';
+import { createModelRunner, loadModelPackage } from '../src/inference/models/index.js';
+import {
+  globalAveragePool,
+  loadPackageOodStatistics,
+  oodFlag,
+} from '../src/inference/ood/index.js';
+import { repoRoot } from '../test/support/paths.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);

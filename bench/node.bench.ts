@@ -30,12 +30,12 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { deriveUid } from '../src/core/index.js';
-import { encodeDicomPart10 } from '../src/dicom/index.js';
-import { importImages } from '../src/ingest/index.js';
-import { ServeProcess } from '../src/node/testkit.js';
-import { writeTestModelPackage } from '../src/testing/onnxModels.js';
-import { OrthancServer, freeLoopbackPort } from '../src/testing/orthanc.js';
+import { deriveUid } from '../src/foundation/core/index.js';
+import { encodeDicomPart10 } from '../src/foundation/dicom/index.js';
+import { importImages } from '../src/lifecycle/imports/index.js';
+import { ServeProcess } from '../test/support/node.js';
+import { writeTestModelPackage } from '../test/support/onnxModels.js';
+import { OrthancServer, freeLoopbackPort } from '../test/support/orthanc.js';
 import { writeSyntheticRadiographs } from './syntheticRadiographs.js';
 
 const run = promisify(execFile);

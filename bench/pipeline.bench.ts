@@ -10,9 +10,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { analyzeFiles, ModelSessions } from '../src/analysis/index.js';
-import { ModelRegistry } from '../src/models/index.js';
-import { writeTestModelPackage } from '../src/testing/onnxModels.js';
+import { analyzeFiles, ModelSessions } from '../src/inference/analysis/index.js';
+import { ModelRegistry } from '../src/inference/models/index.js';
+import { writeTestModelPackage } from '../test/support/onnxModels.js';
 import { writeSyntheticRadiographs } from './syntheticRadiographs.js';
 
 /** CPU milliseconds (user + system, all threads) since `since`. */

@@ -4,8 +4,8 @@
  * decoding, windowing and resizing do the work a real image needs. Not for accuracy.
  */
 import { join } from 'node:path';
-import { deriveUid, writeFileAtomic } from '../src/core/index.js';
-import { encodeDicomPart10 } from '../src/dicom/index.js';
+import { deriveUid, writeFileAtomic } from '../src/foundation/core/index.js';
+import { encodeDicomPart10 } from '../src/foundation/dicom/index.js';
 
 export interface SyntheticRadiographOptions {
   /** Image side in pixels; default 2048. */

@@ -8,10 +8,10 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { conformanceDir, repoRoot } from '../src/testing/index.js';
-import { DeidKeys, TABLE_E1_1_EDITION } from '../src/deid/index.js';
-import { compareWithOrthanc } from '../src/deid/orthanc-compare.js';
-import { OrthancPeer } from '../src/deid/orthanc-peer.js';
+import { conformanceDir, repoRoot } from '../test/support/index.js';
+import { DeidKeys, TABLE_E1_1_EDITION } from '../src/lifecycle/deid/index.js';
+import { compareWithOrthanc } from '../test/support/deidComparison.js';
+import { OrthancPeer } from '../test/support/orthancPeer.js';
 
 const files = ['cornerstone3D', 'pydicom-data'].flatMap((d) =>
   readdirSync(join(conformanceDir, d))

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeModelPackage, type ModelManifest } from '../src/models/index.js';
+import { writeModelPackage, type ModelManifest } from '../src/inference/models/index.js';
 
 interface TrainingRun {
   recipe: string;

@@ -11,7 +11,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadModelPackage, writeModelPackage, type ModelManifest } from '../src/models/index.js';
+import {
+  loadModelPackage,
+  writeModelPackage,
+  type ModelManifest,
+} from '../src/inference/models/index.js';
 
 const args = process.argv.slice(2);
 const oodPath = resolve(args[0] ?? 'ood.json');

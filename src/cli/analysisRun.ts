@@ -5,9 +5,13 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { analyzeFiles, type AnalysisRun, type AnalyzeOptions } from '../analysis/index.js';
-import { writeFileAtomic } from '../core/index.js';
-import { ModelRegistry } from '../models/index.js';
+import {
+  analyzeFiles,
+  type AnalysisRun,
+  type AnalyzeOptions,
+} from '../inference/analysis/index.js';
+import { writeFileAtomic } from '../foundation/core/index.js';
+import { ModelRegistry } from '../inference/models/index.js';
 import { modelRegistryLocation, parseModelRef } from './modelRegistryLocation.js';
 
 export interface CliAnalysisOptions {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { conformanceDir, repoRoot, runCli, type CliRun } from '../testing/index.js';
-import { writeTestModelPackage } from '../testing/onnxModels.js';
+import { conformanceDir, repoRoot, runCli, type CliRun } from '../../test/support/index.js';
+import { writeTestModelPackage } from '../../test/support/onnxModels.js';
 
 function radiolens(...args: string[]): CliRun {
   return runCli(args, { RADIOLENS_MODELS: registry });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { collectFiles, formatRunReport } from '../../analysis/index.js';
+import { collectFiles, formatRunReport } from '../../inference/analysis/index.js';
 import {
   analyzeForCli,
   runSucceeded,

@@ -3,8 +3,8 @@
  * content-addressed, versioned dataset; `radiolens dataset verify <dir> <version>` checks it.
  */
 import type { Command } from 'commander';
-import { createDataset, loadLabels, verifyDataset } from '../../datasets/index.js';
-import { listInputFiles } from '../../deid/index.js';
+import { createDataset, loadLabels, verifyDataset } from '../../lifecycle/datasets/index.js';
+import { listInputFiles } from '../../lifecycle/deid/index.js';
 import {
   formatDeidReport,
   prepareFromFlags,

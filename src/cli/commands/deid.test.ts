@@ -4,7 +4,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { conformanceDir } from '../../testing/index.js';
+import { conformanceDir } from '../../../test/support/index.js';
 import { datasetCommand } from './dataset.js';
 import { deidCommand } from './deid.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { writeFileAtomic } from '../../core/index.js';
+import { writeFileAtomic } from '../../foundation/core/index.js';
 import {
   deidentifyFiles,
   folderSink,
@@ -14,7 +14,7 @@ import {
   prepareDeidentification,
   TABLE_E1_1_EDITION,
   type DeidBatchReport,
-} from '../../deid/index.js';
+} from '../../lifecycle/deid/index.js';
 import type { CommandModule } from './index.js';
 
 export interface DeidCommandFlags extends DeidSettingFlags {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
-import { analyzeFiles, formatRunReport } from '../../analysis/index.js';
-import { importImages } from '../../ingest/index.js';
-import { ModelRegistry } from '../../models/index.js';
+import { analyzeFiles, formatRunReport } from '../../inference/analysis/index.js';
+import { importImages } from '../../lifecycle/imports/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
 import { installRoot } from '../installRoot.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';

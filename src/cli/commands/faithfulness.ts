@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { RadiolensError, writeFileAtomic } from '../../core/index.js';
-import { loadCamHead } from '../../explain/index.js';
+import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
+import { loadCamHead } from '../../inference/explain/index.js';
 import {
   FAITHFULNESS_REPORT_SCHEMA,
   imageFaithfulness,
   summariseFaithfulness,
   type FaithfulnessReport,
   type ImageFaithfulness,
-} from '../../faithfulness/index.js';
-import { toModelInput } from '../../imaging/index.js';
-import { createModelRunner, ModelRegistry } from '../../models/index.js';
-import { readGreyImage } from '../../ood/index.js';
-import { readCsvFile, requireColumns } from '../../validation/index.js';
+} from '../../lifecycle/faithfulness/index.js';
+import { toModelInput } from '../../inference/imaging/index.js';
+import { createModelRunner, ModelRegistry } from '../../inference/models/index.js';
+import { readGreyImage } from '../../inference/imaging/index.js';
+import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

@@ -7,8 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedDir, writeTestModelPackage, runCli, type CliRun } from '../../testing/index.js';
-import { readCsvFile } from '../../validation/index.js';
+import {
+  sharedDir,
+  writeTestModelPackage,
+  runCli,
+  type CliRun,
+} from '../../../test/support/index.js';
+import { readCsvFile } from '../../foundation/csv/index.js';
 
 let work: string;
 

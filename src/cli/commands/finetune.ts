@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { RadiolensError } from '../../core/index.js';
-import { finetuneHead, formatFinetuneSummary } from '../../finetune/index.js';
-import { ModelRegistry } from '../../models/index.js';
-import { defaultRunsFolder, RunStore } from '../../runs/index.js';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { finetuneHead, formatFinetuneSummary } from '../../lifecycle/finetune/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
+import { defaultRunsFolder, RunStore } from '../../lifecycle/runs/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { importImages } from '../../ingest/index.js';
+import { importImages } from '../../lifecycle/imports/index.js';
 import type { CommandModule } from './index.js';
 
 export const importImagesCommand: CommandModule = (program: Command) => {

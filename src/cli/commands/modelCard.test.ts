@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedDir, writeTestModelPackage, runCli, type CliRun } from '../../testing/index.js';
+import {
+  sharedDir,
+  writeTestModelPackage,
+  runCli,
+  type CliRun,
+} from '../../../test/support/index.js';
 
 let work: string;
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { RadiolensError, writeFileAtomic } from '../../core/index.js';
-import { ModelRegistry, type ModelPackage } from '../../models/index.js';
+import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
+import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import {
   faithfulnessReportSchema,
   namedPath,
@@ -12,7 +12,7 @@ import {
   renderModelCard,
   validationReportSchema,
   writeTrainingSplitCsvs,
-} from '../../modelcard/index.js';
+} from '../../lifecycle/modelcard/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

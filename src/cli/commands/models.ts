@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ModelRegistry } from '../../models/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

@@ -9,7 +9,7 @@ import {
   writeTestModelPackage,
   runCli,
   type CliRun,
-} from '../../testing/index.js';
+} from '../../../test/support/index.js';
 
 let work: string;
 

@@ -2,23 +2,25 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { RadiolensError, writeFileAtomic } from '../../core/index.js';
-import { ModelRegistry, type ModelPackage } from '../../models/index.js';
+import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
+import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import {
   evaluateOodSet,
   extractPooledFeatures,
-  fitOodStatistics,
-  loadPackageOodStatistics,
-  oodFlag,
   readImageList,
-  readOodStatistics,
-  writeOodStatistics,
   OOD_REPORT_SCHEMA,
   type ImageFeatures,
   type OodReport,
   type OodSetResult,
+} from '../../lifecycle/ood/index.js';
+import {
+  fitOodStatistics,
+  loadPackageOodStatistics,
+  oodFlag,
+  readOodStatistics,
+  writeOodStatistics,
   type OodStatistics,
-} from '../../ood/index.js';
+} from '../../inference/ood/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

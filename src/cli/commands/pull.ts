@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { formatRunReport } from '../../analysis/index.js';
-import { RadiolensError, isValidUid } from '../../core/index.js';
-import { assertAeTitle } from '../../ingest/dimse/index.js';
+import { formatRunReport } from '../../inference/analysis/index.js';
+import { RadiolensError, isValidUid } from '../../foundation/core/index.js';
+import { assertAeTitle } from '../../foundation/dimse/index.js';
 import {
   DEFAULT_CALLING_AE_TITLE,
   parsePullSource,
@@ -10,8 +10,8 @@ import {
   pullStudies,
   type PullEvent,
   type StudyQuery,
-} from '../../pull/index.js';
-import { InstanceStore } from '../../store/index.js';
+} from '../../node/pull/index.js';
+import { InstanceStore } from '../../node/store/index.js';
 import {
   analyzeForCli,
   checkModelForCli,

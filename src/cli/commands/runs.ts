@@ -6,7 +6,7 @@ import {
   formatRunTable,
   importPythonTrainingRun,
   RunStore,
-} from '../../runs/index.js';
+} from '../../lifecycle/runs/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

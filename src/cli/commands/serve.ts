@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RadiolensNode, createLogger, loadNodeConfig, type NodeFlags } from '../../node/index.js';
+import {
+  RadiolensNode,
+  createLogger,
+  loadNodeConfig,
+  type NodeFlags,
+} from '../../node/service/index.js';
 import { installRoot } from '../installRoot.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
-import { repoRoot, sharedDir } from '../../testing/index.js';
+import { repoRoot, sharedDir } from '../../../test/support/index.js';
 import { registerStatsCommand } from './stats.js';
+import { cliMain, scriptExecArgv } from '../../../test/support/index.js';
 
 const reference = join(sharedDir, 'data', 'reference-stats');
 const aSAH = join(reference, 'aSAH.csv');
@@ -263,10 +264,7 @@ describe('stats bad input', () => {
 
 describe('the radiolens executable', () => {
   it('runs `stats roc --json` end to end and exits 2 with the message on bad input', async () => {
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = fromSource
-      ? ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]
-      : [join(repoRoot, 'dist', 'src', 'cli', 'main.js')];
+    const entry = [...scriptExecArgv, cliMain];
     const run = promisify(execFile);
     const { stdout } = await run(
       process.execPath,

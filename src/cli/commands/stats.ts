@@ -4,20 +4,18 @@
  * `--json` prints one machine-stable object (fixed key order); without it, a table for a person.
  */
 import type { Command } from 'commander';
-import { RadiolensError } from '../../core/index.js';
+import { RadiolensError } from '../../foundation/core/index.js';
 import {
   aucWithDelong,
   bootstrapAucCi,
-  type CsvTable,
   delongTest,
   type MrmcCovarianceMethod,
   type MrmcReading,
   type MrmcResult,
   type MrmcTest,
   mrmcAnalysis,
-  readCsvFile,
-  requireColumns,
-} from '../../validation/index.js';
+} from '../../lifecycle/validation/index.js';
+import { type CsvTable, readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 import type { CommandModule } from './index.js';
 
 export interface StatsRocOptions {

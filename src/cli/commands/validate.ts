@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { RadiolensError } from '../../core/index.js';
-import { scoreImages } from '../../analysis/index.js';
-import { ModelRegistry } from '../../models/index.js';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { scoreImages } from '../../inference/analysis/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
 import {
   buildValidationReport,
   readValidationLabels,
   writeValidationReport,
-} from '../../validation/index.js';
+} from '../../lifecycle/validation/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 

@@ -1,0 +1,228 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { importImages } from '../../lifecycle/imports/index.js';
+import { ModelRegistry } from '../models/index.js';
+import { conformanceDir, dciodvfy, repoRoot, validateFhirR4 } from '../../../test/support/index.js';
+import { writeTestModelPackage } from '../../../test/support/onnxModels.js';
+import { analyzeFiles } from './index.js';
+
+let work: string;
+let registry: ModelRegistry;
+let radiographs: string[];
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'radiolens-analysis-'));
+  await writeTestModelPackage(join(work, 'models', 'cxr-test', '1.0.0'), {
+    id: 'cxr-test',
+    version: '1.0.0',
+    size: 32,
+    labels: 2,
+    edit: (m) => ({ ...m, intendedUse: { ...m.intendedUse, allowMissing: ['ViewPosition'] } }),
+  });
+  registry = new ModelRegistry(join(work, 'models'));
+  // Real chest radiographs shipped with the product, imported as DICOM CR.
+  const imported = await importImages(join(repoRoot, 'samples', 'cxr', 'samples.csv'), {
+    outDir: join(work, 'dicom'),
+    bodyPart: 'CHEST',
+    patientIdColumn: 'patient_id',
+  });
+  assert.deepEqual(imported.problems, []);
+  radiographs = imported.imported.map((entry) => entry.dicom).slice(0, 2);
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const fixedClock = (): Date => new Date('2026-01-02T03:04:05Z');
+
+test('analyses radiographs end to end: SR, SC and FHIR per study, valid by independent tools', async () => {
+  const out = join(work, 'out-a');
+  const run = await analyzeFiles(radiographs, { registry, outDir: out, now: fixedClock });
+  assert.equal(run.imagesAnalysed, 2);
+  assert.deepEqual(run.problems, []);
+  assert.equal(run.studies.length, 2);
+  for (const study of run.studies) {
+    assert.equal(study.problem, null);
+    assert.deepEqual(study.model, { id: 'cxr-test', version: '1.0.0' });
+    // Imported radiographs have no View Position; the manifest allows it, with a caveat.
+    assert.match(study.warnings[0] ?? '', /View Position/i);
+    assert.equal(study.record?.findings.length, 2, 'one finding per label');
+    for (const finding of study.record!.findings) {
+      assert.ok(finding.probability >= 0 && finding.probability <= 1);
+      assert.equal(finding.present, finding.probability >= finding.threshold);
+    }
+    assert.ok(study.outputs.sr && existsSync(study.outputs.sr));
+    assert.equal(study.outputs.sc.length, 1);
+    const sr = dciodvfy(await readFile(study.outputs.sr));
+    assert.deepEqual(sr.errors, [], sr.text);
+    const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
+    assert.deepEqual(sc.errors, [], sc.text);
+    const dump = spawnSync('dsrdump', [study.outputs.sr], { encoding: 'utf8' });
+    assert.equal(dump.status, 0, dump.stderr);
+    assert.match(dump.stdout, /Pneumonia/);
+    const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as object;
+    for (const issue of validateFhirR4(bundle)) assert.notEqual(issue.severity, 'error');
+    const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
+      findings: unknown[];
+    };
+    assert.equal(summary.findings.length, 2);
+  }
+});
+
+test('a retry writes the same outputs with the same UIDs (no duplicate series)', async () => {
+  const first = await analyzeFiles(radiographs, {
+    registry,
+    outDir: join(work, 'retry-1'),
+    now: fixedClock,
+  });
+  const second = await analyzeFiles(radiographs, {
+    registry,
+    outDir: join(work, 'retry-2'),
+    now: fixedClock,
+  });
+  const names = async (dir: string): Promise<string[]> =>
+    (await readdir(dir, { recursive: true })).map(String).sort();
+  assert.deepEqual(await names(join(work, 'retry-1')), await names(join(work, 'retry-2')));
+  const sr1 = await readFile(first.studies[0]!.outputs.sr!);
+  const sr2 = await readFile(second.studies[0]!.outputs.sr!);
+  assert.ok(sr1.equals(sr2), 'the same input and model version give byte-identical SR');
+});
+
+test('images outside the intended use are reported "not analysed" with the reason, never scored', async () => {
+  const ct = join(
+    conformanceDir,
+    'cornerstone3D',
+    'CTImage.dcm_LittleEndianExplicitTransferSyntax_1.2.840.10008.1.2.1.dcm',
+  );
+  const run = await analyzeFiles([ct], {
+    registry,
+    model: { id: 'cxr-test' },
+    outDir: join(work, 'out-ct'),
+  });
+  const study = run.studies[0]!;
+  assert.equal(study.record?.findings.length, 0);
+  assert.equal(study.outputs.sr, null);
+  assert.match(
+    study.record!.notAnalysed[0]!.reason,
+    /modality CT is not in the model's intended use/,
+  );
+  assert.equal(run.imagesAnalysed, 0);
+});
+
+test('without --model and with no matching model, it says so instead of guessing', async () => {
+  const ct = join(
+    conformanceDir,
+    'cornerstone3D',
+    'CTImage.dcm_LittleEndianExplicitTransferSyntax_1.2.840.10008.1.2.1.dcm',
+  );
+  const run = await analyzeFiles([ct], { registry, outDir: join(work, 'out-nomodel') });
+  assert.match(
+    run.studies[0]!.problem ?? '',
+    /no installed model is intended for these images \(modality CT/,
+  );
+});
+
+test('a bad file is reported with its name and skipped; the others are analysed', async () => {
+  const bad = join(work, 'not-dicom.dcm');
+  await writeFile(bad, 'this is not DICOM');
+  const run = await analyzeFiles([bad, radiographs[0]!], {
+    registry,
+    outDir: join(work, 'out-bad'),
+  });
+  assert.equal(run.problems.length, 1);
+  assert.equal(run.problems[0]!.file, bad);
+  assert.match(run.problems[0]!.error, /^E_/);
+  assert.equal(run.imagesAnalysed, 1);
+});
+
+test('a model without a GAP+linear head is explained by occlusion sensitivity', async () => {
+  const registryDir = join(work, 'models-occlusion');
+  await writeTestModelPackage(join(registryDir, 'cxr-quadrant', '1.0.0'), {
+    id: 'cxr-quadrant',
+    version: '1.0.0',
+    architecture: 'quadrant',
+    edit: (m) => ({ ...m, intendedUse: { ...m.intendedUse, allowMissing: ['ViewPosition'] } }),
+  });
+  const run = await analyzeFiles(radiographs.slice(0, 1), {
+    registry: new ModelRegistry(registryDir),
+    outDir: join(work, 'out-occlusion'),
+  });
+  const study = run.studies[0]!;
+  assert.equal(study.model?.id, 'cxr-quadrant');
+  assert.equal(study.outputs.sc.length, 1, 'the SC carries the occlusion heatmap');
+  const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
+  assert.deepEqual(sc.errors, [], sc.text);
+});
+
+test('a model that ships OOD statistics gets every image checked, and flags are caveats', async () => {
+  const run = await analyzeFiles(radiographs, {
+    registry: new ModelRegistry(join(repoRoot, 'models')),
+    model: { id: 'cxr-pneumonia', version: '1.2.0' },
+    outDir: join(work, 'out-ood'),
+  });
+  assert.equal(run.imagesAnalysed, radiographs.length);
+  for (const study of run.studies) {
+    const checks = Object.values(study.ood);
+    assert.equal(checks.length, 1, 'one check per analysed image');
+    for (const check of checks) {
+      assert.ok(check.distance > 0 && check.threshold > 0);
+      assert.equal(check.flagged, check.distance > check.threshold);
+      assert.equal(
+        study.warnings.some((w) => /out of distribution/.test(w)),
+        check.flagged,
+      );
+    }
+    const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
+      findings: Array<{ ood: unknown }>;
+    };
+    assert.deepEqual(summary.findings[0]!.ood, checks[0]);
+  }
+});
+
+test('a study of several images: all SCs in one series, and the same UIDs in any file order', async () => {
+  const csv = join(work, 'one-study.csv');
+  await writeFile(
+    csv,
+    'image,patient_id,visit\n00000061_012.png,00000061,v1\n00000150_002.png,00000061,v1\n00001280_004.png,00000061,v1\n',
+  );
+  for (const png of ['00000061_012.png', '00000150_002.png', '00001280_004.png']) {
+    await writeFile(join(work, png), await readFile(join(repoRoot, 'samples', 'cxr', png)));
+  }
+  const imported = await importImages(csv, {
+    outDir: join(work, 'one-study-dicom'),
+    bodyPart: 'CHEST',
+    patientIdColumn: 'patient_id',
+    groupByColumn: 'visit',
+  });
+  assert.deepEqual(imported.problems, []);
+  const files = imported.imported.map((entry) => entry.dicom);
+  const uidsOf = async (order: string[], out: string): Promise<string[]> => {
+    const run = await analyzeFiles(order, { registry, outDir: join(work, out), now: fixedClock });
+    assert.equal(run.studies.length, 1);
+    const study = run.studies[0]!;
+    const series = new Set<string>();
+    const instances: string[] = [];
+    for (const sc of study.outputs.sc) {
+      const dump = spawnSync('dcmdump', ['+P', '0020,000e', '+P', '0008,0018', sc], {
+        encoding: 'utf8',
+      });
+      const [seriesLine, sopLine] = [/\(0020,000e\).*\[(.*)\]/, /\(0008,0018\).*\[(.*)\]/].map(
+        (pattern) => pattern.exec(dump.stdout)?.[1] ?? '',
+      );
+      series.add(seriesLine!);
+      instances.push(sopLine!);
+    }
+    assert.equal(instances.length, 3);
+    assert.equal(series.size, 1, 'every SC of the study in one series');
+    return [...series, ...instances.sort(), study.outputs.sr ?? ''].map((p) =>
+      p.replace(join(work, out), ''),
+    );
+  };
+  assert.deepEqual(await uidsOf(files, 'order-a'), await uidsOf([...files].reverse(), 'order-b'));
+});

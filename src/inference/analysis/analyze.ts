@@ -1,0 +1,505 @@
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { describeError, writeFileAtomic } from '../../foundation/core/index.js';
+import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
+import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
+import {
+  checkIntendedUse,
+  type ModelPackage,
+  type ModelRegistry,
+  type ModelRunResult,
+} from '../models/index.js';
+import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
+import {
+  buildFhirBundle,
+  writeMeasurementReport,
+  writeSecondaryCapture,
+  type AnalysisRecord,
+  type FindingResult,
+  type SourceImage,
+} from '../results/index.js';
+import { globalAveragePool, oodFlag } from '../ood/index.js';
+import { ModelSessions, type ModelSession } from './modelSessions.js';
+import { OutputWrites } from './outputWrites.js';
+import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
+
+export interface AnalyzeOptions {
+  registry: ModelRegistry;
+  /** An explicit model; without it the installed model whose intended use matches is chosen. */
+  model?: { id: string; version?: string };
+  outDir: string;
+  batchSize?: number;
+  /** Called after each file is read and after each image is analysed. */
+  onProgress?: (event: { kind: 'read' | 'analysed'; file: string }) => void;
+  /**
+   * Longest side of the Secondary Capture overlay, in pixels (default 1024). The SC is a
+   * review aid beside the original, not a replacement for it; full-resolution RGB copies of
+   * 3000-pixel radiographs cost 27 MB each and most of the pipeline's time (ADR 0002).
+   */
+  overlayMaxSide?: number;
+  /** A fixed clock for reproducible outputs in tests; defaults to now. */
+  now?: () => Date;
+  /**
+   * Loaded model sessions to use and keep: a long-running node passes one set for all its
+   * jobs, because creating an onnxruntime session costs far more than analysing a study.
+   * Without it the run loads its own and releases them at the end.
+   */
+  sessions?: ModelSessions;
+}
+
+/** One study on its way through the pipeline. */
+interface StudyWork {
+  outcome: StudyOutcome;
+  pkg: ModelPackage;
+  session: ModelSession;
+  record: AnalysisRecord;
+  /** Images still to be scored; the study's SR and FHIR are written when it reaches 0. */
+  remaining: number;
+  /** The run's background file writes, and this study's SC writes among them. */
+  writes: OutputWrites;
+  scWrites: Array<Promise<void>>;
+}
+
+interface PreparedImage {
+  study: StudyWork;
+  instance: DicomInstance;
+  display: GreyImage;
+  input: Float32Array;
+  /** Where preprocessing put the image in the model input; heatmaps are mapped back with it. */
+  placement: InputPlacement;
+}
+
+const DEFAULT_OVERLAY_MAX_SIDE = 1024;
+/** Secondary Captures waiting for the disk at most; beyond it the pipeline waits for one. */
+const MAX_WRITES_IN_FLIGHT = 8;
+
+/**
+ * Radiolens' core job: read the files, group them into studies, pick the model, check each
+ * image against the model's intended use, run the model in batches, explain each score, and
+ * write the SR, the Secondary Captures and the FHIR bundle into the output folder. A bad file
+ * is reported and skipped; it never stops the others.
+ *
+ * Batches are started in order (batch k+1 is prepared before batch k's results are used),
+ * but note what overlaps: onnxruntime-node 1.30 runs a session synchronously on this thread
+ * (its `run` is a setImmediate around the native call), so inference and our JavaScript take
+ * turns; only file I/O (reads, and the fsynced output writes, which run in the background —
+ * OutputWrites) overlaps them. Every millisecond of JavaScript per image therefore adds to
+ * the time per image; ADR 0026 has the measured budget.
+ */
+export async function analyzeFiles(
+  files: readonly string[],
+  options: AnalyzeOptions,
+): Promise<AnalysisRun> {
+  const timings = emptyTimings();
+  const problems: AnalysisRun['problems'] = [];
+  const byStudy = new Map<string, DicomInstance[]>();
+  for (const file of files) {
+    const started = performance.now();
+    try {
+      const instance = await readDicomFile(file);
+      const list = byStudy.get(instance.studyInstanceUid) ?? [];
+      list.push(instance);
+      byStudy.set(instance.studyInstanceUid, list);
+    } catch (error) {
+      problems.push({ file, error: describeError(error) });
+    }
+    timings.read += performance.now() - started;
+    options.onProgress?.({ kind: 'read', file });
+  }
+
+  const sessions = options.sessions ?? new ModelSessions();
+  const outcomes: StudyOutcome[] = [];
+  // One verification per model per run, not per study: hashing a 30 MB model.onnx for every
+  // study cost more than analysing a small image, and the session that runs was loaded from
+  // the file as verified at its first use anyway.
+  const planOptions = { ...options, registry: options.registry.forOneRun() };
+  const writes = new OutputWrites();
+  try {
+    const queue: Array<{ study: StudyWork; instance: DicomInstance }> = [];
+    for (const [studyUid, instances] of byStudy) {
+      const work = await planStudy(studyUid, instances, planOptions, sessions, writes);
+      outcomes.push(work.outcome);
+      if (work.study === null) continue;
+      for (const instance of work.eligible) queue.push({ study: work.study, instance });
+      if (work.eligible.length === 0) finishStudy(work.study, options, timings);
+    }
+    await runPipelined(queue, options, timings, problems);
+    await writes.drain();
+  } finally {
+    await writes.settle();
+    if (options.sessions === undefined) await sessions.dispose();
+  }
+  const imagesAnalysed = outcomes.reduce(
+    (n, outcome) => n + (outcome.record?.sources.length ?? 0),
+    0,
+  );
+  return { files: files.length, studies: outcomes, problems, timings, imagesAnalysed };
+}
+
+/** Choose the study's model, check every image's intended use, and set up its record. */
+async function planStudy(
+  studyUid: string,
+  instances: DicomInstance[],
+  options: AnalyzeOptions,
+  sessions: ModelSessions,
+  writes: OutputWrites,
+): Promise<{ outcome: StudyOutcome; study: StudyWork | null; eligible: DicomInstance[] }> {
+  const studyDir = join(options.outDir, studyUid);
+  const outcome: StudyOutcome = {
+    studyInstanceUid: studyUid,
+    model: null,
+    record: null,
+    problem: null,
+    warnings: [],
+    ood: {},
+    outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
+  };
+  const images = instances.filter((instance) => instance.hasPixelData);
+  const pkg = await chooseModel(images, options);
+  if (typeof pkg === 'string') {
+    outcome.problem = pkg;
+    await writeFileAtomic(
+      outcome.outputs.summary,
+      `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
+    );
+    return { outcome, study: null, eligible: [] };
+  }
+  outcome.model = { id: pkg.manifest.id, version: pkg.manifest.version };
+  const record: AnalysisRecord = {
+    studyInstanceUid: studyUid,
+    sources: [],
+    findings: [],
+    algorithm: {
+      modelId: pkg.manifest.id,
+      version: pkg.manifest.version,
+      name: pkg.manifest.name,
+      manufacturer: pkg.manifest.manufacturer,
+      manifestSha256: pkg.manifestSha256,
+    },
+    performedAt: (options.now ?? (() => new Date()))(),
+    notAnalysed: [],
+  };
+  outcome.record = record;
+  for (const instance of instances.filter((each) => !each.hasPixelData)) {
+    record.notAnalysed.push({ image: sourceOf(instance), reason: 'no pixel data (not an image)' });
+  }
+  const eligible: DicomInstance[] = [];
+  for (const instance of images) {
+    const check = checkIntendedUse(pkg.manifest, instance.dataset, {
+      rows: Number(instance.dataset['Rows'] ?? 0),
+      columns: Number(instance.dataset['Columns'] ?? 0),
+    });
+    if (check.ok) {
+      eligible.push(instance);
+      for (const warning of check.warnings)
+        outcome.warnings.push(`image ${instance.sopInstanceUid}: ${warning}`);
+    } else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
+  }
+  // Fixed before scoring starts: the key of every result UID of this study (results/resultUids).
+  record.inputSopInstanceUids = eligible.map((instance) => instance.sopInstanceUid);
+  const session = await sessions.get(pkg);
+  const study: StudyWork = {
+    outcome,
+    pkg,
+    session,
+    record,
+    remaining: eligible.length,
+    writes,
+    scWrites: [],
+  };
+  return { outcome, study, eligible };
+}
+
+/**
+ * Score the queue in batches of one model each, overlapping inference of one batch with the
+ * preparation of the next and the explanation and output writing of the previous one.
+ */
+async function runPipelined(
+  queue: ReadonlyArray<{ study: StudyWork; instance: DicomInstance }>,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+  problems: AnalysisRun['problems'],
+): Promise<void> {
+  const batches = splitIntoBatches(queue, options.batchSize ?? 4);
+  let running: { batch: PreparedImage[]; output: Promise<ModelRunResult>; started: number } | null =
+    null;
+  for (let index = 0; index <= batches.length; index++) {
+    const next =
+      index < batches.length ? await prepareBatch(batches[index]!, options, timings, problems) : [];
+    if (running) {
+      const output = await running.output;
+      timings.inference += performance.now() - running.started;
+      const finished = running;
+      running = next.length > 0 ? startInference(next) : null;
+      await explainAndWrite(finished.batch, output, options, timings);
+    } else if (next.length > 0) {
+      running = startInference(next);
+    }
+  }
+  if (running) {
+    const output = await running.output;
+    timings.inference += performance.now() - running.started;
+    await explainAndWrite(running.batch, output, options, timings);
+  }
+}
+
+function splitIntoBatches<T extends { study: StudyWork }>(
+  queue: readonly T[],
+  size: number,
+): T[][] {
+  const batches: T[][] = [];
+  for (const item of queue) {
+    const last = batches[batches.length - 1];
+    // A batch holds one model's images only.
+    if (last && last.length < size && last[0]!.study.pkg === item.study.pkg) last.push(item);
+    else batches.push([item]);
+  }
+  return batches;
+}
+
+function startInference(batch: PreparedImage[]): {
+  batch: PreparedImage[];
+  output: Promise<ModelRunResult>;
+  started: number;
+} {
+  const session = batch[0]!.study.session;
+  return {
+    batch,
+    output: session.runner.run(batch.map((item) => item.input)),
+    started: performance.now(),
+  };
+}
+
+async function prepareBatch(
+  items: ReadonlyArray<{ study: StudyWork; instance: DicomInstance }>,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+  problems: AnalysisRun['problems'],
+): Promise<PreparedImage[]> {
+  const prepared: PreparedImage[] = [];
+  for (const { study, instance } of items) {
+    try {
+      let t = performance.now();
+      const frame = await decodeFrame(instance, 0);
+      timings.decode += performance.now() - t;
+      t = performance.now();
+      // One pass over the full-resolution pixels feeds both the model input and the
+      // smaller overlay image (imaging/inputAndDisplay.ts).
+      const { input, display, placement } = toModelInputAndDisplay(
+        frame,
+        instance.dataset,
+        study.pkg.manifest.input,
+        options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
+      );
+      timings.preprocess += performance.now() - t;
+      prepared.push({ study, instance, display, input, placement });
+    } catch (error) {
+      problems.push({ file: instance.source, error: describeError(error) });
+      study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
+      study.remaining -= 1;
+      if (study.remaining === 0) finishStudy(study, options, timings);
+    }
+  }
+  return prepared;
+}
+
+async function explainAndWrite(
+  batch: PreparedImage[],
+  output: ModelRunResult,
+  options: AnalyzeOptions,
+  timings: StageTimings,
+): Promise<void> {
+  for (const [index, item] of batch.entries()) {
+    const { study } = item;
+    const labels = study.pkg.manifest.labels;
+    let t = performance.now();
+    const image = sourceOf(item.instance);
+    const scores = output.scores[index]!;
+    const findings = labels.map((label, labelIndex): FindingResult => {
+      const probability = scores[labelIndex]!;
+      return {
+        labelId: label.id,
+        finding: label.code,
+        probability,
+        threshold: label.threshold,
+        present: probability >= label.threshold,
+        alertLevel: label.alertLevel,
+        image,
+      };
+    });
+    // The heatmap shows what drove the most probable finding; the SC lists every finding.
+    const top = argmax(scores, labels.length);
+    const features = output.features?.[index];
+    const weights = study.session.camHead?.weightsFor(top);
+    const input = study.pkg.manifest.input;
+    const target = {
+      width: item.display.width,
+      height: item.display.height,
+      placement: { ...item.placement, inputWidth: input.width, inputHeight: input.height },
+    };
+    const explanation = study.pkg.manifest.explanation;
+    let heatmap: Heatmap | null = null;
+    if (features && weights) {
+      heatmap = exactGradCam(features, weights, target);
+    } else if (explanation.method === 'occlusion') {
+      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033).
+      const runner = study.session.runner;
+      heatmap = await occlusionSensitivity(
+        (batch) => runner.run(batch),
+        { data: item.input, channels: input.channels, width: input.width, height: input.height },
+        {
+          patch: explanation.patch,
+          stride: explanation.stride,
+          ...(explanation.baseline === undefined ? {} : { baseline: explanation.baseline }),
+        },
+        { labelIndex: top, target },
+      );
+    }
+    if (features && study.session.ood) {
+      // Scored either way; a flag tells the reader the image is unlike what the model knows.
+      const flag = oodFlag(study.session.ood, globalAveragePool(features));
+      study.outcome.ood[image.sopInstanceUid] = flag;
+      if (flag.flagged) {
+        study.outcome.warnings.push(
+          `image ${image.sopInstanceUid}: out of distribution (feature distance ${flag.distance.toFixed(2)} > ` +
+            `${flag.threshold.toFixed(2)}): unlike the chest radiographs the model was fitted on; treat its score with caution`,
+        );
+      }
+    }
+    study.record.sources.push(image);
+    study.record.findings.push(...findings);
+    timings.explanation += performance.now() - t;
+
+    t = performance.now();
+    if (heatmap) {
+      const sc = writeSecondaryCapture({
+        record: study.record,
+        image,
+        display: item.display,
+        heatmap,
+        findings,
+      });
+      const path = join(
+        options.outDir,
+        study.record.studyInstanceUid,
+        `SC_${sc.sopInstanceUid}.dcm`,
+      );
+      const write = writeFileAtomic(path, sc.bytes).then(() => {
+        study.outcome.outputs.sc.push(path);
+      });
+      study.scWrites.push(study.writes.add(write));
+    }
+    timings.encoding += performance.now() - t;
+    options.onProgress?.({ kind: 'analysed', file: item.instance.source });
+    study.remaining -= 1;
+    if (study.remaining === 0) finishStudy(study, options, timings);
+    await study.writes.throttle(MAX_WRITES_IN_FLIGHT);
+  }
+}
+
+/**
+ * Write the study's SR, FHIR bundle and summary once all its images are scored, in the
+ * background (OutputWrites). The summary is written last, after the SCs, SR and bundle it
+ * lists are on disk. `timings.encoding` counts the encoding work, not the waits for the disk,
+ * which overlap the next images.
+ */
+function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTimings): void {
+  const t = performance.now();
+  const { record, outcome } = study;
+  const studyDir = join(options.outDir, record.studyInstanceUid);
+  const files: Array<Promise<void>> = [...study.scWrites];
+  if (record.sources.length > 0) {
+    const sr = writeMeasurementReport(record);
+    const srPath = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
+    const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
+    const fhirPath = join(studyDir, 'fhir-bundle.json');
+    const fhirText = `${JSON.stringify(bundle, null, 2)}\n`;
+    files.push(
+      writeFileAtomic(srPath, sr.bytes).then(() => {
+        outcome.outputs.sr = srPath;
+      }),
+      writeFileAtomic(fhirPath, fhirText).then(() => {
+        outcome.outputs.fhir = fhirPath;
+      }),
+    );
+  } else {
+    outcome.problem = "no image in this study is within the model's intended use";
+  }
+  timings.encoding += performance.now() - t;
+  const summary = async (): Promise<void> => {
+    // A file that failed is left out of the summary; the run then fails with its error.
+    await Promise.allSettled(files);
+    outcome.outputs.sc.sort();
+    await writeFileAtomic(
+      outcome.outputs.summary,
+      `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
+    );
+  };
+  study.writes.add(
+    Promise.all(files).then(summary, async (error: unknown) => {
+      await summary();
+      throw error;
+    }),
+  );
+}
+
+/** The model to run: the one asked for, or the installed one whose intended use matches. */
+async function chooseModel(
+  images: DicomInstance[],
+  options: AnalyzeOptions,
+): Promise<ModelPackage | string> {
+  if (options.model) return options.registry.resolve(options.model.id, options.model.version);
+  const first = images[0];
+  if (!first) return 'the study has no images';
+  const candidates = await options.registry.findForImage(first.dataset);
+  const chosen = candidates[0];
+  if (!chosen) {
+    const modality = String(first.dataset['Modality'] ?? 'unknown');
+    const bodyPart = String(first.dataset['BodyPartExamined'] ?? 'unknown');
+    return `no installed model is intended for these images (modality ${modality}, body part ${bodyPart}); install one or pass --model`;
+  }
+  return chosen;
+}
+
+function sourceOf(instance: DicomInstance): SourceImage {
+  return {
+    sopClassUid: instance.sopClassUid,
+    sopInstanceUid: instance.sopInstanceUid,
+    seriesInstanceUid: instance.seriesInstanceUid,
+    dataset: instance.dataset,
+  };
+}
+
+function argmax(values: Float32Array, count: number): number {
+  let best = 0;
+  for (let index = 1; index < count; index += 1) if (values[index]! > values[best]!) best = index;
+  return best;
+}
+
+/** The machine-readable summary of one study: no pixel data, no full datasets. */
+export function studySummary(outcome: StudyOutcome): object {
+  const record = outcome.record;
+  return {
+    studyInstanceUid: outcome.studyInstanceUid,
+    model: outcome.model,
+    problem: outcome.problem,
+    warnings: outcome.warnings,
+    algorithm: record?.algorithm ?? null,
+    performedAt: record?.performedAt.toISOString() ?? null,
+    findings: (record?.findings ?? []).map((finding) => ({
+      sopInstanceUid: finding.image.sopInstanceUid,
+      label: finding.labelId,
+      code: finding.finding,
+      probability: finding.probability,
+      threshold: finding.threshold,
+      present: finding.present,
+      alertLevel: finding.alertLevel,
+      ood: outcome.ood[finding.image.sopInstanceUid] ?? null,
+    })),
+    notAnalysed: (record?.notAnalysed ?? []).map((item) => ({
+      sopInstanceUid: item.image.sopInstanceUid,
+      reason: item.reason,
+    })),
+    outputs: outcome.outputs,
+  };
+}

@@ -1,0 +1,121 @@
+import { RadiolensError } from '../../foundation/core/index.js';
+import type { InputPlacement } from '../imaging/index.js';
+
+/**
+ * A heatmap over the original image, in raw units (≥ 0): for Grad-CAM the class-evidence
+ * map Σ w_ck A_k, for occlusion the score drop. `max` is kept so a display that scales the map
+ * to [0, 1] can still say what full scale means (ADR 0033).
+ */
+export interface Heatmap {
+  width: number;
+  height: number;
+  /** Row-major, width × height values, all ≥ 0. */
+  data: Float32Array;
+  max: number;
+}
+
+/** The image the heatmap is drawn on, and how it was fitted into the model input. */
+export interface HeatmapTarget {
+  width: number;
+  height: number;
+  /**
+   * Where preprocessing placed the image in the model input (imaging's inputPlacement, the
+   * one geometry both use). Absent: the image was stretched to fill the whole input.
+   */
+  placement?: ModelInputPlacement;
+}
+
+/** imaging's InputPlacement plus the size of the input it is placed in. */
+export interface ModelInputPlacement extends InputPlacement {
+  inputWidth: number;
+  inputHeight: number;
+}
+
+/** A map laid over the whole model input (feature map or input-resolution map). */
+export interface InputGridMap {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+/**
+ * Bilinear resampling of a map that covers the model input onto the original image, with
+ * pixel centres aligned (align_corners = false, as in the resize used for preprocessing) and
+ * edges held. With a letterbox, each image pixel is first located inside the content
+ * rectangle: the padding part of the map is cropped away, only the image's part is stretched
+ * over the image.
+ */
+export function resampleToImage(map: InputGridMap, target: HeatmapTarget): Float32Array {
+  const { width, height } = target;
+  if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height))) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `heatmap target size ${width}x${height} is not a positive integer size`,
+    );
+  }
+  const p = target.placement;
+  const xs = axis(width, map.width, p && { offset: p.x, extent: p.width, full: p.inputWidth });
+  const ys = axis(height, map.height, p && { offset: p.y, extent: p.height, full: p.inputHeight });
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const r0 = ys.i0[y]! * map.width;
+    const r1 = ys.i1[y]! * map.width;
+    const fy = ys.f[y]!;
+    for (let x = 0; x < width; x++) {
+      const c0 = xs.i0[x]!;
+      const c1 = xs.i1[x]!;
+      const fx = xs.f[x]!;
+      const top = map.data[r0 + c0]! * (1 - fx) + map.data[r0 + c1]! * fx;
+      const bottom = map.data[r1 + c0]! * (1 - fx) + map.data[r1 + c1]! * fx;
+      out[y * width + x] = top * (1 - fy) + bottom * fy;
+    }
+  }
+  return out;
+}
+
+/** Source indices and weights along one axis. */
+function axis(
+  targetSize: number,
+  mapSize: number,
+  /** The image's span inside the input; a span covering it all is the stretch case. */
+  letterbox: { offset: number; extent: number; full: number } | undefined,
+): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(targetSize);
+  const i1 = new Int32Array(targetSize);
+  const f = new Float32Array(targetSize);
+  for (let t = 0; t < targetSize; t++) {
+    // Position of this pixel's centre as a fraction of the model input.
+    const fraction =
+      letterbox && !(letterbox.offset === 0 && letterbox.extent === letterbox.full)
+        ? (letterbox.offset + ((t + 0.5) * letterbox.extent) / targetSize) / letterbox.full
+        : (t + 0.5) / targetSize;
+    const s = Math.min(Math.max(fraction * mapSize - 0.5, 0), mapSize - 1);
+    const lo = Math.floor(s);
+    i0[t] = lo;
+    i1[t] = Math.min(lo + 1, mapSize - 1);
+    f[t] = s - lo;
+  }
+  return { i0, i1, f };
+}
+
+export interface NormalisedHeatmap {
+  width: number;
+  height: number;
+  /** Values in [0, 1]: raw / rawMax. */
+  data: Float32Array;
+  /** The raw value shown as 1 — what the legend's top end means. 0: the map is empty. */
+  rawMax: number;
+}
+
+/** Scale for display by dividing by the maximum; an all-zero map stays all zero. */
+export function normaliseHeatmap(heatmap: Heatmap): NormalisedHeatmap {
+  const max = heatmap.max;
+  const data = max > 0 ? heatmap.data.map((v) => v / max) : new Float32Array(heatmap.data.length);
+  return { width: heatmap.width, height: heatmap.height, data, rawMax: max };
+}
+
+export function maxOf(data: Float32Array): number {
+  let max = 0;
+  for (const v of data) if (v > max) max = v;
+  return max;
+}

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { resizeArea } from './resize.js';
+import { assertClose } from '../../../test/support/imaging.js';
+import type { GreyImage } from './types.js';
+
+const image = (width: number, height: number, values: number[]): GreyImage => ({
+  width,
+  height,
+  data: Float32Array.from(values),
+});
+
+const mean = (data: Float32Array): number => data.reduce((s, v) => s + v, 0) / data.length;
+
+test('3×3 → 2×2 area average, by hand', () => {
+  // Each output pixel covers 1.5×1.5 source pixels: weights 1 and 0.5 per axis, over 1.5².
+  // Top-left: (1·1 + 2·0.5 + 4·0.5 + 5·0.25) / 2.25 = 5.25 / 2.25 = 7/3.
+  const out = resizeArea(image(3, 3, [1, 2, 3, 4, 5, 6, 7, 8, 9]), 2, 2);
+  assert.equal(out.width, 2);
+  assert.equal(out.height, 2);
+  assertClose(out.data, [7 / 3, 11 / 3, 19 / 3, 23 / 3], 1e-6);
+});
+
+test('integer downscale is the block mean', () => {
+  const out = resizeArea(image(4, 2, [0, 2, 4, 6, 8, 10, 12, 14]), 2, 1);
+  assertClose(out.data, [5, 9]);
+});
+
+test('area downscale conserves the mean for awkward ratios', () => {
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const source = image(37, 23, Array.from({ length: 37 * 23 }, random));
+  for (const [w, h] of [
+    [10, 7],
+    [36, 22],
+    [1, 1],
+    [19, 5],
+  ] as const) {
+    const out = resizeArea(source, w, h);
+    assert.ok(Math.abs(mean(out.data) - mean(source.data)) < 1e-6, `${w}×${h}`);
+  }
+});
+
+test('bilinear upscale with pixel-centre alignment', () => {
+  // Source centres at 0.5 and 1.5; outputs sample at 0.25, 0.75, 1.25, 1.75 (source units),
+  // i.e. source coordinates −0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
+  const out = resizeArea(image(2, 1, [0, 1]), 4, 1);
+  assertClose(out.data, [0, 0.25, 0.75, 1]);
+  const square = resizeArea(image(2, 2, [0, 1, 2, 3]), 4, 4);
+  assertClose(square.data.subarray(4, 8), [0.5, 0.75, 1.25, 1.5]);
+});
+
+test('each axis picks its filter: shrink x by area, grow y bilinearly', () => {
+  const out = resizeArea(image(4, 2, [0, 2, 4, 6, 10, 12, 14, 16]), 2, 4);
+  assertClose(out.data, [1, 5, 3.5, 7.5, 8.5, 12.5, 11, 15]);
+});
+
+test('same size copies; invalid sizes are refused', () => {
+  const source = image(2, 1, [0.25, 0.5]);
+  const out = resizeArea(source, 2, 1);
+  assertClose(out.data, [0.25, 0.5]);
+  assert.notEqual(out.data, source.data);
+  assert.throws(
+    () => resizeArea(source, 0, 1),
+    (e: unknown) => e instanceof RadiolensError && e.code === 'E_BAD_INPUT',
+  );
+  assert.throws(() => resizeArea(source, 2.5, 1), RadiolensError);
+});
+
+test('a 3000×3000 radiograph resizes to 512×512 quickly', () => {
+  const big = { width: 3000, height: 3000, data: new Float32Array(9_000_000).fill(0.5) };
+  const started = performance.now();
+  const out = resizeArea(big, 512, 512);
+  const ms = performance.now() - started;
+  assert.ok(Math.abs((out.data[1000] as number) - 0.5) < 1e-6);
+  assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
+});

@@ -1,0 +1,313 @@
+import { z } from 'zod';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { SEMVER_PATTERN } from './semver.js';
+
+/**
+ * The model card (manifest.json) of a model package — ARCHITECTURE.md "The model package
+ * contract", ADR 0030. Parsed once at the edge with a strict schema: unknown fields are
+ * refused, because a typo in a safety-relevant field (a threshold, an intended-use list) must
+ * not be silently ignored.
+ */
+
+const nonEmpty = z.string().min(1);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case sha256 hex digest');
+const semver = z.string().regex(SEMVER_PATTERN, 'expected a semantic version such as 1.2.0');
+/** Ids become directory names in the registry, so keep them to a portable alphabet. */
+const modelId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'expected lower-case letters, digits, ".", "_" or "-"');
+/** DICOM code string (VR CS): upper case, digits, space, underscore, at most 16 characters. */
+const codeString = z.string().regex(/^[A-Z0-9 _]{1,16}$/, 'expected a DICOM code string (CS)');
+
+const codedConcept = z.strictObject({
+  /** Coding Scheme Designator as DICOM writes it (PS3.16 Section 8). */
+  scheme: z.enum(['SCT', 'RADLEX']),
+  value: nonEmpty,
+  meaning: nonEmpty,
+});
+
+const label = z.strictObject({
+  id: modelId,
+  code: codedConcept,
+  /** Operating point: a probability at or above it is reported as "present". */
+  threshold: z.number().min(0).max(1),
+  alertLevel: z.enum(['none', 'routine', 'urgent']),
+});
+
+const photometric = z.enum([
+  'MONOCHROME1',
+  'MONOCHROME2',
+  'RGB',
+  'YBR_FULL',
+  'YBR_FULL_422',
+  'PALETTE COLOR',
+]);
+
+const intendedUse = z
+  .strictObject({
+    summary: nonEmpty,
+    modalities: z.array(codeString).min(1),
+    bodyParts: z.array(codeString).min(1),
+    /** Empty: the model is not specific to a view. */
+    viewPositions: z.array(codeString),
+    photometric: z.array(photometric).min(1),
+    minRows: z.int().positive(),
+    minColumns: z.int().positive(),
+    bitsStored: z.strictObject({ min: z.int().min(1).max(32), max: z.int().min(1).max(32) }),
+    notFor: z.array(nonEmpty),
+    /**
+     * Attributes whose absence is tolerated (the image is accepted with a warning). Legacy and
+     * secondary-capture radiographs often lack Body Part Examined or View Position; the model's
+     * maker decides whether the model is safe to run on them (ADR 0034). Default: none.
+     */
+    allowMissing: z.array(z.enum(['BodyPartExamined', 'ViewPosition'])).optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.bitsStored.min > value.bitsStored.max) {
+      ctx.addIssue({ code: 'custom', path: ['bitsStored'], message: 'min is greater than max' });
+    }
+  });
+
+const normalisation = z.discriminatedUnion('kind', [
+  /** Pixel values scaled to [0, 1] after windowing. */
+  z.strictObject({ kind: z.literal('unit') }),
+  /** [0, 1] values then (x - mean[c]) / std[c] per channel (ImageNet-style). */
+  z.strictObject({
+    kind: z.literal('meanStd'),
+    mean: z.array(z.number()).min(1),
+    std: z.array(z.number().positive()).min(1),
+  }),
+]);
+
+const windowing = z.discriminatedUnion('kind', [
+  /** The image's own VOI LUT / Window Center & Width, else its full range. */
+  z.strictObject({ kind: z.literal('voiLut') }),
+  z.strictObject({ kind: z.literal('minMax') }),
+  z.strictObject({
+    kind: z.literal('percentile'),
+    low: z.number().min(0).max(100),
+    high: z.number().min(0).max(100),
+  }),
+]);
+
+const input = z
+  .strictObject({
+    width: z.int().positive(),
+    height: z.int().positive(),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    resize: z.enum(['stretch', 'letterbox']),
+    normalisation,
+    /** How stored values become display values before normalisation. Absent: voiLut. */
+    windowing: windowing.optional(),
+    inputName: nonEmpty,
+  })
+  .superRefine((value, ctx) => {
+    if (value.normalisation.kind === 'meanStd') {
+      for (const key of ['mean', 'std'] as const) {
+        if (value.normalisation[key].length !== value.channels) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['normalisation', key],
+            message: `needs one value per channel (${value.channels})`,
+          });
+        }
+      }
+    }
+  });
+
+const outputs = z.strictObject({
+  scores: nonEmpty,
+  /** Applied by the runner to the scores output; 'none' means it already holds probabilities. */
+  activation: z.enum(['sigmoid', 'softmax', 'none']),
+  /** The last convolutional feature map [N, K, h, w], needed for exact Grad-CAM and head tuning. */
+  features: nonEmpty.optional(),
+});
+
+const explanation = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal('cam'),
+    /** ONNX initializer holding the linear head's weights. */
+    headWeight: nonEmpty,
+    /** 'classByChannel' = [C, K] (PyTorch Linear, Gemm transB=1); 'channelByClass' = [K, C]. */
+    headWeightLayout: z.enum(['classByChannel', 'channelByClass']),
+    headBias: nonEmpty,
+  }),
+  z.strictObject({
+    method: z.literal('occlusion'),
+    /** Side of the square patch, in model-input pixels. */
+    patch: z.int().positive(),
+    stride: z.int().positive(),
+    /** Value the patch is filled with, in normalised input units. Default 0. */
+    baseline: z.number().optional(),
+  }),
+]);
+
+const lineage = z.strictObject({
+  trainingDataset: z
+    .strictObject({ id: nonEmpty, version: nonEmpty.optional(), sha256: sha256Hex.optional() })
+    .refine((d) => d.version !== undefined || d.sha256 !== undefined, {
+      message: 'needs a version or a sha256 so the exact dataset can be found again',
+    })
+    .optional(),
+  recipe: nonEmpty.optional(),
+  parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  parent: z.strictObject({ id: modelId, version: semver }).optional(),
+});
+
+const validationResult = z
+  .strictObject({
+    dataset: nonEmpty,
+    datasetVersion: nonEmpty.optional(),
+    /** The label id the result is for; absent for model-wide metrics. */
+    label: nonEmpty.optional(),
+    metric: nonEmpty,
+    value: z.number(),
+    ci: z
+      .strictObject({ lower: z.number(), upper: z.number(), level: z.number().gt(0).lt(1) })
+      .optional(),
+    n: z.int().nonnegative().optional(),
+    subgroup: nonEmpty.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.ci !== undefined && !(value.ci.lower <= value.value && value.value <= value.ci.upper)) {
+      ctx.addIssue({ code: 'custom', path: ['ci'], message: 'value lies outside its interval' });
+    }
+  });
+
+/** Relative POSIX paths inside the package; no escaping it, no hidden tricks. */
+const relativePath = z
+  .string()
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[^\\\0]+$/, 'expected a relative path inside the package')
+  .refine((p) => p !== 'manifest.json', 'manifest.json cannot list its own hash');
+
+/**
+ * Out-of-distribution check shipped with the model (ADR 0080): a statistics file of the
+ * pooled features of in-distribution images, and the distance above which an image is flagged.
+ */
+const ood = z.strictObject({
+  file: relativePath,
+  method: z.literal('mahalanobis-ledoit-wolf'),
+  threshold: z.number().positive(),
+  percentile: z.number().gt(0).lt(100),
+});
+
+export const modelManifestSchema = z
+  .strictObject({
+    id: modelId,
+    version: semver,
+    name: nonEmpty,
+    task: z.literal('classification'),
+    manufacturer: nonEmpty,
+    intendedUse,
+    limitations: z.array(nonEmpty),
+    input,
+    outputs,
+    labels: z.array(label).min(1),
+    explanation,
+    lineage,
+    validation: z.array(validationResult),
+    ood: ood.optional(),
+    files: z.record(relativePath, sha256Hex),
+  })
+  .superRefine((value, ctx) => {
+    if (value.files['model.onnx'] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'must list model.onnx' });
+    }
+    if (value.ood !== undefined && value.files[value.ood.file] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ood', 'file'], message: 'must be listed in files' });
+    }
+    if (value.explanation.method === 'cam' && value.outputs.features === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'features'],
+        message: "explanation method 'cam' needs the feature-map output",
+      });
+    }
+    const ids = value.labels.map((l) => l.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['labels', i, 'id'], message: `duplicate label id ${id}` });
+      }
+    });
+    if (value.outputs.activation === 'softmax' && value.labels.length < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outputs', 'activation'],
+        message: 'softmax over a single label is always 1; use sigmoid',
+      });
+    }
+  });
+
+export type ModelManifest = z.infer<typeof modelManifestSchema>;
+export type ModelLabel = ModelManifest['labels'][number];
+export type ModelExplanation = ModelManifest['explanation'];
+export type ModelIntendedUse = ModelManifest['intendedUse'];
+export type ModelInputSpec = ModelManifest['input'];
+
+export interface ManifestIssue {
+  /** JSONPath of the offending value, e.g. $.labels[0].code.scheme */
+  path: string;
+  message: string;
+}
+
+export type ManifestValidation =
+  | { ok: true; manifest: ModelManifest }
+  | { ok: false; issues: ManifestIssue[] };
+
+/** Check an already-parsed JSON value against the manifest schema, collecting every problem. */
+export function validateManifest(json: unknown): ManifestValidation {
+  const result = modelManifestSchema.safeParse(json);
+  if (result.success) return { ok: true, manifest: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      path: jsonPath(issue.path),
+      message: issueMessage(issue),
+    })),
+  };
+}
+
+/** Parse manifest.json text; throws E_MANIFEST_INVALID listing every problem with its path. */
+export function parseManifest(text: string, source = 'manifest.json'): ModelManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RadiolensError(
+      'E_MANIFEST_INVALID',
+      `${source} is not valid JSON (${(error as Error).message}) — fix the file`,
+      { subject: source, cause: error },
+    );
+  }
+  const result = validateManifest(json);
+  if (!result.ok) {
+    const list = result.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    throw new RadiolensError(
+      'E_MANIFEST_INVALID',
+      `${source} has ${result.issues.length} problem(s): ${list} — fix the manifest and re-package the model`,
+      { subject: source },
+    );
+  }
+  return result.manifest;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')} (the manifest schema is strict)`;
+  }
+  // A bad record key (a file path): say what is wrong with the key, not just "invalid key".
+  if (issue.code === 'invalid_key') {
+    return `invalid file path: ${issue.issues.map((i) => i.message).join('; ')}`;
+  }
+  return issue.message;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '$';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part)) out += `.${part}`;
+    else out += `[${JSON.stringify(String(part))}]`;
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
+import {
+  DCM,
+  LN,
+  RADIOLENS,
+  RADIOLENS_CODING_SCHEME_IDENTIFICATION,
+  RFC5646,
+  SCT,
+  UCUM,
+  codeItem,
+} from './codes.js';
+import {
+  assertValidRecord,
+  contributingEquipment,
+  generalEquipmentModule,
+  patientAndStudyModules,
+  primarySource,
+  sopCommonModule,
+} from './commonModules.js';
+import {
+  codeValue,
+  container,
+  image,
+  num,
+  text,
+  uidRef,
+  type ContentItem,
+} from './contentItems.js';
+import { dicomDate, dicomTime } from './dicomTime.js';
+import {
+  deviceObserverUid,
+  resultInstanceUid,
+  resultSeriesUid,
+  trackingUid,
+} from './resultUids.js';
+import type {
+  AnalysisRecord,
+  CodedConcept,
+  DicomDataset,
+  FindingResult,
+  SourceImage,
+} from './types.js';
+
+/** Comprehensive SR Storage: NUM, CODE, IMAGE and by-value nesting are all TID 1500 needs. */
+export const COMPREHENSIVE_SR_STORAGE = '1.2.840.10008.5.1.4.1.1.88.33';
+
+/** Fixed so AI series sort together and after acquisition series in a viewer. */
+export const SR_SERIES_NUMBER = 9001;
+
+export interface MeasurementReport {
+  dataset: DicomDataset;
+  bytes: Uint8Array;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+/**
+ * TID 1500 Imaging Measurement Report: one Measurement Group (TID 1501) per finding, with the
+ * algorithm as a device observer (TID 1002/1004) and identified per group (TID 4019), the
+ * source images in an Image Library (TID 1600), in the source study as a new SR series.
+ * Verification Flag UNVERIFIED: no person has signed this; it is input for a radiologist.
+ */
+export function writeMeasurementReport(record: AnalysisRecord): MeasurementReport {
+  assertValidRecord(record);
+  const at = record.performedAt;
+  const sopInstanceUid = resultInstanceUid(record, 'sr');
+  const seriesInstanceUid = resultSeriesUid(record, 'sr');
+  const { algorithm } = record;
+
+  const dataset: DicomDataset = {
+    ...sopCommonModule(COMPREHENSIVE_SR_STORAGE, sopInstanceUid, at),
+    ...patientAndStudyModules(record),
+    // SR Document Series Module (C.17.1)
+    Modality: 'SR',
+    SeriesInstanceUID: seriesInstanceUid,
+    SeriesNumber: SR_SERIES_NUMBER,
+    SeriesDate: dicomDate(at),
+    SeriesTime: dicomTime(at),
+    SeriesDescription: seriesDescription(`AI findings ${algorithm.name} ${algorithm.version}`),
+    ReferencedPerformedProcedureStepSequence: [],
+    ...generalEquipmentModule(algorithm),
+    ...contributingEquipment(algorithm, at),
+    // SR Document General Module (C.17.2)
+    InstanceNumber: 1,
+    CompletionFlag: 'COMPLETE',
+    VerificationFlag: 'UNVERIFIED',
+    ContentDate: dicomDate(at),
+    ContentTime: dicomTime(at),
+    PerformedProcedureCodeSequence: [],
+    CurrentRequestedProcedureEvidenceSequence: evidence(record),
+    CodingSchemeIdentificationSequence: [RADIOLENS_CODING_SCHEME_IDENTIFICATION],
+    // SR Document Content Module (C.17.3): the root content item
+    ValueType: 'CONTAINER',
+    ConceptNameCodeSequence: [codeItem(DCM.imagingMeasurementReport)],
+    ContinuityOfContent: 'SEPARATE',
+    ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1500' }],
+    ContentSequence: [
+      // TID 1204 Language of Content Item and Descendants
+      codeValue('HAS CONCEPT MOD', DCM.languageOfContent, RFC5646.english),
+      // TID 1001 → TID 1002 Observer Context → TID 1004 Device Observer
+      codeValue('HAS OBS CONTEXT', DCM.observerType, DCM.device),
+      uidRef('HAS OBS CONTEXT', DCM.deviceObserverUid, deviceObserverUid(algorithm)),
+      text('HAS OBS CONTEXT', DCM.deviceObserverName, algorithm.name),
+      text('HAS OBS CONTEXT', DCM.deviceObserverManufacturer, algorithm.manufacturer),
+      text('HAS OBS CONTEXT', DCM.deviceObserverModelName, algorithm.modelId),
+      codeValue('HAS CONCEPT MOD', DCM.procedureReported, procedureReported(record)),
+      imageLibrary(record.sources),
+      container(
+        'CONTAINS',
+        DCM.imagingMeasurements,
+        record.findings.map((finding) => measurementGroup(record, finding)),
+      ),
+    ],
+  };
+  return {
+    dataset,
+    bytes: encodeDicomPart10(dataset),
+    sopInstanceUid,
+    seriesInstanceUid,
+  };
+}
+
+/**
+ * LO is at most 64 characters; validators count bytes, so with UTF-8 (ISO_IR 192) a
+ * non-ASCII character costs more than one. Truncate by encoded length, mark it with an ASCII
+ * "...", and keep the "AI" prefix, which must survive truncation.
+ */
+export function seriesDescription(description: string): string {
+  const limit = 64;
+  if (Buffer.byteLength(description, 'utf8') <= limit) return description;
+  let kept = '';
+  for (const char of description) {
+    if (Buffer.byteLength(kept + char, 'utf8') > limit - 3) break;
+    kept += char;
+  }
+  return `${kept}...`;
+}
+
+/** Percent with two decimals: DS allows 16 characters, readers need no more precision. */
+export function percent(probability: number): string {
+  return String(Math.round(probability * 10000) / 100);
+}
+
+/** TID 1501 for one finding. */
+function measurementGroup(record: AnalysisRecord, finding: FindingResult): ContentItem {
+  const { algorithm } = record;
+  const presence = finding.present ? SCT.present : SCT.absent;
+  return container('CONTAINS', DCM.measurementGroup, [
+    text(
+      'HAS OBS CONTEXT',
+      DCM.trackingIdentifier,
+      `${finding.labelId} (${algorithm.modelId} ${algorithm.version})`,
+    ),
+    uidRef(
+      'HAS OBS CONTEXT',
+      DCM.trackingUniqueIdentifier,
+      trackingUid(record, finding.labelId, finding.image),
+    ),
+    codeValue('CONTAINS', DCM.finding, finding.finding),
+    // TID 4019 Algorithm Identification
+    text('HAS CONCEPT MOD', DCM.algorithmName, algorithm.name),
+    text('HAS CONCEPT MOD', DCM.algorithmVersion, algorithm.version),
+    text('HAS CONCEPT MOD', DCM.algorithmParameters, `model id ${algorithm.modelId}`),
+    text('HAS CONCEPT MOD', DCM.algorithmParameters, `manifest sha256 ${algorithm.manifestSha256}`),
+    text(
+      'HAS CONCEPT MOD',
+      DCM.algorithmParameters,
+      `operating threshold ${finding.threshold}; present if probability >= threshold`,
+    ),
+    // TID 300 Measurement: the model's probability, inferred from the analysed image
+    num('CONTAINS', DCM.certaintyOfFinding, percent(finding.probability), UCUM.percent, [
+      image(
+        'INFERRED FROM',
+        DCM.sourceOfMeasurement,
+        finding.image.sopClassUid,
+        finding.image.sopInstanceUid,
+      ),
+    ]),
+    num('CONTAINS', RADIOLENS.operatingThreshold, percent(finding.threshold), UCUM.percent),
+    // Qualitative evaluation: the finding's presence at the operating point
+    codeValue('CONTAINS', finding.finding, presence),
+  ]);
+}
+
+/** TID 1600 Image Library: every source image, with its modality (TID 1602) when coded. */
+function imageLibrary(sources: readonly SourceImage[]): ContentItem {
+  const entries = sources.map((source) => {
+    const modality = modalityCode(source.dataset['Modality']);
+    return image(
+      'CONTAINS',
+      undefined,
+      source.sopClassUid,
+      source.sopInstanceUid,
+      modality === undefined ? [] : [codeValue('HAS ACQ CONTEXT', DCM.modality, modality)],
+    );
+  });
+  return container('CONTAINS', DCM.imageLibrary, [
+    container('CONTAINS', DCM.imageLibraryGroup, entries),
+  ]);
+}
+
+function modalityCode(modality: unknown): CodedConcept | undefined {
+  if (modality === 'CR') return DCM.computedRadiography;
+  if (modality === 'DX') return DCM.digitalRadiography;
+  return undefined;
+}
+
+/**
+ * Procedure reported (121058): the source's own Procedure Code when it has one, otherwise
+ * plain chest X-ray for chest radiographs, otherwise the generic imaging study concept.
+ */
+function procedureReported(record: AnalysisRecord): CodedConcept {
+  const source = primarySource(record).dataset;
+  const procedure = (source['ProcedureCodeSequence'] as Record<string, unknown>[] | undefined)?.[0];
+  if (
+    typeof procedure?.['CodeValue'] === 'string' &&
+    typeof procedure['CodingSchemeDesignator'] === 'string' &&
+    typeof procedure['CodeMeaning'] === 'string'
+  ) {
+    return {
+      value: procedure['CodeValue'],
+      scheme: procedure['CodingSchemeDesignator'],
+      meaning: procedure['CodeMeaning'],
+    };
+  }
+  const bodyPart = String(source['BodyPartExamined'] ?? '').toUpperCase();
+  const modality = source['Modality'];
+  if (bodyPart === 'CHEST' && (modality === 'CR' || modality === 'DX')) return SCT.plainChestXray;
+  return LN.diagnosticImagingStudy;
+}
+
+/** Current Requested Procedure Evidence: every instance the report references (C.17.2.3). */
+function evidence(record: AnalysisRecord): DicomDataset[] {
+  const bySeries = new Map<string, SourceImage[]>();
+  for (const source of record.sources) {
+    const list = bySeries.get(source.seriesInstanceUid) ?? [];
+    if (!list.some((s) => s.sopInstanceUid === source.sopInstanceUid)) list.push(source);
+    bySeries.set(source.seriesInstanceUid, list);
+  }
+  return [
+    {
+      StudyInstanceUID: record.studyInstanceUid,
+      ReferencedSeriesSequence: [...bySeries].map(([seriesUid, images]) => ({
+        SeriesInstanceUID: seriesUid,
+        ReferencedSOPSequence: images.map((s) => ({
+          ReferencedSOPClassUID: s.sopClassUid,
+          ReferencedSOPInstanceUID: s.sopInstanceUid,
+        })),
+      })),
+    },
+  ];
+}

@@ -1,0 +1,107 @@
+/**
+ * Finds the top-level Pixel Data element (7FE0,0010) in a Part 10 file by walking element
+ * headers only, so its bytes can be copied to the output verbatim (ADR 0061): fragments,
+ * Basic Offset Table and byte order exactly as received, and no time spent decoding and
+ * re-encoding half a megabyte per image. Values are skipped, never interpreted.
+ */
+import { LONG_LENGTH_VRS } from '../../foundation/dicom/index.js';
+
+const UNDEFINED = 0xffffffff;
+
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+class Walker {
+  offset: number;
+  constructor(
+    private readonly view: DataView,
+    start: number,
+    private readonly explicit: boolean,
+    private readonly little: boolean,
+  ) {
+    this.offset = start;
+  }
+
+  private u16(at: number, little = this.little): number {
+    return this.view.getUint16(at, little);
+  }
+  private u32(at: number, little = this.little): number {
+    return this.view.getUint32(at, little);
+  }
+
+  /** Read one element header; returns tag (as number) and value length, offset after header. */
+  header(): { tag: number; length: number; start: number } {
+    const start = this.offset;
+    const group = this.u16(start);
+    const element = this.u16(start + 2);
+    const tag = ((group << 16) | element) >>> 0;
+    // Item and delimiter tags carry no VR in any transfer syntax.
+    if (group === 0xfffe || !this.explicit) {
+      this.offset = start + 8;
+      return { tag, length: this.u32(start + 4), start };
+    }
+    const vr = String.fromCharCode(this.view.getUint8(start + 4), this.view.getUint8(start + 5));
+    if (LONG_LENGTH_VRS.has(vr)) {
+      this.offset = start + 12;
+      return { tag, length: this.u32(start + 8), start };
+    }
+    this.offset = start + 8;
+    return { tag, length: this.u16(start + 6), start };
+  }
+
+  /** Skip an undefined-length value: items (themselves maybe undefined length) up to E0DD. */
+  skipUndefined(): void {
+    for (;;) {
+      const { tag, length } = this.header();
+      if (tag === 0xfffee0dd) return; // Sequence Delimitation Item
+      if (tag === 0xfffee000 && length === UNDEFINED) this.skipItemElements();
+      else if (length !== UNDEFINED) this.offset += length;
+      else throw new Error('undefined length outside an item');
+    }
+  }
+
+  /** Skip the elements of an undefined-length item up to its Item Delimitation (E00D). */
+  private skipItemElements(): void {
+    for (;;) {
+      const { tag, length } = this.header();
+      if (tag === 0xfffee00d) return;
+      if (length === UNDEFINED) this.skipUndefined();
+      else this.offset += length;
+    }
+  }
+}
+
+/**
+ * The byte range of the top-level Pixel Data element, or undefined when there is none or the
+ * file cannot be walked (deflated data, damage): callers then fall back to a full re-encode.
+ */
+export function locatePixelData(bytes: Uint8Array, transferSyntax: string): ByteRange | undefined {
+  if (transferSyntax === '1.2.840.10008.1.2.1.99') return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    // File meta: always explicit VR little endian; (0002,0000) gives its length.
+    const metaLength = view.getUint32(132 + 8, true);
+    const walker = new Walker(
+      view,
+      132 + 12 + metaLength,
+      transferSyntax !== '1.2.840.10008.1.2',
+      transferSyntax !== '1.2.840.10008.1.2.2',
+    );
+    while (walker.offset + 8 <= bytes.byteLength) {
+      const { tag, length, start } = walker.header();
+      if (tag === 0x7fe00010) {
+        if (length === UNDEFINED) walker.skipUndefined();
+        else walker.offset += length;
+        return walker.offset <= bytes.byteLength ? { start, end: walker.offset } : undefined;
+      }
+      if (tag > 0x7fe00010) return undefined;
+      if (length === UNDEFINED) walker.skipUndefined();
+      else walker.offset += length;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

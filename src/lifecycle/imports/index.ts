@@ -1,0 +1,8 @@
+/** PNG/JPEG radiograph collections turned into DICOM CR (`radiolens import-images`). */
+export {
+  importImages,
+  CR_IMAGE_STORAGE,
+  type ImportOptions,
+  type ImportReport,
+  type ImportedImage,
+} from './importImages.js';

@@ -1,0 +1,126 @@
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { describeError, RadiolensError } from '../../foundation/core/index.js';
+import { readGreyImage, toModelInput } from '../../inference/imaging/index.js';
+import { createModelRunner, type ModelPackage } from '../../inference/models/index.js';
+import { globalAveragePool } from '../../inference/ood/index.js';
+import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
+
+/** An image's pooled features, or why it has none, with the DICOM attributes that say what it is. */
+export interface ImageFeatures {
+  path: string;
+  pooled: Float32Array | null;
+  problem: string | null;
+  /** Modality / Body Part Examined / Photometric Interpretation when DICOM; 'raster' otherwise. */
+  kind: string;
+  /** SOP Instance UID when DICOM: the same image in several transfer syntaxes counts once. */
+  uid: string | null;
+}
+
+/**
+ * Pooled features of any decodable image, DICOM or PNG/JPEG. Unlike scoreImages this does NOT
+ * apply the intended-use check: the OOD check is measured on what the pixels look like,
+ * because DICOM attributes are often missing or wrong (secondary captures, legacy imports)
+ * and the check must hold where the attribute check cannot.
+ */
+export async function extractPooledFeatures(
+  paths: readonly string[],
+  pkg: ModelPackage,
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<ImageFeatures[]> {
+  if (pkg.manifest.outputs.features === undefined) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `${pkg.manifest.id}@${pkg.manifest.version} exposes no feature output — the OOD check needs pooled features (manifest outputs.features)`,
+    );
+  }
+  const runner = await createModelRunner(pkg);
+  const batchSize = options.batchSize ?? 16;
+  const out: ImageFeatures[] = [];
+  try {
+    for (let start = 0; start < paths.length; start += batchSize) {
+      const batch: Array<{ path: string; kind: string; uid: string | null; input: Float32Array }> =
+        [];
+      for (const path of paths.slice(start, start + batchSize)) {
+        try {
+          const loaded = await readGreyImage(path);
+          batch.push({
+            path,
+            kind: loaded.kind,
+            uid: loaded.uid,
+            input: toModelInput(loaded.grey, pkg.manifest.input),
+          });
+        } catch (error) {
+          out.push({
+            path,
+            pooled: null,
+            problem: describeError(error),
+            kind: 'undecodable',
+            uid: null,
+          });
+        }
+      }
+      if (batch.length > 0) {
+        const result = await runner.run(batch.map((b) => b.input));
+        batch.forEach((b, i) => {
+          out.push({
+            path: b.path,
+            kind: b.kind,
+            uid: b.uid,
+            problem: null,
+            pooled: globalAveragePool(result.features![i]!),
+          });
+        });
+      }
+      options.onProgress?.(Math.min(paths.length, start + batchSize), paths.length);
+    }
+  } finally {
+    await runner.dispose();
+  }
+  const byPath = new Map(out.map((item) => [item.path, item]));
+  return paths.map((path) => byPath.get(path)!);
+}
+
+/** A list of images: a CSV's "image" column (relative to the CSV), or every file under a folder. */
+export interface ImageList {
+  source: string;
+  paths: string[];
+  /** Patient ids from a CSV's patient_id column, when it has one (folds never split a patient). */
+  groups: string[] | null;
+}
+
+export async function readImageList(spec: string): Promise<ImageList> {
+  const path = resolve(spec);
+  const info = await stat(path).catch((cause: unknown) => {
+    throw new RadiolensError('E_IO', `${spec} does not exist — give a CSV or a folder of images`, {
+      subject: spec,
+      cause,
+    });
+  });
+  if (info.isDirectory()) {
+    const paths = (await walk(path)).sort().filter((p) => !/(\.md|\.csv|\.txt|LICENSE)$/i.test(p));
+    return { source: spec, paths, groups: null };
+  }
+  const table = readCsvFile(path);
+  requireColumns(table, ['image']);
+  const base = dirname(path);
+  return {
+    source: spec,
+    paths: table.rows.map((row) => resolve(base, row['image']!)),
+    groups: table.columns.includes('patient_id')
+      ? table.rows.map((row) => row['patient_id']!)
+      : null,
+  };
+}
+
+/** Every file under dir, hidden entries skipped. (Not analysis/collectFiles: analysis will import this folder.) */
+async function walk(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(full)));
+    else if (entry.isFile()) files.push(full);
+  }
+  return files;
+}

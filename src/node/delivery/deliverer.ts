@@ -1,0 +1,244 @@
+/**
+ * OutboxDeliverer: takes due entries from the outbox, sends them in batches per destination
+ * with the sender for its kind, and records each outcome (ADR 0101). It polls (every pollMs,
+ * sooner when an entry becomes due) and can be kicked when something was enqueued.
+ *
+ * A batch whose every payload must be retried means the destination is down: the rest of its
+ * entries are postponed to the same time instead of each trying (and timing out) in turn.
+ * Events carry the destination label and a short hash of the entry key, never patient data
+ * or UIDs.
+ */
+import { createHash } from 'node:crypto';
+import { describeError } from '../../foundation/core/index.js';
+import type { Destination } from './destinations.js';
+import { DimseSender } from './dimseSender.js';
+import { FhirSender } from './fhirSender.js';
+import { FolderSender } from './folderSender.js';
+import type { ClaimedEntry, Outbox, OutboxState } from './outbox.js';
+import { retry, type SendOutcome, type Sender } from './sender.js';
+import { StowSender } from './stowSender.js';
+
+export type DeliveryEvent =
+  | { type: 'delivered'; destination: string; entry: string; attempts: number }
+  | {
+      type: 'retry';
+      destination: string;
+      entry: string;
+      attempts: number;
+      error: string;
+      nextAttemptAt: number;
+    }
+  | { type: 'failed'; destination: string; entry: string; attempts: number; error: string }
+  /** The claim expired before the outcome was recorded; another sender has the entry. */
+  | { type: 'claim-lost'; destination: string; entry: string }
+  | { type: 'destination-down'; destination: string; postponed: number; until: number }
+  | { type: 'error'; error: string };
+
+export type SenderRegistry = {
+  [K in Destination['kind']]: Sender<Extract<Destination, { kind: K }>>;
+};
+
+export interface OutboxDelivererOptions {
+  /** Our AE title when we call a PACS. */
+  readonly callingAeTitle: string;
+  /** Batches sent at the same time; default 4. */
+  readonly concurrency?: number;
+  /** Longest wait between looks at the outbox; default 1 s. */
+  readonly pollMs?: number;
+  /** Most payloads per batch (one association, one STOW-RS request); default 20. */
+  readonly batchSize?: number;
+  readonly onEvent?: (event: DeliveryEvent) => void;
+  /** Replace the sender of a kind (another transport, or a test double of a real peer). */
+  readonly senders?: Partial<SenderRegistry>;
+}
+
+/** A short, stable reference to an entry for logs: its key may contain UIDs. */
+export function entryRef(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/** Error text for events: anything that looks like a DICOM UID is masked (paths and bodies carry them). */
+export function scrubUids(text: string): string {
+  return text.replace(/\b\d+(?:\.\d+){3,}\b/g, '<uid>');
+}
+
+export class OutboxDeliverer {
+  private readonly senders: SenderRegistry;
+  private readonly concurrency: number;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private kicked = false;
+  private readonly runs = new Set<Promise<number>>();
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly options: OutboxDelivererOptions,
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.pollMs = options.pollMs ?? 1000;
+    this.batchSize = Math.max(1, options.batchSize ?? 20);
+    this.senders = {
+      dicom: options.senders?.dicom ?? new DimseSender({ callingAeTitle: options.callingAeTitle }),
+      dicomweb: options.senders?.dicomweb ?? new StowSender(),
+      fhir: options.senders?.fhir ?? new FhirSender(),
+      folder: options.senders?.folder ?? new FolderSender(),
+    };
+  }
+
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.stopping = false;
+    this.loop = this.pollLoop();
+  }
+
+  /** Something was enqueued: look now rather than at the next poll. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  /** Delivers everything due now; returns how many entries were delivered. */
+  runOnce(): Promise<number> {
+    const run = this.deliverDue();
+    this.runs.add(run);
+    void run.finally(() => this.runs.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /** Stops claiming and waits for the sends in flight; unclaimed entries stay pending. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    await Promise.allSettled([...this.runs]);
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (!this.stopping) {
+      this.kicked = false;
+      try {
+        await this.runOnce();
+      } catch (error) {
+        this.emit({ type: 'error', error: scrubUids(describeError(error)) });
+      }
+      if (this.stopping) break;
+      if (this.kicked) continue;
+      const next = this.outbox.nextDueAt();
+      const wait =
+        next === undefined
+          ? this.pollMs
+          : Math.min(this.pollMs, Math.max(0, next - this.outbox.now()));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async deliverDue(): Promise<number> {
+    const seen = new Set<number>();
+    const down = new Map<string, number>();
+    let delivered = 0;
+    const worker = async (): Promise<void> => {
+      while (!this.stopping) {
+        const claimed = this.outbox.claimDue(this.batchSize, { ids: seen, labels: down.keys() });
+        if (claimed.length === 0) return;
+        for (const c of claimed) seen.add(c.entry.id);
+        const byLabel = new Map<string, ClaimedEntry[]>();
+        for (const c of claimed) {
+          const group = byLabel.get(c.entry.label) ?? [];
+          group.push(c);
+          byLabel.set(c.entry.label, group);
+        }
+        for (const [label, group] of byLabel) {
+          delivered += await this.sendGroup(label, group, down);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.concurrency }, worker));
+    return delivered;
+  }
+
+  private async sendGroup(
+    label: string,
+    group: readonly ClaimedEntry[],
+    down: Map<string, number>,
+  ): Promise<number> {
+    const destination = group[0]!.entry.destination;
+    const sender = this.senders[destination.kind] as Sender;
+    const downUntil = down.get(label);
+    if (downUntil !== undefined) {
+      // A parallel batch just found it down: give these back untried, due when it is probed again.
+      for (const claimed of group) this.outbox.release(claimed, downUntil);
+      return 0;
+    }
+    let outcomes: SendOutcome[];
+    try {
+      outcomes = await sender.send(
+        destination,
+        group.map((c) => c.entry.payload),
+      );
+    } catch (error) {
+      // A sender bug must not lose the entries: record and retry.
+      outcomes = group.map(() => retry(`sender failed: ${describeError(error)}`));
+    }
+    let delivered = 0;
+    let nextAttemptAt: number | undefined;
+    for (const [i, claimed] of group.entries()) {
+      const outcome = outcomes[i] ?? retry('sender returned no outcome');
+      const state: OutboxState | undefined = this.outbox.settle(claimed, outcome);
+      const ref = entryRef(claimed.entry.key);
+      if (state === undefined) {
+        this.emit({ type: 'claim-lost', destination: label, entry: ref });
+        continue;
+      }
+      const after = this.outbox.get(claimed.entry.key);
+      const attempts = after?.attempts ?? claimed.entry.attempts;
+      if (state === 'delivered') {
+        delivered += 1;
+        this.emit({ type: 'delivered', destination: label, entry: ref, attempts });
+      } else if (outcome.status !== 'delivered') {
+        const error = scrubUids(outcome.reason);
+        if (state === 'failed') {
+          this.emit({ type: 'failed', destination: label, entry: ref, attempts, error });
+        } else {
+          nextAttemptAt = after?.availableAt;
+          this.emit({
+            type: 'retry',
+            destination: label,
+            entry: ref,
+            attempts,
+            error,
+            nextAttemptAt: after?.availableAt ?? 0,
+          });
+        }
+      }
+    }
+    if (
+      outcomes.length > 0 &&
+      outcomes.every((o) => o.status === 'retry') &&
+      nextAttemptAt !== undefined
+    ) {
+      down.set(label, nextAttemptAt);
+      const postponed = this.outbox.postponeDestination(label, nextAttemptAt);
+      this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
+    }
+    return delivered;
+  }
+
+  private emit(event: DeliveryEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A faulty listener must not stop delivery.
+    }
+  }
+}

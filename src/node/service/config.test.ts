@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isRadiolensError } from '../../foundation/core/index.js';
+import { DEFAULTS, loadNodeConfig } from './config.js';
+
+async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-config-'));
+  try {
+    await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('no file and no flags: defaults that start a working node', () => {
+  const config = loadNodeConfig({}, '/opt/models');
+  assert.equal(config.dataDir, resolve(DEFAULTS.dataDir));
+  assert.equal(config.aeTitle, 'RADIOLENS');
+  assert.equal(config.dicomPort, 11112);
+  assert.equal(config.httpPort, 8080);
+  assert.deepEqual(config.allowedCallers, [{ aeTitle: '*', addresses: ['127.0.0.1', '::1'] }]);
+  assert.equal(config.watchFolder, join(resolve(DEFAULTS.dataDir), 'import'));
+  assert.equal(config.modelsDir, '/opt/models');
+  assert.deepEqual(config.routes, []);
+  assert.deepEqual(config.destinations, []);
+});
+
+test('flags override the file; file paths are relative to the file', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'node.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        dataDir: 'data',
+        aeTitle: 'FROMFILE',
+        dicomPort: 104,
+        quietPeriodSeconds: 5,
+        allowedCallers: [{ aeTitle: 'CT1', addresses: ['10.0.0.5'] }],
+        routes: [{ match: { modality: ['CR', 'DX'] }, models: ['cxr-pneumonia@1.2.0'] }],
+        destinations: ['file:///tmp/out'],
+        watchFolder: false,
+      }),
+    );
+    const config = loadNodeConfig(
+      { config: file, aeTitle: 'FLAG', allow: ['PACS@10.0.0.7', 'PACS@10.0.0.8', 'MOD'] },
+      '/m',
+    );
+    assert.equal(config.dataDir, join(dir, 'data'));
+    assert.equal(config.aeTitle, 'FLAG');
+    assert.equal(config.dicomPort, 104);
+    assert.equal(config.quietPeriodSeconds, 5);
+    assert.deepEqual(config.allowedCallers, [
+      { aeTitle: 'PACS', addresses: ['10.0.0.7', '10.0.0.8'] },
+      { aeTitle: 'MOD' },
+    ]);
+    assert.equal(config.routes.length, 1);
+    assert.equal(config.destinations[0]?.destination.kind, 'folder');
+    assert.equal(config.watchFolder, null);
+  });
+});
+
+test('every bad field is reported by its path with what to fix', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'node.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        aeTitle: 'MUCH-TOO-LONG-AE-TITLE',
+        dicomPort: 70000,
+        workers: 1.5,
+        allowedCallers: [{ aeTitle: 'X', addresses: ['pacs.example.org'] }],
+        routes: [{ match: { modality: 'CR', colour: 'red' }, models: ['no spaces'] }],
+        destinaitons: [],
+      }),
+    );
+    assert.throws(
+      () => loadNodeConfig({ config: file }, '/m'),
+      (error: unknown) => {
+        assert.ok(isRadiolensError(error));
+        assert.equal(error.code, 'E_BAD_INPUT');
+        for (const expected of [
+          /aeTitle: an AE title is 1 to 16/,
+          /dicomPort: a port is a whole number from 0 to 65535/,
+          /workers: workers is a whole number/,
+          /allowedCallers\.0\.addresses\.0: list IPv4 or IPv6 addresses/,
+          /routes\.0\.match: .*colour/,
+          /routes\.0\.models\.0: a model is written id or id@version/,
+          /\(top level\): .*destinaitons/,
+        ]) {
+          assert.match(error.message, expected);
+        }
+        return true;
+      },
+    );
+  });
+});
+
+test('bad flags and destinations are named as typed', () => {
+  assert.throws(
+    () => loadNodeConfig({ dicomPort: Number.NaN }, '/m'),
+    /problems in the command-line flags:\n\s+--dicom-port: a port/,
+  );
+  assert.throws(() => loadNodeConfig({ sendTo: ['ftp://x'] }, '/m'), /--send-to ftp:\/\/x: /);
+  assert.throws(
+    () => loadNodeConfig({ config: '/nonexistent/node.json' }, '/m'),
+    /cannot read the configuration file/,
+  );
+});

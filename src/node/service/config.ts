@@ -1,0 +1,353 @@
+/**
+ * The node's configuration: a JSON file (`--config <file>`) validated with a schema at start,
+ * merged with command-line flags (flags win), with defaults that start a working node with no
+ * file at all (ADR 0110). Every problem is reported at once, by field path, with what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { parseDestination, type Destination } from '../delivery/index.js';
+import { isIP } from 'node:net';
+
+/** What a routing rule may test; each a value or a list of accepted values. */
+const matchValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const MODEL_REF = /^[A-Za-z0-9][\w.-]*(@[\w.+-]+)?$/;
+const modelRef = z
+  .string()
+  .regex(MODEL_REF, { message: 'a model is written id or id@version, e.g. cxr-pneumonia@1.2.0' });
+
+const aeTitle = z
+  .string()
+  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, {
+    message: 'an AE title is 1 to 16 printable ASCII characters without a backslash',
+  })
+  .refine((value) => value.trim() !== '', { message: 'an AE title cannot be blank' });
+
+const port = z
+  .number({ message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })
+  .int({ message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })
+  .min(0, { message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })
+  .max(65535, { message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' });
+
+export const routeRuleSchema = z
+  .object({
+    match: z
+      .object({
+        modality: matchValue.optional(),
+        bodyPartExamined: matchValue.optional(),
+        viewPosition: matchValue.optional(),
+        sopClassUid: matchValue.optional(),
+        callingAeTitle: matchValue.optional(),
+      })
+      .strict(),
+    // [] is an exclusion: studies this rule matches first are analysed by no model.
+    models: z.array(modelRef),
+  })
+  .strict();
+
+export type RouteRule = z.infer<typeof routeRuleSchema>;
+
+const allowedCallerSchema = z
+  .object({
+    // '*' stands for any calling AE title (ADR 0110); combine it with addresses.
+    aeTitle: z.union([z.literal('*'), aeTitle]),
+    addresses: z
+      .array(
+        z.string().refine((value) => isIP(value) !== 0, {
+          message: 'list IPv4 or IPv6 addresses, not host names',
+        }),
+      )
+      .optional(),
+  })
+  .strict();
+
+const positiveSeconds = (what: string): z.ZodNumber =>
+  z
+    .number({ message: `${what} is a number of seconds` })
+    .min(0, { message: `${what} cannot be negative` });
+
+/** The config file: every field optional, defaults applied after merging with flags. */
+export const nodeConfigFileSchema = z
+  .object({
+    dataDir: z.string().min(1).optional(),
+    aeTitle: aeTitle.optional(),
+    dicomPort: port.optional(),
+    httpPort: port.optional(),
+    host: z
+      .string()
+      .refine((value) => isIP(value) !== 0, {
+        message: 'host is the IP address to listen on, e.g. 0.0.0.0 or 127.0.0.1',
+      })
+      .optional(),
+    allowedCallers: z.array(allowedCallerSchema).optional(),
+    quietPeriodSeconds: positiveSeconds('quietPeriodSeconds').optional(),
+    workers: z
+      .number()
+      .int({ message: 'workers is a whole number' })
+      .min(0, { message: 'workers is 0 (ingest only) or more' })
+      .max(64, { message: 'workers above 64 makes no sense on one machine' })
+      .optional(),
+    routes: z.array(routeRuleSchema).optional(),
+    models: z.array(modelRef).optional(),
+    destinations: z.array(z.string().min(1)).optional(),
+    watchFolder: z.union([z.string().min(1), z.literal(false)]).optional(),
+    modelsDir: z.string().min(1).optional(),
+    leaseSeconds: z
+      .number()
+      .min(1, { message: 'leaseSeconds must be at least 1 (workers renew it every third)' })
+      .optional(),
+    shutdownGraceSeconds: positiveSeconds('shutdownGraceSeconds').optional(),
+    delivery: z
+      .object({
+        retryFirstSeconds: positiveSeconds('retryFirstSeconds').optional(),
+        retryMaxSeconds: positiveSeconds('retryMaxSeconds').optional(),
+        claimSeconds: z
+          .number()
+          .min(1, { message: 'claimSeconds must exceed the longest send; at least 1' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type NodeConfigFile = z.infer<typeof nodeConfigFileSchema>;
+
+/** Flags of `radiolens serve`; undefined means "not given". */
+export interface NodeFlags {
+  readonly config?: string;
+  readonly data?: string;
+  readonly aeTitle?: string;
+  readonly dicomPort?: number;
+  readonly httpPort?: number;
+  readonly host?: string;
+  readonly allow?: readonly string[];
+  readonly model?: readonly string[];
+  readonly sendTo?: readonly string[];
+  readonly watch?: string | false;
+  readonly quietPeriod?: number;
+  readonly workers?: number;
+  readonly modelsDir?: string;
+}
+
+export interface AllowedCallerConfig {
+  readonly aeTitle: string;
+  readonly addresses?: readonly string[];
+}
+
+/** The validated, complete configuration the node runs with. */
+export interface NodeConfig {
+  readonly dataDir: string;
+  readonly aeTitle: string;
+  readonly dicomPort: number;
+  readonly httpPort: number;
+  readonly host: string;
+  readonly allowedCallers: readonly AllowedCallerConfig[];
+  readonly quietPeriodSeconds: number;
+  readonly workers: number;
+  readonly routes: readonly RouteRule[];
+  /** The default route: models for a study no rule matches ([] = the installed one that fits). */
+  readonly models: readonly string[];
+  readonly destinations: readonly { readonly spec: string; readonly destination: Destination }[];
+  /** Watched import folder, or null when off. */
+  readonly watchFolder: string | null;
+  readonly modelsDir: string;
+  readonly leaseSeconds: number;
+  readonly shutdownGraceSeconds: number;
+  /** Outbox retry backoff and send claim (ADR 0110); the outbox's defaults when absent. */
+  readonly delivery: {
+    readonly retryFirstSeconds?: number;
+    readonly retryMaxSeconds?: number;
+    readonly claimSeconds?: number;
+  };
+}
+
+export const DEFAULTS = {
+  dataDir: 'radiolens-data',
+  aeTitle: 'RADIOLENS',
+  dicomPort: 11112,
+  httpPort: 8080,
+  host: '0.0.0.0',
+  // Secure by default and still working out of the box: any AE title, from this machine only.
+  allowedCallers: [{ aeTitle: '*', addresses: ['127.0.0.1', '::1'] }],
+  quietPeriodSeconds: 30,
+  workers: 1,
+  leaseSeconds: 30,
+  shutdownGraceSeconds: 30,
+} as const;
+
+/** `AET` or `AET@address`; the address is split at the last '@'. */
+export function parseAllowFlag(text: string): AllowedCallerConfig {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return { aeTitle: text };
+  return { aeTitle: text.slice(0, at), addresses: [text.slice(at + 1)] };
+}
+
+/** Merges repeated `--allow AET@addr` entries of one AE title into one caller. */
+function mergeCallers(
+  callers: readonly AllowedCallerConfig[],
+): { aeTitle: string; addresses?: string[] }[] {
+  const byTitle = new Map<string, { aeTitle: string; addresses?: string[] }>();
+  for (const caller of callers) {
+    const known = byTitle.get(caller.aeTitle);
+    if (known === undefined) {
+      byTitle.set(caller.aeTitle, {
+        aeTitle: caller.aeTitle,
+        ...(caller.addresses ? { addresses: [...caller.addresses] } : {}),
+      });
+    } else if (known.addresses !== undefined) {
+      // An entry without addresses allows every address; keep the wider one.
+      if (caller.addresses === undefined) delete known.addresses;
+      else known.addresses.push(...caller.addresses);
+    }
+  }
+  return [...byTitle.values()];
+}
+
+/** The command-line flag that sets each field, to name it as the user typed it. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  dataDir: '--data',
+  aeTitle: '--ae-title',
+  dicomPort: '--dicom-port',
+  httpPort: '--http-port',
+  host: '--host',
+  allowedCallers: '--allow',
+  models: '--model',
+  destinations: '--send-to',
+  watchFolder: '--watch',
+  quietPeriodSeconds: '--quiet-period',
+  workers: '--workers',
+  modelsDir: '--registry',
+};
+
+function formatIssues(issues: readonly z.core.$ZodIssue[], where: string, asFlags = false): string {
+  const lines = issues.map((issue) => {
+    let path = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
+    if (asFlags) {
+      const [field, index, ...rest] = issue.path.map(String);
+      // --allow/--model/--send-to are repeatable: "--allow (2nd)" rather than allowedCallers.1
+      const which = index === undefined ? '' : ` (#${Number(index) + 1})`;
+      path = `${FLAG_OF[field ?? ''] ?? field}${which}${rest.length > 0 ? ` ${rest.join('.')}` : ''}`;
+    }
+    return `  ${path}: ${issue.message}`;
+  });
+  return `problems in ${where}:\n${lines.join('\n')}`;
+}
+
+function readConfigFile(file: string): NodeConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `cannot read the configuration file ${file}: ${(cause as Error).message} — check the --config path`,
+      { subject: file, cause },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `the configuration file ${file} is not valid JSON: ${(cause as Error).message} — fix the syntax`,
+      { subject: file, cause },
+    );
+  }
+  const parsed = nodeConfigFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new RadiolensError('E_BAD_INPUT', formatIssues(parsed.error.issues, file), {
+      subject: file,
+    });
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads `flags.config` (when given), applies the flags over it and the defaults under both,
+ * and validates the result. Paths in the file are relative to the file; paths in flags to
+ * the working directory. Throws RadiolensError E_BAD_INPUT listing every problem.
+ */
+export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): NodeConfig {
+  const fileConfig = flags.config === undefined ? {} : readConfigFile(resolve(flags.config));
+  const base = flags.config === undefined ? process.cwd() : dirname(resolve(flags.config));
+  const fromFile = (path: string | undefined): string | undefined =>
+    path === undefined ? undefined : resolve(base, path);
+
+  // Flags go through the same schema so that their errors read the same way.
+  const flagConfig: NodeConfigFile = {
+    ...(flags.data !== undefined ? { dataDir: resolve(flags.data) } : {}),
+    ...(flags.aeTitle !== undefined ? { aeTitle: flags.aeTitle } : {}),
+    ...(flags.dicomPort !== undefined ? { dicomPort: flags.dicomPort } : {}),
+    ...(flags.httpPort !== undefined ? { httpPort: flags.httpPort } : {}),
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.allow !== undefined && flags.allow.length > 0
+      ? { allowedCallers: mergeCallers(flags.allow.map(parseAllowFlag)) }
+      : {}),
+    ...(flags.model !== undefined && flags.model.length > 0 ? { models: [...flags.model] } : {}),
+    ...(flags.sendTo !== undefined && flags.sendTo.length > 0
+      ? { destinations: [...flags.sendTo] }
+      : {}),
+    ...(flags.watch !== undefined
+      ? { watchFolder: flags.watch === false ? false : resolve(flags.watch) }
+      : {}),
+    ...(flags.quietPeriod !== undefined ? { quietPeriodSeconds: flags.quietPeriod } : {}),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.modelsDir !== undefined ? { modelsDir: resolve(flags.modelsDir) } : {}),
+  };
+  const checkedFlags = nodeConfigFileSchema.safeParse(flagConfig);
+  if (!checkedFlags.success) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      formatIssues(checkedFlags.error.issues, 'the command-line flags', true),
+    );
+  }
+
+  const fileDataDir = fromFile(fileConfig.dataDir);
+  const dataDir = flagConfig.dataDir ?? fileDataDir ?? resolve(DEFAULTS.dataDir);
+  const fileWatch =
+    fileConfig.watchFolder === false ? false : fromFile(fileConfig.watchFolder ?? undefined);
+  const watch = flagConfig.watchFolder ?? fileWatch;
+
+  const destinationSpecs = flagConfig.destinations ?? fileConfig.destinations ?? [];
+  const problems: string[] = [];
+  const destinations: { spec: string; destination: Destination }[] = [];
+  destinationSpecs.forEach((spec, index) => {
+    try {
+      destinations.push({ spec, destination: parseDestination(spec) });
+    } catch (error) {
+      const where = flagConfig.destinations ? `--send-to ${spec}` : `destinations.${index}`;
+      problems.push(`  ${where}: ${(error as Error).message}`);
+    }
+  });
+  if (problems.length > 0) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `problems in the destinations — fix or remove them:\n${problems.join('\n')}`,
+    );
+  }
+
+  return {
+    dataDir,
+    aeTitle: flagConfig.aeTitle ?? fileConfig.aeTitle ?? DEFAULTS.aeTitle,
+    dicomPort: flagConfig.dicomPort ?? fileConfig.dicomPort ?? DEFAULTS.dicomPort,
+    httpPort: flagConfig.httpPort ?? fileConfig.httpPort ?? DEFAULTS.httpPort,
+    host: flagConfig.host ?? fileConfig.host ?? DEFAULTS.host,
+    allowedCallers: flagConfig.allowedCallers ??
+      fileConfig.allowedCallers ?? [...DEFAULTS.allowedCallers],
+    quietPeriodSeconds:
+      flagConfig.quietPeriodSeconds ?? fileConfig.quietPeriodSeconds ?? DEFAULTS.quietPeriodSeconds,
+    workers: flagConfig.workers ?? fileConfig.workers ?? DEFAULTS.workers,
+    routes: fileConfig.routes ?? [],
+    models: flagConfig.models ?? fileConfig.models ?? [],
+    destinations,
+    watchFolder: watch === false ? null : (watch ?? join(dataDir, 'import')),
+    modelsDir: flagConfig.modelsDir ?? fromFile(fileConfig.modelsDir) ?? defaultModelsDir,
+    leaseSeconds: fileConfig.leaseSeconds ?? DEFAULTS.leaseSeconds,
+    shutdownGraceSeconds: fileConfig.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds,
+    delivery: fileConfig.delivery ?? {},
+  };
+}

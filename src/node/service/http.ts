@@ -1,0 +1,125 @@
+/**
+ * The node's HTTP listener (node:http, no framework; ADR 0113): GET /health and the
+ * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}]. Nothing
+ * else: the node is not a PACS and offers no query or retrieve.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
+import { scrub, type NodeLogger } from './log.js';
+
+export type StowHandler = StowRsHandler;
+
+/** The DICOMweb root of the node; STOW-RS is `${DICOMWEB_ROOT}/studies`. */
+export const DICOMWEB_ROOT = '/dicomweb';
+
+export interface HealthReport {
+  readonly status: 'ok' | 'unavailable';
+  readonly [field: string]: unknown;
+}
+
+export interface NodeHttpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly health: () => HealthReport;
+  readonly stow?: StowHandler;
+  readonly logger: NodeLogger;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+export class NodeHttpServer {
+  private constructor(
+    private readonly server: Server,
+    /** Requests being handled, so that stop() can let them finish. */
+    private readonly inFlight: Set<Promise<void>>,
+    private readonly sockets: Set<Socket>,
+    readonly port: number,
+  ) {}
+
+  static async start(options: NodeHttpOptions): Promise<NodeHttpServer> {
+    const sockets = new Set<Socket>();
+    const inFlight = new Set<Promise<void>>();
+    const server = createServer((req, res) => {
+      const handling = handle(req, res, options);
+      inFlight.add(handling);
+      void handling.finally(() => inFlight.delete(handling));
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (cause) =>
+        reject(
+          new RadiolensError(
+            'E_IO',
+            `cannot listen for HTTP on ${options.host}:${options.port}: ${cause.message} — choose another --http-port or stop the program using it`,
+            { cause },
+          ),
+        ),
+      );
+      server.listen(options.port, options.host, () => resolve());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    return new NodeHttpServer(server, inFlight, sockets, port);
+  }
+
+  /** Stops accepting; requests in progress (a STOW-RS upload being stored) finish first. */
+  async stop(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => setTimeout(r, graceMs).unref()),
+    ]);
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeHttpOptions,
+): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://node').pathname;
+  try {
+    if (path === '/health') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      const report = options.health();
+      sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      return;
+    }
+    const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
+      ? matchStowRsPath(path.slice(DICOMWEB_ROOT.length))
+      : undefined;
+    if (stow !== undefined && options.stow !== undefined) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      await options.stow(req, res, stow.studyInstanceUid);
+      return;
+    }
+    sendJson(res, 404, {
+      error: 'not found: this node serves GET /health and POST /dicomweb/studies',
+    });
+  } catch (error) {
+    options.logger.error('http-error', { path: scrub(path), error: scrub(describeError(error)) });
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the node log' });
+    else res.destroy();
+  }
+}

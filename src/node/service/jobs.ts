@@ -1,0 +1,160 @@
+/**
+ * From a stable study to jobs (ADR 0111): route the study, then enqueue one job per model
+ * with the key `study|model@version|lastReceivedAt`. The receipt time in the key means a
+ * study that grows after it was analysed is analysed again, while a re-declaration of the
+ * same content (a restart between enqueue and the stability mark) finds the job already
+ * there. A study no rule routes is recorded in `not_routed_studies`, visible in /health.
+ */
+import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import type { ModelRegistry } from '../../inference/models/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { InstanceStore, NodeDatabase, StableStudy } from '../store/index.js';
+import type { RouteRule } from './config.js';
+import { uidTag, type NodeLogger } from './log.js';
+import { AUTO_MODEL, routeStudy, studyFacts } from './routing.js';
+
+export function studyJobKey(
+  studyInstanceUid: string,
+  model: string,
+  lastReceivedAt: number,
+): string {
+  return `${studyInstanceUid}|${model}|${lastReceivedAt}`;
+}
+
+/** Parse `<id>[@<version>]`. */
+export function parseModelRef(text: string): { id: string; version?: string } {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return { id: text };
+  return { id: text.slice(0, at), version: text.slice(at + 1) };
+}
+
+export function ensureNotRoutedSchema(db: NodeDatabase): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS not_routed_studies (
+      study_instance_uid TEXT PRIMARY KEY,
+      last_received_at INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      recorded_at INTEGER NOT NULL
+    );
+  `);
+}
+
+export interface StudyJobSchedulerOptions {
+  readonly routes: readonly RouteRule[];
+  readonly defaultModels: readonly string[];
+  readonly logger: NodeLogger;
+  /** Called after jobs were enqueued (wake the workers). */
+  readonly onEnqueued?: () => void;
+  readonly now?: () => number;
+}
+
+export class StudyJobScheduler {
+  /** `id` or `id@version` as written in the configuration → the installed `id@version`. */
+  private readonly resolved = new Map<string, string>();
+
+  constructor(
+    private readonly store: InstanceStore,
+    private readonly queue: JobQueue,
+    private readonly registry: ModelRegistry,
+    private readonly options: StudyJobSchedulerOptions,
+  ) {
+    ensureNotRoutedSchema(store.db);
+  }
+
+  /**
+   * Resolves every model the routes and the default name to an installed id@version, so
+   * that a typo stops the node at start rather than leaving studies unanalysed. A bare id is
+   * pinned to the newest installed version for the life of the process.
+   */
+  async prepare(): Promise<void> {
+    const refs = new Set([
+      ...this.options.defaultModels,
+      ...this.options.routes.flatMap((rule) => rule.models),
+    ]);
+    const problems: string[] = [];
+    for (const ref of refs) {
+      const { id, version } = parseModelRef(ref);
+      try {
+        const pkg = await this.registry.resolve(id, version);
+        this.resolved.set(ref, `${pkg.manifest.id}@${pkg.manifest.version}`);
+      } catch (error) {
+        problems.push(`  model ${ref}: ${describeError(error)}`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new RadiolensError(
+        'E_MODEL_NOT_FOUND',
+        `the configured models are not all installed:\n${problems.join('\n')}\n` +
+          `add the package to the model registry (${this.registry.root}, see --registry) or fix --model / routes`,
+      );
+    }
+  }
+
+  /** The StableStudyHandler: idempotent, so a repeated declaration changes nothing. */
+  onStable = (study: StableStudy): void => {
+    const instances = this.store.studyInstances(study.studyInstanceUid);
+    const decision = routeStudy(
+      studyFacts(instances),
+      this.options.routes,
+      this.options.defaultModels,
+    );
+    const tag = uidTag(study.studyInstanceUid);
+    if (decision.kind === 'not-routed') {
+      this.store.db
+        .prepare(
+          `INSERT INTO not_routed_studies (study_instance_uid, last_received_at, reason, recorded_at)
+           VALUES (?, ?, ?, ?) ON CONFLICT (study_instance_uid) DO UPDATE SET
+             last_received_at = excluded.last_received_at, reason = excluded.reason,
+             recorded_at = excluded.recorded_at`,
+        )
+        .run(
+          study.studyInstanceUid,
+          study.lastReceivedAt,
+          decision.reason,
+          (this.options.now ?? Date.now)(),
+        );
+      this.options.logger.warn('study-not-routed', {
+        study: tag,
+        instances: study.instanceCount,
+        reason: decision.reason,
+      });
+      return;
+    }
+    const models =
+      decision.kind === 'auto'
+        ? [AUTO_MODEL]
+        : decision.models.map((ref) => this.resolved.get(ref) ?? ref);
+    const enqueue = this.store.db.transaction(() => {
+      // Routed now: it no longer counts as not routed (the study grew, or rules changed).
+      this.store.db
+        .prepare('DELETE FROM not_routed_studies WHERE study_instance_uid = ?')
+        .run(study.studyInstanceUid);
+      return models.map((model) => ({
+        model,
+        ...this.queue.enqueue({
+          key: studyJobKey(study.studyInstanceUid, model, study.lastReceivedAt),
+          studyInstanceUid: study.studyInstanceUid,
+          model,
+          payload: { lastReceivedAt: study.lastReceivedAt },
+        }),
+      }));
+    });
+    for (const { model, job, created } of enqueue.immediate()) {
+      this.options.logger.info(created ? 'job-enqueued' : 'job-exists', {
+        study: tag,
+        job: job.id,
+        model,
+        instances: study.instanceCount,
+        rule: decision.kind === 'models' ? String(decision.rule) : 'auto',
+      });
+    }
+    this.options.onEnqueued?.();
+  };
+
+  notRoutedCount(): number {
+    const row = this.store.db.prepare('SELECT COUNT(*) AS n FROM not_routed_studies').get() as {
+      n: number;
+    };
+    return row.n;
+  }
+}

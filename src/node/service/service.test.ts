@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRadiolensError } from '../../foundation/core/index.js';
+import { openNodeDatabase } from '../store/index.js';
+import { repoRoot } from '../../../test/support/index.js';
+import { loadNodeConfig } from './config.js';
+import { createLogger } from './log.js';
+import { RadiolensNode } from './service.js';
+
+test('a port in use stops the start with what to do, and leaves nothing open', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-service-'));
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const address = blocker.address();
+  const busy = typeof address === 'object' && address !== null ? address.port : 0;
+  try {
+    const config = loadNodeConfig(
+      { data: join(dir, 'data'), dicomPort: 0, httpPort: busy, host: '127.0.0.1', watch: false },
+      join(repoRoot, 'models'),
+    );
+    await assert.rejects(
+      RadiolensNode.start(config, { logger: createLogger(() => undefined) }),
+      (error) => {
+        assert.ok(isRadiolensError(error));
+        assert.equal(error.code, 'E_IO');
+        assert.match(error.message, /choose another --http-port/);
+        return true;
+      },
+    );
+    // The database was closed again: it can be opened and used.
+    const db = openNodeDatabase(join(dir, 'data'));
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n, 0);
+    db.close();
+  } finally {
+    await new Promise((r) => blocker.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('health reports listeners, queue, outbox and not-routed counts; stop is idempotent', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-service-'));
+  try {
+    const config = loadNodeConfig(
+      { data: join(dir, 'data'), dicomPort: 0, httpPort: 0, host: '127.0.0.1' },
+      join(repoRoot, 'models'),
+    );
+    const node = await RadiolensNode.start(config, {
+      logger: createLogger(() => undefined),
+      version: '9.9.9',
+    });
+    const health = node.health();
+    assert.equal(health.status, 'ok');
+    assert.equal(health['version'], '9.9.9');
+    assert.deepEqual(health['queue'], { queued: 0, running: 0, done: 0, failed: 0 });
+    assert.equal(health['notRouted'], 0);
+    assert.ok(node.listeners.dicom.port > 0);
+    assert.equal(node.listeners.watchFolder, join(dir, 'data', 'import'));
+    await Promise.all([node.stop(), node.stop()]);
+    assert.equal(node.health().status, 'unavailable', 'a closed database is reported, not thrown');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,258 @@
+/**
+ * JobWorker: claims analysis jobs from the durable queue, keeps the lease alive while the
+ * study is analysed, puts every output into the persistent outbox for each destination that
+ * takes it, and only then completes the job (ADR 0112). A crash at any point re-runs the job
+ * after its lease expires; the outputs carry deterministic UIDs and the outbox keys are
+ * `destination|SOP Instance UID`, so a re-run never sends a second copy.
+ */
+import { basename, join } from 'node:path';
+import {
+  analyzeFiles,
+  type ModelSessions,
+  type StudyOutcome,
+} from '../../inference/analysis/index.js';
+import { describeError } from '../../foundation/core/index.js';
+import {
+  accepts,
+  destinationLabel,
+  type DeliveryPayload,
+  type Destination,
+  type Outbox,
+  type OutboxItem,
+} from '../delivery/index.js';
+import type { ModelRegistry } from '../../inference/models/index.js';
+import type { ClaimedJob, JobQueue } from '../queue/index.js';
+import type { InstanceStore } from '../store/index.js';
+import { parseModelRef } from './jobs.js';
+import { scrub, uidTag, type NodeLogger } from './log.js';
+import { AUTO_MODEL } from './routing.js';
+
+/**
+ * TEST ONLY: milliseconds a worker waits after queueing a job's outputs and before
+ * completing it, so the integration tests can SIGKILL the node mid-job (ADR 0112). Never
+ * set it in production; the node logs a warning at start when it is set.
+ */
+export const TEST_DELAY_ENV = 'RADIOLENS_TEST_JOB_DELAY_MS';
+
+export function testDelayMs(): number {
+  const value = Number(process.env[TEST_DELAY_ENV] ?? 0);
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+export interface JobWorkerOptions {
+  readonly store: InstanceStore;
+  readonly queue: JobQueue;
+  readonly outbox: Outbox;
+  readonly registry: ModelRegistry;
+  /** One set of loaded models for the whole process. */
+  readonly sessions: ModelSessions;
+  readonly destinations: readonly Destination[];
+  readonly dataDir: string;
+  readonly logger: NodeLogger;
+  /** Lease length of the queue; the worker renews it every third of it. */
+  readonly leaseMs: number;
+  /** How often an idle worker looks for a job; default 500 ms. */
+  readonly pollMs?: number;
+  /** Called after outputs were put into the outbox (wake the deliverer). */
+  readonly onOutputsQueued?: () => void;
+}
+
+/** The outbox items for a study's outputs: each output to each destination that takes it. */
+export function outboxItemsFor(
+  outcome: StudyOutcome,
+  destinations: readonly Destination[],
+): OutboxItem[] {
+  const payloads: DeliveryPayload[] = [];
+  const study = outcome.studyInstanceUid;
+  for (const file of [outcome.outputs.sr, ...outcome.outputs.sc]) {
+    if (file === null) continue;
+    // analyzeFiles names its outputs SR_<SOP Instance UID>.dcm and SC_<SOP Instance UID>.dcm.
+    const sopInstanceUid = basename(file)
+      .replace(/^(SR|SC)_/, '')
+      .replace(/\.dcm$/, '');
+    payloads.push({ kind: 'dicom', file, studyInstanceUid: study, sopInstanceUid });
+  }
+  if (outcome.outputs.fhir !== null) {
+    payloads.push({ kind: 'fhir-bundle', file: outcome.outputs.fhir, studyInstanceUid: study });
+  }
+  const model = outcome.model === null ? '' : `${outcome.model.id}@${outcome.model.version}`;
+  const items: OutboxItem[] = [];
+  for (const destination of destinations) {
+    const label = destinationLabel(destination);
+    for (const payload of payloads) {
+      if (!accepts(destination, payload)) continue;
+      const key =
+        payload.kind === 'dicom'
+          ? `${label}|${payload.sopInstanceUid}`
+          : `${label}|fhir|${study}|${model}`;
+      items.push({ destination, payload, key });
+    }
+  }
+  return items;
+}
+
+export class JobWorker {
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | undefined;
+  private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly options: JobWorkerOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something was enqueued: look now instead of at the next poll. */
+  kick(): void {
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let worked = false;
+      try {
+        worked = await this.runOnce();
+      } catch (error) {
+        this.options.logger.error('worker-error', {
+          worker: this.id,
+          error: scrub(describeError(error)),
+        });
+      }
+      if (!worked && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.pollMs ?? 500);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** Claims and runs one job; false when none was ready. */
+  async runOnce(): Promise<boolean> {
+    const claimed = this.options.queue.claim(this.id);
+    if (claimed === undefined) return false;
+    const current = { claimed, done: Promise.resolve(), abandoned: false };
+    current.done = this.runJob(current);
+    this.current = current;
+    try {
+      await current.done;
+    } finally {
+      this.current = undefined;
+    }
+    return true;
+  }
+
+  private async runJob(current: { claimed: ClaimedJob; abandoned: boolean }): Promise<void> {
+    const { claimed } = current;
+    const { queue, store, logger } = this.options;
+    const job = claimed.job;
+    const fields = { worker: this.id, job: job.id, study: uidTag(job.studyInstanceUid) };
+    let leaseLost = false;
+    const heartbeat = setInterval(
+      () => {
+        if (current.abandoned) return;
+        if (!queue.heartbeat(claimed)) leaseLost = true;
+      },
+      Math.max(100, Math.floor(this.options.leaseMs / 3)),
+    );
+    const started = Date.now();
+    logger.info('job-started', { ...fields, model: job.model, attempt: job.attempts });
+    try {
+      const records = store.studyInstances(job.studyInstanceUid);
+      const files = records.map((record) => join(this.options.dataDir, record.path));
+      const run = await analyzeFiles(files, {
+        registry: this.options.registry,
+        ...(job.model === AUTO_MODEL ? {} : { model: parseModelRef(job.model) }),
+        outDir: join(this.options.dataDir, 'results', String(job.id)),
+        sessions: this.options.sessions,
+      });
+      if (current.abandoned) return;
+      const outcome = run.studies.find((s) => s.studyInstanceUid === job.studyInstanceUid);
+      if (outcome === undefined) {
+        const why = run.problems[0]?.error ?? 'the study has no instances';
+        throw new Error(`no readable instance of the study: ${why}`);
+      }
+      const items = outboxItemsFor(outcome, this.options.destinations);
+      const outputs =
+        (outcome.outputs.sr === null ? 0 : 1) +
+        outcome.outputs.sc.length +
+        (outcome.outputs.fhir === null ? 0 : 1);
+      if (leaseLost) {
+        logger.warn('job-lease-lost', fields);
+        return;
+      }
+      const queued = this.options.outbox.enqueue(items);
+      if (items.length > 0) this.options.onOutputsQueued?.();
+      const delay = testDelayMs();
+      if (delay > 0) {
+        logger.warn('job-test-delay', { ...fields, ms: delay });
+        await new Promise((r) => setTimeout(r, delay));
+        if (current.abandoned) return;
+      }
+      const model = outcome.model === null ? null : `${outcome.model.id}@${outcome.model.version}`;
+      const completed = queue.complete(claimed, {
+        model,
+        outputs,
+        outboxItems: items.length,
+        ...(outputs === 0 ? { reason: outcome.problem ?? 'nothing to analyse' } : {}),
+      });
+      if (!completed) {
+        logger.warn('job-lease-lost', fields);
+        return;
+      }
+      logger.info(outputs === 0 ? 'job-not-analysed' : 'job-done', {
+        ...fields,
+        model,
+        images: outcome.record?.sources.length ?? 0,
+        outputs,
+        outboxNew: queued,
+        ms: Date.now() - started,
+        ...(outputs === 0 ? { reason: scrub(outcome.problem ?? 'nothing to analyse') } : {}),
+      });
+    } catch (error) {
+      if (current.abandoned) return;
+      const message = scrub(describeError(error));
+      const state = queue.fail(claimed, message);
+      logger.error('job-failed', { ...fields, error: message, next: state ?? 'lease-lost' });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * Stops claiming. A job in progress may finish within graceMs; otherwise its lease is
+   * released so that it is re-queued at once (for the next start), and its late result is
+   * discarded.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    const current = this.current;
+    if (current !== undefined) {
+      const finished = await Promise.race([
+        current.done.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref()),
+      ]);
+      if (!finished) {
+        current.abandoned = true;
+        const released = this.options.queue.release(current.claimed);
+        this.options.logger.warn('job-released', {
+          worker: this.id,
+          job: current.claimed.job.id,
+          released,
+        });
+      }
+    }
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 50).unref())]);
+  }
+}

@@ -1,0 +1,19 @@
+export { repoRoot, sharedDir, conformanceDir } from './paths.js';
+export { dciodvfy, runOnDicom, type ToolRun } from './dicomTools.js';
+export { validateFhirR4 } from './fhirValidation.js';
+export {
+  writeTestModelPackage,
+  buildSmallCnnOnnx,
+  buildHeadOnnx,
+  buildQuadrantOnnx,
+  buildDenseNet121Onnx,
+  seededRandom,
+  PNEUMONIA_LABEL,
+  PLEURAL_EFFUSION_LABEL,
+  type TestModelPackageOptions,
+  type SmallCnn,
+  type SmallCnnOptions,
+  type DenseNet121,
+} from './onnxModels.js';
+export { runCli, type CliRun } from './cli.js';
+export { cliMain, childScript, scriptExecArgv } from './entryPoints.js';
