@@ -435,7 +435,8 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
       `${JSON.stringify(studySummary(outcome), null, 2)}\n`,
     );
   };
-  study.writes.add(
+  // Tracked, not floating: the run's drain() waits for it and rethrows its failure.
+  void study.writes.add(
     Promise.all(files).then(summary, async (error: unknown) => {
       await summary();
       throw error;

@@ -6,7 +6,7 @@
  * bytes, and every way the peer can fail (refused connection, rejected association, abort,
  * dropped connection, timeout) becomes one RadiolensError.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
 import {
@@ -31,7 +31,7 @@ type DimseAssociation = dcmjsDimse.association.Association;
  * requestor-capable base with sendAssociationRequest / sendRequests.
  */
 const Network = Object.getPrototypeOf(Scp) as new (
-  socket: import('node:net').Socket,
+  socket: Socket,
   opts?: { associationTimeout?: number; pduTimeout?: number },
 ) => InstanceType<typeof Scp>;
 
