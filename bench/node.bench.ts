@@ -26,16 +26,16 @@
  *          [--warm-up 30] [--studies 20] [--quiet 0.5] [--skip-ingest] [--skip-latency]
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deriveUid } from '../src/foundation/core/index.js';
-import { encodeDicomPart10 } from '../src/foundation/dicom/index.js';
 import { importImages } from '../src/lifecycle/imports/index.js';
-import { ServeProcess } from '../test/support/node.js';
+import type { ServeProcess } from '../test/support/node.js';
 import { writeTestModelPackage } from '../test/support/onnxModels.js';
-import { OrthancServer, freeLoopbackPort } from '../test/support/orthanc.js';
+import { OrthancServer } from '../test/support/orthanc.js';
+import { dicomPortOf, startServe, storescu, writeCtSeries } from './nodeHarness.js';
 import { writeSyntheticRadiographs } from './syntheticRadiographs.js';
 
 const run = promisify(execFile);
@@ -102,74 +102,13 @@ async function radiographWorkload(work: string, count: number): Promise<Workload
 }
 
 async function ctWorkload(work: string, count: number, label = 'ct'): Promise<Workload> {
-  const dir = join(work, label);
-  await mkdir(dir, { recursive: true });
-  const study = deriveUid('node-bench', label, 'study');
-  const series = deriveUid('node-bench', label, 'series');
-  const pixels = new Int16Array(512 * 512);
-  const files: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    for (let p = 0; p < pixels.length; p++) pixels[p] = ((p * 7919 + i * 104729) % 2400) - 1024;
-    const dataset = {
-      SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
-      SOPInstanceUID: deriveUid('node-bench', label, 'instance', String(i)),
-      StudyInstanceUID: study,
-      SeriesInstanceUID: series,
-      PatientName: 'Bench^Synthetic',
-      PatientID: 'BENCHCT',
-      Modality: 'CT',
-      InstanceNumber: String(i),
-      ImagePositionPatient: ['0', '0', String(i * 0.625)],
-      ImageOrientationPatient: ['1', '0', '0', '0', '1', '0'],
-      PixelSpacing: ['0.7', '0.7'],
-      SliceThickness: '0.625',
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: 512,
-      Columns: 512,
-      BitsAllocated: 16,
-      BitsStored: 16,
-      HighBit: 15,
-      PixelRepresentation: 1,
-      RescaleIntercept: '0',
-      RescaleSlope: '1',
-      PixelData: new Uint8Array(pixels.buffer.slice(0)),
-      _vrMap: { PixelData: 'OW' },
-    };
-    const file = join(dir, `ct${String(i).padStart(4, '0')}.dcm`);
-    await writeFile(file, encodeDicomPart10(dataset));
-    files.push(file);
-  }
-  return withSizes('CT series 512²', files);
+  return withSizes('CT series 512²', await writeCtSeries(join(work, label), count, { label }));
 }
 
 async function withSizes(name: string, files: string[]): Promise<Workload> {
   let bytes = 0;
   for (const file of files) bytes += (await stat(file)).size;
   return { name, files, bytes };
-}
-
-/** `radiolens serve` with ingest only (no workers, no watched folder), on loopback. */
-async function startServe(dataDir: string, extra: readonly string[] = []): Promise<ServeProcess> {
-  return ServeProcess.start([
-    '--data',
-    dataDir,
-    '--host',
-    '127.0.0.1',
-    '--dicom-port',
-    String(await freeLoopbackPort()),
-    '--http-port',
-    String(await freeLoopbackPort()),
-    '--allow',
-    'BENCH',
-    '--no-watch',
-    ...extra,
-  ]);
-}
-
-function dicomPortOf(serve: ServeProcess): number {
-  const started = serve.logs().find((l) => l.event === 'node-started');
-  return Number(started?.['dicomPort']);
 }
 
 async function radiolensReceiver(work: string): Promise<Receiver> {
@@ -207,14 +146,6 @@ async function orthancReceiver(tcpNoDelay: boolean): Promise<Receiver> {
     },
     stop: () => orthanc.stop(),
   };
-}
-
-/** storescu with Nagle off (TCP_NODELAY=1), so the sender never waits for a delayed ACK. */
-function storescu(aeTitle: string, port: number, files: readonly string[]): Promise<unknown> {
-  return run('storescu', ['-aet', 'BENCH', '-aec', aeTitle, '127.0.0.1', String(port), ...files], {
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, TCP_NODELAY: '1' },
-  });
 }
 
 /**

@@ -255,7 +255,9 @@ export interface DenseNet121 {
  * write it before optimisation). Weights are seeded random (He-normal convolutions): the
  * topology and cost are real, the predictions are not. ~8 M parameters, ~32 MB.
  */
-export function buildDenseNet121Onnx(seed = 121, labels = 1): DenseNet121 {
+/** DenseNet-121's real topology with seeded random weights; `size` is the square input side
+ * (a multiple of 32; 224 as published, larger to make a deliberately slow model). */
+export function buildDenseNet121Onnx(seed = 121, labels = 1, size = 224): DenseNet121 {
   const random = seededRandom(seed);
   const g = new GraphBuilder();
   let parameterCount = 0;
@@ -345,8 +347,11 @@ export function buildDenseNet121Onnx(seed = 121, labels = 1): DenseNet121 {
   g.node('Sigmoid', [logits], [], 'scores');
   const bytes = g.model(
     'densenet121',
-    [tensorInfo('image', ['N', 3, 224, 224])],
-    [tensorInfo('scores', ['N', labels]), tensorInfo('features', ['N', channels, 7, 7])],
+    [tensorInfo('image', ['N', 3, size, size])],
+    [
+      tensorInfo('scores', ['N', labels]),
+      tensorInfo('features', ['N', channels, size / 32, size / 32]),
+    ],
   );
   return {
     bytes,
@@ -382,7 +387,7 @@ export interface TestModelPackageOptions {
   labels?: 1 | 2 | ModelLabel[];
   /** small-cnn: false exposes logits and lets the runner apply the sigmoid. Default true. */
   sigmoidInGraph?: boolean;
-  /** small-cnn input side; default 16. */
+  /** Input side: small-cnn and quadrant default 16, densenet121 224 (a multiple of 32). */
   size?: number;
   channels?: 1 | 3;
   resize?: 'stretch' | 'letterbox';
@@ -458,11 +463,12 @@ export async function writeTestModelPackage(
     outputs = { scores: 'scores', activation: 'none' };
     explanation = { method: 'occlusion', patch: 4, stride: 2, baseline: 0 };
   } else {
-    const net = buildDenseNet121Onnx(options.seed ?? 121, labels.length);
+    const size = options.size ?? 224;
+    const net = buildDenseNet121Onnx(options.seed ?? 121, labels.length, size);
     bytes = net.bytes;
     input = {
-      width: 224,
-      height: 224,
+      width: size,
+      height: size,
       channels: 3,
       resize,
       normalisation: { kind: 'meanStd', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },

@@ -1,4 +1,9 @@
-import { createModelRunner, type ModelPackage, type ModelRunner } from '../models/index.js';
+import {
+  createModelRunner,
+  type InferencePool,
+  type ModelPackage,
+  type ModelRunner,
+} from '../models/index.js';
 import { loadCamHead, type CamHead } from '../explain/index.js';
 import { loadPackageOodStatistics, type OodStatistics } from '../ood/index.js';
 
@@ -17,12 +22,18 @@ export interface ModelSession {
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
 
+  /** `pool`: the inference threads to hold the sessions; default the process-wide pool. */
+  constructor(private readonly options: { pool?: InferencePool } = {}) {}
+
   get(pkg: ModelPackage): Promise<ModelSession> {
     const key = `${pkg.manifest.id}@${pkg.manifest.version}:${pkg.manifestSha256}`;
     let session = this.sessions.get(key);
     if (!session) {
       session = (async () => ({
-        runner: await createModelRunner(pkg),
+        runner: await createModelRunner(
+          pkg,
+          this.options.pool === undefined ? {} : { pool: this.options.pool },
+        ),
         camHead: pkg.manifest.explanation.method === 'cam' ? await loadCamHead(pkg) : null,
         ood: await loadPackageOodStatistics(pkg),
       }))();

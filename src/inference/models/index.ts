@@ -35,3 +35,8 @@ export {
 export { compareSemver, isPrerelease, isSemver } from './semver.js';
 export * from './onnx/index.js';
 export { writeModelPackage } from './packageWriter.js';
+export {
+  InferencePool,
+  sharedInferencePool,
+  type InferencePoolOptions,
+} from './inferencePool.js';

@@ -1,5 +1,5 @@
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { RadiolensError } from '../../foundation/core/index.js';
+import { sharedInferencePool, type InferencePool } from './inferencePool.js';
 import type { ModelPackage } from './package.js';
 
 export interface FeatureMap {
@@ -27,50 +27,49 @@ export interface ModelRunner {
 export interface ModelRunnerOptions {
   /** Threads for one operator; default lets onnxruntime choose (all cores). */
   intraOpThreads?: number;
+  /** The worker threads that hold the session; default the process-wide pool (ADR 0121). */
+  pool?: InferencePool;
 }
 
 /**
- * Open a package's ONNX graph on the CPU with onnxruntime-node (ADR 0032) and check that
- * the graph has the input and outputs the manifest promises, so a mismatched package fails
- * when it is loaded rather than in the middle of a worklist.
+ * Open a package's ONNX graph on the CPU with onnxruntime-node (ADR 0032) in an inference
+ * thread (ADR 0121), and check that the graph has the input and outputs the manifest
+ * promises, so a mismatched package fails when it is loaded rather than in the middle of a
+ * worklist.
  */
 export async function createModelRunner(
   pkg: ModelPackage,
   options: ModelRunnerOptions = {},
 ): Promise<ModelRunner> {
   const { manifest } = pkg;
-  let session: InferenceSession;
+  const pool = options.pool ?? sharedInferencePool();
+  let opened: Awaited<ReturnType<InferencePool['open']>>;
   try {
-    session = await InferenceSession.create(pkg.modelPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      // onnxruntime-node runs the graph on the main thread (ADR 0026); its pool threads would
-      // then spin while our JavaScript runs, burning a core the node needs for ingest. Measured:
-      // 512² pipeline 39.9 → 36.3 ms/image, CPU 74 → 55 core-ms/image; 2048² CPU 161 → 135.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-      ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
+    opened = await pool.open({
+      modelPath: pkg.modelPath,
+      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
     });
   } catch (error) {
     throw runtimeError(pkg, `onnxruntime cannot load the graph (${(error as Error).message})`, error);
   }
+  const { key, metadata } = opened;
   const { input, outputs } = manifest;
   const expectedInput = [input.channels, input.height, input.width];
-  const inputMeta = session.inputMetadata.find((m) => m.name === input.inputName);
-  if (inputMeta === undefined) {
-    await session.release();
+  if (!metadata.inputNames.includes(input.inputName)) {
+    await pool.release(key);
     throw runtimeError(
       pkg,
-      `the graph has no input "${input.inputName}" (it has ${session.inputNames.join(', ')}) — fix input.inputName`,
+      `the graph has no input "${input.inputName}" (it has ${metadata.inputNames.join(', ')}) — fix input.inputName`,
     );
   }
   let fixedBatch: number | undefined;
-  if (inputMeta.isTensor && inputMeta.shape.length > 0) {
-    const shape = inputMeta.shape;
+  const shape = metadata.inputShapes[input.inputName];
+  if (shape !== null && shape !== undefined && shape.length > 0) {
     const mismatch =
       shape.length !== 4 ||
       shape.slice(1).some((d, i) => typeof d === 'number' && d !== expectedInput[i]);
     if (mismatch) {
-      await session.release();
+      await pool.release(key);
       throw runtimeError(
         pkg,
         `graph input "${input.inputName}" has shape [${shape.join(',')}], the manifest says [N,${expectedInput.join(',')}]`,
@@ -79,11 +78,11 @@ export async function createModelRunner(
     if (typeof shape[0] === 'number') fixedBatch = shape[0];
   }
   for (const name of [outputs.scores, outputs.features]) {
-    if (name !== undefined && !session.outputNames.includes(name)) {
-      await session.release();
+    if (name !== undefined && !metadata.outputNames.includes(name)) {
+      await pool.release(key);
       throw runtimeError(
         pkg,
-        `the graph has no output "${name}" (it has ${session.outputNames.join(', ')}) — fix the manifest's outputs`,
+        `the graph has no output "${name}" (it has ${metadata.outputNames.join(', ')}) — fix the manifest's outputs`,
       );
     }
   }
@@ -95,15 +94,14 @@ export async function createModelRunner(
     const n = batch.length;
     const stacked = new Float32Array(n * imageSize);
     batch.forEach((image, i) => stacked.set(image, i * imageSize));
-    const feeds = { [input.inputName]: new Tensor('float32', stacked, [n, ...expectedInput]) };
-    let results: InferenceSession.ReturnType;
+    let results: Awaited<ReturnType<InferencePool['run']>>;
     try {
-      results = await session.run(feeds, fetches);
+      results = await pool.run(key, input.inputName, stacked, [n, ...expectedInput], fetches);
     } catch (error) {
       throw runtimeError(pkg, `inference failed (${(error as Error).message})`, error);
     }
     const scoresTensor = results[outputs.scores]!;
-    const raw = scoresTensor.data as Float32Array;
+    const raw = scoresTensor.data;
     if (scoresTensor.type !== 'float32' || raw.length !== n * labelCount) {
       throw runtimeError(
         pkg,
@@ -123,7 +121,7 @@ export async function createModelRunner(
       );
     }
     const [, k, h, w] = dims as [number, number, number, number];
-    const all = featureTensor.data as Float32Array;
+    const all = featureTensor.data;
     const size = k * h * w;
     const features = Array.from({ length: n }, (_, i) => ({
       data: all.slice(i * size, (i + 1) * size),
@@ -159,7 +157,7 @@ export async function createModelRunner(
       };
     },
     async dispose() {
-      await session.release();
+      await pool.release(key);
     },
   };
 }

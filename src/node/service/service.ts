@@ -6,7 +6,7 @@
  * period or give its lease back, stop the deliverer, close the database.
  */
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ModelSessions } from '../../inference/analysis/index.js';
 import { describeError } from '../../foundation/core/index.js';
@@ -14,7 +14,7 @@ import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
-import { ModelRegistry } from '../../inference/models/index.js';
+import { InferencePool, ModelRegistry } from '../../inference/models/index.js';
 import { JobQueue } from '../queue/index.js';
 import {
   InstanceStore,
@@ -84,6 +84,7 @@ export class RadiolensNode {
       readonly workers: readonly JobWorker[];
       readonly deliverer: OutboxDeliverer;
       readonly sessions: ModelSessions;
+      readonly pool: InferencePool;
       readonly lock: DataDirLock;
     },
     private readonly logger: NodeLogger,
@@ -133,8 +134,16 @@ export class RadiolensNode {
         });
       }
       const registry = new ModelRegistry(config.modelsDir);
-      const sessions = new ModelSessions();
-      closers.push(() => sessions.dispose());
+      // Models run in worker threads, never on the event loop that answers C-STORE; and
+      // onnxruntime leaves one core to ingest, so an analysis never starves it (ADR 0121).
+      const pool = new InferencePool({
+        intraOpThreads: Math.max(1, availableParallelism() - 1),
+      });
+      const sessions = new ModelSessions({ pool });
+      closers.push(async () => {
+        await sessions.dispose();
+        await pool.close();
+      });
 
       const deliverer = new OutboxDeliverer(outbox, {
         callingAeTitle: config.aeTitle,
@@ -236,6 +245,7 @@ export class RadiolensNode {
           workers,
           deliverer,
           sessions,
+          pool,
           lock,
         },
         logger,
@@ -293,7 +303,7 @@ export class RadiolensNode {
 
   private async shutdown(): Promise<void> {
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const { scp, http, watcher, timer, workers, deliverer, sessions, db, lock } = this.parts;
+    const { scp, http, watcher, timer, workers, deliverer, sessions, pool, db, lock } = this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
     await Promise.all([scp.stop(graceMs), http.stop(graceMs), watcher?.stop()]);
@@ -303,6 +313,7 @@ export class RadiolensNode {
     // 3. Sends in flight finish; what is pending stays in the outbox for the next start.
     await deliverer.stop();
     await sessions.dispose();
+    await pool.close();
     const { queue, outbox } = {
       queue: this.parts.queue.counts(),
       outbox: this.parts.outbox.counts(),
