@@ -125,13 +125,34 @@ test('validate scores labelled PNGs and writes report.html and report.json with 
   const run = radiolens('validate', '--model', 'cxr-test', '--labels', csv, '--out', out);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /pneumonia: AUC 0\.\d{3} \(95% CI 0\.\d{3}-[01]\.\d{3}\) on 40 images/);
+  // The site CSV names each image's patient: intervals that respect clustering come too.
+  assert.match(run.stdout, /clustered by patient_id \(\d+\): AUC 95% CI .*\(Obuchowski\)/);
   const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
-    cases: unknown[];
+    cases: Array<{ cluster?: string }>;
+    labels: Array<{ clustered?: { unit: string; auc: { clusters: number } } }>;
   };
   const perImage = report.cases;
   assert.equal(perImage.length, 40, 'report.json keeps every image score');
+  assert.ok(perImage.every((c) => typeof c.cluster === 'string'));
+  const patients = new Set(perImage.map((c) => c.cluster)).size;
+  assert.equal(report.labels[0]!.clustered!.unit, 'patient_id');
+  assert.equal(report.labels[0]!.clustered!.auc.clusters, patients);
   const html = await readFile(join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
+  assert.match(html, /Clustered by patient_id/);
+
+  const independent = radiolens(
+    'validate',
+    '--model',
+    'cxr-test',
+    '--labels',
+    csv,
+    '--out',
+    join(work, 'validation-images'),
+    '--no-patient-column',
+  );
+  assert.equal(independent.status, 0, independent.stderr);
+  assert.doesNotMatch(independent.stdout, /clustered/);
 });
 
 test('the README quick start: demo imports the shipped samples and analyses them with the shipped model', async () => {

@@ -4,13 +4,21 @@ import cliProgress from 'cli-progress';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { scoreImages } from '../../inference/analysis/index.js';
 import { ModelRegistry } from '../../inference/models/index.js';
+import { readCsvFile } from '../../foundation/csv/index.js';
 import {
   buildValidationReport,
+  PATIENT_COLUMNS,
   readValidationLabels,
   writeValidationReport,
 } from '../../lifecycle/validation/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
+
+/** The patient column a labels CSV has, if any (PATIENT_COLUMNS, first match). */
+function detectPatientColumn(csv: string): string | null {
+  const { columns } = readCsvFile(csv);
+  return PATIENT_COLUMNS.find((c) => columns.includes(c)) ?? null;
+}
 
 export const validateCommand: CommandModule = (program: Command) => {
   program
@@ -29,6 +37,14 @@ export const validateCommand: CommandModule = (program: Command) => {
       '--subgroup <column...>',
       'subgroup columns (default: every column with 2-20 values that does not restate a label)',
     )
+    .option(
+      '--patient-column <column>',
+      'column naming the patient of each image: AUC, sensitivity and specificity also get intervals that respect clustering (default: patient_id, PatientID or patient when present)',
+    )
+    .option(
+      '--no-patient-column',
+      'treat every image as independent even if the CSV has a patient column',
+    )
     .option('--registry <dir>', 'model registry folder')
     .option('--seed <n>', 'seed for the bootstrap', (v) => Number.parseInt(v, 10), 1)
     .action(
@@ -37,6 +53,7 @@ export const validateCommand: CommandModule = (program: Command) => {
         labels: string;
         out: string;
         subgroup?: string[];
+        patientColumn?: string | false;
         registry?: string;
         seed: number;
       }) => {
@@ -46,9 +63,14 @@ export const validateCommand: CommandModule = (program: Command) => {
           version,
         );
         const labels = pkg.manifest.labels;
+        const patientColumn =
+          opts.patientColumn === false
+            ? null
+            : (opts.patientColumn ?? detectPatientColumn(resolve(opts.labels)));
         const images = readValidationLabels(resolve(opts.labels), {
           labels: labels.map((label) => label.id),
           ...(opts.subgroup ? { subgroups: opts.subgroup } : {}),
+          patientColumn,
         });
         const bar = process.stderr.isTTY
           ? new cliProgress.SingleBar(
@@ -94,8 +116,13 @@ export const validateCommand: CommandModule = (program: Command) => {
               labels.map((label, l) => [label.id, scored[index]!.scores![l]!]),
             ),
             subgroups: image.subgroups,
+            ...(image.patient === undefined ? {} : { cluster: image.patient }),
           })),
-          options: { seed: opts.seed, dataset: opts.labels },
+          options: {
+            seed: opts.seed,
+            dataset: opts.labels,
+            ...(patientColumn === null ? {} : { clusterUnit: patientColumn }),
+          },
         });
         const paths = await writeValidationReport(resolve(opts.out), report);
         for (const label of report.json.labels) {
@@ -103,6 +130,12 @@ export const validateCommand: CommandModule = (program: Command) => {
           process.stdout.write(
             `${label.id}: AUC ${auc.estimate.toFixed(3)} (95% CI ${auc.ci[0].toFixed(3)}-${auc.ci[1].toFixed(3)}) on ${images.length} images\n`,
           );
+          const c = label.clustered;
+          if (c !== undefined) {
+            process.stdout.write(
+              `${' '.repeat(label.id.length)}  clustered by ${c.unit} (${c.auc.clusters}): AUC 95% CI ${c.auc.ci[0].toFixed(3)}-${c.auc.ci[1].toFixed(3)} (Obuchowski); sensitivity ${c.bootstrap.sensitivity[0].toFixed(3)}-${c.bootstrap.sensitivity[1].toFixed(3)}, specificity ${c.bootstrap.specificity[0].toFixed(3)}-${c.bootstrap.specificity[1].toFixed(3)} (cluster bootstrap)\n`,
+            );
+          }
         }
         process.stdout.write(`report: ${paths.html}\n        ${paths.json}\n`);
       },

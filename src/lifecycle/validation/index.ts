@@ -98,7 +98,16 @@ export {
 } from './report.js';
 export {
   MAX_AUTOMATIC_SUBGROUP_VALUES,
+  PATIENT_COLUMNS,
   readValidationLabels,
   writeValidationReport,
   type LabelledImage,
 } from './labelsCsv.js';
+export {
+  clusterBootstrap,
+  clusteredAuc,
+  clusteredDelongTest,
+  type ClusterBootstrap,
+  type ClusteredAuc,
+  type ClusteredComparison,
+} from './clustered.js';

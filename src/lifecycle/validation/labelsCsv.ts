@@ -17,7 +17,12 @@ export interface LabelledImage {
   readonly imagePath: string;
   readonly truth: Readonly<Record<string, 0 | 1>>;
   readonly subgroups: Readonly<Record<string, string>>;
+  /** The patient the image belongs to, when the CSV has a patient column (clustering). */
+  readonly patient?: string;
 }
+
+/** The patient column `validate` uses when none is named: the first of these the CSV has. */
+export const PATIENT_COLUMNS = ['patient_id', 'PatientID', 'patient'] as const;
 
 /** Most distinct values a column may have to be taken as a subgroup without being named. */
 export const MAX_AUTOMATIC_SUBGROUP_VALUES = 20;
@@ -29,10 +34,24 @@ export const MAX_AUTOMATIC_SUBGROUP_VALUES = 20;
  */
 export function readValidationLabels(
   csvPath: string,
-  options: { labels: readonly string[]; subgroups?: readonly string[] },
+  options: {
+    labels: readonly string[];
+    subgroups?: readonly string[];
+    /** The patient column; default the first of PATIENT_COLUMNS present; null for none. */
+    patientColumn?: string | null;
+  },
 ): LabelledImage[] {
   const table = readCsvFile(csvPath);
-  requireColumns(table, ['image', ...options.labels, ...(options.subgroups ?? [])]);
+  requireColumns(table, [
+    'image',
+    ...options.labels,
+    ...(options.subgroups ?? []),
+    ...(typeof options.patientColumn === 'string' ? [options.patientColumn] : []),
+  ]);
+  const patientColumn =
+    options.patientColumn === undefined
+      ? PATIENT_COLUMNS.find((c) => table.columns.includes(c))
+      : (options.patientColumn ?? undefined);
   if (table.rows.length === 0) {
     throw new RadiolensError(
       'E_BAD_INPUT',
@@ -67,7 +86,9 @@ export function readValidationLabels(
   const subgroups =
     options.subgroups ??
     table.columns.filter((column) => {
-      if (column === 'image' || options.labels.includes(column)) return false;
+      if (column === 'image' || column === patientColumn || options.labels.includes(column)) {
+        return false;
+      }
       const distinct = new Set(table.rows.map((row) => (row[column] ?? '').trim())).size;
       return distinct >= 2 && distinct <= MAX_AUTOMATIC_SUBGROUP_VALUES && !restatesALabel(column);
     });
@@ -90,6 +111,7 @@ export function readValidationLabels(
       subgroups: Object.fromEntries(
         subgroups.map((column) => [column, (row[column] ?? '').trim()]),
       ),
+      ...(patientColumn === undefined ? {} : { patient: (row[patientColumn] ?? '').trim() }),
     };
   });
 }

@@ -8,6 +8,12 @@
 import { RadiolensError } from '../../foundation/core/index.js';
 import { bootstrapAucCi, rocConfidenceBand, type RocBandPoint } from './bootstrap.js';
 import { type Calibration, calibration } from './calibration.js';
+import {
+  clusterBootstrap,
+  clusteredAuc,
+  type ClusterBootstrap,
+  type ClusteredAuc,
+} from './clustered.js';
 import type { BinaryOutcomes } from './input.js';
 import { type OperatingPoint, operatingPoint } from './operatingPoint.js';
 import { renderReportHtml } from './reportHtml.js';
@@ -35,6 +41,9 @@ export interface ValidationRow {
   readonly truth: Readonly<Record<string, 0 | 1>>;
   readonly score: Readonly<Record<string, number>>;
   readonly subgroups: Readonly<Record<string, string>>;
+  /** The patient (or other cluster) the image belongs to; when every row has one, the
+   * report adds intervals that respect clustering (ADR 0057). */
+  readonly cluster?: string;
 }
 
 export interface ValidationReportOptions {
@@ -50,6 +59,8 @@ export interface ValidationReportOptions {
   readonly generatedAt?: string;
   /** Where the labels came from, e.g. the labels CSV path. */
   readonly dataset?: string;
+  /** What the rows' cluster ids are (the patient column's name), for the report. */
+  readonly clusterUnit?: string;
 }
 
 export interface LabelValidation {
@@ -73,6 +84,12 @@ export interface LabelValidation {
   readonly calibrationNote?: string;
   readonly rocBand: readonly RocBandPoint[];
   readonly subgroups: SubgroupAnalysis;
+  /** Patient-clustered intervals beside the image-level ones, when rows carry a cluster. */
+  readonly clustered?: {
+    readonly unit: string;
+    readonly auc: ClusteredAuc;
+    readonly bootstrap: ClusterBootstrap;
+  };
 }
 
 export interface ValidationReportJson {
@@ -87,6 +104,7 @@ export interface ValidationReportJson {
     readonly bandResamples: number;
     readonly seed: number;
     readonly minCasesPerClass: number;
+    readonly clusterUnit: string | null;
   };
   readonly labels: readonly LabelValidation[];
   readonly cases: readonly ValidationRow[];
@@ -150,6 +168,20 @@ function validateLabel(
     what,
   });
   const probabilities = data.scores.every((s) => s >= 0 && s <= 1);
+  const clusters = rows.map((row) => row.cluster);
+  const clustered =
+    settings.clusterUnit !== null && clusters.every((c): c is string => c !== undefined)
+      ? {
+          unit: settings.clusterUnit,
+          auc: clusteredAuc(data, clusters, { level: settings.level, what }),
+          bootstrap: clusterBootstrap(data, clusters, label.threshold, {
+            resamples: settings.bootstrapResamples,
+            seed: settings.seed,
+            level: settings.level,
+            what,
+          }),
+        }
+      : undefined;
   return {
     id: label.id,
     meaning: label.meaning,
@@ -182,6 +214,7 @@ function validateLabel(
       minCasesPerClass: settings.minCasesPerClass,
       calibrationBins: settings.calibrationBins,
     }),
+    ...(clustered === undefined ? {} : { clustered }),
   };
 }
 
@@ -210,6 +243,9 @@ export function buildValidationReport(input: {
     bandResamples: options.bandResamples ?? 500,
     seed: options.seed ?? 20_240_501,
     minCasesPerClass: options.minCasesPerClass ?? 5,
+    clusterUnit: rows.every((row) => row.cluster !== undefined)
+      ? (options.clusterUnit ?? 'cluster')
+      : null,
   };
   const labels = model.labels.map((label) => validateLabel(label, rows, settings));
   const json: ValidationReportJson = {

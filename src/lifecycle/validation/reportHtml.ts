@@ -62,6 +62,17 @@ function subgroupTable(analysis: SubgroupAnalysis): string {
   );
 }
 
+/** Patient-clustered intervals, beside the image-level ones above them (ADR 0057). */
+function clusteredSummary(label: LabelValidation, pct: number): string {
+  const c = label.clustered;
+  if (c === undefined) return '';
+  const unit = escapeXml(c.unit);
+  return (
+    `<p class="headline">Clustered by ${unit} (${c.auc.clusters} ${unit} values): AUC ${pct}% CI ${fmtCi(c.auc.ci)} (Obuchowski), cluster bootstrap ${fmtCi(c.bootstrap.auc)}; ` +
+    `sensitivity ${fmtCi(c.bootstrap.sensitivity)}, specificity ${fmtCi(c.bootstrap.specificity)} at the threshold (cluster bootstrap, ${c.bootstrap.resamples} resamples)</p>`
+  );
+}
+
 function labelSection(label: LabelValidation, curve: readonly RocPoint[], level: number): string {
   const pct = Math.round(level * 100);
   const calib =
@@ -73,6 +84,7 @@ function labelSection(label: LabelValidation, curve: readonly RocPoint[], level:
     `<section><h2>${escapeXml(label.id)} — ${escapeXml(label.meaning)}</h2>` +
     `<p>${label.cases} images: ${label.positives} positive, ${label.negatives} negative.</p>` +
     `<p class="headline">AUC ${fmt(label.auc.estimate)} (${pct}% CI ${fmtCi(label.auc.ci)}, DeLong; bootstrap ${fmtCi(label.auc.bootstrapCi)}, ${label.auc.bootstrap.resamples} stratified resamples)</p>` +
+    clusteredSummary(label, pct) +
     `<div class="charts">${rocCurveSvg(`ROC: ${label.id} (band: ${pct}% CI)`, curve, label.rocBand)}${calib}</div>` +
     operatingPointTable(label.operatingPoint) +
     subgroupTable(label.subgroups) +
@@ -111,7 +123,7 @@ caption{text-align:left;font-weight:bold;padding:4px 0}.flag{background:#fde0dd}
 <p class="small">This model is a second reader, not a replacement. Every number below comes with its ${Math.round(report.settings.level * 100)}% confidence interval; report.json holds every image's score so the results can be recomputed.</p>
 </section>
 ${report.labels.map((l) => labelSection(l, curves.get(l.id) ?? [], report.settings.level)).join('\n')}
-<section><h2>Methods</h2><p class="small">Empirical AUC (ties count ½) with DeLong variance and a normal CI clipped to [0, 1]; bootstrap CIs resample positives and negatives separately (seed ${report.settings.seed}). The ROC band is the pointwise bootstrap percentile CI of sensitivity at fixed specificities. Proportions use Wilson score intervals. Calibration: Brier score, and expected/maximum calibration error over ${report.settings.calibrationBins} equal-width bins. A subgroup AUC CI needs at least ${report.settings.minCasesPerClass} positive and negative cases.</p></section>
+<section><h2>Methods</h2><p class="small">Empirical AUC (ties count ½) with DeLong variance and a normal CI clipped to [0, 1]; bootstrap CIs resample positives and negatives separately (seed ${report.settings.seed}). The ROC band is the pointwise bootstrap percentile CI of sensitivity at fixed specificities. Proportions use Wilson score intervals. Calibration: Brier score, and expected/maximum calibration error over ${report.settings.calibrationBins} equal-width bins. A subgroup AUC CI needs at least ${report.settings.minCasesPerClass} positive and negative cases.${report.settings.clusterUnit === null ? '' : ` Images of one ${escapeXml(report.settings.clusterUnit)} are not independent: the clustered intervals use Obuchowski's nonparametric clustered ROC variance (1997) and a bootstrap that resamples ${escapeXml(report.settings.clusterUnit)} values with all their images; the image-level intervals beside them understate the uncertainty.`}</p></section>
 </body></html>
 `;
 }
