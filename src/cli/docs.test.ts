@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../test/support/index.js';
+import { repoRoot, runCli } from '../../test/support/index.js';
 
 test('every ADR is listed in docs/adr/README.md, and every listed one exists', () => {
   const dir = join(repoRoot, 'docs', 'adr');
@@ -43,4 +43,15 @@ test("the README's npm commands are scripts of package.json", () => {
   for (const [, name] of readme.matchAll(/npm run ([\w:-]+)/g)) {
     assert.ok(name! in scripts, `README runs npm run ${name}, which package.json lacks`);
   }
+});
+
+test('one version: --version and the DICOM Implementation Version Name come from package.json', async () => {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const { RADIOLENS_VERSION } = await import('../foundation/core/index.js');
+  const { IMPLEMENTATION_VERSION_NAME } = await import('../foundation/dicom/index.js');
+  assert.equal(RADIOLENS_VERSION, version);
+  assert.equal(IMPLEMENTATION_VERSION_NAME, `RADIOLENS_${version.replace(/[^0-9]/g, '')}`);
+  assert.equal(runCli(['--version']).stdout.trim(), version);
 });

@@ -4,13 +4,14 @@
  */
 import { Command } from 'commander';
 import { commandModules } from './commands/index.js';
+import { RADIOLENS_VERSION } from '../foundation/core/index.js';
 
 const program = new Command('radiolens')
   .description(
     'AI medical image analysis that radiologists can check: DICOM in, explained findings ' +
       '(DICOM SR, Secondary Capture, FHIR) out. A second reader, never a replacement.',
   )
-  .version('0.1.0')
+  .version(RADIOLENS_VERSION)
   .showHelpAfterError();
 
 for (const register of commandModules) register(program);

@@ -1,4 +1,4 @@
-import { RadiolensError, deriveUid, isValidUid } from '../core/index.js';
+import { RADIOLENS_VERSION, RadiolensError, deriveUid, isValidUid } from '../core/index.js';
 import { encodeNaturalizedPart10 } from './part10Writer.js';
 
 /**
@@ -19,8 +19,10 @@ export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
  */
 export const IMPLEMENTATION_CLASS_UID = deriveUid('radiolens', 'implementation-class', '0.1');
 
-/** Implementation Version Name (0002,0013), SH, at most 16 characters. */
-export const IMPLEMENTATION_VERSION_NAME = 'RADIOLENS_010';
+/** Implementation Version Name (0002,0013), SH, at most 16 characters: RADIOLENS_ and the
+ * release's digits (0.1.0 → RADIOLENS_010). */
+export const IMPLEMENTATION_VERSION_NAME =
+  `RADIOLENS_${RADIOLENS_VERSION.replace(/[^0-9]/g, '')}`.slice(0, 16);
 
 const SUPPORTED_TRANSFER_SYNTAXES = new Set([
   EXPLICIT_VR_LITTLE_ENDIAN,
