@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join } from 'node:path';
-import { sharedDir } from '../../../test/support/index.js';
-import { readCsvFile } from '../../foundation/csv/index.js';
+import { aSAH } from '../../../test/support/referenceStats.js';
 import {
   aucWithDelong,
   clusterBootstrap,
@@ -10,15 +8,6 @@ import {
   clusteredDelongTest,
   delongTest,
 } from './index.js';
-
-/** pROC's aSAH data (113 patients, one row each): outcome Poor is the positive class. */
-function aSAH(): { truth: (0 | 1)[]; column: (name: string) => number[] } {
-  const table = readCsvFile(join(sharedDir, 'data', 'reference-stats', 'aSAH.csv'));
-  return {
-    truth: table.rows.map((row) => (row.outcome === 'Poor' ? 1 : 0)),
-    column: (name) => table.rows.map((row) => Number(row[name])),
-  };
-}
 
 function close(actual: number, expected: number, relative = 1e-12): void {
   assert.ok(

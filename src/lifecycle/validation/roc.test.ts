@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join } from 'node:path';
-import { sharedDir } from '../../../test/support/index.js';
+import { aSAH } from '../../../test/support/referenceStats.js';
 import {
   aucWithDelong,
   type BinaryOutcomes,
@@ -12,16 +11,6 @@ import {
   rocCurve,
   seededRandom,
 } from './index.js';
-import { readCsvFile } from '../../foundation/csv/index.js';
-
-/** pROC's aSAH data: outcome Poor is the positive class. */
-function aSAH(): { truth: (0 | 1)[]; column: (name: string) => number[] } {
-  const table = readCsvFile(join(sharedDir, 'data', 'reference-stats', 'aSAH.csv'));
-  return {
-    truth: table.rows.map((row) => (row.outcome === 'Poor' ? 1 : 0)),
-    column: (name) => table.rows.map((row) => Number(row[name])),
-  };
-}
 
 /** Agreement to at least `digits` significant digits. */
 function significant(actual: number, expected: number, digits = 9): void {
