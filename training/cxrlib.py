@@ -30,6 +30,7 @@ LF_MARGIN = 0.05           # margin added on each side, as a fraction of the box
 LF_MIN_AREA = 0.03         # a lung's kept component must cover >= 3% of the 256 x 256 grid
 LF_MAX_AREA = 0.40         # ... and <= 40% of it
 LF_MIN_CONFIDENCE = 0.85   # mean probability inside each kept component
+LF_MIN_FILL, LF_MAX_FILL = 0.35, 0.90  # component area / its own bounding-box area
 
 
 # --------------------------------------------------------------------------- files, hashes
@@ -216,9 +217,10 @@ def lung_field(probs, width, height):
                      'centroid_x': float((xs.astype(np.float64) + 0.5).mean() / n),
                      'centroid_y': float((ys.astype(np.float64) + 0.5).mean() / n),
                      'bbox256': [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]}
+            stats['fill'] = area / ((stats['bbox256'][2] - stats['bbox256'][0] + 1) * (stats['bbox256'][3] - stats['bbox256'][1] + 1))
         else:
             stats = {'area_fraction': 0.0, 'confidence': 0.0, 'centroid_x': None,
-                     'centroid_y': None, 'bbox256': None}
+                     'centroid_y': None, 'bbox256': None, 'fill': 0.0}
         lungs.append(stats)
     reasons = []
     for name, s in zip(('right', 'left'), lungs):
@@ -226,6 +228,8 @@ def lung_field(probs, width, height):
             reasons.append(f'{name} lung area {s["area_fraction"]:.3f} outside [{LF_MIN_AREA}, {LF_MAX_AREA}]')
         elif s['confidence'] < LF_MIN_CONFIDENCE:
             reasons.append(f'{name} lung confidence {s["confidence"]:.3f} < {LF_MIN_CONFIDENCE}')
+        elif not (LF_MIN_FILL <= s['fill'] <= LF_MAX_FILL):
+            reasons.append(f'{name} lung fill {s["fill"]:.3f} outside [{LF_MIN_FILL}, {LF_MAX_FILL}]')
     if not reasons and not (lungs[0]['centroid_x'] < 0.5 < lungs[1]['centroid_x']):
         reasons.append('lungs not on their sides (right lung centroid must be left of the image centre, left lung right of it)')
     result = {'lungs': {'right': lungs[0], 'left': lungs[1]}, 'plausible': not reasons,
