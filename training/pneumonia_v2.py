@@ -20,7 +20,7 @@ is 14 x 14 and exact. ONNX: input `image` [n,1,224,224] = (grey - 0.5) / 0.25; o
 
 Usage: /usr/bin/python3 training/pneumonia_v2.py --lungs build/lungs/cxr-lungs.pt --out build/pneu
        [--kermany DIR] [--site DIR] [--pretrain-epochs 8] [--epochs 24] [--repeats 5]
-       [--pretrained PATH] [--limit N --epochs 1 --pretrain-epochs 1 --repeats 0]  (smoke)
+       [--pretrained PATH] [--limit 40 --epochs 1]  (smoke: every stage once on N images per set)
 """
 import argparse
 import csv
@@ -413,6 +413,33 @@ def cam_peaks(features, weight, boxes):
 
 # --------------------------------------------------------------------------- main
 
+def run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log):
+    """Site fine-tuning repeated on other patient-level splits (same HMAC rule, seeds 2..),
+    from the same pre-trained weights, epoch chosen on each split's tuning part."""
+    repeats = []
+    rep_epochs = args.repeat_epochs or args.epochs
+    for seed in range(2, 2 + args.repeats):
+        sp = cxrlib.split_by_patient([(r['patient_id'], int(r['pneumonia'])) for r in srows], seed)
+        ri = {s: np.array([i for i, r in enumerate(srows) if sp[r['patient_id']] == s], dtype=int)
+              for s in ('train', 'tuning', 'test')}
+        rnet = LungFieldNet()
+        rnet.load_state_dict(pretrained_state)
+        rh, rb, rs = train(rnet, simg, smask, sfield, sl, ri['train'], ri['tuning'], rep_epochs, args.lr,
+                           args.seed, args.batch_size, log, f'repeat{seed}')
+        rx, _ = eval_planes(simg, smask, sfield, ri['test'])
+        rz, _ = predict_planes(rnet, rx)
+        repeats.append({'split_seed': seed, 'test_auc': cxrlib.auc(sl[ri['test']], rz), 'best_epoch': rb,
+                        'tuning_auc': rh[rb - 1]['tuning_auc'], 'train_seconds': rs,
+                        'counts': {s: int(len(i)) for s, i in ri.items()}})
+        log('repeat ' + json.dumps(repeats[-1]))
+    aucs = np.array([r['test_auc'] for r in repeats])
+    return {'epochs': rep_epochs, 'rule': 'src/finetune/patientSplit.ts rule, 60/20/20, seeds 2..', 'splits': repeats,
+            'test_auc_mean': float(aucs.mean()) if len(aucs) else None,
+            'test_auc_sd': float(aucs.std(ddof=1)) if len(aucs) > 1 else None,
+            'test_auc_min': float(aucs.min()) if len(aucs) else None,
+            'test_auc_max': float(aucs.max()) if len(aucs) else None}
+
+
 def load_rows(path):
     return list(csv.DictReader(open(os.path.join(path, 'labels.csv'))))
 
@@ -433,9 +460,14 @@ def main():
     ap.add_argument('--repeats', type=int, default=5, help='extra site splits (seeds 2..)')
     ap.add_argument('--repeat-epochs', type=int, default=0, help='epochs for the repeated splits (0: --epochs)')
     ap.add_argument('--pretrained', default='', help='reuse a pre-trained state dict (skips stage 2)')
+    ap.add_argument('--only-repeats', action='store_true',
+                    help='with --pretrained: only the repeated site splits, written to repeats.json')
     ap.add_argument('--limit', type=int, default=0, help='use only N images per dataset (CI smoke run)')
     ap.add_argument('--threads', type=int, default=2)
     args = ap.parse_args()
+    if args.limit:  # smoke run: every stage once, as short as --epochs says
+        args.pretrain_epochs = min(args.pretrain_epochs, args.epochs)
+        args.repeats = min(args.repeats, 1)
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -504,6 +536,16 @@ def main():
         log(f'pretrain done: kermany test AUC {pre["kermany_test_auc"]:.4f}')
     pretrained_state = {k: v.clone() for k, v in net.state_dict().items()}
 
+    if args.only_repeats:
+        summary = run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log)
+        summary |= {'pretrained': args.pretrained, 'pretrained_sha256': cxrlib.sha256_file(args.pretrained) if args.pretrained else None,
+                    'lung_model_sha256': lung_sha, 'site_version': sver, 'torch_version': torch.__version__,
+                    'seconds': round(time.time() - started, 1)}
+        with open(os.path.join(args.out, 'repeats.json'), 'w') as f:
+            json.dump(summary, f, indent=1)
+        log('repeats ' + json.dumps({k: v for k, v in summary.items() if k != 'splits'}))
+        return
+
     # ---- stage 3: site fine-tuning of the whole network on the 1.2.0 split
     spl = json.load(open(args.site_splits))
     name_to_i = {r['image']: i for i, r in enumerate(srows)}
@@ -548,6 +590,11 @@ def main():
         'reliability_tuning': rel_tune, 'reliability_test': rel_test,
         'ece_test_uncalibrated': cxrlib.ece(y_test, 1 / (1 + np.exp(-(z_test - c) / a)))[0],
     }
+    accepted = np.array([sfield[i]['plausible'] for i in sidx['test']])
+    evaluation['test_refused_by_lung_gate'] = [srows[i]['image'] for i in sidx['test'] if not sfield[i]['plausible']]
+    evaluation['test_auc_gate_accepted_only'] = cxrlib.auc(y_test[accepted], p_test[accepted])
+    evaluation['note_refused'] = ('images whose lung field is not plausible are scored on the whole image in this '
+                                  'record (a TypeScript 2.x would refuse them); AUC on the accepted ones is given too')
     log('evaluation ' + json.dumps({k: evaluation[k] for k in ('test_auc', 'threshold', 'at_threshold_test', 'ece_tuning', 'ece_test')}))
 
     # shortcut probes
@@ -668,30 +715,8 @@ def main():
     torch.save(net.state_dict(), os.path.join(args.out, 'cxr-pneumonia-2.0.0.pt'))
     total_seconds = round(time.time() - started, 1)
 
-    # ---- repeated site splits (seeds 2..), same recipe, from the same pre-trained weights
-    repeats = []
-    rep_epochs = args.repeat_epochs or args.epochs
-    for seed in range(2, 2 + args.repeats):
-        sp = cxrlib.split_by_patient([(r['patient_id'], int(r['pneumonia'])) for r in srows], seed)
-        ri = {s: np.array([i for i, r in enumerate(srows) if sp[r['patient_id']] == s], dtype=int)
-              for s in ('train', 'tuning', 'test')}
-        rnet = LungFieldNet()
-        rnet.load_state_dict(pretrained_state)
-        rh, rb, rs = train(rnet, simg, smask, sfield, sl, ri['train'], ri['tuning'], rep_epochs, args.lr,
-                           args.seed, args.batch_size, log, f'repeat{seed}')
-        rx, _ = eval_planes(simg, smask, sfield, ri['test'])
-        rz, _ = predict_planes(rnet, rx)
-        repeats.append({'split_seed': seed, 'test_auc': cxrlib.auc(sl[ri['test']], rz), 'best_epoch': rb,
-                        'tuning_auc': rh[rb - 1]['tuning_auc'], 'train_seconds': rs,
-                        'counts': {s: int(len(i)) for s, i in ri.items()}})
-        log('repeat ' + json.dumps(repeats[-1]))
-    aucs = np.array([r['test_auc'] for r in repeats])
-    repeat_summary = {'epochs': rep_epochs, 'splits': repeats,
-                      'test_auc_mean': float(aucs.mean()) if len(aucs) else None,
-                      'test_auc_sd': float(aucs.std(ddof=1)) if len(aucs) > 1 else None,
-                      'test_auc_min': float(aucs.min()) if len(aucs) else None,
-                      'test_auc_max': float(aucs.max()) if len(aucs) else None,
-                      'primary_split_test_auc': evaluation['test_auc']['auc']}
+    repeat_summary = run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log)
+    repeat_summary['primary_split_test_auc'] = evaluation['test_auc']['auc']
 
     head = net.head
     run = {
