@@ -27,10 +27,11 @@ CLS_MEAN, CLS_STD = 0.5, 0.25
 # Lung-field rule constants (LUNG_FIELD.md).
 LF_THRESHOLD = 0.5         # probability >= 0.5 is lung
 LF_MARGIN = 0.05           # margin added on each side, as a fraction of the box's width/height
-LF_MIN_AREA = 0.03         # a lung's kept component must cover >= 3% of the 256 x 256 grid
+LF_MIN_AREA = 0.04         # a lung's kept component must cover >= 4% of the 256 x 256 grid
 LF_MAX_AREA = 0.40         # ... and <= 40% of it
 LF_MIN_CONFIDENCE = 0.85   # mean probability inside each kept component
 LF_MIN_FILL, LF_MAX_FILL = 0.35, 0.90  # component area / its own bounding-box area
+LF_MIN_SEPARATION = 0.20   # left-lung centroid x minus right-lung centroid x (fraction of width)
 
 
 # --------------------------------------------------------------------------- files, hashes
@@ -259,6 +260,8 @@ def lung_field(probs, width, height):
             reasons.append(f'{name} lung fill {s["fill"]:.3f} outside [{LF_MIN_FILL}, {LF_MAX_FILL}]')
     if not reasons and not (lungs[0]['centroid_x'] < 0.5 < lungs[1]['centroid_x']):
         reasons.append('lungs not on their sides (right lung centroid must be left of the image centre, left lung right of it)')
+    elif not reasons and lungs[1]['centroid_x'] - lungs[0]['centroid_x'] < LF_MIN_SEPARATION:
+        reasons.append(f'lung centroids {lungs[1]["centroid_x"] - lungs[0]["centroid_x"]:.3f} apart < {LF_MIN_SEPARATION}')
     result = {'lungs': {'right': lungs[0], 'left': lungs[1]}, 'plausible': not reasons,
               'reasons': reasons, 'box': None}
     union = kept[0] | kept[1]

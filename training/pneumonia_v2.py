@@ -418,7 +418,8 @@ def run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log):
     from the same pre-trained weights, epoch chosen on each split's tuning part."""
     repeats = []
     rep_epochs = args.repeat_epochs or args.epochs
-    for seed in range(2, 2 + args.repeats):
+    seeds = [int(v) for v in args.repeat_seeds.split(',')] if args.repeat_seeds else range(2, 2 + args.repeats)
+    for seed in seeds:
         sp = cxrlib.split_by_patient([(r['patient_id'], int(r['pneumonia'])) for r in srows], seed)
         ri = {s: np.array([i for i, r in enumerate(srows) if sp[r['patient_id']] == s], dtype=int)
               for s in ('train', 'tuning', 'test')}
@@ -458,6 +459,7 @@ def main():
     ap.add_argument('--batch-size', type=int, default=32)
     ap.add_argument('--seed', type=int, default=7)
     ap.add_argument('--repeats', type=int, default=5, help='extra site splits (seeds 2..)')
+    ap.add_argument('--repeat-seeds', default='', help='explicit split seeds for the repeats, e.g. 4,5,6 (default 2..)')
     ap.add_argument('--repeat-epochs', type=int, default=0, help='epochs for the repeated splits (0: --epochs)')
     ap.add_argument('--pretrained', default='', help='reuse a pre-trained state dict (skips stage 2)')
     ap.add_argument('--only-repeats', action='store_true',
@@ -493,7 +495,7 @@ def main():
     log(f'kermany {kver} ({len(krows)}), site {sver} ({len(srows)})')
 
     # ---- stage 1: lung fields
-    rule = f'{cxrlib.LF_THRESHOLD}-{cxrlib.LF_MARGIN}-{cxrlib.LF_MIN_AREA}-{cxrlib.LF_MAX_AREA}-{cxrlib.LF_MIN_CONFIDENCE}-{cxrlib.LF_MIN_FILL}-{cxrlib.LF_MAX_FILL}'
+    rule = f'{cxrlib.LF_THRESHOLD}-{cxrlib.LF_MARGIN}-{cxrlib.LF_MIN_AREA}-{cxrlib.LF_MAX_AREA}-{cxrlib.LF_MIN_CONFIDENCE}-{cxrlib.LF_MIN_FILL}-{cxrlib.LF_MAX_FILL}-{cxrlib.LF_MIN_SEPARATION}'
     tag = f'{len(krows)}-{len(srows)}-{lung_sha[:12]}-' + hashlib.sha256(rule.encode()).hexdigest()[:8]
     t0 = time.time()
     kimg, kmask, kfield = compute_fields(lung, args.kermany, krows, os.path.join(args.out, f'fields-kermany-{tag}.npz'))
