@@ -125,6 +125,10 @@ def main():
                    {'dataset': 'synthetic', 'image': others[0] + ' rotated 90 degrees counter-clockwise'}))
     refuse.append(('synthetic_mirrored_' + os.path.splitext(os.path.basename(others[0]))[0], np.ascontiguousarray(nih0[:, ::-1]),
                    {'dataset': 'synthetic', 'image': others[0] + ' mirrored left-right (situs / flipped film)'}))
+    refuse.append(('synthetic_inverted_' + os.path.splitext(os.path.basename(others[0]))[0], (1 - nih0).astype(np.float32),
+                   {'dataset': 'synthetic', 'image': others[0] + ' grey-inverted (MONOCHROME1 shown without inversion)'}))
+    refuse.append(('synthetic_uniform_noise', rng.random((512, 512)).astype(np.float32),
+                   {'dataset': 'synthetic', 'image': 'uniform random noise in [0,1), 512x512, numpy default_rng(0) after the ellipses noise'}))
     for name, image, extra in refuse:
         m = run_case(name, image, lung, None, threshold, args.out, extra)
         summary.append({'case': name, 'plausible': m['lung_field']['plausible'], 'reasons': m['lung_field']['reasons'],
