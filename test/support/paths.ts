@@ -13,6 +13,10 @@ export const repoRoot: string = (() => {
   return dir;
 })();
 
-/** ../shared beside the checkout: test data only, never needed by the product. */
-export const sharedDir: string = join(repoRoot, '..', 'shared');
+/**
+ * ../shared beside the checkout: test data only, never needed by the product. A checkout that
+ * lives elsewhere (a git worktree) names it with RADIOLENS_SHARED_DIR.
+ */
+export const sharedDir: string =
+  process.env['RADIOLENS_SHARED_DIR'] ?? join(repoRoot, '..', 'shared');
 export const conformanceDir: string = join(sharedDir, 'data', 'dicom-conformance');
