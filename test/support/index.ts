@@ -17,3 +17,4 @@ export {
 } from './onnxModels.js';
 export { runCli, type CliRun } from './cli.js';
 export { cliMain, childScript, scriptExecArgv } from './entryPoints.js';
+export { buildQuadrantCamOnnx, writeQuadrantCamPackage } from './evidenceModels.js';

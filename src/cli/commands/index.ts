@@ -11,6 +11,7 @@ import { finetuneCommand } from './finetune.js';
 import { runsCommand } from './runs.js';
 import { oodCommand } from './ood.js';
 import { faithfulnessCommand } from './faithfulness.js';
+import { localisationCommand } from './localisation.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
 import { serveCommand } from './serve.js';
 import { pullCommand } from './pull.js';
@@ -32,6 +33,7 @@ export const commandModules: readonly CommandModule[] = [
   finetuneCommand,
   runsCommand,
   faithfulnessCommand,
+  localisationCommand,
   modelCardCommand,
   trainingSplitCommand,
   serveCommand,

@@ -87,6 +87,7 @@ export {
 export { escapeXml, reliabilityDiagramSvg, rocCurveSvg } from './svg.js';
 export { compareModels, type ModelComparisonRow } from './compare.js';
 export { renderReportHtml } from './reportHtml.js';
+export { htmlPage, estimateHtml, percentHtml } from './htmlPage.js';
 export {
   buildValidationReport,
   type LabelValidation,
@@ -103,6 +104,14 @@ export {
   writeValidationReport,
   type LabelledImage,
 } from './labelsCsv.js';
+export {
+  bootstrapMean,
+  bootstrapMeanDifference,
+  bootstrapRatio,
+  bootstrapReplicates,
+  type BootstrappedEstimate,
+  type MeanBootstrapOptions,
+} from './meanBootstrap.js';
 export {
   clusterBootstrap,
   clusteredAuc,
