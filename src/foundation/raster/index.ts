@@ -1,2 +1,2 @@
-/** PNG and JPEG radiographs decoded to grey pixels (imports and OOD fitting read them). */
-export { decodeRaster, type GreyRaster } from './rasterImage.js';
+/** PNG and JPEG radiographs decoded to grey pixels (imports and OOD fitting read them), and written (robustness perturbations). */
+export { decodeRaster, encodePng, encodeJpeg, type GreyRaster } from './rasterImage.js';

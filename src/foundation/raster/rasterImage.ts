@@ -101,3 +101,50 @@ function toGrey(
   }
   return colour;
 }
+
+/** A grey PNG of the raster's samples at its bit depth (lossless; the inverse of decodeRaster). */
+export function encodePng(
+  raster: Pick<GreyRaster, 'width' | 'height' | 'bitDepth' | 'samples'>,
+): Uint8Array {
+  const { width, height, bitDepth, samples } = raster;
+  if (samples.length !== width * height) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `PNG: ${samples.length} samples for a ${width}×${height} image`,
+    );
+  }
+  const png = new pngjs.PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth });
+  // pngjs reads grey input as one sample per pixel in the platform's typed-array layout.
+  png.data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  return pngjs.PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth });
+}
+
+/**
+ * Baseline JPEG of an 8-bit grey raster at a quality of 1–100 (IJG scaling of the standard
+ * quantisation tables, as libjpeg's -quality). jpeg-js writes three components; grey input
+ * gives zero chroma, so only the luminance is quantised, as in a one-component grey JPEG.
+ */
+export function encodeJpeg(
+  raster: Pick<GreyRaster, 'width' | 'height' | 'bitDepth' | 'samples'>,
+  quality: number,
+): Uint8Array {
+  const { width, height, bitDepth, samples } = raster;
+  if (bitDepth !== 8) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `JPEG holds 8-bit samples; this raster has ${bitDepth} — scale it to 8 bits first`,
+    );
+  }
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) {
+    throw new RadiolensError('E_BAD_INPUT', `JPEG quality ${quality} is not a whole number 1–100`);
+  }
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const v = samples[i]!;
+    rgba[4 * i] = v;
+    rgba[4 * i + 1] = v;
+    rgba[4 * i + 2] = v;
+    rgba[4 * i + 3] = 255;
+  }
+  return jpeg.encode({ data: rgba, width, height }, quality).data;
+}

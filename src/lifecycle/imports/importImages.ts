@@ -169,7 +169,7 @@ async function importOne(item: ImportItem, options: ImportOptions): Promise<Impo
   return { image: item.name, dicom: out, studyInstanceUid, sopInstanceUid };
 }
 
-interface CrIdentity {
+export interface CrIdentity {
   studyInstanceUid: string;
   seriesInstanceUid: string;
   sopInstanceUid: string;
@@ -183,17 +183,44 @@ interface CrIdentity {
  * The CR Image IOD (PS3.3 A.2): Patient, General Study, General Series, CR Series, General
  * Equipment, General Image, Image Pixel, CR Image, VOI LUT, SOP Common. Type 2 attributes
  * we cannot know are present and empty, as the standard asks.
+ *
+ * `bitsStored` (default: the raster's bit depth) declares fewer significant bits in 16-bit
+ * samples (e.g. 12); the samples must fit. `window: false` leaves the VOI LUT module out, as
+ * images arrive that carry no window (the receiver then chooses one; ADR 0020).
  */
-function crDataset(raster: GreyRaster, id: CrIdentity): Record<string, unknown> {
+export function crDataset(
+  raster: Pick<
+    GreyRaster,
+    'bitDepth' | 'samples' | 'width' | 'height' | 'lossy' | 'convertedFromColour'
+  >,
+  id: CrIdentity,
+  options: { bitsStored?: number; window?: boolean; derivation?: string } = {},
+): Record<string, unknown> {
   const bits = raster.bitDepth;
+  const bitsStored = options.bitsStored ?? bits;
+  if (!(Number.isInteger(bitsStored) && bitsStored >= 1 && bitsStored <= bits)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `Bits Stored ${bitsStored} does not fit ${bits}-bit samples — give 1..${bits}`,
+    );
+  }
+  const maxValue = 2 ** bitsStored - 1;
+  for (const v of raster.samples) {
+    if (v > maxValue) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `a sample of ${v} does not fit Bits Stored ${bitsStored} (at most ${maxValue}) — rescale the samples first`,
+      );
+    }
+  }
   const pixelBytes =
     bits === 8
       ? evenLength(raster.samples as Uint8Array)
       : new Uint8Array(raster.samples.buffer, raster.samples.byteOffset, raster.samples.byteLength);
-  const maxValue = bits === 8 ? 255 : 65535;
   const derivation =
+    options.derivation ??
     `Converted from ${id.sourceName} by radiolens import-images` +
-    (raster.convertedFromColour ? '; colour converted to grey (BT.601 luma)' : '');
+      (raster.convertedFromColour ? '; colour converted to grey (BT.601 luma)' : '');
   return {
     SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: CR_IMAGE_STORAGE,
@@ -230,13 +257,14 @@ function crDataset(raster: GreyRaster, id: CrIdentity): Record<string, unknown> 
     Rows: raster.height,
     Columns: raster.width,
     BitsAllocated: bits,
-    BitsStored: bits,
-    HighBit: bits - 1,
+    BitsStored: bitsStored,
+    HighBit: bitsStored - 1,
     PixelRepresentation: 0,
     // The full stored range as the window: LINEAR with centre (max+1)/2 and width max+1 maps
     // stored value x to exactly x/max (PS3.3 C.11.2.1.2.1), i.e. the image as it was viewed.
-    WindowCenter: String((maxValue + 1) / 2),
-    WindowWidth: String(maxValue + 1),
+    ...(options.window === false
+      ? {}
+      : { WindowCenter: String((maxValue + 1) / 2), WindowWidth: String(maxValue + 1) }),
     PixelData: pixelBytes,
     _vrMap: { PixelData: bits === 8 ? 'OB' : 'OW' },
   };

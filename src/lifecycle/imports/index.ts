@@ -2,6 +2,8 @@
 export {
   importImages,
   CR_IMAGE_STORAGE,
+  crDataset,
+  type CrIdentity,
   type ImportOptions,
   type ImportReport,
   type ImportedImage,
