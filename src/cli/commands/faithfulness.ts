@@ -110,7 +110,11 @@ export const faithfulnessCommand: CommandModule = (program: Command) => {
         const images: ImageFaithfulness[] = [];
         try {
           for (const [index, image] of chosen.entries()) {
-            const grey = (await readGreyImage(resolve(dirname(resolve(opts.labels)), image))).grey;
+            const grey = (
+              await readGreyImage(resolve(dirname(resolve(opts.labels)), image), {
+                windowing: spec.windowing,
+              })
+            ).grey;
             const data = toModelInput(grey, spec);
             images.push(
               await imageFaithfulness(

@@ -70,6 +70,7 @@ export async function scoreImages(
 /** The shared image loader (ood/features.ts), gated by the model's intended use. */
 async function loadGrey(path: string, pkg: ModelPackage): Promise<GreyImage> {
   const loaded = await readGreyImage(path, {
+    windowing: pkg.manifest.input.windowing,
     beforeDecode: (instance) => {
       const check = checkIntendedUse(pkg.manifest, instance.dataset, {
         rows: Number(instance.dataset['Rows'] ?? 0),

@@ -148,4 +148,17 @@ test('the stored-value table path gives exactly the per-pixel result (window, LU
     pixels: plain,
   };
   assert.equal(greyByStoredValueTable(frame, {}, rows * columns), null);
+  assert.equal(
+    greyByStoredValueTable(frame, {}, rows * columns, { kind: 'voiLut', fallback: 'minMax' }),
+    null,
+  );
+  // The stored range does not depend on the pixels: the table applies, with the same values.
+  const storedRange = { kind: 'voiLut', fallback: 'storedRange' } as const;
+  const viaTable = greyByStoredValueTable(frame, {}, rows * columns, storedRange);
+  assert.ok(viaTable !== null);
+  assert.deepEqual(
+    Array.from(viaTable),
+    Array.from(applyVoiLut(applyModalityLut(frame, {}), {}, frame, storedRange)),
+  );
+  assert.ok(Math.abs(viaTable[999]! - 999 / 4095) < 1e-6);
 });

@@ -6,13 +6,18 @@
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { applyModalityLut } from './modalityLut.js';
-import type { DatasetLike, GreyImage, PixelFrameLike } from './types.js';
+import type { DatasetLike, GreyImage, PixelFrameLike, WindowingRule } from './types.js';
 import { applyVoiLut, selectVoi } from './voiLut.js';
 
 /** ITU-R BT.601 luma weights, the ones DICOM's YBR_FULL uses (PS3.3 C.7.6.3.1.2). */
 const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
 
-export function toDisplayGrey(frame: PixelFrameLike, dataset: DatasetLike): GreyImage {
+/** `windowing`: the model package's rule (manifest input.windowing); default voiLut. */
+export function toDisplayGrey(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing?: WindowingRule,
+): GreyImage {
   const width = frame.columns;
   const height = frame.rows;
   const expected = width * height * frame.samplesPerPixel;
@@ -24,10 +29,10 @@ export function toDisplayGrey(frame: PixelFrameLike, dataset: DatasetLike): Grey
   }
   const photometric = frame.photometricInterpretation.trim().toUpperCase();
   if (photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2') {
-    const viaTable = greyByStoredValueTable(frame, dataset, expected);
+    const viaTable = greyByStoredValueTable(frame, dataset, expected, windowing);
     if (viaTable !== null) return { width, height, data: viaTable };
     const modality = applyModalityLut(frame, dataset);
-    const grey = applyVoiLut(modality, dataset, frame);
+    const grey = applyVoiLut(modality, dataset, frame, windowing);
     return { width, height, data: grey.length === expected ? grey : grey.subarray(0, expected) };
   }
   if (frame.samplesPerPixel === 3 && photometric === 'RGB') {
@@ -57,8 +62,9 @@ export function greyByStoredValueTable(
   frame: PixelFrameLike,
   dataset: DatasetLike,
   count: number,
+  windowing?: WindowingRule,
 ): Float32Array | null {
-  const rows = greyRowsByStoredValueTable(frame, dataset);
+  const rows = greyRowsByStoredValueTable(frame, dataset, windowing);
   if (rows === null) return null;
   const out = new Float32Array(count);
   for (let y = 0; y < frame.rows; y++) {
@@ -79,10 +85,14 @@ export interface GreyRows {
  * The display-grey image row by row: through the stored-value table when the frame
  * qualifies, else from toDisplayGrey's whole-image result. Values are those of toDisplayGrey.
  */
-export function displayGreyRows(frame: PixelFrameLike, dataset: DatasetLike): GreyRows {
-  const viaTable = greyRowsByStoredValueTable(frame, dataset);
+export function displayGreyRows(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing?: WindowingRule,
+): GreyRows {
+  const viaTable = greyRowsByStoredValueTable(frame, dataset, windowing);
   if (viaTable !== null) return viaTable;
-  const grey = toDisplayGrey(frame, dataset);
+  const grey = toDisplayGrey(frame, dataset, windowing);
   return {
     width: grey.width,
     height: grey.height,
@@ -90,7 +100,11 @@ export function displayGreyRows(frame: PixelFrameLike, dataset: DatasetLike): Gr
   };
 }
 
-function greyRowsByStoredValueTable(frame: PixelFrameLike, dataset: DatasetLike): GreyRows | null {
+function greyRowsByStoredValueTable(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing: WindowingRule | undefined,
+): GreyRows | null {
   const { pixels, columns: width, rows: height } = frame;
   const count = width * height;
   const photometric = frame.photometricInterpretation.trim().toUpperCase();
@@ -101,7 +115,7 @@ function greyRowsByStoredValueTable(frame: PixelFrameLike, dataset: DatasetLike)
   // a value outside it (a decoder that did not mask) widens the table to the scanned range.
   let range: [number, number] | null = bitsStoredRange(frame, count);
   range ??= scannedRange(pixels, count);
-  let table = storedValueTable(frame, dataset, range[0], range[1]);
+  let table = storedValueTable(frame, dataset, range[0], range[1], windowing);
   if (table === null) return null;
   /** Whole-frame values, only if a stored value escaped both the range and a table. */
   let whole: Float32Array | null = null;
@@ -120,9 +134,9 @@ function greyRowsByStoredValueTable(frame: PixelFrameLike, dataset: DatasetLike)
         // A decoder that did not mask to Bits Stored: widen the table to the real range, or,
         // if that is too wide for a table, evaluate the frame directly (same functions).
         range = scannedRange(pixels, count);
-        table = storedValueTable(frame, dataset, range[0], range[1]);
+        table = storedValueTable(frame, dataset, range[0], range[1], windowing);
         if (table === null) {
-          whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame);
+          whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame, windowing);
         }
         return row(y, into);
       }
@@ -158,6 +172,7 @@ function storedValueTable(
   dataset: DatasetLike,
   low: number,
   high: number,
+  windowing: WindowingRule | undefined,
 ): Float32Array | null {
   const entries = high - low + 1;
   if (!(entries > 0) || entries > MAX_TABLE_ENTRIES || entries > frame.rows * frame.columns) {
@@ -167,8 +182,11 @@ function storedValueTable(
   for (let i = 0; i < entries; i++) storedValues[i] = low + i;
   const tableFrame: PixelFrameLike = { ...frame, rows: 1, columns: entries, pixels: storedValues };
   const modality = applyModalityLut(tableFrame, dataset);
-  if (selectVoi(modality, dataset, tableFrame).kind === 'percentileWindow') return null;
-  return applyVoiLut(modality, dataset, tableFrame);
+  // A window computed from the image's values (percentiles, min–max) needs the image itself,
+  // not the list of possible stored values; only the stored range is the same for both.
+  const selection = selectVoi(modality, dataset, tableFrame, windowing);
+  if (selection.kind === 'computedWindow' && selection.rule !== 'storedRange') return null;
+  return applyVoiLut(modality, dataset, tableFrame, windowing);
 }
 
 /** Luminance of interleaved RGB, scaled by the stored-value range to [0,1]. */

@@ -9,6 +9,8 @@ export type {
   GreyImage,
   ImageInputSpec,
   Volume,
+  VoiFallback,
+  WindowingRule,
 } from './types.js';
 export { applyModalityLut } from './modalityLut.js';
 export {

@@ -33,7 +33,7 @@ export function toModelInputAndDisplay(
   displayMaxSide: number,
 ): ModelInputAndDisplay {
   channelNormalisation(spec); // a bad manifest fails before any pixel work
-  const rows = displayGreyRows(frame, dataset);
+  const rows = displayGreyRows(frame, dataset, spec.windowing);
   const { width, height } = rows;
   const placement = inputPlacement(width, height, spec);
   const shown = displaySize(width, height, displayMaxSide);

@@ -3,7 +3,7 @@ import { RadiolensError } from '../../foundation/core/index.js';
 import { decodeFrame, parseDicom, type DicomInstance } from '../../foundation/dicom/index.js';
 import { decodeRaster } from '../../foundation/raster/index.js';
 import { toDisplayGrey } from './displayGrey.js';
-import type { GreyImage } from './types.js';
+import type { GreyImage, WindowingRule } from './types.js';
 
 /**
  * Decode an image to display grey: PNG/JPEG as x/max (as import-images converts them), DICOM
@@ -11,10 +11,11 @@ import type { GreyImage } from './types.js';
  * that needs one (scoreImages) passes `beforeDecode`, which sees the parsed DICOM dataset
  * and throws to refuse the image before any pixel is decoded. The one image loader for the
  * OOD check, faithfulness and validation scoring, so they all see the same pixels.
+ * `windowing`: the model package's rule for DICOM images (manifest input.windowing).
  */
 export async function readGreyImage(
   path: string,
-  options: { beforeDecode?: (instance: DicomInstance) => void } = {},
+  options: { beforeDecode?: (instance: DicomInstance) => void; windowing?: WindowingRule } = {},
 ): Promise<{ grey: GreyImage; kind: string; uid: string | null }> {
   const bytes = await readFile(path).catch((cause: unknown) => {
     throw new RadiolensError('E_IO', `cannot read ${path}`, { subject: path, cause });
@@ -38,5 +39,5 @@ export async function readGreyImage(
     .map((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : '-'))
     .join('/');
   const uid = typeof ds['SOPInstanceUID'] === 'string' ? ds['SOPInstanceUID'] : null;
-  return { grey: toDisplayGrey(await decodeFrame(instance, 0), ds), kind, uid };
+  return { grey: toDisplayGrey(await decodeFrame(instance, 0), ds, options.windowing), kind, uid };
 }

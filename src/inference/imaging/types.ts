@@ -49,7 +49,27 @@ export interface ImageInputSpec {
   resize: 'stretch' | 'letterbox';
   /** unit: display value in [0,1] as is; meanStd: (v - mean[c]) / std[c], both in [0,1] units. */
   normalisation: { kind: 'unit' } | { kind: 'meanStd'; mean: number[]; std: number[] };
+  /** How a DICOM image's modality values become display values. Absent: { kind: 'voiLut' }. */
+  windowing?: WindowingRule;
 }
+
+/**
+ * The window a DICOM image is shown through (manifest input.windowing; ADRs 0020, 0027).
+ * voiLut: the image's own Window Center/Width or VOI LUT, else `fallback` (default: the
+ * 0.5–99.5th percentile window). minMax and percentile ignore the image's own window.
+ * PNG/JPEG files carry no window and are always read as value / maximum.
+ */
+export type WindowingRule =
+  | { kind: 'voiLut'; fallback?: VoiFallback | undefined }
+  | { kind: 'minMax' }
+  | { kind: 'percentile'; low: number; high: number };
+
+/**
+ * The window for an image that carries none: percentile (0.5th–99.5th percentile of its
+ * values), minMax (its smallest to its largest value), storedRange (everything Bits Stored can
+ * hold, through the Modality LUT: 0–4095 for 12-bit unsigned data).
+ */
+export type VoiFallback = 'percentile' | 'minMax' | 'storedRange';
 
 /**
  * A series assembled into a 3-D grid of modality values (e.g. Hounsfield units for CT).

@@ -94,8 +94,9 @@ test('fallback without window or LUT: 0.5–99.5 percentile window ignores outli
   const x = Array.from({ length: 1000 }, (_, i) => i);
   x.push(100000, -50000); // a burned-in marker and a dead pixel
   const selection = selectVoi(f32(x), {}, monoFrame(x));
-  assert.equal(selection.kind, 'percentileWindow');
-  if (selection.kind !== 'percentileWindow') return;
+  assert.equal(selection.kind, 'computedWindow');
+  if (selection.kind !== 'computedWindow') return;
+  assert.equal(selection.rule, 'percentile');
   // ranks 5 and 996 of 1002 sorted values are 4 and 994; one histogram bin is ≈ 2.3.
   const low = selection.center - selection.width / 2;
   const high = selection.center + selection.width / 2;
@@ -116,9 +117,47 @@ test('fallback ignores Pixel Padding Value (outside a CT field of view)', () => 
   const ds = { PixelPaddingValue: 63536, RescaleIntercept: -1024, RescaleSlope: 1 };
   const values = f32(stored.map((v) => v - 1024));
   const selection = selectVoi(values, ds, monoFrame(stored, { pixelRepresentation: 1 }));
-  assert.equal(selection.kind, 'percentileWindow');
-  if (selection.kind !== 'percentileWindow') return;
+  assert.equal(selection.kind, 'computedWindow');
+  if (selection.kind !== 'computedWindow') return;
   assert.ok(selection.center - selection.width / 2 > -1024 - 1, 'padding pulled the window');
+});
+
+test("a package's windowing rule: the fallback it declares, or its own window over the image's", () => {
+  const x = [...Array.from({ length: 1000 }, (_, i) => 1000 + i), 4000];
+  const frame = monoFrame(x, { bitsStored: 12 });
+  const bounds = (s: ReturnType<typeof selectVoi>): [number, number] => {
+    assert.equal(s.kind, 'computedWindow');
+    if (s.kind !== 'computedWindow') return [NaN, NaN];
+    return [s.center - s.width / 2, s.center + s.width / 2];
+  };
+  // min–max: exactly the smallest and largest values, outlier included.
+  assert.deepEqual(
+    bounds(selectVoi(f32(x), {}, frame, { kind: 'voiLut', fallback: 'minMax' })),
+    [1000, 4000],
+  );
+  // The stored range of 12-bit unsigned data, through the rescale: independent of the pixels.
+  const rescaled = { RescaleSlope: 2, RescaleIntercept: -10 };
+  assert.deepEqual(
+    bounds(selectVoi(f32(x), rescaled, frame, { kind: 'voiLut', fallback: 'storedRange' })),
+    [-10, 2 * 4095 - 10],
+  );
+  const stored = applyVoiLut(f32([0, 2047.5, 4095]), {}, frame, {
+    kind: 'voiLut',
+    fallback: 'storedRange',
+  });
+  assertClose(stored, [0, 0.5, 1]);
+  // A window in the file wins over any fallback ...
+  const windowed = { WindowCenter: 2048, WindowWidth: 4096 };
+  assert.equal(
+    selectVoi(f32(x), windowed, frame, { kind: 'voiLut', fallback: 'minMax' }).kind,
+    'window',
+  );
+  // ... but not over a rule that ignores the file's window.
+  assert.deepEqual(bounds(selectVoi(f32(x), windowed, frame, { kind: 'minMax' })), [1000, 4000]);
+  const [low, high] = bounds(
+    selectVoi(f32(x), windowed, frame, { kind: 'percentile', low: 10, high: 90 }),
+  );
+  assert.ok(Math.abs(low - 1100) < 1 && Math.abs(high - 1900) < 1, `${low}–${high}`);
 });
 
 test('a truncated VOI LUT is refused with a clear error', () => {

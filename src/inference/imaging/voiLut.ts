@@ -7,19 +7,30 @@
  *     the first is the one the modality recommends), with VOI LUT Function LINEAR,
  *     LINEAR_EXACT or SIGMOID (absent or unknown → LINEAR, the standard's default);
  *  2. the first item of the VOI LUT Sequence;
- *  3. a fallback window from robust percentiles of the modality values (see ADR 0020).
+ *  3. a fallback window computed from the image: by default from robust percentiles of the
+ *     modality values (ADR 0020); a model package may declare another (ADR 0027).
  * A window with an invalid width (LINEAR needs ≥ 1, the others > 0) is skipped, not applied.
+ * A package's windowing rule `minMax` or `percentile` skips 1 and 2: the image's own window
+ * is ignored.
  */
 import { codeString, firstNumber, numbers, sequenceItems } from './attributes.js';
 import { applyLut, parseLut, type Lut } from './lut.js';
-import type { DatasetLike, PixelFrameLike } from './types.js';
+import { applyModalityLut } from './modalityLut.js';
+import type { DatasetLike, PixelFrameLike, VoiFallback, WindowingRule } from './types.js';
 
 export type VoiLutFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
 
 export type VoiSelection =
   | { kind: 'window'; center: number; width: number; voiLutFunction: VoiLutFunction }
   | { kind: 'lut'; lut: Lut }
-  | { kind: 'percentileWindow'; center: number; width: number; voiLutFunction: 'LINEAR_EXACT' };
+  | {
+      kind: 'computedWindow';
+      /** How it was computed from the image (see VoiFallback; 'percentile' with the bounds used). */
+      rule: VoiFallback;
+      center: number;
+      width: number;
+      voiLutFunction: 'LINEAR_EXACT';
+    };
 
 /** Fallback window bounds: the 0.5th and 99.5th percentiles of the modality values. */
 export const FALLBACK_PERCENTILES = { low: 0.005, high: 0.995 } as const;
@@ -28,8 +39,9 @@ export function applyVoiLut(
   values: Float32Array,
   dataset: DatasetLike,
   frame: PixelFrameLike,
+  windowing?: WindowingRule,
 ): Float32Array {
-  const selection = selectVoi(values, dataset, frame);
+  const selection = selectVoi(values, dataset, frame, windowing);
   const output = new Float32Array(values.length);
   if (selection.kind === 'lut') {
     applyLut(selection.lut, values, output);
@@ -49,7 +61,15 @@ export function selectVoi(
   values: Float32Array,
   dataset: DatasetLike,
   frame: PixelFrameLike,
+  windowing: WindowingRule = { kind: 'voiLut' },
 ): VoiSelection {
+  if (windowing.kind === 'minMax') return computedWindow(values, dataset, frame, 'minMax');
+  if (windowing.kind === 'percentile') {
+    return computedWindow(values, dataset, frame, 'percentile', {
+      low: windowing.low / 100,
+      high: windowing.high / 100,
+    });
+  }
   const center = numbers(dataset, 'WindowCenter')[0];
   const width = numbers(dataset, 'WindowWidth')[0];
   const voiLutFunction = parseVoiLutFunction(codeString(dataset, 'VOILUTFunction'));
@@ -67,13 +87,56 @@ export function selectVoi(
       (frame.pixelRepresentation === 1 || (firstNumber(dataset, 'RescaleIntercept') ?? 0) < 0);
     return { kind: 'lut', lut: parseLut(lutItem, { signedInput, context: 'VOI LUT Sequence' }) };
   }
-  const [low, high] = percentileRange(values, paddingModalityValue(dataset, frame));
+  return computedWindow(values, dataset, frame, windowing.fallback ?? 'percentile');
+}
+
+/** A LINEAR_EXACT window from the image's low to its high value under `rule`. */
+function computedWindow(
+  values: Float32Array,
+  dataset: DatasetLike,
+  frame: PixelFrameLike,
+  rule: VoiFallback,
+  percentiles: { low: number; high: number } = FALLBACK_PERCENTILES,
+): VoiSelection {
+  const padding = paddingModalityValue(dataset, frame);
+  const [low, high] =
+    rule === 'storedRange'
+      ? storedModalityRange(dataset, frame)
+      : rule === 'minMax'
+        ? percentileRange(values, padding, { low: 0, high: 1 })
+        : percentileRange(values, padding, percentiles);
   return {
-    kind: 'percentileWindow',
+    kind: 'computedWindow',
+    rule,
     center: (low + high) / 2,
     width: Math.max(high - low, Number.MIN_VALUE),
     voiLutFunction: 'LINEAR_EXACT',
   };
+}
+
+/**
+ * The modality values of the smallest and largest stored value Bits Stored allows (signed
+ * when Pixel Representation is 1), through the image's Modality LUT or rescale.
+ */
+function storedModalityRange(dataset: DatasetLike, frame: PixelFrameLike): [number, number] {
+  const bits = Math.min(Math.max(frame.bitsStored, 1), 32);
+  const extremes =
+    frame.pixelRepresentation === 1
+      ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1]
+      : [0, 2 ** bits - 1];
+  const mapped = applyModalityLut(
+    {
+      ...frame,
+      rows: 1,
+      columns: 2,
+      samplesPerPixel: 1,
+      pixels: Float64Array.from(extremes),
+    },
+    dataset,
+  );
+  const a = mapped[0] as number;
+  const b = mapped[1] as number;
+  return [Math.min(a, b), Math.max(a, b)];
 }
 
 /**
@@ -148,11 +211,13 @@ const HISTOGRAM_BINS = 65536;
 /**
  * The fallback percentiles from a 65,536-bin histogram: two passes over the pixels, no sort
  * (a 3000×3000 radiograph is 9 M values). The error is at most one bin, (max − min) / 65535,
- * which is below one stored value for anything up to 16 bits.
+ * which is below one stored value for anything up to 16 bits; the 0th and 100th percentiles
+ * are the exact minimum and maximum.
  */
 export function percentileRange(
   values: Float32Array,
   excluded?: number,
+  percentiles: { low: number; high: number } = FALLBACK_PERCENTILES,
 ): [low: number, high: number] {
   let min = Infinity;
   let max = -Infinity;
@@ -167,7 +232,7 @@ export function percentileRange(
     counted++;
   }
   if (counted === 0) return [0, 0];
-  if (min === max) return [min, max];
+  if (min === max || (percentiles.low <= 0 && percentiles.high >= 1)) return [min, max];
   const histogram = new Uint32Array(HISTOGRAM_BINS);
   const binsPerUnit = (HISTOGRAM_BINS - 1) / (max - min);
   for (let p = 0; p < values.length; p++) {
@@ -176,8 +241,8 @@ export function percentileRange(
     // (x + 0.5) | 0 rounds the non-negative bin position, several times faster than Math.round.
     histogram[((v - min) * binsPerUnit + 0.5) | 0]!++;
   }
-  const lowRank = Math.floor(FALLBACK_PERCENTILES.low * (counted - 1));
-  const highRank = Math.ceil(FALLBACK_PERCENTILES.high * (counted - 1));
+  const lowRank = Math.floor(percentiles.low * (counted - 1));
+  const highRank = Math.ceil(percentiles.high * (counted - 1));
   let low = 0;
   let high = HISTOGRAM_BINS - 1;
   let cumulative = 0;

@@ -80,9 +80,18 @@ const normalisation = z.discriminatedUnion('kind', [
 ]);
 
 const windowing = z.discriminatedUnion('kind', [
-  /** The image's own VOI LUT / Window Center & Width, else its full range. */
-  z.strictObject({ kind: z.literal('voiLut') }),
+  /**
+   * The image's own Window Center & Width or VOI LUT; an image without one gets `fallback`
+   * (default percentile: 0.5th–99.5th percentile; ADRs 0020, 0027). Declare the fallback that
+   * matches how the training images were scaled.
+   */
+  z.strictObject({
+    kind: z.literal('voiLut'),
+    fallback: z.enum(['percentile', 'minMax', 'storedRange']).optional(),
+  }),
+  /** Ignore the image's own window: its minimum to its maximum. */
   z.strictObject({ kind: z.literal('minMax') }),
+  /** Ignore the image's own window: the low-th to the high-th percentile of its values. */
   z.strictObject({
     kind: z.literal('percentile'),
     low: z.number().min(0).max(100),

@@ -48,7 +48,9 @@ export async function runLocalisation(
           options.onProgress?.(index + 1, items.length);
           continue;
         }
-        const { grey } = await readGreyImage(item.path);
+        const { grey } = await readGreyImage(item.path, {
+          windowing: pkg.manifest.input.windowing,
+        });
         const region =
           sources.regions?.covers(item.path) === true
             ? await sources.regions.regionFor(item.path, grey.width, grey.height)

@@ -43,7 +43,7 @@ export async function extractPooledFeatures(
         [];
       for (const path of paths.slice(start, start + batchSize)) {
         try {
-          const loaded = await readGreyImage(path);
+          const loaded = await readGreyImage(path, { windowing: pkg.manifest.input.windowing });
           batch.push({
             path,
             kind: loaded.kind,
