@@ -12,6 +12,7 @@ import { runsCommand } from './runs.js';
 import { oodCommand } from './ood.js';
 import { faithfulnessCommand } from './faithfulness.js';
 import { localisationCommand } from './localisation.js';
+import { robustnessCommand } from './robustness.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
 import { serveCommand } from './serve.js';
 import { pullCommand } from './pull.js';
@@ -34,6 +35,7 @@ export const commandModules: readonly CommandModule[] = [
   runsCommand,
   faithfulnessCommand,
   localisationCommand,
+  robustnessCommand,
   modelCardCommand,
   trainingSplitCommand,
   serveCommand,
