@@ -1,18 +1,27 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { resolve, join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
 import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import {
   evaluateOodSet,
   extractPooledFeatures,
+  oodDetection,
+  oodErrorAnalysis,
+  oodMeaningFrom,
   readImageList,
+  renderOodReportHtml,
   OOD_REPORT_SCHEMA,
   type ImageFeatures,
+  type LabelledDistance,
+  type OodDetection,
   type OodReport,
   type OodSetResult,
+  type OodVariantResult,
 } from '../../lifecycle/ood/index.js';
+import { readValidationLabels } from '../../lifecycle/validation/index.js';
+import { namedPath } from '../../lifecycle/modelcard/index.js';
 import {
   fitOodStatistics,
   loadPackageOodStatistics,
@@ -198,46 +207,115 @@ export const oodCommand: CommandModule = (program: Command) => {
   ood
     .command('evaluate')
     .description(
-      'Measure the check: fit on the training population only, and on training + half of the site (by patient); report false-flag rates on held-out chest images and detection on non-chest images',
+      "Measure the check: what its flag means. Fit on the training population only, and on training + half of the site (by patient); evaluate the package's own statistics (or --stats) as given. Per variant: flag rates on held-out chest images and non-chest images, and with --labels the flag as a predictor of wrong decisions (risk-coverage, AUC) and as a detector of paediatric, lateral and non-chest images (AUC, rate)",
     )
     .requiredOption('-m, --model <id[@version]>', 'model')
-    .requiredOption('--training <csv|dir...>', 'training-population chest images used for fitting')
+    .option('--training <csv|dir...>', 'training-population chest images used for fitting')
     .option('--training-test <csv|dir...>', 'held-out training-population chest images')
-    .requiredOption('--site <csv>', 'site chest images (CSV with image, patient_id)')
+    .option('--site <csv>', 'site chest images (CSV with image, patient_id); needs --training')
     .requiredOption(
       '--non-chest <csv|dir...>',
       'non-chest images (e.g. the DICOM conformance corpus); BodyPartExamined CHEST files are set apart',
     )
-    .requiredOption('-o, --out <file>', 'report JSON')
-    .option('--stats-dir <dir>', "also write each variant's statistics file here")
+    .option(
+      '--labels <csv>',
+      "[name=]csv: labelled in-distribution images held out of every fit (e.g. the site test split): image, the model's label column, patient_id; the name is what the caveat calls them",
+    )
+    .option('--splits <file>', "with --labels: a finetune package's splits.json; keep --split only")
+    .option('--split <name>', 'with --splits: which split', 'test')
+    .option('--paediatric <csv|dir...>', 'paediatric chest radiographs held out of every fit')
+    .option('--lateral <csv|dir...>', 'lateral chest radiographs')
+    .option(
+      '--stats <file>',
+      "statistics to evaluate as given instead of the package's own (e.g. a candidate for the next version)",
+    )
+    .option(
+      '--meaning-out <file>',
+      'write the evaluated statistics (package or --stats) with what their flag was shown to mean, ready for a package',
+    )
+    .requiredOption('-o, --out <file>', 'report JSON (report HTML beside it)')
+    .option('--stats-dir <dir>', "also write each fitted variant's statistics file here")
     .option('--percentile <p>', 'threshold percentile', Number.parseFloat, 99)
     .option('--registry <dir>', 'model registry folder')
     .action(
       async (opts: {
         model: string;
-        training: string[];
+        training?: string[];
         trainingTest?: string[];
-        site: string;
+        site?: string;
         nonChest: string[];
+        labels?: string;
+        splits?: string;
+        split: string;
+        paediatric?: string[];
+        lateral?: string[];
+        stats?: string;
+        meaningOut?: string;
         out: string;
         statsDir?: string;
         percentile: number;
         registry?: string;
       }) => {
         const pkg = await resolveModel(opts.model, opts.registry);
-        const training = await featuresOf(pkg, opts.training);
+        if (opts.site && !opts.training) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            '--site is fitted together with the training population: give --training too',
+          );
+        }
+        const given: OodStatistics | null = opts.stats
+          ? await readOodStatistics(resolve(opts.stats))
+          : await loadPackageOodStatistics(pkg);
+        if (given !== null && given.model.onnxSha256 !== pkg.manifest.files['model.onnx']) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            `${opts.stats} was fitted for another model.onnx than ${pkg.manifest.id}@${pkg.manifest.version} — refit it for this model`,
+          );
+        }
+        if (opts.meaningOut && given === null) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            `${pkg.manifest.id}@${pkg.manifest.version} ships no OOD statistics — give --stats <file> to measure the meaning of`,
+          );
+        }
+        const label = pkg.manifest.labels[0]!;
+        const labelled = opts.labels
+          ? await readLabelled(
+              namedPath(opts.labels).path,
+              label.id,
+              opts.splits ? { file: opts.splits, split: opts.split } : null,
+            )
+          : null;
+        const labelledFeatures = labelled
+          ? await extractPooledFeatures(
+              labelled.map((l) => l.path),
+              pkg,
+            )
+          : [];
+        const training = opts.training ? await featuresOf(pkg, opts.training) : null;
         const trainingTest = opts.trainingTest ? await featuresOf(pkg, opts.trainingTest) : null;
-        const site = await featuresOf(pkg, [opts.site]);
+        const site = opts.site ? await featuresOf(pkg, [opts.site]) : null;
         const corpus = await featuresOf(pkg, opts.nonChest);
+        const paediatric = opts.paediatric ? await featuresOf(pkg, opts.paediatric) : null;
+        const lateral = opts.lateral ? await featuresOf(pkg, opts.lateral) : null;
         const chestInCorpus = corpus.features.filter((f) => /\/CHEST\//.test(f.kind));
-        const nonChest = corpus.features.filter((f) => !/\/CHEST\//.test(f.kind));
+        const nonChest = distinctInstances(
+          corpus.features.filter((f) => !/\/CHEST\//.test(f.kind)),
+        );
+        // Labelled images are held out of every fit: their patients never join the site half.
+        const heldOutPatients = new Set(
+          (labelled ?? []).map((l) => l.patient).filter((p) => p !== null),
+        );
+        const labelledPaths = new Set((labelled ?? []).map((l) => l.path));
         // Site patients split in two by a hash of the patient id: one half may join the fit set,
         // the other half is never seen by any fit.
-        const siteHalf = site.groups.map(
-          (g) => createHash('sha256').update(`ood:${g}`).digest()[0]! % 2,
+        const siteHalf = (site?.groups ?? []).map((g, i) =>
+          heldOutPatients.has(g) || labelledPaths.has(site!.features[i]!.path)
+            ? 1
+            : createHash('sha256').update(`ood:${g}`).digest()[0]! % 2,
         );
-        const siteFit = site.features.filter((_, i) => siteHalf[i] === 0);
-        const siteHeldOut = site.features.filter((_, i) => siteHalf[i] === 1);
+        const siteFit = (site?.features ?? []).filter((_, i) => siteHalf[i] === 0);
+        const siteHeldOut = (site?.features ?? []).filter((_, i) => siteHalf[i] === 1);
         const held: EvalSet[] = trainingTest
           ? [
               {
@@ -247,52 +325,157 @@ export const oodCommand: CommandModule = (program: Command) => {
               },
             ]
           : [];
-        const siteAll: EvalSet = {
-          name: 'site, all images',
-          expect: 'in-distribution',
-          features: site.features,
-        };
-        const siteHeld: EvalSet = {
-          name: 'site, held-out half (by patient)',
-          expect: 'in-distribution',
-          features: siteHeldOut,
-        };
-        const corpusSets: EvalSet[] = [
+        const labelledSet: EvalSet[] = labelled
+          ? [
+              {
+                name: `labelled: ${labelledName(opts)}`,
+                expect: 'in-distribution',
+                features: labelledFeatures,
+              },
+            ]
+          : [];
+        const ood: EvalSet[] = [
           {
             name: 'non-chest images (conformance corpus)',
             expect: 'out-of-distribution',
-            features: nonChest,
+            features: corpus.features.filter((f) => !/\/CHEST\//.test(f.kind)),
           },
           {
             name: 'chest radiographs in the conformance corpus',
             expect: 'in-distribution',
             features: chestInCorpus,
           },
+          ...(paediatric
+            ? [
+                {
+                  name: 'paediatric chest radiographs',
+                  expect: 'out-of-distribution' as const,
+                  features: paediatric.features,
+                },
+              ]
+            : []),
+          ...(lateral
+            ? [
+                {
+                  name: 'lateral chest radiographs',
+                  expect: 'out-of-distribution' as const,
+                  features: lateral.features,
+                },
+              ]
+            : []),
         ];
-        const variants: Variant[] = [
-          {
+        const variants: Variant[] = [];
+        if (training) {
+          variants.push({
             name: 'training population only',
             fit: training.features,
             groups: training.groups,
-            sources: opts.training,
-            sets: [...held, siteAll, siteHeld, ...corpusSets],
-          },
-          {
+            sources: opts.training!,
+            sets: [
+              ...held,
+              ...(site
+                ? [
+                    {
+                      name: 'site, all images',
+                      expect: 'in-distribution' as const,
+                      features: site.features,
+                    },
+                    {
+                      name: 'site, held-out half (by patient)',
+                      expect: 'in-distribution' as const,
+                      features: siteHeldOut,
+                    },
+                  ]
+                : []),
+              ...labelledSet,
+              ...ood,
+            ],
+          });
+        }
+        if (training && site) {
+          variants.push({
             name: 'training population + half of the site',
             fit: [...training.features, ...siteFit],
             groups: [...training.groups, ...site.groups.filter((_, i) => siteHalf[i] === 0)],
             sources: [
-              ...opts.training,
-              `${opts.site} (patients with sha256("ood:"+patient_id)[0] even)`,
+              ...opts.training!,
+              `${opts.site} (patients with sha256("ood:"+patient_id)[0] even${labelled ? ', none of --labels' : ''})`,
             ],
-            sets: [...held, siteHeld, ...corpusSets],
-          },
-        ];
+            sets: [
+              ...held,
+              {
+                name: 'site, held-out half (by patient)',
+                expect: 'in-distribution',
+                features: siteHeldOut,
+              },
+              ...labelledSet,
+              ...ood,
+            ],
+          });
+        }
         const report: OodReport = {
           schema: OOD_REPORT_SCHEMA,
           generatedAt: new Date().toISOString(),
           model: { id: pkg.manifest.id, version: pkg.manifest.version },
           variants: [],
+        };
+        const measure = (stats: OodStatistics, result: OodVariantResult): void => {
+          const notMeasured: string[] = [];
+          if (!paediatric) notMeasured.push('paediatric radiographs (none were given)');
+          if (!lateral)
+            notMeasured.push('lateral views (no lateral chest radiographs were available)');
+          result.notMeasured = notMeasured;
+          if (!labelled) return;
+          const distances: LabelledDistance[] = [];
+          labelledFeatures.forEach((f, k) => {
+            if (f.pooled === null || f.scores === null) return;
+            distances.push({
+              image: labelled[k]!.image,
+              patient: labelled[k]!.patient,
+              distance: oodFlag(stats, f.pooled).distance,
+              score: f.scores[0]!,
+              truth: labelled[k]!.truth,
+            });
+          });
+          result.errors = {
+            ...oodErrorAnalysis(stats, distances, label.threshold),
+            reference: labelledName(opts),
+            label: label.id,
+          };
+          const reference = distances.map((d) => d.distance);
+          const detection: OodDetection[] = [];
+          const usableOf = (features: readonly ImageFeatures[]) =>
+            distinctInstances(features).flatMap((f) =>
+              f.pooled === null ? [] : [{ pooled: f.pooled, kind: f.kind }],
+            );
+          if (paediatric)
+            detection.push(
+              oodDetection(
+                stats,
+                'paediatric',
+                'paediatric chest radiographs',
+                usableOf(paediatric.features),
+                reference,
+              ),
+            );
+          if (lateral)
+            detection.push(
+              oodDetection(
+                stats,
+                'lateral',
+                'lateral chest radiographs',
+                usableOf(lateral.features),
+                reference,
+              ),
+            );
+          const all = usableOf(nonChest);
+          if (all.length > 0)
+            detection.push(oodDetection(stats, 'non-chest', 'non-chest images', all, reference));
+          for (const [kind, name] of NON_CHEST_GROUPS) {
+            const group = all.filter((f) => nonChestGroup(f.kind) === kind);
+            if (group.length > 0) detection.push(oodDetection(stats, kind, name, group, reference));
+          }
+          result.detection = detection;
         };
         for (const [index, variant] of variants.entries()) {
           const fit = usable(variant.fit, variant.groups, `${variant.name} fit set`);
@@ -309,30 +492,166 @@ export const oodCommand: CommandModule = (program: Command) => {
               stats,
             );
           }
-          const sets = variant.sets.map(({ name, expect, features }) =>
-            evaluateOodSet(stats, name, expect, features),
-          );
-          report.variants.push({
+          const result: OodVariantResult = {
             name: variant.name,
+            origin: 'fitted',
             fitSources: stats.fitSources,
             fitCount: stats.fitCount,
             percentile: stats.percentile,
             thresholdSource: stats.thresholdSource,
             threshold: stats.threshold,
             shrinkage: stats.shrinkage,
-            sets,
-          });
-          process.stdout.write(
-            `${variant.name}: fit ${stats.fitCount}, threshold ${stats.threshold.toFixed(2)}\n`,
+            sets: variant.sets.map(({ name, expect, features }) =>
+              evaluateOodSet(stats, name, expect, features),
+            ),
+          };
+          measure(stats, result);
+          report.variants.push(result);
+        }
+        if (given !== null) {
+          const result: OodVariantResult = {
+            name: opts.stats
+              ? `as given (${opts.stats})`
+              : `as shipped in ${pkg.manifest.id}@${pkg.manifest.version}`,
+            origin: 'given',
+            fitSources: given.fitSources,
+            fitCount: given.fitCount,
+            percentile: given.percentile,
+            thresholdSource: given.thresholdSource,
+            threshold: given.threshold,
+            shrinkage: given.shrinkage,
+            sets: [...held, ...labelledSet, ...ood].map(({ name, expect, features }) =>
+              evaluateOodSet(given, name, expect, features),
+            ),
+          };
+          measure(given, result);
+          report.variants.push(result);
+        }
+        if (report.variants.length === 0) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            `nothing to evaluate: ${pkg.manifest.id}@${pkg.manifest.version} ships no statistics — give --training (and --site) to fit some, or --stats`,
           );
-          for (const set of sets) {
+        }
+        for (const v of report.variants) {
+          process.stdout.write(
+            `${v.name}: fit ${v.fitCount}, threshold ${v.threshold.toFixed(2)}\n`,
+          );
+          for (const set of v.sets) {
             process.stdout.write(
               `  ${set.name}: ${set.flagged}/${set.decoded} flagged (${(100 * set.rate).toFixed(1)}%)\n`,
             );
           }
+          const e = v.errors;
+          if (e) {
+            process.stdout.write(
+              `  wrong decisions: ${e.flagged.count}/${e.flagged.n} flagged, ${e.unflagged.count}/${e.unflagged.n} unflagged; AUC of the distance for an error ${e.aucForError ? `${e.aucForError.estimate.toFixed(3)} (${e.aucForError.ci[0].toFixed(3)}-${e.aucForError.ci[1].toFixed(3)})` : (e.aucForErrorNote ?? 'n/a')}\n`,
+            );
+          }
+          for (const d of v.detection ?? []) {
+            process.stdout.write(
+              `  detects ${d.name}: ${d.flagged.count}/${d.flagged.n} flagged; AUC ${d.auc ? `${d.auc.estimate.toFixed(3)} (${d.auc.ci[0].toFixed(3)}-${d.auc.ci[1].toFixed(3)})` : (d.aucNote ?? 'n/a')}\n`,
+            );
+          }
         }
-        await writeFileAtomic(resolve(opts.out), `${JSON.stringify(report, null, 2)}\n`);
-        process.stdout.write(`wrote ${opts.out}\n`);
+        const text = `${JSON.stringify(report, null, 2)}\n`;
+        const out = resolve(opts.out);
+        await writeFileAtomic(out, text);
+        const html = out.replace(/\.json$/i, '') + '.html';
+        await writeFileAtomic(html, renderOodReportHtml(report));
+        if (opts.meaningOut && given !== null) {
+          const meaning = oodMeaningFrom(report.variants[report.variants.length - 1]!, {
+            path: opts.out,
+            sha256: createHash('sha256').update(text).digest('hex'),
+            generatedAt: report.generatedAt,
+          });
+          await writeOodStatistics(resolve(opts.meaningOut), { ...given, meaning });
+          process.stdout.write(
+            `wrote ${opts.meaningOut} (the statistics with their measured meaning)\n`,
+          );
+        }
+        process.stdout.write(`wrote ${opts.out} and ${html}\n`);
       },
     );
 };
+
+/** Non-chest images grouped for detection: by modality, radiographs of other parts apart. */
+const NON_CHEST_GROUPS: ReadonlyArray<[string, string]> = [
+  ['CT', 'CT images'],
+  ['MR', 'MR images'],
+  ['US', 'ultrasound images'],
+  ['radiograph', 'radiographs of other body parts'],
+  ['other', 'other images (OT, NM, SEG, …)'],
+];
+
+function nonChestGroup(kind: string): string {
+  const modality = kind.split('/')[0] ?? '';
+  if (modality === 'CT' || modality === 'MR' || modality === 'US') return modality;
+  if (modality === 'CR' || modality === 'DX' || modality === 'RG') return 'radiograph';
+  return 'other';
+}
+
+/** Each SOP Instance once (the corpus holds one image in many transfer syntaxes). */
+function distinctInstances(features: readonly ImageFeatures[]): ImageFeatures[] {
+  const seen = new Set<string>();
+  return features.filter((f) => {
+    if (f.uid === null) return true;
+    if (seen.has(f.uid)) return false;
+    seen.add(f.uid);
+    return true;
+  });
+}
+
+/** What the labelled set is called: the name given as name=csv, else the file (and split). */
+function labelledName(opts: { labels?: string; splits?: string; split: string }): string {
+  if (opts.labels === undefined) return '';
+  if (/^[^=/]+=/.test(opts.labels)) return namedPath(opts.labels).name;
+  return opts.splits ? `${opts.labels} (split "${opts.split}" of ${opts.splits})` : opts.labels;
+}
+
+interface LabelledImage {
+  image: string;
+  path: string;
+  patient: string | null;
+  truth: 0 | 1;
+}
+
+async function readLabelled(
+  csv: string,
+  label: string,
+  split: { file: string; split: string } | null,
+): Promise<LabelledImage[]> {
+  const images = readValidationLabels(resolve(csv), { labels: [label], subgroups: [] });
+  let keep: Set<string> | null = null;
+  if (split) {
+    const json = JSON.parse(
+      await readFile(resolve(split.file), 'utf8').catch((cause: unknown) => {
+        throw new RadiolensError('E_IO', `cannot read ${split.file}`, {
+          subject: split.file,
+          cause,
+        });
+      }),
+    ) as { images?: Record<string, unknown> };
+    const list = json.images?.[split.split];
+    if (!Array.isArray(list)) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `${split.file} has no image list "${split.split}" — give a splits.json that radiolens finetune wrote`,
+      );
+    }
+    keep = new Set(list.map(String));
+  }
+  const chosen = images.filter((i) => keep === null || keep.has(i.image));
+  if (chosen.length === 0) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `${csv} has no labelled image${keep ? ` in split "${split!.split}"` : ''}`,
+    );
+  }
+  return chosen.map((i) => ({
+    image: i.image,
+    path: i.imagePath,
+    patient: i.patient ?? null,
+    truth: i.truth[label]!,
+  }));
+}

@@ -18,7 +18,7 @@ import {
   type FindingResult,
   type SourceImage,
 } from '../results/index.js';
-import { globalAveragePool, oodFlag } from '../ood/index.js';
+import { globalAveragePool, oodCaveat, oodFlag } from '../ood/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { OutputWrites } from './outputWrites.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
@@ -360,9 +360,9 @@ async function explainAndWrite(
       const flag = oodFlag(study.session.ood, globalAveragePool(features));
       study.outcome.ood[image.sopInstanceUid] = flag;
       if (flag.flagged) {
+        // The caveat says what the flag has been shown to mean for this model (ADR 0086).
         study.outcome.warnings.push(
-          `image ${image.sopInstanceUid}: out of distribution (feature distance ${flag.distance.toFixed(2)} > ` +
-            `${flag.threshold.toFixed(2)}): unlike the chest radiographs the model was fitted on; treat its score with caution`,
+          `image ${image.sopInstanceUid}: ${oodCaveat(flag, study.session.ood.meaning)}`,
         );
       }
     }

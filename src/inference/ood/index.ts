@@ -26,4 +26,5 @@ export {
   type OodFlag,
 } from './statistics.js';
 export { loadPackageOodStatistics, oodFlagFor } from './packageStatistics.js';
+export { oodCaveat, oodMeaningSchema, type OodMeaning } from './meaning.js';
 export { globalAveragePool } from './pooling.js';

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
 import { invertSpd, ledoitWolf, mahalanobis } from './covariance.js';
+import { oodMeaningSchema } from './meaning.js';
 
 /**
  * The fitted in-distribution statistics of a model's pooled features (ADR 0080): mean,
@@ -34,6 +35,8 @@ const statisticsSchema = z.strictObject({
   mean: z.array(z.number()),
   /** Row-major dimension × dimension inverse of the shrunk covariance. */
   precision: z.array(z.number()),
+  /** What the flag has been shown to mean (ood evaluate --meaning-out); absent: not measured. */
+  meaning: oodMeaningSchema.optional(),
 });
 
 export type OodStatistics = z.infer<typeof statisticsSchema>;

@@ -1,4 +1,5 @@
 import { oodFlag, type OodStatistics } from '../../inference/ood/index.js';
+import type { OodDetection, OodErrorAnalysis } from './errorAnalysis.js';
 import type { ImageFeatures } from './features.js';
 
 /** Flag rate on one named image set, with the images that could not be decoded kept apart. */
@@ -91,15 +92,28 @@ export interface OodReport {
   schema: typeof OOD_REPORT_SCHEMA;
   generatedAt: string;
   model: { id: string; version: string };
-  /** One entry per fitted variant (e.g. training population only; training + site). */
-  variants: Array<{
-    name: string;
-    fitSources: string[];
-    fitCount: number;
-    percentile: number;
-    thresholdSource: string;
-    threshold: number;
-    shrinkage: number;
-    sets: OodSetResult[];
-  }>;
+  /**
+   * One entry per set of statistics: fitted here (training population only; training + half
+   * of the site) or evaluated as given (the package's own, or --stats).
+   */
+  variants: OodVariantResult[];
+}
+
+export interface OodVariantResult {
+  name: string;
+  /** 'fitted' here, or 'given' (the package's statistics or a --stats file) and evaluated as is. */
+  origin?: 'fitted' | 'given';
+  fitSources: string[];
+  fitCount: number;
+  percentile: number;
+  thresholdSource: string;
+  threshold: number;
+  shrinkage: number;
+  sets: OodSetResult[];
+  /** The flag as a predictor of a wrong decision on labelled images held out of the fit. */
+  errors?: OodErrorAnalysis & { reference: string; label: string };
+  /** The flag as a detector of images the model is not for, against the labelled reference. */
+  detection?: OodDetection[];
+  /** Kinds of images the evaluation had none of. */
+  notMeasured?: string[];
 }

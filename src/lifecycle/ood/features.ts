@@ -10,6 +10,8 @@ import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 export interface ImageFeatures {
   path: string;
   pooled: Float32Array | null;
+  /** The model's scores for the image (per label, manifest order), beside its features. */
+  scores: Float32Array | null;
   problem: string | null;
   /** Modality / Body Part Examined / Photometric Interpretation when DICOM; 'raster' otherwise. */
   kind: string;
@@ -54,6 +56,7 @@ export async function extractPooledFeatures(
           out.push({
             path,
             pooled: null,
+            scores: null,
             problem: describeError(error),
             kind: 'undecodable',
             uid: null,
@@ -69,6 +72,7 @@ export async function extractPooledFeatures(
             uid: b.uid,
             problem: null,
             pooled: globalAveragePool(result.features![i]!),
+            scores: result.scores[i]!,
           });
         });
       }

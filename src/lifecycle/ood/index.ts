@@ -15,4 +15,15 @@ export {
   OOD_REPORT_SCHEMA,
   type OodSetResult,
   type OodReport,
+  type OodVariantResult,
 } from './evaluate.js';
+export {
+  oodErrorAnalysis,
+  oodDetection,
+  type LabelledDistance,
+  type OodErrorAnalysis,
+  type OodDetection,
+  type RateWithCi,
+  type AucWithCi,
+} from './errorAnalysis.js';
+export { oodMeaningFrom, renderOodReportHtml } from './meaning.js';
