@@ -5,11 +5,13 @@ import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js'
 import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import {
   faithfulnessReportSchema,
+  localisationReportSchema,
   namedPath,
   oodReportSchema,
   readEvidence,
   readTrainingRun,
   renderModelCard,
+  robustnessReportSchema,
   validationReportSchema,
   writeTrainingSplitCsvs,
 } from '../../lifecycle/modelcard/index.js';
@@ -34,7 +36,7 @@ export const modelCardCommand: CommandModule = (program: Command) => {
   program
     .command('model-card')
     .description(
-      'Generate the model card (Markdown, with a JSON block for the manifest validation array) from training-run.json and the reports of validate / ood evaluate / faithfulness — no number typed by hand',
+      'Generate the model card (Markdown, with a JSON block for the manifest validation array) from training-run.json and the reports of validate / ood evaluate / faithfulness / localisation / robustness — no number typed by hand',
     )
     .requiredOption('-m, --model <id[@version]>', 'model')
     .option(
@@ -45,8 +47,16 @@ export const modelCardCommand: CommandModule = (program: Command) => {
       '--validation <[name=]report.json...>',
       'report.json files of `radiolens validate`; the first is the reference the others are compared with (e.g. the internal test)',
     )
-    .option('--ood <report.json>', 'report of `radiolens ood evaluate`')
+    .option(
+      '--ood <report.json...>',
+      'reports of `radiolens ood evaluate` (fitted variants, the package statistics and what their flag means)',
+    )
     .option('--faithfulness <[name=]report.json...>', 'reports of `radiolens faithfulness --out`')
+    .option(
+      '--localisation <[name=]localisation.json...>',
+      'reports of `radiolens localisation` (where the heatmap lies)',
+    )
+    .option('--robustness <[name=]robustness.json...>', 'reports of `radiolens robustness`')
     .requiredOption('-o, --out <file>', 'Markdown file to write (e.g. MODEL_CARD.md)')
     .option('--json-out <file>', 'also write the manifest validation entries as JSON')
     .option('--registry <dir>', 'model registry folder')
@@ -55,8 +65,10 @@ export const modelCardCommand: CommandModule = (program: Command) => {
         model: string;
         trainingRun?: string;
         validation?: string[];
-        ood?: string;
+        ood?: string[];
         faithfulness?: string[];
+        localisation?: string[];
+        robustness?: string[];
         out: string;
         jsonOut?: string;
         registry?: string;
@@ -85,21 +97,47 @@ export const modelCardCommand: CommandModule = (program: Command) => {
             ),
           });
         }
+        const ood = [];
+        for (const path of opts.ood ?? []) {
+          ood.push({
+            path,
+            report: await readEvidence(resolve(path), oodReportSchema, 'radiolens ood evaluate'),
+          });
+        }
+        const localisation = [];
+        for (const spec of opts.localisation ?? []) {
+          const { name, path } = namedPath(spec);
+          localisation.push({
+            name,
+            path,
+            report: await readEvidence(
+              resolve(path),
+              localisationReportSchema,
+              'radiolens localisation',
+            ),
+          });
+        }
+        const robustness = [];
+        for (const spec of opts.robustness ?? []) {
+          const { name, path } = namedPath(spec);
+          robustness.push({
+            name,
+            path,
+            report: await readEvidence(
+              resolve(path),
+              robustnessReportSchema,
+              'radiolens robustness',
+            ),
+          });
+        }
         const card = renderModelCard({
           manifest: pkg.manifest,
           trainingRun: runPath ? await readTrainingRun(runPath) : null,
           validations,
-          ood: opts.ood
-            ? {
-                path: opts.ood,
-                report: await readEvidence(
-                  resolve(opts.ood),
-                  oodReportSchema,
-                  'radiolens ood evaluate',
-                ),
-              }
-            : null,
+          ood,
           faithfulness,
+          localisation,
+          robustness,
         });
         await writeFileAtomic(resolve(opts.out), card.markdown);
         if (opts.jsonOut)

@@ -1,7 +1,7 @@
 /**
  * The generated model card (ADR 0082): Markdown and manifest `validation` entries, every
- * number read from training-run.json and the reports of `radiolens validate`, `ood evaluate`
- * and `faithfulness`.
+ * number read from training-run.json and the reports of `radiolens validate`, `ood evaluate`,
+ * `faithfulness`, `localisation` and `robustness`.
  */
 export {
   renderModelCard,
@@ -16,9 +16,13 @@ export {
   validationReportSchema,
   oodReportSchema,
   faithfulnessReportSchema,
+  localisationReportSchema,
+  robustnessReportSchema,
   type ValidationEvidence,
   type OodEvidence,
   type FaithfulnessEvidence,
+  type LocalisationEvidence,
+  type RobustnessEvidence,
 } from './inputs.js';
 export {
   readTrainingRun,

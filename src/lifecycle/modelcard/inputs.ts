@@ -10,6 +10,8 @@ import { RadiolensError } from '../../foundation/core/index.js';
  */
 
 const interval = z.tuple([z.number(), z.number()]);
+const rate = z.looseObject({ count: z.int(), n: z.int(), estimate: z.number(), ci: interval });
+const aucCi = z.looseObject({ estimate: z.number(), ci: interval, method: z.string() });
 const proportion = z.union([
   z.looseObject({ estimate: z.number(), ci: interval, successes: z.int(), total: z.int() }),
   z.looseObject({ estimate: z.null(), ci: z.null(), note: z.string() }),
@@ -112,10 +114,129 @@ export const oodReportSchema = z.looseObject({
           ),
         }),
       ),
+      origin: z.enum(['fitted', 'given']).optional(),
+      errors: z
+        .looseObject({
+          reference: z.string(),
+          label: z.string(),
+          images: z.int(),
+          patients: z.int().nullable(),
+          threshold: z.number(),
+          errors: z.int(),
+          flagged: rate,
+          unflagged: rate,
+          aucForError: aucCi.nullable(),
+          aucForErrorNote: z.string().optional(),
+          aurc: z.number(),
+          aurcRandom: z.number(),
+          modelAuc: z.looseObject({
+            all: aucCi.nullable(),
+            unflagged: aucCi.nullable(),
+            difference: aucCi.nullable(),
+          }),
+        })
+        .optional(),
+      detection: z
+        .array(
+          z.looseObject({
+            kind: z.string(),
+            name: z.string(),
+            flagged: rate,
+            auc: aucCi.nullable(),
+          }),
+        )
+        .optional(),
+      notMeasured: z.array(z.string()).optional(),
     }),
   ),
 });
 export type OodEvidence = z.infer<typeof oodReportSchema>;
+
+const estimate = z.looseObject({ estimate: z.number(), ci: interval });
+const wilsonRate = z.looseObject({
+  estimate: z.number(),
+  ci: interval,
+  successes: z.int(),
+  total: z.int(),
+});
+const shares = z
+  .looseObject({ images: z.int(), model: estimate, random: estimate, centre: estimate })
+  .nullable();
+const target = z
+  .looseObject({
+    target: z.number(),
+    estimate: z.number(),
+    met: z.boolean(),
+    metByLowerBound: z.boolean(),
+  })
+  .nullable();
+
+export const localisationReportSchema = z.looseObject({
+  schema: z.literal('radiolens.localisation-report/1'),
+  model: z.looseObject({ id: z.string(), version: z.string() }),
+  label: z.string(),
+  dataset: z.string(),
+  regions: z.string().nullable(),
+  lungFields: z.string().nullable(),
+  settings: z.looseObject({ borderBand: z.number(), centreSigma: z.number(), level: z.number() }),
+  targets: z.looseObject({ hitRateOverRandom: target, peaksInLungs: target }),
+  summary: z.looseObject({
+    images: z.int(),
+    patients: z.int().nullable(),
+    emptyHeatmaps: z.int(),
+    pointing: z
+      .looseObject({
+        images: z.int(),
+        model: wilsonRate,
+        random: estimate,
+        centre: wilsonRate,
+        modelOverRandom: estimate,
+      })
+      .nullable(),
+    energyInRegion: shares,
+    energyInLungs: shares,
+    peakInLungs: z
+      .looseObject({ peaks: z.int(), model: wilsonRate, random: estimate, centre: wilsonRate })
+      .nullable(),
+    peakInBorder: z
+      .looseObject({ peaks: z.int(), model: wilsonRate, random: estimate, centre: wilsonRate })
+      .nullable(),
+  }),
+});
+export type LocalisationEvidence = z.infer<typeof localisationReportSchema>;
+
+export const robustnessReportSchema = z.looseObject({
+  schema: z.literal('radiolens.robustness-report/1'),
+  model: z.looseObject({ id: z.string(), version: z.string() }),
+  label: z.string(),
+  threshold: z.number(),
+  dataset: z.string(),
+  defaultWindow: z.string(),
+  settings: z.looseObject({ level: z.number(), clusteredBy: z.string().nullable() }),
+  targets: z.looseObject({ maxFlipShare: z.number(), maxMeanAbsoluteChange: z.number() }),
+  perturbations: z.array(
+    z.looseObject({
+      id: z.string(),
+      name: z.string(),
+      images: z.int(),
+      meanAbsoluteChange: estimate,
+      meanChange: estimate,
+      largestChange: z.looseObject({
+        image: z.string(),
+        reference: z.number(),
+        changed: z.number(),
+      }),
+      flips: z.looseObject({
+        count: z.int(),
+        share: z.number(),
+        ci: interval,
+        toPositive: z.int(),
+        toNegative: z.int(),
+      }),
+    }),
+  ),
+});
+export type RobustnessEvidence = z.infer<typeof robustnessReportSchema>;
 
 /** Read and check one evidence file; the error names the file and the command that makes it. */
 export async function readEvidence<T>(

@@ -1,15 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateManifest } from '../../inference/models/index.js';
-import { seededRandom, writeTestModelPackage } from '../../../test/support/index.js';
+import { repoRoot, seededRandom, writeTestModelPackage } from '../../../test/support/index.js';
 import { buildValidationReport } from '../validation/index.js';
 import {
   faithfulnessReportSchema,
   FORMATTERS,
+  localisationReportSchema,
   oodReportSchema,
+  robustnessReportSchema,
   renderModelCard,
   trainingRunSchema,
   validationReportSchema,
@@ -202,7 +204,7 @@ test('model card: every number in the Markdown is traceable to an input file; re
         { name: 'internal', path: 'internal.json', report: validation(1, 0.3, 'internal.csv') },
         { name: 'site', path: 'site.json', report: validation(2, 0.02, 'site.csv') },
       ],
-      ood: { path: 'ood.json', report: ood },
+      ood: [{ path: 'ood.json', report: ood }],
       faithfulness: [{ name: 'site positives', path: 'f.json', report: faithfulness }],
     };
     const card = renderModelCard(input);
@@ -229,7 +231,7 @@ test('model card: every number in the Markdown is traceable to an input file; re
     assert.match(card.markdown, /flags 58\.7% of "site"/);
     assert.match(
       card.markdown,
-      /misses 2 of 68 images of "non-chest" \(kinds: OT\/-\/MONOCHROME2\)/,
+      /flags only 66 of 68 images of "non-chest" and misses the rest \(kinds: OT\/-\/MONOCHROME2\)/,
     );
     assert.doesNotMatch(card.markdown, /not more faithful than random/);
 
@@ -269,12 +271,81 @@ test('model card without optional evidence still renders, and says the heatmap i
       manifest: pkg.manifest,
       trainingRun: null,
       validations: [],
-      ood: null,
+      ood: [],
       faithfulness: [{ name: 'w', path: 'w.json', report: weak }],
     });
     assert.doesNotMatch(card.markdown, /## Training data/);
     assert.match(card.markdown, /On "w" the Grad-CAM heatmap is not more faithful than random/);
     assert.equal(card.validation.length, 4);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test("model card: where the heatmap lies, stable decisions and the OOD flag's measured meaning, from the shipped model's evidence", async () => {
+  const evidence = join(repoRoot, 'models', 'cxr-pneumonia', 'evidence', '1.2.0');
+  const read = async <T>(path: string, schema: { parse: (v: unknown) => T }): Promise<T> =>
+    schema.parse(JSON.parse(await readFile(join(evidence, path), 'utf8')));
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-card-'));
+  try {
+    const pkg = await writeTestModelPackage(join(work, 'm'));
+    const input: ModelCardInput = {
+      manifest: pkg.manifest,
+      trainingRun: null,
+      validations: [],
+      ood: [
+        { path: 'ood-evaluation.json', report: await read('ood-evaluation.json', oodReportSchema) },
+      ],
+      faithfulness: [],
+      localisation: [
+        {
+          name: 'NIH pneumonia boxes',
+          path: 'l.json',
+          report: await read('localisation-nih-boxes/localisation.json', localisationReportSchema),
+        },
+        {
+          name: 'lung-mask set',
+          path: 'm.json',
+          report: await read('localisation-lung-masks/localisation.json', localisationReportSchema),
+        },
+      ],
+      robustness: [
+        {
+          name: 'NIH site test split',
+          path: 'r.json',
+          report: await read('robustness-site-test-split/robustness.json', robustnessReportSchema),
+        },
+      ],
+    };
+    const card = renderModelCard(input);
+    assert.deepEqual(untraceable(card.markdown, input), []);
+    assert.match(card.markdown, /## Where the heatmap lies/);
+    assert.match(
+      card.markdown,
+      /\| NIH pneumonia boxes \| `cxr-pneumonia@1\.2\.0` \| pointing game/,
+    );
+    assert.match(card.markdown, /## Stable decisions/);
+    assert.match(card.markdown, /### What the flag means \(measured\)/);
+    // Rules fire on the evidence, each with its numbers.
+    assert.match(card.markdown, /does not point at the disease better than chance/);
+    assert.match(card.markdown, /of heatmap peaks lie inside the lungs \(target 90\.0%\)/);
+    assert.match(card.markdown, /12-bit storage without a VOI window moves scores by/);
+    assert.match(
+      card.markdown,
+      /The OOD flag \(as shipped in cxr-pneumonia@1\.2\.0\) does not predict a wrong decision/,
+    );
+    assert.match(card.markdown, /fires on only 0\.3% of paediatric chest radiographs \(1 \/ 314\)/);
+    assert.match(card.markdown, /Not measured for the OOD flag .*lateral views/);
+    const withResults = validateManifest({ ...pkg.manifest, validation: card.validation });
+    assert.ok(withResults.ok, JSON.stringify(!withResults.ok && withResults.issues));
+    const metrics = card.validation.map((e) => e.metric);
+    for (const m of [
+      'pointing-game-hit-rate',
+      'heatmap-peaks-in-lungs',
+      'flipped-decisions: dicom12NoWindow',
+      'ood-distance-auc-for-wrong-decision',
+    ])
+      assert.ok(metrics.includes(m), m);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

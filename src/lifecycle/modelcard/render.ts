@@ -1,6 +1,12 @@
 import type { ModelManifest } from '../../inference/models/index.js';
 import { count, fixed3, interval, levelPercent, percent, significant } from './format.js';
-import type { FaithfulnessEvidence, OodEvidence, ValidationEvidence } from './inputs.js';
+import type {
+  FaithfulnessEvidence,
+  LocalisationEvidence,
+  OodEvidence,
+  RobustnessEvidence,
+  ValidationEvidence,
+} from './inputs.js';
 import type { TrainingRun } from './trainingRun.js';
 
 export interface ModelCardInput {
@@ -8,8 +14,11 @@ export interface ModelCardInput {
   trainingRun: TrainingRun | null;
   /** In the order given: the first is the reference result the others are compared with. */
   validations: Array<{ name: string; path: string; report: ValidationEvidence }>;
-  ood: { path: string; report: OodEvidence } | null;
+  /** Reports of `ood evaluate`, in the order given (e.g. fitted variants, then the package's). */
+  ood: Array<{ path: string; report: OodEvidence }>;
   faithfulness: Array<{ name: string; path: string; report: FaithfulnessEvidence }>;
+  localisation?: Array<{ name: string; path: string; report: LocalisationEvidence }>;
+  robustness?: Array<{ name: string; path: string; report: RobustnessEvidence }>;
 }
 
 /** One entry of the manifest's `validation` array (models/manifest.ts validationResult). */
@@ -210,10 +219,11 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
     line();
   }
 
-  const ood = input.ood?.report;
-  if (ood) {
+  if (input.ood.length > 0) {
     line('## Out-of-distribution check');
     line();
+  }
+  for (const { report: ood } of input.ood) {
     line(
       `Mahalanobis distance of the pooled features of \`${ood.model.id}@${ood.model.version}\` to the fit set (Ledoit–Wolf covariance); flagged above the threshold. Rates count decoded images, each SOP Instance once.`,
     );
@@ -240,6 +250,7 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
       }
     }
     line();
+    oodMeaningSection(ood, line, entries);
   }
 
   if (input.faithfulness.length > 0) {
@@ -285,6 +296,9 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
     line();
   }
 
+  localisationSection(input.localisation ?? [], line, entries);
+  robustnessSection(input.robustness ?? [], line, entries);
+
   if (m.validation.length > 0) {
     line('## Results recorded in the manifest');
     line();
@@ -315,9 +329,13 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
     line(
       `- validation "${v.name}": \`${v.path}\` (dataset \`${v.report.dataset.source ?? 'unnamed'}\`)`,
     );
-  if (input.ood) line(`- OOD: \`${input.ood.path}\``);
+  for (const o of input.ood) line(`- OOD: \`${o.path}\``);
   for (const f of input.faithfulness)
     line(`- faithfulness "${f.name}": \`${f.path}\` (dataset \`${f.report.dataset}\`)`);
+  for (const l of input.localisation ?? [])
+    line(`- localisation "${l.name}": \`${l.path}\` (dataset \`${l.report.dataset}\`)`);
+  for (const r of input.robustness ?? [])
+    line(`- robustness "${r.name}": \`${r.path}\` (dataset \`${r.report.dataset}\`)`);
   line();
   line('## Machine-readable results (for the manifest `validation` array)');
   line();
@@ -365,21 +383,29 @@ export function failureModes(input: ModelCardInput): string[] {
       `With only the image border visible the model still reaches AUC ${fixed3(border)} on its internal test split: it can score from content outside the lungs (border, markers, body habitus), so a high score does not by itself mean lung opacity.`,
     );
   }
-  for (const v of input.ood?.report.variants ?? []) {
+  for (const v of input.ood.flatMap((o) => o.report.variants)) {
     for (const s of v.sets) {
       if (s.expect === 'in-distribution' && s.decoded > 0 && s.rate > 0.05) {
         out.push(
           `OOD check fitted on "${v.name}" flags ${percent(s.rate)} of "${s.name}" (${count(s.flagged)} / ${count(s.decoded)}): these chest radiographs look unlike the fit set.`,
         );
       }
-      if (s.expect === 'out-of-distribution' && s.flagged < s.decoded) {
+      // A set measured as a detection has its own sentence (oodMeaningFailures).
+      const measured = (v.detection ?? []).some((d) => d.name === s.name);
+      if (s.expect === 'out-of-distribution' && s.flagged < s.decoded && !measured) {
         const missed = [...new Set(s.details.filter((d) => !d.flagged).map((d) => d.kind))];
         out.push(
-          `OOD check fitted on "${v.name}" misses ${count(s.decoded - s.flagged)} of ${count(s.decoded)} images of "${s.name}" (kinds: ${missed.join(', ')}); the DICOM intended-use check must still run first.`,
+          // Only the counts of the report: a number computed here could not be traced to it.
+          `OOD check fitted on "${v.name}" flags only ${count(s.flagged)} of ${count(s.decoded)} images of "${s.name}" and misses the rest (kinds: ${missed.join(', ')}); the DICOM intended-use check must still run first.`,
         );
       }
     }
   }
+  out.push(
+    ...oodMeaningFailures(input),
+    ...localisationFailures(input),
+    ...robustnessFailures(input),
+  );
   for (const f of input.faithfulness) {
     const s = f.report.summary;
     if (
@@ -389,6 +415,298 @@ export function failureModes(input: ModelCardInput): string[] {
       out.push(
         `On "${f.name}" the Grad-CAM heatmap is not more faithful than random on both curves (deletion ${fixed3(s.gradCam.deletion.mean)} vs ${fixed3(s.random.deletion.mean)}, insertion ${fixed3(s.gradCam.insertion.mean)} vs ${fixed3(s.random.insertion.mean)}): read it as a hint, not as the reason for the score.`,
       );
+    }
+  }
+  return out;
+}
+
+type Line = (text?: string) => void;
+
+/** Keep a CI in a manifest entry only when it contains the value (the schema's rule). */
+function ciEntry(ci: readonly [number, number], value: number, level = 0.95) {
+  return ci[0] <= value && value <= ci[1] ? { ci: { lower: ci[0], upper: ci[1], level } } : {};
+}
+
+const estimateText = (e: { estimate: number; ci: readonly [number, number] }): string =>
+  `${fixed3(e.estimate)} (${interval(e.ci)})`;
+const percentText = (e: { estimate: number; ci: readonly [number, number] }): string =>
+  `${percent(e.estimate)} (${interval(e.ci, percent)})`;
+
+/** What the OOD flag was shown to mean: error prediction and detection, per variant (ADR 0086). */
+function oodMeaningSection(ood: OodEvidence, line: Line, entries: ManifestValidationEntry[]): void {
+  const measured = ood.variants.filter((v) => v.errors || (v.detection ?? []).length > 0);
+  if (measured.length === 0) return;
+  line('### What the flag means (measured)');
+  line();
+  const withErrors = measured.filter((v) => v.errors);
+  if (withErrors.length > 0) {
+    line(
+      'The flag as a predictor of a wrong decision at the operating threshold, on labelled images held out of the fit:',
+    );
+    line();
+    line(
+      '| statistics | images | wrong among flagged | wrong among unflagged | AUC of the distance for a wrong decision | model AUC, all | model AUC, unflagged only | unflagged − all |',
+    );
+    line('|---|---|---|---|---|---|---|---|');
+    for (const v of withErrors) {
+      const e = v.errors!;
+      line(
+        `| ${v.name} | ${e.reference}: ${count(e.images)}${e.patients === null ? '' : ` (${count(e.patients)} patients)`} | ${count(e.flagged.count)} / ${count(e.flagged.n)} = ${percentText(e.flagged)} | ${count(e.unflagged.count)} / ${count(e.unflagged.n)} = ${percentText(e.unflagged)} | ${e.aucForError ? estimateText(e.aucForError) : (e.aucForErrorNote ?? 'n/a')} | ${e.modelAuc.all ? estimateText(e.modelAuc.all) : 'n/a'} | ${e.modelAuc.unflagged ? estimateText(e.modelAuc.unflagged) : 'n/a'} | ${e.modelAuc.difference ? estimateText(e.modelAuc.difference) : 'n/a'} |`,
+      );
+      if (e.aucForError)
+        entries.push({
+          dataset: e.reference,
+          label: e.label,
+          metric: 'ood-distance-auc-for-wrong-decision',
+          value: e.aucForError.estimate,
+          ...ciEntry(e.aucForError.ci, e.aucForError.estimate),
+          n: e.images,
+          subgroup: `statistics: ${v.name}`,
+        });
+    }
+    line();
+    for (const v of withErrors) {
+      const e = v.errors!;
+      line(
+        `Rejecting the most out-of-distribution images first (${v.name}): area under the risk–coverage curve ${fixed3(e.aurc)}, against ${fixed3(e.aurcRandom)} for rejecting at random (the error rate).`,
+      );
+    }
+    line();
+  }
+  const withDetection = measured.filter((v) => (v.detection ?? []).length > 0);
+  if (withDetection.length > 0) {
+    line(
+      'The flag as a detector of images the model is not for (AUC: the distance of the set against the labelled reference):',
+    );
+    line();
+    line('| statistics | images | flagged | rate (Wilson CI) | AUC (CI) |');
+    line('|---|---|---|---|---|');
+    for (const v of withDetection) {
+      for (const d of v.detection!) {
+        line(
+          `| ${v.name} | ${d.name} | ${count(d.flagged.count)} / ${count(d.flagged.n)} | ${percentText(d.flagged)} | ${d.auc ? estimateText(d.auc) : 'n/a'} |`,
+        );
+        entries.push({
+          dataset: d.name,
+          metric: 'ood-detection-rate',
+          value: d.flagged.estimate,
+          ...ciEntry(d.flagged.ci, d.flagged.estimate),
+          n: d.flagged.n,
+          subgroup: `statistics: ${v.name}`,
+        });
+      }
+    }
+    line();
+  }
+  for (const v of measured)
+    for (const n of v.notMeasured ?? []) line(`Not measured (${v.name}): ${n}.`);
+  line();
+}
+
+function oodMeaningFailures(input: ModelCardInput): string[] {
+  const out: string[] = [];
+  for (const v of input.ood.flatMap((o) => o.report.variants)) {
+    const e = v.errors;
+    if (e?.aucForError && e.aucForError.ci[0] <= 0.5) {
+      out.push(
+        `The OOD flag (${v.name}) does not predict a wrong decision on ${e.reference}: AUC of the distance for an error ${estimateText(e.aucForError)}; wrong in ${percent(e.flagged.estimate)} of flagged and ${percent(e.unflagged.estimate)} of unflagged images. A flag says the image is unusual, not that its score is wrong — and no flag does not mean the score is right.`,
+      );
+    }
+    const d = e?.modelAuc.difference;
+    if (e && d && e.modelAuc.all && e.modelAuc.unflagged && d.ci[0] <= 0) {
+      out.push(
+        `Unflagged images (${v.name}) do not score a better AUC than all images on ${e.reference}: ${fixed3(e.modelAuc.unflagged.estimate)} vs ${fixed3(e.modelAuc.all.estimate)} (difference ${estimateText(d)}).`,
+      );
+    }
+    for (const det of v.detection ?? []) {
+      if (det.flagged.n > 0 && det.flagged.estimate < 0.5) {
+        out.push(
+          `The OOD flag (${v.name}) fires on only ${percent(det.flagged.estimate)} of ${det.name} (${count(det.flagged.count)} / ${count(det.flagged.n)}): it does not keep the model from scoring them; the intended-use check and the reader must.`,
+        );
+      }
+    }
+    for (const n of v.notMeasured ?? [])
+      out.push(`Not measured for the OOD flag (${v.name}): ${n}.`);
+  }
+  return out;
+}
+
+function localisationSection(
+  reports: NonNullable<ModelCardInput['localisation']>,
+  line: Line,
+  entries: ManifestValidationEntry[],
+): void {
+  if (reports.length === 0) return;
+  line('## Where the heatmap lies (radiolens localisation)');
+  line();
+  line(
+    '| images | model | measure | n | model | uniformly random heatmap | centre-weighted heatmap |',
+  );
+  line('|---|---|---|---|---|---|---|');
+  for (const { name, report } of reports) {
+    const s = report.summary;
+    const model = `\`${report.model.id}@${report.model.version}\``;
+    const row = (
+      measure: string,
+      n: number,
+      m: { estimate: number; ci: readonly [number, number] },
+      random: { estimate: number; ci: readonly [number, number] },
+      centre: { estimate: number; ci: readonly [number, number] },
+      metric: string,
+    ): void => {
+      line(
+        `| ${name} | ${model} | ${measure} | ${count(n)} | ${percentText(m)} | ${percentText(random)} | ${percentText(centre)} |`,
+      );
+      entries.push({
+        dataset: name,
+        label: report.label,
+        metric,
+        value: m.estimate,
+        ...ciEntry(m.ci, m.estimate, report.settings.level),
+        n,
+      });
+    };
+    if (s.pointing)
+      row(
+        'pointing game: peak inside the annotated region',
+        s.pointing.images,
+        s.pointing.model,
+        s.pointing.random,
+        s.pointing.centre,
+        'pointing-game-hit-rate',
+      );
+    if (s.energyInRegion)
+      row(
+        'heatmap energy inside the annotated region',
+        s.energyInRegion.images,
+        s.energyInRegion.model,
+        s.energyInRegion.random,
+        s.energyInRegion.centre,
+        'heatmap-energy-in-region',
+      );
+    if (s.energyInLungs)
+      row(
+        'heatmap energy inside the lungs',
+        s.energyInLungs.images,
+        s.energyInLungs.model,
+        s.energyInLungs.random,
+        s.energyInLungs.centre,
+        'heatmap-energy-in-lungs',
+      );
+    if (s.peakInLungs)
+      row(
+        'heatmap peaks inside the lungs',
+        s.peakInLungs.peaks,
+        s.peakInLungs.model,
+        s.peakInLungs.random,
+        s.peakInLungs.centre,
+        'heatmap-peaks-in-lungs',
+      );
+    if (s.peakInBorder)
+      row(
+        `heatmap peaks in the outer border band (${percent(report.settings.borderBand)} of each side)`,
+        s.peakInBorder.peaks,
+        s.peakInBorder.model,
+        s.peakInBorder.random,
+        s.peakInBorder.centre,
+        'heatmap-peaks-in-border-band',
+      );
+  }
+  line();
+  for (const { name, report } of reports) {
+    const p = report.summary.pointing;
+    if (p)
+      line(
+        `${name}: hit rate ÷ the random heatmap's ${estimateText(p.modelOverRandom)} (target ≥ ${fixed3(report.targets.hitRateOverRandom?.target ?? p.modelOverRandom.estimate)}).`,
+      );
+  }
+  line();
+  line(
+    `Heatmaps at the source image's size, as the pipeline computes them. Rates: Wilson ${levelPercent(reports[0]!.report.settings.level)}% intervals over images; shares: bootstrap over patients (or images). Random heatmap: expectations (area shares); centre-weighted: a Gaussian with σ = ${fixed3(reports[0]!.report.settings.centreSigma)} × each side.`,
+  );
+  line();
+}
+
+function localisationFailures(input: ModelCardInput): string[] {
+  const out: string[] = [];
+  for (const { name, report } of input.localisation ?? []) {
+    const t = report.targets;
+    if (t.hitRateOverRandom && !t.hitRateOverRandom.met) {
+      out.push(
+        `On "${name}" the heatmap's peak falls inside the annotated region in ${percent(report.summary.pointing!.model.estimate)} of images, ${fixed3(t.hitRateOverRandom.estimate)} times a random heatmap's rate (target ${fixed3(t.hitRateOverRandom.target)}): it does not point at the disease better than chance.`,
+      );
+    }
+    if (t.peaksInLungs && !t.peaksInLungs.met) {
+      out.push(
+        `On "${name}" only ${percent(t.peaksInLungs.estimate)} of heatmap peaks lie inside the lungs (target ${percent(t.peaksInLungs.target)}).`,
+      );
+    }
+    const border = report.summary.peakInBorder;
+    if (border && border.model.estimate > border.random.estimate) {
+      out.push(
+        `On "${name}" ${percent(border.model.estimate)} of heatmap peaks lie in the outer border band, where a random heatmap would put ${percent(border.random.estimate)}: the evidence comes from the image edge.`,
+      );
+    }
+  }
+  return out;
+}
+
+function robustnessSection(
+  reports: NonNullable<ModelCardInput['robustness']>,
+  line: Line,
+  entries: ManifestValidationEntry[],
+): void {
+  if (reports.length === 0) return;
+  line('## Stable decisions (radiolens robustness)');
+  line();
+  line(
+    '| images | model | change | n | mean \\|Δp\\| (CI) | mean Δp | decisions flipped (Wilson CI) |',
+  );
+  line('|---|---|---|---|---|---|---|');
+  for (const { name, report } of reports) {
+    for (const p of report.perturbations) {
+      line(
+        `| ${name} | \`${report.model.id}@${report.model.version}\` | ${p.name} | ${count(p.images)} | ${estimateText(p.meanAbsoluteChange)} | ${fixed3(p.meanChange.estimate)} | ${count(p.flips.count)} = ${percent(p.flips.share)} (${interval(p.flips.ci, percent)}) |`,
+      );
+      entries.push(
+        {
+          dataset: name,
+          label: report.label,
+          metric: `mean-abs-score-change: ${p.id}`,
+          value: p.meanAbsoluteChange.estimate,
+          ...ciEntry(p.meanAbsoluteChange.ci, p.meanAbsoluteChange.estimate, report.settings.level),
+          n: p.images,
+        },
+        {
+          dataset: name,
+          label: report.label,
+          metric: `flipped-decisions: ${p.id}`,
+          value: p.flips.share,
+          ...ciEntry(p.flips.ci, p.flips.share, report.settings.level),
+          n: p.images,
+        },
+      );
+    }
+  }
+  line();
+  for (const { name, report } of reports)
+    line(
+      `${name}: decisions at threshold ${fixed3(report.threshold)}; images without a VOI window are shown through ${report.defaultWindow}. Targets: at most ${percent(report.targets.maxFlipShare)} flipped and mean |Δp| ≤ ${fixed3(report.targets.maxMeanAbsoluteChange)}.`,
+    );
+  line();
+}
+
+function robustnessFailures(input: ModelCardInput): string[] {
+  const out: string[] = [];
+  for (const { name, report } of input.robustness ?? []) {
+    for (const p of report.perturbations) {
+      const flips = p.flips.share > report.targets.maxFlipShare;
+      const moves = p.meanAbsoluteChange.estimate > report.targets.maxMeanAbsoluteChange;
+      if (flips || moves) {
+        out.push(
+          `On "${name}" ${p.name} moves scores by ${fixed3(p.meanAbsoluteChange.estimate)} on average and flips ${count(p.flips.count)} of ${count(p.images)} decisions (${percent(p.flips.share)}; largest change ${fixed3(p.largestChange.reference)} → ${fixed3(p.largestChange.changed)}): a decision near the threshold is not stable under it.`,
+        );
+      }
     }
   }
   return out;
