@@ -32,7 +32,10 @@ export type ErrorCode =
   | 'E_DIMSE_CONFIG'
   | 'E_FINETUNE_VERIFY'
   | 'E_PEER'
-  | 'E_STUDY_NOT_FOUND';
+  | 'E_STUDY_NOT_FOUND'
+  | 'E_AUDIT'
+  | 'E_MODEL_NOT_ACTIVE'
+  | 'E_REGISTRY_STATE';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;
