@@ -7,6 +7,10 @@ export {
   type ModelExplanation,
   type ModelIntendedUse,
   type ModelInputSpec,
+  type ChangeControlPlan,
+  type AcceptanceCriteria,
+  type AllowableModification,
+  ALLOWABLE_MODIFICATIONS,
   type ManifestIssue,
   type ManifestValidation,
 } from './manifest.js';
@@ -18,7 +22,14 @@ export {
   MODEL_FILE,
   type ModelPackage,
 } from './package.js';
-export { ModelRegistry, type RegistryEntry } from './registry.js';
+export { ModelRegistry, type RegistryEntry, type ActiveVersion } from './registry.js';
+export {
+  ACTIVE_STATE_FILE,
+  activeStatePath,
+  readActiveState,
+  type ActiveVersionState,
+  type ActiveVersionTransition,
+} from './activeVersions.js';
 export {
   createModelRunner,
   type ModelRunner,

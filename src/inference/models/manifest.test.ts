@@ -146,3 +146,84 @@ test('a confidence interval must contain its value; lower-case hashes only', () 
   const paths = issuesOf(json).map((i) => i.path);
   assert.deepEqual(paths.sort(), ['$.files["model.onnx"]', '$.validation[0].ci']);
 });
+
+function changeControl(): NonNullable<ModelManifest['changeControl']> {
+  return {
+    plan: 'PCCP-TEST-1',
+    allowedModifications: [{ kind: 'head-refit', description: 're-fit the linear head on site data' }],
+    acceptance: {
+      testDataset: { name: 'site test split', version: 'b'.repeat(64) },
+      level: 0.95,
+      minimumAnalysedFraction: 0.95,
+      labels: [
+        {
+          label: 'pneumonia',
+          truth: 'pneumonia',
+          aucNonInferiorityMargin: 0.05,
+          sensitivity: { minimum: 0.9, minimumLowerBound: 0.8 },
+          calibration: { maximumEce: 0.15, bins: 10 },
+          subgroups: { columns: ['visit'], maxAucDrop: 0.1, minCasesPerClass: 5 },
+        },
+      ],
+    },
+  };
+}
+
+test('the change-control plan and the drift reference are part of the checked contract', () => {
+  const manifest = {
+    ...validManifest(),
+    monitoring: { reference: 'drift-reference.json' },
+    changeControl: changeControl(),
+    files: { 'model.onnx': 'a'.repeat(64), 'drift-reference.json': 'c'.repeat(64) },
+  };
+  assert.equal(parseManifest(JSON.stringify(manifest)).changeControl?.plan, 'PCCP-TEST-1');
+
+  const unlisted = { ...manifest, files: { 'model.onnx': 'a'.repeat(64) } };
+  assert.deepEqual(
+    issuesOf(unlisted).map((i) => i.path),
+    ['$.monitoring.reference'],
+    'the reference must be a hashed file of the package',
+  );
+
+  const plan = changeControl();
+  const bad = {
+    ...manifest,
+    changeControl: {
+      ...plan,
+      allowedModifications: [{ kind: 'intended-use-widening', description: 'anything' }],
+      acceptance: {
+        ...plan.acceptance,
+        testDataset: { name: 'x', version: 'not-a-version' },
+        labels: [
+          { ...plan.acceptance.labels[0]!, label: 'effusion', sensitivity: { minimum: 0.8, minimumLowerBound: 0.9 } },
+        ],
+      },
+    },
+  };
+  const paths = issuesOf(bad).map((i) => i.path);
+  assert.ok(paths.includes('$.changeControl.allowedModifications[0].kind'), paths.join());
+  assert.ok(paths.includes('$.changeControl.acceptance.testDataset.version'), paths.join());
+});
+
+test('the plan names only labels the model has, and a lower bound below its minimum', () => {
+  const plan = changeControl();
+  const manifest = {
+    ...validManifest(),
+    changeControl: {
+      ...plan,
+      acceptance: {
+        ...plan.acceptance,
+        labels: [
+          { ...plan.acceptance.labels[0]!, label: 'effusion', sensitivity: { minimum: 0.8, minimumLowerBound: 0.9 } },
+        ],
+      },
+    },
+  };
+  assert.deepEqual(
+    issuesOf(manifest).map((i) => `${i.path}: ${i.message}`),
+    [
+      '$.changeControl.acceptance.labels[0].label: the model has no label effusion',
+      '$.changeControl.acceptance.labels[0].sensitivity: the minimum lower bound cannot exceed the minimum estimate',
+    ],
+  );
+});

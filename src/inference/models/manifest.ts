@@ -200,6 +200,81 @@ const ood = z.strictObject({
   percentile: z.number().gt(0).lt(100),
 });
 
+/**
+ * Post-market monitoring (ADR 0084): the drift reference, a file of the package holding the
+ * input, output and feedback statistics of the images the model was validated on.
+ */
+const monitoring = z.strictObject({
+  reference: relativePath,
+});
+
+/** A proportion: a sensitivity, a calibration error, an AUC margin. */
+const proportion = z.number().min(0).max(1);
+
+/**
+ * The kinds of modification a change-control plan can allow (ADR 0035). A modification the
+ * gate finds between two versions that is not one of these (a wider intended use, other
+ * labels, another manufacturer, a changed plan) is never allowed by a plan: it needs a new
+ * review, not a promotion.
+ */
+export const ALLOWABLE_MODIFICATIONS = [
+  'operating-point',
+  'head-refit',
+  'network-retrain',
+  'architecture',
+  'input-preprocessing',
+  'explanation',
+  'ood-statistics',
+  'monitoring-reference',
+  'intended-use-narrowing',
+] as const;
+
+const acceptanceLabel = z.strictObject({
+  /** The model's label this row is about. */
+  label: modelId,
+  /** The dataset label (instance label in the dataset manifest) holding the truth, 1 or 0. */
+  truth: nonEmpty,
+  /** AUC non-inferiority against the active model, paired DeLong: lower bound > -margin. */
+  aucNonInferiorityMargin: z.number().min(0).max(0.5),
+  /** At the candidate's operating point: the estimate and its lower confidence bound. */
+  sensitivity: z.strictObject({ minimum: proportion, minimumLowerBound: proportion }),
+  specificity: z.strictObject({ minimum: proportion }).optional(),
+  /** Expected calibration error over equal-width bins. */
+  calibration: z.strictObject({
+    maximumEce: proportion,
+    bins: z.int().min(2).max(100),
+  }),
+  /** No subgroup's AUC below the active model's in that subgroup by more than maxAucDrop. */
+  subgroups: z.strictObject({
+    columns: z.array(nonEmpty),
+    maxAucDrop: z.number().min(0).max(1),
+    /** Smaller subgroups are reported as not assessable, not judged. */
+    minCasesPerClass: z.int().min(2),
+  }),
+});
+
+/**
+ * The Predetermined Change Control Plan (FDA guidance on PCCPs for AI-enabled device
+ * software functions): what may change in a successor of this version, and the evidence a
+ * successor must show before `radiolens models promote` makes it active (ADR 0035).
+ */
+const changeControl = z.strictObject({
+  /** Identifies the plan and its approval, e.g. "PCCP-CXR-1, AI governance committee 2026-11-30". */
+  plan: nonEmpty,
+  allowedModifications: z
+    .array(z.strictObject({ kind: z.enum(ALLOWABLE_MODIFICATIONS), description: nonEmpty }))
+    .min(1),
+  acceptance: z.strictObject({
+    /** The locked test dataset: a `radiolens dataset` version (its manifest's sha256). */
+    testDataset: z.strictObject({ name: nonEmpty, version: sha256Hex }),
+    /** Two-sided confidence level of every interval the protocol uses. */
+    level: z.number().gt(0.5).lt(1),
+    /** Fewest of the test images the candidate must analyse (the rest refused as not intended). */
+    minimumAnalysedFraction: proportion,
+    labels: z.array(acceptanceLabel).min(1),
+  }),
+});
+
 export const modelManifestSchema = z
   .strictObject({
     id: modelId,
@@ -216,6 +291,8 @@ export const modelManifestSchema = z
     lineage,
     validation: z.array(validationResult),
     ood: ood.optional(),
+    monitoring: monitoring.optional(),
+    changeControl: changeControl.optional(),
     files: z.record(relativePath, sha256Hex),
   })
   .superRefine((value, ctx) => {
@@ -225,6 +302,29 @@ export const modelManifestSchema = z
     if (value.ood !== undefined && value.files[value.ood.file] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ood', 'file'], message: 'must be listed in files' });
     }
+    if (value.monitoring !== undefined && value.files[value.monitoring.reference] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'reference'],
+        message: 'must be listed in files',
+      });
+    }
+    value.changeControl?.acceptance.labels.forEach((row, i) => {
+      if (!value.labels.some((l) => l.id === row.label)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['changeControl', 'acceptance', 'labels', i, 'label'],
+          message: `the model has no label ${row.label}`,
+        });
+      }
+      if (row.sensitivity.minimumLowerBound > row.sensitivity.minimum) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['changeControl', 'acceptance', 'labels', i, 'sensitivity'],
+          message: 'the minimum lower bound cannot exceed the minimum estimate',
+        });
+      }
+    });
     if (value.explanation.method === 'cam' && value.outputs.features === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -252,6 +352,9 @@ export type ModelLabel = ModelManifest['labels'][number];
 export type ModelExplanation = ModelManifest['explanation'];
 export type ModelIntendedUse = ModelManifest['intendedUse'];
 export type ModelInputSpec = ModelManifest['input'];
+export type ChangeControlPlan = NonNullable<ModelManifest['changeControl']>;
+export type AcceptanceCriteria = ChangeControlPlan['acceptance']['labels'][number];
+export type AllowableModification = (typeof ALLOWABLE_MODIFICATIONS)[number];
 
 export interface ManifestIssue {
   /** JSONPath of the offending value, e.g. $.labels[0].code.scheme */

@@ -140,3 +140,42 @@ test('a run view verifies each package once; the registry itself verifies every 
   await registry.install(join(root, 'src-later'));
   assert.equal((await run.resolve('later', '1.0.0')).manifest.id, 'later');
 });
+
+test('the active version: newest release until promoted; promote and rollback move it; others are refused for clinical use', async (t) => {
+  const root = await tempRoot(t);
+  const registryDir = join(root, 'registry');
+  const registry = new ModelRegistry(registryDir);
+  for (const [version, seed] of [['1.0.0', 1], ['1.1.0', 2], ['1.2.0', 3]] as const) {
+    await writeTestModelPackage(join(registryDir, 'cxr', version), { id: 'cxr', version, seed });
+  }
+  assert.deepEqual(
+    { ...(await registry.activeVersion('cxr')), state: null },
+    { id: 'cxr', version: '1.2.0', source: 'newest-release', state: null },
+  );
+  await assert.rejects(registry.resolveActive('cxr', '1.0.0'), /E_MODEL_NOT_ACTIVE: cxr@1.0.0 is installed but not active \(the active version is 1.2.0\)/);
+  await assert.rejects(registry.resolveActive('cxr', '9.0.0'), /E_MODEL_NOT_FOUND/);
+
+  const at = '2026-12-01T10:00:00.000Z';
+  await registry.activate('cxr', '1.1.0', { at, actor: 'tester', evidence: 'evidence/1.1.0/x.json' });
+  assert.equal((await registry.activeVersion('cxr')).version, '1.1.0');
+  assert.equal((await registry.resolve('cxr')).manifest.version, '1.1.0', 'a bare id means the active version');
+  assert.equal((await registry.resolveActive('cxr')).manifest.version, '1.1.0');
+  const found = await registry.findForImage(chestPa);
+  assert.deepEqual(found.map((p) => p.manifest.version), ['1.1.0'], 'auto-selection runs the active version');
+  await assert.rejects(registry.activate('cxr', '1.1.0', { at, actor: 'tester' }), /already the active version/);
+
+  const state = await registry.rollback('cxr', { at, actor: 'tester' });
+  assert.deepEqual(state.stack, ['1.2.0'], 'rollback returns to the version active before the promotion');
+  assert.deepEqual(state.transitions.map((x) => `${x.action} ${x.from}→${x.to}`), ['promote 1.2.0→1.1.0', 'rollback 1.1.0→1.2.0']);
+  assert.equal((await registry.activeVersion('cxr')).source, 'promoted');
+  await assert.rejects(registry.rollback('cxr', { at, actor: 'tester' }), /no earlier active version/);
+
+  // A newer package dropped into the registry does not become active by itself.
+  await writeTestModelPackage(join(registryDir, 'cxr', '2.0.0'), { id: 'cxr', version: '2.0.0', seed: 4 });
+  assert.equal((await registry.activeVersion('cxr')).version, '1.2.0');
+
+  await writeFile(join(registryDir, 'cxr', 'active.json'), '{"schema":"radiolens.active-version/1","id":"cxr","stack":["3.0.0"],"transitions":[]}');
+  await assert.rejects(registry.resolve('cxr'), /E_REGISTRY_STATE: the active version of cxr is 3.0.0, but no valid package/);
+  await writeFile(join(registryDir, 'cxr', 'active.json'), '{"stack":');
+  await assert.rejects(registry.resolve('cxr'), /E_REGISTRY_STATE: .*active.json is not valid JSON/);
+});

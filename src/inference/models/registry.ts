@@ -6,6 +6,13 @@ import { checkIntendedUse, type FrameInfo, type IntendedUseDataset } from './int
 import { parseManifest, type ModelManifest } from './manifest.js';
 import { loadModelPackage, MANIFEST_FILE, type ModelPackage } from './package.js';
 import { compareSemver, isPrerelease, isSemver } from './semver.js';
+import {
+  readActiveState,
+  withPromotion,
+  withRollback,
+  writeActiveState,
+  type ActiveVersionState,
+} from './activeVersions.js';
 
 /** One package found in the registry; its files are verified only when resolved. */
 export interface RegistryEntry {
@@ -13,6 +20,15 @@ export interface RegistryEntry {
   version: string;
   dir: string;
   manifest: ModelManifest;
+}
+
+/** The version of a model that runs for patients, and why it is that one (ADR 0035). */
+export interface ActiveVersion {
+  id: string;
+  version: string;
+  /** 'promoted': named by active.json; 'newest-release': never promoted, newest release runs. */
+  source: 'promoted' | 'newest-release';
+  state: ActiveVersionState | null;
 }
 
 /** Staging folders live inside the registry so the final rename never crosses file systems. */
@@ -82,7 +98,7 @@ export class ModelRegistry {
     return view;
   }
 
-  /** The verified package for id at version, or at its latest release when none is given. */
+  /** The verified package for id at version, or at its active version when none is given. */
   async resolve(id: string, version?: string): Promise<ModelPackage> {
     const remembered = this.remembered;
     if (remembered === undefined) return this.resolveVerified(id, version);
@@ -97,21 +113,7 @@ export class ModelRegistry {
   }
 
   private async resolveVerified(id: string, version?: string): Promise<ModelPackage> {
-    let chosen = version;
-    if (chosen === undefined) {
-      const versions = (await this.list()).filter((e) => e.id === id).map((e) => e.version);
-      // "Latest" means the latest release; a pre-release is chosen only if nothing else exists
-      // (npm's convention), so publishing 2.0.0-rc.1 never silently replaces 1.x in production.
-      const releases = versions.filter((v) => !isPrerelease(v));
-      chosen = (releases.length > 0 ? releases : versions).at(-1);
-      if (chosen === undefined) {
-        throw new RadiolensError(
-          'E_MODEL_NOT_FOUND',
-          `no model ${id} in the registry ${this.root} — copy its package folder (<id>/<version>/ with manifest.json) into the registry, or pass --registry; "radiolens models list" shows what is installed`,
-          { subject: id },
-        );
-      }
-    }
+    const chosen = version ?? (await this.activeVersion(id)).version;
     const dir = join(this.root, id, chosen);
     if (!isSemver(chosen) || !(await isDirectory(dir))) {
       throw new RadiolensError(
@@ -123,6 +125,87 @@ export class ModelRegistry {
     const pkg = await loadModelPackage(dir);
     assertPlacement(pkg.manifest, id, chosen, dir);
     return pkg;
+  }
+
+  /**
+   * The active version of a model: the top of its active.json when it was ever promoted,
+   * else its newest release ("latest" means the latest release; a pre-release is chosen only
+   * if nothing else exists, npm's convention, so publishing 2.0.0-rc.1 never silently
+   * replaces 1.x in production).
+   */
+  async activeVersion(id: string): Promise<ActiveVersion> {
+    const versions = (await this.list()).filter((e) => e.id === id).map((e) => e.version);
+    const state = await readActiveState(this.root, id);
+    if (state !== null) {
+      const version = state.stack[state.stack.length - 1]!;
+      if (!versions.includes(version)) {
+        throw new RadiolensError(
+          'E_REGISTRY_STATE',
+          `the active version of ${id} is ${version}, but no valid package ${id}@${version} is installed in ${this.root} — reinstall it, or "radiolens models rollback ${id}"`,
+          { subject: id },
+        );
+      }
+      return { id, version, source: 'promoted', state };
+    }
+    const releases = versions.filter((v) => !isPrerelease(v));
+    const newest = (releases.length > 0 ? releases : versions).at(-1);
+    if (newest === undefined) {
+      throw new RadiolensError(
+        'E_MODEL_NOT_FOUND',
+        `no model ${id} in the registry ${this.root} — copy its package folder (<id>/<version>/ with manifest.json) into the registry, or pass --registry; "radiolens models list" shows what is installed`,
+        { subject: id },
+      );
+    }
+    return { id, version: newest, source: 'newest-release', state: null };
+  }
+
+  /**
+   * The verified package for clinical use: the active version, or the version asked for only
+   * if it is the active one. "A model that is not active never runs except in shadow mode":
+   * routing and `analyze` go through here; evaluation (validate, the gate, monitoring) and
+   * shadow runs use `resolve`.
+   */
+  async resolveActive(id: string, version?: string): Promise<ModelPackage> {
+    const active = await this.activeVersion(id);
+    if (version !== undefined && version !== active.version) {
+      await this.resolve(id, version); // a version that is not installed says so first
+      throw new RadiolensError(
+        'E_MODEL_NOT_ACTIVE',
+        `${id}@${version} is installed but not active (the active version is ${active.version}) — a version that is not active runs only in shadow mode or in evaluation; promote it with "radiolens models promote ${id}@${version} --test …"`,
+        { subject: `${id}@${version}` },
+      );
+    }
+    return this.resolve(id, active.version);
+  }
+
+  /**
+   * Make `version` the active one (after the gate passed it) and record the transition.
+   * Returns the new state. The package must be installed and intact.
+   */
+  async activate(
+    id: string,
+    version: string,
+    record: { at: string; actor: string; evidence?: string },
+  ): Promise<ActiveVersionState> {
+    await this.resolve(id, version);
+    const current = await this.activeVersion(id);
+    if (current.version === version) {
+      throw new RadiolensError('E_REGISTRY_STATE', `${id}@${version} is already the active version`, {
+        subject: `${id}@${version}`,
+      });
+    }
+    const state = withPromotion(current.state, id, current.version, { to: version, ...record });
+    await writeActiveState(this.root, state);
+    return state;
+  }
+
+  /** Return to the version that was active before the current one; the new state. */
+  async rollback(id: string, record: { at: string; actor: string }): Promise<ActiveVersionState> {
+    const current = await this.activeVersion(id);
+    const state = withRollback(current.state, id, record.at, record.actor);
+    await this.resolve(id, state.stack[state.stack.length - 1]!);
+    await writeActiveState(this.root, state);
+    return state;
   }
 
   /**
@@ -180,14 +263,15 @@ export class ModelRegistry {
   }
 
   /**
-   * The latest version of each model whose intended use covers this image, verified and
+   * The active version of each model whose intended use covers this image, verified and
    * ready to run. Models that do not match are left out (checkIntendedUse says why).
    */
   async findForImage(dataset: IntendedUseDataset, frameInfo?: FrameInfo): Promise<ModelPackage[]> {
-    const latest = new Map<string, RegistryEntry>();
-    for (const entry of await this.list()) latest.set(entry.id, entry); // list is semver-sorted
+    const entries = await this.list();
     const out: ModelPackage[] = [];
-    for (const entry of latest.values()) {
+    for (const id of new Set(entries.map((entry) => entry.id))) {
+      const active = await this.activeVersion(id);
+      const entry = entries.find((e) => e.id === id && e.version === active.version)!;
       if (checkIntendedUse(entry.manifest, dataset, frameInfo).ok) {
         out.push(await this.resolve(entry.id, entry.version));
       }
