@@ -19,6 +19,7 @@ import {
   type SourceImage,
 } from '../results/index.js';
 import { globalAveragePool, oodCaveat, oodFlag } from '../ood/index.js';
+import { inputStatistics, type InputStatistics } from '../monitoring/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { OutputWrites } from './outputWrites.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
@@ -67,6 +68,8 @@ interface PreparedImage {
   input: Float32Array;
   /** Where preprocessing put the image in the model input; heatmaps are mapped back with it. */
   placement: InputPlacement;
+  /** Header facts and input pixel statistics, for drift monitoring. */
+  statistics: InputStatistics;
 }
 
 const DEFAULT_OVERLAY_MAX_SIDE = 1024;
@@ -152,6 +155,7 @@ async function planStudy(
     problem: null,
     warnings: [],
     ood: {},
+    inputs: {},
     outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
@@ -291,8 +295,9 @@ async function prepareBatch(
         study.pkg.manifest.input,
         options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
       );
+      const statistics = inputStatistics(instance.dataset, input, study.pkg.manifest.input);
       timings.preprocess += performance.now() - t;
-      prepared.push({ study, instance, display, input, placement });
+      prepared.push({ study, instance, display, input, placement, statistics });
     } catch (error) {
       problems.push({ file: instance.source, error: describeError(error) });
       study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
@@ -366,6 +371,7 @@ async function explainAndWrite(
         );
       }
     }
+    study.outcome.inputs[image.sopInstanceUid] = item.statistics;
     study.record.sources.push(image);
     study.record.findings.push(...findings);
     timings.explanation += performance.now() - t;
@@ -501,6 +507,7 @@ export function studySummary(outcome: StudyOutcome): object {
       sopInstanceUid: item.image.sopInstanceUid,
       reason: item.reason,
     })),
+    inputs: outcome.inputs,
     outputs: outcome.outputs,
   };
 }

@@ -1,4 +1,5 @@
 import type { AnalysisRecord } from '../results/index.js';
+import type { InputStatistics } from '../monitoring/index.js';
 
 /** Wall-clock milliseconds spent in each stage, summed over a run (for the benchmark). */
 export interface StageTimings {
@@ -31,6 +32,8 @@ export interface StudyOutcome {
   warnings: string[];
   /** Per analysed image (SOP Instance UID), the out-of-distribution check, when the model ships one. */
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
+  /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0084). */
+  inputs: Record<string, InputStatistics>;
   outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
 }
 

@@ -1,0 +1,9 @@
+/** What is recorded about each analysed image for post-market monitoring (ADR 0084). */
+export {
+  acquisitionFacts,
+  inputStatistics,
+  pixelStatistics,
+  type AcquisitionFacts,
+  type InputStatistics,
+  type PixelStatistics,
+} from './inputStatistics.js';
