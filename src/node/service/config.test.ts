@@ -109,3 +109,62 @@ test('bad flags and destinations are named as typed', () => {
     /cannot read the configuration file/,
   );
 });
+
+test('shadow models and the drift monitor: versions required for shadow, monitor on by default, off with false', async () => {
+  await withDir(async (dir) => {
+    const defaults = loadNodeConfig({}, '/m');
+    assert.deepEqual(defaults.shadowModels, []);
+    assert.deepEqual(defaults.monitoring, {
+      intervalMinutes: 60,
+      lastImages: 200,
+      persistence: 2,
+      webhook: null,
+    });
+    const file = join(dir, 'node.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        routes: [
+          { match: { modality: 'CR' }, models: ['cxr-pneumonia'], shadow: ['cxr-pneumonia@2.0.0'] },
+        ],
+        shadowModels: ['cxr-pneumonia@2.0.0'],
+        monitoring: {
+          intervalMinutes: 15,
+          lastImages: 100,
+          persistence: 3,
+          webhook: 'https://alerts.example/radiolens',
+        },
+      }),
+    );
+    const config = loadNodeConfig({ config: file, shadow: ['other@1.0.0'] }, '/m');
+    assert.deepEqual(config.routes[0]?.shadow, ['cxr-pneumonia@2.0.0']);
+    assert.deepEqual(config.shadowModels, ['other@1.0.0'], 'the flag wins over the file');
+    assert.deepEqual(config.monitoring, {
+      intervalMinutes: 15,
+      lastImages: 100,
+      persistence: 3,
+      webhook: 'https://alerts.example/radiolens',
+    });
+    await writeFile(file, JSON.stringify({ monitoring: false }));
+    assert.equal(loadNodeConfig({ config: file }, '/m').monitoring, null);
+    await writeFile(
+      file,
+      JSON.stringify({
+        routes: [{ match: {}, models: [], shadow: ['cxr-pneumonia'] }],
+        monitoring: { lastImages: 10, webhook: 'ftp://x' },
+      }),
+    );
+    assert.throws(
+      () => loadNodeConfig({ config: file }, '/m'),
+      (error: Error) =>
+        isRadiolensError(error) &&
+        /routes.0.shadow.0: a shadow model is written id@version/.test(error.message) &&
+        /monitoring.lastImages: lastImages is at least 30/.test(error.message) &&
+        /monitoring.webhook: the webhook is an http\(s\) URL/.test(error.message),
+    );
+    assert.throws(
+      () => loadNodeConfig({ shadow: ['cxr'] }, '/m'),
+      /--shadow \(#1\): a shadow model is written id@version/,
+    );
+  });
+});

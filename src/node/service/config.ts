@@ -31,6 +31,12 @@ const port = z
   .min(0, { message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })
   .max(65535, { message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' });
 
+/** A shadow model names its version: a pilot runs one exact package. */
+const VERSIONED_MODEL_REF = /^[A-Za-z0-9][\w.-]*@[\w.+-]+$/;
+const shadowRef = z.string().regex(VERSIONED_MODEL_REF, {
+  message: 'a shadow model is written id@version, e.g. cxr-pneumonia@2.0.0',
+});
+
 export const routeRuleSchema = z
   .object({
     match: z
@@ -44,8 +50,34 @@ export const routeRuleSchema = z
       .strict(),
     // [] is an exclusion: studies this rule matches first are analysed by no model.
     models: z.array(modelRef),
+    // Models that analyse the study in shadow mode: results kept in the node, never sent.
+    shadow: z.array(shadowRef).optional(),
   })
   .strict();
+
+/** The scheduled drift monitor (ADR 0087); `false` turns it off. */
+const monitoringSchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      intervalMinutes: z.number().min(1, { message: 'intervalMinutes is at least 1' }).optional(),
+      /** Window: the most recent analysed images of each model version. */
+      lastImages: z
+        .number()
+        .int()
+        .min(30, { message: 'lastImages is at least 30 (the tests need it)' })
+        .optional(),
+      /** Consecutive drifting runs before an alert. */
+      persistence: z.number().int().min(1).optional(),
+      webhook: z
+        .string()
+        .refine((value) => /^https?:\/\/[^\s]+$/.test(value), {
+          message: 'the webhook is an http(s) URL',
+        })
+        .optional(),
+    })
+    .strict(),
+]);
 
 export type RouteRule = z.infer<typeof routeRuleSchema>;
 
@@ -91,6 +123,8 @@ export const nodeConfigFileSchema = z
       .optional(),
     routes: z.array(routeRuleSchema).optional(),
     models: z.array(modelRef).optional(),
+    shadowModels: z.array(shadowRef).optional(),
+    monitoring: monitoringSchema.optional(),
     destinations: z.array(z.string().min(1)).optional(),
     watchFolder: z.union([z.string().min(1), z.literal(false)]).optional(),
     modelsDir: z.string().min(1).optional(),
@@ -125,6 +159,7 @@ export interface NodeFlags {
   readonly host?: string;
   readonly allow?: readonly string[];
   readonly model?: readonly string[];
+  readonly shadow?: readonly string[];
   readonly sendTo?: readonly string[];
   readonly watch?: string | false;
   readonly quietPeriod?: number;
@@ -150,6 +185,15 @@ export interface NodeConfig {
   readonly routes: readonly RouteRule[];
   /** The default route: models for a study no rule matches ([] = the installed one that fits). */
   readonly models: readonly string[];
+  /** Shadow models of the default route (id@version): run, kept, never delivered. */
+  readonly shadowModels: readonly string[];
+  /** The scheduled drift monitor, or null when turned off (ADR 0087). */
+  readonly monitoring: {
+    readonly intervalMinutes: number;
+    readonly lastImages: number;
+    readonly persistence: number;
+    readonly webhook: string | null;
+  } | null;
   readonly destinations: readonly { readonly spec: string; readonly destination: Destination }[];
   /** Watched import folder, or null when off. */
   readonly watchFolder: string | null;
@@ -176,6 +220,7 @@ export const DEFAULTS = {
   workers: 1,
   leaseSeconds: 30,
   shutdownGraceSeconds: 30,
+  monitoring: { intervalMinutes: 60, lastImages: 200, persistence: 2 },
 } as const;
 
 /** `AET` or `AET@address`; the address is split at the last '@'. */
@@ -215,6 +260,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   host: '--host',
   allowedCallers: '--allow',
   models: '--model',
+  shadowModels: '--shadow',
   destinations: '--send-to',
   watchFolder: '--watch',
   quietPeriodSeconds: '--quiet-period',
@@ -288,6 +334,9 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
       ? { allowedCallers: mergeCallers(flags.allow.map(parseAllowFlag)) }
       : {}),
     ...(flags.model !== undefined && flags.model.length > 0 ? { models: [...flags.model] } : {}),
+    ...(flags.shadow !== undefined && flags.shadow.length > 0
+      ? { shadowModels: [...flags.shadow] }
+      : {}),
     ...(flags.sendTo !== undefined && flags.sendTo.length > 0
       ? { destinations: [...flags.sendTo] }
       : {}),
@@ -343,6 +392,17 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     workers: flagConfig.workers ?? fileConfig.workers ?? DEFAULTS.workers,
     routes: fileConfig.routes ?? [],
     models: flagConfig.models ?? fileConfig.models ?? [],
+    shadowModels: flagConfig.shadowModels ?? fileConfig.shadowModels ?? [],
+    monitoring:
+      fileConfig.monitoring === false
+        ? null
+        : {
+            intervalMinutes:
+              fileConfig.monitoring?.intervalMinutes ?? DEFAULTS.monitoring.intervalMinutes,
+            lastImages: fileConfig.monitoring?.lastImages ?? DEFAULTS.monitoring.lastImages,
+            persistence: fileConfig.monitoring?.persistence ?? DEFAULTS.monitoring.persistence,
+            webhook: fileConfig.monitoring?.webhook ?? null,
+          },
     destinations,
     watchFolder: watch === false ? null : (watch ?? join(dataDir, 'import')),
     modelsDir: flagConfig.modelsDir ?? fromFile(fileConfig.modelsDir) ?? defaultModelsDir,

@@ -26,9 +26,25 @@ export {
 export {
   StudyJobScheduler,
   studyJobKey,
+  isShadowJob,
   parseModelRef,
   type StudyJobSchedulerOptions,
 } from './jobs.js';
+export {
+  AnalysisLog,
+  readAnalysisLog,
+  ensureAnalysisLogSchema,
+  type AnalysisLogEntry,
+  type AnalysisMode,
+} from './analysisLog.js';
+export {
+  DriftSchedule,
+  type DriftCheck,
+  type DriftCheckOutcome,
+  type DriftHealth,
+  type DriftModelState,
+  type DriftScheduleOptions,
+} from './driftSchedule.js';
 export { JobWorker, outboxItemsFor, TEST_DELAY_ENV, type JobWorkerOptions } from './worker.js';
 export {
   NodeHttpServer,

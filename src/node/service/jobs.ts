@@ -1,9 +1,15 @@
 /**
  * From a stable study to jobs (ADR 0111): route the study, then enqueue one job per model
- * with the key `study|model@version|lastReceivedAt`. The receipt time in the key means a
- * study that grows after it was analysed is analysed again, while a re-declaration of the
- * same content (a restart between enqueue and the stability mark) finds the job already
- * there. A study no rule routes is recorded in `not_routed_studies`, visible in /health.
+ * with the key `study|model|lastReceivedAt` (and `|shadow` for a shadow job). The receipt
+ * time in the key means a study that grows after it was analysed is analysed again, while a
+ * re-declaration of the same content (a restart between enqueue and the stability mark) finds
+ * the job already there. A study no rule routes is recorded in `not_routed_studies`, visible
+ * in /health.
+ *
+ * A model named by its bare id stays a bare id in the job: the worker runs whichever version
+ * is active when the job runs, so a promotion takes effect for the next study without a
+ * restart (ADR 0035). A pinned `id@version` must be the active version (checked at start and
+ * again when the job runs); shadow models (`id@version`) may be any installed version.
  */
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
@@ -17,8 +23,14 @@ export function studyJobKey(
   studyInstanceUid: string,
   model: string,
   lastReceivedAt: number,
+  shadow = false,
 ): string {
-  return `${studyInstanceUid}|${model}|${lastReceivedAt}`;
+  return `${studyInstanceUid}|${model}|${lastReceivedAt}${shadow ? '|shadow' : ''}`;
+}
+
+/** A job's payload says whether it is a shadow run (ADR 0086). */
+export function isShadowJob(payload: Readonly<Record<string, unknown>>): boolean {
+  return payload['shadow'] === true;
 }
 
 /** Parse `<id>[@<version>]`. */
@@ -42,6 +54,8 @@ export function ensureNotRoutedSchema(db: NodeDatabase): void {
 export interface StudyJobSchedulerOptions {
   readonly routes: readonly RouteRule[];
   readonly defaultModels: readonly string[];
+  /** Shadow models of the default route (id@version). */
+  readonly defaultShadow?: readonly string[];
   readonly logger: NodeLogger;
   /** Called after jobs were enqueued (wake the workers). */
   readonly onEnqueued?: () => void;
@@ -49,9 +63,6 @@ export interface StudyJobSchedulerOptions {
 }
 
 export class StudyJobScheduler {
-  /** `id` or `id@version` as written in the configuration → the installed `id@version`. */
-  private readonly resolved = new Map<string, string>();
-
   constructor(
     private readonly store: InstanceStore,
     private readonly queue: JobQueue,
@@ -62,30 +73,41 @@ export class StudyJobScheduler {
   }
 
   /**
-   * Resolves every model the routes and the default name to an installed id@version, so
-   * that a typo stops the node at start rather than leaving studies unanalysed. A bare id is
-   * pinned to the newest installed version for the life of the process.
+   * Checks every model the routes and the default name, so that a typo stops the node at
+   * start rather than leaving studies unanalysed: a live model must be installed and, when
+   * pinned to a version, be the active one; a shadow model must be installed.
    */
   async prepare(): Promise<void> {
-    const refs = new Set([
+    const live = new Set([
       ...this.options.defaultModels,
       ...this.options.routes.flatMap((rule) => rule.models),
     ]);
+    const shadow = new Set([
+      ...(this.options.defaultShadow ?? []),
+      ...this.options.routes.flatMap((rule) => rule.shadow ?? []),
+    ]);
     const problems: string[] = [];
-    for (const ref of refs) {
+    for (const ref of live) {
       const { id, version } = parseModelRef(ref);
       try {
-        const pkg = await this.registry.resolve(id, version);
-        this.resolved.set(ref, `${pkg.manifest.id}@${pkg.manifest.version}`);
+        await this.registry.resolveActive(id, version);
       } catch (error) {
         problems.push(`  model ${ref}: ${describeError(error)}`);
+      }
+    }
+    for (const ref of shadow) {
+      const { id, version } = parseModelRef(ref);
+      try {
+        await this.registry.resolve(id, version);
+      } catch (error) {
+        problems.push(`  shadow model ${ref}: ${describeError(error)}`);
       }
     }
     if (problems.length > 0) {
       throw new RadiolensError(
         'E_MODEL_NOT_FOUND',
-        `the configured models are not all installed:\n${problems.join('\n')}\n` +
-          `add the package to the model registry (${this.registry.root}, see --registry) or fix --model / routes`,
+        `the configured models cannot all run:\n${problems.join('\n')}\n` +
+          `add the package to the model registry (${this.registry.root}, see --registry), name live models by their id (the active version runs), or fix --model / --shadow / routes`,
       );
     }
   }
@@ -97,6 +119,7 @@ export class StudyJobScheduler {
       studyFacts(instances),
       this.options.routes,
       this.options.defaultModels,
+      this.options.defaultShadow ?? [],
     );
     const tag = uidTag(study.studyInstanceUid);
     if (decision.kind === 'not-routed') {
@@ -120,30 +143,35 @@ export class StudyJobScheduler {
       });
       return;
     }
-    const models =
-      decision.kind === 'auto'
-        ? [AUTO_MODEL]
-        : decision.models.map((ref) => this.resolved.get(ref) ?? ref);
+    const runs = [
+      ...(decision.kind === 'auto' ? [AUTO_MODEL] : decision.models).map((model) => ({
+        model,
+        shadow: false,
+      })),
+      ...decision.shadow.map((model) => ({ model, shadow: true })),
+    ];
     const enqueue = this.store.db.transaction(() => {
       // Routed now: it no longer counts as not routed (the study grew, or rules changed).
       this.store.db
         .prepare('DELETE FROM not_routed_studies WHERE study_instance_uid = ?')
         .run(study.studyInstanceUid);
-      return models.map((model) => ({
+      return runs.map(({ model, shadow }) => ({
         model,
+        shadow,
         ...this.queue.enqueue({
-          key: studyJobKey(study.studyInstanceUid, model, study.lastReceivedAt),
+          key: studyJobKey(study.studyInstanceUid, model, study.lastReceivedAt, shadow),
           studyInstanceUid: study.studyInstanceUid,
           model,
-          payload: { lastReceivedAt: study.lastReceivedAt },
+          payload: { lastReceivedAt: study.lastReceivedAt, ...(shadow ? { shadow: true } : {}) },
         }),
       }));
     });
-    for (const { model, job, created } of enqueue.immediate()) {
+    for (const { model, shadow, job, created } of enqueue.immediate()) {
       this.options.logger.info(created ? 'job-enqueued' : 'job-exists', {
         study: tag,
         job: job.id,
         model,
+        ...(shadow ? { shadow: true } : {}),
         instances: study.instanceCount,
         rule: decision.kind === 'models' ? String(decision.rule) : 'auto',
       });

@@ -72,14 +72,16 @@ test('the first matching rule decides; no match falls back to the default, else 
   assert.deepEqual(routeStudy(chest, rules, []), {
     kind: 'models',
     models: ['cxr@1.2.0', 'other'],
+    shadow: [],
     rule: 1,
   });
   assert.deepEqual(routeStudy(ct, rules.slice(1), ['fallback']), {
     kind: 'models',
     models: ['fallback'],
+    shadow: [],
     rule: 'default',
   });
-  assert.deepEqual(routeStudy(ct, [], []), { kind: 'auto' });
+  assert.deepEqual(routeStudy(ct, [], []), { kind: 'auto', shadow: [] });
   assert.equal(AUTO_MODEL, 'auto');
   const excluded = routeStudy(
     chest,
@@ -96,4 +98,30 @@ test('the first matching rule decides; no match falls back to the default, else 
     none.kind === 'not-routed' ? none.reason : '',
     /modality CT, body part HEAD, view none/,
   );
+});
+
+test('shadow models run beside the live ones, alone in a pilot rule, and never twice', () => {
+  const rules: RouteRule[] = [
+    { match: { modality: 'CT' }, models: [], shadow: ['ct-model@0.9.0'] },
+    { match: { modality: 'CR' }, models: ['cxr'], shadow: ['cxr@2.0.0', 'cxr@2.0.0', 'cxr'] },
+  ];
+  assert.deepEqual(routeStudy(ct, rules, []), {
+    kind: 'models',
+    models: [],
+    shadow: ['ct-model@0.9.0'],
+    rule: 0,
+  });
+  assert.deepEqual(routeStudy(chest, rules, []), {
+    kind: 'models',
+    models: ['cxr'],
+    shadow: ['cxr@2.0.0'],
+    rule: 1,
+  });
+  assert.deepEqual(routeStudy(ct, [], [], ['cxr@2.0.0']), { kind: 'auto', shadow: ['cxr@2.0.0'] });
+  assert.deepEqual(routeStudy(ct, [], ['cxr'], ['cxr@2.0.0']), {
+    kind: 'models',
+    models: ['cxr'],
+    shadow: ['cxr@2.0.0'],
+    rule: 'default',
+  });
 });

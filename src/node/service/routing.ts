@@ -6,7 +6,8 @@
  * values (a study mixes series: a chest PA and a lateral, an SR from the modality…).
  * No rule matching → the default models (`--model`); no rules and no default → the
  * installed model whose intended use fits (`AUTO_MODEL`); rules but nothing matching and no
- * default → not routed.
+ * default → not routed. A rule (or the default route, `--shadow`) may also name shadow models
+ * (ADR 0086): they analyse the study as well, and their results are kept, never delivered.
  */
 import type { InstanceRecord } from '../store/index.js';
 import type { RouteRule } from './config.js';
@@ -27,9 +28,11 @@ export type RouteDecision =
   | {
       readonly kind: 'models';
       readonly models: readonly string[];
+      /** Shadow models (id@version): results kept in the node, never delivered. */
+      readonly shadow: readonly string[];
       readonly rule: number | 'default';
     }
-  | { readonly kind: 'auto' }
+  | { readonly kind: 'auto'; readonly shadow: readonly string[] }
   | { readonly kind: 'not-routed'; readonly reason: string };
 
 /** Code String values compare case-insensitively (PS3.5 6.2: CS is upper case by rule). */
@@ -68,19 +71,23 @@ export function routeStudy(
   facts: StudyFacts,
   rules: readonly RouteRule[],
   defaultModels: readonly string[],
+  defaultShadow: readonly string[] = [],
 ): RouteDecision {
   const index = rules.findIndex((rule) => ruleMatches(rule, facts));
   if (index >= 0) {
     const models = [...new Set(rules[index]!.models)];
-    if (models.length === 0) {
+    // A model both live and in shadow runs live: shadow is for versions not yet active.
+    const shadow = [...new Set(rules[index]!.shadow ?? [])].filter((m) => !models.includes(m));
+    if (models.length === 0 && shadow.length === 0) {
       return { kind: 'not-routed', reason: `routing rule ${index} excludes it (no models)` };
     }
-    return { kind: 'models', models, rule: index };
+    return { kind: 'models', models, shadow, rule: index };
   }
+  const shadow = [...new Set(defaultShadow)].filter((m) => !defaultModels.includes(m));
   if (defaultModels.length > 0) {
-    return { kind: 'models', models: [...new Set(defaultModels)], rule: 'default' };
+    return { kind: 'models', models: [...new Set(defaultModels)], shadow, rule: 'default' };
   }
-  if (rules.length === 0) return { kind: 'auto' };
+  if (rules.length === 0) return { kind: 'auto', shadow };
   const seen = (name: keyof StudyFacts): string => [...facts[name]].join('/') || 'none';
   return {
     kind: 'not-routed',

@@ -28,11 +28,18 @@ import { StudyJobScheduler } from './jobs.js';
 import { createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
+import { AnalysisLog } from './analysisLog.js';
+import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
 export interface NodeStartOptions {
   readonly logger?: NodeLogger;
   /** Reported by /health. */
   readonly version?: string;
+  /**
+   * The drift check the node runs on its schedule (ADR 0087); `radiolens serve` composes it
+   * from lifecycle/monitoring, which the node may not import. None: no scheduled monitor.
+   */
+  readonly driftCheck?: DriftCheck;
 }
 
 export interface NodeListeners {
@@ -86,6 +93,7 @@ export class RadiolensNode {
       readonly sessions: ModelSessions;
       readonly pool: InferencePool;
       readonly lock: DataDirLock;
+      readonly drift: DriftSchedule | null;
     },
     private readonly logger: NodeLogger,
     private readonly version: string,
@@ -155,9 +163,11 @@ export class RadiolensNode {
       });
       const holder: { node?: RadiolensNode } = {};
       const workers: JobWorker[] = [];
+      const analysisLog = new AnalysisLog(db);
       const scheduler = new StudyJobScheduler(store, queue, registry, {
         routes: config.routes,
         defaultModels: config.models,
+        defaultShadow: config.shadowModels,
         logger,
         onEnqueued: () => workers.forEach((worker) => worker.kick()),
       });
@@ -175,6 +185,7 @@ export class RadiolensNode {
             logger,
             leaseMs: config.leaseSeconds * 1000,
             onOutputsQueued: () => deliverer.kick(),
+            analysisLog,
           }),
         );
       }
@@ -224,6 +235,19 @@ export class RadiolensNode {
       closers.push(() => timer.stop());
       for (const worker of workers) worker.start();
       deliverer.start();
+      let drift: DriftSchedule | null = null;
+      if (config.monitoring !== null && options.driftCheck !== undefined) {
+        drift = new DriftSchedule({
+          check: options.driftCheck,
+          intervalMs: config.monitoring.intervalMinutes * 60_000,
+          persistence: config.monitoring.persistence,
+          webhook: config.monitoring.webhook,
+          logger,
+        });
+        drift.start();
+        const started = drift;
+        closers.push(() => started.stop());
+      }
 
       const listeners: NodeListeners = {
         dicom: { aeTitle: config.aeTitle, host: config.host, port: scp.port },
@@ -247,6 +271,7 @@ export class RadiolensNode {
           sessions,
           pool,
           lock,
+          drift,
         },
         logger,
         options.version ?? '0.0.0',
@@ -264,6 +289,8 @@ export class RadiolensNode {
         workers: config.workers,
         destinations: config.destinations.length,
         routes: config.routes.length,
+        shadowModels: config.shadowModels.length,
+        driftMonitor: drift === null ? 'off' : `every ${config.monitoring!.intervalMinutes} min`,
       });
       return node;
     } catch (error) {
@@ -289,6 +316,7 @@ export class RadiolensNode {
         outbox: this.parts.outbox.counts(),
         notRouted: this.parts.scheduler.notRoutedCount(),
         workers: this.parts.workers.length,
+        monitoring: this.parts.drift?.health() ?? null,
       };
     } catch (error) {
       return { status: 'unavailable', ...base, error: scrub(describeError(error)) };
@@ -303,7 +331,8 @@ export class RadiolensNode {
 
   private async shutdown(): Promise<void> {
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const { scp, http, watcher, timer, workers, deliverer, sessions, pool, db, lock } = this.parts;
+    const { scp, http, watcher, timer, workers, deliverer, sessions, pool, db, lock, drift } =
+      this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
     await Promise.all([scp.stop(graceMs), http.stop(graceMs), watcher?.stop()]);
@@ -312,6 +341,7 @@ export class RadiolensNode {
     await Promise.all(workers.map((worker) => worker.stop(graceMs)));
     // 3. Sends in flight finish; what is pending stays in the outbox for the next start.
     await deliverer.stop();
+    await drift?.stop();
     await sessions.dispose();
     await pool.close();
     const { queue, outbox } = {

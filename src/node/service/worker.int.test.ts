@@ -12,6 +12,7 @@ import { InstanceStore, StudyStabilityTimer, openNodeDatabase } from '../store/i
 import { syntheticInstance } from '../../../test/support/store.js';
 import { repoRoot } from '../../../test/support/index.js';
 import { StudyJobScheduler, studyJobKey } from './jobs.js';
+import { AnalysisLog, readAnalysisLog } from './analysisLog.js';
 import { createLogger } from './log.js';
 import { makeChestStudy } from '../../../test/support/node.js';
 import { JobWorker } from './worker.js';
@@ -54,7 +55,7 @@ test('a stable study becomes one job per routed model; a re-declaration adds non
     const logger = createLogger((line) => lines.push(line));
     const scheduler = new StudyJobScheduler(store, queue, registry, {
       routes: [
-        { match: { modality: 'CT' }, models: ['cxr-pneumonia@1.0.0'] },
+        { match: { modality: 'CT' }, models: [], shadow: ['cxr-pneumonia@1.0.0'] },
         { match: { modality: ['CR', 'DX'], viewPosition: 'PA' }, models: ['cxr-pneumonia'] },
       ],
       defaultModels: [],
@@ -68,8 +69,12 @@ test('a stable study becomes one job per routed model; a re-declaration adds non
     const timer = new StudyStabilityTimer(store, { quietPeriodMs: 10, now: () => 2000 });
     const [declared] = await timer.check(scheduler.onStable);
     assert.ok(declared);
-    const key = studyJobKey(declared.studyInstanceUid, 'cxr-pneumonia@1.2.0', 1000);
-    assert.equal(queue.get(key)?.model, 'cxr-pneumonia@1.2.0', 'a bare id is pinned to the newest');
+    const key = studyJobKey(declared.studyInstanceUid, 'cxr-pneumonia', 1000);
+    assert.equal(
+      queue.get(key)?.model,
+      'cxr-pneumonia',
+      'a bare id stays bare: the worker runs the version active when the job runs',
+    );
     scheduler.onStable(declared);
     assert.equal(queue.counts().queued, 1, 'the same declaration again adds no job');
     await store.storeInstance(syntheticInstance({ study: 's', instance: '2' }), {
@@ -90,16 +95,27 @@ test('a stable study becomes one job per routed model; a re-declaration adds non
   });
 });
 
-test('an unknown model in the routes stops the start with the model named', async () => {
+test('an unknown model, or a live route pinned to a version that is not active, stops the start with the model named', async () => {
   await withNodeParts(async ({ store, queue, registry }) => {
     const scheduler = new StudyJobScheduler(store, queue, registry, {
-      routes: [{ match: {}, models: ['no-such-model@9.9.9'] }],
+      routes: [
+        {
+          match: {},
+          models: ['no-such-model@9.9.9', 'cxr-pneumonia@1.1.0'],
+          shadow: ['cxr-pneumonia@8.0.0'],
+        },
+      ],
       defaultModels: ['cxr-pneumonia@7.0.0'],
       logger: createLogger(() => undefined),
     });
     await assert.rejects(scheduler.prepare(), (error: Error) => {
       assert.match(error.message, /model no-such-model@9\.9\.9: E_MODEL_NOT_FOUND/);
       assert.match(error.message, /model cxr-pneumonia@7\.0\.0: E_MODEL_NOT_FOUND/);
+      assert.match(
+        error.message,
+        /model cxr-pneumonia@1\.1\.0: E_MODEL_NOT_ACTIVE: .*active version is 1\.2\.0/,
+      );
+      assert.match(error.message, /shadow model cxr-pneumonia@8\.0\.0: E_MODEL_NOT_FOUND/);
       return true;
     });
   });
@@ -188,5 +204,71 @@ test('a study outside the intended use completes with the reason and no outputs'
     assert.match(String(job?.result?.['reason']), /intended use/);
     assert.equal(outbox.entries().length, 0);
     assert.ok(lines.some((l) => JSON.parse(l).event === 'job-not-analysed'));
+  });
+});
+
+test('a shadow job keeps its results in the node and delivers nothing; a live job pinned to an inactive version does not run', async () => {
+  await withNodeParts(async ({ dir, store, queue, outbox, registry, sessions, lines }) => {
+    const study = await makeChestStudy(dir, { name: 'SHADOW^PAT', id: 'PID-S' });
+    await store.storeInstance(await readFile(study.file), { source: 'test', receivedAt: 1 });
+    const analysisLog = new AnalysisLog(store.db);
+    const worker = new JobWorker('w', {
+      store,
+      queue,
+      outbox,
+      registry,
+      sessions,
+      destinations: [parseDestination('dicom://PACS@127.0.0.1:1')],
+      dataDir: store.dataDir,
+      logger: createLogger((line) => lines.push(line)),
+      leaseMs: 10_000,
+      analysisLog,
+    });
+    queue.enqueue({
+      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.0.0', 1, true),
+      studyInstanceUid: study.studyInstanceUid,
+      model: 'cxr-pneumonia@1.0.0',
+      payload: { lastReceivedAt: 1, shadow: true },
+    });
+    assert.equal(await worker.runOnce(), true);
+    assert.equal(outbox.entries().length, 0, 'a shadow result goes to no PACS, EHR or worklist');
+    const [entry] = analysisLog.list({ mode: 'shadow' });
+    assert.equal(entry?.model, 'cxr-pneumonia@1.0.0');
+    assert.equal(entry?.studyInstanceUid, study.studyInstanceUid);
+    const summary = JSON.parse(await readFile(join(store.dataDir, entry!.summaryPath), 'utf8'));
+    assert.equal(summary.findings.length, 1);
+    assert.equal(typeof summary.inputs[summary.findings[0].sopInstanceUid].pixels.mean, 'number');
+    assert.deepEqual(
+      readAnalysisLog(store.dataDir).map((e) => e.mode),
+      ['shadow'],
+      'readable from the outside too',
+    );
+
+    queue.enqueue({
+      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.1.0', 1),
+      studyInstanceUid: study.studyInstanceUid,
+      model: 'cxr-pneumonia@1.1.0',
+    });
+    assert.equal(await worker.runOnce(), true);
+    const pinned = queue.get(studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.1.0', 1));
+    assert.equal(pinned?.state, 'done');
+    assert.match(
+      String(pinned?.result?.['reason']),
+      /E_MODEL_NOT_ACTIVE: cxr-pneumonia@1\.1\.0 is installed but not active/,
+    );
+    assert.equal(outbox.entries().length, 0);
+    assert.ok(lines.some((l) => JSON.parse(l).event === 'job-model-not-active'));
+
+    queue.enqueue({
+      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia', 1),
+      studyInstanceUid: study.studyInstanceUid,
+      model: 'cxr-pneumonia',
+    });
+    assert.equal(await worker.runOnce(), true);
+    assert.equal(outbox.entries().length, 2, 'the bare id runs the active version live');
+    assert.deepEqual(
+      analysisLog.list({ mode: 'clinical' }).map((e) => e.model),
+      ['cxr-pneumonia@1.2.0'],
+    );
   });
 });

@@ -5,13 +5,13 @@
  * after its lease expires; the outputs carry deterministic UIDs and the outbox keys are
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import {
   analyzeFiles,
   type ModelSessions,
   type StudyOutcome,
 } from '../../inference/analysis/index.js';
-import { describeError } from '../../foundation/core/index.js';
+import { describeError, isRadiolensError } from '../../foundation/core/index.js';
 import {
   accepts,
   destinationLabel,
@@ -23,7 +23,8 @@ import {
 import type { ModelRegistry } from '../../inference/models/index.js';
 import type { ClaimedJob, JobQueue } from '../queue/index.js';
 import type { InstanceStore } from '../store/index.js';
-import { parseModelRef } from './jobs.js';
+import type { AnalysisLog } from './analysisLog.js';
+import { isShadowJob, parseModelRef } from './jobs.js';
 import { scrub, uidTag, type NodeLogger } from './log.js';
 import { AUTO_MODEL } from './routing.js';
 
@@ -55,6 +56,8 @@ export interface JobWorkerOptions {
   readonly pollMs?: number;
   /** Called after outputs were put into the outbox (wake the deliverer). */
   readonly onOutputsQueued?: () => void;
+  /** Where completed analyses are recorded for the monitor and the pilot (ADR 0086). */
+  readonly analysisLog?: AnalysisLog;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -166,13 +169,33 @@ export class JobWorker {
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
     const started = Date.now();
-    logger.info('job-started', { ...fields, model: job.model, attempt: job.attempts });
+    const shadow = isShadowJob(job.payload);
+    logger.info('job-started', {
+      ...fields,
+      model: job.model,
+      attempt: job.attempts,
+      ...(shadow ? { shadow: true } : {}),
+    });
     try {
+      const model = await this.modelToRun(job.model, shadow);
+      if (model.kind === 'not-active') {
+        // Pinned to a version that is no longer active: a model that is not active never
+        // runs live (ADR 0035). Not a failure to retry: the study needs another route.
+        const reason = model.reason;
+        if (queue.complete(claimed, { model: null, outputs: 0, outboxItems: 0, reason })) {
+          logger.warn('job-model-not-active', {
+            ...fields,
+            model: job.model,
+            reason: scrub(reason),
+          });
+        }
+        return;
+      }
       const records = store.studyInstances(job.studyInstanceUid);
       const files = records.map((record) => join(this.options.dataDir, record.path));
       const run = await analyzeFiles(files, {
         registry: this.options.registry,
-        ...(job.model === AUTO_MODEL ? {} : { model: parseModelRef(job.model) }),
+        ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
         sessions: this.options.sessions,
       });
@@ -182,7 +205,8 @@ export class JobWorker {
         const why = run.problems[0]?.error ?? 'the study has no instances';
         throw new Error(`no readable instance of the study: ${why}`);
       }
-      const items = outboxItemsFor(outcome, this.options.destinations);
+      // A shadow run keeps its results in the node and delivers nothing (ADR 0086).
+      const items = shadow ? [] : outboxItemsFor(outcome, this.options.destinations);
       const outputs =
         (outcome.outputs.sr === null ? 0 : 1) +
         outcome.outputs.sc.length +
@@ -199,9 +223,22 @@ export class JobWorker {
         await new Promise((r) => setTimeout(r, delay));
         if (current.abandoned) return;
       }
-      const model = outcome.model === null ? null : `${outcome.model.id}@${outcome.model.version}`;
+      const ran = outcome.model === null ? null : `${outcome.model.id}@${outcome.model.version}`;
+      if (ran !== null && (outcome.record?.sources.length ?? 0) > 0) {
+        const accession = outcome.record?.sources[0]?.dataset['AccessionNumber'];
+        this.options.analysisLog?.record({
+          jobId: job.id,
+          studyInstanceUid: job.studyInstanceUid,
+          accessionNumber:
+            typeof accession === 'string' && accession.trim() !== '' ? accession.trim() : null,
+          model: ran,
+          mode: shadow ? 'shadow' : 'clinical',
+          completedAt: Date.now(),
+          summaryPath: relative(this.options.dataDir, outcome.outputs.summary),
+        });
+      }
       const completed = queue.complete(claimed, {
-        model,
+        model: ran,
         outputs,
         outboxItems: items.length,
         ...(outputs === 0 ? { reason: outcome.problem ?? 'nothing to analyse' } : {}),
@@ -212,7 +249,8 @@ export class JobWorker {
       }
       logger.info(outputs === 0 ? 'job-not-analysed' : 'job-done', {
         ...fields,
-        model,
+        model: ran,
+        ...(shadow ? { shadow: true } : {}),
         images: outcome.record?.sources.length ?? 0,
         outputs,
         outboxNew: queued,
@@ -226,6 +264,33 @@ export class JobWorker {
       logger.error('job-failed', { ...fields, error: message, next: state ?? 'lease-lost' });
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * The model a job runs: the automatic choice, a shadow job's exact version, or the active
+   * version of a live job's model; the reason when a live job is pinned to a version that is
+   * no longer active.
+   */
+  private async modelToRun(
+    ref: string,
+    shadow: boolean,
+  ): Promise<
+    | { kind: 'auto' }
+    | { kind: 'model'; model: { id: string; version?: string } }
+    | { kind: 'not-active'; reason: string }
+  > {
+    if (ref === AUTO_MODEL) return { kind: 'auto' };
+    const wanted = parseModelRef(ref);
+    if (shadow) return { kind: 'model', model: wanted };
+    try {
+      const pkg = await this.options.registry.resolveActive(wanted.id, wanted.version);
+      return { kind: 'model', model: { id: pkg.manifest.id, version: pkg.manifest.version } };
+    } catch (error) {
+      if (isRadiolensError(error) && error.code === 'E_MODEL_NOT_ACTIVE') {
+        return { kind: 'not-active', reason: describeError(error) };
+      }
+      throw error;
     }
   }
 
