@@ -267,7 +267,7 @@ test('DICOMweb: Orthanc sends by STOW-RS, the results come back by STOW-RS into 
   const node = await startNode('dicomweb', ['--send-to', `dicomweb+${orthanc.url}/dicom-web`], {
     config: {
       routes: [
-        { match: { modality: 'CT' }, models: ['cxr-pneumonia@1.0.0'] },
+        { match: { modality: 'CT' }, models: [], shadow: ['cxr-pneumonia@1.0.0'] },
         {
           match: { modality: ['CR', 'DX'], bodyPartExamined: 'CHEST' },
           models: ['cxr-pneumonia@1.2.0'],
