@@ -57,3 +57,4 @@ export {
 } from './pilot.js';
 export { renderPilotHtml } from './pilotHtml.js';
 export { selectWindow } from './window.js';
+export { computeDriftReference, type ReferenceImagesRequest } from './computeReference.js';
