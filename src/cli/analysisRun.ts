@@ -29,7 +29,8 @@ export function withModelChoiceOptions(command: Command): Command {
   return command
     .option(
       '-m, --model <id[@version]>',
-      'model to run (default: the installed model whose intended use matches)',
+      'model to run: its active version, or the version named if it is the active one ' +
+        '(default: the active version of the installed model whose intended use matches)',
     )
     .option(
       '--registry <dir>',
@@ -43,9 +44,14 @@ export async function analyzeForCli(
   options: CliAnalysisOptions,
 ): Promise<AnalysisRun> {
   const outDir = resolve(options.outDir);
+  const registry = new ModelRegistry(modelRegistryLocation(options.registry));
+  // Results of this command may reach a patient record: only the active version runs here
+  // (ADR 0035); other versions run in shadow mode or in evaluation (validate, models promote).
+  const model = options.model ? parseModelRef(options.model) : undefined;
+  if (model !== undefined) await registry.resolveActive(model.id, model.version);
   const run = await analyzeFiles([...files], {
-    registry: new ModelRegistry(modelRegistryLocation(options.registry)),
-    ...(options.model ? { model: parseModelRef(options.model) } : {}),
+    registry,
+    ...(model ? { model } : {}),
     outDir,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -16,6 +16,9 @@ import { robustnessCommand } from './robustness.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
 import { serveCommand } from './serve.js';
 import { pullCommand } from './pull.js';
+import { monitorCommand } from './monitor.js';
+import { pilotCommand } from './pilot.js';
+import { auditCommand } from './audit.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -40,4 +43,7 @@ export const commandModules: readonly CommandModule[] = [
   trainingSplitCommand,
   serveCommand,
   pullCommand,
+  pilotCommand,
+  monitorCommand,
+  auditCommand,
 ];

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { ModelRegistry } from '../../inference/models/index.js';
+import { ModelRegistry, type ActiveVersion } from '../../inference/models/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
+import { registerPromotionCommands } from './promote.js';
 
 export const modelsCommand: CommandModule = (program: Command) => {
   const models = program
@@ -10,7 +11,9 @@ export const modelsCommand: CommandModule = (program: Command) => {
 
   models
     .command('list')
-    .description('List installed model packages: id, version, task, intended use')
+    .description(
+      'List installed model packages: id, version, which version is active, intended use',
+    )
     .option(
       '--registry <dir>',
       'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
@@ -18,11 +21,20 @@ export const modelsCommand: CommandModule = (program: Command) => {
     .option('--json', 'print JSON')
     .action(async (opts: { registry?: string; json?: boolean }) => {
       const root = modelRegistryLocation(opts.registry);
-      const entries = await new ModelRegistry(root).list();
+      const registry = new ModelRegistry(root);
+      const entries = await registry.list();
+      const active = new Map<string, ActiveVersion>();
+      for (const id of new Set(entries.map((e) => e.id)))
+        active.set(id, await registry.activeVersion(id));
+      const isActive = (e: { id: string; version: string }): boolean =>
+        active.get(e.id)?.version === e.version;
       if (opts.json) {
         const rows = entries.map((e) => ({
           id: e.id,
           version: e.version,
+          active: isActive(e),
+          changeControl: e.manifest.changeControl?.plan ?? null,
+          driftReference: e.manifest.monitoring !== undefined,
           name: e.manifest.name,
           dir: e.dir,
         }));
@@ -35,8 +47,13 @@ export const modelsCommand: CommandModule = (program: Command) => {
       }
       for (const entry of entries) {
         const use = entry.manifest.intendedUse;
+        const state = isActive(entry)
+          ? active.get(entry.id)!.source === 'promoted'
+            ? '  [active]'
+            : '  [active: newest release, never promoted]'
+          : '';
         process.stdout.write(
-          `${entry.id}@${entry.version}  ${entry.manifest.name}\n` +
+          `${entry.id}@${entry.version}${state}  ${entry.manifest.name}\n` +
             `  intended for ${use.modalities.join('/')} ${use.bodyParts.join('/')}` +
             `${use.viewPositions.length ? ` ${use.viewPositions.join('/')}` : ''}; ` +
             `labels: ${entry.manifest.labels.map((l) => l.id).join(', ')}\n`,
@@ -49,7 +66,7 @@ export const modelsCommand: CommandModule = (program: Command) => {
     .description(
       'Show a model package: verified hashes, intended use, labels and operating points, lineage, validation',
     )
-    .argument('<model>', '<id>[@<version>] (default version: the latest release)')
+    .argument('<model>', '<id>[@<version>] (default version: the active one)')
     .option('--registry <dir>', 'model registry folder')
     .option('--json', 'print the whole manifest as JSON')
     .action(async (ref: string, opts: { registry?: string; json?: boolean }) => {
@@ -84,7 +101,16 @@ export const modelsCommand: CommandModule = (program: Command) => {
         `lineage     ${JSON.stringify(m.lineage)}`,
         `validation  ${m.validation.length} result(s)`,
         ...m.validation.map((v) => `  ${JSON.stringify(v)}`),
+        `monitoring  ${m.monitoring ? `drift reference ${m.monitoring.reference}` : '— (no drift reference)'}`,
+        `change      ${
+          m.changeControl
+            ? `${m.changeControl.plan}: allows ${m.changeControl.allowedModifications.map((x) => x.kind).join(', ')}; ` +
+              `locked test dataset ${m.changeControl.acceptance.testDataset.name} ${m.changeControl.acceptance.testDataset.version}`
+            : '— (no change-control plan: no successor can be promoted over this version)'
+        }`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+
+  registerPromotionCommands(models);
 };

@@ -8,6 +8,7 @@ import {
   type NodeFlags,
 } from '../../node/service/index.js';
 import { installRoot } from '../installRoot.js';
+import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 
@@ -35,6 +36,7 @@ interface ServeOptions {
   host?: string;
   allow?: string[];
   model?: string[];
+  shadow?: string[];
   sendTo?: string[];
   watch?: string | boolean;
   quietPeriod?: number;
@@ -74,6 +76,12 @@ export const serveCommand: CommandModule = (program: Command) => {
       collect,
     )
     .option(
+      '--shadow <id@version>',
+      'model version that also analyses every study the default route takes, in shadow mode: ' +
+        'its results are kept in the node (radiolens pilot report) and sent nowhere; repeatable',
+      collect,
+    )
+    .option(
       '--send-to <url>',
       'where results go; repeatable: dicom://AET@host:port, dicomweb+http(s)://host:port/path, ' +
         'fhir+http(s)://host:port/path, file:///absolute/folder',
@@ -98,8 +106,14 @@ export const serveCommand: CommandModule = (program: Command) => {
     .addHelpText(
       'after',
       '\nThe configuration file may also set routes (rules by modality, body part, view, SOP ' +
-        'class and calling AE title that choose the models; the first matching rule wins), ' +
-        'leaseSeconds and shutdownGraceSeconds; see docs/adr/0110-node-configuration.md.\n' +
+        'class and calling AE title that choose the models, and "shadow" models; the first ' +
+        'matching rule wins), leaseSeconds and shutdownGraceSeconds (docs/adr/0110), and ' +
+        '"monitoring": the scheduled drift check of every model version against its package\'s ' +
+        'reference (intervalMinutes 60, lastImages 200, persistence 2, webhook; false turns it ' +
+        'off), which alerts in the log, in /health and by webhook when drift persists ' +
+        '(docs/adr/0087).\n' +
+        'Live routes run the active version of each model (radiolens models promote/rollback); ' +
+        'a route pinned to another version is refused.\n' +
         'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
         'finish, a running job finishes within the grace period or is re-queued; exit status 0.\n' +
         'Exit status 2 when the configuration is invalid (every problem is listed).',
@@ -114,6 +128,7 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.host !== undefined ? { host: opts.host } : {}),
         ...(opts.allow !== undefined ? { allow: opts.allow } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
+        ...(opts.shadow !== undefined ? { shadow: opts.shadow } : {}),
         ...(opts.sendTo !== undefined ? { sendTo: opts.sendTo } : {}),
         // commander: --no-watch gives false, --watch <dir> a string, neither gives true.
         ...(opts.watch === false ? { watch: false } : {}),
@@ -126,7 +141,11 @@ export const serveCommand: CommandModule = (program: Command) => {
         modelRegistryLocation(),
       );
       const logger = createLogger();
-      const node = await RadiolensNode.start(config, { logger, version: packageVersion() });
+      const node = await RadiolensNode.start(config, {
+        logger,
+        version: packageVersion(),
+        driftCheck: nodeDriftCheck(config),
+      });
       const { dicom, http, watchFolder } = node.listeners;
       process.stdout.write(
         `radiolens node listening\n` +
