@@ -18,3 +18,14 @@ export {
 export { runCli, type CliRun } from './cli.js';
 export { cliMain, childScript, scriptExecArgv } from './entryPoints.js';
 export { buildQuadrantCamOnnx, writeQuadrantCamPackage } from './evidenceModels.js';
+export {
+  SITE_DIR,
+  KERMANY_DIR,
+  SITE_SPLITS,
+  LOCKED_DATASET_NAME,
+  LOCKED_DATASET_SECRET,
+  buildLockedSiteTestDataset,
+  siteSplitRows,
+  writeBrightenedCopies,
+  type SiteRow,
+} from './siteData.js';
