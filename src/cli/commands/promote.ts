@@ -6,8 +6,7 @@
  * entry of the node's audit log (`<data>/audit/audit.jsonl`).
  */
 import type { Command } from 'commander';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { AuditLog, commandLineActor } from '../../foundation/audit/index.js';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
@@ -120,21 +119,14 @@ export function registerPromotionCommands(models: Command): void {
         const root = modelRegistryLocation(opts.registry);
         const registry = new ModelRegistry(root);
         const audit = auditLogOf(opts.data);
-        const workDir = await mkdtemp(join(tmpdir(), 'radiolens-gate-'));
-        let report: PromotionReport;
-        try {
-          report = await runPromotionGate({
-            registry,
-            candidate: { id, version },
-            test,
-            workDir,
-            onProgress: (step) => {
-              if (process.stderr.isTTY) process.stderr.write(`${step}…\n`);
-            },
-          });
-        } finally {
-          await rm(workDir, { recursive: true, force: true });
-        }
+        const report = await runPromotionGate({
+          registry,
+          candidate: { id, version },
+          test,
+          onProgress: (step) => {
+            if (process.stderr.isTTY) process.stderr.write(`${step}…\n`);
+          },
+        });
         const now = new Date(report.generatedAt);
         const evidence = join(
           root,

@@ -2,16 +2,15 @@
  * The change-control gate (ADR 0035): may this candidate version replace the active one?
  * The active version's change-control plan decides — what kinds of modification it allows,
  * and the acceptance protocol on its locked test dataset — never the candidate's own claims.
- * Both models analyse the dataset's images through the clinical pipeline (`analyzeFiles`:
- * the same decoding, windowing, intended-use check and model runtime as production), and
- * the protocol compares their scores image by image.
+ * Both models score the dataset's images the way `validate` does (`scoreImages`: the same
+ * DICOM decoding, windowing, intended-use check and model runtime as production, without
+ * writing result objects), and the protocol compares their scores image by image.
  *
  * The gate decides and explains; making the candidate active, keeping the evidence and the
  * audit record are the caller's (`radiolens models promote`).
  */
-import { join } from 'node:path';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
-import { analyzeFiles } from '../../inference/analysis/index.js';
+import { scoreImages } from '../../inference/analysis/index.js';
 import type {
   ChangeControlPlan,
   ModelPackage,
@@ -70,8 +69,6 @@ export interface GateRequest {
   readonly registry: ModelRegistry;
   readonly candidate: { readonly id: string; readonly version: string };
   readonly test: { readonly dir: string; readonly version: string };
-  /** Scratch folder for the two analyses' outputs. */
-  readonly workDir: string;
   readonly now?: () => Date;
   readonly onProgress?: (step: string) => void;
 }
@@ -143,7 +140,7 @@ export async function runPromotionGate(request: GateRequest): Promise<PromotionR
         : `"${change.kind}" is outside every change-control plan`,
       found: allowed.has(change.kind)
         ? change.detail
-        : `${change.detail} — not allowed by ${plan.plan}`,
+        : `${change.detail} — not allowed by ${plan.plan.split(' (')[0]}`,
       numbers: {},
     });
   }
@@ -185,31 +182,22 @@ export async function runPromotionGate(request: GateRequest): Promise<PromotionR
   });
 
   const files = manifest.instances.map((instance) => objectPath(test.dir, instance.sha256));
-  const scoresOf = async (
-    pkg: ModelPackage,
-    folder: string,
-  ): Promise<Map<string, Record<string, number>>> => {
+  const scoresOf = async (pkg: ModelPackage): Promise<Map<string, Record<string, number>>> => {
     request.onProgress?.(
-      `analysing ${files.length} test images with ${pkg.manifest.id}@${pkg.manifest.version}`,
+      `scoring ${files.length} test images with ${pkg.manifest.id}@${pkg.manifest.version}`,
     );
-    const run = await analyzeFiles(files, {
-      registry,
-      model: { id: pkg.manifest.id, version: pkg.manifest.version },
-      outDir: join(request.workDir, folder),
-      now,
-    });
+    const scored = await scoreImages(files, pkg);
     const scores = new Map<string, Record<string, number>>();
-    for (const study of run.studies) {
-      for (const finding of study.record?.findings ?? []) {
-        const row = scores.get(finding.image.sopInstanceUid) ?? {};
-        row[finding.labelId] = finding.probability;
-        scores.set(finding.image.sopInstanceUid, row);
-      }
-    }
+    scored.forEach((image, index) => {
+      if (image.scores === null) return; // outside its intended use (or unreadable): not analysed
+      const row: Record<string, number> = {};
+      pkg.manifest.labels.forEach((label, l) => (row[label.id] = image.scores![l]!));
+      scores.set(manifest.instances[index]!.sopInstanceUid, row);
+    });
     return scores;
   };
-  const activeScores = await scoresOf(activePkg, 'active');
-  const candidateScores = await scoresOf(candidatePkg, 'candidate');
+  const activeScores = await scoresOf(activePkg);
+  const candidateScores = await scoresOf(candidatePkg);
   const cases: GateCase[] = manifest.instances.map((instance) => ({
     sopInstanceUid: instance.sopInstanceUid,
     labels: instance.labels,
