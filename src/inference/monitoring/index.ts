@@ -2,6 +2,7 @@
 export {
   acquisitionFacts,
   inputStatistics,
+  patientKey,
   pixelStatistics,
   type AcquisitionFacts,
   type InputStatistics,

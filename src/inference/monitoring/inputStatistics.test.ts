@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelInputSpec } from '../models/index.js';
-import { acquisitionFacts, pixelStatistics } from './index.js';
+import { acquisitionFacts, patientKey, pixelStatistics } from './index.js';
 
 test('acquisition facts: trimmed, upper-cased code strings, numbers, either pixel spacing; null when absent', () => {
   assert.deepEqual(
@@ -64,4 +64,12 @@ test('pixel statistics undo the model normalisation and match a direct computati
     normalisation: { kind: 'unit' },
   });
   assert.ok(Math.abs(unit.mean - mean) < 1e-6);
+});
+
+test('the patient key groups a patient’s images without carrying the ID', () => {
+  const key = patientKey({ PatientID: 'PID-42', IssuerOfPatientID: 'HOSP' });
+  assert.match(key!, /^[0-9a-f]{16}$/);
+  assert.equal(patientKey({ PatientID: ' PID-42 ', IssuerOfPatientID: 'HOSP' }), key);
+  assert.notEqual(patientKey({ PatientID: 'PID-42', IssuerOfPatientID: 'OTHER' }), key);
+  assert.equal(patientKey({ PatientID: '' }), null);
 });

@@ -5,6 +5,7 @@
  * distance, so a monitor can compare any window of analyses with the reference a model
  * package carries — computed by this same code on the images the model was validated on.
  */
+import { createHash } from 'node:crypto';
 import type { ModelInputSpec } from '../models/index.js';
 
 /** Header facts of one image; null when the attribute is absent or empty. */
@@ -37,6 +38,12 @@ export interface PixelStatistics {
 }
 
 export interface InputStatistics {
+  /**
+   * Which images belong to one patient, for the monitor's statistics (a patient's repeated
+   * radiographs are not independent observations): a salted SHA-256 prefix of Issuer of
+   * Patient ID and Patient ID, never the ID itself; null without a Patient ID.
+   */
+  readonly patient: string | null;
   readonly acquisition: AcquisitionFacts;
   readonly pixels: PixelStatistics;
 }
@@ -129,10 +136,25 @@ export function pixelStatistics(input: Float32Array, spec: ModelInputSpec): Pixe
   };
 }
 
+/** The patient grouping key of an image (see InputStatistics.patient). */
+export function patientKey(dataset: Readonly<Record<string, unknown>>): string | null {
+  const id = text(dataset, 'PatientID');
+  if (id === null) return null;
+  const issuer = text(dataset, 'IssuerOfPatientID') ?? '';
+  return createHash('sha256')
+    .update(`radiolens-monitoring-patient\0${issuer}\0${id}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
 export function inputStatistics(
   dataset: Readonly<Record<string, unknown>>,
   input: Float32Array,
   spec: ModelInputSpec,
 ): InputStatistics {
-  return { acquisition: acquisitionFacts(dataset), pixels: pixelStatistics(input, spec) };
+  return {
+    patient: patientKey(dataset),
+    acquisition: acquisitionFacts(dataset),
+    pixels: pixelStatistics(input, spec),
+  };
 }
