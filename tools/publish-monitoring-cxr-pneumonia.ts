@@ -115,6 +115,7 @@ for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
       registry,
       model: { id: 'cxr-pneumonia', version },
       labelsCsv: join(SITE_DIR, 'labels.csv'),
+      patientColumn: splits.patientColumn,
       select: (row) => patients.has(row[splits.patientColumn] ?? ''),
       description: `cxr-site-nih test split (splits.json of cxr-pneumonia@${splitsFile === own ? version : '1.2.0'}), the split this version was validated on`,
       dataset: splits.dataset,

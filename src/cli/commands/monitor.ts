@@ -68,7 +68,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
     )
     .option('--last <n>', 'only the most recent n analysed images', toNumber)
     .option('--since <date>', 'only analyses from this ISO date or time on')
-    .option('--alpha <a>', 'family-wise false-alarm rate of the tests (default 0.05)', toNumber)
+    .option('--alpha <a>', 'family-wise false-alarm rate of the tests (default 0.01)', toNumber)
     .option('--registry <dir>', 'model registry folder')
     .option('--json', 'print the report JSON ({"drift": …, "tests": […]})')
     .addHelpText(
@@ -95,7 +95,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
       if (opts.alpha !== undefined && !(opts.alpha > 0 && opts.alpha < 1)) {
         throw new RadiolensError(
           'E_BAD_INPUT',
-          `--alpha ${opts.alpha}: give a rate between 0 and 1, e.g. 0.05`,
+          `--alpha ${opts.alpha}: give a rate between 0 and 1, e.g. 0.01`,
         );
       }
       const { id, version: asked } = parseModelRef(opts.model);
@@ -174,6 +174,10 @@ export const monitorCommand: CommandModule = (program: Command) => {
       'which split of --splits (default test, the validation split)',
       'test',
     )
+    .option(
+      '--patient-column <name>',
+      "the labels' column naming each image's patient, so a patient's repeated images count as one (default: the patient column of --splits)",
+    )
     .requiredOption('-o, --out <file>', 'where to write the reference JSON')
     .option('--registry <dir>', 'model registry folder')
     .action(
@@ -182,6 +186,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
         labels: string;
         splits?: string;
         split: string;
+        patientColumn?: string;
         out: string;
         registry?: string;
       }) => {
@@ -195,6 +200,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
         let select: ((row: Readonly<Record<string, string>>) => boolean) | undefined;
         let description = `${opts.labels}, all rows`;
         let dataset: { id: string; version: string } | undefined;
+        let patientColumn = opts.patientColumn;
         if (opts.splits !== undefined) {
           const splits = JSON.parse(await readFile(opts.splits, 'utf8')) as {
             patientColumn?: string;
@@ -210,6 +216,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
             );
           }
           select = (row) => patients.has(row[column] ?? '');
+          patientColumn ??= column;
           description = `${splits.dataset?.id ?? opts.labels} ${opts.split} split (${opts.splits})`;
           dataset = splits.dataset;
         }
@@ -220,6 +227,7 @@ export const monitorCommand: CommandModule = (program: Command) => {
             model: { id, version },
             labelsCsv: resolve(opts.labels),
             ...(select === undefined ? {} : { select }),
+            ...(patientColumn === undefined ? {} : { patientColumn }),
             description,
             ...(dataset === undefined ? {} : { dataset }),
             workDir,

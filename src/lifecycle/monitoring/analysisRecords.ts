@@ -31,6 +31,7 @@ export interface AnalysedImage {
 const nullableString = z.string().nullable();
 const nullableNumber = z.number().nullable();
 const inputsSchema = z.object({
+  patient: z.string().nullable().optional(),
   acquisition: z.object({
     modality: nullableString,
     manufacturer: nullableString,
@@ -106,10 +107,19 @@ export function imagesOfAnalysis(json: unknown, source: string): AnalysedImage[]
     sopInstanceUid,
     model: summary.model!,
     performedAt,
-    inputs: summary.inputs?.[sopInstanceUid] ?? null,
+    inputs: inputsOf(summary.inputs?.[sopInstanceUid]),
     ood: entry.ood,
     findings: entry.findings,
   }));
+}
+
+function inputsOf(parsed: z.infer<typeof inputsSchema> | undefined): InputStatistics | null {
+  if (parsed === undefined) return null;
+  return {
+    patient: parsed.patient ?? null,
+    acquisition: parsed.acquisition,
+    pixels: parsed.pixels,
+  };
 }
 
 /** Every analysis.json below a folder (an `analyze --out` folder, or the node's results). */

@@ -21,6 +21,12 @@ export interface ReferenceImagesRequest {
   readonly model: { readonly id: string; readonly version: string };
   /** Labels CSV: an `image` column (relative to the CSV) and one 0/1 column per model label. */
   readonly labelsCsv: string;
+  /**
+   * The CSV column with each image's patient, so that a patient's repeated images are known
+   * as such (the reference stores them as one cluster, never the ID). Absent: every image is
+   * taken as its own patient.
+   */
+  readonly patientColumn?: string;
   /** Keep only these rows (a split); all rows when absent. */
   readonly select?: (row: Readonly<Record<string, string>>) => boolean;
   readonly description: string;
@@ -49,11 +55,23 @@ export async function computeDriftReference(
   }
   const folder = dirname(resolve(request.labelsCsv));
   const byImage = new Map<string, Readonly<Record<string, string>>>();
-  const selection = ['image'];
+  const patientColumn = request.patientColumn;
+  if (patientColumn !== undefined && !table.columns.includes(patientColumn)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `${request.labelsCsv} has no column "${patientColumn}"`,
+      {
+        subject: request.labelsCsv,
+      },
+    );
+  }
+  const selection = [patientColumn === undefined ? 'image' : 'image,patient'];
   for (const row of rows) {
     const image = resolve(folder, row['image'] ?? '');
     byImage.set(image, row);
-    selection.push(JSON.stringify(image));
+    const patient =
+      patientColumn === undefined ? '' : `,${JSON.stringify(row[patientColumn] ?? '')}`;
+    selection.push(`${JSON.stringify(image)}${patient}`);
   }
   const selectionCsv = join(request.workDir, 'selection.csv');
   await writeFile(selectionCsv, `${selection.join('\n')}\n`);
@@ -61,6 +79,7 @@ export async function computeDriftReference(
   const imported = await importImages(selectionCsv, {
     outDir: join(request.workDir, 'dicom'),
     bodyPart: 'CHEST',
+    ...(patientColumn === undefined ? {} : { patientIdColumn: 'patient' }),
   });
   if (imported.problems.length > 0) {
     throw new RadiolensError(

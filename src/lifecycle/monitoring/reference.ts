@@ -1,9 +1,10 @@
 /**
  * The drift reference a model package carries (ADR 0084): every monitored feature's values on
  * the images the model was validated on, computed through the same analysis pipeline that
- * records them in production. Numeric features keep their sorted values (a few hundred
- * numbers: the exact empirical distribution, so the KS test needs no binning); categorical
- * ones their counts.
+ * records them in production. Each feature keeps its values image by image (a few hundred:
+ * the exact empirical distribution, so no test needs binning) with the patient each image
+ * belongs to as a small number (0, 1, 2 …, never an ID), so that a patient's repeated images
+ * are not counted as independent evidence; categorical features also keep their counts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,18 +17,20 @@ import { monitoredFeatures, type TruthLookup } from './features.js';
 export const DRIFT_REFERENCE_SCHEMA = 'radiolens.drift-reference/1';
 export const DRIFT_REFERENCE_FILE = 'drift-reference.json';
 
-const featureSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('numeric'),
-    group: z.enum(['input', 'output', 'feedback']),
-    values: z.array(z.number()),
-  }),
-  z.strictObject({
-    kind: z.literal('categorical'),
-    group: z.enum(['input', 'output', 'feedback']),
-    counts: z.record(z.string(), z.int().nonnegative()),
-  }),
-]);
+const group = z.enum(['input', 'output', 'feedback']);
+const clusters = z.array(z.int().nonnegative());
+const featureSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('numeric'), group, values: z.array(z.number()), clusters }),
+    z.strictObject({
+      kind: z.literal('categorical'),
+      group,
+      counts: z.record(z.string(), z.int().nonnegative()),
+      values: z.array(z.string()),
+      clusters,
+    }),
+  ])
+  .refine((f) => f.values.length === f.clusters.length, { message: 'one cluster per value' });
 
 const referenceSchema = z.strictObject({
   schema: z.literal(DRIFT_REFERENCE_SCHEMA),
@@ -108,21 +111,46 @@ export function buildDriftReference(input: {
       'drift reference: no analysed images — check the images and the model',
     );
   }
+  // Patients become 0, 1, 2 … in order of appearance; an image without one is its own.
+  const patients = new Map<string, number>();
+  const clusterOf = input.images.map((image) => {
+    const key = image.inputs?.patient ?? `image:${image.sopInstanceUid}`;
+    let index = patients.get(key);
+    if (index === undefined) {
+      index = patients.size;
+      patients.set(key, index);
+    }
+    return index;
+  });
   const features: Record<string, ReferenceFeature> = {};
   for (const feature of monitoredFeatures(input.labels)) {
     if (feature.kind === 'numeric') {
-      const values = input.images
-        .map((image) => feature.value(image, input.truth))
-        .filter((v): v is number => v !== null && Number.isFinite(v))
-        .sort((a, b) => a - b);
-      features[feature.name] = { kind: 'numeric', group: feature.group, values };
+      const pairs = input.images
+        .map((image, i) => ({ value: feature.value(image, input.truth), cluster: clusterOf[i]! }))
+        .filter(
+          (p): p is { value: number; cluster: number } =>
+            p.value !== null && Number.isFinite(p.value),
+        )
+        .sort((a, b) => a.value - b.value || a.cluster - b.cluster);
+      features[feature.name] = {
+        kind: 'numeric',
+        group: feature.group,
+        values: pairs.map((p) => p.value),
+        clusters: pairs.map((p) => p.cluster),
+      };
     } else {
+      const pairs = input.images
+        .map((image, i) => ({ value: feature.value(image, input.truth), cluster: clusterOf[i]! }))
+        .filter((p): p is { value: string; cluster: number } => p.value !== null);
       const counts: Record<string, number> = {};
-      for (const image of input.images) {
-        const value = feature.value(image, input.truth);
-        if (value !== null) counts[value] = (counts[value] ?? 0) + 1;
-      }
-      features[feature.name] = { kind: 'categorical', group: feature.group, counts };
+      for (const { value } of pairs) counts[value] = (counts[value] ?? 0) + 1;
+      features[feature.name] = {
+        kind: 'categorical',
+        group: feature.group,
+        counts,
+        values: pairs.map((p) => p.value),
+        clusters: pairs.map((p) => p.cluster),
+      };
     }
   }
   return {

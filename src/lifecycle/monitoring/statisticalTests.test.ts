@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   categoricalHomogeneity,
+  clusteredCategoricalHomogeneity,
+  clusteredKolmogorovSmirnov,
+  hasRepeatedClusters,
   fisherExact,
   holm,
   jensenShannonDistance,
@@ -108,4 +111,76 @@ test('Holm: step-down levels, and it stops at the first p-value above its level'
       [0.025, false],
     ],
   );
+});
+
+test('patient clusters: repeated images of few patients are not taken for independent evidence', () => {
+  const random = seededRandom(11);
+  // Each patient has a level of their own; their 6 images scatter a little around it.
+  const patients = (
+    count: number,
+    shift: number,
+    prefix: string,
+  ): { values: number[]; clusters: string[] } => {
+    const values: number[] = [];
+    const clusters: string[] = [];
+    for (let p = 0; p < count; p++) {
+      const level = normalDraw(random) + shift;
+      for (let k = 0; k < 6; k++) {
+        values.push(level + 0.1 * normalDraw(random));
+        clusters.push(`${prefix}${p}`);
+      }
+    }
+    return { values, clusters };
+  };
+  let naiveAlarms = 0;
+  let clusteredAlarms = 0;
+  for (let trial = 0; trial < 20; trial++) {
+    const a = patients(10, 0, 'a');
+    const b = patients(10, 0, 'b');
+    if (kolmogorovSmirnov(a.values, b.values).p < 0.01) naiveAlarms++;
+    if (clusteredKolmogorovSmirnov(a, b, { permutations: 499, seed: trial }).p < 0.01)
+      clusteredAlarms++;
+  }
+  assert.ok(naiveAlarms >= 5, `independence assumed: ${naiveAlarms} of 20 false alarms`);
+  assert.ok(clusteredAlarms <= 1, `patients permuted: ${clusteredAlarms} of 20 false alarms`);
+  const shifted = clusteredKolmogorovSmirnov(patients(20, 0, 'a'), patients(20, 2, 'b'), {
+    permutations: 999,
+  });
+  assert.ok(shifted.p <= 0.002, `a real shift of 2 SD is still found: p ${shifted.p}`);
+  // Singletons: the permutation p-value agrees with the exact one.
+  const single = clusteredKolmogorovSmirnov(
+    { values: A, clusters: A.map((_, i) => i) },
+    { values: B, clusters: B.map((_, i) => i) },
+    { permutations: 9999 },
+  );
+  close(single.p, 0.10379755654202379, 0.01, 'permutation vs exact');
+  assert.equal(hasRepeatedClusters({ values: A, clusters: A.map((_, i) => i) }), false);
+
+  const categories = (
+    count: number,
+    share: number,
+    prefix: string,
+  ): { values: string[]; clusters: string[] } => {
+    const values: string[] = [];
+    const clusters: string[] = [];
+    for (let p = 0; p < count; p++) {
+      const value = random() < share ? 'Canon' : 'Agfa';
+      for (let k = 0; k < 5; k++) {
+        values.push(value);
+        clusters.push(`${prefix}${p}`);
+      }
+    }
+    return { values, clusters };
+  };
+  const same = clusteredCategoricalHomogeneity(categories(12, 0.3, 'a'), categories(12, 0.3, 'b'), {
+    permutations: 999,
+  });
+  assert.equal(same.test, 'chi-squared (Monte Carlo)');
+  assert.ok(same.p > 0.01, `p ${same.p}`);
+  const other = clusteredCategoricalHomogeneity(
+    categories(30, 0.1, 'a'),
+    categories(30, 0.9, 'b'),
+    { permutations: 999 },
+  );
+  assert.ok(other.p <= 0.002, `p ${other.p}`);
 });

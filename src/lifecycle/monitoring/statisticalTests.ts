@@ -289,3 +289,139 @@ export function holm(pValues: readonly number[], alpha: number): HolmDecision[] 
   });
   return out;
 }
+
+/** Values with the cluster (the patient) each one belongs to. */
+export interface ClusteredSample<T> {
+  readonly values: readonly T[];
+  readonly clusters: readonly (string | number)[];
+}
+
+/** True when some cluster holds more than one value (then values are not independent). */
+export function hasRepeatedClusters(...samples: readonly ClusteredSample<unknown>[]): boolean {
+  return samples.some((sample) => new Set(sample.clusters).size < sample.clusters.length);
+}
+
+interface Pooled<T> {
+  /** Values of both samples, each with its cluster's index (a's clusters first). */
+  readonly items: { value: T; cluster: number }[];
+  readonly clusterCount: number;
+  /** Clusters of sample a: indices 0 … aClusters − 1. */
+  readonly aClusters: number;
+  readonly sizes: number[];
+}
+
+function pool<T>(a: ClusteredSample<T>, b: ClusteredSample<T>): Pooled<T> {
+  const index = new Map<string, number>();
+  const items: { value: T; cluster: number }[] = [];
+  const add = (sample: ClusteredSample<T>, side: string): void => {
+    sample.values.forEach((value, i) => {
+      const key = `${side}:${String(sample.clusters[i])}`;
+      let cluster = index.get(key);
+      if (cluster === undefined) {
+        cluster = index.size;
+        index.set(key, cluster);
+      }
+      items.push({ value, cluster });
+    });
+  };
+  add(a, 'a');
+  const aClusters = index.size;
+  add(b, 'b');
+  const sizes = new Array<number>(index.size).fill(0);
+  for (const item of items) sizes[item.cluster]! += 1;
+  return { items, clusterCount: index.size, aClusters, sizes };
+}
+
+/**
+ * A permutation p-value that respects clusters: whole clusters (a patient's images) are
+ * shuffled between the two samples, keeping each sample's number of clusters, so images of
+ * one patient never count as independent evidence. `statistic` maps a group assignment
+ * (true: sample a) to the statistic; p = (1 + #{permuted ≥ observed}) / (1 + permutations).
+ */
+function clusterPermutationP<T>(
+  pooled: Pooled<T>,
+  statistic: (inA: Uint8Array) => number,
+  options: { permutations?: number; seed?: number },
+): { statistic: number; p: number } {
+  const inA = new Uint8Array(pooled.clusterCount);
+  for (let c = 0; c < pooled.aClusters; c++) inA[c] = 1;
+  const observed = statistic(inA);
+  const permutations = options.permutations ?? 4999;
+  const random = seededRandom(options.seed ?? 20_261_201);
+  const order = Array.from({ length: pooled.clusterCount }, (_, c) => c);
+  let atLeast = 0;
+  for (let r = 0; r < permutations; r++) {
+    for (let k = 0; k < pooled.aClusters; k++) {
+      const pick = k + Math.floor(random() * (order.length - k));
+      [order[k], order[pick]] = [order[pick]!, order[k]!];
+    }
+    inA.fill(0);
+    for (let k = 0; k < pooled.aClusters; k++) inA[order[k]!] = 1;
+    if (statistic(inA) >= observed - 1e-12) atLeast++;
+  }
+  return { statistic: observed, p: (atLeast + 1) / (permutations + 1) };
+}
+
+/** Two-sample KS statistic with a patient-cluster permutation p-value. */
+export function clusteredKolmogorovSmirnov(
+  a: ClusteredSample<number>,
+  b: ClusteredSample<number>,
+  options: { permutations?: number; seed?: number } = {},
+): TestResult {
+  requireSamples('KS test', a.values.length, b.values.length);
+  const pooled = pool(a, b);
+  pooled.items.sort((x, y) => x.value - y.value);
+  const { items, sizes } = pooled;
+  return clusterPermutationP(
+    pooled,
+    (inA) => {
+      let nA = 0;
+      for (let c = 0; c < sizes.length; c++) if (inA[c] === 1) nA += sizes[c]!;
+      const nB = items.length - nA;
+      if (nA === 0 || nB === 0) return 0;
+      let cA = 0;
+      let cB = 0;
+      let d = 0;
+      for (let i = 0; i < items.length; i++) {
+        if (inA[items[i]!.cluster] === 1) cA++;
+        else cB++;
+        if (i === items.length - 1 || items[i + 1]!.value !== items[i]!.value) {
+          d = Math.max(d, Math.abs(cA / nA - cB / nB));
+        }
+      }
+      return d;
+    },
+    options,
+  );
+}
+
+/** The chi-squared statistic of homogeneity with a patient-cluster permutation p-value. */
+export function clusteredCategoricalHomogeneity(
+  a: ClusteredSample<string>,
+  b: ClusteredSample<string>,
+  options: { permutations?: number; seed?: number } = {},
+): CategoricalTestResult {
+  requireSamples('categorical test', a.values.length, b.values.length);
+  const pooled = pool(a, b);
+  const categories = [...new Set(pooled.items.map((item) => item.value))].sort();
+  const df = categories.length - 1;
+  if (df === 0) return { test: 'chi-squared', statistic: 0, p: 1, df };
+  const code = new Map(categories.map((c, i) => [c, i]));
+  const coded = pooled.items.map((item) => ({
+    category: code.get(item.value)!,
+    cluster: item.cluster,
+  }));
+  const ra = new Array<number>(categories.length);
+  const rb = new Array<number>(categories.length);
+  const result = clusterPermutationP(
+    pooled,
+    (inA) => {
+      ra.fill(0);
+      rb.fill(0);
+      for (const item of coded) (inA[item.cluster] === 1 ? ra : rb)[item.category]! += 1;
+      return chiSquared(ra, rb).statistic;
+    },
+    options,
+  );
+  return { test: 'chi-squared (Monte Carlo)', ...result, df };
+}
