@@ -92,7 +92,7 @@ ${verdict}
 ${modifications}
 ${allowed}
 ${labels}
-<p class="small">Both models analysed the locked test images through the clinical pipeline. report.json holds every image's two scores and labels, so every number here can be recomputed.</p>
+<p class="small">Both models scored the locked test images with the production decoding, windowing, intended-use check and runtime. report.json holds every image's two scores and labels, so every number here can be recomputed.</p>
 </body></html>
 `;
 }

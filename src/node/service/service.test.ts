@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,59 @@ test('health reports listeners, queue, outbox and not-routed counts; stop is ide
     assert.equal(node.listeners.watchFolder, join(dir, 'data', 'import'));
     await Promise.all([node.stop(), node.stop()]);
     assert.equal(node.health().status, 'unavailable', 'a closed database is reported, not thrown');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the scheduled drift check: an alert when drift persists, in /health', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-service-'));
+  try {
+    const file = join(dir, 'node.json');
+    await writeFile(file, JSON.stringify({ monitoring: { intervalMinutes: 30, persistence: 2 } }));
+    const config = loadNodeConfig(
+      {
+        config: file,
+        data: join(dir, 'data'),
+        dicomPort: 0,
+        httpPort: 0,
+        host: '127.0.0.1',
+        watch: false,
+      },
+      join(repoRoot, 'models'),
+    );
+    const lines: string[] = [];
+    const node = await RadiolensNode.start(config, {
+      logger: createLogger((line) => lines.push(line)),
+      driftCheck: () =>
+        Promise.resolve([
+          {
+            model: 'cxr-pneumonia@1.2.0',
+            drift: true,
+            features: ['pixel mean'],
+            windowImages: 200,
+            report: null,
+          },
+        ]),
+    });
+    try {
+      await node.checkDriftNow();
+      await node.checkDriftNow();
+      const response = await fetch(`http://127.0.0.1:${node.listeners.http.port}/health`);
+      const health = (await response.json()) as {
+        monitoring: {
+          alerts: number;
+          intervalMinutes: number;
+          models: Record<string, { consecutive: number }>;
+        };
+      };
+      assert.equal(health.monitoring.alerts, 1);
+      assert.equal(health.monitoring.intervalMinutes, 30);
+      assert.equal(health.monitoring.models['cxr-pneumonia@1.2.0']?.consecutive, 2);
+      assert.ok(lines.some((line) => JSON.parse(line).event === 'drift-alert'));
+    } finally {
+      await node.stop();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

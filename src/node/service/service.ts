@@ -323,6 +323,14 @@ export class RadiolensNode {
     }
   }
 
+  /**
+   * Run the scheduled drift check now (an operator's "check again", and tests); a no-op when
+   * the node has no drift monitor.
+   */
+  async checkDriftNow(): Promise<void> {
+    await this.parts.drift?.runNow();
+  }
+
   /** Graceful shutdown; calling it again returns the same promise. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
