@@ -81,6 +81,7 @@ export const PLAN: ChangeControlPlan = {
   acceptance: {
     testDataset: { name: LOCKED_DATASET_NAME, version: locked },
     level: 0.95,
+    patient: 'patient',
     minimumAnalysedFraction: 0.95,
     labels: [
       {

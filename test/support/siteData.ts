@@ -61,7 +61,8 @@ export async function siteSplitRows(
 /**
  * Build the locked site test dataset in `datasetDir` (scratch in `workDir`): the test split's
  * PNGs imported as DICOM CR, de-identified with the public secret, labelled with the truth
- * (`pneumonia`) and a subgroup (`visit`: the patient's first study or a follow-up).
+ * (`pneumonia`), a subgroup (`visit`: the patient's first study or a follow-up) and the
+ * patient as a keyed pseudonym (`patient`), so the gate's intervals can respect patients.
  */
 export async function buildLockedSiteTestDataset(
   datasetDir: string,
@@ -82,12 +83,17 @@ export async function buildLockedSiteTestDataset(
   if (imported.problems.length > 0)
     throw new Error(`import failed: ${JSON.stringify(imported.problems[0])}`);
   const byImage = new Map(rows.map((r) => [r.image, r]));
+  const keys = new DeidKeys(LOCKED_DATASET_SECRET);
   const labels = new Map(
     imported.imported.map((item) => {
       const row = byImage.get(item.image)!;
       return [
         item.sopInstanceUid,
-        { pneumonia: row.pneumonia, visit: row.followUp === '000' ? 'initial' : 'follow-up' },
+        {
+          pneumonia: row.pneumonia,
+          visit: row.followUp === '000' ? 'initial' : 'follow-up',
+          patient: keys.patientPseudonym(row.patientId),
+        },
       ];
     }),
   );
@@ -96,7 +102,7 @@ export async function buildLockedSiteTestDataset(
     files: imported.imported.map((item) => item.dicom).sort(),
     root: join(workDir, 'dicom'),
     datasetDir,
-    config: { options: new Set(), keys: new DeidKeys(LOCKED_DATASET_SECRET) },
+    config: { options: new Set(), keys },
     labels,
   });
 }

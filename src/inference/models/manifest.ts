@@ -269,6 +269,12 @@ const changeControl = z.strictObject({
     testDataset: z.strictObject({ name: nonEmpty, version: sha256Hex }),
     /** Two-sided confidence level of every interval the protocol uses. */
     level: z.number().gt(0.5).lt(1),
+    /**
+     * The dataset label naming each image's patient (a pseudonym): when set, the AUC
+     * comparison and the sensitivity bound respect patients (Obuchowski's clustered DeLong,
+     * a patient bootstrap; ADR 0057), since a patient's images are not independent.
+     */
+    patient: nonEmpty.optional(),
     /** Fewest of the test images the candidate must analyse (the rest refused as not intended). */
     minimumAnalysedFraction: proportion,
     labels: z.array(acceptanceLabel).min(1),

@@ -128,3 +128,53 @@ test('a dataset without the truth or subgroup labels the plan names does not fit
     ['truth'],
   );
 });
+
+test('a plan that names the patient label judges with intervals that respect patients', () => {
+  const plan: ChangeControlPlan = {
+    ...PLAN,
+    acceptance: { ...PLAN.acceptance, patient: 'patient' },
+  };
+  // 50 patients with 4 images each, sharing a patient level: not 200 independent images.
+  const random = seededRandom(5);
+  const data: GateCase[] = [];
+  for (let p = 0; p < 50; p++) {
+    const positive = p % 2 === 0;
+    const level = (positive ? 1 : -1) + 1.5 * normalDraw(random);
+    for (let k = 0; k < 4; k++) {
+      const signal = level + 0.3 * normalDraw(random);
+      const prob = (x: number): number => 1 / (1 + Math.exp(-x));
+      data.push({
+        sopInstanceUid: `${p}.${k}`,
+        labels: {
+          truth: positive ? '1' : '0',
+          site: p % 3 === 0 ? 'north' : 'south',
+          patient: `P${p}`,
+        },
+        active: { pneumonia: prob(signal) },
+        candidate: { pneumonia: prob(signal + 0.5 * normalDraw(random)) },
+      });
+    }
+  }
+  const clustered = evaluateAcceptance({ plan, thresholds, cases: data }).criteria;
+  const plain = evaluateAcceptance({ plan: PLAN, thresholds, cases: data }).criteria;
+  const width = (criteria: typeof plain): number => {
+    const bound = criteria.find((c) => c.id === 'sensitivity-lower-bound')!.numbers;
+    return bound['upper']! - bound['lower']!;
+  };
+  assert.match(
+    clustered.find((c) => c.id === 'auc-non-inferiority')!.requirement,
+    /clustered by patient, 50 patients/,
+  );
+  assert.match(
+    clustered.find((c) => c.id === 'sensitivity-lower-bound')!.requirement,
+    /patient bootstrap, 2000 resamples/,
+  );
+  assert.ok(width(clustered) > width(plain), `${width(clustered)} vs ${width(plain)}`);
+  const missing = evaluateAcceptance({ plan, thresholds, cases: cases(0.1) }).criteria.filter(
+    (c) => c.status === 'fail',
+  );
+  assert.deepEqual(
+    missing.map((c) => [c.id, c.found]),
+    [['patients', '200 image(s) do not — the locked dataset does not fit this plan']],
+  );
+});

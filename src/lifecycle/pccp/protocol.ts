@@ -7,8 +7,11 @@
  *   the two-sided CI of AUC(candidate) − AUC(active) at the plan's level must lie above
  *   −margin (at 95% this is the usual one-sided 2.5% non-inferiority test);
  * - sensitivity at the candidate's own operating point: the estimate at or above the minimum
- *   and its Wilson lower bound at or above the minimum lower bound; likewise a specificity
- *   minimum when the plan sets one;
+ *   and its lower confidence bound at or above the minimum lower bound; likewise a
+ *   specificity minimum when the plan sets one;
+ * - when the plan names a patient label, both intervals respect patients: Obuchowski's
+ *   clustered DeLong for the paired AUC difference and a patient bootstrap for the
+ *   sensitivity bound (ADR 0057); otherwise images count as independent (DeLong, Wilson);
  * - calibration: expected calibration error over the plan's equal-width bins at most the
  *   maximum;
  * - subgroups: in every subgroup of the named dataset labels with enough cases of each class,
@@ -18,6 +21,8 @@
 import type { AcceptanceCriteria, ChangeControlPlan } from '../../inference/models/index.js';
 import {
   calibration,
+  clusterBootstrap,
+  clusteredDelongTest,
   delongComponents,
   delongTest,
   operatingPoint,
@@ -110,7 +115,7 @@ export function evaluateAcceptance(input: {
   });
   const evidence: LabelEvidence[] = [];
   for (const rule of plan.acceptance.labels) {
-    const result = evaluateLabel(rule, input.thresholds, cases, level);
+    const result = evaluateLabel(rule, input.thresholds, cases, level, plan.acceptance.patient);
     criteria.push(...result.criteria);
     if (result.evidence !== null) evidence.push(result.evidence);
   }
@@ -125,6 +130,7 @@ function evaluateLabel(
   },
   cases: readonly GateCase[],
   level: number,
+  patientLabel: string | undefined,
 ): { criteria: Criterion[]; evidence: LabelEvidence | null } {
   const label = rule.label;
   const criteria: Criterion[] = [];
@@ -150,6 +156,18 @@ function evaluateLabel(
     );
   }
   const truth = paired.map((c) => (c.labels[rule.truth] === '1' ? 1 : 0) as 0 | 1);
+  let patients: string[] | null = null;
+  if (patientLabel !== undefined) {
+    const without = paired.filter((c) => (c.labels[patientLabel] ?? '').trim() === '');
+    if (without.length > 0) {
+      return fail(
+        'patients',
+        `every test image names its patient in "${patientLabel}"`,
+        `${without.length} image(s) do not — the locked dataset does not fit this plan`,
+      );
+    }
+    patients = paired.map((c) => c.labels[patientLabel]!);
+  }
   const active = paired.map((c) => c.active![label]!);
   const candidate = paired.map((c) => c.candidate![label]!);
   const positives = truth.filter((t) => t === 1).length;
@@ -163,13 +181,16 @@ function evaluateLabel(
   const activeThreshold = thresholds.active[label]!;
   const candidateThreshold = thresholds.candidate[label]!;
 
-  const test = delongTest(truth, candidate, active, { level, what: ['candidate', 'active model'] });
+  const test =
+    patients === null
+      ? delongTest(truth, candidate, active, { level, what: ['candidate', 'active model'] })
+      : clusteredDelongTest(truth, candidate, active, patients, { level });
   const margin = rule.aucNonInferiorityMargin;
   criteria.push({
     id: 'auc-non-inferiority',
     label,
     status: test.ci[0] > -margin ? 'pass' : 'fail',
-    requirement: `lower ${Math.round(level * 100)}% bound of AUC(candidate) − AUC(active) above −${margin} (paired DeLong)`,
+    requirement: `lower ${Math.round(level * 100)}% bound of AUC(candidate) − AUC(active) above −${margin} (${patients === null ? 'paired DeLong' : `paired DeLong clustered by patient, ${new Set(patients).size} patients`})`,
     found: `AUC ${f3(test.aucA)} vs ${f3(test.aucB)}: difference ${f3(test.difference)} [${f3(test.ci[0])}, ${f3(test.ci[1])}], p ${test.p.toPrecision(3)}`,
     numbers: {
       aucCandidate: test.aucA,
@@ -185,7 +206,15 @@ function evaluateLabel(
   const point = operatingPoint({ truth, scores: candidate }, candidateThreshold, level);
   const sensitivity = point.sensitivity;
   const sensitivityEstimate = sensitivity.estimate ?? 0;
-  const sensitivityLower = sensitivity.ci?.[0] ?? 0;
+  const bootstrap =
+    patients === null
+      ? null
+      : clusterBootstrap({ truth, scores: candidate }, patients, candidateThreshold, {
+          level,
+          what: 'candidate',
+        });
+  const sensitivityInterval = bootstrap?.sensitivity ?? sensitivity.ci ?? [0, 0];
+  const sensitivityLower = sensitivityInterval[0];
   criteria.push({
     id: 'sensitivity',
     label,
@@ -202,9 +231,13 @@ function evaluateLabel(
     id: 'sensitivity-lower-bound',
     label,
     status: sensitivityLower >= rule.sensitivity.minimumLowerBound ? 'pass' : 'fail',
-    requirement: `lower ${Math.round(level * 100)}% Wilson bound of that sensitivity at least ${rule.sensitivity.minimumLowerBound}`,
-    found: `${f3(sensitivityLower)} (estimate ${f3(sensitivityEstimate)} [${f3(sensitivityLower)}, ${f3(sensitivity.ci?.[1] ?? 0)}])`,
-    numbers: { lower: sensitivityLower, minimum: rule.sensitivity.minimumLowerBound },
+    requirement: `lower ${Math.round(level * 100)}% bound of that sensitivity (${bootstrap === null ? 'Wilson' : `patient bootstrap, ${bootstrap.resamples} resamples`}) at least ${rule.sensitivity.minimumLowerBound}`,
+    found: `${f3(sensitivityLower)} (estimate ${f3(sensitivityEstimate)} [${f3(sensitivityLower)}, ${f3(sensitivityInterval[1])}])`,
+    numbers: {
+      lower: sensitivityLower,
+      upper: sensitivityInterval[1],
+      minimum: rule.sensitivity.minimumLowerBound,
+    },
   });
   if (rule.specificity !== undefined) {
     const specificity = point.specificity.estimate ?? 0;
