@@ -49,7 +49,7 @@ function formatReport(report: PromotionReport, evidence: string): string {
   const a = `${report.active.id}@${report.active.version}`;
   if (report.decision === 'accept') {
     lines.push(
-      `PROMOTED: ${c} is now the active version (was ${a}); every criterion of ${report.plan?.id ?? '?'} holds.`,
+      `PROMOTED: ${c} is now the active version (was ${a}); every criterion of ${(report.plan?.id ?? '?').split(' (')[0]} holds.`,
     );
   } else {
     lines.push(
