@@ -5,7 +5,7 @@
  * demonstration secret and labelled with the truth and a subgroup. Rebuilding gives the same
  * version, which is how the tests reproduce it; the version printed is the one the plan locks.
  *
- * Usage: RADIOLENS_SHARED=../shared npx tsx tools/lock-site-test-dataset.ts <dataset dir>
+ * Usage: (RADIOLENS_SHARED_DIR=<shared> when not beside the checkout) npx tsx tools/lock-site-test-dataset.ts <dataset dir>
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * Add post-market monitoring to the shipped cxr-pneumonia packages (ADRs 0035, 0084): each
+ * Add post-market monitoring to the shipped cxr-pneumonia packages (ADRs 0035, 0087): each
  * version gets `drift-reference.json`, computed on the site test split it was validated on
  * (the split in its splits.json; 1.0.0, which has none, was validated on the same split as
  * 1.1.0/1.2.0, see evidence/1.0.0/validation-site-test-split.json), and 1.2.0, the default,
@@ -7,7 +7,7 @@
  * verified after the write. The network, intended use, labels and thresholds are untouched, so
  * every score stays what it was; only the manifest hash that outputs name changes.
  *
- * Usage: RADIOLENS_SHARED=../shared npx tsx tools/publish-monitoring-cxr-pneumonia.ts \
+ * Usage: (RADIOLENS_SHARED_DIR=<shared> when not beside the checkout) npx tsx tools/publish-monitoring-cxr-pneumonia.ts \
  *          --locked <version printed by tools/lock-site-test-dataset.ts> [--registry models]
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

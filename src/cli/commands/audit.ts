@@ -1,4 +1,4 @@
-/** `radiolens audit verify [--data <dir>]`: check the node's hash-chained audit log (ADR 0085). */
+/** `radiolens audit verify [--data <dir>]`: check the node's hash-chained audit log (ADR 0089). */
 import type { Command } from 'commander';
 import { verifyAuditLog } from '../../foundation/audit/index.js';
 import { auditLogOf } from './promote.js';

@@ -1,6 +1,6 @@
 /**
  * `radiolens monitor report`: drift of a window of recent analyses against the reference the
- * model package carries (ADR 0084); `radiolens monitor reference`: compute that reference on
+ * model package carries (ADR 0087); `radiolens monitor reference`: compute that reference on
  * the images a model was validated on.
  */
 import type { Command } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * `radiolens pilot report --data <dir> --labels <csv> --out <dir>`: the live performance of a
- * model run in shadow mode, against the radiologists' final answers (ADR 0086).
+ * model run in shadow mode, against the radiologists' final answers (ADR 0088).
  */
 import type { Command } from 'commander';
 import { resolve, join } from 'node:path';

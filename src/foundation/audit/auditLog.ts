@@ -1,5 +1,5 @@
 /**
- * An append-only, hash-chained audit log (ADR 0085): one JSON object per line, each carrying
+ * An append-only, hash-chained audit log (ADR 0089): one JSON object per line, each carrying
  * the SHA-256 of the entry before it, so that editing, removing or reordering an entry breaks
  * the chain at that entry, and `verifyAuditLog` names the first one. A small head file beside
  * the log records the last sequence number and hash, which also catches a cut-off tail (the

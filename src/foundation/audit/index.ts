@@ -1,4 +1,4 @@
-/** The append-only, hash-chained audit log (ADR 0085). */
+/** The append-only, hash-chained audit log (ADR 0089). */
 export {
   AuditLog,
   AUDIT_GENESIS,

@@ -32,7 +32,7 @@ export interface StudyOutcome {
   warnings: string[];
   /** Per analysed image (SOP Instance UID), the out-of-distribution check, when the model ships one. */
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
-  /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0084). */
+  /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0087). */
   inputs: Record<string, InputStatistics>;
   outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
 }

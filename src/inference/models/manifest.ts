@@ -201,7 +201,7 @@ const ood = z.strictObject({
 });
 
 /**
- * Post-market monitoring (ADR 0084): the drift reference, a file of the package holding the
+ * Post-market monitoring (ADR 0087): the drift reference, a file of the package holding the
  * input, output and feedback statistics of the images the model was validated on.
  */
 const monitoring = z.strictObject({

@@ -1,4 +1,4 @@
-/** What is recorded about each analysed image for post-market monitoring (ADR 0084). */
+/** What is recorded about each analysed image for post-market monitoring (ADR 0087). */
 export {
   acquisitionFacts,
   inputStatistics,

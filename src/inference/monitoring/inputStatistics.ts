@@ -1,6 +1,6 @@
 /**
  * What a drift monitor needs to know about each analysed image, recorded when the image is
- * analysed (ADR 0084): the acquisition facts from its header and statistics of the pixels the
+ * analysed (ADR 0087): the acquisition facts from its header and statistics of the pixels the
  * model was given. They go into the study's analysis.json beside the scores and the OOD
  * distance, so a monitor can compare any window of analyses with the reference a model
  * package carries — computed by this same code on the images the model was validated on.

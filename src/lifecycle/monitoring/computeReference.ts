@@ -1,5 +1,5 @@
 /**
- * Computing a model's drift reference on the images it was validated on (ADR 0084). The
+ * Computing a model's drift reference on the images it was validated on (ADR 0087). The
  * images go through exactly what production does — PNG/JPEG are first made DICOM CR by
  * `import-images`, then `analyzeFiles` decodes, windows, checks the intended use, runs the
  * model and records each image's inputs in analysis.json — and the reference summarises those

@@ -1,6 +1,6 @@
 /**
  * Drift: a window of recent analyses against the reference its model package carries
- * (ADR 0084). Which test, and when:
+ * (ADR 0087). Which test, and when:
  *
  * - small and medium samples (effective size n·m/(n+m) below `distanceRegimeFrom`, 500 by
  *   default): hypothesis tests — Kolmogorov–Smirnov for numeric features, chi-squared /
@@ -17,7 +17,7 @@
  * A patient's repeated radiographs are not independent: when either sample holds more than
  * one image of a patient, the tests' p-values come from permuting whole patients between
  * the two samples (4,999 seeded permutations) instead of from the formulas for independent
- * values, which would raise false alarms (ADR 0084 has the measurement).
+ * values, which would raise false alarms (ADR 0087 has the measurement).
  */
 import type { AnalysedImage } from './analysisRecords.js';
 import { monitoredFeatures, noTruth, type FeatureGroup, type TruthLookup } from './features.js';
@@ -37,7 +37,7 @@ export interface DriftOptions {
   /**
    * Family-wise false-alarm rate of one report's tests; 0.01 by default: a monitor runs
    * again and again on overlapping windows, and an alarm that fires on one report in twenty
-   * while nothing changed is soon ignored (ADR 0084 has the measurement).
+   * while nothing changed is soon ignored (ADR 0087 has the measurement).
    */
   readonly alpha?: number;
   readonly minimumValues?: number;

@@ -1,5 +1,5 @@
 /**
- * The features a drift monitor compares (ADR 0084), one value per analysed image:
+ * The features a drift monitor compares (ADR 0087), one value per analysed image:
  *
  * - inputs: the acquisition facts of the header (categorical: a new manufacturer, view or
  *   photometric shows as a new category; a missing attribute as "(absent)"), kVp and matrix

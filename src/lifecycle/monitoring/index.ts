@@ -1,5 +1,5 @@
 /**
- * Post-market monitoring (ADRs 0084, 0086): drift of inputs, outputs and feedback against the
+ * Post-market monitoring (ADRs 0087, 0088): drift of inputs, outputs and feedback against the
  * reference a model package carries, and the live performance of a model run in shadow mode.
  */
 export {

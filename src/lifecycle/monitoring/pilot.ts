@@ -1,5 +1,5 @@
 /**
- * The prospective pilot (ADR 0086): a model runs in shadow mode, its results stay in the node,
+ * The prospective pilot (ADR 0088): a model runs in shadow mode, its results stay in the node,
  * and the radiologists' final answers arrive later. This report answers "how would it have
  * done?": sensitivity and specificity at the operating point (Wilson CIs) and AUC (DeLong CI),
  * overall, per period of time and per subgroup. The unit is the study (the answers are per

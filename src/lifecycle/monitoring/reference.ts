@@ -1,5 +1,5 @@
 /**
- * The drift reference a model package carries (ADR 0084): every monitored feature's values on
+ * The drift reference a model package carries (ADR 0087): every monitored feature's values on
  * the images the model was validated on, computed through the same analysis pipeline that
  * records them in production. Each feature keeps its values image by image (a few hundred:
  * the exact empirical distribution, so no test needs binning) with the patient each image

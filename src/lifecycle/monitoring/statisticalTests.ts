@@ -1,5 +1,5 @@
 /**
- * The tests a drift monitor uses (ADR 0084), each checked against SciPy in the tests:
+ * The tests a drift monitor uses (ADR 0087), each checked against SciPy in the tests:
  *
  * - two-sample Kolmogorov–Smirnov for numeric features (exact p-value by lattice-path
  *   counting up to 10^6 pairs, the asymptotic Kolmogorov series with Stephens' correction

@@ -1,5 +1,5 @@
 /**
- * The node's record of every analysis it completed (ADR 0086): which study, which model
+ * The node's record of every analysis it completed (ADR 0088): which study, which model
  * version, live or shadow, when, and where its analysis.json lies. Shadow results exist only
  * here (they are never delivered), and the monitor and the pilot report find their windows
  * through it: `radiolens monitor report --data` and `radiolens pilot report --data` read this

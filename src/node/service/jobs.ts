@@ -28,7 +28,7 @@ export function studyJobKey(
   return `${studyInstanceUid}|${model}|${lastReceivedAt}${shadow ? '|shadow' : ''}`;
 }
 
-/** A job's payload says whether it is a shadow run (ADR 0086). */
+/** A job's payload says whether it is a shadow run (ADR 0088). */
 export function isShadowJob(payload: Readonly<Record<string, unknown>>): boolean {
   return payload['shadow'] === true;
 }

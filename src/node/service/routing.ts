@@ -7,7 +7,7 @@
  * No rule matching → the default models (`--model`); no rules and no default → the
  * installed model whose intended use fits (`AUTO_MODEL`); rules but nothing matching and no
  * default → not routed. A rule (or the default route, `--shadow`) may also name shadow models
- * (ADR 0086): they analyse the study as well, and their results are kept, never delivered.
+ * (ADR 0088): they analyse the study as well, and their results are kept, never delivered.
  */
 import type { InstanceRecord } from '../store/index.js';
 import type { RouteRule } from './config.js';

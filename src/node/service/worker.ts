@@ -56,7 +56,7 @@ export interface JobWorkerOptions {
   readonly pollMs?: number;
   /** Called after outputs were put into the outbox (wake the deliverer). */
   readonly onOutputsQueued?: () => void;
-  /** Where completed analyses are recorded for the monitor and the pilot (ADR 0086). */
+  /** Where completed analyses are recorded for the monitor and the pilot (ADR 0088). */
   readonly analysisLog?: AnalysisLog;
 }
 
@@ -205,7 +205,7 @@ export class JobWorker {
         const why = run.problems[0]?.error ?? 'the study has no instances';
         throw new Error(`no readable instance of the study: ${why}`);
       }
-      // A shadow run keeps its results in the node and delivers nothing (ADR 0086).
+      // A shadow run keeps its results in the node and delivers nothing (ADR 0088).
       const items = shadow ? [] : outboxItemsFor(outcome, this.options.destinations);
       const outputs =
         (outcome.outputs.sr === null ? 0 : 1) +
