@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -55,4 +55,42 @@ export async function writeFileAtomic(
       }
     }
   }
+}
+
+export interface WalkedEntry {
+  /** The entry's path: `dir` joined with its path below it. */
+  readonly path: string;
+  /** A regular file; false for links, sockets and other special files. */
+  readonly regular: boolean;
+}
+
+/**
+ * Every non-folder entry below `dir`, recursively, sorted by path so runs are reproducible
+ * whatever order the file system lists. Entries whose name starts with "." — hidden files,
+ * our own atomic-write temporaries, `.incoming`/`.rejected` folders — are skipped with
+ * everything under them, unless `hidden` is set. Links are reported, never followed.
+ */
+export async function walkDirectory(
+  dir: string,
+  options: { hidden?: boolean } = {},
+): Promise<WalkedEntry[]> {
+  const out: WalkedEntry[] = [];
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (!options.hidden && entry.name.startsWith('.')) continue;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else out.push({ path, regular: entry.isFile() });
+    }
+  };
+  await walk(dir);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The regular files below `dir` (walkDirectory without links and special files). */
+export async function filesUnder(
+  dir: string,
+  options: { hidden?: boolean } = {},
+): Promise<string[]> {
+  return (await walkDirectory(dir, options)).filter((e) => e.regular).map((e) => e.path);
 }

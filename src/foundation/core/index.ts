@@ -1,4 +1,10 @@
 export { RadiolensError, isRadiolensError, describeError, type ErrorCode } from './errors.js';
 export { deriveUid, randomUid, isValidUid } from './uids.js';
-export { writeFileAtomic, type WriteFileAtomicOptions } from './files.js';
+export {
+  filesUnder,
+  walkDirectory,
+  writeFileAtomic,
+  type WalkedEntry,
+  type WriteFileAtomicOptions,
+} from './files.js';
 export { RADIOLENS_VERSION } from './version.js';

@@ -1,6 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RadiolensError } from '../../foundation/core/index.js';
+import { stat } from 'node:fs/promises';
+import { RadiolensError, filesUnder } from '../../foundation/core/index.js';
 
 /**
  * Expand the command line's files and folders into a sorted list of files. Folders are walked
@@ -23,20 +22,8 @@ export async function collectFiles(paths: readonly string[]): Promise<string[]> 
         },
       );
     }
-    if (info.isDirectory()) files.push(...(await walk(path)));
+    if (info.isDirectory()) files.push(...(await filesUnder(path)));
     else files.push(path);
   }
   return [...new Set(files)].sort();
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const files: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
 }

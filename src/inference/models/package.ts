@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { RadiolensError } from '../../foundation/core/index.js';
+import { RadiolensError, walkDirectory } from '../../foundation/core/index.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
 
 /** A verified model package on disk (ARCHITECTURE.md "The model package contract"). */
@@ -76,14 +76,9 @@ async function verifyPackageFiles(dir: string, manifest: ModelManifest): Promise
 /** Relative POSIX paths of every entry under dir; links and special files count as present. */
 async function listFiles(dir: string): Promise<Set<string>> {
   const out = new Set<string>();
-  const walk = async (current: string): Promise<void> => {
-    for (const entry of await readdir(current, { withFileTypes: true })) {
-      const full = join(current, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else out.add(relative(dir, full).split(sep).join('/'));
-    }
-  };
-  await walk(dir);
+  for (const entry of await walkDirectory(dir, { hidden: true })) {
+    out.add(relative(dir, entry.path).split(sep).join('/'));
+  }
   // A symbolic link could point outside the package and change under us; refuse it outright.
   for (const file of out) {
     const info = await lstat(join(dir, file));

@@ -3,10 +3,11 @@
  * or failed with its error), outputs written atomically, links recorded in the map.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   describeError,
+  filesUnder,
   isRadiolensError,
   RadiolensError,
   writeFileAtomic,
@@ -65,12 +66,7 @@ export async function listInputFiles(path: string): Promise<string[]> {
     });
   }
   if (info.isFile()) return [path];
-  const out: string[] = [];
-  for (const entry of await readdir(path, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || entry.name.startsWith('.')) continue;
-    out.push(join(entry.parentPath, entry.name));
-  }
-  return out.sort();
+  return filesUnder(path);
 }
 
 export interface DeidBatchOptions {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import {
   RadiolensError,
   deriveUid,
   describeError,
+  filesUnder,
   writeFileAtomic,
 } from '../../foundation/core/index.js';
 import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
@@ -119,15 +120,11 @@ async function listItems(input: string, options: ImportOptions): Promise<ImportI
   }));
 }
 
+/** Every PNG/JPEG below dir (hidden entries skipped), sorted. */
 async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else if (RASTER_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
-  }
-  return out.sort();
+  return (await filesUnder(dir)).filter((path) =>
+    RASTER_EXTENSIONS.has(extname(path).toLowerCase()),
+  );
 }
 
 async function importOne(item: ImportItem, options: ImportOptions): Promise<ImportedImage> {

@@ -4,10 +4,10 @@
  * ignores fields it does not use (analysis.json grows), and refuses a file that lacks what
  * monitoring needs, naming it.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { z } from 'zod';
-import { RadiolensError } from '../../foundation/core/index.js';
+import { RadiolensError, filesUnder } from '../../foundation/core/index.js';
 import type { InputStatistics } from '../../inference/monitoring/index.js';
 
 export interface AnalysedImage {
@@ -124,20 +124,18 @@ function inputsOf(parsed: z.infer<typeof inputsSchema> | undefined): InputStatis
 
 /** Every analysis.json below a folder (an `analyze --out` folder, or the node's results). */
 export async function readAnalysisFolder(dir: string): Promise<AnalysedImage[]> {
-  let names: string[];
+  let paths: string[];
   try {
-    names = (await readdir(dir, { recursive: true })).map(String);
+    paths = await filesUnder(dir);
   } catch (cause) {
     throw new RadiolensError('E_IO', `cannot read the results folder ${dir} — check the path`, {
       subject: dir,
       cause,
     });
   }
-  const files = names
-    .filter((name) => name === 'analysis.json' || name.endsWith('/analysis.json'))
-    .sort();
+  const files = paths.filter((path) => basename(path) === 'analysis.json');
   const images: AnalysedImage[] = [];
-  for (const name of files) images.push(...(await readAnalysisFile(join(dir, name))));
+  for (const path of files) images.push(...(await readAnalysisFile(path)));
   return images;
 }
 

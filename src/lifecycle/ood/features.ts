@@ -1,6 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { describeError, RadiolensError } from '../../foundation/core/index.js';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { describeError, filesUnder, RadiolensError } from '../../foundation/core/index.js';
 import { readGreyImage, toModelInput } from '../../inference/imaging/index.js';
 import { createModelRunner, type ModelPackage } from '../../inference/models/index.js';
 import { globalAveragePool } from '../../inference/ood/index.js';
@@ -102,7 +102,9 @@ export async function readImageList(spec: string): Promise<ImageList> {
     });
   });
   if (info.isDirectory()) {
-    const paths = (await walk(path)).sort().filter((p) => !/(\.md|\.csv|\.txt|LICENSE)$/i.test(p));
+    const paths = (await filesUnder(path))
+      .sort()
+      .filter((p) => !/(\.md|\.csv|\.txt|LICENSE)$/i.test(p));
     return { source: spec, paths, groups: null };
   }
   const table = readCsvFile(path);
@@ -115,16 +117,4 @@ export async function readImageList(spec: string): Promise<ImageList> {
       ? table.rows.map((row) => row['patient_id']!)
       : null,
   };
-}
-
-/** Every file under dir, hidden entries skipped. (Not analysis/collectFiles: analysis will import this folder.) */
-async function walk(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(full)));
-    else if (entry.isFile()) files.push(full);
-  }
-  return files;
 }
