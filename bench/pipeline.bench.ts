@@ -1,9 +1,16 @@
 /**
- * Pipeline benchmark (issue #2): per-image time of each stage, and the whole pipeline's
- * throughput against a bare onnxruntime session running the same DenseNet-121-sized network
- * in the same run. Target: the pipeline keeps ≥ 90 % of the bare model's throughput.
+ * Pipeline benchmark (issue #14 item 7, restating ADR 0026 as a budget): what Radiolens
+ * costs per image outside inference, stage by stage, and the pipeline's throughput against a
+ * bare onnxruntime session running the same DenseNet-121-sized network in the same run.
  *
- * Run: npm run bench   (or: npx tsx bench/pipeline.bench.ts [--images N])
+ * Targets:
+ *  - at most 30 core-ms of our own work per 2048² 12-bit radiograph (read, decode, LUT and
+ *    model input, heatmap and overlay, SR/SC/FHIR encoding);
+ *  - at least 50 % of bare onnxruntime's throughput at 2048² and 80 % at 512², with
+ *    inference overlapped in the worker threads (ADR 0121).
+ *
+ * Run: npm run bench   (or: node dist/bench/pipeline.bench.js [--images N] [--side S] [--batch B])
+ * Without --side it measures both 2048 and 512.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -11,136 +18,197 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { analyzeFiles, ModelSessions } from '../src/inference/analysis/index.js';
-import { ModelRegistry } from '../src/inference/models/index.js';
+import type { StageTimings } from '../src/inference/analysis/types.js';
+import { ModelRegistry, type ModelPackage } from '../src/inference/models/index.js';
 import { writeTestModelPackage } from '../test/support/onnxModels.js';
 import { writeSyntheticRadiographs } from './syntheticRadiographs.js';
 
-/** CPU milliseconds (user + system, all threads) since `since`. */
+/** CPU milliseconds (user + system, all threads of the process) since `since`. */
 function cpuMs(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1000;
 }
 
-function option(name: string, fallback: number): number {
+function option(name: string): number | undefined {
   const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) || fallback : fallback;
+  if (at < 0) return undefined;
+  const value = Number(process.argv[at + 1]);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
 }
-const IMAGES = option('--images', 12);
-/** Source image side: 2048 is a typical computed radiograph; --side 512 shows small sources. */
-const SIDE = option('--side', 2048);
+const IMAGES = option('--images') ?? 12;
+/** Source image sides: 2048 is a typical computed radiograph, 512 a small source. */
+const SIDES = option('--side') === undefined ? [2048, 512] : [option('--side')!];
 /** Images per inference batch, the same for the bare session and the pipeline. */
-const BATCH = option('--batch', 1);
+const BATCH = option('--batch') ?? 1;
 
-async function main(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'radiolens-bench-'));
-  try {
-    const registryDir = join(work, 'models');
-    const pkg = await writeTestModelPackage(join(registryDir, 'densenet121-bench', '1.0.0'), {
-      architecture: 'densenet121',
-      id: 'densenet121-bench',
-      version: '1.0.0',
-    });
-    const files = (
-      await writeSyntheticRadiographs(join(work, 'dicom'), IMAGES, { side: SIDE })
-    ).flat();
+const BUDGET_CORE_MS = 30;
+const THROUGHPUT_TARGET: Record<number, number> = { 2048: 0.5, 512: 0.8 };
 
-    // Bare onnxruntime: the same graph, same options, same batch size, on ready-made inputs.
-    const session = await InferenceSession.create(pkg.modelPath, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-    });
-    const { input } = pkg.manifest;
-    const plane = input.channels * input.height * input.width;
-    const tensor = new Tensor('float32', new Float32Array(plane * BATCH).fill(0.1), [
-      BATCH,
-      input.channels,
-      input.height,
-      input.width,
-    ]);
-    const bareCpu: number[] = [];
-    const bare = async (): Promise<number> => {
+interface Measurement {
+  side: number;
+  bareMs: number;
+  bareCpuMs: number;
+  pipelineMs: number;
+  pipelineCpuMs: number;
+  /** Main-thread stage times per image (inference excluded: it runs in worker threads). */
+  stages: StageTimings;
+}
+
+/** Bare onnxruntime on ready-made inputs: the same graph, options and batch size. */
+async function bareRun(
+  pkg: ModelPackage,
+): Promise<{ run: () => Promise<{ ms: number; cpuMs: number }>; release: () => Promise<void> }> {
+  const session = await InferenceSession.create(pkg.modelPath, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+  });
+  const { input } = pkg.manifest;
+  const plane = input.channels * input.height * input.width;
+  const tensor = new Tensor('float32', new Float32Array(plane * BATCH).fill(0.1), [
+    BATCH,
+    input.channels,
+    input.height,
+    input.width,
+  ]);
+  return {
+    run: async () => {
       const cpu = process.cpuUsage();
       const started = performance.now();
       for (let i = 0; i < IMAGES; i += BATCH) await session.run({ [input.inputName]: tensor });
       const images = Math.ceil(IMAGES / BATCH) * BATCH;
-      bareCpu.push(cpuMs(cpu) / images);
-      return (performance.now() - started) / images;
-    };
-    await bare(); // warm-up
-    bareCpu.length = 0;
-    const bareBefore = await bare();
+      return { ms: (performance.now() - started) / images, cpuMs: cpuMs(cpu) / images };
+    },
+    release: () => session.release(),
+  };
+}
 
-    // The pipeline: read, decode, preprocess, infer, explain, write SR + SC + FHIR.
-    const registry = new ModelRegistry(registryDir);
-    // The loaded model is kept across the warm-up and the timed run, as a long-running node
-    // keeps it (AnalyzeOptions.sessions) and as the bare session above was created untimed.
-    // Everything per image — read, decode, preprocess, inference, explanation, SR/SC/FHIR
-    // writing, model choice and its hash check per run — stays inside the timed run.
-    const sessions = new ModelSessions();
+async function measure(work: string, pkg: ModelPackage, side: number): Promise<Measurement> {
+  const files = (
+    await writeSyntheticRadiographs(join(work, `dicom-${side}`), IMAGES, { side })
+  ).flat();
+  const bare = await bareRun(pkg);
+  await bare.run(); // warm-up
+  const bareBefore = await bare.run();
+
+  // The loaded model is kept across the warm-up and the timed run, as a long-running node
+  // keeps it (AnalyzeOptions.sessions) and as the bare session above was created untimed.
+  // Everything per image — read, decode, preprocess, inference, explanation, SR/SC/FHIR
+  // writing, model choice and its hash check per run — stays inside the timed run.
+  const registry = new ModelRegistry(join(work, 'models'));
+  const sessions = new ModelSessions();
+  try {
     await analyzeFiles(files.slice(0, BATCH), {
       registry,
-      outDir: join(work, 'warm'),
+      outDir: join(work, `warm-${side}`),
       batchSize: BATCH,
       sessions,
-    }); // warm-up
+    });
     const pipelineCpu = process.cpuUsage();
     const started = performance.now();
     const run = await analyzeFiles(files, {
       registry,
-      outDir: join(work, 'out'),
+      outDir: join(work, `out-${side}`),
       batchSize: BATCH,
       sessions,
     });
     const pipelineMs = (performance.now() - started) / IMAGES;
     const pipelineCpuMs = cpuMs(pipelineCpu) / IMAGES;
-    // Bare again after the pipeline, so both see the same machine; the baseline is the mean.
-    const bareMs = (bareBefore + (await bare())) / 2;
-    await session.release();
-    await sessions.dispose();
     if (run.imagesAnalysed !== IMAGES)
       throw new Error(
         `only ${run.imagesAnalysed} of ${IMAGES} images analysed: ${JSON.stringify(run.problems)}`,
       );
+    // Bare again after the pipeline, so both see the same machine; the baseline is the mean.
+    const bareAfter = await bare.run();
+    const perImage = (ms: number): number => ms / IMAGES;
+    return {
+      side,
+      bareMs: (bareBefore.ms + bareAfter.ms) / 2,
+      bareCpuMs: (bareBefore.cpuMs + bareAfter.cpuMs) / 2,
+      pipelineMs,
+      pipelineCpuMs,
+      stages: {
+        read: perImage(run.timings.read),
+        decode: perImage(run.timings.decode),
+        preprocess: perImage(run.timings.preprocess),
+        inference: perImage(run.timings.inference),
+        explanation: perImage(run.timings.explanation),
+        encoding: perImage(run.timings.encoding),
+      },
+    };
+  } finally {
+    await bare.release();
+    await sessions.dispose();
+  }
+}
 
-    const per = (ms: number): string => (ms / IMAGES).toFixed(1).padStart(9);
-    const rows: Array<[string, string]> = [
-      ['read + parse', per(run.timings.read)],
-      ['decode', per(run.timings.decode)],
-      ['preprocess', per(run.timings.preprocess)],
-      // Dispatch → result: onnxruntime-node runs the graph on the main thread inside a
-      // setImmediate, so this includes the JavaScript that ran before it got its turn.
-      ['inference*', per(run.timings.inference)],
-      ['explanation', per(run.timings.explanation)],
-      ['output encoding', per(run.timings.encoding)],
-    ];
+const cell = (value: number, width = 8): string => value.toFixed(1).padStart(width);
+
+function printBudget(m: Measurement): void {
+  const rows: Array<[string, number]> = [
+    ['read + parse', m.stages.read],
+    ['decode', m.stages.decode],
+    ['LUT + model input', m.stages.preprocess],
+    ['heatmap + overlay', m.stages.explanation],
+    ['SR/SC/FHIR encoding', m.stages.encoding],
+  ];
+  const stageSum = rows.reduce((sum, [, ms]) => sum + ms, 0);
+  // Process CPU beyond what bare onnxruntime spends on the same images: our work measured
+  // from the other side, threads included (file writes, hashing, the inference thread's
+  // message passing). The stage column is main-thread wall time, which under load includes
+  // time the thread waited for a core.
+  const outsideCore = m.pipelineCpuMs - m.bareCpuMs;
+  console.log(
+    `\n### ${m.side}×${m.side} 12-bit CR: work outside inference (budget ${BUDGET_CORE_MS} core-ms at 2048²)\n`,
+  );
+  console.log('| stage (main thread)   | ms/image |');
+  console.log('|-----------------------|----------|');
+  for (const [name, ms] of rows) console.log(`| ${name.padEnd(21)} | ${cell(ms)} |`);
+  console.log(`| **sum of stages**     | ${cell(stageSum)} |`);
+  console.log(`| process CPU − bare CPU | ${cell(outsideCore)} | (core-ms/image, all threads) |`);
+  if (m.side === 2048) {
+    const worst = Math.max(stageSum, outsideCore);
     console.log(
-      `\nRadiolens pipeline benchmark — ${IMAGES} CR images ${SIDE}x${SIDE} 12-bit, DenseNet-121 (random weights) at 224x224, CPU`,
+      `\nbudget: ${worst.toFixed(1)} core-ms ≤ ${BUDGET_CORE_MS}: ${worst <= BUDGET_CORE_MS ? 'MET' : 'NOT MET'}`,
     );
-    console.log('\n| stage            | ms/image |');
-    console.log('|------------------|----------|');
-    for (const [name, value] of rows)
-      console.log(`| ${name.padEnd(16)} | ${value.trim().padStart(8)} |`);
-    const ratio = bareMs / pipelineMs;
-    // CPU time of the whole process (all threads): what the images cost in core-ms, which
-    // on a machine with fewer cores than onnxruntime can use bounds the throughput (ADR 0026).
-    const bareCpuMs = bareCpu.reduce((a, b) => a + b, 0) / bareCpu.length;
+  }
+}
+
+function printThroughput(results: Measurement[]): void {
+  console.log(
+    '\n| side | run                         | ms/image | images/s | CPU core-ms/image | share of bare | target |',
+  );
+  console.log(
+    '|------|-----------------------------|----------|----------|-------------------|---------------|--------|',
+  );
+  for (const m of results) {
+    const share = m.bareMs / m.pipelineMs;
+    const target = THROUGHPUT_TARGET[m.side];
+    const verdict =
+      target === undefined ? '—' : `≥ ${target * 100} % ${share >= target ? 'MET' : 'NOT MET'}`;
     console.log(
-      '\n* from dispatch to result; it includes JavaScript that ran in between (ADR 0026)',
-    );
-    console.log('\n| run                         | ms/image | images/s | CPU core-ms/image |');
-    console.log('|-----------------------------|----------|----------|-------------------|');
-    console.log(
-      `| bare onnxruntime (baseline) | ${bareMs.toFixed(1).padStart(8)} | ${(1000 / bareMs).toFixed(2).padStart(8)} | ${bareCpuMs.toFixed(1).padStart(17)} |`,
-    );
-    console.log(
-      `| radiolens pipeline          | ${pipelineMs.toFixed(1).padStart(8)} | ${(1000 / pipelineMs).toFixed(2).padStart(8)} | ${pipelineCpuMs.toFixed(1).padStart(17)} |`,
-    );
-    console.log(
-      `\nwork outside inference: ${(pipelineCpuMs - bareCpuMs).toFixed(1)} core-ms/image on ${availableParallelism()} cores`,
+      `| ${String(m.side).padStart(4)} | bare onnxruntime (baseline) | ${cell(m.bareMs)} | ${cell(1000 / m.bareMs)} | ${cell(m.bareCpuMs, 17)} |               |        |`,
     );
     console.log(
-      `\npipeline keeps ${(ratio * 100).toFixed(1)} % of the bare model's throughput (target ≥ 90 %): ${ratio >= 0.9 ? 'MET' : 'NOT MET'}`,
+      `| ${String(m.side).padStart(4)} | radiolens pipeline          | ${cell(m.pipelineMs)} | ${cell(1000 / m.pipelineMs)} | ${cell(m.pipelineCpuMs, 17)} | ${`${(share * 100).toFixed(1)} %`.padStart(13)} | ${verdict} |`,
     );
+  }
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-bench-'));
+  try {
+    const pkg = await writeTestModelPackage(join(work, 'models', 'densenet121-bench', '1.0.0'), {
+      architecture: 'densenet121',
+      id: 'densenet121-bench',
+      version: '1.0.0',
+    });
+    console.log(
+      `Radiolens pipeline benchmark — ${IMAGES} synthetic CR images per size, DenseNet-121 (random weights) at 224×224, batch ${BATCH}, CPU, ${availableParallelism()} cores`,
+    );
+    const results: Measurement[] = [];
+    for (const side of SIDES) results.push(await measure(work, pkg, side));
+    for (const m of results) printBudget(m);
+    printThroughput(results);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
