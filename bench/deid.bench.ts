@@ -13,8 +13,8 @@ import { conformanceDir } from '../test/support/index.js';
 import {
   DeidKeys,
   deidentifyBytes,
-  readDicomFile,
-  writeDicomFile,
+  readTaggedFile,
+  writeTaggedFile,
   type DeidConfig,
 } from '../src/lifecycle/deid/index.js';
 import { OrthancPeer, orthancAvailable } from '../test/support/orthancPeer.js';
@@ -33,7 +33,7 @@ const arg = (name: string, fallback: number): number => {
 
 function generatedSeries(count: number): Uint8Array[] {
   const template = readFileSync(join(conformanceDir, 'cornerstone3D', 'CTImage.dcm'));
-  const file = readDicomFile(template, 'CTImage.dcm');
+  const file = readTaggedFile(template, 'CTImage.dcm');
   const out: Uint8Array[] = [];
   const root = '1.2.826.0.1.3680043.99.500';
   for (let i = 1; i <= count; i++) {
@@ -43,7 +43,7 @@ function generatedSeries(count: number): Uint8Array[] {
     file.meta['00020003'] = { vr: 'UI', Value: [`${root}.1.${i}`] };
     file.dict['00200013'] = { vr: 'IS', Value: [String(i)] };
     file.dict['00200032'] = { vr: 'DS', Value: ['-161.4', '-148.8', String(i * 0.625)] };
-    out.push(writeDicomFile(file));
+    out.push(writeTaggedFile(file));
   }
   return out;
 }

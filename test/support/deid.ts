@@ -6,10 +6,10 @@
  */
 import {
   dictionaryVr,
-  type DicomDataset,
-  type DicomElement,
-  type DicomFile,
-} from '../../src/lifecycle/deid/dicomIo.js';
+  type TaggedDataset,
+  type TaggedElement,
+  type TaggedFile,
+} from '../../src/foundation/dicom/index.js';
 import { TABLE_E1_1 } from '../../src/lifecycle/deid/rules.generated.js';
 
 /** The surname planted inside free text: cleaning must remove it wherever it appears. */
@@ -23,7 +23,7 @@ export function plantedToken(tag: string): string {
 }
 
 /** The value planted for a tag of a given VR. */
-export function plantedElement(tag: string, vr: string, depth = 0): DicomElement {
+export function plantedElement(tag: string, vr: string, depth = 0): TaggedElement {
   const token = plantedToken(tag);
   switch (vr) {
     case 'PN':
@@ -74,8 +74,8 @@ export function plantedElement(tag: string, vr: string, depth = 0): DicomElement
 }
 
 /** A sequence item that itself carries identifying attributes and a deeper sequence. */
-function nestedItem(tag: string, depth: number): DicomDataset {
-  const item: DicomDataset = {
+function nestedItem(tag: string, depth: number): TaggedDataset {
+  const item: TaggedDataset = {
     '00081150': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] },
     '00081155': { vr: 'UI', Value: [`1.2.826.0.1.3680043.99.${parseInt(tag, 16)}.${depth}`] },
     '00100010': {
@@ -112,8 +112,8 @@ export function buildEveryAttributeFile(
     series: '1.2.826.0.1.3680043.99.1.1',
     sop: '1.2.826.0.1.3680043.99.1.1.1',
   },
-): DicomFile {
-  const dict: DicomDataset = {};
+): TaggedFile {
+  const dict: TaggedDataset = {};
   for (const tag of datasetRowTags()) {
     dict[tag] = plantedElement(tag, dictionaryVr(tag) ?? 'LO');
   }
@@ -149,9 +149,9 @@ export function buildEveryAttributeFile(
     '70531000': { vr: 'DS', Value: ['1.5'] },
     // An attribute the table does not list and the keep list does not keep.
     '00189999': { vr: 'LO', Value: ['PHI00189999'] },
-  } satisfies DicomDataset);
+  } satisfies TaggedDataset);
   // The tag itself is a UI row; rows that must be UIDs need UID-shaped values to be written.
-  const meta: DicomDataset = {
+  const meta: TaggedDataset = {
     '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
     '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] },
     '00020003': { vr: 'UI', Value: [ids.sop] },

@@ -9,12 +9,12 @@ import { basename, dirname } from 'node:path';
 import { describeError } from '../../src/foundation/core/index.js';
 import { resolveAction, type ResolvedAction } from '../../src/lifecycle/deid/actions.js';
 import { deidentifyBytes, type DeidConfig } from '../../src/lifecycle/deid/deidentify.js';
+import { readTaggedFile } from '../../src/lifecycle/deid/dicomIo.js';
 import {
   dictionaryName,
-  readDicomFile,
-  type DicomDataset,
-  type DicomElement,
-} from '../../src/lifecycle/deid/dicomIo.js';
+  type TaggedDataset,
+  type TaggedElement,
+} from '../../src/foundation/dicom/index.js';
 import { EMPTY_LIST, KEEP_LIST } from '../../src/lifecycle/deid/keepList.js';
 import type { OrthancPeer } from './orthancPeer.js';
 import { isPrivateTag, rowForTag } from '../../src/lifecycle/deid/rules.js';
@@ -44,15 +44,15 @@ export interface OrthancComparison {
   readonly files: FileDifference[];
 }
 
-function valueKey(element: DicomElement): string {
+function valueKey(element: TaggedElement): string {
   return JSON.stringify(element.Value ?? [], (_k, v: unknown) =>
     v instanceof ArrayBuffer ? createHash('sha1').update(new Uint8Array(v)).digest('hex') : v,
   );
 }
 
 export function classify(
-  original: DicomElement | undefined,
-  out: DicomElement | undefined,
+  original: TaggedElement | undefined,
+  out: TaggedElement | undefined,
 ): ValueClass {
   if (out === undefined) return 'absent';
   const values = out.Value ?? [];
@@ -192,9 +192,9 @@ export async function compareWithOrthanc(
       continue;
     }
     compared += 1;
-    const original = readDicomFile(bytes, label).dict;
-    const ourDict = readDicomFile(ours.bytes, 'ours').dict;
-    const theirDict: DicomDataset = readDicomFile(theirs, 'orthanc').dict;
+    const original = readTaggedFile(bytes, label).dict;
+    const ourDict = readTaggedFile(ours.bytes, 'ours').dict;
+    const theirDict: TaggedDataset = readTaggedFile(theirs, 'orthanc').dict;
     const tags = new Set([
       ...Object.keys(original),
       ...Object.keys(ourDict),

@@ -22,6 +22,13 @@ export { loadCodecs } from './codecs.js';
 export * from './write.js';
 export { LONG_LENGTH_VRS } from './elementWalker.js';
 export {
+  dcmjsNaturalize,
+  dcmjsReadPart10,
+  dcmjsWritePart10,
+  type DcmjsReadOptions,
+} from './dcmjs.js';
+export {
+  dictionaryName,
   dictionaryVr,
   keywordEntry,
   type TaggedDataset,

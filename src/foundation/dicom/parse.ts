@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 import { RadiolensError, isRadiolensError } from '../core/index.js';
-import { naturalize, readPart10UntilPixelData, type DcmjsDicomDict } from './dcmjsReader.js';
+import { dcmjsNaturalize, dcmjsReadPart10 } from './dcmjs.js';
+import type { TaggedFile } from './taggedDataset.js';
 import { readEncapsulatedPixelData } from './encapsulated.js';
 import { UNDEFINED_LENGTH, locateElements, type ElementLocation } from './elementWalker.js';
 import { attachPixelData, type PixelDataKeyword, type StoredPixelData } from './pixelStore.js';
@@ -89,9 +90,9 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   // dcmjs's exceptions do not.
   const stored = locatePixelData(part10, syntax, source);
   const warnings: string[] = [];
-  let parsed: DcmjsDicomDict;
+  let parsed: TaggedFile;
   try {
-    parsed = readPart10UntilPixelData(exactArrayBuffer(part10));
+    parsed = dcmjsReadPart10(exactArrayBuffer(part10), { untilPixelData: true });
   } catch (cause) {
     // dcmjs refuses some valid Specific Character Sets (ISO 2022 code extensions, several
     // values). The structure has already been walked by us, so reading again with dcmjs'
@@ -102,7 +103,10 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
       `${source}: ${cause.message}; text attributes were decoded with the default character set`,
     );
     try {
-      parsed = readPart10UntilPixelData(exactArrayBuffer(part10), true);
+      parsed = dcmjsReadPart10(exactArrayBuffer(part10), {
+        untilPixelData: true,
+        ignoreErrors: true,
+      });
     } catch (again) {
       throw classifyReadError(again, source);
     }
@@ -113,8 +117,8 @@ export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   let dataset: DicomDataset;
   let meta: DicomDataset;
   try {
-    dataset = naturalize(dict);
-    meta = naturalize(parsed.meta);
+    dataset = dcmjsNaturalize(dict);
+    meta = dcmjsNaturalize(parsed.meta);
   } catch (cause) {
     throw classifyReadError(cause, source);
   }

@@ -3,7 +3,7 @@
  * dcmjs calls "denaturalized"): 8 upper-case hex digits → { vr, Value }. Sequences hold item
  * datasets in Value; binary values are ArrayBuffers or typed-array views.
  */
-import { createRequire } from 'node:module';
+import { dictionaryEntry, dictionaryEntryByKeyword } from './dcmjs.js';
 
 export interface TaggedElement {
   vr: string;
@@ -20,34 +20,21 @@ export interface TaggedFile {
   dict: TaggedDataset;
 }
 
-interface DictionaryEntry {
-  tag: string;
-  vr: string;
-  name: string;
-}
-
-// dcmjs ships CommonJS without type declarations: its data dictionary, behind a narrow type.
-const dictionary = (
-  createRequire(import.meta.url)('dcmjs') as {
-    data: {
-      DicomMetaDictionary: {
-        dictionary: Record<string, DictionaryEntry | undefined>;
-        nameMap: Record<string, DictionaryEntry | undefined>;
-      };
-    };
-  }
-).data.DicomMetaDictionary;
-
 /** The VR the data dictionary gives a standard tag (first choice for "US or SS" style VRs). */
 export function dictionaryVr(tag: string): string | undefined {
-  return plainVr(dictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.vr);
+  return plainVr(dictionaryEntry(tag)?.vr);
 }
 
 /** Tag (8 hex digits) and dictionary VR of a keyword such as "PatientName". */
 export function keywordEntry(keyword: string): { tag: string; vr: string } | undefined {
-  const entry = dictionary.nameMap[keyword];
+  const entry = dictionaryEntryByKeyword(keyword);
   if (entry === undefined) return undefined;
   return { tag: entry.tag.replace(/[(),]/g, ''), vr: plainVr(entry.vr) ?? 'UN' };
+}
+
+/** The dictionary keyword of a standard tag, for reports. */
+export function dictionaryName(tag: string): string | undefined {
+  return dictionaryEntry(tag)?.name;
 }
 
 /** dcmjs marks "US or SS" as xs and "OB or OW" as ox; take the first choice. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conformanceDir } from '../../../test/support/index.js';
 import { deidentifyFiles, folderSink, listInputFiles } from './batch.js';
-import { writeDicomFile } from './dicomIo.js';
+import { writeTaggedFile } from './dicomIo.js';
 import { DeidKeys } from './keys.js';
 import { ReidentificationMap } from './reidMap.js';
 import { buildEveryAttributeFile } from '../../../test/support/deid.js';
@@ -26,11 +26,11 @@ test('a batch reports every file: written, quarantined (why) or failed (clear er
       join(input, 'notes.txt'),
       'not dicom at all, but long enough to have a preamble '.repeat(4),
     );
-    const truncated = writeDicomFile(buildEveryAttributeFile());
+    const truncated = writeTaggedFile(buildEveryAttributeFile());
     await writeFile(join(input, 'truncated.dcm'), truncated.subarray(0, 700));
     const noUid = buildEveryAttributeFile();
     delete noUid.dict['0020000D'];
-    await writeFile(join(input, 'no-study-uid.dcm'), writeDicomFile(noUid));
+    await writeFile(join(input, 'no-study-uid.dcm'), writeTaggedFile(noUid));
 
     const map = await ReidentificationMap.open(join(root, 'reid'), 'test');
     const files = await listInputFiles(input);

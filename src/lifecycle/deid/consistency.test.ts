@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deidentifyBytes, type DeidConfig } from './deidentify.js';
-import { readDicomFile, stringValue, writeDicomFile, type DicomDataset } from './dicomIo.js';
+import { readTaggedFile, stringValue, writeTaggedFile } from './dicomIo.js';
+import { type TaggedDataset } from '../../foundation/dicom/index.js';
 import { DeidKeys } from './keys.js';
 import { buildEveryAttributeFile } from '../../../test/support/deid.js';
 
@@ -28,23 +29,23 @@ function study(): Uint8Array[] {
           },
         ],
       };
-      out.push(writeDicomFile(f));
+      out.push(writeTaggedFile(f));
     }
   }
   return out;
 }
 
-function deid(files: Uint8Array[], config: DeidConfig): DicomDataset[] {
+function deid(files: Uint8Array[], config: DeidConfig): TaggedDataset[] {
   return files.map((bytes, n) => {
     const r = deidentifyBytes(bytes, config, `file${n}`);
     if (r.kind !== 'deidentified') throw new Error(r.reason);
-    return readDicomFile(r.bytes, 'out').dict;
+    return readTaggedFile(r.bytes, 'out').dict;
   });
 }
 
-const uid = (d: DicomDataset, tag: string): string => stringValue(d[tag]) ?? '';
-const refUid = (d: DicomDataset): string =>
-  stringValue((d['00081140']!.Value as DicomDataset[])[0]!['00081155']) ?? '';
+const uid = (d: TaggedDataset, tag: string): string => stringValue(d[tag]) ?? '';
+const refUid = (d: TaggedDataset): string =>
+  stringValue((d['00081140']!.Value as TaggedDataset[])[0]!['00081155']) ?? '';
 
 test('UIDs stay consistent inside a multi-series study, references included', () => {
   const config: DeidConfig = { options: new Set(), keys: new DeidKeys(Buffer.alloc(32, 9)) };
@@ -95,14 +96,14 @@ test('Modified Dates: one shift per patient, preserved intervals', () => {
     });
     f.dict['00100021'] = { vr: 'LO', Value: ['HOSP'] };
     f.dict['00080020'] = { vr: 'DA', Value: [date] };
-    return writeDicomFile(f);
+    return writeTaggedFile(f);
   };
   const config: DeidConfig = { options: new Set(['retainLongitudinalModifiedDates']), keys };
   const [first, second, other] = deid(
     [make('P1', '20200101'), make('P1', '20200301'), make('P2', '20200101')],
     config,
   );
-  const day = (d: DicomDataset): number => {
+  const day = (d: TaggedDataset): number => {
     const v = uid(d, '00080020');
     return Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8)) / 86_400_000;
   };

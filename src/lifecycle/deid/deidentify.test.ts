@@ -2,13 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveAction } from './actions.js';
 import { deidentifyBytes, type DeidConfig } from './deidentify.js';
+import { readTaggedFile, stringValue, writeTaggedFile } from './dicomIo.js';
 import {
-  readDicomFile,
-  stringValue,
-  writeDicomFile,
-  type DicomDataset,
-  type DicomElement,
-} from './dicomIo.js';
+  dictionaryVr,
+  type TaggedDataset,
+  type TaggedElement,
+} from '../../foundation/dicom/index.js';
 import { DeidKeys } from './keys.js';
 import { OPTION_CODES, type DeidOption } from './options.js';
 import { rowForTag } from './rules.js';
@@ -20,32 +19,31 @@ import {
   PLANTED_DATE,
   PLANTED_SURNAME,
 } from '../../../test/support/deid.js';
-import { dictionaryVr } from './dicomIo.js';
 
 const keys = new DeidKeys(Buffer.alloc(32, 42));
-const SOURCE_BYTES = writeDicomFile(buildEveryAttributeFile());
-const ORIGINAL = readDicomFile(SOURCE_BYTES, 'synthetic').dict;
+const SOURCE_BYTES = writeTaggedFile(buildEveryAttributeFile());
+const ORIGINAL = readTaggedFile(SOURCE_BYTES, 'synthetic').dict;
 /** Issuer of Patient ID | Patient ID: the key pseudonyms and date shifts derive from. */
 const PATIENT_KEY = `${stringValue(ORIGINAL['00100021'])}|PHI00100020`;
 
-function run(options: DeidOption[] = []): { dict: DicomDataset; text: string } {
+function run(options: DeidOption[] = []): { dict: TaggedDataset; text: string } {
   const config: DeidConfig = { options: new Set(options), keys };
   const result = deidentifyBytes(SOURCE_BYTES, config, 'synthetic');
   assert.equal(result.kind, 'deidentified');
   if (result.kind !== 'deidentified') throw new Error('unreachable');
   return {
-    dict: readDicomFile(result.bytes, 'output').dict,
+    dict: readTaggedFile(result.bytes, 'output').dict,
     text: Buffer.from(result.bytes).toString('latin1'),
   };
 }
 
-const isEmpty = (e: DicomElement | undefined): boolean =>
+const isEmpty = (e: TaggedElement | undefined): boolean =>
   e !== undefined && (e.Value === undefined || e.Value.length === 0 || e.Value[0] === '');
 
 /** Tags the engine writes itself whatever the table says. */
 const OVERRIDDEN = new Set(['00100010', '00100020']);
 
-function checkRow(tag: string, options: DeidOption[], dict: DicomDataset, shift?: number): void {
+function checkRow(tag: string, options: DeidOption[], dict: TaggedDataset, shift?: number): void {
   const row = rowForTag(tag)!;
   const { action } = resolveAction(row, new Set(options));
   const before = ORIGINAL[tag]!;
@@ -231,9 +229,9 @@ test('records: Patient Identity Removed, method text, CID 7050 codes, temporal f
   const { dict } = run(options);
   assert.equal(stringValue(dict['00120062']), 'YES');
   assert.equal(stringValue(dict['00280303']), 'UNMODIFIED');
-  const codes = (dict['00120064']!.Value as DicomDataset[]).map((i) => stringValue(i['00080100']));
+  const codes = (dict['00120064']!.Value as TaggedDataset[]).map((i) => stringValue(i['00080100']));
   assert.deepEqual(codes.sort(), ['113100', '113105', '113106', '113110']);
-  for (const item of dict['00120064']!.Value as DicomDataset[]) {
+  for (const item of dict['00120064']!.Value as TaggedDataset[]) {
     assert.equal(stringValue(item['00080102']), 'DCM');
   }
   assert.ok((dict['00120063']!.Value as string[]).includes('Retain UIDs Option'));
@@ -242,13 +240,13 @@ test('records: Patient Identity Removed, method text, CID 7050 codes, temporal f
 
 test('sequences are de-identified at every depth', () => {
   const { dict } = run(['cleanStructuredContent']);
-  const content = dict['0040A730']!.Value as DicomDataset[];
+  const content = dict['0040A730']!.Value as TaggedDataset[];
   const level1 = content[0]!;
   assert.equal(
     stringValue(level1['00081155']),
     keys.remapUid(`1.2.826.0.1.3680043.99.${0x0040a730}.1`),
   );
-  const level2 = (level1['0040A730']!.Value as DicomDataset[])[0]!;
+  const level2 = (level1['0040A730']!.Value as TaggedDataset[])[0]!;
   assert.equal(level2['00091001'], undefined, 'private attribute removed at depth 2');
   assert.ok(!JSON.stringify(level2['00100010']?.Value ?? '').includes(PLANTED_SURNAME));
   assert.equal(stringValue(level2['00080100']), 'T-D0050', 'coded concepts kept');
@@ -284,12 +282,12 @@ test('Clean Structured Content keeps SR content items and cleans their text', ()
       },
     ],
   };
-  const bytes = writeDicomFile(file);
-  const keysFor = (options: DeidOption[]): DicomDataset => {
+  const bytes = writeTaggedFile(file);
+  const keysFor = (options: DeidOption[]): TaggedDataset => {
     const r = deidentifyBytes(bytes, { options: new Set(options), keys }, 'sr');
     if (r.kind !== 'deidentified') throw new Error('quarantined');
     // An item left with nothing may be read back as no item at all.
-    return (readDicomFile(r.bytes, 'out').dict['0040A730']!.Value as DicomDataset[])[0] ?? {};
+    return (readTaggedFile(r.bytes, 'out').dict['0040A730']!.Value as TaggedDataset[])[0] ?? {};
   };
   const cleaned = keysFor(['cleanStructuredContent']);
   assert.equal(stringValue(cleaned['0040A040']), 'TEXT');

@@ -5,15 +5,17 @@
 import { deriveUid, RadiolensError } from '../../foundation/core/index.js';
 import { resolveAction, type ResolvedAction } from './actions.js';
 import {
-  readDicomFile,
+  readTaggedFile,
   readDicomHeader,
   stringValue,
   stringValues,
-  writeDicomFile,
-  type DicomDataset,
-  type DicomElement,
-  type DicomFile,
+  writeTaggedFile,
 } from './dicomIo.js';
+import {
+  type TaggedDataset,
+  type TaggedElement,
+  type TaggedFile,
+} from '../../foundation/dicom/index.js';
 import type { DeidKeys } from './keys.js';
 import { EMPTY_LIST, KEEP_LIST, STRUCTURED_CONTENT } from './keepList.js';
 import { BASIC_PROFILE_CODE, OPTION_CODES, type DeidOption } from './options.js';
@@ -51,7 +53,7 @@ export interface ReidentificationFacts {
 export type DeidResult =
   | {
       readonly kind: 'deidentified';
-      readonly file: DicomFile;
+      readonly file: TaggedFile;
       readonly counts: ActionCounts;
       readonly reid: ReidentificationFacts;
       readonly pixelsCleaned: string | undefined;
@@ -84,17 +86,17 @@ const IDENTIFYING_TAGS = new Set(
   ).map((row) => row.tag),
 );
 
-function collectIdentifying(dataset: DicomDataset, out: Set<string>): void {
+function collectIdentifying(dataset: TaggedDataset, out: Set<string>): void {
   for (const [tag, element] of Object.entries(dataset)) {
     if (element.vr === 'SQ') {
-      for (const item of element.Value ?? []) collectIdentifying(item as DicomDataset, out);
+      for (const item of element.Value ?? []) collectIdentifying(item as TaggedDataset, out);
     } else if (IDENTIFYING_TAGS.has(tag) && isTextVr(element.vr)) {
       for (const v of stringValues(element)) out.add(v);
     }
   }
 }
 
-function requireUid(dict: DicomDataset, tag: string, name: string, source: string): string {
+function requireUid(dict: TaggedDataset, tag: string, name: string, source: string): string {
   const uid = stringValue(dict[tag]);
   if (uid === undefined || uid === '') {
     throw new RadiolensError(
@@ -136,8 +138,8 @@ class ObjectDeidentifier {
     return replacement;
   }
 
-  dataset(input: DicomDataset): DicomDataset {
-    const out: DicomDataset = {};
+  dataset(input: TaggedDataset): TaggedDataset {
+    const out: TaggedDataset = {};
     const keptCreators = new Set<string>();
     for (const tag of Object.keys(input)) {
       const element = input[tag]!;
@@ -185,7 +187,7 @@ class ObjectDeidentifier {
     return out;
   }
 
-  #keepSafePrivate(dataset: DicomDataset, tag: string): boolean {
+  #keepSafePrivate(dataset: TaggedDataset, tag: string): boolean {
     if (!this.config.options.has('retainSafePrivate')) return false;
     const block = tag.slice(4, 6);
     if (parseInt(block, 16) < 0x10) return false; // creator elements themselves
@@ -194,12 +196,12 @@ class ObjectDeidentifier {
     return safePrivateRow(tag.slice(0, 4), tag.slice(6, 8), creator) !== undefined;
   }
 
-  #keep(element: DicomElement): DicomElement {
+  #keep(element: TaggedElement): TaggedElement {
     if (element.vr !== 'SQ') return element;
-    return { vr: 'SQ', Value: (element.Value ?? []).map((i) => this.dataset(i as DicomDataset)) };
+    return { vr: 'SQ', Value: (element.Value ?? []).map((i) => this.dataset(i as TaggedDataset)) };
   }
 
-  #apply(tag: string, element: DicomElement, action: ResolvedAction): DicomElement | undefined {
+  #apply(tag: string, element: TaggedElement, action: ResolvedAction): TaggedElement | undefined {
     const vr = element.vr;
     const sequence = vr === 'SQ';
     bump(this.counts, action);
@@ -225,7 +227,7 @@ class ObjectDeidentifier {
   }
 
   /** The C action: keep what can be shown to be non-identifying, remove the rest. */
-  #clean(element: DicomElement): DicomElement | undefined {
+  #clean(element: TaggedElement): TaggedElement | undefined {
     const vr = element.vr;
     if (vr === 'SQ') return this.#keep(element);
     if (vr === 'DA' || vr === 'DT') {
@@ -273,12 +275,12 @@ function codeItem(code: {
     '00080100': { vr: 'SH', Value: [code.codeValue] },
     '00080102': { vr: 'SH', Value: [code.codingSchemeDesignator] },
     '00080104': { vr: 'LO', Value: [code.codeMeaning] },
-  } satisfies DicomDataset;
+  } satisfies TaggedDataset;
 }
 
 /** PS3.15 E.1.1 (6)-(8) and E.3.6: say what was done, in the object itself. */
 function recordDeidentification(
-  dict: DicomDataset,
+  dict: TaggedDataset,
   options: ReadonlySet<DeidOption>,
   pixelsCleaned: boolean,
 ): void {
@@ -307,7 +309,7 @@ function recordDeidentification(
 }
 
 /** De-identify one parsed object. `source` names it in errors and quarantine reasons. */
-export function deidentifyDicom(input: DicomFile, config: DeidConfig, source: string): DeidResult {
+export function deidentifyDicom(input: TaggedFile, config: DeidConfig, source: string): DeidResult {
   const dict = input.dict;
   const sopClassUid = requireUid(dict, TAG.sopClassUid, 'SOP Class UID', source);
   requireUid(dict, TAG.sopInstanceUid, 'SOP Instance UID', source);
@@ -357,7 +359,7 @@ export function deidentifyDicom(input: DicomFile, config: DeidConfig, source: st
   recordDeidentification(out, config.options, pixelsCleaned !== undefined);
 
   const sopInstanceUid = stringValue(out[TAG.sopInstanceUid]) ?? '';
-  const meta: DicomDataset = {
+  const meta: TaggedDataset = {
     '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
     '00020002': { vr: 'UI', Value: [sopClassUid] },
     '00020003': { vr: 'UI', Value: [sopInstanceUid] },
@@ -399,13 +401,13 @@ export function deidentifyBytes(
     pixels === undefined ||
     (config.options.has('cleanPixelData') && burnedInTextRisk(header.dict) !== undefined);
   if (fullPath) {
-    const result = deidentifyDicom(readDicomFile(bytes, source), config, source);
+    const result = deidentifyDicom(readTaggedFile(bytes, source), config, source);
     if (result.kind === 'quarantined') return result;
-    return { ...result, bytes: writeDicomFile(result.file) };
+    return { ...result, bytes: writeTaggedFile(result.file) };
   }
   const result = deidentifyDicom(header, config, source);
   if (result.kind === 'quarantined') return result;
-  const head = writeDicomFile(result.file);
+  const head = writeTaggedFile(result.file);
   const out = new Uint8Array(head.byteLength + pixels.end - pixels.start);
   out.set(head, 0);
   out.set(part10.subarray(pixels.start, pixels.end), head.byteLength);

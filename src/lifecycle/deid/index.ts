@@ -44,13 +44,7 @@ export {
   type AuditEntry,
   type MapEntry,
 } from './reidMap.js';
-export {
-  readDicomFile,
-  writeDicomFile,
-  type DicomDataset,
-  type DicomElement,
-  type DicomFile,
-} from './dicomIo.js';
+export { readTaggedFile, writeTaggedFile } from './dicomIo.js';
 export {
   TABLE_E1_1,
   TABLE_E1_1_EDITION,

@@ -3,19 +3,20 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conformanceDir } from '../../../test/support/index.js';
-import { readDicomFile, stringValues, type DicomDataset } from './dicomIo.js';
+import { readTaggedFile, stringValues } from './dicomIo.js';
+import { type TaggedDataset } from '../../foundation/dicom/index.js';
 import { readHeaderLittleEndian } from '../../foundation/dicom/index.js';
 
 /** Tags and string values at every depth, the way the engine sees them. */
 function flatten(
-  dataset: DicomDataset,
+  dataset: TaggedDataset,
   prefix = '',
   out = new Map<string, string>(),
 ): Map<string, string> {
   for (const [tag, element] of Object.entries(dataset)) {
     if (tag.endsWith('0000') || parseInt(tag.slice(0, 4), 16) % 2 === 1) continue;
     if (element.vr === 'SQ') {
-      (element.Value as DicomDataset[]).forEach((item, i) =>
+      (element.Value as TaggedDataset[]).forEach((item, i) =>
         flatten(item, `${prefix}${tag}[${i}].`, out),
       );
     } else if (!['OB', 'OW', 'UN', 'OF', 'OD', 'OL'].includes(element.vr)) {
@@ -41,7 +42,7 @@ test('the lazy header reader sees what dcmjs sees on the conformance corpus', ()
       if (ours === undefined) continue;
       let theirs;
       try {
-        theirs = readDicomFile(bytes, name); // full dcmjs parse
+        theirs = readTaggedFile(bytes, name); // full dcmjs parse
       } catch {
         continue;
       }

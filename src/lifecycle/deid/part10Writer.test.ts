@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conformanceDir } from '../../../test/support/index.js';
-import { readDicomFile, stringValue, type DicomDataset } from './dicomIo.js';
+import { readTaggedFile, stringValue } from './dicomIo.js';
+import { type TaggedDataset } from '../../foundation/dicom/index.js';
 import { locatePixelData } from './pixelLocator.js';
 import { encodePart10LittleEndian } from '../../foundation/dicom/index.js';
 import { buildEveryAttributeFile } from '../../../test/support/deid.js';
 
 /** A comparable rendering of a dataset: numbers as dcmjs parses them, binaries hashed. */
-function render(dataset: DicomDataset): string {
+function render(dataset: TaggedDataset): string {
   return JSON.stringify(
     Object.fromEntries(
       Object.keys(dataset)
@@ -33,7 +34,7 @@ test('our little-endian encoder round-trips every conformance file it accepts, a
   for (const path of files) {
     let file;
     try {
-      file = readDicomFile(readFileSync(path), path);
+      file = readTaggedFile(readFileSync(path), path);
     } catch {
       continue; // damaged or not Part 10: covered by the batch tests
     }
@@ -43,14 +44,14 @@ test('our little-endian encoder round-trips every conformance file it accepts, a
     const bytes = encodePart10LittleEndian(file, syntax);
     if (bytes === undefined) continue;
     encoded += 1;
-    const back = readDicomFile(bytes, `${path} (re-encoded)`);
+    const back = readTaggedFile(bytes, `${path} (re-encoded)`);
     assert.equal(render(back.dict), render(file.dict), path);
   }
   assert.ok(encoded >= 20, `only ${encoded} files encoded`);
   const synthetic = buildEveryAttributeFile();
   const bytes = encodePart10LittleEndian(synthetic, '1.2.840.10008.1.2.1')!;
   assert.equal(
-    Object.keys(readDicomFile(bytes, 'synthetic').dict).length,
+    Object.keys(readTaggedFile(bytes, 'synthetic').dict).length,
     Object.keys(synthetic.dict).length,
   );
 });
@@ -61,7 +62,7 @@ test('the pixel locator finds the top-level Pixel Data element, nested sequences
     'CT0012.fragmented_no_bot_jpeg_baseline.51.dcm',
   ]) {
     const bytes = readFileSync(join(conformanceDir, 'cornerstone3D', name));
-    const syntax = stringValue(readDicomFile(bytes, name, true).meta['00020010'])!;
+    const syntax = stringValue(readTaggedFile(bytes, name, true).meta['00020010'])!;
     const range = locatePixelData(bytes, syntax)!;
     assert.ok(range !== undefined, name);
     const view = new DataView(bytes.buffer, bytes.byteOffset);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { conformanceDir } from '../../../test/support/index.js';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { deidentifyBytes } from './deidentify.js';
-import { readDicomFile, stringValue, writeDicomFile } from './dicomIo.js';
+import { readTaggedFile, stringValue, writeTaggedFile } from './dicomIo.js';
 import { DeidKeys } from './keys.js';
 import { burnedInTextRisk, parsePixelCleaningRules } from './pixels.js';
 import { buildEveryAttributeFile } from '../../../test/support/deid.js';
@@ -28,7 +28,7 @@ test('Burned In Annotation YES is quarantined even for CT', () => {
   const f = buildEveryAttributeFile();
   f.dict['00280301'] = { vr: 'CS', Value: ['YES'] };
   assert.match(burnedInTextRisk(f.dict) ?? '', /Burned In Annotation/);
-  const r = deidentifyBytes(writeDicomFile(f), { options: new Set(), keys }, 'ct');
+  const r = deidentifyBytes(writeTaggedFile(f), { options: new Set(), keys }, 'ct');
   assert.equal(r.kind, 'quarantined');
 });
 
@@ -54,9 +54,9 @@ test('Clean Pixel Data with a region rule blanks the region and releases the ima
   assert.equal(r.kind, 'deidentified');
   if (r.kind !== 'deidentified') return;
   assert.equal(r.pixelsCleaned, 'us-header');
-  const out = readDicomFile(r.bytes, 'out').dict;
+  const out = readTaggedFile(r.bytes, 'out').dict;
   const before = new Uint8Array(
-    readDicomFile(source, 'in').dict['7FE00010']!.Value![0] as ArrayBuffer,
+    readTaggedFile(source, 'in').dict['7FE00010']!.Value![0] as ArrayBuffer,
   );
   const after = new Uint8Array(out['7FE00010']!.Value![0] as ArrayBuffer);
   const columns = Number(stringValue(out['00280011']));
@@ -121,8 +121,8 @@ test('Pixel Data bytes are untouched for every transfer syntax of the CT image',
     const r = deidentifyBytes(source, { options: new Set(), keys }, name);
     assert.equal(r.kind, 'deidentified', name);
     if (r.kind !== 'deidentified') continue;
-    const before = readDicomFile(source, 'in').dict['7FE00010']!.Value as ArrayBuffer[];
-    const after = readDicomFile(r.bytes, 'out').dict['7FE00010']!.Value as ArrayBuffer[];
+    const before = readTaggedFile(source, 'in').dict['7FE00010']!.Value as ArrayBuffer[];
+    const after = readTaggedFile(r.bytes, 'out').dict['7FE00010']!.Value as ArrayBuffer[];
     assert.equal(after.length, before.length, `${name}: fragment count`);
     before.forEach((frag, i) =>
       assert.ok(Buffer.from(frag).equals(Buffer.from(after[i]!)), `${name}: fragment ${i} differs`),

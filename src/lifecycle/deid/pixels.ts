@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { RadiolensError } from '../../foundation/core/index.js';
-import { stringValue, stringValues, type DicomDataset } from './dicomIo.js';
+import { stringValue, stringValues } from './dicomIo.js';
+import { type TaggedDataset } from '../../foundation/dicom/index.js';
 
 /** SOP classes whose pixels routinely carry patient text or faces. */
 const RISKY_SOP_CLASSES: Readonly<Record<string, string>> = {
@@ -33,7 +34,7 @@ const RISKY_MODALITIES: Readonly<Record<string, string>> = {
 };
 
 /** Why this image must be treated as carrying burned-in identifying text, or undefined. */
-export function burnedInTextRisk(dataset: DicomDataset): string | undefined {
+export function burnedInTextRisk(dataset: TaggedDataset): string | undefined {
   if (stringValue(dataset['00280301'])?.toUpperCase() === 'YES') {
     return 'Burned In Annotation (0028,0301) is YES';
   }
@@ -82,7 +83,7 @@ function matchesAny(list: readonly string[] | undefined, value: string | undefin
 }
 
 export function findPixelCleaningRule(
-  dataset: DicomDataset,
+  dataset: TaggedDataset,
   rules: readonly PixelCleaningRule[],
 ): PixelCleaningRule | undefined {
   return rules.find(
@@ -111,7 +112,7 @@ const NATIVE_SYNTAXES = new Set([
  * caller quarantines the file with that reason rather than passing it on.
  */
 export function blankRegions(
-  dataset: DicomDataset,
+  dataset: TaggedDataset,
   transferSyntax: string,
   regions: readonly PixelRegion[],
   source: string,
