@@ -22,3 +22,13 @@ export { part10DatasetOffset, part10Header, type FileMetaFields } from './part10
 export { keepReceivedPart10, receivePart10, receivedPart10 } from './part10Receiver.js';
 export { silenceDimseLog } from './quietDimseLog.js';
 export { useDirectCommandDecoding, withDirectCommandEncoding } from './commandSet.js';
+export {
+  DEFAULT_ASSOCIATION_LIMITS,
+  PduGate,
+  aAbort,
+  aAssociateRj,
+  type AssociationLimits,
+  type GateFailure,
+  type GateRefusal,
+} from './pduGate.js';
+export { checkAssociateRequest, type AssociateRequestCheck } from './associateRequest.js';
