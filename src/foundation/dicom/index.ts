@@ -34,3 +34,10 @@ export {
   encodeNaturalizedPart10,
   decimalString,
 } from './part10Writer.js';
+export {
+  configureParsingLimits,
+  parsingLimits,
+  DEFAULT_PARSING_LIMITS,
+  type ParsingLimits,
+} from './limits.js';
+export { inflateDataset } from './inflate.js';

@@ -3,13 +3,13 @@
  * Pixel Data); our element walker finds the pixel bytes; both failures become RadiolensError.
  */
 import { readFile } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
 import { RadiolensError, isRadiolensError } from '../core/index.js';
 import { naturalize, readPart10UntilPixelData, type DcmjsDicomDict } from './dcmjsReader.js';
 import { readEncapsulatedPixelData } from './encapsulated.js';
 import { UNDEFINED_LENGTH, locateElements, type ElementLocation } from './elementWalker.js';
 import { attachPixelData, type PixelDataKeyword, type StoredPixelData } from './pixelStore.js';
 import { readHeaderLittleEndian } from './part10Reader.js';
+import { inflateDataset } from './inflate.js';
 import { findTransferSyntax, type TransferSyntax } from './transferSyntax.js';
 
 /** dcmjs "naturalized" dataset: keywords as keys (e.g. PatientName, Rows); no pixel data. */
@@ -72,7 +72,8 @@ export async function readDicomFile(path: string): Promise<DicomInstance> {
  * Parses a DICOM Part 10 file. Also accepts a dataset whose File Meta Information lacks the
  * preamble, and a bare little endian dataset with no meta at all (older media; the transfer
  * syntax is then inferred from the first element). Throws RadiolensError: E_NOT_DICOM,
- * E_TRUNCATED, E_MALFORMED_DICOM.
+ * E_TRUNCATED, E_MALFORMED_DICOM, and E_LIMIT_EXCEEDED for a dataset past the parsing limits
+ * (limits.ts: inflated size, sequence depth).
  */
 export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   const part10 = asPart10(bytes, source);
@@ -173,10 +174,12 @@ const IDENTITY_TAGS = {
 export function readInstanceIdentity(bytes: Uint8Array, source: string): InstanceIdentity {
   const part10 = asPart10(bytes, source);
   const transferSyntaxUid = metaTransferSyntaxUid(part10);
+  // The structural walk (truncation, pixel data encoding, limits) that parseDicom makes,
+  // first: its errors name the source.
+  if (transferSyntaxUid !== '')
+    locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
   const header = transferSyntaxUid === '' ? undefined : readHeaderLittleEndian(part10);
   if (header === undefined) return identityOf(parseDicom(bytes, source));
-  // The structural walk (truncation, pixel data encoding) that parseDicom makes.
-  locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
   const { dict, meta } = header.file;
   const text = (dataset: typeof dict, tag: string): string => {
     const first = dataset[tag]?.Value?.[0];
@@ -258,15 +261,7 @@ function locatePixelData(
   let bytes = part10;
   let start = datasetStart;
   if (encoding.deflatedDataset) {
-    try {
-      bytes = inflateRawSync(part10.subarray(datasetStart));
-    } catch (cause) {
-      throw new RadiolensError(
-        'E_TRUNCATED',
-        `${source}: the deflated dataset cannot be inflated (${(cause as Error).message}); the file is truncated or corrupt`,
-        { subject: source, cause },
-      );
-    }
+    bytes = inflateDataset(part10.subarray(datasetStart), source);
     start = 0;
   }
   const found = locateElements(bytes, start, encoding, PIXEL_TAGS, source);
