@@ -140,3 +140,80 @@ export class RawPeer {
     this.socket.destroy();
   }
 }
+
+function implicitElement(tag: number, value: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt16LE(tag >>> 16, 0);
+  header.writeUInt16LE(tag & 0xffff, 2);
+  header.writeUInt32LE(value.byteLength, 4);
+  return Buffer.concat([header, value]);
+}
+
+function usValue(value: number): Buffer {
+  const out = Buffer.alloc(2);
+  out.writeUInt16LE(value);
+  return out;
+}
+
+function uidValue(uid: string): Buffer {
+  const text = Buffer.from(uid, 'latin1');
+  return text.byteLength % 2 === 0 ? text : Buffer.concat([text, Buffer.from([0])]);
+}
+
+/** A C-STORE-RQ command set (PS3.7 9.3.1.1), Implicit VR Little Endian, group length first. */
+export function cStoreRqCommand(
+  sopClassUid: string,
+  sopInstanceUid: string,
+  messageId = 1,
+): Buffer {
+  const elements = Buffer.concat([
+    implicitElement(0x00000002, uidValue(sopClassUid)),
+    implicitElement(0x00000100, usValue(0x0001)),
+    implicitElement(0x00000110, usValue(messageId)),
+    implicitElement(0x00000700, usValue(0)),
+    implicitElement(0x00000800, usValue(0x0000)),
+    implicitElement(0x00001000, uidValue(sopInstanceUid)),
+  ]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(elements.byteLength);
+  return Buffer.concat([implicitElement(0x00000000, length), elements]);
+}
+
+/** The command fragment, then the dataset in P-DATA-TF PDUs of at most `pduLength`. */
+export function cStoreRq(
+  contextId: number,
+  command: Buffer,
+  dataset: Buffer,
+  pduLength = 16_384,
+): Buffer[] {
+  const pdus = [pDataTf(contextId, 0x03, command)];
+  const step = pduLength - 6;
+  for (let offset = 0; offset < dataset.byteLength; offset += step) {
+    const last = offset + step >= dataset.byteLength;
+    pdus.push(pDataTf(contextId, last ? 0x02 : 0x00, dataset.subarray(offset, offset + step)));
+  }
+  return pdus;
+}
+
+/**
+ * The Status (0000,0900) of the first DIMSE response in `bytes` (everything received after
+ * the A-ASSOCIATE-AC), or undefined when none has arrived whole.
+ */
+export function responseStatus(bytes: Buffer): number | undefined {
+  let offset = 0;
+  while (offset + 6 <= bytes.byteLength) {
+    const length = bytes.readUInt32BE(offset + 2);
+    if (offset + 6 + length > bytes.byteLength) return undefined;
+    if (bytes[offset] === 0x04) {
+      const value = bytes.subarray(offset + 12, offset + 6 + length);
+      for (let at = 0; at + 8 <= value.byteLength;) {
+        const tag = ((value.readUInt16LE(at) << 16) | value.readUInt16LE(at + 2)) >>> 0;
+        const elementLength = value.readUInt32LE(at + 4);
+        if (tag === 0x00000900) return value.readUInt16LE(at + 8);
+        at += 8 + elementLength;
+      }
+    }
+    offset += 6 + length;
+  }
+  return undefined;
+}

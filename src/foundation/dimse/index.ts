@@ -7,7 +7,6 @@ export {
   isCallerAllowed,
   ANY_AE_TITLE,
   validateCallerPolicy,
-  assertAeTitle,
   type AllowedCaller,
   type CallerPolicy,
 } from './callers.js';
@@ -32,3 +31,4 @@ export {
   type GateRefusal,
 } from './pduGate.js';
 export { checkAssociateRequest, type AssociateRequestCheck } from './associateRequest.js';
+export { assertAeTitle, isAeTitle, AE_TITLE_RULE } from './aeTitle.js';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RadiolensError } from '../../foundation/core/index.js';
+import { AE_TITLE_RULE, isAeTitle } from '../../foundation/dimse/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isIP } from 'node:net';
 
@@ -18,12 +19,7 @@ const modelRef = z
   .string()
   .regex(MODEL_REF, { message: 'a model is written id or id@version, e.g. cxr-pneumonia@1.2.0' });
 
-const aeTitle = z
-  .string()
-  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, {
-    message: 'an AE title is 1 to 16 printable ASCII characters without a backslash',
-  })
-  .refine((value) => value.trim() !== '', { message: 'an AE title cannot be blank' });
+const aeTitle = z.string().refine(isAeTitle, { message: AE_TITLE_RULE });
 
 const port = z
   .number({ message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })

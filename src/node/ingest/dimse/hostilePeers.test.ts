@@ -11,12 +11,23 @@ import { join } from 'node:path';
 import { InstanceStore } from '../../store/index.js';
 import {
   A_RELEASE_RQ,
+  EXPLICIT_LITTLE,
   IMPLICIT_LITTLE,
   RawPeer,
   VERIFICATION,
   associateRq,
+  cStoreRq,
+  cStoreRqCommand,
   pDataTf,
+  responseStatus,
 } from '../../../../test/support/rawPdu.js';
+import {
+  element,
+  identifyingAttributes,
+  nestedSequences,
+} from '../../../../test/support/craftedDicom.js';
+
+const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
 import { DicomStorageScp, type ScpEvent, type StorageScpOptions } from './index.js';
 
 async function withScp(
@@ -208,5 +219,39 @@ test('one association over the limit is answered A-ASSOCIATE-RJ transient, local
       assert.ok(Date.now() < deadline, 'the freed place is given to a new association');
       await new Promise((r) => setTimeout(r, 50));
     }
+  });
+});
+
+test('a C-STORE of 100,000 nested sequences is answered C000 (cannot understand), not A700', async () => {
+  await withScp({}, async (scp, events) => {
+    const uid = '1.2.3.4.100000';
+    const dataset = Buffer.concat([
+      identifyingAttributes(uid),
+      nestedSequences(100_000, false, element(0x0040a160, 'UT', 'leaf')),
+    ]);
+    const peer = await RawPeer.connect(scp.port);
+    peer.send(
+      associateRq({
+        called: 'RADIOLENS',
+        calling: 'PEER',
+        contexts: [
+          { id: 1, abstractSyntax: SECONDARY_CAPTURE, transferSyntaxes: [EXPLICIT_LITTLE] },
+        ],
+      }),
+    );
+    const ac = await peer.whenReceived(6, 5_000);
+    assert.equal(ac[0], 0x02);
+    const acLength = 6 + ac.readUInt32BE(2);
+    for (const pdu of cStoreRq(1, cStoreRqCommand(SECONDARY_CAPTURE, uid), dataset)) peer.send(pdu);
+    const deadline = Date.now() + 30_000;
+    let status: number | undefined;
+    while (status === undefined && Date.now() < deadline && !peer.closed) {
+      await new Promise((r) => setTimeout(r, 20));
+      status = responseStatus(peer.bytes().subarray(acLength));
+    }
+    assert.equal(status, 0xc000);
+    const failed = events.find((e) => e.type === 'store-failed');
+    assert.ok(failed?.type === 'store-failed' && failed.error === 'E_LIMIT_EXCEEDED');
+    peer.destroy();
   });
 });

@@ -14,7 +14,13 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import dcmjsDimse from 'dcmjs-dimse';
-import { RadiolensError, describeError, isRadiolensError } from '../../../foundation/core/index.js';
+import {
+  DicomStatus,
+  RadiolensError,
+  describeError,
+  isRadiolensError,
+  outcomeOf,
+} from '../../../foundation/core/index.js';
 import type { InstanceStore, StoreOutcome } from '../../store/index.js';
 import {
   DEFAULT_ASSOCIATION_LIMITS,
@@ -45,9 +51,9 @@ type DimseCEchoRequest = dcmjsDimse.requests.CEchoRequest;
 type DimseCStoreResponse = dcmjsDimse.responses.CStoreResponse;
 type DimseCEchoResponse = dcmjsDimse.responses.CEchoResponse;
 
-/** C-STORE failure statuses (PS3.4 B.2.3). */
-export const STATUS_OUT_OF_RESOURCES = 0xa700;
-export const STATUS_CANNOT_UNDERSTAND = 0xc000;
+/** C-STORE failure statuses (PS3.4 B.2.3), from the one outcome map (ADR 0124). */
+export const STATUS_OUT_OF_RESOURCES = DicomStatus.OUT_OF_RESOURCES;
+export const STATUS_CANNOT_UNDERSTAND = DicomStatus.CANNOT_UNDERSTAND;
 
 export interface StorageScpOptions {
   /** Our AE title; associations calling another title are rejected. */
@@ -105,19 +111,7 @@ interface ScpContext {
 
 /** Status for a failed storeInstance: unreadable data vs. our own trouble (disk, database). */
 export function failureStatus(error: unknown): number {
-  if (isRadiolensError(error)) {
-    switch (error.code) {
-      case 'E_NOT_DICOM':
-      case 'E_TRUNCATED':
-      case 'E_MALFORMED_DICOM':
-      case 'E_BAD_INPUT':
-      case 'E_UNSUPPORTED_TRANSFER_SYNTAX':
-        return STATUS_CANNOT_UNDERSTAND;
-      default:
-        return STATUS_OUT_OF_RESOURCES;
-    }
-  }
-  return STATUS_OUT_OF_RESOURCES;
+  return outcomeOf(error).dimseStatus;
 }
 
 /** Refusals that are a limit of ours rather than a broken peer. */
