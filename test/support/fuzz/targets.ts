@@ -6,6 +6,7 @@
  * exactly as production composes it. Test support only.
  */
 import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -21,6 +22,8 @@ import { parseMultipartRelated } from '../../../src/foundation/dicomweb/index.js
 import {
   PduGate,
   decidePresentationContext,
+  keepReceivedPart10,
+  receivePart10,
   silenceDimseLog,
 } from '../../../src/foundation/dimse/index.js';
 import { decodeCommandSet } from '../../../src/foundation/dimse/commandSet.js';
@@ -232,7 +235,7 @@ export function part10Target(): FuzzTarget {
 // ---------------------------------------------------------------- PDU gate + dcmjs-dimse
 
 /** A socket as dcmjs-dimse's Network uses one, writing into the void. */
-class NullSocket extends EventEmitter {
+export class NullSocket extends EventEmitter {
   readonly remoteAddress = '127.0.0.1';
   destroyed = false;
   bytesWritten = 0;
@@ -259,7 +262,9 @@ class NullSocket extends EventEmitter {
 const { Scp, constants, responses } = dcmjsDimse;
 
 /** The storage SCP's decisions, without a store: accept what it would, answer success. */
-class FuzzScp extends Scp {
+export class FuzzScp extends Scp {
+  /** C-STORE requests answered. */
+  stores = 0;
   override associationRequested(association: dcmjsDimse.association.Association): void {
     for (const { id } of association.getPresentationContexts()) {
       const context = association.getPresentationContext(id);
@@ -278,6 +283,20 @@ class FuzzScp extends Scp {
   override associationReleaseRequested(): void {
     this.sendAssociationReleaseResponse();
   }
+  // Received datasets kept as the storage SCP keeps them (part10Receiver.ts).
+  override createStoreWritableStream(
+    context: dcmjsDimse.association.PresentationContext,
+    request: dcmjsDimse.requests.CStoreRequest,
+  ): Writable {
+    return receivePart10(context, request);
+  }
+  override createDatasetFromStoreWritableStream(
+    writable: Writable,
+    context: dcmjsDimse.association.PresentationContext,
+    callback: (dataset: dcmjsDimse.Dataset) => void,
+  ): void {
+    keepReceivedPart10(writable, context, callback);
+  }
   override cEchoRequest(
     request: dcmjsDimse.requests.CEchoRequest,
     callback: (response: dcmjsDimse.responses.CEchoResponse) => void,
@@ -288,7 +307,10 @@ class FuzzScp extends Scp {
     request: dcmjsDimse.requests.CStoreRequest,
     callback: (response: dcmjsDimse.responses.CStoreResponse) => void,
   ): void {
-    callback(responses.CStoreResponse.fromRequest(request));
+    this.stores++;
+    const response = responses.CStoreResponse.fromRequest(request);
+    response.setStatus(constants.Status.Success);
+    callback(response);
   }
 }
 
@@ -398,13 +420,20 @@ export function pduTarget(): FuzzTarget {
       (scp as unknown as { _reset(): void })._reset();
       if (unhandled !== undefined) throw unhandled;
       // The command-set decoder on every command fragment the gate let through.
-      for (const pdu of delivered) {
-        if (pdu[0] !== 0x04) continue;
-        for (let at = 6; at + 6 <= pdu.byteLength;) {
-          const length = pdu.readUInt32BE(at);
-          if (((pdu[at + 5] as number) & 1) === 1)
-            decodeCommandSet(pdu.subarray(at + 6, at + 4 + length));
-          at += 4 + length;
+      for (const batch of delivered) {
+        // A delivery may hold several PDUs side by side.
+        for (let start = 0; start + 6 <= batch.byteLength;) {
+          const end = start + 6 + batch.readUInt32BE(start + 2);
+          const pdu = batch.subarray(start, end);
+          start = end;
+          if (pdu[0] !== 0x04) continue;
+          for (let at = 6; at + 6 <= pdu.byteLength;) {
+            const length = pdu.readUInt32BE(at);
+            if (((pdu[at + 5] as number) & 1) === 1) {
+              decodeCommandSet(pdu.subarray(at + 6, at + 4 + length));
+            }
+            at += 4 + length;
+          }
         }
       }
     },
