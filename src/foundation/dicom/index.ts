@@ -13,6 +13,9 @@ export {
 } from './parse.js';
 export { decodeFrame, type DecodedFrame } from './decode.js';
 export {
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
   findTransferSyntax,
   supportedTransferSyntaxes,
   type TransferSyntax,

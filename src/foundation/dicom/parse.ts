@@ -10,7 +10,12 @@ import { UNDEFINED_LENGTH, locateElements, type ElementLocation } from './elemen
 import { attachPixelData, type PixelDataKeyword, type StoredPixelData } from './pixelStore.js';
 import { readHeaderLittleEndian } from './part10Reader.js';
 import { inflateDataset } from './inflate.js';
-import { findTransferSyntax, type TransferSyntax } from './transferSyntax.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  findTransferSyntax,
+  type TransferSyntax,
+} from './transferSyntax.js';
 
 /** dcmjs "naturalized" dataset: keywords as keys (e.g. PatientName, Rows); no pixel data. */
 export type DicomDataset = Record<string, unknown>;
@@ -50,9 +55,6 @@ const PIXEL_TAGS: ReadonlySet<number> = new Set([
 ]);
 /** dcmjs keys of elements that are kept out of the naturalized dataset. */
 const PIXEL_KEYS = ['7FE00001', '7FE00002', '7FE00008', '7FE00009', '7FE00010'];
-
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** Reads a DICOM file from disk. Throws RadiolensError (E_IO, or any parseDicom error). */
 export async function readDicomFile(path: string): Promise<DicomInstance> {

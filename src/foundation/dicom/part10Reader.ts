@@ -11,6 +11,12 @@ import { TextDecoder } from 'node:util';
 import { isRadiolensError } from '../core/index.js';
 import { readElementHeader } from './elementWalker.js';
 import { inflateDataset } from './inflate.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from './transferSyntax.js';
 import { depthExceeded, parsingLimits } from './limits.js';
 import {
   dictionaryVr,
@@ -228,19 +234,19 @@ export function readHeaderLittleEndian(
     const metaEnd = 132 + 12 + metaLength;
     const metaDict = meta.dataset(metaEnd, false, false);
     const syntax = (metaDict['00020010']?.Value?.[0] as string | undefined)?.trim();
-    if (syntax === undefined || syntax === '1.2.840.10008.1.2.2') return undefined;
+    if (syntax === undefined || syntax === EXPLICIT_VR_BIG_ENDIAN) return undefined;
     let source = bytes;
-    if (syntax === '1.2.840.10008.1.2.1.99') {
+    if (syntax === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
       const inflated = inflateDataset(bytes.subarray(metaEnd), 'dataset');
       source = new Uint8Array(metaEnd + inflated.byteLength);
       source.set(bytes.subarray(0, metaEnd));
       source.set(inflated, metaEnd);
-      metaDict['00020010'] = { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] };
+      metaDict['00020010'] = { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] };
     }
     const reader = new Reader(
       source,
       metaEnd,
-      syntax !== '1.2.840.10008.1.2',
+      syntax !== IMPLICIT_VR_LITTLE_ENDIAN,
       new TextDecoder('latin1'),
     );
     const dict = reader.dataset(source.byteLength, true, false);
