@@ -42,6 +42,8 @@ interface ServeOptions {
   quietPeriod?: number;
   workers?: number;
   registry?: string;
+  maxAssociations?: number;
+  dicomIdleTimeout?: number;
 }
 
 export const serveCommand: CommandModule = (program: Command) => {
@@ -100,6 +102,16 @@ export const serveCommand: CommandModule = (program: Command) => {
       toNumber,
     )
     .option(
+      '--max-associations <n>',
+      'DICOM associations open at once; one more is refused "local limit exceeded" (default 64)',
+      toNumber,
+    )
+    .option(
+      '--dicom-idle-timeout <seconds>',
+      'abort a DICOM association that sends and receives nothing this long (default 120)',
+      toNumber,
+    )
+    .option(
       '--registry <dir>',
       'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
     )
@@ -111,7 +123,10 @@ export const serveCommand: CommandModule = (program: Command) => {
         '"monitoring": the scheduled drift check of every model version against its package\'s ' +
         'reference (intervalMinutes 60, lastImages 200, persistence 2, webhook; false turns it ' +
         'off), which alerts in the log, in /health and by webhook when drift persists ' +
-        '(docs/adr/0087).\n' +
+        '(docs/adr/0087), "dicomLimits" (maxPduLength, maxAssociateRequestLength, ' +
+        'maxDatasetBytes, maxAssociations, associationRequestSeconds, idleSeconds, pduSeconds) ' +
+        'and "parsingLimits" (maxInflatedBytes, inflateAllowanceBytes, maxSequenceDepth): ' +
+        'docs/security.md.\n' +
         'Live routes run the active version of each model (radiolens models promote/rollback); ' +
         'a route pinned to another version is refused.\n' +
         'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
@@ -135,6 +150,8 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(typeof opts.watch === 'string' ? { watch: opts.watch } : {}),
         ...(opts.quietPeriod !== undefined ? { quietPeriod: opts.quietPeriod } : {}),
         ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.maxAssociations !== undefined ? { maxAssociations: opts.maxAssociations } : {}),
+        ...(opts.dicomIdleTimeout !== undefined ? { dicomIdleTimeout: opts.dicomIdleTimeout } : {}),
       };
       const config = loadNodeConfig(
         opts.registry !== undefined ? { ...flags, modelsDir: opts.registry } : flags,

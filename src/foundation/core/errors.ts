@@ -35,7 +35,11 @@ export type ErrorCode =
   | 'E_STUDY_NOT_FOUND'
   | 'E_AUDIT'
   | 'E_MODEL_NOT_ACTIVE'
-  | 'E_REGISTRY_STATE';
+  | 'E_REGISTRY_STATE'
+  /** Input larger or deeper than a stated limit (PDU, inflated dataset, nesting; ADR 0123). */
+  | 'E_LIMIT_EXCEEDED'
+  /** A DICOM peer broke the upper-layer protocol (PS3.8); its association was ended. */
+  | 'E_DIMSE_PROTOCOL';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -8,3 +8,4 @@ export {
   type WriteFileAtomicOptions,
 } from './files.js';
 export { RADIOLENS_VERSION } from './version.js';
+export { outcomeOf, DicomStatus, type Outcome } from './outcomes.js';

@@ -260,9 +260,18 @@ async function decodeEncapsulatedFrame(
   switch (syntax.codec) {
     case 'deflated-frame': {
       let inflated: Uint8Array;
+      // A frame is exactly its native size; zlib stops at it, so a bomb costs no more.
+      const frameBytes = Math.ceil((pixels * desc.samplesPerPixel * desc.bitsAllocated) / 8);
       try {
-        inflated = inflateRawSync(codestream);
+        inflated = inflateRawSync(codestream, { maxOutputLength: Math.max(1, frameBytes + 64) });
       } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw new RadiolensError(
+            'E_LIMIT_EXCEEDED',
+            `${source}: a deflated frame inflates to more than its ${frameBytes} bytes; refused as a decompression bomb`,
+            { subject: source, cause },
+          );
+        }
         throw new RadiolensError(
           'E_DECODE_FAILED',
           `${source}: a deflated frame cannot be inflated (${(cause as Error).message})`,

@@ -5,6 +5,7 @@
  * damaged encapsulation can be recovered or refused by us rather than crash inside dcmjs.
  */
 import { RadiolensError } from '../core/index.js';
+import { depthExceeded, parsingLimits } from './limits.js';
 
 export interface ElementLocation {
   readonly tag: number;
@@ -44,7 +45,8 @@ export interface WalkEncoding {
 
 /**
  * Locates the top-level elements whose tags are in `wanted`. Stops at the end of the bytes;
- * an element header or value that runs past the end is reported as E_TRUNCATED.
+ * an element header or value that runs past the end is reported as E_TRUNCATED, or, with
+ * `prefix` (the bytes are the start of a dataset), ends the walk with what was found.
  */
 export function locateElements(
   bytes: Uint8Array,
@@ -52,10 +54,28 @@ export function locateElements(
   encoding: WalkEncoding,
   wanted: ReadonlySet<number>,
   source: string,
+  prefix = false,
 ): Map<number, ElementLocation> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = new Map<number, ElementLocation>();
   const walker = new Walker(view, encoding, source);
+  if (!prefix) return walkTopLevel(bytes, start, encoding, wanted, walker, found);
+  try {
+    return walkTopLevel(bytes, start, encoding, wanted, walker, found);
+  } catch (error) {
+    if (error instanceof RadiolensError && error.code === 'E_TRUNCATED') return found;
+    throw error;
+  }
+}
+
+function walkTopLevel(
+  bytes: Uint8Array,
+  start: number,
+  encoding: WalkEncoding,
+  wanted: ReadonlySet<number>,
+  walker: Walker,
+  found: Map<number, ElementLocation>,
+): Map<number, ElementLocation> {
   let offset = start;
   while (offset < bytes.byteLength) {
     if (bytes.byteLength - offset < 8) {
@@ -164,20 +184,63 @@ class Walker {
     return readElementHeader(this.view, offset, explicitVr, littleEndian, this.source);
   }
 
-  /** Returns the offset just after the element's value. */
+  /**
+   * Returns the offset just after the element's value. `depth` counts the sequences this
+   * element is inside; a sequence deeper than the limit is E_LIMIT_EXCEEDED (ADR 0123).
+   */
   skipValue(
     header: Header,
     explicitVr: boolean,
     littleEndian = this.encoding.littleEndian,
+    depth = 0,
   ): number {
     if (header.length !== UNDEFINED_LENGTH) {
-      const end = header.valueOffset + header.length;
-      return Math.min(end, this.view.byteLength);
+      const end = Math.min(header.valueOffset + header.length, this.view.byteLength);
+      // A defined-length sequence is jumped over, but its nesting still counts: dcmjs
+      // recurses into it afterwards. Only explicit VR says which values are sequences.
+      if (explicitVr && header.vr === 'SQ' && header.length > 0) {
+        this.checkDefinedSequence(header.valueOffset, end, littleEndian, depth + 1);
+      }
+      return end;
     }
     // An undefined-length UN holds an implicit VR little endian sequence (PS3.5 6.2.2).
     const itemsExplicit = header.vr === 'UN' ? false : explicitVr;
     const itemsLittle = header.vr === 'UN' ? true : littleEndian;
-    return this.skipItems(header.valueOffset, itemsExplicit, itemsLittle, header.vr);
+    return this.skipItems(header.valueOffset, itemsExplicit, itemsLittle, header.vr, depth + 1);
+  }
+
+  /**
+   * Walks the items of a defined-length sequence for its nesting depth only. Anything it
+   * cannot follow ends the walk quietly: a damaged value is dcmjs's to report, as before.
+   */
+  private checkDefinedSequence(
+    start: number,
+    end: number,
+    littleEndian: boolean,
+    depth: number,
+  ): void {
+    if (depth > parsingLimits().maxSequenceDepth) throw depthExceeded(depth, this.source, start);
+    let offset = start;
+    try {
+      while (offset + 8 <= end) {
+        const item = this.readHeader(offset, false, littleEndian);
+        if (item.tag !== ITEM) return;
+        const itemEnd =
+          item.length === UNDEFINED_LENGTH ? end : Math.min(end, item.valueOffset + item.length);
+        let inner = item.valueOffset;
+        while (inner + 8 <= itemEnd) {
+          const element = this.readHeader(inner, true, littleEndian);
+          if (element.tag === ITEM_DELIMITATION) {
+            inner = element.valueOffset;
+            break;
+          }
+          inner = this.skipValue(element, true, littleEndian, depth);
+        }
+        offset = item.length === UNDEFINED_LENGTH ? inner : itemEnd;
+      }
+    } catch (error) {
+      if (error instanceof RadiolensError && error.code === 'E_LIMIT_EXCEEDED') throw error;
+    }
   }
 
   private skipItems(
@@ -185,7 +248,9 @@ class Walker {
     explicitVr: boolean,
     littleEndian: boolean,
     vr: string,
+    depth: number,
   ): number {
+    if (depth > parsingLimits().maxSequenceDepth) throw depthExceeded(depth, this.source, offset);
     for (;;) {
       const item = this.readHeader(offset, false, littleEndian);
       if (item.tag === SEQUENCE_DELIMITATION) return item.valueOffset;
@@ -209,7 +274,7 @@ class Walker {
           offset = inner.valueOffset;
           break;
         }
-        offset = this.skipValue(inner, explicitVr, littleEndian);
+        offset = this.skipValue(inner, explicitVr, littleEndian, depth);
         if (offset >= this.view.byteLength) this.need(offset, 8);
       }
     }

@@ -13,6 +13,9 @@ export {
 } from './parse.js';
 export { decodeFrame, type DecodedFrame } from './decode.js';
 export {
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
   findTransferSyntax,
   supportedTransferSyntaxes,
   type TransferSyntax,
@@ -41,3 +44,10 @@ export {
   encodeNaturalizedPart10,
   decimalString,
 } from './part10Writer.js';
+export {
+  configureParsingLimits,
+  parsingLimits,
+  DEFAULT_PARSING_LIMITS,
+  type ParsingLimits,
+} from './limits.js';
+export { inflateDataset } from './inflate.js';

@@ -3,7 +3,6 @@
  * Pixel Data); our element walker finds the pixel bytes; both failures become RadiolensError.
  */
 import { readFile } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
 import { RadiolensError, isRadiolensError } from '../core/index.js';
 import { dcmjsNaturalize, dcmjsReadPart10 } from './dcmjs.js';
 import type { TaggedFile } from './taggedDataset.js';
@@ -11,7 +10,13 @@ import { readEncapsulatedPixelData } from './encapsulated.js';
 import { UNDEFINED_LENGTH, locateElements, type ElementLocation } from './elementWalker.js';
 import { attachPixelData, type PixelDataKeyword, type StoredPixelData } from './pixelStore.js';
 import { readHeaderLittleEndian } from './part10Reader.js';
-import { findTransferSyntax, type TransferSyntax } from './transferSyntax.js';
+import { inflateDataset } from './inflate.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  findTransferSyntax,
+  type TransferSyntax,
+} from './transferSyntax.js';
 
 /** dcmjs "naturalized" dataset: keywords as keys (e.g. PatientName, Rows); no pixel data. */
 export type DicomDataset = Record<string, unknown>;
@@ -52,9 +57,6 @@ const PIXEL_TAGS: ReadonlySet<number> = new Set([
 /** dcmjs keys of elements that are kept out of the naturalized dataset. */
 const PIXEL_KEYS = ['7FE00001', '7FE00002', '7FE00008', '7FE00009', '7FE00010'];
 
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
 /** Reads a DICOM file from disk. Throws RadiolensError (E_IO, or any parseDicom error). */
 export async function readDicomFile(path: string): Promise<DicomInstance> {
   let bytes: Uint8Array;
@@ -73,7 +75,8 @@ export async function readDicomFile(path: string): Promise<DicomInstance> {
  * Parses a DICOM Part 10 file. Also accepts a dataset whose File Meta Information lacks the
  * preamble, and a bare little endian dataset with no meta at all (older media; the transfer
  * syntax is then inferred from the first element). Throws RadiolensError: E_NOT_DICOM,
- * E_TRUNCATED, E_MALFORMED_DICOM.
+ * E_TRUNCATED, E_MALFORMED_DICOM, and E_LIMIT_EXCEEDED for a dataset past the parsing limits
+ * (limits.ts: inflated size, sequence depth).
  */
 export function parseDicom(bytes: Uint8Array, source: string): DicomInstance {
   const part10 = asPart10(bytes, source);
@@ -177,10 +180,12 @@ const IDENTITY_TAGS = {
 export function readInstanceIdentity(bytes: Uint8Array, source: string): InstanceIdentity {
   const part10 = asPart10(bytes, source);
   const transferSyntaxUid = metaTransferSyntaxUid(part10);
+  // The structural walk (truncation, pixel data encoding, limits) that parseDicom makes,
+  // first: its errors name the source.
+  if (transferSyntaxUid !== '')
+    locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
   const header = transferSyntaxUid === '' ? undefined : readHeaderLittleEndian(part10);
   if (header === undefined) return identityOf(parseDicom(bytes, source));
-  // The structural walk (truncation, pixel data encoding) that parseDicom makes.
-  locatePixelData(part10, findTransferSyntax(transferSyntaxUid), source);
   const { dict, meta } = header.file;
   const text = (dataset: typeof dict, tag: string): string => {
     const first = dataset[tag]?.Value?.[0];
@@ -262,15 +267,7 @@ function locatePixelData(
   let bytes = part10;
   let start = datasetStart;
   if (encoding.deflatedDataset) {
-    try {
-      bytes = inflateRawSync(part10.subarray(datasetStart));
-    } catch (cause) {
-      throw new RadiolensError(
-        'E_TRUNCATED',
-        `${source}: the deflated dataset cannot be inflated (${(cause as Error).message}); the file is truncated or corrupt`,
-        { subject: source, cause },
-      );
-    }
+    bytes = inflateDataset(part10.subarray(datasetStart), source);
     start = 0;
   }
   const found = locateElements(bytes, start, encoding, PIXEL_TAGS, source);

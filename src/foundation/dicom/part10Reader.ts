@@ -8,9 +8,16 @@
  * the caller uses dcmjs instead.
  */
 import { TextDecoder } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import { isRadiolensError } from '../core/index.js';
 import { readElementHeader } from './elementWalker.js';
+import { inflateDataset } from './inflate.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from './transferSyntax.js';
+import { depthExceeded, parsingLimits } from './limits.js';
 import {
   dictionaryVr,
   type TaggedDataset as DicomDataset,
@@ -123,8 +130,11 @@ class Reader {
     if (this.offset + n > this.bytes.byteLength) throw new Unsupported('truncated');
   }
 
-  /** Parse elements until `end`, an Item Delimitation, or (top level) Pixel Data. */
-  dataset(end: number, stopAtPixelData: boolean, inItem: boolean): DicomDataset {
+  /**
+   * Parse elements until `end`, an Item Delimitation, or (top level) Pixel Data; `depth`
+   * counts the sequences around them.
+   */
+  dataset(end: number, stopAtPixelData: boolean, inItem: boolean, depth = 0): DicomDataset {
     const out: DicomDataset = {};
     while (this.offset < end) {
       this.need(8);
@@ -150,7 +160,7 @@ class Reader {
         if (length === UNDEFINED) vr = 'SQ';
       }
       if (vr === 'SQ') {
-        out[tag] = { vr, Value: this.items(length) };
+        out[tag] = { vr, Value: this.items(length, depth + 1) };
         continue;
       }
       if (length === UNDEFINED) throw new Unsupported(`undefined length ${vr} at ${tag}`);
@@ -173,7 +183,10 @@ class Reader {
     return out;
   }
 
-  items(length: number): DicomDataset[] {
+  items(length: number, depth: number): DicomDataset[] {
+    if (depth > parsingLimits().maxSequenceDepth) {
+      throw depthExceeded(depth, 'dataset', this.offset);
+    }
     const end = length === UNDEFINED ? this.bytes.byteLength : this.offset + length;
     const items: DicomDataset[] = [];
     while (this.offset < end) {
@@ -186,10 +199,10 @@ class Reader {
       if (element === 0xe0dd) return items;
       if (element !== 0xe000) throw new Unsupported('item expected');
       if (itemLength === UNDEFINED) {
-        items.push(this.dataset(this.bytes.byteLength, false, true));
+        items.push(this.dataset(this.bytes.byteLength, false, true, depth));
       } else {
         const itemEnd = this.offset + itemLength;
-        items.push(this.dataset(itemEnd, false, false));
+        items.push(this.dataset(itemEnd, false, false, depth));
         this.offset = itemEnd;
       }
     }
@@ -209,7 +222,7 @@ function decoderFor(specificCharacterSet: string): TextDecoder {
 /**
  * Read the file meta and the dataset up to (not including) Pixel Data, for Explicit or
  * Implicit VR Little Endian, the encapsulated (compressed) syntaxes and Deflated Explicit VR
- * Little Endian (inflated here with zlib; the result then reads as Explicit VR Little Endian
+ * Little Endian (inflated within the parsing limits, inflate.ts; the result then reads as Explicit VR Little Endian
  * and `bytes` is the inflated Part 10 file). Undefined for anything else.
  */
 export function readHeaderLittleEndian(
@@ -221,19 +234,19 @@ export function readHeaderLittleEndian(
     const metaEnd = 132 + 12 + metaLength;
     const metaDict = meta.dataset(metaEnd, false, false);
     const syntax = (metaDict['00020010']?.Value?.[0] as string | undefined)?.trim();
-    if (syntax === undefined || syntax === '1.2.840.10008.1.2.2') return undefined;
+    if (syntax === undefined || syntax === EXPLICIT_VR_BIG_ENDIAN) return undefined;
     let source = bytes;
-    if (syntax === '1.2.840.10008.1.2.1.99') {
-      const inflated = inflateRawSync(bytes.subarray(metaEnd));
+    if (syntax === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
+      const inflated = inflateDataset(bytes.subarray(metaEnd), 'dataset');
       source = new Uint8Array(metaEnd + inflated.byteLength);
       source.set(bytes.subarray(0, metaEnd));
       source.set(inflated, metaEnd);
-      metaDict['00020010'] = { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] };
+      metaDict['00020010'] = { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] };
     }
     const reader = new Reader(
       source,
       metaEnd,
-      syntax !== '1.2.840.10008.1.2',
+      syntax !== IMPLICIT_VR_LITTLE_ENDIAN,
       new TextDecoder('latin1'),
     );
     const dict = reader.dataset(source.byteLength, true, false);

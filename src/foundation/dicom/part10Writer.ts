@@ -9,6 +9,7 @@
  */
 import { RadiolensError } from '../core/index.js';
 import { LONG_LENGTH_VRS } from './elementWalker.js';
+import { IMPLICIT_VR_LITTLE_ENDIAN } from './transferSyntax.js';
 import { STRING_VRS, textEncoderFor } from './part10Reader.js';
 import {
   keywordEntry,
@@ -283,7 +284,7 @@ function toTagged(dataset: Record<string, unknown>): DicomDataset {
 }
 
 function encodeOrThrow(file: DicomFile, transferSyntax: string): Uint8Array {
-  const explicit = transferSyntax !== '1.2.840.10008.1.2';
+  const explicit = transferSyntax !== IMPLICIT_VR_LITTLE_ENDIAN;
   {
     const meta = new ChunkWriter(true);
     meta.dataset(file.meta);

@@ -18,6 +18,13 @@ export interface TransferSyntax {
   readonly lossy: boolean;
 }
 
+/** The UIDs other modules name directly; the one place they are written (issue #14). */
+export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+/** Explicit VR Little Endian, the transfer syntax every receiver must accept (PS3.5 10.1). */
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
+export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+
 const table: readonly TransferSyntax[] = [
   ts('1.2.840.10008.1.2', 'Implicit VR Little Endian', { explicitVr: false }),
   ts('1.2.840.10008.1.2.1', 'Explicit VR Little Endian', {}),

@@ -1,3 +1,4 @@
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transferSyntax.js';
 import { RADIOLENS_VERSION, RadiolensError, deriveUid, isValidUid } from '../core/index.js';
 import { encodeNaturalizedPart10 } from './part10Writer.js';
 
@@ -9,8 +10,7 @@ import { encodeNaturalizedPart10 } from './part10Writer.js';
  * ADR 0025): dcmjs' writer cost 20–40 ms per object, most of the pipeline's output time.
  */
 
-/** Explicit VR Little Endian, the transfer syntax every receiver must accept (PS3.5 10.1). */
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+export { EXPLICIT_VR_LITTLE_ENDIAN } from './transferSyntax.js';
 
 /**
  * Implementation Class UID (0002,0012): constant for this implementation, derived under 2.25
@@ -24,10 +24,7 @@ export const IMPLEMENTATION_CLASS_UID = deriveUid('radiolens', 'implementation-c
 export const IMPLEMENTATION_VERSION_NAME =
   `RADIOLENS_${RADIOLENS_VERSION.replace(/[^0-9]/g, '')}`.slice(0, 16);
 
-const SUPPORTED_TRANSFER_SYNTAXES = new Set([
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  '1.2.840.10008.1.2', // Implicit VR Little Endian
-]);
+const SUPPORTED_TRANSFER_SYNTAXES = new Set([EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN]);
 
 /**
  * Encode a naturalized dataset as a DICOM Part 10 file: 128-byte preamble, "DICM", File Meta

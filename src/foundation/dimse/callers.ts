@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { RadiolensError } from '../core/index.js';
+import { assertAeTitle } from './aeTitle.js';
 
 export interface AllowedCaller {
   /**
@@ -21,16 +22,6 @@ export const ANY_AE_TITLE = '*';
 
 /** 'any' accepts every caller; meant for tests and closed networks, never the default. */
 export type CallerPolicy = 'any' | readonly AllowedCaller[];
-
-/** An AE title is 1–16 characters of the default repertoire without backslash (PS3.5 6.2). */
-export function assertAeTitle(aeTitle: string, what: string): void {
-  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle) || aeTitle.trim() === '') {
-    throw new RadiolensError(
-      'E_DIMSE_CONFIG',
-      `${what} "${aeTitle}" is not a valid AE title: use 1 to 16 printable ASCII characters without a backslash`,
-    );
-  }
-}
 
 export function validateCallerPolicy(policy: CallerPolicy): void {
   if (policy === 'any') return;

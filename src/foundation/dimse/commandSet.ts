@@ -7,6 +7,7 @@
  * dcmjs.
  */
 import dcmjsDimse from 'dcmjs-dimse';
+import { IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/index.js';
 
 /** What dcmjs-dimse's commands (requests and responses) share, as far as we use it. */
 interface DimseCommand {
@@ -98,7 +99,6 @@ const READABLE_COMMAND_ELEMENTS: ReadonlyMap<number, { keyword: string; vr: 'UI'
   ]);
 
 const UID_TEXT = /^[0-9.]+$/;
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 
 /**
  * A command set (Implicit VR Little Endian, group 0000) as dcmjs-dimse's Dataset holds it:

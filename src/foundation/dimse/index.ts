@@ -7,7 +7,6 @@ export {
   isCallerAllowed,
   ANY_AE_TITLE,
   validateCallerPolicy,
-  assertAeTitle,
   type AllowedCaller,
   type CallerPolicy,
 } from './callers.js';
@@ -22,3 +21,14 @@ export { part10DatasetOffset, part10Header, type FileMetaFields } from './part10
 export { keepReceivedPart10, receivePart10, receivedPart10 } from './part10Receiver.js';
 export { silenceDimseLog } from './quietDimseLog.js';
 export { useDirectCommandDecoding, withDirectCommandEncoding } from './commandSet.js';
+export {
+  DEFAULT_ASSOCIATION_LIMITS,
+  PduGate,
+  aAbort,
+  aAssociateRj,
+  type AssociationLimits,
+  type GateFailure,
+  type GateRefusal,
+} from './pduGate.js';
+export { checkAssociateRequest, type AssociateRequestCheck } from './associateRequest.js';
+export { assertAeTitle, isAeTitle, AE_TITLE_RULE } from './aeTitle.js';

@@ -4,7 +4,11 @@
  * store can keep untouched and our reader can parse later. Accepting the caller's first
  * choice avoids transcoding on the sender's side, so what we store is what it had.
  */
-import { supportedTransferSyntaxes } from '../dicom/index.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  supportedTransferSyntaxes,
+} from '../dicom/index.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 
@@ -35,8 +39,8 @@ export const STORAGE_TRANSFER_SYNTAXES: ReadonlySet<string> = new Set(
 
 /** Verification is answered in the native syntaxes only (it has no dataset). */
 const VERIFICATION_TRANSFER_SYNTAXES: ReadonlySet<string> = new Set([
-  '1.2.840.10008.1.2',
-  '1.2.840.10008.1.2.1',
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
 ]);
 
 export type ContextDecision =

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RadiolensError } from '../../foundation/core/index.js';
+import { AE_TITLE_RULE, isAeTitle } from '../../foundation/dimse/index.js';
 
 export type Destination =
   | { kind: 'dicom'; aeTitle: string; host: string; port: number }
@@ -34,11 +35,6 @@ function redact(spec: string): string {
   return spec.replace(/\/\/[^/@]*:[^/@]*@/, '//***@');
 }
 
-/** PS3.5 6.2: 1–16 characters of the default repertoire, no backslash, not all spaces. */
-function isAeTitle(value: string): boolean {
-  return /^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(value) && value.trim() !== '';
-}
-
 /** A DNS name (RFC 1123 labels) or an IPv4 address; IPv6 is handled by the caller. */
 function isHostName(value: string): boolean {
   if (isIP(value) === 4) return true;
@@ -63,10 +59,7 @@ function parseDicom(spec: string): Destination {
   const aeTitle = rest.slice(0, at);
   const hostPort = rest.slice(at + 1);
   if (!isAeTitle(aeTitle)) {
-    throw bad(
-      spec,
-      `has AE title "${aeTitle}", which is not 1–16 printable ASCII characters without a backslash`,
-    );
+    throw bad(spec, `has AE title "${aeTitle}", which breaks the rule: ${AE_TITLE_RULE}`);
   }
   let host: string;
   let portText: string;

@@ -5,6 +5,10 @@
  */
 import dcmjsDimse from 'dcmjs-dimse';
 import { RadiolensError, isValidUid } from '../../foundation/core/index.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from '../../foundation/dicom/index.js';
 import { runAssociation } from './dimseAssociation.js';
 import type { StudyMatch, StudyQuery } from './query.js';
 import type { DicomPeer } from './source.js';
@@ -13,7 +17,7 @@ const { CFindRequest } = dcmjsDimse.requests;
 const { Status } = dcmjsDimse.constants;
 
 export const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
-const NATIVE_SYNTAXES = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
+const NATIVE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];
 
 function strings(value: unknown): string[] {
   if (typeof value === 'string')

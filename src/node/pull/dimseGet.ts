@@ -8,6 +8,10 @@
 import dcmjsDimse from 'dcmjs-dimse';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { STORAGE_TRANSFER_SYNTAXES } from '../../foundation/dimse/index.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from '../../foundation/dicom/index.js';
 import { runAssociation, type ProposedContext, type ReceivedInstance } from './dimseAssociation.js';
 import type { DicomPeer } from './source.js';
 
@@ -15,7 +19,7 @@ const { CGetRequest } = dcmjsDimse.requests;
 const { Status, StorageClass } = dcmjsDimse.constants;
 
 export const STUDY_ROOT_GET = '1.2.840.10008.5.1.4.1.2.2.3';
-const NATIVE_SYNTAXES = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
+const NATIVE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];
 /** PS3.8 9.3.2.2: presentation context IDs are odd numbers 1–255. */
 const MAX_CONTEXTS = 128;
 

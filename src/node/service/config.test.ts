@@ -4,6 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isRadiolensError } from '../../foundation/core/index.js';
+import { DEFAULT_PARSING_LIMITS } from '../../foundation/dicom/index.js';
+import { DEFAULT_ASSOCIATION_LIMITS } from '../../foundation/dimse/index.js';
 import { DEFAULTS, loadNodeConfig } from './config.js';
 
 async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
@@ -167,4 +169,42 @@ test('shadow models and the drift monitor: versions required for shadow, monitor
       /--shadow \(#1\): a shadow model is written id@version/,
     );
   });
+});
+
+test('DICOM and parsing limits: defaults, the file (seconds) and the flags over it', async () => {
+  const defaults = loadNodeConfig({}, '/m');
+  assert.deepEqual(defaults.dicomLimits, DEFAULT_ASSOCIATION_LIMITS);
+  assert.deepEqual(defaults.parsingLimits, DEFAULT_PARSING_LIMITS);
+  await withDir(async (dir) => {
+    const file = join(dir, 'node.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        dicomLimits: { maxPduLength: 65536, maxAssociations: 8, idleSeconds: 30, pduSeconds: 2.5 },
+        parsingLimits: { maxSequenceDepth: 16 },
+      }),
+    );
+    const config = loadNodeConfig({ config: file, maxAssociations: 4 }, '/m');
+    assert.equal(config.dicomLimits.maxPduLength, 65536);
+    assert.equal(config.dicomLimits.maxAssociations, 4, 'the flag wins');
+    assert.equal(config.dicomLimits.idleTimeoutMs, 30_000);
+    assert.equal(config.dicomLimits.pduTimeoutMs, 2_500);
+    assert.equal(
+      config.dicomLimits.associationRequestTimeoutMs,
+      DEFAULT_ASSOCIATION_LIMITS.associationRequestTimeoutMs,
+    );
+    assert.equal(config.parsingLimits.maxSequenceDepth, 16);
+    await writeFile(file, JSON.stringify({ dicomLimits: { maxPduLength: 100, unknown: 1 } }));
+    assert.throws(
+      () => loadNodeConfig({ config: file }, '/m'),
+      (error: unknown) =>
+        isRadiolensError(error) &&
+        /dicomLimits\.maxPduLength: maxPduLength is at least 4096 bytes/.test(error.message) &&
+        /dicomLimits: Unrecognized key/.test(error.message),
+    );
+  });
+  assert.throws(
+    () => loadNodeConfig({ maxAssociations: 0 }, '/m'),
+    /--max-associations: maxAssociations is at least 1/,
+  );
 });

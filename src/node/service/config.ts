@@ -7,6 +7,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RadiolensError } from '../../foundation/core/index.js';
+import {
+  AE_TITLE_RULE,
+  DEFAULT_ASSOCIATION_LIMITS,
+  isAeTitle,
+  type AssociationLimits,
+} from '../../foundation/dimse/index.js';
+import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dicom/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isIP } from 'node:net';
 
@@ -18,12 +25,7 @@ const modelRef = z
   .string()
   .regex(MODEL_REF, { message: 'a model is written id or id@version, e.g. cxr-pneumonia@1.2.0' });
 
-const aeTitle = z
-  .string()
-  .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, {
-    message: 'an AE title is 1 to 16 printable ASCII characters without a backslash',
-  })
-  .refine((value) => value.trim() !== '', { message: 'an AE title cannot be blank' });
+const aeTitle = z.string().refine(isAeTitle, { message: AE_TITLE_RULE });
 
 const port = z
   .number({ message: 'a port is a whole number from 0 to 65535 (0 picks a free one)' })
@@ -100,6 +102,34 @@ const positiveSeconds = (what: string): z.ZodNumber =>
     .number({ message: `${what} is a number of seconds` })
     .min(0, { message: `${what} cannot be negative` });
 
+const wholeAtLeast = (what: string, min: number, unit: string): z.ZodNumber =>
+  z
+    .number({ message: `${what} is a whole number of ${unit}` })
+    .int({ message: `${what} is a whole number of ${unit}` })
+    .min(min, { message: `${what} is at least ${min} ${unit}` });
+
+/** The DICOM port's limits (ADR 0122); times in seconds, sizes in bytes. */
+const dicomLimitsSchema = z
+  .object({
+    maxPduLength: wholeAtLeast('maxPduLength', 4096, 'bytes').optional(),
+    maxAssociateRequestLength: wholeAtLeast('maxAssociateRequestLength', 1024, 'bytes').optional(),
+    maxDatasetBytes: wholeAtLeast('maxDatasetBytes', 1024, 'bytes').optional(),
+    maxAssociations: wholeAtLeast('maxAssociations', 1, 'associations').optional(),
+    associationRequestSeconds: z.number().positive().optional(),
+    idleSeconds: z.number().positive().optional(),
+    pduSeconds: z.number().positive().optional(),
+  })
+  .strict();
+
+/** Limits of the one Part 10 reading path (ADR 0123). */
+const parsingLimitsSchema = z
+  .object({
+    maxInflatedBytes: wholeAtLeast('maxInflatedBytes', 1024, 'bytes').optional(),
+    inflateAllowanceBytes: wholeAtLeast('inflateAllowanceBytes', 1024, 'bytes').optional(),
+    maxSequenceDepth: wholeAtLeast('maxSequenceDepth', 1, 'levels').optional(),
+  })
+  .strict();
+
 /** The config file: every field optional, defaults applied after merging with flags. */
 export const nodeConfigFileSchema = z
   .object({
@@ -133,6 +163,8 @@ export const nodeConfigFileSchema = z
       .min(1, { message: 'leaseSeconds must be at least 1 (workers renew it every third)' })
       .optional(),
     shutdownGraceSeconds: positiveSeconds('shutdownGraceSeconds').optional(),
+    dicomLimits: dicomLimitsSchema.optional(),
+    parsingLimits: parsingLimitsSchema.optional(),
     delivery: z
       .object({
         retryFirstSeconds: positiveSeconds('retryFirstSeconds').optional(),
@@ -165,6 +197,8 @@ export interface NodeFlags {
   readonly quietPeriod?: number;
   readonly workers?: number;
   readonly modelsDir?: string;
+  readonly maxAssociations?: number;
+  readonly dicomIdleTimeout?: number;
 }
 
 export interface AllowedCallerConfig {
@@ -200,6 +234,10 @@ export interface NodeConfig {
   readonly modelsDir: string;
   readonly leaseSeconds: number;
   readonly shutdownGraceSeconds: number;
+  /** The DICOM port's limits, times in milliseconds (ADR 0122). */
+  readonly dicomLimits: AssociationLimits;
+  /** Limits of the Part 10 reading path, set process-wide at start (ADR 0123). */
+  readonly parsingLimits: ParsingLimits;
   /** Outbox retry backoff and send claim (ADR 0110); the outbox's defaults when absent. */
   readonly delivery: {
     readonly retryFirstSeconds?: number;
@@ -266,6 +304,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   quietPeriodSeconds: '--quiet-period',
   workers: '--workers',
   modelsDir: '--registry',
+  'dicomLimits.maxAssociations': '--max-associations',
+  'dicomLimits.idleSeconds': '--dicom-idle-timeout',
 };
 
 function formatIssues(issues: readonly z.core.$ZodIssue[], where: string, asFlags = false): string {
@@ -273,6 +313,8 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], where: string, asFlag
     let path = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
     if (asFlags) {
       const [field, index, ...rest] = issue.path.map(String);
+      const nested = FLAG_OF[`${field ?? ''}.${index ?? ''}`];
+      if (nested !== undefined) return `  ${nested}: ${issue.message}`;
       // --allow/--model/--send-to are repeatable: "--allow (2nd)" rather than allowedCallers.1
       const which = index === undefined ? '' : ` (#${Number(index) + 1})`;
       path = `${FLAG_OF[field ?? ''] ?? field}${which}${rest.length > 0 ? ` ${rest.join('.')}` : ''}`;
@@ -346,6 +388,18 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     ...(flags.quietPeriod !== undefined ? { quietPeriodSeconds: flags.quietPeriod } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.modelsDir !== undefined ? { modelsDir: resolve(flags.modelsDir) } : {}),
+    ...(flags.maxAssociations !== undefined || flags.dicomIdleTimeout !== undefined
+      ? {
+          dicomLimits: {
+            ...(flags.maxAssociations !== undefined
+              ? { maxAssociations: flags.maxAssociations }
+              : {}),
+            ...(flags.dicomIdleTimeout !== undefined
+              ? { idleSeconds: flags.dicomIdleTimeout }
+              : {}),
+          },
+        }
+      : {}),
   };
   const checkedFlags = nodeConfigFileSchema.safeParse(flagConfig);
   if (!checkedFlags.success) {
@@ -408,6 +462,27 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     modelsDir: flagConfig.modelsDir ?? fromFile(fileConfig.modelsDir) ?? defaultModelsDir,
     leaseSeconds: fileConfig.leaseSeconds ?? DEFAULTS.leaseSeconds,
     shutdownGraceSeconds: fileConfig.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds,
+    dicomLimits: dicomLimitsOf({ ...fileConfig.dicomLimits, ...flagConfig.dicomLimits }),
+    parsingLimits: { ...DEFAULT_PARSING_LIMITS, ...fileConfig.parsingLimits },
     delivery: fileConfig.delivery ?? {},
+  };
+}
+
+/** The file's dicomLimits (seconds) over the defaults, as the SCP takes them (milliseconds). */
+function dicomLimitsOf(file: z.infer<typeof dicomLimitsSchema>): AssociationLimits {
+  const ms = (seconds: number | undefined, fallback: number): number =>
+    seconds === undefined ? fallback : Math.max(1, Math.round(seconds * 1000));
+  const defaults = DEFAULT_ASSOCIATION_LIMITS;
+  return {
+    maxPduLength: file.maxPduLength ?? defaults.maxPduLength,
+    maxAssociateRequestLength: file.maxAssociateRequestLength ?? defaults.maxAssociateRequestLength,
+    maxDatasetBytes: file.maxDatasetBytes ?? defaults.maxDatasetBytes,
+    maxAssociations: file.maxAssociations ?? defaults.maxAssociations,
+    associationRequestTimeoutMs: ms(
+      file.associationRequestSeconds,
+      defaults.associationRequestTimeoutMs,
+    ),
+    idleTimeoutMs: ms(file.idleSeconds, defaults.idleTimeoutMs),
+    pduTimeoutMs: ms(file.pduSeconds, defaults.pduTimeoutMs),
   };
 }

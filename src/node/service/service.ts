@@ -10,6 +10,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ModelSessions } from '../../inference/analysis/index.js';
 import { describeError } from '../../foundation/core/index.js';
+import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
@@ -63,9 +64,14 @@ function eventFields(event: object): LogFields {
 function logScpEvent(logger: NodeLogger, event: ScpEvent): void {
   const { type, ...rest } = event;
   const level =
-    type === 'association-rejected' || type === 'association-aborted' || type === 'store-failed'
-      ? 'warn'
-      : 'info';
+    type === 'association-error'
+      ? 'error'
+      : type === 'association-rejected' ||
+          type === 'association-aborted' ||
+          type === 'association-refused' ||
+          type === 'store-failed'
+        ? 'warn'
+        : 'info';
   logger.log(level, `dimse-${type}`, eventFields(rest));
 }
 
@@ -101,6 +107,9 @@ export class RadiolensNode {
 
   static async start(config: NodeConfig, options: NodeStartOptions = {}): Promise<RadiolensNode> {
     const logger = options.logger ?? createLogger();
+    // Every reader in this process (C-STORE, STOW-RS, the watched folder, workers) reads
+    // within these (ADR 0123).
+    configureParsingLimits(config.parsingLimits);
     const closers: Closer[] = [];
     const undo = async (): Promise<void> => {
       for (const close of closers.reverse()) {
@@ -195,6 +204,7 @@ export class RadiolensNode {
         port: config.dicomPort,
         host: config.host,
         allowedCallers: config.allowedCallers,
+        limits: config.dicomLimits,
         onEvent: (event) => logScpEvent(logger, event),
       });
       closers.push(() => scp.stop(0));

@@ -2,14 +2,14 @@
  * The Store Instances Response Module (PS3.18 Annex I) in DICOM JSON (PS3.18 Annex F), and
  * the Failure Reason (0008,1197) for each way an instance can fail (Table I.2-2).
  */
-import { isRadiolensError } from '../../../foundation/core/index.js';
+import { DicomStatus, outcomeOf } from '../../../foundation/core/index.js';
 
-/** PS3.18 Table I.2-2. */
-export const FAILURE_OUT_OF_RESOURCES = 0xa700;
-export const FAILURE_DATASET_DOES_NOT_MATCH = 0xa900;
-export const FAILURE_CANNOT_UNDERSTAND = 0xc000;
-export const FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED = 0xc122;
-export const FAILURE_PROCESSING = 0x0110;
+/** PS3.18 Table I.2-2, from the one outcome map (ADR 0124). */
+export const FAILURE_OUT_OF_RESOURCES = DicomStatus.OUT_OF_RESOURCES;
+export const FAILURE_DATASET_DOES_NOT_MATCH = DicomStatus.DATASET_DOES_NOT_MATCH;
+export const FAILURE_CANNOT_UNDERSTAND = DicomStatus.CANNOT_UNDERSTAND;
+export const FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED = DicomStatus.TRANSFER_SYNTAX_NOT_SUPPORTED;
+export const FAILURE_PROCESSING = DicomStatus.PROCESSING_FAILURE;
 
 export interface ReferencedInstance {
   readonly sopClassUid: string;
@@ -25,21 +25,7 @@ export interface FailedInstance {
 
 /** Failure Reason for an error thrown while reading or storing one instance. */
 export function failureReasonOf(error: unknown): number {
-  if (!isRadiolensError(error)) return FAILURE_PROCESSING;
-  switch (error.code) {
-    case 'E_NOT_DICOM':
-    case 'E_TRUNCATED':
-    case 'E_MALFORMED_DICOM':
-    case 'E_BAD_INPUT':
-      return FAILURE_CANNOT_UNDERSTAND;
-    case 'E_UNSUPPORTED_TRANSFER_SYNTAX':
-      return FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED;
-    case 'E_STORE':
-    case 'E_IO':
-      return FAILURE_OUT_OF_RESOURCES;
-    default:
-      return FAILURE_PROCESSING;
-  }
+  return outcomeOf(error).stowFailureReason;
 }
 
 type JsonAttribute = { vr: string; Value?: unknown[] };

@@ -7,6 +7,13 @@ import { join } from 'node:path';
 import { parseDicom } from '../../../foundation/dicom/index.js';
 import { InstanceStore } from '../../store/index.js';
 import { conformanceDir } from '../../../../test/support/index.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  element,
+  identifyingAttributes,
+  nestedSequences,
+  part10,
+} from '../../../../test/support/craftedDicom.js';
 import { WatchedFolder, type WatchEvent, type WatchedFolderOptions } from './index.js';
 
 const CT = join(conformanceDir, 'cornerstone3D', 'CTImage.dcm');
@@ -226,4 +233,25 @@ test('stop() waits for the file in flight and takes no further file', async () =
       assert.equal(events.filter((e) => e.type === 'stored').length, 1);
     },
   );
+});
+
+test('100,000 nested sequences are rejected at once with E_LIMIT_EXCEEDED, not retried', async () => {
+  await withFolder({}, async ({ store, folder, watched, events }) => {
+    const dataset = Buffer.concat([
+      identifyingAttributes('1.2.3.4.99'),
+      nestedSequences(100_000, false, element(0x0040a160, 'UT', 'leaf')),
+    ]);
+    await writeFile(
+      join(folder, 'deep.dcm'),
+      part10(EXPLICIT_VR_LITTLE_ENDIAN, '1.2.3.4.99', dataset),
+    );
+    await watched.scanOnce();
+    await watched.scanOnce();
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'rejected' ? [e.error] : [])),
+      ['E_LIMIT_EXCEEDED'],
+    );
+    assert.ok(existsSync(join(folder, '.rejected', 'deep.dcm')));
+    assert.deepEqual(store.studies(), []);
+  });
 });

@@ -9,7 +9,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { RadiolensError, describeError, isRadiolensError } from '../../../foundation/core/index.js';
+import {
+  DicomStatus,
+  RadiolensError,
+  describeError,
+  isRadiolensError,
+  outcomeOf,
+} from '../../../foundation/core/index.js';
 import type { InstanceStore, StoreOutcome } from '../../store/index.js';
 
 export const REJECTED_FOLDER = '.rejected';
@@ -53,12 +59,13 @@ interface Seen {
 }
 
 /** Errors that mean "these bytes are not an instance we can keep": the file is rejected. */
-const REJECT_CODES: ReadonlySet<string> = new Set([
-  'E_NOT_DICOM',
-  'E_MALFORMED_DICOM',
-  'E_BAD_INPUT',
-  'E_UNSUPPORTED_TRANSFER_SYNTAX',
-]);
+/**
+ * A file the node cannot understand (the one outcome map's C000: damaged, unsupported, past a
+ * parsing limit) is rejected; reading it again would give the same answer (ADR 0124).
+ */
+function isRejected(error: unknown): boolean {
+  return outcomeOf(error).dimseStatus === DicomStatus.CANNOT_UNDERSTAND;
+}
 
 function fileRef(relativePath: string): string {
   return createHash('sha256').update(relativePath).digest('hex').slice(0, 12);
@@ -231,7 +238,7 @@ export class WatchedFolder {
         // Perhaps still being written (a paused sender): give it the grace period.
         seen.incompleteSince = this.now();
         this.emit({ type: 'incomplete', file });
-      } else if (REJECT_CODES.has(code)) {
+      } else if (isRejected(error)) {
         await this.reject(path, describeError(error), code);
         this.seen.delete(path);
       } else {
