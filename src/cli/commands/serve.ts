@@ -5,6 +5,7 @@ import {
   RadiolensNode,
   createLogger,
   loadNodeConfig,
+  describeHttpAccess,
   type NodeFlags,
 } from '../../node/service/index.js';
 import { installRoot } from '../installRoot.js';
@@ -34,6 +35,10 @@ interface ServeOptions {
   dicomPort?: number;
   httpPort?: number;
   host?: string;
+  // Issue #16: listeners apart and DICOMweb access.
+  dicomHost?: string;
+  httpHost?: string;
+  httpAllow?: string[];
   allow?: string[];
   model?: string[];
   shadow?: string[];
@@ -62,7 +67,20 @@ export const serveCommand: CommandModule = (program: Command) => {
     .option('--ae-title <aet>', 'our DICOM AE title (default RADIOLENS)')
     .option('--dicom-port <port>', 'DICOM port (default 11112; 0 picks a free one)', toNumber)
     .option('--http-port <port>', 'HTTP port for /health and STOW-RS (default 8080)', toNumber)
-    .option('--host <ip>', 'address to listen on (default 0.0.0.0)')
+    .option(
+      '--host <ip>',
+      'address both listeners use (shorthand for the two below; default 0.0.0.0)',
+    )
+    // ── Issue #16: listeners apart, DICOMweb access (docs/security.md, ADR 0131)
+    .option('--dicom-host <ip>', 'address the DICOM port listens on (default: --host)')
+    .option('--http-host <ip>', 'address the HTTP port listens on (default: --host)')
+    .option(
+      '--http-allow <ip>',
+      'client address allowed to use DICOMweb (STOW-RS) without a token; repeatable ' +
+        '(default: the addresses of the --allow list, i.e. this machine); others need ' +
+        '"Authorization: Bearer $RADIOLENS_HTTP_TOKEN"',
+      collect,
+    )
     .option(
       '--allow <aet[@ip]>',
       'calling AE title allowed to send, optionally only from that IP; repeatable; * is any title ' +
@@ -116,6 +134,12 @@ export const serveCommand: CommandModule = (program: Command) => {
         'a route pinned to another version is refused.\n' +
         'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
         'finish, a running job finishes within the grace period or is re-queued; exit status 0.\n' +
+        'DICOMweb (STOW-RS) is refused to anonymous clients: only addresses on --http-allow, ' +
+        'or any client with the bearer token set in RADIOLENS_HTTP_TOKEN (or its sha256 as ' +
+        'http.tokenSha256 in the file); /health is open and carries no patient data. The file ' +
+        'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
+        'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
+        '(docs/security.md).\n' +
         'Exit status 2 when the configuration is invalid (every problem is listed).',
     )
     .action(async (opts: ServeOptions) => {
@@ -126,6 +150,9 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.dicomPort !== undefined ? { dicomPort: opts.dicomPort } : {}),
         ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
         ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.dicomHost !== undefined ? { dicomHost: opts.dicomHost } : {}),
+        ...(opts.httpHost !== undefined ? { httpHost: opts.httpHost } : {}),
+        ...(opts.httpAllow !== undefined ? { httpAllow: opts.httpAllow } : {}),
         ...(opts.allow !== undefined ? { allow: opts.allow } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
         ...(opts.shadow !== undefined ? { shadow: opts.shadow } : {}),
@@ -150,8 +177,8 @@ export const serveCommand: CommandModule = (program: Command) => {
       process.stdout.write(
         `radiolens node listening\n` +
           `  DICOM   ${dicom.aeTitle} on ${dicom.host}:${dicom.port} (C-ECHO, C-STORE)\n` +
-          `  HTTP    http://${http.host}:${http.port}/health\n` +
-          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies\n` +
+          `  HTTP    http://${http.host}:${http.port}/health (open to all)\n` +
+          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies (${describeHttpAccess(config.http)})\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,

@@ -35,7 +35,9 @@ export type ErrorCode =
   | 'E_STUDY_NOT_FOUND'
   | 'E_AUDIT'
   | 'E_MODEL_NOT_ACTIVE'
-  | 'E_REGISTRY_STATE';
+  | 'E_REGISTRY_STATE'
+  // Issue #16: a configured receive limit (body, part, response size) was exceeded.
+  | 'E_TOO_LARGE';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

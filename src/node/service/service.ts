@@ -24,6 +24,7 @@ import {
 } from '../store/index.js';
 import type { NodeConfig } from './config.js';
 import { NodeHttpServer, type HealthReport } from './http.js';
+import { describeHttpAccess } from './httpAccess.js';
 import { StudyJobScheduler } from './jobs.js';
 import { createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
@@ -67,6 +68,13 @@ function logScpEvent(logger: NodeLogger, event: ScpEvent): void {
       ? 'warn'
       : 'info';
   logger.log(level, `dimse-${type}`, eventFields(rest));
+}
+
+function describeCallers(callers: NodeConfig['allowedCallers']): string {
+  if (callers.length === 0) return 'nobody';
+  return callers
+    .map((c) => `${c.aeTitle}@${c.addresses?.length ? c.addresses.join('|') : 'any address'}`)
+    .join(', ');
 }
 
 /** Something that must be undone when start fails half-way or the node stops. */
@@ -193,15 +201,18 @@ export class RadiolensNode {
       const scp = await DicomStorageScp.start(store, {
         aeTitle: config.aeTitle,
         port: config.dicomPort,
-        host: config.host,
+        host: config.dicomHost,
         allowedCallers: config.allowedCallers,
         onEvent: (event) => logScpEvent(logger, event),
       });
       closers.push(() => scp.stop(0));
       const http = await NodeHttpServer.start({
-        host: config.host,
+        host: config.httpHost,
         port: config.httpPort,
+        access: config.http,
         stow: createStowRsHandler(store, {
+          maxRequestBytes: config.http.maxRequestBytes,
+          maxPartBytes: config.http.maxPartBytes,
           onEvent: (event) => {
             const { type, ...rest } = event;
             const level = type === 'stored' || type === 'request-completed' ? 'info' : 'warn';
@@ -250,8 +261,8 @@ export class RadiolensNode {
       }
 
       const listeners: NodeListeners = {
-        dicom: { aeTitle: config.aeTitle, host: config.host, port: scp.port },
-        http: { host: config.host, port: http.port },
+        dicom: { aeTitle: config.aeTitle, host: config.dicomHost, port: scp.port },
+        http: { host: config.httpHost, port: http.port },
         watchFolder: config.watchFolder,
       };
       const node = new RadiolensNode(
@@ -280,10 +291,19 @@ export class RadiolensNode {
       if (testDelayMs() > 0) {
         logger.warn('test-hook-active', { env: TEST_DELAY_ENV, ms: testDelayMs() });
       }
+      // One line that says who can reach what (issue #16): both listeners and their access.
+      logger.info('node-access', {
+        dicom: `${config.dicomHost}:${scp.port} ${config.aeTitle}`,
+        dicomCallers: describeCallers(config.allowedCallers),
+        http: `${config.httpHost}:${http.port}`,
+        httpDicomweb: describeHttpAccess(config.http),
+        httpHealth: 'anyone (no patient data)',
+      });
       logger.info('node-started', {
         aeTitle: config.aeTitle,
-        host: config.host,
+        dicomHost: config.dicomHost,
         dicomPort: scp.port,
+        httpHost: config.httpHost,
         httpPort: http.port,
         watchFolder: config.watchFolder,
         workers: config.workers,
