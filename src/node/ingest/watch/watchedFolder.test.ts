@@ -227,3 +227,53 @@ test('stop() waits for the file in flight and takes no further file', async () =
     },
   );
 });
+
+/** A Part 10 file whose dataset is one sequence nested `depth` times (undefined lengths). */
+function deeplyNested(depth: number): Buffer {
+  const explicitLe = '1.2.840.10008.1.2.1';
+  const uid = Buffer.from(explicitLe.length % 2 ? `${explicitLe}\0` : explicitLe, 'latin1');
+  const metaElement = Buffer.alloc(8 + uid.length);
+  metaElement.writeUInt16LE(0x0002, 0);
+  metaElement.writeUInt16LE(0x0010, 2);
+  metaElement.write('UI', 4, 'latin1');
+  metaElement.writeUInt16LE(uid.length, 6);
+  uid.copy(metaElement, 8);
+  const groupLength = Buffer.alloc(12);
+  groupLength.writeUInt16LE(0x0002, 0);
+  groupLength.writeUInt16LE(0x0000, 2);
+  groupLength.write('UL', 4, 'latin1');
+  groupLength.writeUInt16LE(4, 6);
+  groupLength.writeUInt32LE(metaElement.length, 8);
+  const open = Buffer.alloc(12 + 8);
+  open.writeUInt16LE(0x0008, 0);
+  open.writeUInt16LE(0x1115, 2);
+  open.write('SQ', 4, 'latin1');
+  open.writeUInt32LE(0xffffffff, 8);
+  open.writeUInt16LE(0xfffe, 12);
+  open.writeUInt16LE(0xe000, 14);
+  open.writeUInt32LE(0xffffffff, 16);
+  const close = Buffer.alloc(16);
+  close.writeUInt16LE(0xfffe, 0);
+  close.writeUInt16LE(0xe00d, 2);
+  close.writeUInt16LE(0xfffe, 8);
+  close.writeUInt16LE(0xe0dd, 10);
+  const header = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), groupLength, metaElement]);
+  return Buffer.concat([header, ...Array(depth).fill(open), ...Array(depth).fill(close)]);
+}
+
+test('a file that fails for good (100,000-deep nesting) is rejected once, never retried', async () => {
+  await withFolder({}, async ({ store, folder, watched, events }) => {
+    await writeFile(join(folder, 'deep.dcm'), deeplyNested(100_000));
+    await watched.scanOnce();
+    await watched.scanOnce();
+    assert.ok(!existsSync(join(folder, 'deep.dcm')), 'moved out of the folder');
+    assert.match(
+      await readFile(join(folder, '.rejected', 'deep.dcm.error.txt'), 'utf8'),
+      /reason: E_\w+/,
+    );
+    await watched.scanOnce();
+    assert.equal(events.filter((e) => e.type === 'rejected').length, 1);
+    assert.equal(events.filter((e) => e.type === 'store-failed').length, 0);
+    assert.deepEqual(store.studies(), []);
+  });
+});

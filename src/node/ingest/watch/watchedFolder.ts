@@ -52,13 +52,13 @@ interface Seen {
   incompleteSince?: number;
 }
 
-/** Errors that mean "these bytes are not an instance we can keep": the file is rejected. */
-const REJECT_CODES: ReadonlySet<string> = new Set([
-  'E_NOT_DICOM',
-  'E_MALFORMED_DICOM',
-  'E_BAD_INPUT',
-  'E_UNSUPPORTED_TRANSFER_SYNTAX',
-]);
+/**
+ * Errors that are our own passing trouble (disk full, database busy): the file stays and is
+ * tried again. Every other failure is about the file's bytes — including an uncoded one such
+ * as a stack overflow on absurd nesting — and trying again cannot help, so the file is
+ * rejected with the reason (issue #16: such a file was once retried forever).
+ */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['E_STORE', 'E_IO']);
 
 function fileRef(relativePath: string): string {
   return createHash('sha256').update(relativePath).digest('hex').slice(0, 12);
@@ -231,8 +231,11 @@ export class WatchedFolder {
         // Perhaps still being written (a paused sender): give it the grace period.
         seen.incompleteSince = this.now();
         this.emit({ type: 'incomplete', file });
-      } else if (REJECT_CODES.has(code)) {
-        await this.reject(path, describeError(error), code);
+      } else if (!TRANSIENT_CODES.has(code)) {
+        const reason = isRadiolensError(error)
+          ? describeError(error)
+          : `E_UNEXPECTED: the file could not be read (${error instanceof Error ? error.name : 'error'}: ${describeError(error).slice(0, 200)}) — it is not retried`;
+        await this.reject(path, reason, code);
         this.seen.delete(path);
       } else {
         // Our own trouble (disk, database): the file stays and is tried again once stable.
