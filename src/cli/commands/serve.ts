@@ -6,8 +6,10 @@ import {
   createLogger,
   loadNodeConfig,
   describeHttpAccess,
+  scrub,
   type NodeFlags,
 } from '../../node/service/index.js';
+import { describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
@@ -140,7 +142,8 @@ export const serveCommand: CommandModule = (program: Command) => {
         'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
         'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
         '(docs/security.md).\n' +
-        'Exit status 2 when the configuration is invalid (every problem is listed).',
+        'Exit status 2 when the configuration is invalid (every problem is listed); 70 after an ' +
+        'internal error (logged as one node-crashed record).',
     )
     .action(async (opts: ServeOptions) => {
       const flags: NodeFlags = {
@@ -168,6 +171,22 @@ export const serveCommand: CommandModule = (program: Command) => {
         modelRegistryLocation(),
       );
       const logger = createLogger();
+      // Issue #16: stderr is the JSON log. A bug that escapes every handler is still one coded
+      // JSON record (its stack only at debug level), then the process exits for its
+      // supervisor to restart it — never a raw stack trace in the log.
+      const crash = (kind: string) => (error: unknown) => {
+        logger.error('node-crashed', {
+          kind,
+          code: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+          error: scrub(describeError(error)),
+        });
+        if (error instanceof Error && error.stack !== undefined) {
+          logger.log('debug', 'node-crashed-stack', { stack: scrub(error.stack) });
+        }
+        process.exit(70); // EX_SOFTWARE
+      };
+      process.on('uncaughtException', crash('uncaught-exception'));
+      process.on('unhandledRejection', crash('unhandled-rejection'));
       const node = await RadiolensNode.start(config, {
         logger,
         version: packageVersion(),
@@ -193,7 +212,7 @@ export const serveCommand: CommandModule = (program: Command) => {
           stopping = true;
           logger.info('signal', { signal });
           node.stop().then(resolve, (error: unknown) => {
-            logger.error('node-stop-failed', { error: String(error) });
+            logger.error('node-stop-failed', { error: scrub(describeError(error)) });
             process.exitCode = 1;
             resolve();
           });

@@ -17,7 +17,11 @@ export type StowHandler = StowRsHandler;
 export const DICOMWEB_ROOT = '/dicomweb';
 
 export interface HealthReport {
-  readonly status: 'ok' | 'unavailable';
+  /**
+   * 'unavailable' (503): ingest cannot accept (disk nearly full, database unusable);
+   * 'degraded' (200): it can, but something needs a look (a stuck job); 'ok' (200).
+   */
+  readonly status: 'ok' | 'degraded' | 'unavailable';
   readonly [field: string]: unknown;
 }
 
@@ -135,7 +139,7 @@ async function handle(
         return;
       }
       const report = options.health();
-      sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      sendJson(res, report.status === 'unavailable' ? 503 : 200, report);
       return;
     }
     const stow = path.startsWith(`${DICOMWEB_ROOT}/`)

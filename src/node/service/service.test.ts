@@ -118,3 +118,43 @@ test('the scheduled drift check: an alert when drift persists, in /health', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('/health tells the truth: 503 naming disk-low when free space is under the bound; the start-up line says who may write', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-service-'));
+  try {
+    const file = join(dir, 'node.json');
+    // More free space than any disk has: the data folder counts as full.
+    await writeFile(file, JSON.stringify({ health: { minFreeBytes: Number.MAX_SAFE_INTEGER } }));
+    const config = loadNodeConfig(
+      { config: file, data: join(dir, 'data'), dicomPort: 0, httpPort: 0, host: '127.0.0.1' },
+      join(repoRoot, 'models'),
+    );
+    const lines: string[] = [];
+    const node = await RadiolensNode.start(config, {
+      logger: createLogger((line) => lines.push(line)),
+    });
+    try {
+      const response = await fetch(`http://127.0.0.1:${node.listeners.http.port}/health`);
+      assert.equal(response.status, 503);
+      const body = (await response.json()) as {
+        status: string;
+        conditions: { condition: string; blocksIngest: boolean; detail: string }[];
+      };
+      assert.equal(body.status, 'unavailable');
+      assert.deepEqual(
+        body.conditions.map((c) => [c.condition, c.blocksIngest]),
+        [['disk-low', true]],
+      );
+      assert.match(body.conditions[0]!.detail, /bytes free in the data folder/);
+      const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const line = access.find((r) => r['event'] === 'node-access');
+      assert.ok(line, 'one start-up line names listeners and access');
+      assert.match(String(line['httpDicomweb']), /clients 127\.0\.0\.1, ::1/);
+      assert.match(String(line['dicomCallers']), /\*@127\.0\.0\.1\|::1/);
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
