@@ -29,6 +29,7 @@ import { StudyJobScheduler } from './jobs.js';
 import { RateLimitedLog, createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
+import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
@@ -144,7 +145,8 @@ export class RadiolensNode {
     try {
       // The lock first: it proves no other node uses the directory (ADR 0116). Then the
       // database, whose error says what is wrong with the data directory.
-      mkdirSync(config.dataDir, { recursive: true });
+      // Private before anything is written into it (ADR 0135).
+      secureDataDir(config.dataDir, config.storage, logger);
       const lock = acquireDataDirLock(config.dataDir);
       closers.push(() => lock.release());
       const db = openNodeDatabase(config.dataDir);
