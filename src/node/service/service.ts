@@ -250,9 +250,15 @@ export class RadiolensNode {
       closers.push(() => http.stop(0));
       let watcher: WatchedFolder | null = null;
       if (config.watchFolder !== null) {
+        // Our own trouble (disk full) fails every file on every scan: once a minute per code.
+        const watchTrouble = new RateLimitedLog(logger, REPEATED_CONDITION_LOG_MS);
         watcher = new WatchedFolder(store, config.watchFolder, {
           onEvent: (event) => {
             const { type, ...rest } = event;
+            if (type === 'store-failed' || type === 'scan-failed') {
+              watchTrouble.log('warn', `watch-${type}`, eventFields(rest), event.error);
+              return;
+            }
             logger.log(type === 'stored' ? 'info' : 'warn', `watch-${type}`, eventFields(rest));
           },
         });
