@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { conformanceDir, repoRoot, runCli, type CliRun } from '../../test/support/index.js';
 import { writeTestModelPackage } from '../../test/support/onnxModels.js';
+import type { TaggedDataset } from '../foundation/dicom/index.js';
+import { readTaggedFile, writeTaggedFile } from '../lifecycle/deid/dicomIo.js';
 
 function radiolens(...args: string[]): CliRun {
   return runCli(args, { RADIOLENS_MODELS: registry });
@@ -165,4 +167,48 @@ test('the README quick start: demo imports the shipped samples and analyses them
   const results = (await readdir(join(out, 'results'), { recursive: true })).map(String);
   assert.equal(results.filter((name) => /SR_.*\.dcm$/.test(name)).length, 4);
   assert.equal(results.filter((name) => /SC_.*\.dcm$/.test(name)).length, 4);
+});
+
+test('analyze: a ".." UID, an empty SOP Instance UID or a 70,000-character name fails that file only; nothing is written outside --out', async () => {
+  const dicom = join(work, 'hostile-in');
+  const imported = radiolens('import-images', join(repoRoot, 'samples', 'cxr'), '--out', dicom);
+  assert.equal(imported.status, 0, imported.stderr);
+  const [good, ...others] = (await readdir(dicom)).filter((n) => n.endsWith('.dcm')).sort();
+  const source = await readFile(join(dicom, others[0]!));
+  const variant = async (name: string, edit: (dict: TaggedDataset) => void): Promise<string> => {
+    const file = readTaggedFile(source, name);
+    edit(file.dict);
+    const path = join(work, 'hostile-in', name);
+    await writeFile(path, writeTaggedFile(file));
+    return path;
+  };
+  const files = [
+    join(dicom, good!),
+    await variant('dotdot.dcm', (d) => (d['0020000D'] = { vr: 'UI', Value: ['..'] })),
+    await variant('dotdot2.dcm', (d) => (d['0020000D'] = { vr: 'UI', Value: ['../..'] })),
+    await variant('nosop.dcm', (d) => (d['00080018'] = { vr: 'UI', Value: [''] })),
+    await variant(
+      'longname.dcm',
+      (d) => (d['00100010'] = { vr: 'PN', Value: ['A'.repeat(70_000)] }),
+    ),
+  ];
+  const outParent = join(work, 'hostile-run');
+  const out = join(outParent, 'out');
+  const run = radiolens('analyze', ...files, '--out', out);
+  // Partial problems: exit 1 (the CLI's convention), a summary, and every bad file named.
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  for (const name of ['dotdot.dcm', 'dotdot2.dcm', 'nosop.dcm']) {
+    assert.match(run.stdout, new RegExp(`${name}: E_BAD_INPUT`), name);
+  }
+  assert.match(run.stdout, /1 image\(s\) analysed, 4 problem\(s\)/);
+  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as {
+    imagesAnalysed: number;
+  };
+  assert.ok(summary.imagesAnalysed >= 1, 'the good file was analysed');
+  // Nothing escaped --out: no analysis.json beside it or above it.
+  assert.deepEqual((await readdir(outParent)).sort(), ['out']);
+  assert.deepEqual(
+    (await readdir(work)).filter((n) => n === 'analysis.json'),
+    [],
+  );
 });

@@ -5,8 +5,11 @@ import {
   RadiolensNode,
   createLogger,
   loadNodeConfig,
+  describeHttpAccess,
+  scrub,
   type NodeFlags,
 } from '../../node/service/index.js';
+import { describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
@@ -34,6 +37,10 @@ interface ServeOptions {
   dicomPort?: number;
   httpPort?: number;
   host?: string;
+  // Issue #16: listeners apart and DICOMweb access.
+  dicomHost?: string;
+  httpHost?: string;
+  httpAllow?: string[];
   allow?: string[];
   model?: string[];
   shadow?: string[];
@@ -64,7 +71,20 @@ export const serveCommand: CommandModule = (program: Command) => {
     .option('--ae-title <aet>', 'our DICOM AE title (default RADIOLENS)')
     .option('--dicom-port <port>', 'DICOM port (default 11112; 0 picks a free one)', toNumber)
     .option('--http-port <port>', 'HTTP port for /health and STOW-RS (default 8080)', toNumber)
-    .option('--host <ip>', 'address to listen on (default 0.0.0.0)')
+    .option(
+      '--host <ip>',
+      'address both listeners use (shorthand for the two below; default 0.0.0.0)',
+    )
+    // ── Issue #16: listeners apart, DICOMweb access (docs/security.md, ADR 0131)
+    .option('--dicom-host <ip>', 'address the DICOM port listens on (default: --host)')
+    .option('--http-host <ip>', 'address the HTTP port listens on (default: --host)')
+    .option(
+      '--http-allow <ip>',
+      'client address allowed to use DICOMweb (STOW-RS) without a token; repeatable ' +
+        '(default: the addresses of the --allow list, i.e. this machine); others need ' +
+        '"Authorization: Bearer $RADIOLENS_HTTP_TOKEN"',
+      collect,
+    )
     .option(
       '--allow <aet[@ip]>',
       'calling AE title allowed to send, optionally only from that IP; repeatable; * is any title ' +
@@ -131,7 +151,14 @@ export const serveCommand: CommandModule = (program: Command) => {
         'a route pinned to another version is refused.\n' +
         'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
         'finish, a running job finishes within the grace period or is re-queued; exit status 0.\n' +
-        'Exit status 2 when the configuration is invalid (every problem is listed).',
+        'DICOMweb (STOW-RS) is refused to anonymous clients: only addresses on --http-allow, ' +
+        'or any client with the bearer token set in RADIOLENS_HTTP_TOKEN (or its sha256 as ' +
+        'http.tokenSha256 in the file); /health is open and carries no patient data. The file ' +
+        'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
+        'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
+        '(docs/security.md).\n' +
+        'Exit status 2 when the configuration is invalid (every problem is listed); 70 after an ' +
+        'internal error (logged as one node-crashed record).',
     )
     .action(async (opts: ServeOptions) => {
       const flags: NodeFlags = {
@@ -141,6 +168,9 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.dicomPort !== undefined ? { dicomPort: opts.dicomPort } : {}),
         ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
         ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...(opts.dicomHost !== undefined ? { dicomHost: opts.dicomHost } : {}),
+        ...(opts.httpHost !== undefined ? { httpHost: opts.httpHost } : {}),
+        ...(opts.httpAllow !== undefined ? { httpAllow: opts.httpAllow } : {}),
         ...(opts.allow !== undefined ? { allow: opts.allow } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
         ...(opts.shadow !== undefined ? { shadow: opts.shadow } : {}),
@@ -158,6 +188,22 @@ export const serveCommand: CommandModule = (program: Command) => {
         modelRegistryLocation(),
       );
       const logger = createLogger();
+      // Issue #16: stderr is the JSON log. A bug that escapes every handler is still one coded
+      // JSON record (its stack only at debug level), then the process exits for its
+      // supervisor to restart it — never a raw stack trace in the log.
+      const crash = (kind: string) => (error: unknown) => {
+        logger.error('node-crashed', {
+          kind,
+          code: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+          error: scrub(describeError(error)),
+        });
+        if (error instanceof Error && error.stack !== undefined) {
+          logger.log('debug', 'node-crashed-stack', { stack: scrub(error.stack) });
+        }
+        process.exit(70); // EX_SOFTWARE
+      };
+      process.on('uncaughtException', crash('uncaught-exception'));
+      process.on('unhandledRejection', crash('unhandled-rejection'));
       const node = await RadiolensNode.start(config, {
         logger,
         version: packageVersion(),
@@ -167,8 +213,8 @@ export const serveCommand: CommandModule = (program: Command) => {
       process.stdout.write(
         `radiolens node listening\n` +
           `  DICOM   ${dicom.aeTitle} on ${dicom.host}:${dicom.port} (C-ECHO, C-STORE)\n` +
-          `  HTTP    http://${http.host}:${http.port}/health\n` +
-          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies\n` +
+          `  HTTP    http://${http.host}:${http.port}/health (open to all)\n` +
+          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies (${describeHttpAccess(config.http)})\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,
@@ -183,7 +229,7 @@ export const serveCommand: CommandModule = (program: Command) => {
           stopping = true;
           logger.info('signal', { signal });
           node.stop().then(resolve, (error: unknown) => {
-            logger.error('node-stop-failed', { error: String(error) });
+            logger.error('node-stop-failed', { error: scrub(describeError(error)) });
             process.exitCode = 1;
             resolve();
           });

@@ -1,5 +1,6 @@
 export { RadiolensError, isRadiolensError, describeError, type ErrorCode } from './errors.js';
 export { deriveUid, randomUid, isValidUid } from './uids.js';
+export { pathInside, uidPathSegment } from './safePaths.js';
 export {
   filesUnder,
   walkDirectory,

@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { describeError, writeFileAtomic } from '../../foundation/core/index.js';
+import {
+  describeError,
+  pathInside,
+  uidPathSegment,
+  writeFileAtomic,
+} from '../../foundation/core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
 import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
 import {
@@ -12,6 +17,7 @@ import {
 import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
 import {
   buildFhirBundle,
+  checkCopiedAttributes,
   writeMeasurementReport,
   writeSecondaryCapture,
   type AnalysisRecord,
@@ -100,6 +106,12 @@ export async function analyzeFiles(
     const started = performance.now();
     try {
       const instance = await readDicomFile(file);
+      // The UIDs name output folders and files: one that is not a UID ('..', empty, 70 000
+      // characters) makes this file a problem, never a path (issue #16).
+      uidPathSegment(instance.studyInstanceUid, 'Study Instance UID', file);
+      uidPathSegment(instance.seriesInstanceUid, 'Series Instance UID', file);
+      uidPathSegment(instance.sopInstanceUid, 'SOP Instance UID', file);
+      checkCopiedAttributes(instance.dataset, file);
       const list = byStudy.get(instance.studyInstanceUid) ?? [];
       list.push(instance);
       byStudy.set(instance.studyInstanceUid, list);
@@ -147,7 +159,7 @@ async function planStudy(
   sessions: ModelSessions,
   writes: OutputWrites,
 ): Promise<{ outcome: StudyOutcome; study: StudyWork | null; eligible: DicomInstance[] }> {
-  const studyDir = join(options.outDir, studyUid);
+  const studyDir = pathInside(options.outDir, studyUid);
   const outcome: StudyOutcome = {
     studyInstanceUid: studyUid,
     model: null,
@@ -385,7 +397,7 @@ async function explainAndWrite(
         heatmap,
         findings,
       });
-      const path = join(
+      const path = pathInside(
         options.outDir,
         study.record.studyInstanceUid,
         `SC_${sc.sopInstanceUid}.dcm`,
@@ -410,9 +422,18 @@ async function explainAndWrite(
  * which overlap the next images.
  */
 function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTimings): void {
+  // One study whose results cannot be built is that study's problem, never the whole run's.
+  try {
+    writeStudyOutputs(study, options, timings);
+  } catch (error) {
+    study.outcome.problem = `results not written: ${describeError(error)}`;
+  }
+}
+
+function writeStudyOutputs(study: StudyWork, options: AnalyzeOptions, timings: StageTimings): void {
   const t = performance.now();
   const { record, outcome } = study;
-  const studyDir = join(options.outDir, record.studyInstanceUid);
+  const studyDir = pathInside(options.outDir, record.studyInstanceUid);
   const files: Array<Promise<void>> = [...study.scWrites];
   if (record.sources.length > 0) {
     const sr = writeMeasurementReport(record);

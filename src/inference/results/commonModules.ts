@@ -22,6 +22,57 @@ const STUDY_TYPE2 = [
 ] as const;
 const STUDY_OPTIONAL = ['StudyDescription', 'IssuerOfAccessionNumberSequence'] as const;
 
+/**
+ * The longest value each copied attribute's VR allows (PS3.5 Table 6.2-1); PN per component
+ * group. A source value beyond it cannot be written into a valid result, and truncating a
+ * patient's name would misfile the result, so the source is refused instead (issue #16).
+ */
+const COPIED_MAX_LENGTH: Readonly<Record<string, { vr: string; max: number }>> = {
+  PatientName: { vr: 'PN', max: 64 },
+  ReferringPhysicianName: { vr: 'PN', max: 64 },
+  PatientID: { vr: 'LO', max: 64 },
+  IssuerOfPatientID: { vr: 'LO', max: 64 },
+  StudyDescription: { vr: 'LO', max: 64 },
+  PatientSex: { vr: 'CS', max: 16 },
+  PatientAge: { vr: 'AS', max: 4 },
+  PatientBirthDate: { vr: 'DA', max: 8 },
+  StudyDate: { vr: 'DA', max: 8 },
+  StudyTime: { vr: 'TM', max: 16 },
+  StudyID: { vr: 'SH', max: 16 },
+  AccessionNumber: { vr: 'SH', max: 16 },
+};
+
+function personNameText(value: unknown): string[] {
+  if (typeof value === 'string') return value.split('=');
+  if (value !== null && typeof value === 'object') {
+    return Object.values(value as Record<string, unknown>).map((v) => String(v ?? ''));
+  }
+  return [];
+}
+
+/**
+ * Throws E_BAD_INPUT naming the first attribute the results would copy from `source` whose
+ * value is longer than its VR allows.
+ */
+export function checkCopiedAttributes(source: DicomDataset, name: string): void {
+  for (const [key, { vr, max }] of Object.entries(COPIED_MAX_LENGTH)) {
+    const raw = source[key];
+    if (raw === undefined || raw === null) continue;
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const value of values) {
+      const pieces = vr === 'PN' ? personNameText(value) : [String(value)];
+      const longest = Math.max(0, ...pieces.map((piece) => piece.length));
+      if (longest > max) {
+        throw new RadiolensError(
+          'E_BAD_INPUT',
+          `${name} has a ${key} of ${longest} characters; ${vr} allows at most ${max}${vr === 'PN' ? ' per component group' : ''} — results that copy it could not be valid DICOM; fix the source`,
+          { subject: name },
+        );
+      }
+    }
+  }
+}
+
 export function patientAndStudyModules(record: AnalysisRecord): DicomDataset {
   const source = primarySource(record).dataset;
   const out: DicomDataset = {};

@@ -35,6 +35,7 @@ export {
   type OverlayRgb,
 } from './overlay.js';
 export { buildFhirBundle, deriveUuid } from './fhirBundle.js';
+export { checkCopiedAttributes } from './commonModules.js';
 export {
   resultSeriesUid,
   resultInstanceUid,

@@ -25,7 +25,7 @@ import {
   findPixelCleaningRule,
   type PixelCleaningRule,
 } from './pixels.js';
-import { locatePixelData } from './pixelLocator.js';
+import { pixelDataExtent, type ByteRange } from './pixelLocator.js';
 import { isPrivateTag, PRIVATE_ATTRIBUTES_ROW, rowForTag, safePrivateRow } from './rules.js';
 import { TABLE_E1_1, TABLE_E1_1_EDITION } from './rules.generated.js';
 import { cleanText, dummyValues, identifyingPatterns, isTextVr, shiftDateValue } from './values.js';
@@ -386,6 +386,44 @@ export type DeidBytesResult =
   | (Extract<DeidResult, { kind: 'deidentified' }> & { readonly bytes: Uint8Array })
   | Extract<DeidResult, { kind: 'quarantined' }>;
 
+const ENCAPSULATED_OR_DEFLATED = /^1\.2\.840\.10008\.1\.2\.(?:4\.|5$|1\.99$)/;
+
+/**
+ * Native (uncompressed) Pixel Data must hold every frame the header declares: fewer bytes
+ * mean a file cut short whose length fields were then made to agree, and a copy would hand
+ * on a partial image as a whole one (issue #16).
+ */
+function checkNativePixelLength(
+  dict: TaggedDataset,
+  syntax: string,
+  pixels: ByteRange,
+  source: string,
+): void {
+  if (ENCAPSULATED_OR_DEFLATED.test(syntax)) return;
+  const number = (tag: string): number | undefined => {
+    const value = dict[tag]?.Value?.[0];
+    const parsed = typeof value === 'number' ? value : Number(value);
+    return Number.isFinite(parsed) ? parsed : undefined;
+  };
+  const rows = number('00280010');
+  const columns = number('00280011');
+  const bits = number('00280100');
+  if (rows === undefined || columns === undefined || bits === undefined) return;
+  const samples = number('00280002') ?? 1;
+  const frames = number('00280008') ?? 1;
+  const expected = Math.ceil((rows * columns * samples * frames * bits) / 8);
+  // The range includes the element header: 8 bytes implicit, 12 explicit (OB/OW).
+  const value = pixels.end - pixels.start - (syntax === '1.2.840.10008.1.2' ? 8 : 12);
+  if (value < expected) {
+    throw new RadiolensError(
+      'E_TRUNCATED',
+      `${source} has ${value} bytes of Pixel Data where ${frames} frame(s) of ${rows}×${columns}×${samples} at ${bits} bits need ${expected} — ` +
+        'the image is incomplete; nothing was written, fetch the complete file again',
+      { subject: source },
+    );
+  }
+}
+
 /** Parse, de-identify and encode one Part 10 file. */
 export function deidentifyBytes(
   bytes: Uint8Array,
@@ -394,7 +432,17 @@ export function deidentifyBytes(
 ): DeidBytesResult {
   const { file: header, bytes: part10 } = readDicomHeader(bytes, source);
   const syntax = stringValue(header.meta['00020010']) ?? '';
-  const pixels = locatePixelData(part10, syntax);
+  const extent = pixelDataExtent(part10, syntax);
+  if (extent.kind === 'truncated') {
+    throw new RadiolensError(
+      'E_TRUNCATED',
+      `${source} ends at byte ${part10.byteLength} but its elements declare ${extent.declaredEnd}: ` +
+        'the file was cut short (pixel data missing) — nothing was written; fetch the complete file again',
+      { subject: source },
+    );
+  }
+  const pixels = extent.kind === 'found' ? extent.range : undefined;
+  if (pixels !== undefined) checkNativePixelLength(header.dict, syntax, pixels, source);
   // Pixel cleaning needs the decoded buffer, and an unlocatable Pixel Data element cannot be
   // copied verbatim: both take the full parse-and-re-encode path.
   const fullPath =

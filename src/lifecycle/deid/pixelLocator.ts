@@ -74,16 +74,25 @@ class Walker {
 }
 
 /**
- * The byte range of the top-level Pixel Data element, or undefined when there is none or the
- * file cannot be walked (deflated data, damage): callers then fall back to a full re-encode.
+ * Where the top-level Pixel Data element lies: `found`; `absent` (no such element, or the
+ * file cannot be walked — deflated data, damage before it — and callers fall back to a full
+ * re-encode); or `truncated`, when an element's declared length runs past the end of the
+ * file. A truncated file must be refused (issue #16): a full re-encode would fill the
+ * missing pixels with zeros and report success.
  */
-export function locatePixelData(bytes: Uint8Array, transferSyntax: string): ByteRange | undefined {
-  if (transferSyntax === '1.2.840.10008.1.2.1.99') return undefined;
+export type PixelDataExtent =
+  | { readonly kind: 'found'; readonly range: ByteRange }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'truncated'; readonly declaredEnd: number };
+
+export function pixelDataExtent(bytes: Uint8Array, transferSyntax: string): PixelDataExtent {
+  if (transferSyntax === '1.2.840.10008.1.2.1.99') return { kind: 'absent' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let walker: Walker | undefined;
   try {
     // File meta: always explicit VR little endian; (0002,0000) gives its length.
     const metaLength = view.getUint32(132 + 8, true);
-    const walker = new Walker(
+    walker = new Walker(
       view,
       132 + 12 + metaLength,
       transferSyntax !== '1.2.840.10008.1.2',
@@ -94,14 +103,29 @@ export function locatePixelData(bytes: Uint8Array, transferSyntax: string): Byte
       if (tag === 0x7fe00010) {
         if (length === UNDEFINED) walker.skipUndefined();
         else walker.offset += length;
-        return walker.offset <= bytes.byteLength ? { start, end: walker.offset } : undefined;
+        return walker.offset <= bytes.byteLength
+          ? { kind: 'found', range: { start, end: walker.offset } }
+          : { kind: 'truncated', declaredEnd: walker.offset };
       }
-      if (tag > 0x7fe00010) return undefined;
+      if (tag > 0x7fe00010) return { kind: 'absent' };
       if (length === UNDEFINED) walker.skipUndefined();
       else walker.offset += length;
     }
-  } catch {
-    return undefined;
+    if (walker.offset > bytes.byteLength) {
+      return { kind: 'truncated', declaredEnd: walker.offset };
+    }
+  } catch (error) {
+    // A header read past the end: the file stops inside an element or a fragment list.
+    if (error instanceof RangeError && walker !== undefined && walker.offset >= 144) {
+      return { kind: 'truncated', declaredEnd: walker.offset };
+    }
+    return { kind: 'absent' };
   }
-  return undefined;
+  return { kind: 'absent' };
+}
+
+/** The byte range of the top-level Pixel Data element, or undefined (see pixelDataExtent). */
+export function locatePixelData(bytes: Uint8Array, transferSyntax: string): ByteRange | undefined {
+  const extent = pixelDataExtent(bytes, transferSyntax);
+  return extent.kind === 'found' ? extent.range : undefined;
 }

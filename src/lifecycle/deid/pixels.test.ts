@@ -129,3 +129,24 @@ test('Pixel Data bytes are untouched for every transfer syntax of the CT image',
     );
   }
 });
+
+test('a file whose pixel data was cut in half is refused with E_TRUNCATED, not zero-filled', () => {
+  for (const file of [
+    'cornerstone3D/CTImage.dcm',
+    'pydicom-data/MR2_UNCI.dcm',
+    'pydicom-data/MR2_J2KR.dcm',
+  ]) {
+    const whole = read(file);
+    const half = whole.subarray(0, Math.floor(whole.byteLength * 0.6));
+    assert.throws(
+      () => deidentifyBytes(half, { options: new Set(), keys }, file),
+      (error: unknown) =>
+        error instanceof RadiolensError &&
+        error.code === 'E_TRUNCATED' &&
+        /cut short/.test(error.message),
+      file,
+    );
+    // The whole file still goes through.
+    assert.equal(deidentifyBytes(whole, { options: new Set(), keys }, file).kind, 'deidentified');
+  }
+});

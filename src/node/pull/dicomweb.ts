@@ -3,8 +3,23 @@
  * multipart/related; type="application/dicom" with transfer-syntax=* so the server sends the
  * instances as it holds them instead of transcoding to Explicit VR Little Endian (ADR 0106).
  */
-import { RadiolensError, describeError, isValidUid } from '../../foundation/core/index.js';
-import { parseMediaType, parseMultipartRelated } from '../../foundation/dicomweb/index.js';
+import {
+  RadiolensError,
+  describeError,
+  isRadiolensError,
+  isValidUid,
+} from '../../foundation/core/index.js';
+import { parseMediaType } from '../../foundation/dicomweb/index.js';
+import {
+  DelimiterScanner,
+  boundaryOf,
+  openSpoolFile,
+  readSpooledPart,
+  removeSpoolFile,
+  splitSpooledBody,
+  spoolPath,
+  spoolWebStream,
+} from '../spool/index.js';
 import type { StudyMatch, StudyQuery } from './query.js';
 
 const TAG_STUDY_INSTANCE_UID = '0020000D';
@@ -100,12 +115,24 @@ export async function findStudiesQido(
   return [...matches.values()];
 }
 
-/** Every instance of the study, each Part 10 file exactly as the server sent it. */
+/** 64 GiB: the most one WADO-RS answer may bring; it goes to disk, never whole into memory. */
+export const DEFAULT_MAX_WADO_RESPONSE_BYTES = 64 * 1024 * 1024 * 1024;
+
+/**
+ * Every instance of the study, each Part 10 file exactly as the server sent it, handed to
+ * `onInstance` one at a time. The answer is spooled to a file in `spoolDir` and split from
+ * there (issue #16, ADR 0132): a study of several GB costs one instance of memory.
+ */
 export async function retrieveStudyWado(
   baseUrl: string,
   studyInstanceUid: string,
-  options: { timeoutMs?: number } = {},
-): Promise<Uint8Array[]> {
+  options: {
+    timeoutMs?: number;
+    spoolDir: string;
+    maxBytes?: number;
+    onInstance: (bytes: Uint8Array, partNumber: number) => Promise<void>;
+  },
+): Promise<number> {
   const response = await request(
     `${baseUrl}/studies/${encodeURIComponent(studyInstanceUid)}`,
     'multipart/related; type="application/dicom"; transfer-syntax=*',
@@ -113,34 +140,65 @@ export async function retrieveStudyWado(
   );
   if (!response.ok) throw await failure(response, 'WADO-RS study retrieval');
   const contentType = response.headers.get('content-type') ?? '';
-  let body: Uint8Array;
-  try {
-    body = new Uint8Array(await response.arrayBuffer());
-  } catch (cause) {
-    throw new RadiolensError(
-      'E_PEER',
-      `DICOMweb server ${new URL(response.url).origin} dropped the connection during the WADO-RS retrieval: ${describeError(cause)}`,
-      { cause },
-    );
-  }
-  let parts;
-  try {
-    parts = parseMultipartRelated(body, contentType);
-  } catch (cause) {
-    throw new RadiolensError(
+  const notMultipart = (cause: unknown): RadiolensError =>
+    new RadiolensError(
       'E_PEER',
       `the WADO-RS answer is not a complete multipart/related body: ${describeError(cause)}`,
       { cause },
     );
+  let scanner: DelimiterScanner;
+  try {
+    scanner = new DelimiterScanner(boundaryOf(contentType));
+  } catch (cause) {
+    await response.body?.cancel();
+    throw notMultipart(cause);
   }
-  return parts.map((part, index) => {
-    const type = parseMediaType(part.headers['content-type'] ?? 'application/octet-stream');
-    if (type.mediaType !== 'application/dicom') {
+  const path = spoolPath(options.spoolDir, 'wado');
+  const file = await openSpoolFile(path);
+  try {
+    let size: number;
+    try {
+      size =
+        response.body === null
+          ? 0
+          : await spoolWebStream(
+              response.body,
+              file,
+              scanner,
+              options.maxBytes ?? DEFAULT_MAX_WADO_RESPONSE_BYTES,
+            );
+    } catch (cause) {
+      if (isRadiolensError(cause)) throw cause;
       throw new RadiolensError(
         'E_PEER',
-        `part ${index + 1} of the WADO-RS answer is ${type.mediaType}, not application/dicom`,
+        `DICOMweb server ${new URL(response.url).origin} dropped the connection during the WADO-RS retrieval: ${describeError(cause)}`,
+        { cause },
       );
     }
-    return part.body;
-  });
+    let segments;
+    try {
+      segments = await splitSpooledBody(file, size, scanner);
+    } catch (cause) {
+      throw notMultipart(cause);
+    }
+    for (const [index, segment] of segments.entries()) {
+      let part;
+      try {
+        part = await readSpooledPart(file, segment, index + 1);
+      } catch (cause) {
+        throw notMultipart(cause);
+      }
+      const type = parseMediaType(part.headers['content-type'] ?? 'application/octet-stream');
+      if (type.mediaType !== 'application/dicom') {
+        throw new RadiolensError(
+          'E_PEER',
+          `part ${index + 1} of the WADO-RS answer is ${type.mediaType}, not application/dicom`,
+        );
+      }
+      await options.onInstance(part.body, index + 1);
+    }
+    return segments.length;
+  } finally {
+    await removeSpoolFile(file, path);
+  }
 }

@@ -87,10 +87,14 @@ export async function pullStudies(options: PullOptions): Promise<PulledStudy[]> 
           timeouts,
         );
       } else {
-        const files = await retrieveStudyWado(source.baseUrl, uid, timeouts);
-        for (const [i, bytes] of files.entries()) {
-          await staging.add(bytes, `part ${i + 1} of the WADO-RS answer from ${label}`, uid);
-        }
+        // The answer is spooled inside the staging folder: removed with it on failure.
+        await retrieveStudyWado(source.baseUrl, uid, {
+          ...timeouts,
+          spoolDir: staging.dir,
+          onInstance: async (bytes, part) => {
+            await staging.add(bytes, `part ${part} of the WADO-RS answer from ${label}`, uid);
+          },
+        });
       }
       const received = staging.count(uid);
       if (received === 0) {

@@ -208,3 +208,41 @@ test('DICOM and parsing limits: defaults, the file (seconds) and the flags over 
     /--max-associations: maxAssociations is at least 1/,
   );
 });
+
+test('listeners apart: --dicom-host/--http-host win over --host, which sets both', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'node.json');
+    await writeFile(file, JSON.stringify({ host: '10.0.0.5', httpHost: '127.0.0.1' }));
+    const fromFile = loadNodeConfig({ config: file }, '/m');
+    assert.equal(fromFile.dicomHost, '10.0.0.5');
+    assert.equal(fromFile.httpHost, '127.0.0.1');
+    const both = loadNodeConfig({ config: file, host: '0.0.0.0' }, '/m');
+    assert.equal(both.dicomHost, '0.0.0.0');
+    assert.equal(both.httpHost, '0.0.0.0');
+    const apart = loadNodeConfig({ dicomHost: '0.0.0.0', httpHost: '::1' }, '/m');
+    assert.deepEqual([apart.dicomHost, apart.httpHost], ['0.0.0.0', '::1']);
+    assert.throws(
+      () => loadNodeConfig({ httpHost: 'localhost' }, '/m'),
+      /--http-host: httpHost is the IP address to listen on/,
+    );
+  });
+});
+
+test('DICOMweb access: the DICOM allow-list addresses by default, a token from the environment kept hashed', () => {
+  const defaults = loadNodeConfig({}, '/m');
+  assert.deepEqual(defaults.http.allowAddresses, ['127.0.0.1', '::1']);
+  assert.equal(defaults.http.tokenSha256, null);
+  // An AE title allowed from any address admits nobody over HTTP (no AE title there).
+  const anyAddress = loadNodeConfig({ allow: ['PACS', 'CT1@10.1.2.3'] }, '/m');
+  assert.deepEqual(anyAddress.http.allowAddresses, ['10.1.2.3']);
+  const explicit = loadNodeConfig({ httpAllow: ['10.9.9.9'] }, '/m');
+  assert.deepEqual(explicit.http.allowAddresses, ['10.9.9.9']);
+  process.env['RADIOLENS_HTTP_TOKEN'] = 's3cret-token';
+  try {
+    const withToken = loadNodeConfig({}, '/m');
+    assert.match(withToken.http.tokenSha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.ok(!JSON.stringify(withToken).includes('s3cret-token'));
+  } finally {
+    delete process.env['RADIOLENS_HTTP_TOKEN'];
+  }
+});

@@ -16,6 +16,7 @@ import {
 import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dicom/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isIP } from 'node:net';
+import { sha256OfToken } from './httpAccess.js';
 
 /** What a routing rule may test; each a value or a list of accepted values. */
 const matchValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -130,6 +131,69 @@ const parsingLimitsSchema = z
   })
   .strict();
 
+// ── Issue #16 (ADRs 0131–0135): listeners apart, HTTP access, receive limits, health,
+// private storage. Kept in one block so that other changes to this file merge cleanly.
+const listenAddress = (field: string) =>
+  z.string().refine((value) => isIP(value) !== 0, {
+    message: `${field} is the IP address to listen on, e.g. 0.0.0.0 or 127.0.0.1`,
+  });
+const positiveBytes = (what: string) =>
+  z
+    .number({ message: `${what} is a number of bytes` })
+    .int({ message: `${what} is a whole number of bytes` })
+    .min(1, { message: `${what} must be at least 1` });
+
+export const httpSectionSchema = z
+  .object({
+    /** Clients that may use DICOMweb without a token; default: the DICOM allow-list's addresses. */
+    allowAddresses: z
+      .array(
+        z.string().refine((value) => isIP(value) !== 0, {
+          message: 'list IPv4 or IPv6 addresses, not host names',
+        }),
+      )
+      .optional(),
+    /** sha256 (hex) of the bearer token; the token itself belongs in RADIOLENS_HTTP_TOKEN. */
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, {
+        message: 'tokenSha256 is 64 lower-case hex digits: printf %s "$TOKEN" | sha256sum',
+      })
+      .optional(),
+    maxRequestBytes: positiveBytes('maxRequestBytes').optional(),
+    maxPartBytes: positiveBytes('maxPartBytes').optional(),
+  })
+  .strict();
+
+export const storageSectionSchema = z
+  .object({
+    /** A group that may read the data folder (0750/0640 instead of 0700/0600). */
+    group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
+    /** Looser permissions found at start-up: refuse to start (default) or only warn. */
+    loosePermissions: z.enum(['refuse', 'warn']).optional(),
+  })
+  .strict();
+
+export const healthSectionSchema = z
+  .object({
+    /** Ingest is refused (and /health is 503) below this much free space. */
+    minFreeBytes: z.number().int().min(0).optional(),
+    /** A job running longer than this is reported stuck. */
+    stuckJobSeconds: z.number().min(1).optional(),
+  })
+  .strict();
+
+/** Environment variable holding the HTTP bearer token (never a flag: flags show in `ps`). */
+export const HTTP_TOKEN_ENV = 'RADIOLENS_HTTP_TOKEN';
+
+export const HARDENING_DEFAULTS = {
+  maxRequestBytes: 1024 * 1024 * 1024,
+  maxPartBytes: 512 * 1024 * 1024,
+  minFreeBytes: 512 * 1024 * 1024,
+  stuckJobSeconds: 3600,
+} as const;
+// ── end of the issue #16 block
+
 /** The config file: every field optional, defaults applied after merging with flags. */
 export const nodeConfigFileSchema = z
   .object({
@@ -144,6 +208,12 @@ export const nodeConfigFileSchema = z
       })
       .optional(),
     allowedCallers: z.array(allowedCallerSchema).optional(),
+    // Issue #16: listeners apart; `host` stays the shorthand for both.
+    dicomHost: listenAddress('dicomHost').optional(),
+    httpHost: listenAddress('httpHost').optional(),
+    http: httpSectionSchema.optional(),
+    storage: storageSectionSchema.optional(),
+    health: healthSectionSchema.optional(),
     quietPeriodSeconds: positiveSeconds('quietPeriodSeconds').optional(),
     workers: z
       .number()
@@ -189,6 +259,10 @@ export interface NodeFlags {
   readonly dicomPort?: number;
   readonly httpPort?: number;
   readonly host?: string;
+  readonly dicomHost?: string;
+  readonly httpHost?: string;
+  /** Client addresses allowed to use DICOMweb without a token (`--http-allow`). */
+  readonly httpAllow?: readonly string[];
   readonly allow?: readonly string[];
   readonly model?: readonly string[];
   readonly shadow?: readonly string[];
@@ -212,8 +286,25 @@ export interface NodeConfig {
   readonly aeTitle: string;
   readonly dicomPort: number;
   readonly httpPort: number;
-  readonly host: string;
+  /** Where the DICOM port listens (`--dicom-host`, or `--host` for both). */
+  readonly dicomHost: string;
+  /** Where the HTTP port listens (`--http-host`, or `--host` for both). */
+  readonly httpHost: string;
   readonly allowedCallers: readonly AllowedCallerConfig[];
+  /** Who may use DICOMweb, and how much one request may carry (ADRs 0131, 0132). */
+  readonly http: {
+    readonly allowAddresses: readonly string[];
+    readonly tokenSha256: string | null;
+    readonly maxRequestBytes: number;
+    readonly maxPartBytes: number;
+  };
+  /** File modes of the data folder (ADR 0135). */
+  readonly storage: {
+    readonly group: string | number | null;
+    readonly loosePermissions: 'refuse' | 'warn';
+  };
+  /** When /health reports trouble (ADR 0134). */
+  readonly health: { readonly minFreeBytes: number; readonly stuckJobSeconds: number };
   readonly quietPeriodSeconds: number;
   readonly workers: number;
   readonly routes: readonly RouteRule[];
@@ -296,6 +387,9 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   dicomPort: '--dicom-port',
   httpPort: '--http-port',
   host: '--host',
+  dicomHost: '--dicom-host',
+  httpHost: '--http-host',
+  http: '--http-allow',
   allowedCallers: '--allow',
   models: '--model',
   shadowModels: '--shadow',
@@ -355,6 +449,48 @@ function readConfigFile(file: string): NodeConfigFile {
 }
 
 /**
+ * Issue #16: the two listen addresses (a specific flag, then `--host`, then the file's
+ * specific key, then its `host`), DICOMweb access and limits, health bounds and file modes.
+ */
+function listenersAndAccess(flagConfig: NodeConfigFile, fileConfig: NodeConfigFile) {
+  const allowedCallers = flagConfig.allowedCallers ??
+    fileConfig.allowedCallers ?? [...DEFAULTS.allowedCallers];
+  const hostFor = (specific: 'dicomHost' | 'httpHost'): string =>
+    flagConfig[specific] ??
+    flagConfig.host ??
+    fileConfig[specific] ??
+    fileConfig.host ??
+    DEFAULTS.host;
+  // STOW-RS applies the DICOM allow-list's addresses unless told otherwise. An entry without
+  // addresses admits an AE title from anywhere; over HTTP there is no AE title, so it
+  // admits nobody.
+  const fromCallers = [...new Set(allowedCallers.flatMap((caller) => caller.addresses ?? []))];
+  const token = process.env[HTTP_TOKEN_ENV];
+  const http = { ...fileConfig.http, ...flagConfig.http };
+  return {
+    dicomHost: hostFor('dicomHost'),
+    httpHost: hostFor('httpHost'),
+    allowedCallers,
+    http: {
+      allowAddresses: http.allowAddresses ?? fromCallers,
+      // The environment's token wins over the file's hash; only its hash is kept.
+      tokenSha256:
+        token !== undefined && token !== '' ? sha256OfToken(token) : (http.tokenSha256 ?? null),
+      maxRequestBytes: http.maxRequestBytes ?? HARDENING_DEFAULTS.maxRequestBytes,
+      maxPartBytes: http.maxPartBytes ?? HARDENING_DEFAULTS.maxPartBytes,
+    },
+    storage: {
+      group: fileConfig.storage?.group ?? null,
+      loosePermissions: fileConfig.storage?.loosePermissions ?? 'refuse',
+    },
+    health: {
+      minFreeBytes: fileConfig.health?.minFreeBytes ?? HARDENING_DEFAULTS.minFreeBytes,
+      stuckJobSeconds: fileConfig.health?.stuckJobSeconds ?? HARDENING_DEFAULTS.stuckJobSeconds,
+    },
+  } as const;
+}
+
+/**
  * Reads `flags.config` (when given), applies the flags over it and the defaults under both,
  * and validates the result. Paths in the file are relative to the file; paths in flags to
  * the working directory. Throws RadiolensError E_BAD_INPUT listing every problem.
@@ -372,6 +508,11 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     ...(flags.dicomPort !== undefined ? { dicomPort: flags.dicomPort } : {}),
     ...(flags.httpPort !== undefined ? { httpPort: flags.httpPort } : {}),
     ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.dicomHost !== undefined ? { dicomHost: flags.dicomHost } : {}),
+    ...(flags.httpHost !== undefined ? { httpHost: flags.httpHost } : {}),
+    ...(flags.httpAllow !== undefined && flags.httpAllow.length > 0
+      ? { http: { allowAddresses: [...flags.httpAllow] } }
+      : {}),
     ...(flags.allow !== undefined && flags.allow.length > 0
       ? { allowedCallers: mergeCallers(flags.allow.map(parseAllowFlag)) }
       : {}),
@@ -438,9 +579,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     aeTitle: flagConfig.aeTitle ?? fileConfig.aeTitle ?? DEFAULTS.aeTitle,
     dicomPort: flagConfig.dicomPort ?? fileConfig.dicomPort ?? DEFAULTS.dicomPort,
     httpPort: flagConfig.httpPort ?? fileConfig.httpPort ?? DEFAULTS.httpPort,
-    host: flagConfig.host ?? fileConfig.host ?? DEFAULTS.host,
-    allowedCallers: flagConfig.allowedCallers ??
-      fileConfig.allowedCallers ?? [...DEFAULTS.allowedCallers],
+    ...listenersAndAccess(flagConfig, fileConfig),
     quietPeriodSeconds:
       flagConfig.quietPeriodSeconds ?? fileConfig.quietPeriodSeconds ?? DEFAULTS.quietPeriodSeconds,
     workers: flagConfig.workers ?? fileConfig.workers ?? DEFAULTS.workers,

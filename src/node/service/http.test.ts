@@ -1,18 +1,46 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from './log.js';
+import { request } from 'node:http';
 import { NodeHttpServer, type HealthReport } from './http.js';
+import { sha256OfToken, type HttpAccessPolicy } from './httpAccess.js';
+
+/** A real request from a chosen loopback address (Linux routes all of 127/8 to lo). */
+function post(
+  base: string,
+  path: string,
+  from: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: url.port, path, method: 'POST', localAddress: from, headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end('--x--\r\n');
+  });
+}
 
 async function withServer(
   health: () => HealthReport,
   run: (base: string, stowCalls: (string | undefined)[]) => Promise<void>,
+  access: HttpAccessPolicy = { allowAddresses: ['127.0.0.1'], tokenSha256: null },
+  logLines: string[] = [],
 ): Promise<void> {
   const stowCalls: (string | undefined)[] = [];
   const server = await NodeHttpServer.start({
-    host: '127.0.0.1',
+    host: '0.0.0.0',
     port: 0,
+    access,
     health,
-    logger: createLogger(() => undefined),
+    logger: createLogger((line) => logLines.push(line)),
     stow: async (_req, res, study) => {
       stowCalls.push(study);
       res.writeHead(200).end();
@@ -54,6 +82,68 @@ test('POST /dicomweb/studies[/uid] goes to STOW-RS; nothing else is served', asy
       );
       assert.equal((await fetch(`${base}/studies`, { method: 'POST' })).status, 404);
       assert.equal(calls.length, 2);
+    },
+  );
+});
+
+test('DICOMweb refuses clients off the allow-list, and admits them with the bearer token', async () => {
+  const token = 'c0rrect-h0rse.battery~staple';
+  const lines: string[] = [];
+  await withServer(
+    () => ({ status: 'ok' }),
+    async (base, calls) => {
+      // On the list: admitted without a token.
+      assert.equal((await post(base, '/dicomweb/studies', '127.0.0.1')).status, 200);
+      // Another host (127.0.0.2 stands for one): 401 and a challenge, nothing reaches STOW.
+      const anonymous = await post(base, '/dicomweb/studies', '127.0.0.2');
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.headers['www-authenticate'], 'Bearer realm="radiolens"');
+      assert.match(anonymous.body, /Authorization: Bearer/);
+      const wrong = await post(base, '/dicomweb/studies', '127.0.0.2', {
+        authorization: 'Bearer guess',
+      });
+      assert.equal(wrong.status, 401);
+      const right = await post(base, '/dicomweb/studies/1.2.3', '127.0.0.2', {
+        authorization: `Bearer ${token}`,
+      });
+      assert.equal(right.status, 200);
+      assert.deepEqual(calls, [undefined, '1.2.3']);
+      // /health carries no patient data and stays open to every address.
+      const health = await new Promise<number>((resolve, reject) =>
+        request(
+          {
+            host: '127.0.0.1',
+            port: new URL(base).port,
+            path: '/health',
+            localAddress: '127.0.0.2',
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+          .on('error', reject)
+          .end(),
+      );
+      assert.equal(health, 200);
+    },
+    { allowAddresses: ['127.0.0.1'], tokenSha256: sha256OfToken(token) },
+    lines,
+  );
+  const refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Two refusals from one address within a minute: one record.
+  assert.equal(refused.filter((r) => r['event'] === 'http-refused').length, 1);
+  assert.ok(!lines.join('').includes(token));
+});
+
+test('without a token, a client off the allow-list gets 403 naming what to configure', async () => {
+  await withServer(
+    () => ({ status: 'ok' }),
+    async (base, calls) => {
+      const refused = await post(base, '/dicomweb/studies', '127.0.0.2');
+      assert.equal(refused.status, 403);
+      assert.match(refused.body, /only from 127\.0\.0\.1.*allowAddresses.*RADIOLENS_HTTP_TOKEN/s);
+      assert.deepEqual(calls, []);
     },
   );
 });

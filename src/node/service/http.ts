@@ -1,13 +1,15 @@
 /**
  * The node's HTTP listener (node:http, no framework; ADR 0113): GET /health and the
  * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}]. Nothing
- * else: the node is not a PACS and offers no query or retrieve.
+ * else: the node is not a PACS and offers no query or retrieve. Every DICOMweb request must
+ * pass the access policy first (allowed address or bearer token, ADR 0131); /health is open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
-import { scrub, type NodeLogger } from './log.js';
+import { decideHttpAccess, type HttpAccessPolicy } from './httpAccess.js';
+import { RateLimitedLog, scrub, type NodeLogger } from './log.js';
 
 export type StowHandler = StowRsHandler;
 
@@ -15,7 +17,11 @@ export type StowHandler = StowRsHandler;
 export const DICOMWEB_ROOT = '/dicomweb';
 
 export interface HealthReport {
-  readonly status: 'ok' | 'unavailable';
+  /**
+   * 'unavailable' (503): ingest cannot accept (disk nearly full, database unusable);
+   * 'degraded' (200): it can, but something needs a look (a stuck job); 'ok' (200).
+   */
+  readonly status: 'ok' | 'degraded' | 'unavailable';
   readonly [field: string]: unknown;
 }
 
@@ -24,8 +30,13 @@ export interface NodeHttpOptions {
   readonly port: number;
   readonly health: () => HealthReport;
   readonly stow?: StowHandler;
+  /** Who may use the DICOMweb routes. */
+  readonly access: HttpAccessPolicy;
   readonly logger: NodeLogger;
 }
+
+/** Refusals are logged once a minute per client address at most (ADR 0133). */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
@@ -48,8 +59,9 @@ export class NodeHttpServer {
   static async start(options: NodeHttpOptions): Promise<NodeHttpServer> {
     const sockets = new Set<Socket>();
     const inFlight = new Set<Promise<void>>();
+    const refusals = new RateLimitedLog(options.logger, REFUSAL_LOG_INTERVAL_MS);
     const server = createServer((req, res) => {
-      const handling = handle(req, res, options);
+      const handling = handle(req, res, options, refusals);
       inFlight.add(handling);
       void handling.finally(() => inFlight.delete(handling));
     });
@@ -91,16 +103,43 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: NodeHttpOptions,
+  refusals: RateLimitedLog,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://node').pathname;
   try {
+    if (path === DICOMWEB_ROOT || path.startsWith(`${DICOMWEB_ROOT}/`)) {
+      const decision = decideHttpAccess(
+        options.access,
+        req.socket.remoteAddress,
+        req.headers.authorization,
+      );
+      if (!decision.allowed) {
+        const address = req.socket.remoteAddress ?? '';
+        refusals.log(
+          'warn',
+          'http-refused',
+          { address, status: decision.status, method: req.method ?? '' },
+          address,
+        );
+        const text = `${JSON.stringify({ error: decision.message }, null, 2)}\n`;
+        res.writeHead(decision.status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          // The upload that may follow is not wanted: no keep-alive reading of it.
+          connection: 'close',
+          ...(decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {}),
+        });
+        res.end(text);
+        return;
+      }
+    }
     if (path === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET' }).end();
         return;
       }
       const report = options.health();
-      sendJson(res, report.status === 'ok' ? 200 : 503, report);
+      sendJson(res, report.status === 'unavailable' ? 503 : 200, report);
       return;
     }
     const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
@@ -118,7 +157,14 @@ async function handle(
       error: 'not found: this node serves GET /health and POST /dicomweb/studies',
     });
   } catch (error) {
-    options.logger.error('http-error', { path: scrub(path), error: scrub(describeError(error)) });
+    options.logger.error('http-error', {
+      code: error instanceof RadiolensError ? error.code : 'E_UNEXPECTED',
+      path: scrub(path),
+      error: scrub(describeError(error)),
+    });
+    if (error instanceof Error && error.stack !== undefined) {
+      options.logger.log('debug', 'http-error-stack', { stack: scrub(error.stack) });
+    }
     if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the node log' });
     else res.destroy();
   }

@@ -14,6 +14,8 @@ export {
   type NodeFlags,
   type RouteRule,
   type AllowedCallerConfig,
+  HTTP_TOKEN_ENV,
+  HARDENING_DEFAULTS,
 } from './config.js';
 export {
   routeStudy,
@@ -60,4 +62,12 @@ export {
   type LogLevel,
   type LogFields,
 } from './log.js';
+export {
+  decideHttpAccess,
+  describeHttpAccess,
+  sha256OfToken,
+  type HttpAccessPolicy,
+  type HttpAccessDecision,
+} from './httpAccess.js';
+export { RateLimitedLog, LOG_LEVEL_ENV } from './log.js';
 export { RadiolensNode, type NodeStartOptions, type NodeListeners } from './service.js';

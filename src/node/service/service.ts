@@ -5,11 +5,11 @@
  * stop accepting, let stores in progress finish, let a running job finish within the grace
  * period or give its lease back, stop the deliverer, close the database.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ModelSessions } from '../../inference/analysis/index.js';
-import { describeError } from '../../foundation/core/index.js';
+import { describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
@@ -25,10 +25,12 @@ import {
 } from '../store/index.js';
 import type { NodeConfig } from './config.js';
 import { NodeHttpServer, type HealthReport } from './http.js';
+import { describeHttpAccess } from './httpAccess.js';
 import { StudyJobScheduler } from './jobs.js';
-import { createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
+import { RateLimitedLog, createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
+import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
@@ -75,12 +77,41 @@ function logScpEvent(logger: NodeLogger, event: ScpEvent): void {
   logger.log(level, `dimse-${type}`, eventFields(rest));
 }
 
+function describeCallers(callers: NodeConfig['allowedCallers']): string {
+  if (callers.length === 0) return 'nobody';
+  return callers
+    .map((c) => `${c.aeTitle}@${c.addresses?.length ? c.addresses.join('|') : 'any address'}`)
+    .join(', ');
+}
+
+/** Repeating failure conditions are logged at most once per this interval (ADR 0133). */
+const REPEATED_CONDITION_LOG_MS = 60_000;
+
+interface HealthCondition {
+  readonly condition: string;
+  /** Whether ingest cannot accept while it lasts (then /health answers 503). */
+  readonly blocksIngest: boolean;
+  readonly detail: string;
+}
+
+/** Free and total bytes of the file system holding `dir`, or undefined when it cannot be read. */
+function freeSpace(dir: string): { freeBytes: number; totalBytes: number } | undefined {
+  try {
+    const stats = statfsSync(dir);
+    return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Something that must be undone when start fails half-way or the node stops. */
 type Closer = () => Promise<void> | void;
 
 export class RadiolensNode {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  private stabilityFailure:
+    { since: number; last: number; count: number; error: string } | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -123,7 +154,8 @@ export class RadiolensNode {
     try {
       // The lock first: it proves no other node uses the directory (ADR 0116). Then the
       // database, whose error says what is wrong with the data directory.
-      mkdirSync(config.dataDir, { recursive: true });
+      // Private before anything is written into it (ADR 0135).
+      secureDataDir(config.dataDir, config.storage, logger);
       const lock = acquireDataDirLock(config.dataDir);
       closers.push(() => lock.release());
       const db = openNodeDatabase(config.dataDir);
@@ -202,16 +234,19 @@ export class RadiolensNode {
       const scp = await DicomStorageScp.start(store, {
         aeTitle: config.aeTitle,
         port: config.dicomPort,
-        host: config.host,
+        host: config.dicomHost,
         allowedCallers: config.allowedCallers,
         limits: config.dicomLimits,
         onEvent: (event) => logScpEvent(logger, event),
       });
       closers.push(() => scp.stop(0));
       const http = await NodeHttpServer.start({
-        host: config.host,
+        host: config.httpHost,
         port: config.httpPort,
+        access: config.http,
         stow: createStowRsHandler(store, {
+          maxRequestBytes: config.http.maxRequestBytes,
+          maxPartBytes: config.http.maxPartBytes,
           onEvent: (event) => {
             const { type, ...rest } = event;
             const level = type === 'stored' || type === 'request-completed' ? 'info' : 'warn';
@@ -225,9 +260,15 @@ export class RadiolensNode {
       closers.push(() => http.stop(0));
       let watcher: WatchedFolder | null = null;
       if (config.watchFolder !== null) {
+        // Our own trouble (disk full) fails every file on every scan: once a minute per code.
+        const watchTrouble = new RateLimitedLog(logger, REPEATED_CONDITION_LOG_MS);
         watcher = new WatchedFolder(store, config.watchFolder, {
           onEvent: (event) => {
             const { type, ...rest } = event;
+            if (type === 'store-failed' || type === 'scan-failed') {
+              watchTrouble.log('warn', `watch-${type}`, eventFields(rest), event.error);
+              return;
+            }
             logger.log(type === 'stored' ? 'info' : 'warn', `watch-${type}`, eventFields(rest));
           },
         });
@@ -239,9 +280,21 @@ export class RadiolensNode {
       const timer = new StudyStabilityTimer(store, {
         quietPeriodMs: config.quietPeriodSeconds * 1000,
       });
-      timer.start(scheduler.onStable, (error) =>
-        logger.error('stability-check-failed', { error: scrub(describeError(error)) }),
-      );
+      // A failing check repeats every poll (a full disk once logged it 6,400 times a minute):
+      // one record a minute with the count, and /health names the condition (ADR 0133).
+      const repeated = new RateLimitedLog(logger, REPEATED_CONDITION_LOG_MS);
+      timer.start(scheduler.onStable, (error) => {
+        holder.node?.noteStabilityFailure(error);
+        repeated.log(
+          'error',
+          'stability-check-failed',
+          {
+            code: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+            error: scrub(describeError(error)),
+          },
+          isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+        );
+      });
       closers.push(() => timer.stop());
       for (const worker of workers) worker.start();
       deliverer.start();
@@ -260,8 +313,8 @@ export class RadiolensNode {
       }
 
       const listeners: NodeListeners = {
-        dicom: { aeTitle: config.aeTitle, host: config.host, port: scp.port },
-        http: { host: config.host, port: http.port },
+        dicom: { aeTitle: config.aeTitle, host: config.dicomHost, port: scp.port },
+        http: { host: config.httpHost, port: http.port },
         watchFolder: config.watchFolder,
       };
       const node = new RadiolensNode(
@@ -290,10 +343,19 @@ export class RadiolensNode {
       if (testDelayMs() > 0) {
         logger.warn('test-hook-active', { env: TEST_DELAY_ENV, ms: testDelayMs() });
       }
+      // One line that says who can reach what (issue #16): both listeners and their access.
+      logger.info('node-access', {
+        dicom: `${config.dicomHost}:${scp.port} ${config.aeTitle}`,
+        dicomCallers: describeCallers(config.allowedCallers),
+        http: `${config.httpHost}:${http.port}`,
+        httpDicomweb: describeHttpAccess(config.http),
+        httpHealth: 'anyone (no patient data)',
+      });
       logger.info('node-started', {
         aeTitle: config.aeTitle,
-        host: config.host,
+        dicomHost: config.dicomHost,
         dicomPort: scp.port,
+        httpHost: config.httpHost,
         httpPort: http.port,
         watchFolder: config.watchFolder,
         workers: config.workers,
@@ -309,7 +371,12 @@ export class RadiolensNode {
     }
   }
 
-  /** The /health report: 'unavailable' (HTTP 503) when the database cannot be read. */
+  /**
+   * The /health report (ADR 0134): every condition found, by name. 'unavailable' (HTTP 503)
+   * when ingest cannot accept — free space under health.minFreeBytes, the database
+   * unusable; 'degraded' when a job has run longer than health.stuckJobSeconds or the
+   * stability check keeps failing.
+   */
   health(): HealthReport {
     const base = {
       version: this.version,
@@ -317,20 +384,84 @@ export class RadiolensNode {
       stopping: this.stopping !== undefined,
       listeners: this.listeners,
     };
+    const conditions: HealthCondition[] = [];
+    const disk = freeSpace(this.config.dataDir);
+    if (disk === undefined) {
+      conditions.push({
+        condition: 'disk-unreadable',
+        blocksIngest: true,
+        detail: 'statfs failed',
+      });
+    } else if (disk.freeBytes < this.config.health.minFreeBytes) {
+      conditions.push({
+        condition: 'disk-low',
+        blocksIngest: true,
+        detail: `${disk.freeBytes} bytes free in the data folder, below the ${this.config.health.minFreeBytes} this node needs — free space or move the data folder`,
+      });
+    }
+    let database: Record<string, unknown> = {};
     try {
       this.parts.db.prepare('SELECT 1').get();
-      return {
-        status: 'ok',
-        ...base,
+      database = {
         queue: this.parts.queue.counts(),
         outbox: this.parts.outbox.counts(),
         notRouted: this.parts.scheduler.notRoutedCount(),
-        workers: this.parts.workers.length,
-        monitoring: this.parts.drift?.health() ?? null,
       };
     } catch (error) {
-      return { status: 'unavailable', ...base, error: scrub(describeError(error)) };
+      conditions.push({
+        condition: 'database-unavailable',
+        blocksIngest: true,
+        detail: scrub(describeError(error)),
+      });
     }
+    const stuckAfterMs = this.config.health.stuckJobSeconds * 1000;
+    for (const worker of this.parts.workers) {
+      const job = worker.currentJob();
+      if (job !== undefined && Date.now() - job.since > stuckAfterMs) {
+        conditions.push({
+          condition: 'job-stuck',
+          blocksIngest: false,
+          detail: `job ${job.id} has run ${Math.round((Date.now() - job.since) / 1000)} s, more than ${this.config.health.stuckJobSeconds} s`,
+        });
+      }
+    }
+    const stability = this.stabilityFailure;
+    if (
+      stability !== undefined &&
+      Date.now() - stability.last < 2 * this.config.quietPeriodSeconds * 1000 + 60_000
+    ) {
+      conditions.push({
+        condition: 'stability-check-failing',
+        blocksIngest: false,
+        detail: `${stability.count} failure(s) since ${new Date(stability.since).toISOString()}: ${stability.error}`,
+      });
+    }
+    const status = conditions.some((c) => c.blocksIngest)
+      ? 'unavailable'
+      : conditions.length > 0
+        ? 'degraded'
+        : 'ok';
+    return {
+      status,
+      ...base,
+      conditions,
+      disk: disk ?? null,
+      ...database,
+      workers: this.parts.workers.length,
+      monitoring: this.parts.drift?.health() ?? null,
+    };
+  }
+
+  /** Called by the stability timer's error path; cleared by the next successful check. */
+  noteStabilityFailure(error: unknown): void {
+    const now = Date.now();
+    const previous = this.stabilityFailure;
+    this.stabilityFailure = {
+      since: previous?.since ?? now,
+      last: now,
+      count: (previous?.count ?? 0) + 1,
+      error: scrub(describeError(error)).slice(0, 200),
+    };
   }
 
   /**

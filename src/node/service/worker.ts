@@ -99,6 +99,7 @@ export class JobWorker {
   private loop: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
+  private busySince: number | undefined;
 
   constructor(
     readonly id: string,
@@ -145,14 +146,24 @@ export class JobWorker {
     const claimed = this.options.queue.claim(this.id);
     if (claimed === undefined) return false;
     const current = { claimed, done: Promise.resolve(), abandoned: false };
+    this.busySince = Date.now();
     current.done = this.runJob(current);
     this.current = current;
     try {
       await current.done;
     } finally {
       this.current = undefined;
+      this.busySince = undefined;
     }
     return true;
+  }
+
+  /** The job this worker runs now and since when (ms since the epoch), for /health. */
+  currentJob(): { readonly id: number; readonly since: number } | undefined {
+    const current = this.current;
+    return current === undefined || this.busySince === undefined
+      ? undefined
+      : { id: current.claimed.job.id, since: this.busySince };
   }
 
   private async runJob(current: { claimed: ClaimedJob; abandoned: boolean }): Promise<void> {

@@ -72,6 +72,24 @@ test('the same instance twice is a duplicate; a different payload becomes versio
   });
 });
 
+test('an instance whose object was deleted or cut short is written again when resent', async () => {
+  await withStore(async (store, dir) => {
+    const bytes = await readFile(CT);
+    const first = await store.storeInstance(bytes, { source: 'a', receivedAt: 1 });
+    const objectPath = join(dir, first.instance.path);
+    await rm(objectPath);
+    const resent = await store.storeInstance(bytes, { source: 'b', receivedAt: 2 });
+    assert.equal(resent.outcome, 'restored');
+    assert.equal(resent.instance.id, first.instance.id);
+    assert.deepEqual(await readFile(objectPath), bytes);
+    await writeFile(objectPath, bytes.subarray(0, 1000));
+    assert.equal((await store.storeInstance(bytes, { source: 'c' })).outcome, 'restored');
+    assert.ok(Buffer.from(await store.readInstanceBytes(first.instance)).equals(bytes));
+    assert.equal((await store.storeInstance(bytes, { source: 'd' })).outcome, 'duplicate');
+    assert.equal(objectFilesIn(dir).length, 1);
+  });
+});
+
 test('the index survives closing and reopening the store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'radiolens-store-'));
   try {

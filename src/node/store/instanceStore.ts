@@ -3,8 +3,9 @@
  * in the node database. `storeInstance` resolves only once both the bytes and the index row
  * are durable, which is the moment an SCP may answer "success" (ADRs 0090, 0091).
  */
+import { renameSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RadiolensError, isRadiolensError } from '../../foundation/core/index.js';
 import { readInstanceIdentity } from '../../foundation/dicom/index.js';
 import { openNodeDatabase, type NodeDatabase } from './database.js';
@@ -12,6 +13,7 @@ import {
   commitPendingObject,
   discardPendingObject,
   ensureObjectFolders,
+  fsyncPath,
   recoverPendingObjects,
   sha256Hex,
   writePendingObject,
@@ -59,9 +61,10 @@ export interface InstanceRecord {
 
 /**
  * 'stored': first time this SOP Instance UID was seen; 'duplicate': same UID and same bytes
- * as an indexed version (nothing written); 'new-version': same UID, different bytes.
+ * as an indexed version (nothing written); 'new-version': same UID, different bytes;
+ * 'restored': a duplicate whose object file had gone missing or short, written again.
  */
-export type StoreOutcome = 'stored' | 'duplicate' | 'new-version';
+export type StoreOutcome = 'stored' | 'duplicate' | 'new-version' | 'restored';
 
 export interface StoreResult {
   readonly outcome: StoreOutcome;
@@ -234,10 +237,24 @@ export class InstanceStore {
 
     const known = findSame.get(instance.sopInstanceUid, sha256) as InstanceRow | undefined;
     if (known !== undefined) {
-      if (pending !== undefined) discardPendingObject(pending);
+      // A duplicate is only a duplicate while its object is still on disk: an object deleted
+      // or cut short (by an operator, a failed disk, a restore) is written again from the
+      // resent bytes. The size is the cheap check; a sha256 of every resend would not be.
+      const onDisk = statSync(join(this.dataDir, known.path), { throwIfNoEntry: false });
+      const restore = onDisk === undefined || onDisk.size !== known.size;
+      if (restore) {
+        try {
+          pending ??= writePendingObject(this.dataDir, bytes);
+          renameSync(pending, join(this.dataDir, known.path));
+          fsyncPath(dirname(join(this.dataDir, known.path)));
+        } catch (cause) {
+          if (pending !== undefined) discardPendingObject(pending);
+          throw cannotWrite(cause);
+        }
+      } else if (pending !== undefined) discardPendingObject(pending);
       touch.run(receivedAt, known.id);
       return {
-        outcome: 'duplicate',
+        outcome: restore ? 'restored' : 'duplicate',
         instance: toRecord({
           ...known,
           last_received_at: Math.max(known.last_received_at, receivedAt),

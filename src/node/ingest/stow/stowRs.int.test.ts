@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +255,43 @@ test('refuses what it cannot take: 415 media type, 400 body or UID, 413 size, 40
     assert.equal(get.headers.get('allow'), 'POST');
     await get.text();
     assert.deepEqual(store.studies(), []);
+  });
+});
+
+test('a part over the part limit is refused with 413 before anything is stored; no spool file stays', async () => {
+  await withNode({ maxPartBytes: 100_000 }, async ({ store, dataDir, url }) => {
+    const sc = await readFile(FILES.sc); // 31 kB: under the limit
+    const ct = await readFile(FILES.ct); // 530 kB: over it
+    const built = buildMultipartRelated([
+      { contentType: 'application/dicom', body: sc },
+      { contentType: 'application/dicom', body: ct },
+    ]);
+    const response = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: { 'content-type': built.contentType },
+      body: built.body,
+    });
+    assert.equal(response.status, 413);
+    assert.match(
+      await response.text(),
+      /part 2 is \d+ bytes; this node accepts at most 100000 per part/,
+    );
+    assert.deepEqual(store.studies(), []);
+    assert.deepEqual(objectFilesIn(dataDir), []);
+    assert.deepEqual(readdirSync(join(dataDir, 'spool')), []);
+    // Within the limit, both parts of a spooled body are stored, and the spool is emptied.
+    const small = buildMultipartRelated([
+      { contentType: 'application/dicom', body: sc },
+      { contentType: 'application/dicom', body: sc },
+    ]);
+    const ok = await fetch(`${url}/studies`, {
+      method: 'POST',
+      headers: { 'content-type': small.contentType },
+      body: small.body,
+    });
+    assert.equal(ok.status, 200, await ok.text());
+    assert.equal(store.studies().length, 1);
+    assert.deepEqual(readdirSync(join(dataDir, 'spool')), []);
   });
 });
 

@@ -3,16 +3,25 @@
  * and `POST /studies/{study}`. The reply is sent only after every instance of the request
  * is durable in the InstanceStore, so a 200 means what it says (ADR 0109).
  */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { describeError, isRadiolensError, isValidUid } from '../../../foundation/core/index.js';
 import { parseDicom } from '../../../foundation/dicom/index.js';
+import { parseMediaType, type MultipartPart } from '../../../foundation/dicomweb/index.js';
 import {
-  parseMediaType,
-  parseMultipartRelated,
-  type MultipartPart,
-} from '../../../foundation/dicomweb/index.js';
+  DelimiterScanner,
+  boundaryOf,
+  openSpoolFile,
+  readSpooledPart,
+  removeSpoolFile,
+  splitSpooledBody,
+  spoolPath,
+  type PartSegment,
+} from '../../spool/index.js';
 import type { InstanceStore, StoreOutcome } from '../../store/index.js';
-import { readRequestBody } from './requestBody.js';
+import { spoolRequestBody } from './requestBody.js';
 import {
   FAILURE_CANNOT_UNDERSTAND,
   FAILURE_DATASET_DOES_NOT_MATCH,
@@ -23,8 +32,12 @@ import {
   type ReferencedInstance,
 } from './storeResponse.js';
 
-/** 1 GiB: a large CT study in one request, and still far below Node's Buffer limit. */
+/** 1 GiB: a large CT study in one request; it goes to disk, never whole into memory. */
 export const DEFAULT_MAX_STOW_REQUEST_BYTES = 1024 * 1024 * 1024;
+/** 512 MiB: one instance is held in memory while it is parsed and stored. */
+export const DEFAULT_MAX_STOW_PART_BYTES = 512 * 1024 * 1024;
+/** Spooled request bodies, below the data folder (0700). */
+export const STOW_SPOOL_FOLDER = 'spool';
 
 const DICOM_MEDIA_TYPE = 'application/dicom';
 const ACCEPTED = 'multipart/related; type="application/dicom"; boundary=...';
@@ -48,6 +61,8 @@ export type StowEvent =
 export interface StowRsOptions {
   /** Larger requests are refused with 413 before anything is stored. */
   readonly maxRequestBytes?: number;
+  /** A request with a larger part is refused with 413 before anything is stored. */
+  readonly maxPartBytes?: number;
   readonly onEvent?: (event: StowEvent) => void;
 }
 
@@ -121,12 +136,34 @@ export function createStowRsHandler(
   options: StowRsOptions = {},
 ): StowRsHandler {
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_STOW_REQUEST_BYTES;
+  const maxPartBytes = options.maxPartBytes ?? DEFAULT_MAX_STOW_PART_BYTES;
   const emit = (event: StowEvent): void => options.onEvent?.(event);
+  const spoolFolder = join(store.dataDir, STOW_SPOOL_FOLDER);
+  mkdirSync(spoolFolder, { recursive: true, mode: 0o700 });
+  // Spool files left by a crash: one node per data folder (ADR 0116), so none is in use.
+  for (const name of readdirSync(spoolFolder)) {
+    if (name.endsWith('.spool')) rmSync(join(spoolFolder, name), { force: true });
+  }
 
   return async (req, res, studyInstanceUid) => {
     const started = Date.now();
     const address = req.socket.remoteAddress ?? '';
-    const refuse = (status: number, message: string, headers?: Record<string, string>): void => {
+    let file: FileHandle | undefined;
+    let spooled: string | undefined;
+    // The spooled copy is removed before any answer: once the client has its answer, no
+    // copy of its upload is left on disk.
+    const cleanup = async (): Promise<void> => {
+      if (spooled === undefined) return;
+      const path = spooled;
+      spooled = undefined;
+      await removeSpoolFile(file, path);
+    };
+    const refuse = async (
+      status: number,
+      message: string,
+      headers?: Record<string, string>,
+    ): Promise<void> => {
+      await cleanup();
       emit({ type: 'request-rejected', address, status, error: message.slice(0, 200) });
       // The rest of an upload we refuse early is not wanted: close the connection after
       // the answer instead of reading it for keep-alive.
@@ -135,11 +172,11 @@ export function createStowRsHandler(
 
     try {
       if (req.method !== 'POST') {
-        refuse(405, `STOW-RS takes POST, not ${req.method ?? '?'}`, { allow: 'POST' });
+        await refuse(405, `STOW-RS takes POST, not ${req.method ?? '?'}`, { allow: 'POST' });
         return;
       }
       if (studyInstanceUid !== undefined && !isValidUid(studyInstanceUid)) {
-        refuse(
+        await refuse(
           400,
           'the study in the URL is not a valid DICOM UID — POST to /studies/{Study Instance UID} or /studies',
         );
@@ -147,19 +184,30 @@ export function createStowRsHandler(
       }
       const unsupported = unsupportedMediaType(req.headers['content-type']);
       if (unsupported !== undefined) {
-        refuse(415, `${unsupported} — send ${ACCEPTED} with one DICOM Part 10 file per part`);
+        await refuse(415, `${unsupported} — send ${ACCEPTED} with one DICOM Part 10 file per part`);
         return;
       }
       const declared = Number(req.headers['content-length'] ?? NaN);
       if (Number.isFinite(declared) && declared > maxRequestBytes) {
-        refuse(
+        await refuse(
           413,
           `the request is ${declared} bytes; this node accepts at most ${maxRequestBytes} per request — send the study in several requests`,
         );
         return;
       }
 
-      const read = await readRequestBody(req, maxRequestBytes);
+      let boundary: string;
+      try {
+        boundary = boundaryOf(req.headers['content-type'] ?? '');
+      } catch (error) {
+        await refuse(400, `${describeError(error)}; nothing was stored`);
+        return;
+      }
+      const path = spoolPath(spoolFolder, 'stow');
+      file = await openSpoolFile(path);
+      spooled = path;
+      const scanner = new DelimiterScanner(boundary);
+      const read = await spoolRequestBody(req, file, scanner, maxRequestBytes);
       if (read.kind === 'aborted') {
         // The client went away: nothing of this request is stored, and nobody is left to
         // answer. It gets no acknowledgement, so it must send again.
@@ -167,24 +215,34 @@ export function createStowRsHandler(
         return;
       }
       if (read.kind === 'too-large') {
-        refuse(
+        await refuse(
           413,
           `the request exceeds ${maxRequestBytes} bytes, the most this node accepts per request — send the study in several requests`,
         );
         return;
       }
+      const bodyBytes = read.size;
 
-      let parts: MultipartPart[];
+      let segments: PartSegment[];
       try {
-        parts = parseMultipartRelated(read.body, req.headers['content-type'] ?? '');
+        segments = await splitSpooledBody(file, read.size, scanner);
       } catch (error) {
-        refuse(400, `${describeError(error)}; nothing was stored`);
+        await refuse(400, `${describeError(error)}; nothing was stored`);
         return;
       }
-      if (parts.length === 0) {
-        refuse(
+      if (segments.length === 0) {
+        await refuse(
           400,
           'the multipart body has no parts; nothing was stored — send one DICOM file per part',
+        );
+        return;
+      }
+      const oversized = segments.findIndex((segment) => segment.end - segment.start > maxPartBytes);
+      if (oversized >= 0) {
+        const segment = segments[oversized]!;
+        await refuse(
+          413,
+          `part ${oversized + 1} is ${segment.end - segment.start} bytes; this node accepts at most ${maxPartBytes} per part (one instance) — nothing was stored`,
         );
         return;
       }
@@ -193,12 +251,32 @@ export function createStowRsHandler(
       const failed: FailedInstance[] = [];
       // One part after the other: each storeInstance waits for its own fsyncs, and the
       // answer waits for all of them.
-      for (const [index, part] of parts.entries()) {
+      for (const [index, segment] of segments.entries()) {
+        let part: MultipartPart;
+        try {
+          part = await readSpooledPart(file, segment, index + 1);
+        } catch (error) {
+          // Its boundary framed it; its own header block is broken: this part fails alone.
+          emit({
+            type: 'store-failed',
+            address,
+            part: index + 1,
+            failureReason: FAILURE_CANNOT_UNDERSTAND,
+            error: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+          });
+          failed.push({
+            sopClassUid: '',
+            sopInstanceUid: '',
+            failureReason: FAILURE_CANNOT_UNDERSTAND,
+          });
+          continue;
+        }
         const outcome = await storePart(store, part, index + 1, address, studyInstanceUid, emit);
         if ('failureReason' in outcome) failed.push(outcome);
         else referenced.push(outcome);
       }
 
+      await cleanup();
       const status = storeStatusCode(referenced.length, failed.length);
       const body = Buffer.from(JSON.stringify(storeInstancesResponse(referenced, failed)), 'utf8');
       res.writeHead(status, {
@@ -212,7 +290,7 @@ export function createStowRsHandler(
         status,
         stored: referenced.length,
         failed: failed.length,
-        bytes: read.body.length,
+        bytes: bodyBytes,
         ms: Date.now() - started,
       });
     } catch (error) {
@@ -226,6 +304,8 @@ export function createStowRsHandler(
       if (!res.headersSent)
         sendText(res, 500, 'internal error while storing; nothing more was stored');
       else res.destroy();
+    } finally {
+      await cleanup();
     }
   };
 }

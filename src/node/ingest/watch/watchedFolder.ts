@@ -58,13 +58,15 @@ interface Seen {
   incompleteSince?: number;
 }
 
-/** Errors that mean "these bytes are not an instance we can keep": the file is rejected. */
 /**
- * A file the node cannot understand (the one outcome map's C000: damaged, unsupported, past a
- * parsing limit) is rejected; reading it again would give the same answer (ADR 0124).
+ * Only our own passing trouble — what the one outcome map answers "out of resources" (A700:
+ * disk full, database busy) — leaves the file to be tried again. Every other failure is about
+ * the file's bytes (C000 "cannot understand", a parsing limit, or an uncoded failure such as
+ * absurd nesting once gave), and reading it again cannot help, so the file is rejected with
+ * the reason (ADR 0124; issue #16: such a file was once retried forever).
  */
-function isRejected(error: unknown): boolean {
-  return outcomeOf(error).dimseStatus === DicomStatus.CANNOT_UNDERSTAND;
+function isTransient(error: unknown): boolean {
+  return outcomeOf(error).dimseStatus === DicomStatus.OUT_OF_RESOURCES;
 }
 
 function fileRef(relativePath: string): string {
@@ -238,8 +240,11 @@ export class WatchedFolder {
         // Perhaps still being written (a paused sender): give it the grace period.
         seen.incompleteSince = this.now();
         this.emit({ type: 'incomplete', file });
-      } else if (isRejected(error)) {
-        await this.reject(path, describeError(error), code);
+      } else if (!isTransient(error)) {
+        const reason = isRadiolensError(error)
+          ? describeError(error)
+          : `E_UNEXPECTED: the file could not be read (${error instanceof Error ? error.name : 'error'}: ${describeError(error).slice(0, 200)}) — it is not retried`;
+        await this.reject(path, reason, code);
         this.seen.delete(path);
       } else {
         // Our own trouble (disk, database): the file stays and is tried again once stable.
