@@ -35,7 +35,8 @@ export type ErrorCode =
   | 'E_STUDY_NOT_FOUND'
   | 'E_AUDIT'
   | 'E_MODEL_NOT_ACTIVE'
-  | 'E_REGISTRY_STATE';
+  | 'E_REGISTRY_STATE'
+  | 'E_VR_INVALID';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -16,13 +16,11 @@ export type {
 export {
   writeMeasurementReport,
   COMPREHENSIVE_SR_STORAGE,
-  SR_SERIES_NUMBER,
   type MeasurementReport,
 } from './measurementReport.js';
 export {
   writeSecondaryCapture,
   SECONDARY_CAPTURE_IMAGE_STORAGE,
-  SC_SERIES_NUMBER,
   type SecondaryCapture,
   type SecondaryCaptureInput,
 } from './secondaryCapture.js';
@@ -41,4 +39,6 @@ export {
   trackingUid,
   deviceObserverUid,
 } from './resultUids.js';
+export { resultSeriesNumber, resultSeriesDescription } from './resultSeries.js';
+export { modelName, shortened, withIntactSuffix } from './fitting.js';
 export { VIRIDIS_RGB, viridis } from './colormap.js';

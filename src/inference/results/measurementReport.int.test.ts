@@ -8,7 +8,6 @@ import { conformanceDir } from '../../../test/support/index.js';
 import { dciodvfy, runOnDicom } from '../../../test/support/dicomTools.js';
 import { syntheticRecord, syntheticSource } from '../../../test/support/results.js';
 import { COMPREHENSIVE_SR_STORAGE, writeMeasurementReport } from './index.js';
-import { seriesDescription } from './measurementReport.js';
 
 /** The one warning we accept: dciodvfy does not know private coding schemes (ADR 0041). */
 const PRIVATE_SCHEME_WARNING =
@@ -157,12 +156,4 @@ test('a real chest CR header (pydicom-data RG1_J2KI) as source gives a valid rep
   const result = dciodvfy(report.bytes);
   assert.deepEqual(result.errors, [], result.text);
   assert.equal(runOnDicom('dsrdump', [], report.bytes).status, 0);
-});
-
-test('series descriptions fit LO (64 bytes) even with a long or non-ASCII model name', () => {
-  const long = seriesDescription(`AI findings ${'Modèle très long '.repeat(8)}1.0.0`);
-  assert.ok(Buffer.byteLength(long, 'utf8') <= 64, long);
-  assert.ok(long.startsWith('AI findings'));
-  assert.ok(long.endsWith('...'));
-  assert.equal(seriesDescription('AI findings short 1.0.0'), 'AI findings short 1.0.0');
 });

@@ -27,6 +27,7 @@ import {
   type ContentItem,
 } from './contentItems.js';
 import { dicomDate, dicomTime } from './dicomTime.js';
+import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import {
   deviceObserverUid,
   resultInstanceUid,
@@ -43,9 +44,6 @@ import type {
 
 /** Comprehensive SR Storage: NUM, CODE, IMAGE and by-value nesting are all TID 1500 needs. */
 export const COMPREHENSIVE_SR_STORAGE = '1.2.840.10008.5.1.4.1.1.88.33';
-
-/** Fixed so AI series sort together and after acquisition series in a viewer. */
-export const SR_SERIES_NUMBER = 9001;
 
 export interface MeasurementReport {
   dataset: DicomDataset;
@@ -73,10 +71,10 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     // SR Document Series Module (C.17.1)
     Modality: 'SR',
     SeriesInstanceUID: seriesInstanceUid,
-    SeriesNumber: SR_SERIES_NUMBER,
+    SeriesNumber: resultSeriesNumber(algorithm, 'sr'),
     SeriesDate: dicomDate(at),
     SeriesTime: dicomTime(at),
-    SeriesDescription: seriesDescription(`AI findings ${algorithm.name} ${algorithm.version}`),
+    SeriesDescription: resultSeriesDescription(algorithm, 'sr'),
     ReferencedPerformedProcedureStepSequence: [],
     ...generalEquipmentModule(algorithm),
     ...contributingEquipment(algorithm, at),
@@ -118,22 +116,6 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     sopInstanceUid,
     seriesInstanceUid,
   };
-}
-
-/**
- * LO is at most 64 characters; validators count bytes, so with UTF-8 (ISO_IR 192) a
- * non-ASCII character costs more than one. Truncate by encoded length, mark it with an ASCII
- * "...", and keep the "AI" prefix, which must survive truncation.
- */
-export function seriesDescription(description: string): string {
-  const limit = 64;
-  if (Buffer.byteLength(description, 'utf8') <= limit) return description;
-  let kept = '';
-  for (const char of description) {
-    if (Buffer.byteLength(kept + char, 'utf8') > limit - 3) break;
-    kept += char;
-  }
-  return `${kept}...`;
 }
 
 /** Percent with two decimals: DS allows 16 characters, readers need no more precision. */

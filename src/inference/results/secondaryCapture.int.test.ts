@@ -55,7 +55,7 @@ test('it is a new series in the source study, says it is AI output, and is truth
   assert.equal(ds['StudyInstanceUID'], source.dataset['StudyInstanceUID']);
   assert.equal(ds['SeriesInstanceUID'], sc.seriesInstanceUid);
   assert.notEqual(sc.seriesInstanceUid, source.seriesInstanceUid);
-  assert.match(String(ds['SeriesDescription']), /^AI .*NOT FOR DIAGNOSIS/);
+  assert.equal(ds['SeriesDescription'], 'AI cxr-densenet121 1.2.0 heatmap NOT FOR DIAGNOSIS');
   assert.equal(ds['BurnedInAnnotation'], 'NO');
   assert.equal(ds['ConversionType'], 'WSD');
   assert.equal(ds['PhotometricInterpretation'], 'RGB');

@@ -8,15 +8,14 @@ import {
   sopCommonModule,
 } from './commonModules.js';
 import { dicomDate, dicomTime } from './dicomTime.js';
-import { seriesDescription } from './measurementReport.js';
+import { modelName, manufacturer, softwareVersion } from './fitting.js';
+import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import { renderOverlayRgb } from './overlay.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DisplayImage, FindingResult, Heatmap, SourceImage } from './types.js';
 
 /** Secondary Capture Image Storage: one RGB frame is all an overlay needs. */
 export const SECONDARY_CAPTURE_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';
-
-export const SC_SERIES_NUMBER = 9002;
 
 export interface SecondaryCaptureInput {
   record: AnalysisRecord;
@@ -65,20 +64,18 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     // General Series (C.7.3.1): OT, this is not an acquisition of the source modality.
     Modality: 'OT',
     SeriesInstanceUID: seriesInstanceUid,
-    SeriesNumber: SC_SERIES_NUMBER,
+    SeriesNumber: resultSeriesNumber(algorithm, 'sc'),
     SeriesDate: dicomDate(at),
     SeriesTime: dicomTime(at),
-    SeriesDescription: seriesDescription(
-      `AI heatmap NOT FOR DIAGNOSIS ${algorithm.name} ${algorithm.version}`,
-    ),
+    SeriesDescription: resultSeriesDescription(algorithm, 'sc'),
     ...lateralityAndBodyPart(image),
     ...generalEquipmentModule(algorithm),
     ...contributingEquipment(algorithm, at),
     // SC Equipment (C.8.6.1)
     ConversionType: 'WSD',
-    SecondaryCaptureDeviceManufacturer: algorithm.manufacturer,
-    SecondaryCaptureDeviceManufacturerModelName: algorithm.modelId,
-    SecondaryCaptureDeviceSoftwareVersions: algorithm.version,
+    SecondaryCaptureDeviceManufacturer: manufacturer(algorithm),
+    SecondaryCaptureDeviceManufacturerModelName: modelName(algorithm),
+    SecondaryCaptureDeviceSoftwareVersions: softwareVersion(algorithm),
     // General Image (C.7.6.1)
     InstanceNumber: 1,
     PatientOrientation: image.dataset['PatientOrientation'] ?? '',
