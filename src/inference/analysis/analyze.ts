@@ -12,6 +12,8 @@ import {
 import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
 import {
   buildFhirBundle,
+  heatmapRegion,
+  SECONDARY_CAPTURE_IMAGE_STORAGE,
   writeMeasurementReport,
   writeSecondaryCapture,
   type AnalysisRecord,
@@ -378,6 +380,10 @@ async function explainAndWrite(
 
     t = performance.now();
     if (heatmap) {
+      // The SR draws the top finding where its heatmap is hottest and links the heatmap's
+      // objects (ADR 0141); the other findings are marked on the whole image.
+      const explained = findings[top];
+      if (explained) explained.explanation = { region: heatmapRegion(heatmap, image) };
       const sc = writeSecondaryCapture({
         record: study.record,
         image,
@@ -390,6 +396,12 @@ async function explainAndWrite(
         study.record.studyInstanceUid,
         `SC_${sc.sopInstanceUid}.dcm`,
       );
+      if (explained?.explanation) {
+        explained.explanation.secondaryCapture = {
+          sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
+          sopInstanceUid: sc.sopInstanceUid,
+        };
+      }
       const write = writeFileAtomic(path, sc.bytes).then(() => {
         study.outcome.outputs.sc.push(path);
       });

@@ -41,6 +41,10 @@ export const DCM = {
    * (Newcode1, 99IHE); 109103 is "Modifying Equipment", not it. See ADR 0041.
    */
   processingEquipment: code('DCM', '109102', 'Processing Equipment'),
+  /** TID 1410 row "Image Region": where on the image the finding is. */
+  imageRegion: code('DCM', '111030', 'Image Region'),
+  /** TID 1410/1411 "Visual Explanation": an image that shows what drove the result. */
+  visualExplanation: code('DCM', '130401', 'Visual Explanation'),
   computedRadiography: code('DCM', 'CR', 'Computed Radiography'),
   digitalRadiography: code('DCM', 'DX', 'Digital Radiography'),
 } as const;

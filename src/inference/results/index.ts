@@ -9,8 +9,10 @@ export type {
   CodedConcept,
   DicomDataset,
   DisplayImage,
+  FindingExplanation,
   FindingResult,
   Heatmap,
+  ImageRegion,
   SourceImage,
 } from './types.js';
 export {
@@ -41,4 +43,10 @@ export {
 } from './resultUids.js';
 export { resultSeriesNumber, resultSeriesDescription } from './resultSeries.js';
 export { modelName, shortened, withIntactSuffix } from './fitting.js';
+export {
+  heatmapRegion,
+  wholeImageRegion,
+  REGION_LEVEL,
+  MAX_REGION_FRACTION,
+} from './findingRegion.js';
 export { VIRIDIS_RGB, viridis } from './colormap.js';

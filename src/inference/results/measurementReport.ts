@@ -22,11 +22,13 @@ import {
   container,
   image,
   num,
+  scoord,
   text,
   uidRef,
   type ContentItem,
 } from './contentItems.js';
 import { dicomDate, dicomTime } from './dicomTime.js';
+import { wholeImageRegion } from './findingRegion.js';
 import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import {
   deviceObserverUid,
@@ -86,6 +88,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     ContentTime: dicomTime(at),
     PerformedProcedureCodeSequence: [],
     CurrentRequestedProcedureEvidenceSequence: evidence(record),
+    ...pertinentOtherEvidence(record),
     CodingSchemeIdentificationSequence: [RADIOLENS_CODING_SCHEME_IDENTIFICATION],
     // SR Document Content Module (C.17.3): the root content item
     ValueType: 'CONTAINER',
@@ -123,15 +126,29 @@ export function percent(probability: number): string {
   return String(Math.round(probability * 10000) / 100);
 }
 
-/** TID 1501 for one finding. */
+/**
+ * TID 1410 Planar ROI Measurements and Qualitative Evaluations for one finding (ADR 0141):
+ * the finding's image region on the source image (SCOORD, TID 1410 row "Image Region"), the
+ * heatmap objects as Visual Explanation, the probability as a measurement.
+ */
 function measurementGroup(record: AnalysisRecord, finding: FindingResult): ContentItem {
   const { algorithm } = record;
   const presence = finding.present ? SCT.present : SCT.absent;
+  const region = finding.explanation?.region ?? wholeImageRegion(finding.image);
+  const explanations = [
+    finding.explanation?.secondaryCapture,
+    finding.explanation?.parametricMap,
+  ].flatMap((ref) =>
+    ref === undefined
+      ? []
+      : [image('CONTAINS', DCM.visualExplanation, ref.sopClassUid, ref.sopInstanceUid)],
+  );
   return container('CONTAINS', DCM.measurementGroup, [
+    // Tracking Identifier: OHIF labels the drawn region with it — the finding's name first.
     text(
       'HAS OBS CONTEXT',
       DCM.trackingIdentifier,
-      `${finding.labelId} (${algorithm.modelId} ${algorithm.version})`,
+      `${finding.finding.meaning} (${algorithm.modelId} ${algorithm.version})`,
     ),
     uidRef(
       'HAS OBS CONTEXT',
@@ -149,6 +166,16 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
       DCM.algorithmParameters,
       `operating threshold ${finding.threshold}; present if probability >= threshold`,
     ),
+    text('HAS CONCEPT MOD', DCM.algorithmParameters, `image region: ${regionBasis(region.basis)}`),
+    scoord(
+      'CONTAINS',
+      DCM.imageRegion,
+      region.graphicType,
+      region.points,
+      finding.image.sopClassUid,
+      finding.image.sopInstanceUid,
+    ),
+    ...explanations,
     // TID 300 Measurement: the model's probability, inferred from the analysed image
     num('CONTAINS', DCM.certaintyOfFinding, percent(finding.probability), UCUM.percent, [
       image(
@@ -162,6 +189,13 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
     // Qualitative evaluation: the finding's presence at the operating point
     codeValue('CONTAINS', finding.finding, presence),
   ]);
+}
+
+function regionBasis(basis: 'hottest-region' | 'hottest-point' | 'whole-image'): string {
+  if (basis === 'hottest-region')
+    return 'heatmap region at >= 50% of its maximum containing the maximum';
+  if (basis === 'hottest-point') return 'heatmap maximum (no region stands out)';
+  return 'whole image (no heatmap explains this finding)';
 }
 
 /** TID 1600 Image Library: every source image, with its modality (TID 1602) when coded. */
@@ -209,6 +243,41 @@ function procedureReported(record: AnalysisRecord): CodedConcept {
   const modality = source['Modality'];
   if (bodyPart === 'CHEST' && (modality === 'CR' || modality === 'DX')) return SCT.plainChestXray;
   return LN.diagnosticImagingStudy;
+}
+
+/**
+ * Pertinent Other Evidence (C.17.2.3): the heatmap objects the content references, which are
+ * not evidence the report was made from but must be listed with the instances referenced.
+ */
+function pertinentOtherEvidence(record: AnalysisRecord): DicomDataset {
+  const bySeries = new Map<string, { sopClassUid: string; sopInstanceUid: string }[]>();
+  for (const finding of record.findings) {
+    for (const [kind, ref] of [
+      ['sc', finding.explanation?.secondaryCapture],
+      ['pm', finding.explanation?.parametricMap],
+    ] as const) {
+      if (ref === undefined) continue;
+      const series = resultSeriesUid(record, kind);
+      const list = bySeries.get(series) ?? [];
+      if (!list.some((r) => r.sopInstanceUid === ref.sopInstanceUid)) list.push(ref);
+      bySeries.set(series, list);
+    }
+  }
+  if (bySeries.size === 0) return {};
+  return {
+    PertinentOtherEvidenceSequence: [
+      {
+        StudyInstanceUID: record.studyInstanceUid,
+        ReferencedSeriesSequence: [...bySeries].map(([seriesUid, refs]) => ({
+          SeriesInstanceUID: seriesUid,
+          ReferencedSOPSequence: refs.map((r) => ({
+            ReferencedSOPClassUID: r.sopClassUid,
+            ReferencedSOPInstanceUID: r.sopInstanceUid,
+          })),
+        })),
+      },
+    ],
+  };
 }
 
 /** Current Requested Procedure Evidence: every instance the report references (C.17.2.3). */
