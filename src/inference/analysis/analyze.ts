@@ -13,8 +13,10 @@ import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/ind
 import {
   buildFhirBundle,
   heatmapRegion,
+  PARAMETRIC_MAP_STORAGE,
   SECONDARY_CAPTURE_IMAGE_STORAGE,
   writeMeasurementReport,
+  writeParametricMap,
   writeSecondaryCapture,
   type AnalysisRecord,
   type FindingResult,
@@ -158,7 +160,7 @@ async function planStudy(
     warnings: [],
     ood: {},
     inputs: {},
-    outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
+    outputs: { sr: null, sc: [], pm: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
   const pkg = await chooseModel(images, options);
@@ -406,6 +408,25 @@ async function explainAndWrite(
         study.outcome.outputs.sc.push(path);
       });
       study.scWrites.push(study.writes.add(write));
+      // The same heatmap as float values, for tools that read a Parametric Map (ADR 0142).
+      if (explained) {
+        const pm = writeParametricMap({ record: study.record, image, heatmap, finding: explained });
+        if (explained.explanation) {
+          explained.explanation.parametricMap = {
+            sopClassUid: PARAMETRIC_MAP_STORAGE,
+            sopInstanceUid: pm.sopInstanceUid,
+          };
+        }
+        const pmPath = join(
+          options.outDir,
+          study.record.studyInstanceUid,
+          `PM_${pm.sopInstanceUid}.dcm`,
+        );
+        const pmWrite = writeFileAtomic(pmPath, pm.bytes).then(() => {
+          study.outcome.outputs.pm.push(pmPath);
+        });
+        study.scWrites.push(study.writes.add(pmWrite));
+      }
     }
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
@@ -448,6 +469,7 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
     // A file that failed is left out of the summary; the run then fails with its error.
     await Promise.allSettled(files);
     outcome.outputs.sc.sort();
+    outcome.outputs.pm.sort();
     await writeFileAtomic(
       outcome.outputs.summary,
       `${JSON.stringify(studySummary(outcome), null, 2)}\n`,

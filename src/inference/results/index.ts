@@ -34,6 +34,12 @@ export {
   type OverlayInput,
   type OverlayRgb,
 } from './overlay.js';
+export {
+  writeParametricMap,
+  PARAMETRIC_MAP_STORAGE,
+  type ParametricMap,
+  type ParametricMapInput,
+} from './parametricMap.js';
 export { buildFhirBundle, deriveUuid } from './fhirBundle.js';
 export {
   resultSeriesUid,

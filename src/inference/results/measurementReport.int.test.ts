@@ -44,7 +44,7 @@ test('dsrdump reads it: findings, probabilities, presence, tracking and the devi
   assert.match(out, /\(121005,DCM,"Observer Type"\)=\(121007,DCM,"Device"\)/);
   assert.match(out, /\(111001,DCM,"Algorithm Name"\)="Radiolens CXR classifier"/);
   assert.match(out, /\(111003,DCM,"Algorithm Version"\)="1\.2\.0"/);
-  assert.match(out, /\(121058,DCM,"Procedure reported"\)=\(399208008,SCT,"Plain chest X-ray"\)/);
+  assert.match(out, /\(121058,DCM,"Procedure reported"\)=\(363679005,SCT,"Imaging procedure"\)/);
   assert.match(out, /inferred from IMAGE:\(121112,DCM,"Source of Measurement"\)/);
 });
 

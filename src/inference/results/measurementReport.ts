@@ -1,7 +1,6 @@
 import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
 import {
   DCM,
-  LN,
   RADIOLENS,
   RADIOLENS_CODING_SCHEME_IDENTIFICATION,
   RFC5646,
@@ -14,7 +13,6 @@ import {
   contributingEquipment,
   generalEquipmentModule,
   patientAndStudyModules,
-  primarySource,
   sopCommonModule,
 } from './commonModules.js';
 import {
@@ -104,7 +102,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
       text('HAS OBS CONTEXT', DCM.deviceObserverName, algorithm.name),
       text('HAS OBS CONTEXT', DCM.deviceObserverManufacturer, algorithm.manufacturer),
       text('HAS OBS CONTEXT', DCM.deviceObserverModelName, algorithm.modelId),
-      codeValue('HAS CONCEPT MOD', DCM.procedureReported, procedureReported(record)),
+      codeValue('HAS CONCEPT MOD', DCM.procedureReported, procedureReported()),
       imageLibrary(record.sources),
       container(
         'CONTAINS',
@@ -222,27 +220,15 @@ function modalityCode(modality: unknown): CodedConcept | undefined {
 }
 
 /**
- * Procedure reported (121058): the source's own Procedure Code when it has one, otherwise
- * plain chest X-ray for chest radiographs, otherwise the generic imaging study concept.
+ * Procedure reported (121058), TID 1500 row 4, DCID 100 "Quantitative Diagnostic Imaging
+ * Procedures". CID 100 has no chest radiograph concept (its members are MR, CT, PET and NM
+ * procedures and the generic "Imaging procedure"); the generic member is used for every
+ * source, and the projection radiograph is told by the Image Library's Modality (TID 1602)
+ * and the study itself (ADR 0143). A code outside the group — "Plain chest X-ray", or the
+ * source's own Procedure Code — was flagged by PixelMed's DicomSRValidator.
  */
-function procedureReported(record: AnalysisRecord): CodedConcept {
-  const source = primarySource(record).dataset;
-  const procedure = (source['ProcedureCodeSequence'] as Record<string, unknown>[] | undefined)?.[0];
-  if (
-    typeof procedure?.['CodeValue'] === 'string' &&
-    typeof procedure['CodingSchemeDesignator'] === 'string' &&
-    typeof procedure['CodeMeaning'] === 'string'
-  ) {
-    return {
-      value: procedure['CodeValue'],
-      scheme: procedure['CodingSchemeDesignator'],
-      meaning: procedure['CodeMeaning'],
-    };
-  }
-  const bodyPart = String(source['BodyPartExamined'] ?? '').toUpperCase();
-  const modality = source['Modality'];
-  if (bodyPart === 'CHEST' && (modality === 'CR' || modality === 'DX')) return SCT.plainChestXray;
-  return LN.diagnosticImagingStudy;
+function procedureReported(): CodedConcept {
+  return SCT.imagingProcedure;
 }
 
 /**

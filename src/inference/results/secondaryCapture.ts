@@ -10,6 +10,7 @@ import {
 import { dicomDate, dicomTime } from './dicomTime.js';
 import { modelName, manufacturer, softwareVersion } from './fitting.js';
 import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
+import { sourceSize } from './findingRegion.js';
 import { renderOverlayRgb } from './overlay.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DisplayImage, FindingResult, Heatmap, SourceImage } from './types.js';
@@ -32,9 +33,13 @@ export interface SecondaryCapture {
 }
 
 /**
- * Secondary Capture of one source image with the heatmap, legend, finding labels and an "AI
- * output" banner burned in, in the source study as a new series. Burned In Annotation is NO:
- * that attribute is about patient-identifying text, and none is drawn (PS3.3 C.7.6.1.1.11).
+ * Secondary Capture of one source image with the heatmap blended in and an "AI output"
+ * banner, the legend and the finding labels burned into a band across its top, in the source
+ * study as a new series (ADR 0142). It has the source's Rows and Columns, pixel spacing and
+ * Frame of Reference where the source has them, so a viewer can show it beside the source,
+ * synchronised. Burned In Annotation is YES: text is burned in (PS3.3 C.7.6.1.1.11 asks about
+ * identifying text; a PACS that routes or de-identifies on this flag must look at this image,
+ * and one whose source says YES has the source's text in its pixels anyway).
  */
 export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCapture {
   const { record, image, display, heatmap, findings } = input;
@@ -45,7 +50,12 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
       `image ${image.sopInstanceUid} is not among the analysis record's sources: the overlay must derive from an analysed image`,
     );
   }
-  const overlay = renderOverlayRgb({ display, heatmap, findings });
+  const overlay = renderOverlayRgb({
+    display,
+    heatmap,
+    findings,
+    sourceGrid: sourceSize(image),
+  });
   const at = record.performedAt;
   const { algorithm } = record;
   const sopInstanceUid = resultInstanceUid(record, 'sc', image);
@@ -69,6 +79,7 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     SeriesTime: dicomTime(at),
     SeriesDescription: resultSeriesDescription(algorithm, 'sc'),
     ...lateralityAndBodyPart(image),
+    ...sourceGeometry(image),
     ...generalEquipmentModule(algorithm),
     ...contributingEquipment(algorithm, at),
     // SC Equipment (C.8.6.1)
@@ -83,14 +94,14 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     ContentTime: dicomTime(at),
     ImageType: ['DERIVED', 'SECONDARY'],
     DerivationDescription:
-      'Source image with AI heatmap (viridis), legend, finding labels and AI-output banner burned in',
+      'Source image with AI heatmap (viridis) blended in; AI-output banner, legend and finding labels burned into a band across the top',
     SourceImageSequence: [
       {
         ReferencedSOPClassUID: image.sopClassUid,
         ReferencedSOPInstanceUID: image.sopInstanceUid,
       },
     ],
-    BurnedInAnnotation: 'NO',
+    BurnedInAnnotation: 'YES',
     LossyImageCompression: '00',
     // Image Pixel (C.7.6.3)
     SamplesPerPixel: 3,
@@ -120,5 +131,40 @@ function lateralityAndBodyPart(image: SourceImage): Record<string, unknown> {
   if (typeof bodyPart === 'string' && bodyPart !== '') out['BodyPartExamined'] = bodyPart;
   if (typeof laterality === 'string' && laterality !== '') out['Laterality'] = laterality;
   else if (out['BodyPartExamined'] === undefined) out['Laterality'] = '';
+  return out;
+}
+
+/**
+ * The source's geometry, so the SC overlays and synchronises with it: the same Rows and
+ * Columns (the picture is rendered on the source grid), Pixel Spacing with its calibration
+ * (SC Image Module, Basic Pixel Spacing Calibration Macro) and the Frame of Reference when
+ * the source has them. Imager Pixel Spacing of a projection radiograph is not in the SC IOD
+ * and is not turned into Pixel Spacing, which would claim a calibration nobody made.
+ */
+function sourceGeometry(image: SourceImage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of [
+    'PixelSpacing',
+    'PixelSpacingCalibrationType',
+    'PixelSpacingCalibrationDescription',
+    'FrameOfReferenceUID',
+    'PositionReferenceIndicator',
+  ]) {
+    const value = image.dataset[key];
+    if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) {
+      out[key] = value;
+    }
+  }
+  // The calibration type needs its description (Type 1C in the macro): both or neither.
+  if (
+    out['PixelSpacingCalibrationType'] === undefined ||
+    out['PixelSpacingCalibrationDescription'] === undefined
+  ) {
+    delete out['PixelSpacingCalibrationType'];
+    delete out['PixelSpacingCalibrationDescription'];
+  }
+  if (out['FrameOfReferenceUID'] !== undefined && out['PositionReferenceIndicator'] === undefined) {
+    out['PositionReferenceIndicator'] = ''; // Type 2 in the Frame of Reference Module
+  }
   return out;
 }

@@ -8,7 +8,7 @@ import {
   syntheticDisplay,
   syntheticHeatmap,
 } from '../../../test/support/results.js';
-import { writeMeasurementReport, writeSecondaryCapture } from './index.js';
+import { writeMeasurementReport, writeParametricMap, writeSecondaryCapture } from './index.js';
 
 /**
  * Every object written for every model package in models/ passes dciodvfy with no errors
@@ -17,6 +17,9 @@ import { writeMeasurementReport, writeSecondaryCapture } from './index.js';
  */
 const ACCEPTED_WARNINGS = [
   /^Warning - Unrecognized defined term <99RADIOLENS> for value 1 of attribute <Coding Scheme Designator>$/,
+  // Parametric Map: Image Type / Frame Type value 3 (image flavor) has no defined term for a
+  // class activation map; HEATMAP is ours (ADR 0142).
+  /^Warning - Unrecognized defined term <HEATMAP> for value 3 of attribute <(Image|Frame) Type>$/,
 ];
 
 const dirs = shippedModelDirs();
@@ -28,8 +31,14 @@ test('models/ holds packages to check', () => {
 for (const dir of dirs) {
   const name = `${basename(dirname(dir))}@${basename(dir)}`;
 
-  test(`${name}: SR and SC pass dciodvfy with no errors`, () => {
+  test(`${name}: SR, SC and Parametric Map pass dciodvfy with no errors`, () => {
     const record = recordForPackage(dir);
+    const pm = writeParametricMap({
+      record,
+      image: record.sources[0]!,
+      heatmap: syntheticHeatmap(),
+      finding: record.findings[0]!,
+    });
     const sr = writeMeasurementReport(record);
     const sc = writeSecondaryCapture({
       record,
@@ -41,6 +50,7 @@ for (const dir of dirs) {
     for (const [kind, bytes] of [
       ['SR', sr.bytes],
       ['SC', sc.bytes],
+      ['PM', pm.bytes],
     ] as const) {
       const result = dciodvfy(bytes);
       assert.deepEqual(result.errors, [], `${name} ${kind}:\n${result.text}`);
