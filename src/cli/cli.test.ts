@@ -165,4 +165,5 @@ test('the README quick start: demo imports the shipped samples and analyses them
   const results = (await readdir(join(out, 'results'), { recursive: true })).map(String);
   assert.equal(results.filter((name) => /SR_.*\.dcm$/.test(name)).length, 4);
   assert.equal(results.filter((name) => /SC_.*\.dcm$/.test(name)).length, 4);
+  assert.equal(results.filter((name) => /PM_.*\.dcm$/.test(name)).length, 4);
 });

@@ -56,7 +56,8 @@ test('it is a new series in the source study, says it is AI output, and is truth
   assert.equal(ds['SeriesInstanceUID'], sc.seriesInstanceUid);
   assert.notEqual(sc.seriesInstanceUid, source.seriesInstanceUid);
   assert.equal(ds['SeriesDescription'], 'AI cxr-densenet121 1.2.0 heatmap NOT FOR DIAGNOSIS');
-  assert.equal(ds['BurnedInAnnotation'], 'YES'); // banner, legend and labels are burned in
+  // Our banner, legend and labels name neither patient nor date; the source does not say YES.
+  assert.equal(ds['BurnedInAnnotation'], 'NO');
   assert.equal(ds['ConversionType'], 'WSD');
   assert.equal(ds['PhotometricInterpretation'], 'RGB');
   assert.deepEqual(ds['ImageType'], ['DERIVED', 'SECONDARY']);
@@ -112,11 +113,14 @@ test("the SC has the source's grid and geometry, whatever the display size", () 
       PixelSpacingCalibrationType: 'GEOMETRY',
       PixelSpacingCalibrationDescription: 'magnification corrected at the detector',
       FrameOfReferenceUID: '1.2.826.0.1.3680043.8.498.10001.9',
+      BurnedInAnnotation: 'YES',
     },
   };
   const record = { ...base.record, sources: [source] };
   const sc = writeSecondaryCapture({ ...base, record, image: source });
   const ds = parse(sc.bytes);
+  // The source's pixels, and the identifying text in them, are copied: YES as the source says.
+  assert.equal(ds['BurnedInAnnotation'], 'YES');
   assert.equal(ds['Rows'], 512);
   assert.equal(ds['Columns'], 384);
   assert.deepEqual(ds['PixelSpacing'], [0.2, 0.2]);

@@ -37,9 +37,9 @@ export interface SecondaryCapture {
  * banner, the legend and the finding labels burned into a band across its top, in the source
  * study as a new series (ADR 0142). It has the source's Rows and Columns, pixel spacing and
  * Frame of Reference where the source has them, so a viewer can show it beside the source,
- * synchronised. Burned In Annotation is YES: text is burned in (PS3.3 C.7.6.1.1.11 asks about
- * identifying text; a PACS that routes or de-identifies on this flag must look at this image,
- * and one whose source says YES has the source's text in its pixels anyway).
+ * synchronised. Burned In Annotation (PS3.3 C.7.6.1.1.11) is about text that identifies the
+ * patient and the date: the SC copies the source's pixels, so it is YES when the source says
+ * YES; the text we burn in (banner, legend, finding labels) names neither, so it adds none.
  */
 export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCapture {
   const { record, image, display, heatmap, findings } = input;
@@ -101,7 +101,7 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
         ReferencedSOPInstanceUID: image.sopInstanceUid,
       },
     ],
-    BurnedInAnnotation: 'YES',
+    BurnedInAnnotation: image.dataset['BurnedInAnnotation'] === 'YES' ? 'YES' : 'NO',
     LossyImageCompression: '00',
     // Image Pixel (C.7.6.3)
     SamplesPerPixel: 3,
