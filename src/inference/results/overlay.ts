@@ -159,10 +159,18 @@ function upscaleInto(
   for (let x = 0; x < toWidth; x++) {
     columns[x] = Math.min(fromWidth - 1, Math.floor(((x + 0.5) * fromWidth) / toWidth)) * 3;
   }
+  const rowBytes = toWidth * 3;
+  let previous = -1;
   for (let y = 0; y < toHeight; y++) {
     const row = Math.min(fromHeight - 1, Math.floor(((y + 0.5) * fromHeight) / toHeight));
+    if (row === previous) {
+      // Upscaling repeats rows: copy the one just written instead of resampling it again.
+      to.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
+      continue;
+    }
+    previous = row;
     const source = row * fromWidth * 3;
-    let at = y * toWidth * 3;
+    let at = y * rowBytes;
     for (let x = 0; x < toWidth; x++, at += 3) {
       const i = source + columns[x]!;
       to[at] = from[i]!;
