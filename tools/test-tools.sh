@@ -19,6 +19,9 @@ need gdcmconv libgdcm-tools
 need opj_decompress libopenjp2-tools
 need /usr/sbin/Orthanc orthanc
 need /usr/share/orthanc/plugins/libOrthancDicomWeb.so orthanc-dicomweb
+# PixelMed's DicomSRValidator checks the SR templates (TID 1500/1410); it brings its JRE.
+need /usr/share/java/pixelmed.jar pixelmed-apps
+need java pixelmed-apps
 # better-sqlite3 is compiled from source with node-gyp (no prebuilt download is reachable).
 need g++ build-essential
 need make build-essential

@@ -167,6 +167,7 @@ test('the README quick start: demo imports the shipped samples and analyses them
   const results = (await readdir(join(out, 'results'), { recursive: true })).map(String);
   assert.equal(results.filter((name) => /SR_.*\.dcm$/.test(name)).length, 4);
   assert.equal(results.filter((name) => /SC_.*\.dcm$/.test(name)).length, 4);
+  assert.equal(results.filter((name) => /PM_.*\.dcm$/.test(name)).length, 4);
 });
 
 test('analyze: a ".." UID, an empty SOP Instance UID or a 70,000-character name fails that file only; nothing is written outside --out', async () => {

@@ -44,3 +44,52 @@ export function dciodvfy(bytes: Uint8Array): {
     text,
   };
 }
+
+/** PixelMed's jar from Debian's pixelmed-apps (tools/test-tools.sh installs it). */
+export const PIXELMED_JAR = '/usr/share/java/pixelmed.jar';
+
+/**
+ * PixelMed's DicomSRValidator (David Clunie's IOD and SR template checker) on one SR: its
+ * "Error:" and "Warning:" lines. Recent JDKs cap XPath expression size for secure processing,
+ * which PixelMed's compiled template stylesheet exceeds; the limits are lifted for this run
+ * (the wrapper /usr/bin/DicomSRValidator does not, and fails on Debian 12's OpenJDK 17).
+ */
+export function pixelmedSrValidator(bytes: Uint8Array): {
+  errors: string[];
+  warnings: string[];
+  text: string;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'radiolens-pixelmed-'));
+  try {
+    const path = join(dir, 'sr.dcm');
+    writeFileSync(path, bytes);
+    const run = spawnSync(
+      'java',
+      [
+        '-Djdk.xml.xpathExprOpLimit=0',
+        '-Djdk.xml.xpathExprGrpLimit=0',
+        '-Djdk.xml.xpathTotalOpLimit=0',
+        '-cp',
+        PIXELMED_JAR,
+        'com.pixelmed.validate.DicomSRValidator',
+        path,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (run.error !== undefined) {
+      throw new Error(`cannot run java: ${run.error.message} — install pixelmed-apps`);
+    }
+    const text = `${run.stdout}${run.stderr}`;
+    if (!/IOD validation complete/.test(text)) {
+      throw new Error(`PixelMed's DicomSRValidator did not finish:\n${text}`);
+    }
+    const lines = text.split('\n');
+    return {
+      errors: lines.filter((l) => l.startsWith('Error')),
+      warnings: lines.filter((l) => l.startsWith('Warning')),
+      text,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

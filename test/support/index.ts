@@ -1,5 +1,5 @@
 export { repoRoot, sharedDir, conformanceDir } from './paths.js';
-export { dciodvfy, runOnDicom, type ToolRun } from './dicomTools.js';
+export { dciodvfy, pixelmedSrValidator, runOnDicom, type ToolRun } from './dicomTools.js';
 export { validateFhirR4 } from './fhirValidation.js';
 export {
   writeTestModelPackage,

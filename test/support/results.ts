@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type {
   AnalysisRecord,
   DisplayImage,
@@ -5,6 +8,7 @@ import type {
   Heatmap,
   SourceImage,
 } from '../../src/inference/results/types.js';
+import { repoRoot } from './paths.js';
 
 /**
  * Synthetic inputs for the results tests and benchmarks: a CR chest study with one 256×256
@@ -112,4 +116,61 @@ export function syntheticHeatmap(): Heatmap {
     }
   }
   return { width: size, height: size, data, max };
+}
+
+/** Every model package shipped in models/<id>/<version>/, so a new one is covered by the tests. */
+export function shippedModelDirs(): string[] {
+  const root = join(repoRoot, 'models');
+  const dirs: string[] = [];
+  for (const id of readdirSync(root, { withFileTypes: true })) {
+    if (!id.isDirectory()) continue;
+    for (const version of readdirSync(join(root, id.name), { withFileTypes: true })) {
+      const dir = join(root, id.name, version.name);
+      if (version.isDirectory() && existsSync(join(dir, 'manifest.json'))) dirs.push(dir);
+    }
+  }
+  return dirs.sort();
+}
+
+/**
+ * The synthetic study analysed by a shipped package: its identity as the pipeline records it
+ * (manifest id, version, name, manufacturer, manifest sha256) and one finding per label.
+ */
+export function recordForPackage(dir: string): AnalysisRecord {
+  const bytes = readFileSync(join(dir, 'manifest.json'));
+  const manifest = JSON.parse(bytes.toString('utf8')) as {
+    id: string;
+    version: string;
+    name: string;
+    manufacturer: string;
+    labels: {
+      id: string;
+      code: { scheme: string; value: string; meaning: string };
+      threshold: number;
+    }[];
+  };
+  const base = syntheticRecord();
+  const image = base.sources[0]!;
+  return {
+    ...base,
+    algorithm: {
+      modelId: manifest.id,
+      version: manifest.version,
+      name: manifest.name,
+      manufacturer: manifest.manufacturer,
+      manifestSha256: createHash('sha256').update(bytes).digest('hex'),
+    },
+    findings: manifest.labels.map((label, i) => {
+      const probability = i === 0 ? 0.8731 : 0.0412;
+      return {
+        labelId: label.id,
+        finding: label.code,
+        probability,
+        threshold: label.threshold,
+        present: probability >= label.threshold,
+        alertLevel: 'routine',
+        image,
+      };
+    }),
+  };
 }

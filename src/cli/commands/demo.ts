@@ -40,7 +40,8 @@ export const demoCommand: CommandModule = (program: Command) => {
       process.stdout.write(formatRunReport(run));
       process.stdout.write(
         `\nWhere to look: ${resultsDir}/<StudyInstanceUID>/ holds SR_*.dcm (DICOM SR, TID 1500: ` +
-          'dsrdump shows it), SC_*.dcm (the image with the heatmap burned in), fhir-bundle.json ' +
+          'dsrdump shows it; OHIF draws its findings), SC_*.dcm (the image with the heatmap ' +
+          'burned in), PM_*.dcm (the heatmap as a DICOM Parametric Map), fhir-bundle.json ' +
           '(FHIR R4 DiagnosticReport) and analysis.json.\n',
       );
       process.exitCode =

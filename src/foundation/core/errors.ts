@@ -39,7 +39,9 @@ export type ErrorCode =
   /** Input larger or deeper than a stated limit (PDU, inflated dataset, nesting; ADR 0123). */
   | 'E_LIMIT_EXCEEDED'
   /** A DICOM peer broke the upper-layer protocol (PS3.8); its association was ended. */
-  | 'E_DIMSE_PROTOCOL';
+  | 'E_DIMSE_PROTOCOL'
+  /** A value Radiolens was about to write does not fit its VR (ADR 0140). */
+  | 'E_VR_INVALID';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -12,6 +12,12 @@ import { LONG_LENGTH_VRS } from './elementWalker.js';
 import { IMPLICIT_VR_LITTLE_ENDIAN } from './transferSyntax.js';
 import { STRING_VRS, textEncoderFor } from './part10Reader.js';
 import {
+  checkNumberValues,
+  checkTextValues,
+  repertoireOf,
+  type CharacterRepertoire,
+} from './vrCheck.js';
+import {
   keywordEntry,
   type TaggedDataset as DicomDataset,
   type TaggedElement as DicomElement,
@@ -247,7 +253,11 @@ export function encodeNaturalizedPart10(
   transferSyntax: string,
 ): Uint8Array {
   try {
-    return encodeOrThrow({ meta: toTagged(meta), dict: toTagged(dataset) }, transferSyntax);
+    const repertoire = repertoireOf(dataset['SpecificCharacterSet']);
+    return encodeOrThrow(
+      { meta: toTagged(meta, 'default', ''), dict: toTagged(dataset, repertoire, '') },
+      transferSyntax,
+    );
   } catch (error) {
     if (!(error instanceof Unsupported)) throw error;
     throw new RadiolensError(
@@ -257,8 +267,16 @@ export function encodeNaturalizedPart10(
   }
 }
 
-/** Keyword → value to tag → { vr, Value }, with `_vrMap` choosing VRs the dictionary leaves open. */
-function toTagged(dataset: Record<string, unknown>): DicomDataset {
+/**
+ * Keyword → value to tag → { vr, Value }, with `_vrMap` choosing VRs the dictionary leaves open.
+ * Every value is checked against its VR on the way (vrCheck.ts, ADR 0140); `path` names the
+ * enclosing sequence items for the error message.
+ */
+function toTagged(
+  dataset: Record<string, unknown>,
+  repertoire: CharacterRepertoire,
+  path: string,
+): DicomDataset {
   const vrMap = (dataset['_vrMap'] as Record<string, string> | undefined) ?? {};
   const out: DicomDataset = {};
   for (const [keyword, value] of Object.entries(dataset)) {
@@ -272,15 +290,35 @@ function toTagged(dataset: Record<string, unknown>): DicomDataset {
     }
     const vr = vrMap[keyword] ?? entry.vr;
     const values = value === null ? [] : Array.isArray(value) ? value : [value];
-    out[entry.tag] = {
-      vr,
-      Value:
-        vr === 'SQ'
-          ? values.map((item) => toTagged(item as Record<string, unknown>))
-          : (values as unknown[]),
-    };
+    const where = `${path}${keyword}`;
+    if (vr === 'SQ') {
+      out[entry.tag] = {
+        vr,
+        Value: values.map((item, i) =>
+          toTagged(item as Record<string, unknown>, repertoire, `${where}[${i}].`),
+        ),
+      };
+      continue;
+    }
+    if (STRING_VRS.has(vr))
+      checkTextValues(
+        where,
+        vr,
+        values.map((v) => textOf(vr, v)),
+        repertoire,
+      );
+    else if (NUMBER_WRITERS[vr] !== undefined) checkNumberValues(where, vr, values);
+    out[entry.tag] = { vr, Value: values as unknown[] };
   }
   return out;
+}
+
+/** A value as the writer will put it in text (stringBytes), for checking. */
+function textOf(vr: string, value: unknown): string {
+  if (vr === 'PN') return pnString(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return vr === 'DS' ? decimalString(value) : String(value);
+  throw new Unsupported(`value shape for ${vr}`);
 }
 
 function encodeOrThrow(file: DicomFile, transferSyntax: string): Uint8Array {

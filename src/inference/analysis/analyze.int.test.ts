@@ -63,9 +63,18 @@ test('analyses radiographs end to end: SR, SC and FHIR per study, valid by indep
     assert.deepEqual(sr.errors, [], sr.text);
     const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
     assert.deepEqual(sc.errors, [], sc.text);
-    const dump = spawnSync('dsrdump', [study.outputs.sr], { encoding: 'utf8' });
+    assert.equal(study.outputs.pm.length, 1, 'the heatmap as a Parametric Map');
+    const pm = dciodvfy(await readFile(study.outputs.pm[0]!));
+    assert.deepEqual(pm.errors, [], pm.text);
+    const dump = spawnSync('dsrdump', ['+Pc', study.outputs.sr], { encoding: 'utf8' });
     assert.equal(dump.status, 0, dump.stderr);
     assert.match(dump.stdout, /Pneumonia/);
+    // Each finding is drawn on the image; the explained one links the SC and the map.
+    assert.equal(dump.stdout.match(/SCOORD:\(111030,DCM,"Image Region"\)/g)?.length, 2);
+    assert.equal(dump.stdout.match(/IMAGE:\(130401,DCM,"Visual Explanation"\)/g)?.length, 2);
+    const explained = study.record!.findings.filter((f) => f.explanation !== undefined);
+    assert.equal(explained.length, 1, 'the most probable label has the heatmap');
+    assert.notEqual(explained[0]!.explanation!.region.basis, 'whole-image');
     const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as object;
     for (const issue of validateFhirR4(bundle)) assert.notEqual(issue.severity, 'error');
     const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {

@@ -18,7 +18,11 @@ import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/ind
 import {
   buildFhirBundle,
   checkCopiedAttributes,
+  heatmapRegion,
+  PARAMETRIC_MAP_STORAGE,
+  SECONDARY_CAPTURE_IMAGE_STORAGE,
   writeMeasurementReport,
+  writeParametricMap,
   writeSecondaryCapture,
   type AnalysisRecord,
   type FindingResult,
@@ -168,7 +172,7 @@ async function planStudy(
     warnings: [],
     ood: {},
     inputs: {},
-    outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
+    outputs: { sr: null, sc: [], pm: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
   const pkg = await chooseModel(images, options);
@@ -390,6 +394,10 @@ async function explainAndWrite(
 
     t = performance.now();
     if (heatmap) {
+      // The SR draws the top finding where its heatmap is hottest and links the heatmap's
+      // objects (ADR 0141); the other findings are marked on the whole image.
+      const explained = findings[top];
+      if (explained) explained.explanation = { region: heatmapRegion(heatmap, image) };
       const sc = writeSecondaryCapture({
         record: study.record,
         image,
@@ -402,10 +410,35 @@ async function explainAndWrite(
         study.record.studyInstanceUid,
         `SC_${sc.sopInstanceUid}.dcm`,
       );
+      if (explained?.explanation) {
+        explained.explanation.secondaryCapture = {
+          sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
+          sopInstanceUid: sc.sopInstanceUid,
+        };
+      }
       const write = writeFileAtomic(path, sc.bytes).then(() => {
         study.outcome.outputs.sc.push(path);
       });
       study.scWrites.push(study.writes.add(write));
+      // The same heatmap as float values, for tools that read a Parametric Map (ADR 0142).
+      if (explained) {
+        const pm = writeParametricMap({ record: study.record, image, heatmap, finding: explained });
+        if (explained.explanation) {
+          explained.explanation.parametricMap = {
+            sopClassUid: PARAMETRIC_MAP_STORAGE,
+            sopInstanceUid: pm.sopInstanceUid,
+          };
+        }
+        const pmPath = join(
+          options.outDir,
+          study.record.studyInstanceUid,
+          `PM_${pm.sopInstanceUid}.dcm`,
+        );
+        const pmWrite = writeFileAtomic(pmPath, pm.bytes).then(() => {
+          study.outcome.outputs.pm.push(pmPath);
+        });
+        study.scWrites.push(study.writes.add(pmWrite));
+      }
     }
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
@@ -457,6 +490,7 @@ function writeStudyOutputs(study: StudyWork, options: AnalyzeOptions, timings: S
     // A file that failed is left out of the summary; the run then fails with its error.
     await Promise.allSettled(files);
     outcome.outputs.sc.sort();
+    outcome.outputs.pm.sort();
     await writeFileAtomic(
       outcome.outputs.summary,
       `${JSON.stringify(studySummary(outcome), null, 2)}\n`,

@@ -34,7 +34,14 @@ export interface StudyOutcome {
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
   /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0087). */
   inputs: Record<string, InputStatistics>;
-  outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
+  /** pm: the heatmaps as Parametric Maps (ADR 0142), one per SC. */
+  outputs: {
+    sr: string | null;
+    sc: string[];
+    pm: string[];
+    fhir: string | null;
+    summary: string;
+  };
 }
 
 export interface AnalysisRun {

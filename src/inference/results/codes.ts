@@ -41,6 +41,14 @@ export const DCM = {
    * (Newcode1, 99IHE); 109103 is "Modifying Equipment", not it. See ADR 0041.
    */
   processingEquipment: code('DCM', '109102', 'Processing Equipment'),
+  /** TID 1410 row "Image Region": where on the image the finding is. */
+  imageRegion: code('DCM', '111030', 'Image Region'),
+  /** TID 1410/1411 "Visual Explanation": an image that shows what drove the result. */
+  visualExplanation: code('DCM', '130401', 'Visual Explanation'),
+  /** CID 7202 Source Image Purposes of Reference. */
+  sourceImageForProcessing: code('DCM', '121322', 'Source image for image processing operation'),
+  /** CID 4031 Common Anatomic Regions. */
+  chest: code('SCT', '51185008', 'Chest'),
   computedRadiography: code('DCM', 'CR', 'Computed Radiography'),
   digitalRadiography: code('DCM', 'DX', 'Digital Radiography'),
 } as const;
@@ -48,7 +56,8 @@ export const DCM = {
 export const SCT = {
   present: code('SCT', '52101004', 'Present'),
   absent: code('SCT', '2667000', 'Absent'),
-  plainChestXray: code('SCT', '399208008', 'Plain chest X-ray'),
+  /** CID 100's generic member: the only one that fits a projection radiograph. */
+  imagingProcedure: code('SCT', '363679005', 'Imaging procedure'),
 } as const;
 
 export const LN = {
@@ -57,6 +66,7 @@ export const LN = {
 
 export const UCUM = {
   percent: code('UCUM', '%', 'Percent'),
+  noUnits: code('UCUM', '1', 'no units'),
 } as const;
 
 export const RFC5646 = {
@@ -65,6 +75,8 @@ export const RFC5646 = {
 
 export const RADIOLENS = {
   operatingThreshold: code(RADIOLENS_SCHEME, 'OPTHRESH', 'Operating point threshold'),
+  /** Derivation Code (CID 7203 has no concept for a class activation map; it is extensible). */
+  gradCam: code(RADIOLENS_SCHEME, 'GRADCAM', 'Grad-CAM class activation map'),
 } as const;
 
 /** Coding Scheme Identification Sequence item declaring our private scheme (PS3.3 C.12.1). */

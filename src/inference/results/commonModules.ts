@@ -1,6 +1,7 @@
 import { RadiolensError, isValidUid } from '../../foundation/core/index.js';
 import { codeItem, DCM } from './codes.js';
 import { dicomDate, dicomTime, UTC_OFFSET } from './dicomTime.js';
+import { manufacturer, modelName, shortened, softwareVersion } from './fitting.js';
 import type { AlgorithmIdentity, AnalysisRecord, DicomDataset, SourceImage } from './types.js';
 
 /**
@@ -84,12 +85,15 @@ export function patientAndStudyModules(record: AnalysisRecord): DicomDataset {
   return out;
 }
 
-/** General Equipment (C.7.5.1): the equipment that created *this* object is Radiolens. */
+/**
+ * General Equipment (C.7.5.1): the equipment that created *this* object is the model. Model
+ * name as fitting.ts's modelName (display name shortened, id and version whole).
+ */
 export function generalEquipmentModule(algorithm: AlgorithmIdentity): DicomDataset {
   return {
-    Manufacturer: algorithm.manufacturer,
-    ManufacturerModelName: algorithm.modelId,
-    SoftwareVersions: algorithm.version,
+    Manufacturer: manufacturer(algorithm),
+    ManufacturerModelName: modelName(algorithm),
+    SoftwareVersions: softwareVersion(algorithm),
   };
 }
 
@@ -102,12 +106,13 @@ export function contributingEquipment(algorithm: AlgorithmIdentity, at: Date): D
     ContributingEquipmentSequence: [
       {
         PurposeOfReferenceCodeSequence: [codeItem(DCM.processingEquipment)],
-        Manufacturer: algorithm.manufacturer,
-        ManufacturerModelName: algorithm.name,
-        SoftwareVersions: algorithm.version,
+        Manufacturer: manufacturer(algorithm),
+        ManufacturerModelName: modelName(algorithm),
+        SoftwareVersions: softwareVersion(algorithm),
         DeviceSerialNumber: algorithm.manifestSha256.slice(0, 64),
         ContributionDateTime: `${dicomDate(at)}${dicomTime(at)}${UTC_OFFSET}`,
-        ContributionDescription: `AI inference by ${algorithm.modelId} ${algorithm.version} (manifest sha256 ${algorithm.manifestSha256})`,
+        // ST holds 1024: the name is shortened there, never the id, version or hash.
+        ContributionDescription: `AI inference by ${shortened(algorithm.name, 600)} (${algorithm.modelId} ${algorithm.version}, manifest sha256 ${algorithm.manifestSha256})`,
       },
     ],
   };

@@ -11,7 +11,8 @@ export type RelationshipType =
   | 'HAS CONCEPT MOD'
   | 'HAS PROPERTIES'
   | 'HAS ACQ CONTEXT'
-  | 'INFERRED FROM';
+  | 'INFERRED FROM'
+  | 'SELECTED FROM';
 
 export type ContentItem = DicomDataset;
 
@@ -104,4 +105,24 @@ export function image(
     },
     children,
   );
+}
+
+/**
+ * SCOORD (PS3.3 C.18.6): 2D coordinates on one image, which the single IMAGE child names
+ * (SELECTED FROM), as TID 1410 "Image Region" and OHIF's SR extension expect.
+ */
+export function scoord(
+  relationship: RelationshipType,
+  name: CodedConcept,
+  graphicType: 'POINT' | 'POLYLINE',
+  points: readonly number[],
+  sopClassUid: string,
+  sopInstanceUid: string,
+): ContentItem {
+  return {
+    ...base(relationship, 'SCOORD', name),
+    GraphicType: graphicType,
+    GraphicData: [...points],
+    ContentSequence: [image('SELECTED FROM', undefined, sopClassUid, sopInstanceUid)],
+  };
 }

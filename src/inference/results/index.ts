@@ -9,20 +9,20 @@ export type {
   CodedConcept,
   DicomDataset,
   DisplayImage,
+  FindingExplanation,
   FindingResult,
   Heatmap,
+  ImageRegion,
   SourceImage,
 } from './types.js';
 export {
   writeMeasurementReport,
   COMPREHENSIVE_SR_STORAGE,
-  SR_SERIES_NUMBER,
   type MeasurementReport,
 } from './measurementReport.js';
 export {
   writeSecondaryCapture,
   SECONDARY_CAPTURE_IMAGE_STORAGE,
-  SC_SERIES_NUMBER,
   type SecondaryCapture,
   type SecondaryCaptureInput,
 } from './secondaryCapture.js';
@@ -34,6 +34,12 @@ export {
   type OverlayInput,
   type OverlayRgb,
 } from './overlay.js';
+export {
+  writeParametricMap,
+  PARAMETRIC_MAP_STORAGE,
+  type ParametricMap,
+  type ParametricMapInput,
+} from './parametricMap.js';
 export { buildFhirBundle, deriveUuid } from './fhirBundle.js';
 export { checkCopiedAttributes } from './commonModules.js';
 export {
@@ -42,4 +48,12 @@ export {
   trackingUid,
   deviceObserverUid,
 } from './resultUids.js';
+export { resultSeriesNumber, resultSeriesDescription } from './resultSeries.js';
+export { modelName, shortened, withIntactSuffix } from './fitting.js';
+export {
+  heatmapRegion,
+  wholeImageRegion,
+  REGION_LEVEL,
+  MAX_REGION_FRACTION,
+} from './findingRegion.js';
 export { VIRIDIS_RGB, viridis } from './colormap.js';

@@ -6,9 +6,13 @@ import { join } from 'node:path';
 import { isRadiolensError } from '../../foundation/core/index.js';
 import { conformanceDir } from '../../../test/support/index.js';
 import { dciodvfy, runOnDicom } from '../../../test/support/dicomTools.js';
-import { syntheticRecord, syntheticSource } from '../../../test/support/results.js';
+import {
+  syntheticHeatmap,
+  syntheticRecord,
+  syntheticSource,
+} from '../../../test/support/results.js';
+import { heatmapRegion } from './findingRegion.js';
 import { COMPREHENSIVE_SR_STORAGE, writeMeasurementReport } from './index.js';
-import { seriesDescription } from './measurementReport.js';
 
 /** The one warning we accept: dciodvfy does not know private coding schemes (ADR 0041). */
 const PRIVATE_SCHEME_WARNING =
@@ -40,7 +44,7 @@ test('dsrdump reads it: findings, probabilities, presence, tracking and the devi
   assert.match(out, /\(121005,DCM,"Observer Type"\)=\(121007,DCM,"Device"\)/);
   assert.match(out, /\(111001,DCM,"Algorithm Name"\)="Radiolens CXR classifier"/);
   assert.match(out, /\(111003,DCM,"Algorithm Version"\)="1\.2\.0"/);
-  assert.match(out, /\(121058,DCM,"Procedure reported"\)=\(399208008,SCT,"Plain chest X-ray"\)/);
+  assert.match(out, /\(121058,DCM,"Procedure reported"\)=\(363679005,SCT,"Imaging procedure"\)/);
   assert.match(out, /inferred from IMAGE:\(121112,DCM,"Source of Measurement"\)/);
 });
 
@@ -159,10 +163,27 @@ test('a real chest CR header (pydicom-data RG1_J2KI) as source gives a valid rep
   assert.equal(runOnDicom('dsrdump', [], report.bytes).status, 0);
 });
 
-test('series descriptions fit LO (64 bytes) even with a long or non-ASCII model name', () => {
-  const long = seriesDescription(`AI findings ${'Modèle très long '.repeat(8)}1.0.0`);
-  assert.ok(Buffer.byteLength(long, 'utf8') <= 64, long);
-  assert.ok(long.startsWith('AI findings'));
-  assert.ok(long.endsWith('...'));
-  assert.equal(seriesDescription('AI findings short 1.0.0'), 'AI findings short 1.0.0');
+test('each finding carries an image region on its source image, and the SR links the heatmap objects', () => {
+  const record = syntheticRecord();
+  const [pneumonia, pneumothorax] = record.findings;
+  pneumonia!.explanation = {
+    region: heatmapRegion(syntheticHeatmap(), record.sources[0]!),
+    secondaryCapture: { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '2.25.777' },
+  };
+  const { bytes, dataset } = writeMeasurementReport(record);
+  const result = dciodvfy(bytes);
+  assert.deepEqual(result.errors, [], result.text);
+  const out = runOnDicom('dsrdump', ['+Pc'], bytes).stdout;
+  // One SCOORD per finding, each SELECTED FROM the source image.
+  assert.equal(out.match(/SCOORD:\(111030,DCM,"Image Region"\)=\(POLYLINE,/g)?.length, 2, out);
+  assert.equal(out.match(/selected from IMAGE:=\(CR image,/g)?.length, 2, out);
+  assert.match(out, /IMAGE:\(130401,DCM,"Visual Explanation"\)=\(SC image,/);
+  assert.match(out, /\(112039,DCM,"Tracking Identifier"\)="Pneumonia \(cxr-densenet1/);
+  assert.match(out, /\(111002,DCM,"Algorithm Parameters"\)="image region: whole image/);
+  assert.equal(pneumothorax!.explanation, undefined);
+  // The heatmap object is listed as pertinent other evidence (C.17.2.3).
+  const other = (dataset['PertinentOtherEvidenceSequence'] as Record<string, unknown>[])[0]!;
+  const series = (other['ReferencedSeriesSequence'] as Record<string, unknown>[])[0]!;
+  const refs = series['ReferencedSOPSequence'] as Record<string, unknown>[];
+  assert.equal(refs[0]!['ReferencedSOPInstanceUID'], '2.25.777');
 });

@@ -1,7 +1,6 @@
 import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
 import {
   DCM,
-  LN,
   RADIOLENS,
   RADIOLENS_CODING_SCHEME_IDENTIFICATION,
   RFC5646,
@@ -14,7 +13,6 @@ import {
   contributingEquipment,
   generalEquipmentModule,
   patientAndStudyModules,
-  primarySource,
   sopCommonModule,
 } from './commonModules.js';
 import {
@@ -22,11 +20,14 @@ import {
   container,
   image,
   num,
+  scoord,
   text,
   uidRef,
   type ContentItem,
 } from './contentItems.js';
 import { dicomDate, dicomTime } from './dicomTime.js';
+import { wholeImageRegion } from './findingRegion.js';
+import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import {
   deviceObserverUid,
   resultInstanceUid,
@@ -43,9 +44,6 @@ import type {
 
 /** Comprehensive SR Storage: NUM, CODE, IMAGE and by-value nesting are all TID 1500 needs. */
 export const COMPREHENSIVE_SR_STORAGE = '1.2.840.10008.5.1.4.1.1.88.33';
-
-/** Fixed so AI series sort together and after acquisition series in a viewer. */
-export const SR_SERIES_NUMBER = 9001;
 
 export interface MeasurementReport {
   dataset: DicomDataset;
@@ -73,10 +71,10 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     // SR Document Series Module (C.17.1)
     Modality: 'SR',
     SeriesInstanceUID: seriesInstanceUid,
-    SeriesNumber: SR_SERIES_NUMBER,
+    SeriesNumber: resultSeriesNumber(algorithm, 'sr'),
     SeriesDate: dicomDate(at),
     SeriesTime: dicomTime(at),
-    SeriesDescription: seriesDescription(`AI findings ${algorithm.name} ${algorithm.version}`),
+    SeriesDescription: resultSeriesDescription(algorithm, 'sr'),
     ReferencedPerformedProcedureStepSequence: [],
     ...generalEquipmentModule(algorithm),
     ...contributingEquipment(algorithm, at),
@@ -88,6 +86,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     ContentTime: dicomTime(at),
     PerformedProcedureCodeSequence: [],
     CurrentRequestedProcedureEvidenceSequence: evidence(record),
+    ...pertinentOtherEvidence(record),
     CodingSchemeIdentificationSequence: [RADIOLENS_CODING_SCHEME_IDENTIFICATION],
     // SR Document Content Module (C.17.3): the root content item
     ValueType: 'CONTAINER',
@@ -103,7 +102,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
       text('HAS OBS CONTEXT', DCM.deviceObserverName, algorithm.name),
       text('HAS OBS CONTEXT', DCM.deviceObserverManufacturer, algorithm.manufacturer),
       text('HAS OBS CONTEXT', DCM.deviceObserverModelName, algorithm.modelId),
-      codeValue('HAS CONCEPT MOD', DCM.procedureReported, procedureReported(record)),
+      codeValue('HAS CONCEPT MOD', DCM.procedureReported, procedureReported()),
       imageLibrary(record.sources),
       container(
         'CONTAINS',
@@ -120,36 +119,34 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
   };
 }
 
-/**
- * LO is at most 64 characters; validators count bytes, so with UTF-8 (ISO_IR 192) a
- * non-ASCII character costs more than one. Truncate by encoded length, mark it with an ASCII
- * "...", and keep the "AI" prefix, which must survive truncation.
- */
-export function seriesDescription(description: string): string {
-  const limit = 64;
-  if (Buffer.byteLength(description, 'utf8') <= limit) return description;
-  let kept = '';
-  for (const char of description) {
-    if (Buffer.byteLength(kept + char, 'utf8') > limit - 3) break;
-    kept += char;
-  }
-  return `${kept}...`;
-}
-
 /** Percent with two decimals: DS allows 16 characters, readers need no more precision. */
 export function percent(probability: number): string {
   return String(Math.round(probability * 10000) / 100);
 }
 
-/** TID 1501 for one finding. */
+/**
+ * TID 1410 Planar ROI Measurements and Qualitative Evaluations for one finding (ADR 0141):
+ * the finding's image region on the source image (SCOORD, TID 1410 row "Image Region"), the
+ * heatmap objects as Visual Explanation, the probability as a measurement.
+ */
 function measurementGroup(record: AnalysisRecord, finding: FindingResult): ContentItem {
   const { algorithm } = record;
   const presence = finding.present ? SCT.present : SCT.absent;
+  const region = finding.explanation?.region ?? wholeImageRegion(finding.image);
+  const explanations = [
+    finding.explanation?.secondaryCapture,
+    finding.explanation?.parametricMap,
+  ].flatMap((ref) =>
+    ref === undefined
+      ? []
+      : [image('CONTAINS', DCM.visualExplanation, ref.sopClassUid, ref.sopInstanceUid)],
+  );
   return container('CONTAINS', DCM.measurementGroup, [
+    // Tracking Identifier: OHIF labels the drawn region with it — the finding's name first.
     text(
       'HAS OBS CONTEXT',
       DCM.trackingIdentifier,
-      `${finding.labelId} (${algorithm.modelId} ${algorithm.version})`,
+      `${finding.finding.meaning} (${algorithm.modelId} ${algorithm.version})`,
     ),
     uidRef(
       'HAS OBS CONTEXT',
@@ -167,6 +164,16 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
       DCM.algorithmParameters,
       `operating threshold ${finding.threshold}; present if probability >= threshold`,
     ),
+    text('HAS CONCEPT MOD', DCM.algorithmParameters, `image region: ${regionBasis(region.basis)}`),
+    scoord(
+      'CONTAINS',
+      DCM.imageRegion,
+      region.graphicType,
+      region.points,
+      finding.image.sopClassUid,
+      finding.image.sopInstanceUid,
+    ),
+    ...explanations,
     // TID 300 Measurement: the model's probability, inferred from the analysed image
     num('CONTAINS', DCM.certaintyOfFinding, percent(finding.probability), UCUM.percent, [
       image(
@@ -180,6 +187,13 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
     // Qualitative evaluation: the finding's presence at the operating point
     codeValue('CONTAINS', finding.finding, presence),
   ]);
+}
+
+function regionBasis(basis: 'hottest-region' | 'hottest-point' | 'whole-image'): string {
+  if (basis === 'hottest-region')
+    return 'heatmap region at >= 50% of its maximum containing the maximum';
+  if (basis === 'hottest-point') return 'heatmap maximum (no region stands out)';
+  return 'whole image (no heatmap explains this finding)';
 }
 
 /** TID 1600 Image Library: every source image, with its modality (TID 1602) when coded. */
@@ -206,27 +220,50 @@ function modalityCode(modality: unknown): CodedConcept | undefined {
 }
 
 /**
- * Procedure reported (121058): the source's own Procedure Code when it has one, otherwise
- * plain chest X-ray for chest radiographs, otherwise the generic imaging study concept.
+ * Procedure reported (121058), TID 1500 row 4, DCID 100 "Quantitative Diagnostic Imaging
+ * Procedures". CID 100 has no chest radiograph concept (its members are MR, CT, PET and NM
+ * procedures and the generic "Imaging procedure"); the generic member is used for every
+ * source, and the projection radiograph is told by the Image Library's Modality (TID 1602)
+ * and the study itself (ADR 0143). A code outside the group — "Plain chest X-ray", or the
+ * source's own Procedure Code — was flagged by PixelMed's DicomSRValidator.
  */
-function procedureReported(record: AnalysisRecord): CodedConcept {
-  const source = primarySource(record).dataset;
-  const procedure = (source['ProcedureCodeSequence'] as Record<string, unknown>[] | undefined)?.[0];
-  if (
-    typeof procedure?.['CodeValue'] === 'string' &&
-    typeof procedure['CodingSchemeDesignator'] === 'string' &&
-    typeof procedure['CodeMeaning'] === 'string'
-  ) {
-    return {
-      value: procedure['CodeValue'],
-      scheme: procedure['CodingSchemeDesignator'],
-      meaning: procedure['CodeMeaning'],
-    };
+function procedureReported(): CodedConcept {
+  return SCT.imagingProcedure;
+}
+
+/**
+ * Pertinent Other Evidence (C.17.2.3): the heatmap objects the content references, which are
+ * not evidence the report was made from but must be listed with the instances referenced.
+ */
+function pertinentOtherEvidence(record: AnalysisRecord): DicomDataset {
+  const bySeries = new Map<string, { sopClassUid: string; sopInstanceUid: string }[]>();
+  for (const finding of record.findings) {
+    for (const [kind, ref] of [
+      ['sc', finding.explanation?.secondaryCapture],
+      ['pm', finding.explanation?.parametricMap],
+    ] as const) {
+      if (ref === undefined) continue;
+      const series = resultSeriesUid(record, kind);
+      const list = bySeries.get(series) ?? [];
+      if (!list.some((r) => r.sopInstanceUid === ref.sopInstanceUid)) list.push(ref);
+      bySeries.set(series, list);
+    }
   }
-  const bodyPart = String(source['BodyPartExamined'] ?? '').toUpperCase();
-  const modality = source['Modality'];
-  if (bodyPart === 'CHEST' && (modality === 'CR' || modality === 'DX')) return SCT.plainChestXray;
-  return LN.diagnosticImagingStudy;
+  if (bySeries.size === 0) return {};
+  return {
+    PertinentOtherEvidenceSequence: [
+      {
+        StudyInstanceUID: record.studyInstanceUid,
+        ReferencedSeriesSequence: [...bySeries].map(([seriesUid, refs]) => ({
+          SeriesInstanceUID: seriesUid,
+          ReferencedSOPSequence: refs.map((r) => ({
+            ReferencedSOPClassUID: r.sopClassUid,
+            ReferencedSOPInstanceUID: r.sopInstanceUid,
+          })),
+        })),
+      },
+    ],
+  };
 }
 
 /** Current Requested Procedure Evidence: every instance the report references (C.17.2.3). */

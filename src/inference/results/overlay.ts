@@ -27,6 +27,13 @@ export interface OverlayInput {
   findings: readonly FindingResult[];
   banner?: string;
   legend?: string;
+  /**
+   * Render on the source image's own grid (ADR 0142): the picture is `columns` × `rows`, the
+   * blended image upscaled to it (nearest neighbour), and banner, legend and finding labels
+   * are drawn in one band across the top of the image instead of around it. Absent: the
+   * original layout, banner above and panel below the display image.
+   */
+  sourceGrid?: { rows: number; columns: number };
 }
 
 export interface Rect {
@@ -44,11 +51,12 @@ export interface OverlayRgb {
 }
 
 export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
-  const { display, heatmap } = input;
+  const { display, heatmap, sourceGrid } = input;
   validate(display, heatmap);
-  const width = display.width;
-  // Text scale follows image size so labels stay readable on a 2k×2k radiograph.
-  const scale = Math.max(1, Math.round(width / 300));
+  const width = sourceGrid?.columns ?? display.width;
+  // Text scale follows image size so labels stay readable on a 2k×2k radiograph; on the
+  // source grid a little smaller, because the band covers image pixels.
+  const scale = Math.max(1, Math.round(width / (sourceGrid ? 500 : 300)));
   const pad = 2 * scale;
   const lineHeight = (GLYPH_HEIGHT + 3) * scale;
   const maxChars = Math.max(1, Math.floor((width - 2 * pad) / (GLYPH_ADVANCE * scale)));
@@ -66,14 +74,23 @@ export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
     lineHeight +
     findingLines.length * lineHeight +
     pad;
-  const height = bannerHeight + display.height + panelHeight;
+  const imageHeight = sourceGrid?.rows ?? display.height;
+  const height = sourceGrid ? imageHeight : bannerHeight + display.height + panelHeight;
   const rgb = new Uint8Array(width * height * 3);
-  const layout = {
-    banner: { y0: 0, y1: bannerHeight },
-    image: { y0: bannerHeight, y1: bannerHeight + display.height },
-    panel: { y0: bannerHeight + display.height, y1: height },
-  };
-
+  const layout = sourceGrid
+    ? {
+        banner: { y0: 0, y1: Math.min(height, bannerHeight) },
+        image: { y0: 0, y1: height },
+        panel: {
+          y0: Math.min(height, bannerHeight),
+          y1: Math.min(height, bannerHeight + panelHeight),
+        },
+      }
+    : {
+        banner: { y0: 0, y1: bannerHeight },
+        image: { y0: bannerHeight, y1: bannerHeight + display.height },
+        panel: { y0: bannerHeight + display.height, y1: height },
+      };
   const fill = (y0: number, y1: number, colour: readonly number[]): void => {
     for (let i = y0 * width * 3; i < y1 * width * 3; i += 3) {
       rgb[i] = colour[0]!;
@@ -96,9 +113,15 @@ export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
     return y;
   };
 
+  if (sourceGrid && (sourceGrid.columns !== display.width || sourceGrid.rows !== display.height)) {
+    const blended = new Uint8Array(display.width * display.height * 3);
+    blendImage(display, heatmap, blended, display.width, 0);
+    upscaleInto(blended, display.width, display.height, rgb, width, height);
+  } else {
+    blendImage(display, heatmap, rgb, width, layout.image.y0);
+  }
   fill(layout.banner.y0, layout.banner.y1, BANNER_BACKGROUND);
   writeLines(bannerLines, pad);
-  blendImage(display, heatmap, rgb, width, layout.image.y0);
   fill(layout.panel.y0, layout.panel.y1, PANEL_BACKGROUND);
 
   let y = writeLines(legendLines, layout.panel.y0 + pad);
@@ -121,6 +144,40 @@ export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
   writeLines(findingLines, y);
 
   return { width, height, rgb, layout };
+}
+
+/** Nearest-neighbour resampling of an RGB picture onto a larger (or smaller) grid. */
+function upscaleInto(
+  from: Uint8Array,
+  fromWidth: number,
+  fromHeight: number,
+  to: Uint8Array,
+  toWidth: number,
+  toHeight: number,
+): void {
+  const columns = new Int32Array(toWidth);
+  for (let x = 0; x < toWidth; x++) {
+    columns[x] = Math.min(fromWidth - 1, Math.floor(((x + 0.5) * fromWidth) / toWidth)) * 3;
+  }
+  const rowBytes = toWidth * 3;
+  let previous = -1;
+  for (let y = 0; y < toHeight; y++) {
+    const row = Math.min(fromHeight - 1, Math.floor(((y + 0.5) * fromHeight) / toHeight));
+    if (row === previous) {
+      // Upscaling repeats rows: copy the one just written instead of resampling it again.
+      to.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
+      continue;
+    }
+    previous = row;
+    const source = row * fromWidth * 3;
+    let at = y * rowBytes;
+    for (let x = 0; x < toWidth; x++, at += 3) {
+      const i = source + columns[x]!;
+      to[at] = from[i]!;
+      to[at + 1] = from[i + 1]!;
+      to[at + 2] = from[i + 2]!;
+    }
+  }
 }
 
 /** "PNEUMONIA: 87.3% - PRESENT (THRESHOLD 50%)". */

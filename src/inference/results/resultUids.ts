@@ -8,7 +8,7 @@ import type { AlgorithmIdentity, AnalysisRecord, SourceImage } from './types.js'
  * and SOP Instance UIDs and the PACS replaces instead of duplicating; a new model version
  * gives new UIDs, so its results never overwrite the old ones.
  */
-export type ResultKind = 'sr' | 'sc';
+export type ResultKind = 'sr' | 'sc' | 'pm';
 
 function algorithmKey(algorithm: AlgorithmIdentity): string[] {
   return [algorithm.modelId, algorithm.version, algorithm.manifestSha256];

@@ -8,15 +8,15 @@ import {
   sopCommonModule,
 } from './commonModules.js';
 import { dicomDate, dicomTime } from './dicomTime.js';
-import { seriesDescription } from './measurementReport.js';
+import { modelName, manufacturer, softwareVersion } from './fitting.js';
+import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
+import { sourceSize } from './findingRegion.js';
 import { renderOverlayRgb } from './overlay.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DisplayImage, FindingResult, Heatmap, SourceImage } from './types.js';
 
 /** Secondary Capture Image Storage: one RGB frame is all an overlay needs. */
 export const SECONDARY_CAPTURE_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';
-
-export const SC_SERIES_NUMBER = 9002;
 
 export interface SecondaryCaptureInput {
   record: AnalysisRecord;
@@ -33,9 +33,13 @@ export interface SecondaryCapture {
 }
 
 /**
- * Secondary Capture of one source image with the heatmap, legend, finding labels and an "AI
- * output" banner burned in, in the source study as a new series. Burned In Annotation is NO:
- * that attribute is about patient-identifying text, and none is drawn (PS3.3 C.7.6.1.1.11).
+ * Secondary Capture of one source image with the heatmap blended in and an "AI output"
+ * banner, the legend and the finding labels burned into a band across its top, in the source
+ * study as a new series (ADR 0142). It has the source's Rows and Columns, pixel spacing and
+ * Frame of Reference where the source has them, so a viewer can show it beside the source,
+ * synchronised. Burned In Annotation (PS3.3 C.7.6.1.1.11) is about text that identifies the
+ * patient and the date: the SC copies the source's pixels, so it is YES when the source says
+ * YES; the text we burn in (banner, legend, finding labels) names neither, so it adds none.
  */
 export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCapture {
   const { record, image, display, heatmap, findings } = input;
@@ -46,7 +50,12 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
       `image ${image.sopInstanceUid} is not among the analysis record's sources: the overlay must derive from an analysed image`,
     );
   }
-  const overlay = renderOverlayRgb({ display, heatmap, findings });
+  const overlay = renderOverlayRgb({
+    display,
+    heatmap,
+    findings,
+    sourceGrid: sourceSize(image),
+  });
   const at = record.performedAt;
   const { algorithm } = record;
   const sopInstanceUid = resultInstanceUid(record, 'sc', image);
@@ -65,20 +74,19 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     // General Series (C.7.3.1): OT, this is not an acquisition of the source modality.
     Modality: 'OT',
     SeriesInstanceUID: seriesInstanceUid,
-    SeriesNumber: SC_SERIES_NUMBER,
+    SeriesNumber: resultSeriesNumber(algorithm, 'sc'),
     SeriesDate: dicomDate(at),
     SeriesTime: dicomTime(at),
-    SeriesDescription: seriesDescription(
-      `AI heatmap NOT FOR DIAGNOSIS ${algorithm.name} ${algorithm.version}`,
-    ),
+    SeriesDescription: resultSeriesDescription(algorithm, 'sc'),
     ...lateralityAndBodyPart(image),
+    ...sourceGeometry(image),
     ...generalEquipmentModule(algorithm),
     ...contributingEquipment(algorithm, at),
     // SC Equipment (C.8.6.1)
     ConversionType: 'WSD',
-    SecondaryCaptureDeviceManufacturer: algorithm.manufacturer,
-    SecondaryCaptureDeviceManufacturerModelName: algorithm.modelId,
-    SecondaryCaptureDeviceSoftwareVersions: algorithm.version,
+    SecondaryCaptureDeviceManufacturer: manufacturer(algorithm),
+    SecondaryCaptureDeviceManufacturerModelName: modelName(algorithm),
+    SecondaryCaptureDeviceSoftwareVersions: softwareVersion(algorithm),
     // General Image (C.7.6.1)
     InstanceNumber: 1,
     PatientOrientation: image.dataset['PatientOrientation'] ?? '',
@@ -86,14 +94,14 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     ContentTime: dicomTime(at),
     ImageType: ['DERIVED', 'SECONDARY'],
     DerivationDescription:
-      'Source image with AI heatmap (viridis), legend, finding labels and AI-output banner burned in',
+      'Source image with AI heatmap (viridis) blended in; AI-output banner, legend and finding labels burned into a band across the top',
     SourceImageSequence: [
       {
         ReferencedSOPClassUID: image.sopClassUid,
         ReferencedSOPInstanceUID: image.sopInstanceUid,
       },
     ],
-    BurnedInAnnotation: 'NO',
+    BurnedInAnnotation: image.dataset['BurnedInAnnotation'] === 'YES' ? 'YES' : 'NO',
     LossyImageCompression: '00',
     // Image Pixel (C.7.6.3)
     SamplesPerPixel: 3,
@@ -123,5 +131,40 @@ function lateralityAndBodyPart(image: SourceImage): Record<string, unknown> {
   if (typeof bodyPart === 'string' && bodyPart !== '') out['BodyPartExamined'] = bodyPart;
   if (typeof laterality === 'string' && laterality !== '') out['Laterality'] = laterality;
   else if (out['BodyPartExamined'] === undefined) out['Laterality'] = '';
+  return out;
+}
+
+/**
+ * The source's geometry, so the SC overlays and synchronises with it: the same Rows and
+ * Columns (the picture is rendered on the source grid), Pixel Spacing with its calibration
+ * (SC Image Module, Basic Pixel Spacing Calibration Macro) and the Frame of Reference when
+ * the source has them. Imager Pixel Spacing of a projection radiograph is not in the SC IOD
+ * and is not turned into Pixel Spacing, which would claim a calibration nobody made.
+ */
+function sourceGeometry(image: SourceImage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of [
+    'PixelSpacing',
+    'PixelSpacingCalibrationType',
+    'PixelSpacingCalibrationDescription',
+    'FrameOfReferenceUID',
+    'PositionReferenceIndicator',
+  ]) {
+    const value = image.dataset[key];
+    if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) {
+      out[key] = value;
+    }
+  }
+  // The calibration type needs its description (Type 1C in the macro): both or neither.
+  if (
+    out['PixelSpacingCalibrationType'] === undefined ||
+    out['PixelSpacingCalibrationDescription'] === undefined
+  ) {
+    delete out['PixelSpacingCalibrationType'];
+    delete out['PixelSpacingCalibrationDescription'];
+  }
+  if (out['FrameOfReferenceUID'] !== undefined && out['PositionReferenceIndicator'] === undefined) {
+    out['PositionReferenceIndicator'] = ''; // Type 2 in the Frame of Reference Module
+  }
   return out;
 }

@@ -39,6 +39,31 @@ export interface FindingResult {
   present: boolean;
   alertLevel: 'none' | 'routine' | 'urgent';
   image: SourceImage;
+  /**
+   * The heatmap computed for this finding and where it was written (ADR 0141). Absent when
+   * no heatmap explains this label (another label drove the image's heatmap, or the package
+   * has no explanation method): the SR then marks the whole image as the finding's region.
+   */
+  explanation?: FindingExplanation;
+}
+
+/**
+ * An SR spatial coordinate on the source image (PS3.3 C.18.6): column/row pairs in the
+ * source's pixel space, (0,0) the top left corner of the top left pixel. A POLYLINE is closed
+ * (first point repeated last).
+ */
+export interface ImageRegion {
+  graphicType: 'POLYLINE' | 'POINT';
+  points: number[];
+  /** How the region was chosen, for the SR's reader and the tests. */
+  basis: 'hottest-region' | 'hottest-point' | 'whole-image';
+}
+
+export interface FindingExplanation {
+  region: ImageRegion;
+  /** The Secondary Capture / Parametric Map written from the same heatmap, when written. */
+  secondaryCapture?: { sopClassUid: string; sopInstanceUid: string };
+  parametricMap?: { sopClassUid: string; sopInstanceUid: string };
 }
 
 export interface AnalysisRecord {

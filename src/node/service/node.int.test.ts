@@ -198,7 +198,8 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   // Our series, by their UIDs, in the study Orthanc sent.
   const ours = await Promise.all((await resultFiles(node.dataDir, study)).map(readDicomFile));
   const sr = ours.filter((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.88.33');
-  const sc = ours.filter((i) => i.dataset['Modality'] === 'OT');
+  // Secondary Capture by SOP class: the Parametric Map (ADR 0142) is Modality OT too.
+  const sc = ours.filter((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.7');
   assert.equal(sr.length, 1);
   assert.equal(sc.length, 1);
   for (const instance of [...sr, ...sc])
