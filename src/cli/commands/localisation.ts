@@ -149,10 +149,13 @@ export const localisationCommand: CommandModule = (program: Command) => {
             `no image of ${opts.labels} has an annotated region in ${opts.boxes ?? opts.masks} — do the image paths match (both relative to their CSV)?`,
           );
         }
+        const method = pkg.manifest.explanation;
         const explanation =
-          pkg.manifest.explanation.method === 'cam'
+          method.method === 'cam'
             ? 'exact Grad-CAM (GAP + linear head), at the source image size'
-            : `occlusion sensitivity (patch ${pkg.manifest.explanation.patch}, stride ${pkg.manifest.explanation.stride}), at the source image size`;
+            : method.method === 'occlusion'
+              ? `occlusion sensitivity (patch ${method.patch}, stride ${method.stride}), at the source image size`
+              : 'none';
         const report = buildLocalisationReport({
           model: { id: pkg.manifest.id, version: pkg.manifest.version },
           label: labelId,

@@ -7,6 +7,7 @@ export {
   type ModelExplanation,
   type ModelIntendedUse,
   type ModelInputSpec,
+  type ModelInputRegion,
   type ChangeControlPlan,
   type AcceptanceCriteria,
   type AllowableModification,

@@ -54,6 +54,12 @@ export async function explainImage(
     }
     return { score, heatmap: exactGradCam(features, camHead.weightsFor(labelIndex), target) };
   }
+  if (explanation.method === 'none') {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `${pkg.manifest.id}@${pkg.manifest.version} is a ${pkg.manifest.task} model without a heatmap — name a classification model`,
+    );
+  }
   const heatmap = await occlusionSensitivity(
     (batch) => runner.run(batch),
     { data: input, channels: spec.channels, width: spec.width, height: spec.height },
