@@ -18,3 +18,11 @@ export {
   type HeatmapInLungs,
 } from './procedure.js';
 export { LungSegmenter, type SegmentedLungs } from './lungSegmenter.js';
+export {
+  classifierInput,
+  heatmapOver,
+  clipToBox,
+  heatmapLungShare,
+  regionPackageOf,
+  type ClassifierInput,
+} from './classifierInput.js';

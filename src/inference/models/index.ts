@@ -43,6 +43,9 @@ export {
   type IntendedUseDataset,
   type FrameInfo,
   type IntendedUseResult,
+  checkLungFieldUse,
+  type LungFieldVerdict,
+  type LungFieldUseResult,
 } from './intendedUse.js';
 export { compareSemver, isPrerelease, isSemver } from './semver.js';
 export * from './onnx/index.js';

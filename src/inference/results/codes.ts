@@ -65,6 +65,8 @@ export const RFC5646 = {
 
 export const RADIOLENS = {
   operatingThreshold: code(RADIOLENS_SCHEME, 'OPTHRESH', 'Operating point threshold'),
+  /** Share of the heatmap's energy inside the lung field (ADR 0161). */
+  heatmapEnergyInLungs: code(RADIOLENS_SCHEME, 'HMLUNGS', 'Heatmap energy inside lung field'),
 } as const;
 
 /** Coding Scheme Identification Sequence item declaring our private scheme (PS3.3 C.12.1). */
