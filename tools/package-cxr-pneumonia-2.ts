@@ -137,7 +137,7 @@ parameters['kermany_dataset'] = run.datasets.kermany.version;
 const manifest: Omit<ModelManifest, 'files'> = {
   id: 'cxr-pneumonia',
   version,
-  name: 'Radiolens CXR pneumonia 2 (lung-field CNN, whole network adapted to cxr-site-nih)',
+  name: 'Radiolens CXR pneumonia 2, lung-field CNN (cxr-site-nih)',
   task: 'classification',
   manufacturer: parent.manufacturer,
   intendedUse: {

@@ -52,7 +52,8 @@ export function contributingEquipment(algorithm: AlgorithmIdentity, at: Date): D
       {
         PurposeOfReferenceCodeSequence: [codeItem(DCM.processingEquipment)],
         Manufacturer: algorithm.manufacturer,
-        ManufacturerModelName: algorithm.name,
+        // The model's name may be longer than LO allows (cxr-pneumonia 1.2.0's is 67).
+        ManufacturerModelName: longString(algorithm.name),
         SoftwareVersions: algorithm.version,
         DeviceSerialNumber: algorithm.manifestSha256.slice(0, 64),
         ContributionDateTime: `${dicomDate(at)}${dicomTime(at)}${UTC_OFFSET}`,
@@ -131,4 +132,20 @@ export function assertValidRecord(record: AnalysisRecord): void {
     }
   }
   if (Number.isNaN(record.performedAt.getTime())) fail('performedAt is not a valid date');
+}
+
+/**
+ * LO is at most 64 characters; validators count bytes, so with UTF-8 (ISO_IR 192) a
+ * non-ASCII character costs more than one. Truncate by encoded length and mark it with an
+ * ASCII "...", keeping the start (a Series Description's "AI" prefix must survive).
+ */
+export function longString(value: string): string {
+  const limit = 64;
+  if (Buffer.byteLength(value, 'utf8') <= limit) return value;
+  let kept = '';
+  for (const char of value) {
+    if (Buffer.byteLength(kept + char, 'utf8') > limit - 3) break;
+    kept += char;
+  }
+  return `${kept}...`;
 }

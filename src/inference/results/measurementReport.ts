@@ -16,6 +16,7 @@ import {
   patientAndStudyModules,
   primarySource,
   sopCommonModule,
+  longString,
 } from './commonModules.js';
 import {
   codeValue,
@@ -120,20 +121,9 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
   };
 }
 
-/**
- * LO is at most 64 characters; validators count bytes, so with UTF-8 (ISO_IR 192) a
- * non-ASCII character costs more than one. Truncate by encoded length, mark it with an ASCII
- * "...", and keep the "AI" prefix, which must survive truncation.
- */
+/** A Series Description fits LO (see longString: the "AI" prefix survives truncation). */
 export function seriesDescription(description: string): string {
-  const limit = 64;
-  if (Buffer.byteLength(description, 'utf8') <= limit) return description;
-  let kept = '';
-  for (const char of description) {
-    if (Buffer.byteLength(kept + char, 'utf8') > limit - 3) break;
-    kept += char;
-  }
-  return `${kept}...`;
+  return longString(description);
 }
 
 /** Percent with two decimals: DS allows 16 characters, readers need no more precision. */

@@ -5,6 +5,7 @@
  * the SR). The lung-field classifier here is cxr-pneumonia 1.2.0's network declared with a
  * lung-field input: the real lung model and a real network, not the 2.0.0 weights (which are
  * not trained yet); the numbers it scores are not its validated ones and are not asserted.
+ * The SR is checked with dciodvfy and dsrdump (hence .int).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, sharedDir } from '../../../test/support/index.js';
+import { dciodvfy, runOnDicom } from '../../../test/support/dicomTools.js';
 import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
 import { decodeRaster, type GreyRaster } from '../../foundation/raster/index.js';
 import { crDataset } from '../../lifecycle/imports/index.js';
@@ -126,6 +128,11 @@ test(
     const sr = await readFile(summary.outputs.sr!);
     assert.ok(sr.includes(Buffer.from('HMLUNGS')), 'the SR has no heatmap-in-lungs measurement');
     assert.ok(sr.includes(Buffer.from('Heatmap energy inside lung field')));
+    // …and stays a valid Comprehensive SR that DCMTK reads (independent tools).
+    const check = dciodvfy(sr);
+    assert.deepEqual(check.errors, [], check.text);
+    const dump = runOnDicom('dsrdump', [], sr);
+    assert.match(`${dump.stdout}`, /Heatmap energy inside lung field/);
   },
 );
 
