@@ -47,6 +47,7 @@ export const localisationCommand: CommandModule = (program: Command) => {
       '--lungs <id[@version]>',
       "lung fields from a segmentation model when no --lung-masks are given (default: the one the model's lung-field input names, else cxr-lungs when installed)",
     )
+    .option('--no-lungs', 'no lung fields unless --lung-masks are given (not even from cxr-lungs)')
     .option('--label <id>', 'label whose heatmap is measured (default: the first)')
     .option(
       '--patient-column <column>',
@@ -66,7 +67,7 @@ export const localisationCommand: CommandModule = (program: Command) => {
         finding?: string;
         masks?: string;
         lungMasks?: string;
-        lungs?: string;
+        lungs?: string | false;
         label?: string;
         patientColumn?: string | false;
         out: string;
@@ -93,7 +94,10 @@ export const localisationCommand: CommandModule = (program: Command) => {
         const { id, version } = parseModelRef(opts.model);
         const registry = new ModelRegistry(modelRegistryLocation(opts.registry));
         const pkg = await registry.resolve(id, version);
-        const lungPkg = opts.lungMasks ? null : await lungModel(registry, pkg, opts.lungs);
+        const lungPkg =
+          opts.lungMasks || opts.lungs === false
+            ? null
+            : await lungModel(registry, pkg, opts.lungs);
         if (!opts.boxes && !opts.masks && !opts.lungMasks && lungPkg === null) {
           throw new RadiolensError(
             'E_BAD_INPUT',
