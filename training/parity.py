@@ -13,6 +13,9 @@ with the shape in the case's `case.json`.
 Usage: /usr/bin/python3 training/parity.py --lungs build/lungs/cxr-lungs.pt
        --pneumonia build/pneu/cxr-pneumonia-2.0.0.pt --record build/pneu/training-run.json
        --out build/parity
+Lungs only (before a 2.x classifier exists): leave out --pneumonia and --record; the site
+test split then comes from --splits (default models/cxr-pneumonia/1.2.0/splits.json, the
+split 2.x is evaluated on) and the classifier tensors are not written.
 """
 import argparse
 import csv
@@ -78,8 +81,10 @@ def run_case(name, image, lung, net, threshold, out, extra):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--lungs', required=True)
-    ap.add_argument('--pneumonia', required=True)
-    ap.add_argument('--record', required=True)
+    ap.add_argument('--pneumonia', help='cxr-pneumonia 2.x weights (.pt); absent: lung-model parity only')
+    ap.add_argument('--record', help='its training-run.json (threshold, test split); needed with --pneumonia')
+    ap.add_argument('--splits', default=os.path.join(HERE, '..', 'models', 'cxr-pneumonia', '1.2.0', 'splits.json'),
+                    help='site split to take the test images from when no --record is given')
     ap.add_argument('--out', required=True)
     ap.add_argument('--site', default=os.path.join(SHARED, 'cxr-site-nih'))
     ap.add_argument('--kermany', default=os.path.join(SHARED, 'cxr-train-kermany'))
@@ -87,14 +92,20 @@ def main():
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
     lung = LungModel(args.lungs)
-    net = LungFieldNet()
-    net.load_state_dict(torch.load(args.pneumonia))
-    net.eval()
-    record = json.load(open(args.record))
-    threshold = record['evaluation']['threshold']
+    if args.pneumonia is not None:
+        if args.record is None:
+            ap.error('--pneumonia needs --record (the threshold and the test split)')
+        net = LungFieldNet()
+        net.load_state_dict(torch.load(args.pneumonia))
+        net.eval()
+        record = json.load(open(args.record))
+        threshold = record['evaluation']['threshold']
+        test = set(record['test']['images'])
+    else:
+        net, threshold = None, None
+        test = set(json.load(open(args.splits))['images']['test'])
     labels = {r['image']: r for r in csv.DictReader(open(os.path.join(args.site, 'labels.csv')))}
     boxes = {r['image']: r for r in csv.DictReader(open(os.path.join(args.site, 'boxes.csv')))}
-    test = set(record['test']['images'])
     # three boxed images and three others, all from the site test split where possible
     boxed = [n for n in sorted(boxes) if n in test][:3]
     others = [n for n in sorted(test) if n not in boxes]
@@ -135,7 +146,8 @@ def main():
                         'lungs': {k: {q: v[q] for q in ('area_fraction', 'confidence', 'centroid_x')}
                                   for k, v in m['lung_field']['lungs'].items()}})
     index = {'procedure': 'training/LUNG_FIELD.md', 'threshold': threshold,
-             'lung_model_sha256': cxrlib.sha256_file(args.lungs), 'pneumonia_pt_sha256': cxrlib.sha256_file(args.pneumonia),
+             'lung_model_sha256': cxrlib.sha256_file(args.lungs),
+             'pneumonia_pt_sha256': cxrlib.sha256_file(args.pneumonia) if args.pneumonia else None,
              'cases': summary}
     with open(os.path.join(args.out, 'index.json'), 'w') as f:
         json.dump(index, f, indent=1)

@@ -22,6 +22,8 @@ export interface CliAnalysisOptions {
   readonly registry?: string | undefined;
   readonly batchSize?: number | undefined;
   readonly onProgress?: AnalyzeOptions['onProgress'];
+  /** A segmentation package that places heatmaps relative to the lungs (id[@version]). */
+  lungs?: string | undefined;
 }
 
 /** The --model and --registry options of every command that analyses studies. */
@@ -55,6 +57,7 @@ export async function analyzeForCli(
     outDir,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.lungs === undefined ? {} : { lungs: parseModelRef(options.lungs) }),
   });
   await writeFileAtomic(
     resolve(outDir, 'summary.json'),

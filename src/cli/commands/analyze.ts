@@ -25,6 +25,10 @@ export const analyzeCommand: CommandModule = (program: Command) => {
   )
     .option('--batch-size <n>', 'images per inference batch', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the run summary as JSON instead of text')
+    .option(
+      '--lungs <id[@version]>',
+      'also say where each heatmap lies relative to the lungs found by this segmentation model (e.g. cxr-lungs); a lung-field model always uses the one it names',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 when every file was analysed, 1 when some file was skipped or not analysed ' +
@@ -33,7 +37,14 @@ export const analyzeCommand: CommandModule = (program: Command) => {
     .action(
       async (
         paths: string[],
-        opts: { out: string; model?: string; registry?: string; batchSize: number; json?: boolean },
+        opts: {
+          out: string;
+          model?: string;
+          registry?: string;
+          batchSize: number;
+          json?: boolean;
+          lungs?: string;
+        },
       ) => {
         const files = await collectFiles(paths);
         const bar =
@@ -49,6 +60,7 @@ export const analyzeCommand: CommandModule = (program: Command) => {
           model: opts.model,
           registry: opts.registry,
           batchSize: opts.batchSize,
+          lungs: opts.lungs,
           onProgress: (event) =>
             bar?.increment(1, { stage: event.kind === 'read' ? 'reading' : 'analysing' }),
         });

@@ -57,6 +57,8 @@ test('localisation of the shipped model on NIH pneumonia boxes and on lung masks
     'Pneumonia',
     '--resamples',
     '200',
+    // Boxes only: without this the lung fields would come from the shipped cxr-lungs.
+    '--no-lungs',
     '-o',
     out,
   );
@@ -130,11 +132,30 @@ test('localisation refuses what it cannot measure, with a reason', async () => {
     'cxr-pneumonia@1.2.0',
     '--labels',
     join(work, 'one.csv'),
+    '--no-lungs',
     '-o',
     join(work, 'x'),
   );
   assert.equal(nothing.status, 2);
   assert.match(nothing.stderr, /nothing to measure against/);
+  // Without --no-lungs, the shipped cxr-lungs gives the lung field (ADR 0161).
+  const byModel = radiolens(
+    'localisation',
+    '-m',
+    'cxr-pneumonia@1.2.0',
+    '--labels',
+    join(work, 'one.csv'),
+    '--resamples',
+    '100',
+    '-o',
+    join(work, 'z'),
+  );
+  assert.equal(byModel.status, 0, byModel.stderr);
+  const report = JSON.parse(
+    await readFile(join(work, 'z', 'localisation.json'), 'utf8'),
+  ) as LocalisationReport;
+  assert.match(report.lungFields ?? '', /cxr-lungs@1\.0\.0/);
+  assert.ok(report.summary.energyInLungs !== null);
   await writeFile(join(work, 'other-boxes.csv'), 'image,x,y,width,height\nelsewhere.png,1,1,5,5\n');
   const unmatched = radiolens(
     'localisation',

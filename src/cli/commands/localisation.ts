@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
 import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
-import { ModelRegistry } from '../../inference/models/index.js';
+import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
+import { resizeArea } from '../../inference/imaging/index.js';
+import { LUNG_GRID, LungSegmenter } from '../../inference/lungField/index.js';
 import {
   boxesFromCsv,
   buildLocalisationReport,
   lungFieldFromMasks,
+  lungFieldFromProbabilities,
   masksFrom,
   renderLocalisationHtml,
   runLocalisation,
@@ -40,6 +43,11 @@ export const localisationCommand: CommandModule = (program: Command) => {
       '--lung-masks <dir|csv>',
       'lung fields as mask PNGs: a folder matched by file name, or a CSV with image and mask columns (e.g. cxr-lung-masks/labels.csv)',
     )
+    .option(
+      '--lungs <id[@version]>',
+      "lung fields from a segmentation model when no --lung-masks are given (default: the one the model's lung-field input names, else cxr-lungs when installed)",
+    )
+    .option('--no-lungs', 'no lung fields unless --lung-masks are given (not even from cxr-lungs)')
     .option('--label <id>', 'label whose heatmap is measured (default: the first)')
     .option(
       '--patient-column <column>',
@@ -59,6 +67,7 @@ export const localisationCommand: CommandModule = (program: Command) => {
         finding?: string;
         masks?: string;
         lungMasks?: string;
+        lungs?: string | false;
         label?: string;
         patientColumn?: string | false;
         out: string;
@@ -73,20 +82,28 @@ export const localisationCommand: CommandModule = (program: Command) => {
             'give the annotated regions either as --boxes or as --masks, not both',
           );
         }
-        if (!opts.boxes && !opts.masks && !opts.lungMasks) {
+        if (opts.lungs && opts.lungMasks) {
           throw new RadiolensError(
             'E_BAD_INPUT',
-            'nothing to measure against: give --boxes or --masks (annotated regions) and/or --lung-masks',
+            'give the lung fields either as --lung-masks or from a model (--lungs), not both',
           );
         }
         if (opts.finding && !opts.boxes) {
           throw new RadiolensError('E_BAD_INPUT', '--finding filters --boxes; give --boxes too');
         }
         const { id, version } = parseModelRef(opts.model);
-        const pkg = await new ModelRegistry(modelRegistryLocation(opts.registry)).resolve(
-          id,
-          version,
-        );
+        const registry = new ModelRegistry(modelRegistryLocation(opts.registry));
+        const pkg = await registry.resolve(id, version);
+        const lungPkg =
+          opts.lungMasks || opts.lungs === false
+            ? null
+            : await lungModel(registry, pkg, opts.lungs);
+        if (!opts.boxes && !opts.masks && !opts.lungMasks && lungPkg === null) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            'nothing to measure against: give --boxes or --masks (annotated regions) and/or --lung-masks, or install cxr-lungs (--lungs)',
+          );
+        }
         const labelId = opts.label ?? pkg.manifest.labels[0]!.id;
         const labelIndex = pkg.manifest.labels.findIndex((l) => l.id === labelId);
         if (labelIndex < 0) {
@@ -117,20 +134,48 @@ export const localisationCommand: CommandModule = (program: Command) => {
           : opts.masks
             ? await masksFrom(opts.masks, 'region masks')
             : null;
+        const segmenter = lungPkg === null ? null : await LungSegmenter.open(lungPkg);
         const lungs = opts.lungMasks
           ? lungFieldFromMasks(await masksFrom(opts.lungMasks, 'lung masks'))
-          : null;
-        const run = await runLocalisation(
-          pkg,
-          items,
-          { regions, lungs },
-          {
-            labelIndex,
-            onProgress: (done, total) => {
-              if (process.stderr.isTTY) process.stderr.write(`\rlocalisation ${done}/${total}`);
+          : segmenter === null
+            ? null
+            : lungFieldFromProbabilities(
+                `${segmenter.pkg.manifest.id}@${segmenter.pkg.manifest.version} (LUNG_FIELD.md step 8)`,
+                async (grey) => {
+                  // Each lung's probability map resized to the image (area resize, bilinear
+                  // when enlarging), as the recipe measured CAM placement.
+                  const [segmented] = await segmenter.segment([grey]);
+                  const plane = LUNG_GRID * LUNG_GRID;
+                  return [0, 1].map(
+                    (c) =>
+                      resizeArea(
+                        {
+                          width: LUNG_GRID,
+                          height: LUNG_GRID,
+                          data: segmented!.probabilities.data.subarray(c * plane, (c + 1) * plane),
+                        },
+                        grey.width,
+                        grey.height,
+                      ).data,
+                  );
+                },
+              );
+        let run: Awaited<ReturnType<typeof runLocalisation>>;
+        try {
+          run = await runLocalisation(
+            pkg,
+            items,
+            { regions, lungs },
+            {
+              labelIndex,
+              onProgress: (done, total) => {
+                if (process.stderr.isTTY) process.stderr.write(`\rlocalisation ${done}/${total}`);
+              },
             },
-          },
-        );
+          );
+        } finally {
+          await segmenter?.dispose();
+        }
         if (process.stderr.isTTY) process.stderr.write('\n');
         if (run.failed.length > 0) {
           // Dropping images silently would bias every number in the report.
@@ -149,10 +194,13 @@ export const localisationCommand: CommandModule = (program: Command) => {
             `no image of ${opts.labels} has an annotated region in ${opts.boxes ?? opts.masks} — do the image paths match (both relative to their CSV)?`,
           );
         }
+        const method = pkg.manifest.explanation;
         const explanation =
-          pkg.manifest.explanation.method === 'cam'
+          method.method === 'cam'
             ? 'exact Grad-CAM (GAP + linear head), at the source image size'
-            : `occlusion sensitivity (patch ${pkg.manifest.explanation.patch}, stride ${pkg.manifest.explanation.stride}), at the source image size`;
+            : method.method === 'occlusion'
+              ? `occlusion sensitivity (patch ${method.patch}, stride ${method.stride}), at the source image size`
+              : 'none';
         const report = buildLocalisationReport({
           model: { id: pkg.manifest.id, version: pkg.manifest.version },
           label: labelId,
@@ -211,3 +259,27 @@ export const localisationCommand: CommandModule = (program: Command) => {
       },
     );
 };
+
+/**
+ * The segmentation package that gives the lung fields when no lung masks are given: the one
+ * asked for (an error when it is not installed), else the one the classifier's lung-field
+ * input names, else cxr-lungs when the registry has it; null when none is installed.
+ */
+async function lungModel(
+  registry: ModelRegistry,
+  pkg: ModelPackage,
+  asked: string | undefined,
+): Promise<ModelPackage | null> {
+  if (asked !== undefined) {
+    const ref = parseModelRef(asked);
+    return registry.resolve(ref.id, ref.version);
+  }
+  const named = pkg.manifest.input.region?.model;
+  if (named !== undefined) return registry.resolve(named.id, named.version);
+  try {
+    return await registry.resolve('cxr-lungs');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'E_MODEL_NOT_FOUND') return null;
+    throw error;
+  }
+}

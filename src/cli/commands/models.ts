@@ -92,7 +92,7 @@ export const modelsCommand: CommandModule = (program: Command) => {
         `not for     ${m.intendedUse.notFor.join('; ') || '—'}`,
         `limitations ${m.limitations.join('; ') || '—'}`,
         `input       ${m.input.width}x${m.input.height}x${m.input.channels} (${m.input.resize}, ${m.input.normalisation.kind})`,
-        `explanation ${m.explanation.method === 'cam' ? 'exact Grad-CAM (GAP + linear head)' : 'occlusion sensitivity'}`,
+        `explanation ${explanationText[m.explanation.method]}`,
         'labels:',
         ...m.labels.map(
           (l) =>
@@ -114,3 +114,9 @@ export const modelsCommand: CommandModule = (program: Command) => {
 
   registerPromotionCommands(models);
 };
+
+const explanationText = {
+  cam: 'exact Grad-CAM (GAP + linear head)',
+  occlusion: 'occlusion sensitivity',
+  none: 'none (a segmentation model: its probability maps are the output)',
+} as const;

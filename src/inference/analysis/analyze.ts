@@ -7,7 +7,14 @@ import {
   writeFileAtomic,
 } from '../../foundation/core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
-import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
+import {
+  displaySize,
+  resizeArea,
+  toDisplayGrey,
+  toModelInputAndDisplay,
+  type GreyImage,
+  type InputPlacement,
+} from '../imaging/index.js';
 import {
   checkIntendedUse,
   type ModelPackage,
@@ -30,6 +37,14 @@ import {
 } from '../results/index.js';
 import { globalAveragePool, oodCaveat, oodFlag } from '../ood/index.js';
 import { inputStatistics, type InputStatistics } from '../monitoring/index.js';
+import {
+  classifierInput,
+  clipToBox,
+  heatmapLungShare,
+  type LungSegmenter,
+  type SegmentedLungs,
+  type SourceBox,
+} from '../lungField/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { OutputWrites } from './outputWrites.js';
 import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
@@ -56,6 +71,13 @@ export interface AnalyzeOptions {
    * Without it the run loads its own and releases them at the end.
    */
   sessions?: ModelSessions;
+  /**
+   * A segmentation package (cxr-lungs) that also places the heatmaps of whole-image
+   * classifiers relative to the lungs (analysis.json's finding `lungField`; ADR 0161).
+   * Classifiers whose input is the lung field (manifest input.region) always use the
+   * package they name.
+   */
+  lungs?: { id: string; version?: string };
 }
 
 /** One study on its way through the pipeline. */
@@ -63,6 +85,8 @@ interface StudyWork {
   outcome: StudyOutcome;
   pkg: ModelPackage;
   session: ModelSession;
+  /** The lung segmentation the study's images go through, when the model needs or was given one. */
+  lungs: LungSegmenter | null;
   record: AnalysisRecord;
   /** Images still to be scored; the study's SR and FHIR are written when it reaches 0. */
   remaining: number;
@@ -80,6 +104,10 @@ interface PreparedImage {
   placement: InputPlacement;
   /** Header facts and input pixel statistics, for drift monitoring. */
   statistics: InputStatistics;
+  /** Source size, the lung-field crop (heat outside it is zeroed) and the lung segmentation. */
+  source: { width: number; height: number };
+  box: SourceBox | null;
+  lungs: SegmentedLungs | null;
 }
 
 const DEFAULT_OVERLAY_MAX_SIDE = 1024;
@@ -218,10 +246,33 @@ async function planStudy(
   // Fixed before scoring starts: the key of every result UID of this study (results/resultUids).
   record.inputSopInstanceUids = eligible.map((instance) => instance.sopInstanceUid);
   const session = await sessions.get(pkg);
+  let lungs: LungSegmenter | null = null;
+  const lungModel = pkg.manifest.input.region?.model ?? options.lungs;
+  if (lungModel !== undefined) {
+    try {
+      const lungPkg = await options.registry.resolve(lungModel.id, lungModel.version);
+      lungs = await sessions.segmenter(lungPkg);
+    } catch (error) {
+      if (pkg.manifest.input.region !== undefined) {
+        // Without its lung field the classifier has no input: nothing of this study is scored.
+        for (const instance of eligible) {
+          record.notAnalysed.push({
+            image: sourceOf(instance),
+            reason: `${pkg.manifest.id}@${pkg.manifest.version} needs the lung segmentation ${lungModel.id}@${lungModel.version ?? 'active'}: ${describeError(error)}`,
+          });
+        }
+        eligible.length = 0;
+        record.inputSopInstanceUids = [];
+      } else {
+        outcome.warnings.push(`heatmaps not placed relative to the lungs: ${describeError(error)}`);
+      }
+    }
+  }
   const study: StudyWork = {
     outcome,
     pkg,
     session,
+    lungs,
     record,
     remaining: eligible.length,
     writes,
@@ -303,6 +354,44 @@ async function prepareBatch(
       const frame = await decodeFrame(instance, 0);
       timings.decode += performance.now() - t;
       t = performance.now();
+      const source = { width: frame.columns, height: frame.rows };
+      if (study.lungs !== null) {
+        // The lung model needs the full-resolution display grey (LUNG_FIELD.md step 1); the
+        // overlay is area-reduced from it, bit-identical to the one-pass path (ADR 0024).
+        const spec = study.pkg.manifest.input;
+        const grey = toDisplayGrey(frame, instance.dataset, spec.windowing);
+        const shown = displaySize(
+          grey.width,
+          grey.height,
+          options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
+        );
+        const display = resizeArea(grey, shown.width, shown.height);
+        const input = await classifierInput(study.pkg, grey, study.lungs);
+        timings.preprocess += performance.now() - t;
+        if (input.kind === 'refused') {
+          study.record.notAnalysed.push({
+            image: sourceOf(instance),
+            reason: input.reason,
+            codes: input.codes,
+          });
+          study.remaining -= 1;
+          if (study.remaining === 0) finishStudy(study, options, timings);
+          continue;
+        }
+        const statistics = inputStatistics(instance.dataset, input.input, spec);
+        prepared.push({
+          study,
+          instance,
+          display,
+          input: input.input,
+          placement: input.placement,
+          statistics,
+          source,
+          box: input.box,
+          lungs: input.lungs,
+        });
+        continue;
+      }
       // One pass over the full-resolution pixels feeds both the model input and the
       // smaller overlay image (imaging/inputAndDisplay.ts).
       const { input, display, placement } = toModelInputAndDisplay(
@@ -313,7 +402,17 @@ async function prepareBatch(
       );
       const statistics = inputStatistics(instance.dataset, input, study.pkg.manifest.input);
       timings.preprocess += performance.now() - t;
-      prepared.push({ study, instance, display, input, placement, statistics });
+      prepared.push({
+        study,
+        instance,
+        display,
+        input,
+        placement,
+        statistics,
+        source,
+        box: null,
+        lungs: null,
+      });
     } catch (error) {
       problems.push({ file: instance.source, error: describeError(error) });
       study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
@@ -375,6 +474,13 @@ async function explainAndWrite(
         },
         { labelIndex: top, target },
       );
+    }
+    if (heatmap && item.box !== null) heatmap = clipToBox(heatmap, item.box, item.source);
+    if (heatmap && item.lungs !== null) {
+      // Where the evidence lies: the share of the heatmap's energy inside the lung mask, at
+      // the overlay's size (ADR 0161). It belongs to the finding the heatmap explains.
+      const share = heatmapLungShare(heatmap, item.lungs.probabilities);
+      findings[top]!.heatmapInLungs = share;
     }
     if (features && study.session.ood) {
       // Scored either way; a flag tells the reader the image is unlike what the model knows.
@@ -557,10 +663,12 @@ export function studySummary(outcome: StudyOutcome): object {
       present: finding.present,
       alertLevel: finding.alertLevel,
       ood: outcome.ood[finding.image.sopInstanceUid] ?? null,
+      lungField: finding.heatmapInLungs ?? null,
     })),
     notAnalysed: (record?.notAnalysed ?? []).map((item) => ({
       sopInstanceUid: item.image.sopInstanceUid,
       reason: item.reason,
+      ...(item.codes === undefined ? {} : { codes: item.codes }),
     })),
     inputs: outcome.inputs,
     outputs: outcome.outputs,

@@ -6,6 +6,7 @@ import {
 } from '../models/index.js';
 import { loadCamHead, type CamHead } from '../explain/index.js';
 import { loadPackageOodStatistics, type OodStatistics } from '../ood/index.js';
+import { LungSegmenter } from '../lungField/index.js';
 
 export interface ModelSession {
   runner: ModelRunner;
@@ -21,6 +22,7 @@ export interface ModelSession {
  */
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private readonly segmenters = new Map<string, Promise<LungSegmenter>>();
 
   /** `pool`: the inference threads to hold the sessions; default the process-wide pool. */
   constructor(private readonly options: { pool?: InferencePool } = {}) {}
@@ -42,7 +44,31 @@ export class ModelSessions {
     return session;
   }
 
+  /** The lung segmentation session of a segmentation package (inference/lungField), shared likewise. */
+  segmenter(pkg: ModelPackage): Promise<LungSegmenter> {
+    const key = `${pkg.manifest.id}@${pkg.manifest.version}:${pkg.manifestSha256}`;
+    let segmenter = this.segmenters.get(key);
+    if (!segmenter) {
+      segmenter = LungSegmenter.open(
+        pkg,
+        this.options.pool === undefined ? {} : { pool: this.options.pool },
+      );
+      // A failed open is not remembered: the next study tries again and reports its own error.
+      segmenter.catch(() => this.segmenters.delete(key));
+      this.segmenters.set(key, segmenter);
+    }
+    return segmenter;
+  }
+
   async dispose(): Promise<void> {
+    for (const segmenter of this.segmenters.values()) {
+      try {
+        await (await segmenter).dispose();
+      } catch {
+        // Nothing to release.
+      }
+    }
+    this.segmenters.clear();
     for (const session of this.sessions.values()) {
       try {
         await (await session).runner.dispose();

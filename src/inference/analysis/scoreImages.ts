@@ -1,9 +1,10 @@
 import { describeError, RadiolensError } from '../../foundation/core/index.js';
-import { toModelInput, type GreyImage } from '../imaging/index.js';
+import { type GreyImage } from '../imaging/index.js';
 import { checkIntendedUse, type ModelPackage } from '../models/index.js';
 import { readGreyImage } from '../imaging/index.js';
 import { globalAveragePool } from '../ood/index.js';
 import { ModelSessions } from './modelSessions.js';
+import { classifierInput, regionPackageOf } from '../lungField/index.js';
 
 /** One image's scores (per label, manifest order), or why it has none. */
 export interface ScoredImage {
@@ -24,6 +25,9 @@ export interface ScoreOptions {
  * go through the same decode → LUT → intended-use path as `analyze`; PNG/JPEG files (public
  * data sets, legacy archives) are taken as already-windowed greyscale, x/max, exactly as
  * `import-images` would convert them — they carry no DICOM attributes to check.
+ * A lung-field classifier (manifest input.region) gets its input through the segmentation
+ * package installed beside it, and an image without a plausible lung field is not scored
+ * (its problem says why; ADR 0161).
  */
 export async function scoreImages(
   paths: readonly string[],
@@ -35,12 +39,20 @@ export async function scoreImages(
   const results: ScoredImage[] = [];
   try {
     const session = await sessions.get(pkg);
+    const lungPkg = await regionPackageOf(pkg);
+    const segmenter = lungPkg === null ? null : await sessions.segmenter(lungPkg);
     for (let start = 0; start < paths.length; start += batchSize) {
       const prepared: Array<{ path: string; input: Float32Array }> = [];
       for (const path of paths.slice(start, start + batchSize)) {
         try {
           const grey = await loadGrey(path, pkg);
-          prepared.push({ path, input: toModelInput(grey, pkg.manifest.input) });
+          const input = await classifierInput(pkg, grey, segmenter);
+          if (input.kind === 'refused') {
+            throw new RadiolensError('E_NOT_IN_INTENDED_USE', `not analysed: ${input.reason}`, {
+              subject: path,
+            });
+          }
+          prepared.push({ path, input: input.input });
         } catch (error) {
           results.push({ path, scores: null, pooledFeatures: null, problem: describeError(error) });
         }

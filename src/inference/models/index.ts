@@ -7,6 +7,7 @@ export {
   type ModelExplanation,
   type ModelIntendedUse,
   type ModelInputSpec,
+  type ModelInputRegion,
   type ChangeControlPlan,
   type AcceptanceCriteria,
   type AllowableModification,
@@ -42,6 +43,9 @@ export {
   type IntendedUseDataset,
   type FrameInfo,
   type IntendedUseResult,
+  checkLungFieldUse,
+  type LungFieldVerdict,
+  type LungFieldUseResult,
 } from './intendedUse.js';
 export { compareSemver, isPrerelease, isSemver } from './semver.js';
 export * from './onnx/index.js';

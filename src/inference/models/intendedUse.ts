@@ -135,3 +135,41 @@ function includes(allowed: readonly string[], value: string): boolean {
 function list(values: readonly string[]): string {
   return values.join(', ');
 }
+
+/**
+ * What the lung-field gate reads of a lung field (inference/lungField's LungField, declared
+ * structurally so that models/ does not depend on it).
+ */
+export interface LungFieldVerdict {
+  plausible: boolean;
+  reasons: ReadonlyArray<{ code: string; text: string }>;
+}
+
+export type LungFieldUseResult =
+  | { ok: true }
+  | { ok: false; codes: string[]; reasons: string[] };
+
+/**
+ * The second half of the intended-use check for a classifier that declares a lung-field input
+ * (manifest input.region, ADR 0161): a frontal chest radiograph has two lungs of plausible
+ * size, confidence, shape and place. The header check (checkIntendedUse) runs first; this one
+ * needs the segmentation model's output, so it runs after decoding. Each code is one of
+ * LungFieldReasonCode; the sentence says what was found and what to check.
+ */
+export function checkLungFieldUse(
+  manifest: ModelManifest,
+  field: LungFieldVerdict,
+): LungFieldUseResult {
+  const region = manifest.input.region;
+  if (region === undefined || field.plausible) return { ok: true };
+  const lungs = `${region.model.id}@${region.model.version}`;
+  return {
+    ok: false,
+    codes: field.reasons.map((r) => r.code),
+    reasons: [
+      `no plausible pair of lungs for a frontal chest radiograph (${lungs}: ${field.reasons
+        .map((r) => `${r.code} ${r.text}`)
+        .join('; ')}) — not scored: check it is a frontal (PA/AP) chest radiograph, not a lateral view or another body part, and that its grey scale is not inverted`,
+    ],
+  };
+}

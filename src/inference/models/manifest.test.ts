@@ -227,3 +227,37 @@ test('the plan names only labels the model has, and a lower bound below its mini
     ],
   );
 });
+
+test('a segmentation package: labels are its channels, no explanation, no change-control plan (ADR 0160)', () => {
+  const json = validManifest();
+  const segmentation = {
+    ...json,
+    id: 'cxr-lungs',
+    task: 'segmentation',
+    outputs: { scores: 'lungs', activation: 'none' },
+    explanation: { method: 'none' },
+    labels: [
+      { id: 'right-lung', code: { scheme: 'SCT', value: '3341006', meaning: 'Right lung structure' }, threshold: 0.5, alertLevel: 'none' },
+      { id: 'left-lung', code: { scheme: 'SCT', value: '44029006', meaning: 'Left lung structure' }, threshold: 0.5, alertLevel: 'none' },
+    ],
+  };
+  assert.equal(parseManifest(JSON.stringify(segmentation)).task, 'segmentation');
+  const withCam = { ...segmentation, explanation: json.explanation };
+  assert.ok(issuesOf(withCam).some((i) => i.path === '$.explanation.method'));
+  const classifierWithout = { ...json, explanation: { method: 'none' } };
+  assert.ok(issuesOf(classifierWithout).some((i) => i.path === '$.explanation.method'));
+  const region = { ...segmentation, input: { ...json.input, region: { kind: 'lungField', model: { id: 'x', version: '1.0.0' } } } };
+  assert.ok(issuesOf(region).some((i) => i.path === '$.input.region'));
+});
+
+test('a classifier may declare the lung field of a named segmentation package as its input region', () => {
+  const json = validManifest();
+  json.input.region = { kind: 'lungField', model: { id: 'cxr-lungs', version: '1.0.0' } };
+  assert.deepEqual(parseManifest(JSON.stringify(json)).input.region?.model, {
+    id: 'cxr-lungs',
+    version: '1.0.0',
+  });
+  const bad = validManifest() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  bad.input.region = { kind: 'lungMask', model: { id: 'cxr-lungs', version: '1' } };
+  assert.ok(issuesOf(bad).some((i) => i.path.startsWith('$.input.region')));
+});

@@ -99,6 +99,17 @@ const windowing = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * What part of the image the network sees (ADR 0160). Absent: the whole image. `lungField`:
+ * the lung field found by a segmentation package (`model`, task 'segmentation'), cropped with
+ * its margin and stretched to the input size — the procedure of training/LUNG_FIELD.md, steps
+ * 1–7 (inference/lungField). An image whose lung field is not plausible is not scored.
+ */
+const inputRegion = z.strictObject({
+  kind: z.literal('lungField'),
+  model: z.strictObject({ id: modelId, version: semver }),
+});
+
 const input = z
   .strictObject({
     width: z.int().positive(),
@@ -108,6 +119,7 @@ const input = z
     normalisation,
     /** How stored values become display values before normalisation. Absent: voiLut. */
     windowing: windowing.optional(),
+    region: inputRegion.optional(),
     inputName: nonEmpty,
   })
   .superRefine((value, ctx) => {
@@ -125,6 +137,10 @@ const input = z
   });
 
 const outputs = z.strictObject({
+  /**
+   * Classification: the [N, labels] scores. Segmentation (ADR 0160): the [N, labels, h, w]
+   * probability maps, one channel per label in manifest order.
+   */
   scores: nonEmpty,
   /** Applied by the runner to the scores output; 'none' means it already holds probabilities. */
   activation: z.enum(['sigmoid', 'softmax', 'none']),
@@ -149,6 +165,8 @@ const explanation = z.discriminatedUnion('method', [
     /** Value the patch is filled with, in normalised input units. Default 0. */
     baseline: z.number().optional(),
   }),
+  /** Segmentation packages only: the probability maps are their own explanation. */
+  z.strictObject({ method: z.literal('none') }),
 ]);
 
 const lineage = z.strictObject({
@@ -286,7 +304,13 @@ export const modelManifestSchema = z
     id: modelId,
     version: semver,
     name: nonEmpty,
-    task: z.literal('classification'),
+    /**
+     * classification: labels are findings, scored per image. segmentation (ADR 0160): labels
+     * are the channels of a probability map (e.g. right and left lung), each label's threshold
+     * the probability at which a pixel belongs to it; such a package serves other models (a
+     * lung field) and is never chosen as a study's finding model.
+     */
+    task: z.enum(['classification', 'segmentation']),
     manufacturer: nonEmpty,
     intendedUse,
     limitations: z.array(nonEmpty),
@@ -338,6 +362,33 @@ export const modelManifestSchema = z
         message: "explanation method 'cam' needs the feature-map output",
       });
     }
+    if (value.task === 'segmentation') {
+      if (value.explanation.method !== 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['explanation', 'method'],
+          message: "a segmentation model's explanation is 'none' (its maps are the output)",
+        });
+      }
+      for (const key of ['changeControl', 'ood'] as const) {
+        if (value[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'not defined for segmentation models' });
+        }
+      }
+      if (value.input.region !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['input', 'region'],
+          message: 'a segmentation model sees the whole image',
+        });
+      }
+    } else if (value.explanation.method === 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['explanation', 'method'],
+        message: "a classification model needs an explanation ('cam' or 'occlusion')",
+      });
+    }
     const ids = value.labels.map((l) => l.id);
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) {
@@ -358,6 +409,7 @@ export type ModelLabel = ModelManifest['labels'][number];
 export type ModelExplanation = ModelManifest['explanation'];
 export type ModelIntendedUse = ModelManifest['intendedUse'];
 export type ModelInputSpec = ModelManifest['input'];
+export type ModelInputRegion = NonNullable<ModelInputSpec['region']>;
 export type ChangeControlPlan = NonNullable<ModelManifest['changeControl']>;
 export type AcceptanceCriteria = ChangeControlPlan['acceptance']['labels'][number];
 export type AllowableModification = (typeof ALLOWABLE_MODIFICATIONS)[number];

@@ -67,7 +67,7 @@ test('a symbolic link is refused even when it points at identical bytes', async 
 test('a folder without manifest is E_MODEL_NOT_FOUND; a bad manifest E_MANIFEST_INVALID', async (t) => {
   const dir = await freshPackage(t);
   const manifest = await readFile(join(dir, 'manifest.json'), 'utf8');
-  await writeFile(join(dir, 'manifest.json'), manifest.replace('"task": "classification"', '"task": "segmentation"'));
+  await writeFile(join(dir, 'manifest.json'), manifest.replace('"task": "classification"', '"task": "detection"'));
   await assert.rejects(loadModelPackage(dir), /E_MANIFEST_INVALID: .*manifest\.json has 1 problem\(s\): \$\.task/);
   await unlink(join(dir, 'manifest.json'));
   await assert.rejects(loadModelPackage(dir), /E_MODEL_NOT_FOUND/);

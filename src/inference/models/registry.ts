@@ -272,6 +272,8 @@ export class ModelRegistry {
     for (const id of new Set(entries.map((entry) => entry.id))) {
       const active = await this.activeVersion(id);
       const entry = entries.find((e) => e.id === id && e.version === active.version)!;
+      // A segmentation package serves other models (a lung field); it reports no findings.
+      if (entry.manifest.task !== 'classification') continue;
       if (checkIntendedUse(entry.manifest, dataset, frameInfo).ok) {
         out.push(await this.resolve(entry.id, entry.version));
       }

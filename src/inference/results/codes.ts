@@ -77,6 +77,8 @@ export const RADIOLENS = {
   operatingThreshold: code(RADIOLENS_SCHEME, 'OPTHRESH', 'Operating point threshold'),
   /** Derivation Code (CID 7203 has no concept for a class activation map; it is extensible). */
   gradCam: code(RADIOLENS_SCHEME, 'GRADCAM', 'Grad-CAM class activation map'),
+  /** Share of the heatmap's energy inside the lung field (ADR 0161). */
+  heatmapEnergyInLungs: code(RADIOLENS_SCHEME, 'HMLUNGS', 'Heatmap energy inside lung field'),
 } as const;
 
 /** Coding Scheme Identification Sequence item declaring our private scheme (PS3.3 C.12.1). */

@@ -184,6 +184,17 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
       ),
     ]),
     num('CONTAINS', RADIOLENS.operatingThreshold, percent(finding.threshold), UCUM.percent),
+    // Where the heatmap's evidence lies: its energy inside the lung field (ADR 0161).
+    ...(finding.heatmapInLungs?.energyInside == null
+      ? []
+      : [
+          num(
+            'CONTAINS',
+            RADIOLENS.heatmapEnergyInLungs,
+            percent(finding.heatmapInLungs.energyInside),
+            UCUM.percent,
+          ),
+        ]),
     // Qualitative evaluation: the finding's presence at the operating point
     codeValue('CONTAINS', finding.finding, presence),
   ]);

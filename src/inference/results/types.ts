@@ -45,6 +45,12 @@ export interface FindingResult {
    * has no explanation method): the SR then marks the whole image as the finding's region.
    */
   explanation?: FindingExplanation;
+  /**
+   * Where the heatmap explaining this finding lies relative to the lung field (ADR 0161):
+   * the share of its energy inside the lung mask and whether its peak is; set when the image
+   * went through a lung segmentation, on the finding the heatmap explains.
+   */
+  heatmapInLungs?: { energyInside: number | null; peakInside: boolean | null };
 }
 
 /**
@@ -79,7 +85,8 @@ export interface AnalysisRecord {
   findings: FindingResult[];
   algorithm: AlgorithmIdentity;
   performedAt: Date;
-  notAnalysed: { image: SourceImage; reason: string }[];
+  /** `codes`: machine-readable reasons where the check that refused the image has them. */
+  notAnalysed: { image: SourceImage; reason: string; codes?: string[] }[];
 }
 
 /** The source image as displayed (after Modality/VOI LUT), grey 0…1, row-major. */

@@ -5,7 +5,8 @@ import {
   type CamHead,
   type Heatmap,
 } from '../../inference/explain/index.js';
-import { inputPlacement, toModelInput, type GreyImage } from '../../inference/imaging/index.js';
+import { type GreyImage } from '../../inference/imaging/index.js';
+import { classifierInput, clipToBox, type LungSegmenter } from '../../inference/lungField/index.js';
 import type { ModelPackage, ModelRunner } from '../../inference/models/index.js';
 
 /** An image's score for one label and the heatmap that explains it, at the image's size. */
@@ -29,20 +30,20 @@ export async function explainImage(
   camHead: CamHead | null,
   grey: GreyImage,
   labelIndex: number,
+  /** The lung segmentation a lung-field classifier needs (manifest input.region). */
+  segmenter: LungSegmenter | null = null,
 ): Promise<ExplainedScore> {
   const spec = pkg.manifest.input;
-  const input = toModelInput(grey, spec);
+  const prepared = await classifierInput(pkg, grey, segmenter);
+  if (prepared.kind === 'refused') {
+    throw new RadiolensError('E_NOT_IN_INTENDED_USE', `not analysed: ${prepared.reason}`);
+  }
+  const input = prepared.input;
   const output = await runner.run([input]);
   const score = output.scores[0]![labelIndex]!;
-  const target = {
-    width: grey.width,
-    height: grey.height,
-    placement: {
-      ...inputPlacement(grey.width, grey.height, spec),
-      inputWidth: spec.width,
-      inputHeight: spec.height,
-    },
-  };
+  const target = { width: grey.width, height: grey.height, placement: prepared.placement };
+  const clip = (heatmap: Heatmap): Heatmap =>
+    prepared.box === null ? heatmap : clipToBox(heatmap, prepared.box, grey);
   const explanation = pkg.manifest.explanation;
   if (explanation.method === 'cam') {
     const features = output.features?.[0];
@@ -52,7 +53,13 @@ export async function explainImage(
         `${pkg.manifest.id}@${pkg.manifest.version} is explained by exact Grad-CAM but gives no feature map — fix outputs.features in its manifest`,
       );
     }
-    return { score, heatmap: exactGradCam(features, camHead.weightsFor(labelIndex), target) };
+    return { score, heatmap: clip(exactGradCam(features, camHead.weightsFor(labelIndex), target)) };
+  }
+  if (explanation.method === 'none') {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `${pkg.manifest.id}@${pkg.manifest.version} is a ${pkg.manifest.task} model without a heatmap — name a classification model`,
+    );
   }
   const heatmap = await occlusionSensitivity(
     (batch) => runner.run(batch),
@@ -64,5 +71,5 @@ export async function explainImage(
     },
     { labelIndex, target },
   );
-  return { score, heatmap };
+  return { score, heatmap: clip(heatmap) };
 }

@@ -2,6 +2,7 @@ import { describeError } from '../../foundation/core/index.js';
 import { loadCamHead } from '../../inference/explain/index.js';
 import { readGreyImage } from '../../inference/imaging/index.js';
 import { createModelRunner, type ModelPackage } from '../../inference/models/index.js';
+import { LungSegmenter, regionPackageOf } from '../../inference/lungField/index.js';
 import type { RegionSource } from './annotations.js';
 import type { LungFieldSource } from './lungField.js';
 import { localiseImage, type ImageLocalisation } from './measure.js';
@@ -36,6 +37,9 @@ export async function runLocalisation(
   const labelIndex = options.labelIndex ?? 0;
   const runner = await createModelRunner(pkg);
   const camHead = pkg.manifest.explanation.method === 'cam' ? await loadCamHead(pkg) : null;
+  // A lung-field classifier sees the lung field its segmentation package finds (ADR 0161).
+  const lungPkg = await regionPackageOf(pkg);
+  const segmenter = lungPkg === null ? null : await LungSegmenter.open(lungPkg);
   const out: LocalisationRun = { measured: [], unannotated: [], failed: [] };
   try {
     for (const [index, item] of items.entries()) {
@@ -61,7 +65,14 @@ export async function runLocalisation(
         if (region === null && lungs === null) {
           out.unannotated.push(item.image);
         } else {
-          const { score, heatmap } = await explainImage(pkg, runner, camHead, grey, labelIndex);
+          const { score, heatmap } = await explainImage(
+            pkg,
+            runner,
+            camHead,
+            grey,
+            labelIndex,
+            segmenter,
+          );
           out.measured.push(
             localiseImage({
               image: item.image,
@@ -80,6 +91,7 @@ export async function runLocalisation(
     }
   } finally {
     await runner.dispose();
+    await segmenter?.dispose();
   }
   return out;
 }

@@ -1,0 +1,125 @@
+import { RadiolensError } from '../../foundation/core/index.js';
+import { toModelInput, type GreyImage } from '../imaging/index.js';
+import { sharedInferencePool, type InferencePool, type ModelPackage } from '../models/index.js';
+import { LUNG_GRID, lungFieldOf, type LungField, type LungProbabilities } from './procedure.js';
+
+/** One image's lung probabilities (LUNG_FIELD.md step 2) and its lung field (steps 3–6). */
+export interface SegmentedLungs {
+  probabilities: LungProbabilities;
+  field: LungField;
+}
+
+/**
+ * A segmentation package (task 'segmentation', e.g. cxr-lungs) run through the inference pool
+ * (ADR 0121) like every classifier: the main thread prepares the 256² input and reads the
+ * maps, the session lives in an inference thread. The graph is checked against the manifest
+ * when it opens, so a wrong package fails here and not in the middle of a worklist.
+ */
+export class LungSegmenter {
+  private constructor(
+    readonly pkg: ModelPackage,
+    private readonly pool: InferencePool,
+    private readonly key: string,
+  ) {}
+
+  static async open(
+    pkg: ModelPackage,
+    options: { pool?: InferencePool } = {},
+  ): Promise<LungSegmenter> {
+    const { manifest } = pkg;
+    const where = `${manifest.id}@${manifest.version}`;
+    if (manifest.task !== 'segmentation') {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `${where} is a ${manifest.task} model; a lung field needs a segmentation package such as cxr-lungs`,
+      );
+    }
+    const { input, labels } = manifest;
+    if (
+      input.width !== LUNG_GRID ||
+      input.height !== LUNG_GRID ||
+      input.channels !== 1 ||
+      labels.length !== 2
+    ) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `${where} takes ${input.width}×${input.height}×${input.channels} and has ${labels.length} channel label(s); the lung-field procedure (LUNG_FIELD.md) needs 256×256×1 in and two lungs (right, left) out`,
+      );
+    }
+    const pool = options.pool ?? sharedInferencePool();
+    let opened: Awaited<ReturnType<InferencePool['open']>>;
+    try {
+      opened = await pool.open({ modelPath: pkg.modelPath });
+    } catch (error) {
+      throw new RadiolensError(
+        'E_MODEL_RUNTIME',
+        `${where}: onnxruntime cannot load ${pkg.modelPath} (${(error as Error).message})`,
+        { subject: pkg.modelPath, cause: error },
+      );
+    }
+    const { metadata, key } = opened;
+    const missing = [
+      ...(metadata.inputNames.includes(input.inputName) ? [] : [`input "${input.inputName}"`]),
+      ...(metadata.outputNames.includes(manifest.outputs.scores)
+        ? []
+        : [`output "${manifest.outputs.scores}"`]),
+    ];
+    if (missing.length > 0) {
+      await pool.release(key);
+      throw new RadiolensError(
+        'E_MODEL_RUNTIME',
+        `${where}: the graph has no ${missing.join(' and ')} (inputs ${metadata.inputNames.join(', ')}; outputs ${metadata.outputNames.join(', ')}) — fix the manifest`,
+        { subject: pkg.modelPath },
+      );
+    }
+    return new LungSegmenter(pkg, pool, key);
+  }
+
+  /** Lung probabilities and lung field of each image (display grey at full resolution). */
+  async segment(images: readonly GreyImage[]): Promise<SegmentedLungs[]> {
+    if (images.length === 0) return [];
+    const { manifest } = this.pkg;
+    const plane = 2 * LUNG_GRID * LUNG_GRID;
+    const size = LUNG_GRID * LUNG_GRID;
+    const stacked = new Float32Array(images.length * size);
+    images.forEach((image, i) => stacked.set(toModelInput(image, manifest.input), i * size));
+    const name = manifest.outputs.scores;
+    let outputs: Awaited<ReturnType<InferencePool['run']>>;
+    try {
+      outputs = await this.pool.run(
+        this.key,
+        manifest.input.inputName,
+        stacked,
+        [images.length, 1, LUNG_GRID, LUNG_GRID],
+        [name],
+      );
+    } catch (error) {
+      throw new RadiolensError(
+        'E_MODEL_RUNTIME',
+        `${manifest.id}@${manifest.version}: inference failed (${(error as Error).message})`,
+        { subject: this.pkg.modelPath, cause: error },
+      );
+    }
+    const maps = outputs[name]!;
+    if (maps.type !== 'float32' || maps.data.length !== images.length * plane) {
+      throw new RadiolensError(
+        'E_MODEL_RUNTIME',
+        `${manifest.id}@${manifest.version}: output "${name}" has shape [${maps.dims.join(',')}] (${maps.type}); [${images.length},2,${LUNG_GRID},${LUNG_GRID}] float32 was expected`,
+        { subject: this.pkg.modelPath },
+      );
+    }
+    const activation = manifest.outputs.activation;
+    return images.map((image, i) => {
+      const data = maps.data.slice(i * plane, (i + 1) * plane);
+      if (activation === 'sigmoid') {
+        for (let j = 0; j < data.length; j++) data[j] = 1 / (1 + Math.exp(-data[j]!));
+      }
+      const probabilities = { data };
+      return { probabilities, field: lungFieldOf(probabilities, image.width, image.height) };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.release(this.key);
+  }
+}

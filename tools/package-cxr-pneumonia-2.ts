@@ -1,0 +1,349 @@
+/**
+ * Package cxr-pneumonia 2.0.0 as trained by training/pneumonia_v2.py (issue #11 item 3):
+ *
+ * 1. models/cxr-pneumonia/2.0.0/: model.onnx, the training record, and a manifest whose input
+ *    is the lung field of cxr-lungs@1.0.0 (ADR 0160), whose operating point and validation
+ *    entries come from the record, whose parent is 1.2.0, and which carries 1.2.0's
+ *    change-control plan for its own successors (not 1.2.0's OOD statistics or drift reference:
+ *    those describe 1.2.0's features and inputs).
+ * 2. models/cxr-pneumonia/evidence/2.0.0/: training-run.json, pretrain.json and log.txt as
+ *    the recipe wrote them.
+ * 3. models/cxr-pneumonia/MODEL_CARD-2.0.0-training.md: every number of the recipe's record
+ *    (AUC with DeLong CI, ECE and reliability, operating point, sensitivity/specificity,
+ *    shortcut probes, CAM peak placement, pointing game, the recipe's robustness, repeated
+ *    splits, lung fields, training times), generated, never typed.
+ *
+ * The commands that measure it through the TypeScript pipeline (localisation with the lung
+ * model, robustness, the gate) are in tools/release-cxr-pneumonia-2.sh, which runs this first.
+ *
+ * Usage: npx tsx tools/package-cxr-pneumonia-2.ts <pneumonia_v2 out dir> [--registry models] [--version 2.0.0]
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeModelPackage, type ModelManifest } from '../src/inference/models/index.js';
+
+type Json = Record<string, unknown>;
+interface Ci {
+  auc: number;
+  lower: number;
+  upper: number;
+}
+interface SensSpec {
+  sensitivity: number;
+  specificity: number;
+  tp: number;
+  positives: number;
+  tn: number;
+  negatives: number;
+  sensitivity_ci: [number, number];
+  specificity_ci: [number, number];
+}
+interface Record2 {
+  recipe: string;
+  parameters: Json & {
+    best_epoch: number;
+    epochs: number;
+    architecture: string;
+    parameters_count: number;
+    lung_model_sha256: string;
+  };
+  datasets: {
+    kermany: { version: string; images: number };
+    site: { version: string; images: number };
+  };
+  lung_fields: Json & {
+    site_plausible: number;
+    site_images: number;
+    kermany_plausible: number;
+    kermany_images: number;
+    site_implausible_images: string[];
+    seconds: number;
+  };
+  pretraining: Json & { train_seconds?: number; best_epoch?: number };
+  site_split: {
+    file: string;
+    rule: string;
+    seed: number;
+    counts: Record<string, { images: number; positive: number }>;
+    reproduced_by_rule: boolean;
+  };
+  finetune_seconds: number;
+  calibration: { method: string; a: number; c: number };
+  evaluation: {
+    test_auc: Ci;
+    tuning_auc: number;
+    threshold: number;
+    threshold_rule: string;
+    at_threshold_tuning: SensSpec;
+    at_threshold_test: SensSpec;
+    ece_rule: string;
+    ece_tuning: number;
+    ece_test: number;
+    ece_test_uncalibrated: number;
+    reliability_test: Array<Json>;
+    test_refused_by_lung_gate: string[];
+    test_auc_gate_accepted_only: number;
+  };
+  test: { images: string[] };
+  shortcut_probes: Record<string, number | string>;
+  cam: Record<string, unknown>;
+  pointing_game: { all: Json; not_in_train_split: Json };
+  robustness: Record<string, unknown>;
+  repeated_splits: Json & { splits?: Array<Json> };
+  seconds: number;
+  seconds_to_export: number;
+}
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string): string =>
+  args.includes(name) ? args[args.indexOf(name) + 1]! : fallback;
+const trainDir = resolve(args[0] ?? 'build/pneu');
+const registry = resolve(option('--registry', 'models'));
+const version = option('--version', '2.0.0');
+const RECORD = 'training-run.json';
+
+// Python writes NaN for an undefined AUC (a split without both classes); JSON has no NaN.
+const runText = readFileSync(join(trainDir, RECORD), 'utf8');
+const run = JSON.parse(runText.replace(/\bNaN\b/g, 'null')) as Record2;
+const onnx = readFileSync(join(trainDir, `cxr-pneumonia-${version}.onnx`));
+const parentDir = join(registry, 'cxr-pneumonia', '1.2.0');
+const parent = JSON.parse(readFileSync(join(parentDir, 'manifest.json'), 'utf8')) as ModelManifest;
+const lungs = JSON.parse(
+  readFileSync(join(registry, 'cxr-lungs', '1.0.0', 'manifest.json'), 'utf8'),
+) as ModelManifest;
+const commit = execFileSync('git', ['log', '-1', '--format=%H', '--', 'training/pneumonia_v2.py'], {
+  encoding: 'utf8',
+}).trim();
+
+const e = run.evaluation;
+const siteVersion = run.datasets.site.version;
+const testSet = 'cxr-site-nih test split (1.2.0 splits.json)';
+const parameters: Record<string, string | number | boolean> = {};
+for (const [key, value] of Object.entries(run.parameters)) {
+  if (
+    ['string', 'number', 'boolean'].includes(typeof value) &&
+    !['out', 'lungs', 'kermany', 'site', 'pretrained'].includes(key)
+  )
+    parameters[key] = value as string | number | boolean;
+}
+parameters['calibration'] =
+  `${run.calibration.method}; a=${run.calibration.a}, c=${run.calibration.c}`;
+parameters['threshold_rule'] = e.threshold_rule;
+parameters['site_split'] =
+  `${run.site_split.file} (${run.site_split.rule}; seed ${run.site_split.seed}; reproduced by the rule: ${run.site_split.reproduced_by_rule})`;
+parameters['kermany_dataset'] = run.datasets.kermany.version;
+
+const manifest: Omit<ModelManifest, 'files'> = {
+  id: 'cxr-pneumonia',
+  version,
+  name: 'Radiolens CXR pneumonia 2, lung-field CNN (cxr-site-nih)',
+  task: 'classification',
+  manufacturer: parent.manufacturer,
+  intendedUse: {
+    ...parent.intendedUse,
+    summary:
+      'Second reader that flags pneumonia on frontal (PA/AP) chest radiographs of ADULTS for review by a radiologist. ' +
+      'Research use; not a diagnosis. Sees only the lung field found by cxr-lungs@1.0.0 (images without two plausible ' +
+      'lungs are not scored); pre-trained on paediatric radiographs (Kermany), then the whole network adapted to adult ' +
+      'site data (NIH ChestX-ray8). Confirm its performance on your own site with radiolens validate before use.',
+    notFor: [
+      'children: the lung-field gate does not refuse them (the lung model segments paediatric lungs); the age limit comes from the header and the reader',
+      ...parent.intendedUse.notFor.filter((n) => !n.startsWith('children')),
+    ],
+  },
+  limitations: [
+    `Adapted on ${run.site_split.counts['train']?.images ?? '?'} images of one adult site (cxr-site-nih), threshold and calibration on ${run.site_split.counts['tuning']?.images ?? '?'} more; its performance elsewhere must be shown there.`,
+    'Training labels are image-level (pneumonia vs normal); the heatmap shows what drove the score, not a delineation of the consolidation.',
+    'Pneumonia vs no finding only: radiographs with other abnormalities were not in the training data and may be scored unpredictably.',
+    `Depends on cxr-lungs@1.0.0 (${lungs.files['model.onnx'] ?? ''}): a mirrored or grey-inverted film still gets a lung field; photometric interpretation must be right before it.`,
+  ],
+  input: {
+    width: 224,
+    height: 224,
+    channels: 1,
+    resize: 'stretch',
+    normalisation: { kind: 'meanStd', mean: [0.5], std: [0.25] },
+    windowing: parent.input.windowing ?? { kind: 'voiLut' },
+    region: { kind: 'lungField', model: { id: 'cxr-lungs', version: lungs.version } },
+    inputName: 'image',
+  },
+  // Platt scaling is folded into the head: the scores output is the calibrated probability.
+  outputs: { scores: 'scores', activation: 'none', features: 'features' },
+  labels: [{ ...parent.labels[0]!, threshold: e.threshold }],
+  explanation: {
+    method: 'cam',
+    headWeight: 'net.head.weight',
+    headWeightLayout: 'classByChannel',
+    headBias: 'net.head.bias',
+  },
+  lineage: {
+    trainingDataset: { id: 'cxr-site-nih', version: siteVersion },
+    recipe: `${run.recipe}@${commit}`,
+    parameters,
+    parent: { id: 'cxr-pneumonia', version: '1.2.0' },
+  },
+  validation: [
+    {
+      dataset: testSet,
+      datasetVersion: siteVersion,
+      label: 'pneumonia',
+      metric: 'auc',
+      value: e.test_auc.auc,
+      ci: { lower: e.test_auc.lower, upper: e.test_auc.upper, level: 0.95 },
+      n: run.test.images.length,
+    },
+    {
+      dataset: testSet,
+      datasetVersion: siteVersion,
+      label: 'pneumonia',
+      metric: 'sensitivity at threshold',
+      value: e.at_threshold_test.sensitivity,
+      ci: {
+        lower: e.at_threshold_test.sensitivity_ci[0],
+        upper: e.at_threshold_test.sensitivity_ci[1],
+        level: 0.95,
+      },
+      n: e.at_threshold_test.positives,
+    },
+    {
+      dataset: testSet,
+      datasetVersion: siteVersion,
+      label: 'pneumonia',
+      metric: 'specificity at threshold',
+      value: e.at_threshold_test.specificity,
+      ci: {
+        lower: e.at_threshold_test.specificity_ci[0],
+        upper: e.at_threshold_test.specificity_ci[1],
+        level: 0.95,
+      },
+      n: e.at_threshold_test.negatives,
+    },
+    {
+      dataset: testSet,
+      datasetVersion: siteVersion,
+      label: 'pneumonia',
+      metric: 'ece (10 equal-width bins)',
+      value: e.ece_test,
+      n: run.test.images.length,
+    },
+  ],
+  ...(parent.changeControl === undefined ? {} : { changeControl: parent.changeControl }),
+};
+
+const pkg = await writeModelPackage(join(registry, 'cxr-pneumonia', version), manifest, {
+  'model.onnx': onnx,
+  [RECORD]: runText,
+});
+console.log(`wrote ${pkg.dir} (manifest sha256 ${pkg.manifestSha256})`);
+
+const evidence = join(registry, 'cxr-pneumonia', 'evidence', version);
+mkdirSync(evidence, { recursive: true });
+for (const file of [RECORD, 'pretrain.json', 'log.txt']) {
+  if (existsSync(join(trainDir, file))) copyFileSync(join(trainDir, file), join(evidence, file));
+}
+const cardPath = join(registry, 'cxr-pneumonia', `MODEL_CARD-${version}-training.md`);
+writeFileSync(cardPath, card());
+console.log(`wrote ${evidence} and ${cardPath}`);
+
+function card(): string {
+  const f3 = (v: unknown): string =>
+    typeof v === 'number' && Number.isFinite(v)
+      ? Number.isInteger(v)
+        ? String(v)
+        : v.toFixed(3)
+      : 'n/a';
+  const pct = (v: unknown): string =>
+    typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a';
+  const ci = (c: unknown): string => (Array.isArray(c) ? `${f3(c[0])}–${f3(c[1])}` : 'n/a');
+  const ss = (s: SensSpec): string =>
+    `sensitivity ${f3(s.sensitivity)} (${s.tp}/${s.positives}, 95% CI ${ci(s.sensitivity_ci)}), specificity ${f3(s.specificity)} (${s.tn}/${s.negatives}, 95% CI ${ci(s.specificity_ci)})`;
+  const rows = (o: Record<string, unknown>): string[] =>
+    Object.entries(o)
+      .filter(([, v]) => typeof v !== 'object' || v === null || Array.isArray(v))
+      .map(
+        ([k, v]) =>
+          `| ${k} | ${Array.isArray(v) ? (v.length > 6 || v.some((x) => typeof x === 'object') ? `${v.length} items` : v.map((x) => (typeof x === 'number' ? f3(x) : String(x))).join(', ')) : typeof v === 'number' ? f3(v) : String(v)} |`,
+      );
+  const rel = e.reliability_test ?? [];
+  const relColumns = [...new Set(rel.flatMap((r) => Object.keys(r)))];
+  const robustness = Object.entries(run.robustness).filter(
+    ([, v]) => typeof v === 'object' && v !== null,
+  ) as Array<[string, Json]>;
+  const lines = [
+    `# cxr-pneumonia@${version}: the training record`,
+    '',
+    `Generated by \`tools/package-cxr-pneumonia-2.ts\` from \`evidence/${version}/${RECORD}\` (written by \`${manifest.lineage.recipe}\`). Every number below is the recipe's own measurement in Python; the TypeScript pipeline's measurements (validate, localisation with cxr-lungs, robustness, the gate against 1.2.0) are separate evidence files (tools/release-cxr-pneumonia-2.sh). Do not edit by hand.`,
+    '',
+    '## Site test split (the 1.2.0 split, held out from everything)',
+    '',
+    `- AUC ${f3(e.test_auc.auc)} (DeLong 95% CI ${f3(e.test_auc.lower)}–${f3(e.test_auc.upper)}), ${run.test.images.length} images; tuning AUC ${f3(e.tuning_auc)}.`,
+    `- AUC on the images the lung-field gate accepts: ${f3(e.test_auc_gate_accepted_only)} (refused by the gate: ${e.test_refused_by_lung_gate.length ? e.test_refused_by_lung_gate.join(', ') : 'none'}).`,
+    `- Operating point ${f3(e.threshold)}: ${e.threshold_rule}.`,
+    `  - tuning: ${ss(e.at_threshold_tuning)}`,
+    `  - test: ${ss(e.at_threshold_test)}`,
+    `- Calibration: ${run.calibration.method} (a = ${f3(run.calibration.a)}, c = ${f3(run.calibration.c)}). ECE (${e.ece_rule}): test ${f3(e.ece_test)} (target ≤ 0.05; ${e.ece_test <= 0.05 ? 'met' : 'NOT met'}), tuning ${f3(e.ece_tuning)}, test before calibration ${f3(e.ece_test_uncalibrated)}.`,
+    '',
+    'Reliability (test split):',
+    '',
+    `| ${relColumns.join(' | ')} |`,
+    `|${relColumns.map(() => '---').join('|')}|`,
+    ...rel.map(
+      (r) =>
+        `| ${relColumns.map((c) => (typeof r[c] === 'number' ? f3(r[c]) : r[c] === undefined ? '' : String(r[c]))).join(' | ')} |`,
+    ),
+    '',
+    '## Shortcut probes (AUC on the test split with parts of the input hidden)',
+    '',
+    '| probe | value |',
+    '|---|---|',
+    ...rows(run.shortcut_probes),
+    '',
+    '## Where the evidence lies (CAM peaks on the test split)',
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...rows(run.cam),
+    '',
+    '## Pointing game on the radiologist boxes (boxes.csv)',
+    '',
+    '| measure | all boxed images | not in the train split |',
+    '|---|---|---|',
+    ...Object.keys(run.pointing_game.all).map(
+      (k) =>
+        `| ${k} | ${Array.isArray(run.pointing_game.all[k]) ? ci(run.pointing_game.all[k]) : f3(run.pointing_game.all[k]) === 'n/a' ? String(run.pointing_game.all[k]) : f3(run.pointing_game.all[k])} | ${Array.isArray(run.pointing_game.not_in_train_split[k]) ? ci(run.pointing_game.not_in_train_split[k]) : f3(run.pointing_game.not_in_train_split[k])} |`,
+    ),
+    '',
+    `## Robustness in the recipe (${String(run.robustness['rule'] ?? '')})`,
+    '',
+    '| change | mean abs Δp | max abs Δp | flipped decisions | n |',
+    '|---|---|---|---|---|',
+    ...robustness.map(
+      ([name, r]) =>
+        `| ${name} | ${f3(r['mean_abs_dp'])} | ${f3(r['max_abs_dp'])} | ${pct(r['flip_rate'])} (${String(r['flips'])}) | ${String(r['n'])} |`,
+    ),
+    '',
+    'Targets: at most 2% flips and mean |Δp| ≤ 0.02.',
+    '',
+    '## Repeated site splits',
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...rows(run.repeated_splits),
+    '',
+    '| split seed | test AUC | tuning AUC | best epoch | seconds |',
+    '|---|---|---|---|---|',
+    ...(run.repeated_splits.splits ?? []).map(
+      (r) =>
+        `| ${String(r['split_seed'])} | ${f3(r['test_auc'])} | ${f3(r['tuning_auc'])} | ${String(r['best_epoch'])} | ${String(r['train_seconds'])} |`,
+    ),
+    '',
+    '## Lung fields and training',
+    '',
+    `- Lung fields (cxr-lungs, sha256 ${run.parameters.lung_model_sha256}): site ${run.lung_fields.site_plausible}/${run.lung_fields.site_images} plausible, Kermany ${run.lung_fields.kermany_plausible}/${run.lung_fields.kermany_images}; ${run.lung_fields.seconds} s.`,
+    `- Network: ${run.parameters.architecture}; ${run.parameters.parameters_count.toLocaleString('en')} parameters; epoch ${run.parameters.best_epoch} of ${run.parameters.epochs} chosen on tuning.`,
+    `- Training time on the shared 2-core machine: pre-training ${String(run.pretraining.train_seconds ?? 'n/a')} s, site fine-tuning ${run.finetune_seconds} s, to export ${run.seconds_to_export} s, whole run ${run.seconds} s.`,
+    '',
+  ];
+  return `${lines.join('\n')}`;
+}
