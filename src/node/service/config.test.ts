@@ -246,3 +246,10 @@ test('DICOMweb access: the DICOM allow-list addresses by default, a token from t
     delete process.env['RADIOLENS_HTTP_TOKEN'];
   }
 });
+
+test('a bad --http-allow address is named by its flag', () => {
+  assert.throws(
+    () => loadNodeConfig({ httpAllow: ['10.0.0.1', 'pacs.example'] }, '/m'),
+    /--http-allow \(#2\): list IPv4 or IPv6 addresses, not host names/,
+  );
+});

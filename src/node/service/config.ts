@@ -406,7 +406,10 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], where: string, asFlag
   const lines = issues.map((issue) => {
     let path = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
     if (asFlags) {
-      const [field, index, ...rest] = issue.path.map(String);
+      const parts = issue.path.map(String);
+      // --http-allow fills http.allowAddresses: name the flag, not the nested key.
+      if (parts[0] === 'http' && parts[1] === 'allowAddresses') parts.splice(0, 2, 'http');
+      const [field, index, ...rest] = parts;
       const nested = FLAG_OF[`${field ?? ''}.${index ?? ''}`];
       if (nested !== undefined) return `  ${nested}: ${issue.message}`;
       // --allow/--model/--send-to are repeatable: "--allow (2nd)" rather than allowedCallers.1
