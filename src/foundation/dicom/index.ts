@@ -34,3 +34,4 @@ export {
   encodeNaturalizedPart10,
   decimalString,
 } from './part10Writer.js';
+export { storedFrame, type StoredFrame } from './storedFrames.js';

@@ -1,11 +1,13 @@
 /**
- * The node's HTTP listener (node:http, no framework; ADR 0113): GET /health and the
- * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}]. Nothing
- * else: the node is not a PACS and offers no query or retrieve.
+ * The node's HTTP listener (node:http, no framework; ADRs 0113, 0172): GET /health, the
+ * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}], and — when
+ * given — the DICOMweb read routes (QIDO-RS/WADO-RS over the node's store, ADR 0170) and
+ * the reading room's API (the radiologist's answers, ADR 0171).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
 import { scrub, type NodeLogger } from './log.js';
 
@@ -24,7 +26,19 @@ export interface NodeHttpOptions {
   readonly port: number;
   readonly health: () => HealthReport;
   readonly stow?: StowHandler;
+  /** QIDO-RS and WADO-RS below DICOMWEB_ROOT; absent: the node serves no reads. */
+  readonly dicomWebRead?: DicomWebReadRoutes;
+  /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
+  readonly api?: ApiRoutes;
   readonly logger: NodeLogger;
+}
+
+/** The root of the node's own JSON API. */
+export const API_ROOT = '/api';
+
+/** A group of routes that answers the paths it knows and returns false for the rest. */
+export interface ApiRoutes {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -103,6 +117,16 @@ async function handle(
       sendJson(res, report.status === 'ok' ? 200 : 503, report);
       return;
     }
+    // Reads of patient data (DICOMweb QIDO/WADO) and the reading room's API: each group is
+    // one call, so that authentication and audit can wrap exactly these (issue #13).
+    if (options.dicomWebRead !== undefined && path.startsWith(`${DICOMWEB_ROOT}/`)) {
+      const search = new URL(req.url ?? '/', 'http://node').searchParams;
+      const below = path.slice(DICOMWEB_ROOT.length);
+      if (await options.dicomWebRead.handle(req, res, below, search)) return;
+    }
+    if (options.api !== undefined && path.startsWith(`${API_ROOT}/`)) {
+      if (await options.api.handle(req, res, path.slice(API_ROOT.length))) return;
+    }
     const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
       ? matchStowRsPath(path.slice(DICOMWEB_ROOT.length))
       : undefined;
@@ -115,7 +139,8 @@ async function handle(
       return;
     }
     sendJson(res, 404, {
-      error: 'not found: this node serves GET /health and POST /dicomweb/studies',
+      error:
+        'not found: this node serves GET /health, POST /dicomweb/studies (STOW-RS), GET /dicomweb/… (QIDO-RS, WADO-RS) and /api/feedback',
     });
   } catch (error) {
     options.logger.error('http-error', { path: scrub(path), error: scrub(describeError(error)) });

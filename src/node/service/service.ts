@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ModelSessions } from '../../inference/analysis/index.js';
 import { describeError } from '../../foundation/core/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
+import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
@@ -23,7 +24,7 @@ import {
   type NodeDatabase,
 } from '../store/index.js';
 import type { NodeConfig } from './config.js';
-import { NodeHttpServer, type HealthReport } from './http.js';
+import { DICOMWEB_ROOT, NodeHttpServer, type HealthReport } from './http.js';
 import { StudyJobScheduler } from './jobs.js';
 import { createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
@@ -207,6 +208,14 @@ export class RadiolensNode {
             const level = type === 'stored' || type === 'request-completed' ? 'info' : 'warn';
             logger.log(level, `stow-${type}`, eventFields(rest));
           },
+        }),
+        dicomWebRead: createDicomWebReadRoutes(store, {
+          root: DICOMWEB_ROOT,
+          // Which kind of read and its status; study UIDs stay out of the log (ADR 0170).
+          onAccess: ({ kind, level, status }) =>
+            logger.log(status >= 500 ? 'error' : 'info', 'dicomweb-read', { kind, level, status }),
+          onIndexProblem: (_sop, problem) =>
+            logger.warn('dicomweb-index-problem', { problem: scrub(problem) }),
         }),
         logger,
         // The node exists once every part has started; until then it is not ready.
