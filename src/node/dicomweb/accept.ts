@@ -77,6 +77,23 @@ export function acceptsDicomInstances(
   );
 }
 
+const COMPRESSED_MEDIA_TYPES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2.4.50': 'image/jpeg',
+  '1.2.840.10008.1.2.4.51': 'image/jpeg',
+  '1.2.840.10008.1.2.4.57': 'image/jpeg',
+  '1.2.840.10008.1.2.4.70': 'image/jpeg',
+  '1.2.840.10008.1.2.4.80': 'image/jls',
+  '1.2.840.10008.1.2.4.81': 'image/jls',
+  '1.2.840.10008.1.2.4.90': 'image/jp2',
+  '1.2.840.10008.1.2.4.91': 'image/jp2',
+  '1.2.840.10008.1.2.4.92': 'image/jpx',
+  '1.2.840.10008.1.2.4.93': 'image/jpx',
+  '1.2.840.10008.1.2.4.201': 'image/jphc',
+  '1.2.840.10008.1.2.4.202': 'image/jphc',
+  '1.2.840.10008.1.2.4.203': 'image/jphc',
+  '1.2.840.10008.1.2.5': 'image/dicom-rle',
+};
+
 /** Syntaxes whose frames are plain little endian samples: reported as Explicit VR LE. */
 const LITTLE_ENDIAN_NATIVE = new Set([
   '1.2.840.10008.1.2',
@@ -102,22 +119,26 @@ export function acceptsFrames(
   storedSyntax: string,
 ): FrameRepresentation {
   const syntax = LITTLE_ENDIAN_NATIVE.has(storedSyntax) ? EXPLICIT_VR_LITTLE_ENDIAN : storedSyntax;
+  const native = syntax === EXPLICIT_VR_LITTLE_ENDIAN || syntax === '1.2.840.10008.1.2.2';
+  // A compressed frame is labelled with its codec's media type (PS3.18 Table 8.7.3-5), as
+  // Orthanc does, whatever octet-stream range the client accepted it under.
+  const codecType = native
+    ? 'application/octet-stream'
+    : (COMPRESSED_MEDIA_TYPES[syntax] ?? 'application/octet-stream');
   for (const range of ranges) {
     const anything = ANY.has(range.mediaType) && range.parameters['type'] === undefined;
-    const partType = anything
-      ? 'application/octet-stream'
-      : range.parameters['type']?.toLowerCase();
-    if (partType === undefined || (range.mediaType !== 'multipart/related' && !anything)) continue;
+    const named = range.parameters['type']?.toLowerCase();
+    if (!anything && (range.mediaType !== 'multipart/related' || named === undefined)) continue;
+    const octets = anything || named === 'application/octet-stream';
+    if (!octets && named !== codecType) continue;
     const requested = range.parameters['transfer-syntax'];
-    if (requested === '*' || requested === syntax) return { partType, transferSyntax: syntax };
-    if (
-      requested === undefined &&
-      partType === 'application/octet-stream' &&
-      syntax === EXPLICIT_VR_LITTLE_ENDIAN
-    ) {
-      return { partType, transferSyntax: syntax };
+    if (requested === '*' || requested === syntax) {
+      return { partType: codecType, transferSyntax: syntax };
     }
-    if (requested === undefined && anything) return { partType, transferSyntax: syntax };
+    // Without a transfer-syntax, octet-stream means Explicit VR Little Endian (PS3.18 8.7.3.5).
+    if (requested === undefined && (anything || syntax === EXPLICIT_VR_LITTLE_ENDIAN)) {
+      return { partType: codecType, transferSyntax: syntax };
+    }
   }
   throw new DicomWebProblem(
     406,

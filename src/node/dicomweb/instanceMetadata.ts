@@ -45,6 +45,33 @@ function taggedDictionary(bytes: Uint8Array, source: string): Record<string, Tag
   }
 }
 
+const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+
+/**
+ * Attributes whose VR is "US or SS" by Pixel Representation (PS3.3 C.7.6.3, C.7.5.1.1.2).
+ * An implicit VR file does not say which, and the dictionary's first choice is US.
+ */
+const PIXEL_VALUED = ['00280106', '00280107', '00280108', '00280109', '00280120', '00280121'];
+
+/** Gives pixel-valued attributes of a signed image the VR SS and their signed values. */
+function signPixelValues(dataset: DicomJsonDataset): void {
+  if (dataset['00280103']?.Value?.[0] !== 1) return;
+  for (const tag of PIXEL_VALUED) {
+    const attribute = dataset[tag];
+    if (attribute?.vr !== 'US') continue;
+    dataset[tag] = {
+      vr: 'SS',
+      ...(attribute.Value === undefined
+        ? {}
+        : {
+            Value: attribute.Value.map((v) =>
+              typeof v === 'number' && v > 0x7fff ? v - 0x10000 : v,
+            ),
+          }),
+    };
+  }
+}
+
 export interface StoredInstanceMetadata {
   readonly dataset: DicomJsonDataset;
   readonly numberOfFrames: number;
@@ -57,6 +84,7 @@ export function readInstanceMetadata(bytes: Uint8Array, source: string): StoredI
   const dict = { ...taggedDictionary(bytes, source) };
   delete dict['7FE00010'];
   const dataset = encodeDicomJson(dict);
+  if (instance.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN) signPixelValues(dataset);
   const floatPixels = dataset['7FE00008'] !== undefined || dataset['7FE00009'] !== undefined;
   if (instance.hasPixelData && !floatPixels) {
     const encapsulated = ![
