@@ -12,6 +12,7 @@ import { ModelSessions } from '../../inference/analysis/index.js';
 import { describeError } from '../../foundation/core/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
+import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
@@ -216,6 +217,15 @@ export class RadiolensNode {
             logger.log(status >= 500 ? 'error' : 'info', 'dicomweb-read', { kind, level, status }),
           onIndexProblem: (_sop, problem) =>
             logger.warn('dicomweb-index-problem', { problem: scrub(problem) }),
+        }),
+        api: createFeedbackRoutes(new FeedbackStore(db), {
+          onRecorded: (answer) =>
+            logger.info('feedback-recorded', {
+              id: answer.id,
+              model: `${answer.model.id}@${answer.model.version}`,
+              label: answer.finding.labelId,
+              answer: answer.answer,
+            }),
         }),
         logger,
         // The node exists once every part has started; until then it is not ready.
