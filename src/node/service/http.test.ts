@@ -57,3 +57,41 @@ test('POST /dicomweb/studies[/uid] goes to STOW-RS; nothing else is served', asy
     },
   );
 });
+
+test('the reading room routes answer this machine only until the node has login', async () => {
+  const server = await NodeHttpServer.start({
+    host: '127.0.0.1',
+    port: 0,
+    health: () => ({ status: 'ok' }),
+    logger: createLogger(() => undefined),
+    // As a request from another machine would be judged.
+    allowReadingRoom: () => false,
+    dicomWebRead: {
+      handle: async (_req, res) => {
+        res.writeHead(200).end();
+        return true;
+      },
+    },
+    api: {
+      handle: async (_req, res) => {
+        res.writeHead(200).end();
+        return true;
+      },
+    },
+    stow: async (_req, res) => {
+      res.writeHead(200).end();
+    },
+  });
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    for (const path of ['/dicomweb/studies', '/api/feedback']) {
+      const response = await fetch(`${base}${path}`);
+      assert.equal(response.status, 403, path);
+      assert.match(((await response.json()) as { error: string }).error, /login/);
+    }
+    assert.equal((await fetch(`${base}/dicomweb/studies`, { method: 'POST' })).status, 200);
+    assert.equal((await fetch(`${base}/health`)).status, 200);
+  } finally {
+    await server.stop(1000);
+  }
+});

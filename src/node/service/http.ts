@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
+import { LOCAL_ONLY_REMEDY, isLoopbackRequest } from './localOnly.js';
 import { scrub, type NodeLogger } from './log.js';
 
 export type StowHandler = StowRsHandler;
@@ -30,6 +31,11 @@ export interface NodeHttpOptions {
   readonly dicomWebRead?: DicomWebReadRoutes;
   /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
   readonly api?: ApiRoutes;
+  /**
+   * Who may use the DICOMweb reads and the API; default this machine only (ADR 0170), until
+   * authentication replaces it.
+   */
+  readonly allowReadingRoom?: (req: IncomingMessage) => boolean;
   readonly logger: NodeLogger;
 }
 
@@ -118,14 +124,24 @@ async function handle(
       return;
     }
     // Reads of patient data (DICOMweb QIDO/WADO) and the reading room's API: each group is
-    // one call, so that authentication and audit can wrap exactly these (issue #13).
-    if (options.dicomWebRead !== undefined && path.startsWith(`${DICOMWEB_ROOT}/`)) {
+    // one call, so that authentication and audit can wrap exactly these (issue #13). Until
+    // then they answer this machine only (ADR 0170).
+    const readRoute =
+      options.dicomWebRead !== undefined &&
+      path.startsWith(`${DICOMWEB_ROOT}/`) &&
+      (req.method === 'GET' || req.method === 'HEAD');
+    const apiRoute = options.api !== undefined && path.startsWith(`${API_ROOT}/`);
+    if ((readRoute || apiRoute) && !(options.allowReadingRoom ?? isLoopbackRequest)(req)) {
+      sendJson(res, 403, { error: LOCAL_ONLY_REMEDY });
+      return;
+    }
+    if (readRoute) {
       const search = new URL(req.url ?? '/', 'http://node').searchParams;
       const below = path.slice(DICOMWEB_ROOT.length);
-      if (await options.dicomWebRead.handle(req, res, below, search)) return;
+      if (await options.dicomWebRead!.handle(req, res, below, search)) return;
     }
-    if (options.api !== undefined && path.startsWith(`${API_ROOT}/`)) {
-      if (await options.api.handle(req, res, path.slice(API_ROOT.length))) return;
+    if (apiRoute) {
+      if (await options.api!.handle(req, res, path.slice(API_ROOT.length))) return;
     }
     const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
       ? matchStowRsPath(path.slice(DICOMWEB_ROOT.length))
