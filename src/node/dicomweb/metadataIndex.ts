@@ -65,6 +65,8 @@ export type JoinedInstanceRow = JoinedRow;
 
 export class DicomWebIndex {
   private refreshing: Promise<number> | undefined;
+  /** Every instance with an id up to this one has a DICOMweb row. */
+  private indexedUpTo = 0;
   private readonly missing;
   private readonly insert;
 
@@ -72,9 +74,11 @@ export class DicomWebIndex {
     readonly store: InstanceStore,
     private readonly onProblem: (sopInstanceUid: string, problem: string) => void = () => {},
   ) {
+    // Rows are only ever added to `instances`, with growing ids: after one full pass, only
+    // ids above the highest seen can lack a DICOMweb row, so a request does not scan them all.
     this.missing = store.db.prepare(
-      `SELECT i.* FROM instances i LEFT JOIN dicomweb_instances d ON d.instance_id = i.id
-       WHERE d.instance_id IS NULL ORDER BY i.id LIMIT 500`,
+      `SELECT i.id FROM instances i LEFT JOIN dicomweb_instances d ON d.instance_id = i.id
+       WHERE i.id > ? AND i.id <= ? AND d.instance_id IS NULL ORDER BY i.id LIMIT 500`,
     );
     this.insert = store.db.prepare(
       `INSERT OR REPLACE INTO dicomweb_instances (instance_id, patient_name, patient_birth_date,
@@ -105,13 +109,21 @@ export class DicomWebIndex {
   private async indexMissing(): Promise<number> {
     let added = 0;
     for (;;) {
-      const rows = this.missing.all() as Record<string, unknown>[];
-      if (rows.length === 0) return added;
+      // The bound is read first, so an instance stored meanwhile is left for the next pass.
+      const upTo =
+        (this.db.prepare('SELECT MAX(id) AS id FROM instances').get() as { id: number | null })
+          .id ?? 0;
+      const rows = this.missing.all(this.indexedUpTo, upTo) as { id: number }[];
+      if (rows.length === 0) {
+        this.indexedUpTo = upTo;
+        return added;
+      }
       for (const row of rows) {
-        const record = this.store.findInstanceById(row['id'] as number);
-        if (record === undefined) continue;
-        await this.indexOne(record);
-        added += 1;
+        const record = this.store.findInstanceById(row.id);
+        if (record !== undefined) {
+          await this.indexOne(record);
+          added += 1;
+        }
       }
     }
   }
