@@ -19,6 +19,7 @@ import { pullCommand } from './pull.js';
 import { monitorCommand } from './monitor.js';
 import { pilotCommand } from './pilot.js';
 import { auditCommand } from './audit.js';
+import { feedbackCommand } from './feedback.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -46,4 +47,5 @@ export const commandModules: readonly CommandModule[] = [
   pilotCommand,
   monitorCommand,
   auditCommand,
+  feedbackCommand,
 ];

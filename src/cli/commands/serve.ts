@@ -61,7 +61,9 @@ export const serveCommand: CommandModule = (program: Command) => {
         'import folder; each study, once no instance has arrived for the quiet period, is ' +
         'routed to its model(s), analysed, and the SR, SC and FHIR results are sent to every ' +
         '--send-to destination (retried until delivered). An instance is acknowledged only ' +
-        'once stored durably. Logs are JSON lines on stderr, without patient data.',
+        'once stored durably. The HTTP port also serves DICOMweb QIDO-RS/WADO-RS over the ' +
+        "node's store and /api/feedback (this machine only until login). Logs are JSON lines " +
+        'on stderr, without patient data.',
     )
     .option('--config <file>', 'JSON configuration file (flags override its fields)')
     .option(
@@ -70,7 +72,11 @@ export const serveCommand: CommandModule = (program: Command) => {
     )
     .option('--ae-title <aet>', 'our DICOM AE title (default RADIOLENS)')
     .option('--dicom-port <port>', 'DICOM port (default 11112; 0 picks a free one)', toNumber)
-    .option('--http-port <port>', 'HTTP port for /health and STOW-RS (default 8080)', toNumber)
+    .option(
+      '--http-port <port>',
+      'HTTP port for /health, DICOMweb (STOW-RS, QIDO-RS, WADO-RS) and /api (default 8080)',
+      toNumber,
+    )
     .option(
       '--host <ip>',
       'address both listeners use (shorthand for the two below; default 0.0.0.0)',
@@ -80,7 +86,7 @@ export const serveCommand: CommandModule = (program: Command) => {
     .option('--http-host <ip>', 'address the HTTP port listens on (default: --host)')
     .option(
       '--http-allow <ip>',
-      'client address allowed to use DICOMweb (STOW-RS) without a token; repeatable ' +
+      'client address allowed to use DICOMweb and /api without a token; repeatable ' +
         '(default: the addresses of the --allow list, i.e. this machine); others need ' +
         '"Authorization: Bearer $RADIOLENS_HTTP_TOKEN"',
       collect,

@@ -51,3 +51,4 @@ export {
   type ParsingLimits,
 } from './limits.js';
 export { inflateDataset } from './inflate.js';
+export { storedFrame, type StoredFrame } from './storedFrames.js';

@@ -95,7 +95,8 @@ function decodeValue(vr: string, raw: Uint8Array, decoder: TextDecoder): unknown
         (at) => ((view.getUint16(at, true) << 16) | view.getUint16(at + 2, true)) >>> 0,
       );
   }
-  if (!STRING_VRS.has(vr)) return [raw.slice().buffer];
+  // A copy of just the value: `raw` may be a Buffer, whose slice() is a view of the whole file.
+  if (!STRING_VRS.has(vr)) return [new Uint8Array(raw).buffer];
   const text = decoder.decode(raw).replace(/[\0 ]+$/, '');
   if (text === '') return [];
   const parts = SINGLE_VALUE_TEXT.has(vr) ? [text] : text.split('\\').map((p) => p.trim());

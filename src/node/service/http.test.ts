@@ -147,3 +147,51 @@ test('without a token, a client off the allow-list gets 403 naming what to confi
     },
   );
 });
+
+test('the reading room routes (DICOMweb reads, /api) are held to the same access policy as STOW-RS', async () => {
+  const token = 'r3ading-r00m.token~for+tests';
+  const server = await NodeHttpServer.start({
+    host: '0.0.0.0',
+    port: 0,
+    access: { allowAddresses: ['127.0.0.1'], tokenSha256: sha256OfToken(token) },
+    health: () => ({ status: 'ok' }),
+    logger: createLogger(() => undefined),
+    dicomWebRead: {
+      handle: async (_req, res) => {
+        res.writeHead(200).end();
+        return true;
+      },
+    },
+    api: {
+      handle: async (_req, res) => {
+        res.writeHead(200).end();
+        return true;
+      },
+    },
+  });
+  const get = (path: string, from: string, headers: Record<string, string> = {}) =>
+    new Promise<number>((resolve, reject) =>
+      request(
+        { host: '127.0.0.1', port: server.port, path, localAddress: from, headers },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end(),
+    );
+  try {
+    for (const path of ['/dicomweb/studies', '/api/feedback']) {
+      assert.equal(await get(path, '127.0.0.1'), 200, `${path} from the allow-list`);
+      assert.equal(await get(path, '127.0.0.2'), 401, `${path} from another host`);
+      assert.equal(
+        await get(path, '127.0.0.2', { authorization: `Bearer ${token}` }),
+        200,
+        `${path} with the token`,
+      );
+    }
+  } finally {
+    await server.stop(1000);
+  }
+});

@@ -1,12 +1,15 @@
 /**
- * The node's HTTP listener (node:http, no framework; ADR 0113): GET /health and the
- * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}]. Nothing
- * else: the node is not a PACS and offers no query or retrieve. Every DICOMweb request must
- * pass the access policy first (allowed address or bearer token, ADR 0131); /health is open.
+ * The node's HTTP listener (node:http, no framework; ADRs 0113, 0172): GET /health, the
+ * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}], and — when
+ * given — the DICOMweb read routes (QIDO-RS/WADO-RS over the node's store, ADR 0170) and
+ * the reading room's API (the radiologist's answers, ADR 0171). Every DICOMweb and API
+ * request must pass the access policy first (allowed address or bearer token, ADR 0131);
+ * /health is open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
 import { decideHttpAccess, type HttpAccessPolicy } from './httpAccess.js';
 import { RateLimitedLog, scrub, type NodeLogger } from './log.js';
@@ -30,13 +33,25 @@ export interface NodeHttpOptions {
   readonly port: number;
   readonly health: () => HealthReport;
   readonly stow?: StowHandler;
-  /** Who may use the DICOMweb routes. */
+  /** QIDO-RS and WADO-RS below DICOMWEB_ROOT; absent: the node serves no reads. */
+  readonly dicomWebRead?: DicomWebReadRoutes;
+  /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
+  readonly api?: ApiRoutes;
+  /** Who may use the DICOMweb routes and the API (ADR 0131). */
   readonly access: HttpAccessPolicy;
   readonly logger: NodeLogger;
 }
 
 /** Refusals are logged once a minute per client address at most (ADR 0133). */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/** The root of the node's own JSON API. */
+export const API_ROOT = '/api';
+
+/** A group of routes that answers the paths it knows and returns false for the rest. */
+export interface ApiRoutes {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
@@ -107,7 +122,12 @@ async function handle(
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://node').pathname;
   try {
-    if (path === DICOMWEB_ROOT || path.startsWith(`${DICOMWEB_ROOT}/`)) {
+    const guarded =
+      path === DICOMWEB_ROOT ||
+      path.startsWith(`${DICOMWEB_ROOT}/`) ||
+      path === API_ROOT ||
+      path.startsWith(`${API_ROOT}/`);
+    if (guarded) {
       const decision = decideHttpAccess(
         options.access,
         req.socket.remoteAddress,
@@ -142,6 +162,22 @@ async function handle(
       sendJson(res, report.status === 'unavailable' ? 503 : 200, report);
       return;
     }
+    // Reads of patient data (DICOMweb QIDO/WADO) and the reading room's API, behind the
+    // access policy above: each group is one call, so that the reading room's login and
+    // audit can wrap exactly these (issue #13).
+    const readRoute =
+      options.dicomWebRead !== undefined &&
+      path.startsWith(`${DICOMWEB_ROOT}/`) &&
+      (req.method === 'GET' || req.method === 'HEAD');
+    const apiRoute = options.api !== undefined && path.startsWith(`${API_ROOT}/`);
+    if (readRoute) {
+      const search = new URL(req.url ?? '/', 'http://node').searchParams;
+      const below = path.slice(DICOMWEB_ROOT.length);
+      if (await options.dicomWebRead!.handle(req, res, below, search)) return;
+    }
+    if (apiRoute) {
+      if (await options.api!.handle(req, res, path.slice(API_ROOT.length))) return;
+    }
     const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
       ? matchStowRsPath(path.slice(DICOMWEB_ROOT.length))
       : undefined;
@@ -154,7 +190,8 @@ async function handle(
       return;
     }
     sendJson(res, 404, {
-      error: 'not found: this node serves GET /health and POST /dicomweb/studies',
+      error:
+        'not found: this node serves GET /health, POST /dicomweb/studies (STOW-RS), GET /dicomweb/… (QIDO-RS, WADO-RS) and /api/feedback',
     });
   } catch (error) {
     options.logger.error('http-error', {

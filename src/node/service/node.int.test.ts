@@ -228,6 +228,20 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
     `FHIR bundle in ${delivered.join(', ')}`,
   );
 
+  // The same node answers a viewer's QIDO-RS for the study (ADR 0170); its log line names
+  // the kind of read only (checked with the other lines below). The results are delivered,
+  // not stored in the node, so the study there has the original series only.
+  const qido = await fetch(
+    `http://127.0.0.1:${node.httpPort}/dicomweb/studies?PatientID=${patient.id}&includefield=00081030`,
+    { headers: { accept: 'application/dicom+json' } },
+  );
+  assert.equal(qido.status, 200);
+  const found = (await qido.json()) as Record<string, { Value?: unknown[] }>[];
+  assert.deepEqual(
+    found.map((s) => [s['0020000D']?.Value?.[0], s['00201206']?.Value?.[0]]),
+    [[study.studyInstanceUid, 1]],
+  );
+
   const job = node.serve.logs().find((l) => l.event === 'job-done');
   // Measured, not asserted: sent → results in the PACS includes the 1 s quiet period.
   t.diagnostic(
@@ -244,6 +258,7 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
     'job-enqueued',
     'job-done',
     'delivery-delivered',
+    'dicomweb-read',
     'node-stopped',
   ]) {
     assert.ok(events.includes(expected), `log has ${expected}: ${events.join(', ')}`);

@@ -12,6 +12,8 @@ import { ModelSessions } from '../../inference/analysis/index.js';
 import { describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
+import { createDicomWebReadRoutes } from '../dicomweb/index.js';
+import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
@@ -24,7 +26,7 @@ import {
   type NodeDatabase,
 } from '../store/index.js';
 import type { NodeConfig } from './config.js';
-import { NodeHttpServer, type HealthReport } from './http.js';
+import { DICOMWEB_ROOT, NodeHttpServer, type HealthReport } from './http.js';
 import { describeHttpAccess } from './httpAccess.js';
 import { StudyJobScheduler } from './jobs.js';
 import { RateLimitedLog, createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
@@ -252,6 +254,23 @@ export class RadiolensNode {
             const level = type === 'stored' || type === 'request-completed' ? 'info' : 'warn';
             logger.log(level, `stow-${type}`, eventFields(rest));
           },
+        }),
+        dicomWebRead: createDicomWebReadRoutes(store, {
+          root: DICOMWEB_ROOT,
+          // Which kind of read and its status; study UIDs stay out of the log (ADR 0170).
+          onAccess: ({ kind, level, status }) =>
+            logger.log(status >= 500 ? 'error' : 'info', 'dicomweb-read', { kind, level, status }),
+          onIndexProblem: (_sop, problem) =>
+            logger.warn('dicomweb-index-problem', { problem: scrub(problem) }),
+        }),
+        api: createFeedbackRoutes(new FeedbackStore(db), {
+          onRecorded: (answer) =>
+            logger.info('feedback-recorded', {
+              id: answer.id,
+              model: `${answer.model.id}@${answer.model.version}`,
+              label: answer.finding.labelId,
+              answer: answer.answer,
+            }),
         }),
         logger,
         // The node exists once every part has started; until then it is not ready.

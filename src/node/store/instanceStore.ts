@@ -333,6 +333,13 @@ export class InstanceStore {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  /** An index row by its id (any version), or undefined. */
+  findInstanceById(id: number): InstanceRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as
+      InstanceRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
   /** Every version of an instance, oldest first. */
   instanceVersions(sopInstanceUid: string): InstanceRecord[] {
     const rows = this.db

@@ -1,4 +1,8 @@
-/** The instance index tables (ADR 0090). Created idempotently when a store opens. */
+/**
+ * The instance index tables (ADR 0090). Created idempotently when a store opens; a table
+ * added later is created the same way, so an existing database gains it on its next open
+ * and the rows it derives from `instances` are filled in when first needed.
+ */
 import type { NodeDatabase } from './database.js';
 
 export function ensureStoreSchema(db: NodeDatabase): void {
@@ -31,5 +35,28 @@ export function ensureStoreSchema(db: NodeDatabase): void {
       stable_for_last_received_at INTEGER NOT NULL,
       declared_at INTEGER NOT NULL
     );
+    -- DICOMweb (ADR 0170): the attributes QIDO-RS matches on, and each instance's DICOM JSON
+    -- metadata, derived from the stored file once. Filled for older rows on first query.
+    CREATE TABLE IF NOT EXISTS dicomweb_instances (
+      instance_id INTEGER PRIMARY KEY REFERENCES instances (id),
+      patient_name TEXT NOT NULL,
+      patient_birth_date TEXT NOT NULL,
+      patient_sex TEXT NOT NULL,
+      study_date TEXT NOT NULL,
+      study_time TEXT NOT NULL,
+      accession_number TEXT NOT NULL,
+      study_id TEXT NOT NULL,
+      study_description TEXT NOT NULL,
+      referring_physician_name TEXT NOT NULL,
+      series_number TEXT NOT NULL,
+      series_description TEXT NOT NULL,
+      instance_number TEXT NOT NULL,
+      number_of_frames INTEGER NOT NULL,
+      metadata TEXT NOT NULL,
+      problem TEXT
+    );
+    CREATE INDEX IF NOT EXISTS dicomweb_study_date ON dicomweb_instances (study_date);
+    CREATE INDEX IF NOT EXISTS dicomweb_accession ON dicomweb_instances (accession_number);
+    CREATE INDEX IF NOT EXISTS instances_patient ON instances (patient_id);
   `);
 }
