@@ -9,6 +9,8 @@ import { importImages } from '../../lifecycle/imports/index.js';
 import { ModelRegistry } from '../models/index.js';
 import { conformanceDir, dciodvfy, repoRoot, validateFhirR4 } from '../../../test/support/index.js';
 import { writeTestModelPackage } from '../../../test/support/onnxModels.js';
+import { readDicomFile } from '../../foundation/dicom/index.js';
+import { dicomArtifacts } from '../results/index.js';
 import { analyzeFiles } from './index.js';
 
 let work: string;
@@ -63,6 +65,24 @@ test('analyses radiographs end to end: SR, SC and FHIR per study, valid by indep
     assert.deepEqual(sr.errors, [], sr.text);
     const sc = dciodvfy(await readFile(study.outputs.sc[0]!));
     assert.deepEqual(sc.errors, [], sc.text);
+    // Typed artifacts (ADR 0150): each DICOM one says what its file holds, read back here.
+    assert.deepEqual(
+      study.artifacts.map((artifact) => artifact.kind),
+      ['sr', 'sc', 'fhir'],
+    );
+    for (const artifact of dicomArtifacts(study.artifacts)) {
+      const written = await readDicomFile(artifact.path);
+      assert.equal(written.sopInstanceUid, artifact.dicom.sopInstanceUid);
+      assert.equal(written.seriesInstanceUid, artifact.dicom.seriesInstanceUid);
+      assert.equal(written.sopClassUid, artifact.dicom.sopClassUid);
+      assert.equal(written.dataset['Modality'], artifact.dicom.modality);
+      assert.equal(written.dataset['SeriesNumber'], artifact.dicom.seriesNumber);
+      assert.equal(artifact.mediaType, 'application/dicom');
+    }
+    assert.equal(
+      study.artifacts.find((artifact) => artifact.kind === 'sc')?.sourceSopInstanceUid,
+      study.record!.sources[0]!.sopInstanceUid,
+    );
     const dump = spawnSync('dsrdump', [study.outputs.sr], { encoding: 'utf8' });
     assert.equal(dump.status, 0, dump.stderr);
     assert.match(dump.stdout, /Pneumonia/);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { describeError, writeFileAtomic } from '../../foundation/core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
 import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
@@ -12,10 +12,17 @@ import {
 import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
 import {
   buildFhirBundle,
+  COMPREHENSIVE_SR_STORAGE,
+  MEDIA_TYPE,
+  SC_SERIES_NUMBER,
+  SECONDARY_CAPTURE_IMAGE_STORAGE,
+  sortArtifacts,
+  SR_SERIES_NUMBER,
   writeMeasurementReport,
   writeSecondaryCapture,
   type AnalysisRecord,
   type FindingResult,
+  type ResultArtifact,
   type SourceImage,
 } from '../results/index.js';
 import { globalAveragePool, oodCaveat, oodFlag } from '../ood/index.js';
@@ -59,6 +66,11 @@ interface StudyWork {
   /** The run's background file writes, and this study's SC writes among them. */
   writes: OutputWrites;
   scWrites: Array<Promise<void>>;
+  /**
+   * The artifacts encoded for this study so far, registered as each writer's output is handed
+   * to the disk (before the write completes): the FHIR bundle links every one of them.
+   */
+  encoded: ResultArtifact[];
 }
 
 interface PreparedImage {
@@ -156,6 +168,7 @@ async function planStudy(
     warnings: [],
     ood: {},
     inputs: {},
+    artifacts: [],
     outputs: { sr: null, sc: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
@@ -210,6 +223,7 @@ async function planStudy(
     remaining: eligible.length,
     writes,
     scWrites: [],
+    encoded: [],
   };
   return { outcome, study, eligible };
 }
@@ -385,15 +399,20 @@ async function explainAndWrite(
         heatmap,
         findings,
       });
-      const path = join(
-        options.outDir,
-        study.record.studyInstanceUid,
-        `SC_${sc.sopInstanceUid}.dcm`,
-      );
-      const write = writeFileAtomic(path, sc.bytes).then(() => {
-        study.outcome.outputs.sc.push(path);
-      });
-      study.scWrites.push(study.writes.add(write));
+      const artifact: ResultArtifact = {
+        kind: 'sc',
+        path: join(options.outDir, study.record.studyInstanceUid, `SC_${sc.sopInstanceUid}.dcm`),
+        mediaType: MEDIA_TYPE.dicom,
+        dicom: {
+          sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
+          sopInstanceUid: sc.sopInstanceUid,
+          seriesInstanceUid: sc.seriesInstanceUid,
+          modality: 'OT',
+          seriesNumber: SC_SERIES_NUMBER,
+        },
+        sourceSopInstanceUid: image.sopInstanceUid,
+      };
+      study.scWrites.push(study.writes.add(writeArtifact(study, artifact, sc.bytes)));
     }
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
@@ -416,18 +435,26 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
   const files: Array<Promise<void>> = [...study.scWrites];
   if (record.sources.length > 0) {
     const sr = writeMeasurementReport(record);
-    const srPath = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
+    const srArtifact: ResultArtifact = {
+      kind: 'sr',
+      path: join(studyDir, `SR_${sr.sopInstanceUid}.dcm`),
+      mediaType: MEDIA_TYPE.dicom,
+      dicom: {
+        sopClassUid: COMPREHENSIVE_SR_STORAGE,
+        sopInstanceUid: sr.sopInstanceUid,
+        seriesInstanceUid: sr.seriesInstanceUid,
+        modality: 'SR',
+        seriesNumber: SR_SERIES_NUMBER,
+      },
+    };
+    files.push(writeArtifact(study, srArtifact, sr.bytes));
     const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
-    const fhirPath = join(studyDir, 'fhir-bundle.json');
-    const fhirText = `${JSON.stringify(bundle, null, 2)}\n`;
-    files.push(
-      writeFileAtomic(srPath, sr.bytes).then(() => {
-        outcome.outputs.sr = srPath;
-      }),
-      writeFileAtomic(fhirPath, fhirText).then(() => {
-        outcome.outputs.fhir = fhirPath;
-      }),
-    );
+    const fhirArtifact: ResultArtifact = {
+      kind: 'fhir',
+      path: join(studyDir, 'fhir-bundle.json'),
+      mediaType: MEDIA_TYPE.fhirJson,
+    };
+    files.push(writeArtifact(study, fhirArtifact, `${JSON.stringify(bundle, null, 2)}\n`));
   } else {
     outcome.problem = "no image in this study is within the model's intended use";
   }
@@ -435,6 +462,7 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
   const summary = async (): Promise<void> => {
     // A file that failed is left out of the summary; the run then fails with its error.
     await Promise.allSettled(files);
+    outcome.artifacts = sortArtifacts(outcome.artifacts);
     outcome.outputs.sc.sort();
     await writeFileAtomic(
       outcome.outputs.summary,
@@ -448,6 +476,36 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
       throw error;
     }),
   );
+}
+
+/**
+ * Hand an artifact to the disk: it is listed as encoded at once (the study's FHIR bundle links
+ * it) and registered in the outcome when its bytes are durably written.
+ */
+function writeArtifact(
+  study: StudyWork,
+  artifact: ResultArtifact,
+  content: Uint8Array | string,
+): Promise<void> {
+  study.encoded.push(artifact);
+  return writeFileAtomic(artifact.path, content).then(() => register(study.outcome, artifact));
+}
+
+function register(outcome: StudyOutcome, artifact: ResultArtifact): void {
+  outcome.artifacts.push(artifact);
+  switch (artifact.kind) {
+    case 'sr':
+      outcome.outputs.sr = artifact.path;
+      break;
+    case 'sc':
+      outcome.outputs.sc.push(artifact.path);
+      break;
+    case 'fhir':
+      outcome.outputs.fhir = artifact.path;
+      break;
+    case 'heatmap-png':
+      break;
+  }
 }
 
 /** The model to run: the one asked for, or the installed one whose intended use matches. */
@@ -509,5 +567,15 @@ export function studySummary(outcome: StudyOutcome): object {
     })),
     inputs: outcome.inputs,
     outputs: outcome.outputs,
+    // Typed, with paths relative to the study folder (the folder can be moved as a whole).
+    artifacts: outcome.artifacts.map((artifact) => ({
+      kind: artifact.kind,
+      file: relative(dirname(outcome.outputs.summary), artifact.path).split(sep).join('/'),
+      mediaType: artifact.mediaType,
+      ...(artifact.dicom === undefined ? {} : { dicom: artifact.dicom }),
+      ...(artifact.sourceSopInstanceUid === undefined
+        ? {}
+        : { sourceSopInstanceUid: artifact.sourceSopInstanceUid }),
+    })),
   };
 }

@@ -1,4 +1,4 @@
-import type { AnalysisRecord } from '../results/index.js';
+import type { AnalysisRecord, ResultArtifact } from '../results/index.js';
 import type { InputStatistics } from '../monitoring/index.js';
 
 /** Wall-clock milliseconds spent in each stage, summed over a run (for the benchmark). */
@@ -34,6 +34,13 @@ export interface StudyOutcome {
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
   /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0087). */
   inputs: Record<string, InputStatistics>;
+  /**
+   * Every output written for the study, typed (ADR 0150), in a stable order once the run has
+   * returned: what the node delivers and the FHIR bundle links. analysis.json is not listed;
+   * it is `outputs.summary`, written last.
+   */
+  artifacts: ResultArtifact[];
+  /** The same paths by kind, for people and reports; `artifacts` is what programs use. */
   outputs: { sr: string | null; sc: string[]; fhir: string | null; summary: string };
 }
 

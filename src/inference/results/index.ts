@@ -42,3 +42,11 @@ export {
   deviceObserverUid,
 } from './resultUids.js';
 export { VIRIDIS_RGB, viridis } from './colormap.js';
+export {
+  dicomArtifacts,
+  sortArtifacts,
+  MEDIA_TYPE,
+  type ArtifactKind,
+  type DicomArtifactIdentity,
+  type ResultArtifact,
+} from './artifacts.js';
