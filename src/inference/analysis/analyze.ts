@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { dirname, join, relative, sep } from 'node:path';
-import { describeError, writeFileAtomic } from '../../foundation/core/index.js';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { describeError, RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
 import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
 import { toModelInputAndDisplay, type GreyImage, type InputPlacement } from '../imaging/index.js';
 import {
@@ -9,10 +9,17 @@ import {
   type ModelRegistry,
   type ModelRunResult,
 } from '../models/index.js';
-import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
+import {
+  exactGradCam,
+  occlusionSensitivity,
+  resampleToImage,
+  type Heatmap,
+  type HeatmapTarget,
+} from '../explain/index.js';
 import {
   buildFhirBundle,
   COMPREHENSIVE_SR_STORAGE,
+  encodeHeatmapPng,
   MEDIA_TYPE,
   SC_SERIES_NUMBER,
   SECONDARY_CAPTURE_IMAGE_STORAGE,
@@ -22,6 +29,7 @@ import {
   writeSecondaryCapture,
   type AnalysisRecord,
   type FindingResult,
+  type HeatmapArtifactInfo,
   type ResultArtifact,
   type SourceImage,
 } from '../results/index.js';
@@ -71,6 +79,8 @@ interface StudyWork {
    * to the disk (before the write completes): the FHIR bundle links every one of them.
    */
   encoded: ResultArtifact[];
+  /** Heatmap PNGs being encoded (off this thread); each lists its artifact when done. */
+  heatmapEncodes: Array<Promise<void>>;
 }
 
 interface PreparedImage {
@@ -82,6 +92,8 @@ interface PreparedImage {
   placement: InputPlacement;
   /** Header facts and input pixel statistics, for drift monitoring. */
   statistics: InputStatistics;
+  /** The decoded frame's columns and rows: the heatmap PNGs have this size. */
+  source: { width: number; height: number };
 }
 
 const DEFAULT_OVERLAY_MAX_SIDE = 1024;
@@ -224,6 +236,7 @@ async function planStudy(
     writes,
     scWrites: [],
     encoded: [],
+    heatmapEncodes: [],
   };
   return { outcome, study, eligible };
 }
@@ -311,7 +324,15 @@ async function prepareBatch(
       );
       const statistics = inputStatistics(instance.dataset, input, study.pkg.manifest.input);
       timings.preprocess += performance.now() - t;
-      prepared.push({ study, instance, display, input, placement, statistics });
+      prepared.push({
+        study,
+        instance,
+        display,
+        input,
+        placement,
+        statistics,
+        source: { width: frame.columns, height: frame.rows },
+      });
     } catch (error) {
       problems.push({ file: instance.source, error: describeError(error) });
       study.record.notAnalysed.push({ image: sourceOf(instance), reason: describeError(error) });
@@ -346,24 +367,35 @@ async function explainAndWrite(
         image,
       };
     });
-    // The heatmap shows what drove the most probable finding; the SC lists every finding.
+    // The SC shows what drove the most probable finding and lists every finding; every finding
+    // that can be explained also gets its map as data, at the source's size (ADR 0151).
     const top = argmax(scores, labels.length);
     const features = output.features?.[index];
-    const weights = study.session.camHead?.weightsFor(top);
+    const camHead = study.session.camHead;
     const input = study.pkg.manifest.input;
-    const target = {
-      width: item.display.width,
-      height: item.display.height,
-      placement: { ...item.placement, inputWidth: input.width, inputHeight: input.height },
-    };
+    const placement = { ...item.placement, inputWidth: input.width, inputHeight: input.height };
+    const target = { width: item.display.width, height: item.display.height, placement };
+    const sourceTarget = { ...item.source, placement };
     const explanation = study.pkg.manifest.explanation;
     let heatmap: Heatmap | null = null;
-    if (features && weights) {
-      heatmap = exactGradCam(features, weights, target);
+    const maps: ExplainedMap[] = [];
+    if (features && camHead?.weightsFor(top)) {
+      heatmap = exactGradCam(features, camHead.weightsFor(top)!, target);
+      for (const [labelIndex, label] of labels.entries()) {
+        const weights = camHead.weightsFor(labelIndex);
+        if (!weights) continue;
+        maps.push({
+          labelId: label.id,
+          method: 'grad-cam',
+          grid: { width: features.w, height: features.h },
+          map: exactGradCam(features, weights, sourceTarget),
+        });
+      }
     } else if (explanation.method === 'occlusion') {
-      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033).
+      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033), so
+      // only the most probable finding is explained: each further label costs as much again.
       const runner = study.session.runner;
-      heatmap = await occlusionSensitivity(
+      const grid = await occlusionSensitivity(
         (batch) => runner.run(batch),
         { data: item.input, channels: input.channels, width: input.width, height: input.height },
         {
@@ -371,8 +403,15 @@ async function explainAndWrite(
           stride: explanation.stride,
           ...(explanation.baseline === undefined ? {} : { baseline: explanation.baseline }),
         },
-        { labelIndex: top, target },
+        { labelIndex: top },
       );
+      heatmap = resampled(grid, target);
+      maps.push({
+        labelId: labels[top]!.id,
+        method: 'occlusion',
+        grid: { width: grid.width, height: grid.height },
+        map: resampled(grid, sourceTarget),
+      });
     }
     if (features && study.session.ood) {
       // Scored either way; a flag tells the reader the image is unlike what the model knows.
@@ -414,6 +453,7 @@ async function explainAndWrite(
       };
       study.scWrites.push(study.writes.add(writeArtifact(study, artifact, sc.bytes)));
     }
+    for (const map of maps) writeHeatmapPng(study, image, map, options);
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
     study.remaining -= 1;
@@ -448,13 +488,20 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
       },
     };
     files.push(writeArtifact(study, srArtifact, sr.bytes));
-    const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
     const fhirArtifact: ResultArtifact = {
       kind: 'fhir',
       path: join(studyDir, 'fhir-bundle.json'),
       mediaType: MEDIA_TYPE.fhirJson,
     };
-    files.push(writeArtifact(study, fhirArtifact, `${JSON.stringify(bundle, null, 2)}\n`));
+    // The bundle links every artifact, so it waits for the heatmap PNGs' encoding (not writes).
+    const fhir = Promise.allSettled(study.heatmapEncodes).then(() => {
+      const t = performance.now();
+      const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
+      const text = `${JSON.stringify(bundle, null, 2)}\n`;
+      timings.encoding += performance.now() - t;
+      return writeArtifact(study, fhirArtifact, text);
+    });
+    files.push(fhir);
   } else {
     outcome.problem = "no image in this study is within the model's intended use";
   }
@@ -476,6 +523,68 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
       throw error;
     }),
   );
+}
+
+/** One finding's heatmap on the source image, and how it was made. */
+interface ExplainedMap {
+  labelId: string;
+  method: HeatmapArtifactInfo['method'];
+  grid: { width: number; height: number };
+  map: Heatmap;
+}
+
+function resampled(grid: Heatmap, target: HeatmapTarget): Heatmap {
+  const data = resampleToImage(grid, target);
+  let max = 0;
+  for (const value of data) if (value > max) max = value;
+  return { width: target.width, height: target.height, data, max };
+}
+
+/**
+ * Encode one finding's heatmap as a 16-bit PNG (in zlib's thread pool) and write it to
+ * `heatmaps/<SOP Instance UID>_<label>.png` in the study folder. The name keeps only
+ * [0-9A-Za-z._-] (a malformed UID in a source file must not name a path elsewhere) and never
+ * starts with a dot (a UID starts with a digit, and a label id, by the manifest schema, with a
+ * letter or digit), so it cannot leave the folder; the check says so if that ever changes.
+ */
+function writeHeatmapPng(
+  study: StudyWork,
+  image: SourceImage,
+  explained: ExplainedMap,
+  options: AnalyzeOptions,
+): void {
+  const studyDir = resolve(options.outDir, study.record.studyInstanceUid);
+  const name = `${image.sopInstanceUid}_${explained.labelId}`.replace(/[^0-9A-Za-z._-]/g, '_');
+  const path = resolve(studyDir, 'heatmaps', `${name}.png`);
+  if (dirname(path) !== join(studyDir, 'heatmaps')) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `heatmap file name for image ${image.sopInstanceUid}, label ${explained.labelId} would leave the study folder`,
+    );
+  }
+  const encoded = encodeHeatmapPng(explained.map).then((png) => {
+    const artifact: ResultArtifact = {
+      kind: 'heatmap-png',
+      path: join(options.outDir, study.record.studyInstanceUid, relative(studyDir, path)),
+      mediaType: MEDIA_TYPE.png,
+      sourceSopInstanceUid: image.sopInstanceUid,
+      heatmap: {
+        labelId: explained.labelId,
+        method: explained.method,
+        width: png.width,
+        height: png.height,
+        bitDepth: 16,
+        maxRaw: png.maxRaw,
+        grid: explained.grid,
+        sha256: png.sha256,
+        peak: png.peak,
+      },
+    };
+    return { artifact, png: png.png };
+  });
+  study.heatmapEncodes.push(encoded.then(() => undefined));
+  const write = encoded.then(({ artifact, png }) => writeArtifact(study, artifact, png));
+  study.scWrites.push(study.writes.add(write));
 }
 
 /**
@@ -541,6 +650,37 @@ function argmax(values: Float32Array, count: number): number {
   return best;
 }
 
+/** The finding's heatmap PNG as analysis.json names it (ADR 0151), or null when none was made. */
+function heatmapEntry(outcome: StudyOutcome, finding: FindingResult): object | null {
+  const artifact = outcome.artifacts.find(
+    (each) =>
+      each.kind === 'heatmap-png' &&
+      each.sourceSopInstanceUid === finding.image.sopInstanceUid &&
+      each.heatmap?.labelId === finding.labelId,
+  );
+  if (artifact?.heatmap === undefined) return null;
+  const info = artifact.heatmap;
+  return {
+    file: relative(dirname(outcome.outputs.summary), artifact.path).split(sep).join('/'),
+    mediaType: artifact.mediaType,
+    width: info.width,
+    height: info.height,
+    bitDepth: info.bitDepth,
+    method: info.method,
+    scale: {
+      fullScale: 65535,
+      maxRaw: info.maxRaw,
+      meaning:
+        info.method === 'grad-cam'
+          ? 'linear: raw = value / 65535 × maxRaw, raw being ReLU(Σ_k w_ck A_k), the class evidence of the feature map (exact Grad-CAM times the map area)'
+          : 'linear: raw = value / 65535 × maxRaw, raw being the mean drop of the class score when a patch covering the pixel is occluded',
+    },
+    grid: info.grid,
+    peak: info.peak,
+    sha256: info.sha256,
+  };
+}
+
 /** The machine-readable summary of one study: no pixel data, no full datasets. */
 export function studySummary(outcome: StudyOutcome): object {
   const record = outcome.record;
@@ -560,6 +700,7 @@ export function studySummary(outcome: StudyOutcome): object {
       present: finding.present,
       alertLevel: finding.alertLevel,
       ood: outcome.ood[finding.image.sopInstanceUid] ?? null,
+      heatmap: heatmapEntry(outcome, finding),
     })),
     notAnalysed: (record?.notAnalysed ?? []).map((item) => ({
       sopInstanceUid: item.image.sopInstanceUid,

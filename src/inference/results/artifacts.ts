@@ -33,6 +33,26 @@ export interface ResultArtifact {
   dicom?: DicomArtifactIdentity;
   /** The analysed image the artifact derives from, when it derives from one image. */
   sourceSopInstanceUid?: string;
+  /** Present exactly when the artifact is a heatmap PNG (ADR 0151). */
+  heatmap?: HeatmapArtifactInfo;
+}
+
+/** What a heatmap PNG holds, as analysis.json names it in the image's finding entry. */
+export interface HeatmapArtifactInfo {
+  /** The finding (manifest label id) the map explains. */
+  labelId: string;
+  method: 'grad-cam' | 'occlusion';
+  /** The source image's columns and rows. */
+  width: number;
+  height: number;
+  bitDepth: 16;
+  /** The raw heatmap value written as 65535 (raw = value / 65535 × maxRaw). */
+  maxRaw: number;
+  /** Resolution of the map before it was resampled onto the image (the CAM's feature grid). */
+  grid: { width: number; height: number };
+  sha256: string;
+  /** Where the maximum lies, in source pixels (0-based column x, row y). */
+  peak: { x: number; y: number };
 }
 
 export const MEDIA_TYPE = {

@@ -48,5 +48,7 @@ export {
   MEDIA_TYPE,
   type ArtifactKind,
   type DicomArtifactIdentity,
+  type HeatmapArtifactInfo,
   type ResultArtifact,
 } from './artifacts.js';
+export { encodeHeatmapPng, HEATMAP_PNG_FULL_SCALE, type HeatmapPng } from './heatmapPng.js';
