@@ -25,6 +25,11 @@ export const analyzeCommand: CommandModule = (program: Command) => {
   )
     .option('--batch-size <n>', 'images per inference batch', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the run summary as JSON instead of text')
+    .option(
+      '--patient-id-system <uri>',
+      "FHIR Patient.identifier system for this site's patient ids, used when the image names " +
+        'no issuer as an OID, UUID or URI in Issuer of Patient ID Qualifiers (e.g. urn:oid:1.2.3.4)',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 when every file was analysed, 1 when some file was skipped or not analysed ' +
@@ -33,7 +38,14 @@ export const analyzeCommand: CommandModule = (program: Command) => {
     .action(
       async (
         paths: string[],
-        opts: { out: string; model?: string; registry?: string; batchSize: number; json?: boolean },
+        opts: {
+          out: string;
+          model?: string;
+          registry?: string;
+          batchSize: number;
+          json?: boolean;
+          patientIdSystem?: string;
+        },
       ) => {
         const files = await collectFiles(paths);
         const bar =
@@ -49,6 +61,7 @@ export const analyzeCommand: CommandModule = (program: Command) => {
           model: opts.model,
           registry: opts.registry,
           batchSize: opts.batchSize,
+          patientIdSystem: opts.patientIdSystem,
           onProgress: (event) =>
             bar?.increment(1, { stage: event.kind === 'read' ? 'reading' : 'analysing' }),
         });

@@ -9,7 +9,13 @@ import pngjs from 'pngjs';
 import { spawnSync } from 'node:child_process';
 import { importImages } from '../../lifecycle/imports/index.js';
 import { ModelRegistry } from '../models/index.js';
-import { conformanceDir, dciodvfy, repoRoot, validateFhirR4 } from '../../../test/support/index.js';
+import {
+  conformanceDir,
+  dciodvfy,
+  repoRoot,
+  validateFhirR4,
+  validateFhirR4Schema,
+} from '../../../test/support/index.js';
 import { writeTestModelPackage } from '../../../test/support/onnxModels.js';
 import { decodeFrame, readDicomFile } from '../../foundation/dicom/index.js';
 import { toModelInputAndDisplay } from '../imaging/index.js';
@@ -90,8 +96,28 @@ test('analyses radiographs end to end: SR, SC and FHIR per study, valid by indep
     const dump = spawnSync('dsrdump', [study.outputs.sr], { encoding: 'utf8' });
     assert.equal(dump.status, 0, dump.stderr);
     assert.match(dump.stdout, /Pneumonia/);
-    const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as object;
+    const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as {
+      entry: Array<{ resource: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
     for (const issue of validateFhirR4(bundle)) assert.notEqual(issue.severity, 'error');
+    assert.deepEqual(validateFhirR4Schema(bundle).slice(0, 10), []);
+    // The ImagingStudy lists every DICOM object written, and each heatmap Media names its file.
+    const imagingStudy = bundle.entry.find((e) => e.resource['resourceType'] === 'ImagingStudy')!;
+    const listed = (imagingStudy.resource['series'] as Array<{ instance: Array<{ uid: string }> }>)
+      .flatMap((series) => series.instance.map((instance) => instance.uid))
+      .sort();
+    assert.deepEqual(
+      listed,
+      [
+        ...study.record!.sources.map((source) => source.sopInstanceUid),
+        ...dicomArtifacts(study.artifacts).map((artifact) => artifact.dicom.sopInstanceUid),
+      ].sort(),
+    );
+    const heatmapUrls = bundle.entry
+      .filter((e) => e.resource['resourceType'] === 'Media' && e.resource['content'].url)
+      .map((e) => String(e.resource['content'].url));
+    assert.equal(heatmapUrls.length, 2);
+    for (const url of heatmapUrls) assert.ok(existsSync(join(dirname(study.outputs.fhir!), url)));
     const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
       findings: unknown[];
     };

@@ -53,6 +53,11 @@ export interface AnalyzeOptions {
    * 3000-pixel radiographs cost 27 MB each and most of the pipeline's time (ADR 0002).
    */
   overlayMaxSide?: number;
+  /**
+   * The site's patient identifier system (absolute URI) for the FHIR Patient, used when the
+   * source names no issuer as an OID, UUID or URI (ADR 0152).
+   */
+  patientIdentifierSystem?: string;
   /** A fixed clock for reproducible outputs in tests; defaults to now. */
   now?: () => Date;
   /**
@@ -496,7 +501,17 @@ function finishStudy(study: StudyWork, options: AnalyzeOptions, timings: StageTi
     // The bundle links every artifact, so it waits for the heatmap PNGs' encoding (not writes).
     const fhir = Promise.allSettled(study.heatmapEncodes).then(() => {
       const t = performance.now();
-      const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
+      const bundle = buildFhirBundle(record, {
+        srSopInstanceUid: sr.sopInstanceUid,
+        // Paths as the bundle's Media name them: relative to the study folder it lies in.
+        artifacts: sortArtifacts(study.encoded).map((artifact) => ({
+          ...artifact,
+          path: relative(studyDir, artifact.path).split(sep).join('/'),
+        })),
+        ...(options.patientIdentifierSystem === undefined
+          ? {}
+          : { patientIdentifierSystem: options.patientIdentifierSystem }),
+      });
       const text = `${JSON.stringify(bundle, null, 2)}\n`;
       timings.encoding += performance.now() - t;
       return writeArtifact(study, fhirArtifact, text);
@@ -577,6 +592,7 @@ function writeHeatmapPng(
         maxRaw: png.maxRaw,
         grid: explained.grid,
         sha256: png.sha256,
+        size: png.png.length,
         peak: png.peak,
       },
     };

@@ -51,6 +51,8 @@ export interface HeatmapArtifactInfo {
   /** Resolution of the map before it was resampled onto the image (the CAM's feature grid). */
   grid: { width: number; height: number };
   sha256: string;
+  /** The PNG file's size in bytes. */
+  size?: number;
   /** Where the maximum lies, in source pixels (0-based column x, row y). */
   peak: { x: number; y: number };
 }

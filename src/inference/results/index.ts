@@ -34,7 +34,13 @@ export {
   type OverlayInput,
   type OverlayRgb,
 } from './overlay.js';
-export { buildFhirBundle, deriveUuid } from './fhirBundle.js';
+export {
+  buildFhirBundle,
+  deriveUuid,
+  isAbsoluteUri,
+  issuerSystem,
+  type FhirBundleOptions,
+} from './fhirBundle.js';
 export {
   resultSeriesUid,
   resultInstanceUid,
