@@ -19,6 +19,8 @@ need gdcmconv libgdcm-tools
 need opj_decompress libopenjp2-tools
 need /usr/sbin/Orthanc orthanc
 need /usr/share/orthanc/plugins/libOrthancDicomWeb.so orthanc-dicomweb
+# The OHIF end-to-end test drives Debian's Chromium headless with playwright-core.
+need chromium chromium
 # better-sqlite3 is compiled from source with node-gyp (no prebuilt download is reachable).
 need g++ build-essential
 need make build-essential
