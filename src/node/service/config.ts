@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
+import { isAbsoluteUri } from '../../inference/results/index.js';
 import { isIP } from 'node:net';
 
 /** What a routing rule may test; each a value or a list of accepted values. */
@@ -128,6 +129,13 @@ export const nodeConfigFileSchema = z
     destinations: z.array(z.string().min(1)).optional(),
     watchFolder: z.union([z.string().min(1), z.literal(false)]).optional(),
     modelsDir: z.string().min(1).optional(),
+    patientIdSystem: z
+      .string()
+      .refine(isAbsoluteUri, {
+        message:
+          'patientIdSystem must be an absolute URI, e.g. urn:oid:1.2.3.4 or https://hospital.example/mrn',
+      })
+      .optional(),
     leaseSeconds: z
       .number()
       .min(1, { message: 'leaseSeconds must be at least 1 (workers renew it every third)' })
@@ -198,6 +206,8 @@ export interface NodeConfig {
   /** Watched import folder, or null when off. */
   readonly watchFolder: string | null;
   readonly modelsDir: string;
+  /** FHIR Patient.identifier system when the images name no issuer URI (ADR 0152), or null. */
+  readonly patientIdSystem: string | null;
   readonly leaseSeconds: number;
   readonly shutdownGraceSeconds: number;
   /** Outbox retry backoff and send claim (ADR 0110); the outbox's defaults when absent. */
@@ -406,6 +416,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     destinations,
     watchFolder: watch === false ? null : (watch ?? join(dataDir, 'import')),
     modelsDir: flagConfig.modelsDir ?? fromFile(fileConfig.modelsDir) ?? defaultModelsDir,
+    patientIdSystem: fileConfig.patientIdSystem ?? null,
     leaseSeconds: fileConfig.leaseSeconds ?? DEFAULTS.leaseSeconds,
     shutdownGraceSeconds: fileConfig.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds,
     delivery: fileConfig.delivery ?? {},

@@ -59,6 +59,8 @@ export interface JobWorkerOptions {
   readonly onOutputsQueued?: () => void;
   /** Where completed analyses are recorded for the monitor and the pilot (ADR 0088). */
   readonly analysisLog?: AnalysisLog;
+  /** The site's FHIR patient identifier system (config `patientIdSystem`, ADR 0152). */
+  readonly patientIdSystem?: string;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -203,6 +205,9 @@ export class JobWorker {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
         sessions: this.options.sessions,
+        ...(this.options.patientIdSystem === undefined
+          ? {}
+          : { patientIdentifierSystem: this.options.patientIdSystem }),
       });
       if (current.abandoned) return;
       const outcome = run.studies.find((s) => s.studyInstanceUid === job.studyInstanceUid);
