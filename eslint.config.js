@@ -41,7 +41,19 @@ const layerZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'models/', 'training/', 'data/', 'runs/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'models/',
+      'training/',
+      'data/',
+      'runs/',
+      // Fetched third-party builds (the OHIF viewer) and test screenshots: not our code.
+      '.cache/',
+      'test-artifacts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

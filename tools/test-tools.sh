@@ -22,6 +22,8 @@ need /usr/share/orthanc/plugins/libOrthancDicomWeb.so orthanc-dicomweb
 # PixelMed's DicomSRValidator checks the SR templates (TID 1500/1410); it brings its JRE.
 need /usr/share/java/pixelmed.jar pixelmed-apps
 need java pixelmed-apps
+# The OHIF end-to-end test drives Debian's Chromium headless with playwright-core.
+need chromium chromium
 # better-sqlite3 is compiled from source with node-gyp (no prebuilt download is reachable).
 need g++ build-essential
 need make build-essential

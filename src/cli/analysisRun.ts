@@ -10,7 +10,8 @@ import {
   type AnalysisRun,
   type AnalyzeOptions,
 } from '../inference/analysis/index.js';
-import { writeFileAtomic } from '../foundation/core/index.js';
+import { RadiolensError, writeFileAtomic } from '../foundation/core/index.js';
+import { isAbsoluteUri } from '../inference/results/index.js';
 import { ModelRegistry } from '../inference/models/index.js';
 import { modelRegistryLocation, parseModelRef } from './modelRegistryLocation.js';
 
@@ -21,6 +22,8 @@ export interface CliAnalysisOptions {
   /** --registry. */
   readonly registry?: string | undefined;
   readonly batchSize?: number | undefined;
+  /** --patient-id-system: the site's patient identifier system URI for FHIR (ADR 0152). */
+  readonly patientIdSystem?: string | undefined;
   readonly onProgress?: AnalyzeOptions['onProgress'];
   /** A segmentation package that places heatmaps relative to the lungs (id[@version]). */
   lungs?: string | undefined;
@@ -56,6 +59,9 @@ export async function analyzeForCli(
     ...(model ? { model } : {}),
     outDir,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.patientIdSystem === undefined
+      ? {}
+      : { patientIdentifierSystem: checkedPatientIdSystem(options.patientIdSystem) }),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.lungs === undefined ? {} : { lungs: parseModelRef(options.lungs) }),
   });
@@ -64,6 +70,17 @@ export async function analyzeForCli(
     `${JSON.stringify(runSummaryJson(run), null, 2)}\n`,
   );
   return run;
+}
+
+/** The --patient-id-system value, refused before any work unless it is an absolute URI. */
+export function checkedPatientIdSystem(value: string): string {
+  if (!isAbsoluteUri(value)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `--patient-id-system "${value}" is not an absolute URI — give the system your EHR uses for patient ids, e.g. urn:oid:1.2.3.4 or https://hospital.example/mrn`,
+    );
+  }
+  return value;
 }
 
 /**

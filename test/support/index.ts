@@ -1,6 +1,6 @@
 export { repoRoot, sharedDir, conformanceDir } from './paths.js';
 export { dciodvfy, pixelmedSrValidator, runOnDicom, type ToolRun } from './dicomTools.js';
-export { validateFhirR4 } from './fhirValidation.js';
+export { validateFhirR4, validateFhirR4Schema } from './fhirValidation.js';
 export {
   writeTestModelPackage,
   buildSmallCnnOnnx,

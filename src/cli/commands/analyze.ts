@@ -29,6 +29,11 @@ export const analyzeCommand: CommandModule = (program: Command) => {
       '--lungs <id[@version]>',
       'also say where each heatmap lies relative to the lungs found by this segmentation model (e.g. cxr-lungs); a lung-field model always uses the one it names',
     )
+    .option(
+      '--patient-id-system <uri>',
+      "FHIR Patient.identifier system for this site's patient ids, used when the image names " +
+        'no issuer as an OID, UUID or URI in Issuer of Patient ID Qualifiers (e.g. urn:oid:1.2.3.4)',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 when every file was analysed, 1 when some file was skipped or not analysed ' +
@@ -44,6 +49,7 @@ export const analyzeCommand: CommandModule = (program: Command) => {
           batchSize: number;
           json?: boolean;
           lungs?: string;
+          patientIdSystem?: string;
         },
       ) => {
         const files = await collectFiles(paths);
@@ -61,6 +67,7 @@ export const analyzeCommand: CommandModule = (program: Command) => {
           registry: opts.registry,
           batchSize: opts.batchSize,
           lungs: opts.lungs,
+          patientIdSystem: opts.patientIdSystem,
           onProgress: (event) =>
             bar?.increment(1, { stage: event.kind === 'read' ? 'reading' : 'analysing' }),
         });

@@ -145,7 +145,8 @@ export const serveCommand: CommandModule = (program: Command) => {
       'after',
       '\nThe configuration file may also set routes (rules by modality, body part, view, SOP ' +
         'class and calling AE title that choose the models, and "shadow" models; the first ' +
-        'matching rule wins), leaseSeconds and shutdownGraceSeconds (docs/adr/0110), and ' +
+        'matching rule wins), leaseSeconds and shutdownGraceSeconds (docs/adr/0110), ' +
+        'patientIdSystem (the FHIR Patient.identifier system URI for this site, docs/adr/0152), and ' +
         '"monitoring": the scheduled drift check of every model version against its package\'s ' +
         'reference (intervalMinutes 60, lastImages 200, persistence 2, webhook; false turns it ' +
         'off), which alerts in the log, in /health and by webhook when drift persists ' +

@@ -3,13 +3,25 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import pngjs from 'pngjs';
 import { spawnSync } from 'node:child_process';
 import { importImages } from '../../lifecycle/imports/index.js';
 import { ModelRegistry } from '../models/index.js';
-import { conformanceDir, dciodvfy, repoRoot, validateFhirR4 } from '../../../test/support/index.js';
+import {
+  conformanceDir,
+  dciodvfy,
+  repoRoot,
+  validateFhirR4,
+  validateFhirR4Schema,
+} from '../../../test/support/index.js';
 import { writeTestModelPackage } from '../../../test/support/onnxModels.js';
+import { decodeFrame, readDicomFile } from '../../foundation/dicom/index.js';
+import { toModelInputAndDisplay } from '../imaging/index.js';
+import { dicomArtifacts } from '../results/index.js';
 import { analyzeFiles } from './index.js';
+import { ModelSessions } from './modelSessions.js';
 
 let work: string;
 let registry: ModelRegistry;
@@ -75,12 +87,151 @@ test('analyses radiographs end to end: SR, SC and FHIR per study, valid by indep
     const explained = study.record!.findings.filter((f) => f.explanation !== undefined);
     assert.equal(explained.length, 1, 'the most probable label has the heatmap');
     assert.notEqual(explained[0]!.explanation!.region.basis, 'whole-image');
-    const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as object;
+    // Typed artifacts (ADR 0150): each DICOM one says what its file holds, read back here.
+    assert.deepEqual(
+      study.artifacts.map((artifact) => artifact.kind),
+      ['sr', 'sc', 'parametric-map', 'heatmap-png', 'heatmap-png', 'fhir'],
+    );
+    for (const artifact of dicomArtifacts(study.artifacts)) {
+      const written = await readDicomFile(artifact.path);
+      assert.equal(written.sopInstanceUid, artifact.dicom.sopInstanceUid);
+      assert.equal(written.seriesInstanceUid, artifact.dicom.seriesInstanceUid);
+      assert.equal(written.sopClassUid, artifact.dicom.sopClassUid);
+      assert.equal(written.dataset['Modality'], artifact.dicom.modality);
+      assert.equal(written.dataset['SeriesNumber'], artifact.dicom.seriesNumber);
+      assert.equal(artifact.mediaType, 'application/dicom');
+    }
+    assert.equal(
+      study.artifacts.find((artifact) => artifact.kind === 'sc')?.sourceSopInstanceUid,
+      study.record!.sources[0]!.sopInstanceUid,
+    );
+    const bundle = JSON.parse(await readFile(study.outputs.fhir!, 'utf8')) as {
+      entry: Array<{ resource: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
     for (const issue of validateFhirR4(bundle)) assert.notEqual(issue.severity, 'error');
+    assert.deepEqual(validateFhirR4Schema(bundle).slice(0, 10), []);
+    // The ImagingStudy lists every DICOM object written, and each heatmap Media names its file.
+    const imagingStudy = bundle.entry.find((e) => e.resource['resourceType'] === 'ImagingStudy')!;
+    const listed = (imagingStudy.resource['series'] as Array<{ instance: Array<{ uid: string }> }>)
+      .flatMap((series) => series.instance.map((instance) => instance.uid))
+      .sort();
+    assert.deepEqual(
+      listed,
+      [
+        ...study.record!.sources.map((source) => source.sopInstanceUid),
+        ...dicomArtifacts(study.artifacts).map((artifact) => artifact.dicom.sopInstanceUid),
+      ].sort(),
+    );
+    const heatmapUrls = bundle.entry
+      .filter((e) => e.resource['resourceType'] === 'Media' && e.resource['content'].url)
+      .map((e) => String(e.resource['content'].url));
+    assert.equal(heatmapUrls.length, 2);
+    for (const url of heatmapUrls) assert.ok(existsSync(join(dirname(study.outputs.fhir!), url)));
     const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
       findings: unknown[];
     };
     assert.equal(summary.findings.length, 2);
+  }
+});
+
+test('each analysed image and finding has its heatmap as a 16-bit PNG of the source size, named in analysis.json, peaking where the CAM peaks', async () => {
+  const out = join(work, 'out-heatmaps');
+  const run = await analyzeFiles(radiographs, { registry, outDir: out, now: fixedClock });
+  const pkg = await registry.resolve('cxr-test');
+  const spec = pkg.manifest.input;
+  const sessions = new ModelSessions();
+  try {
+    const session = await sessions.get(pkg);
+    const byUid = new Map(
+      await Promise.all(
+        radiographs.map(async (file) => {
+          const instance = await readDicomFile(file);
+          return [instance.sopInstanceUid, instance] as const;
+        }),
+      ),
+    );
+    for (const study of run.studies) {
+      const studyDir = dirname(study.outputs.summary);
+      const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
+        findings: Array<{
+          sopInstanceUid: string;
+          label: string;
+          heatmap: {
+            file: string;
+            width: number;
+            height: number;
+            bitDepth: number;
+            sha256: string;
+            grid: { width: number; height: number };
+            scale: { fullScale: number; maxRaw: number };
+          } | null;
+        }>;
+      };
+      assert.equal(summary.findings.length, 2);
+      for (const finding of summary.findings) {
+        const heatmap = finding.heatmap;
+        assert.ok(heatmap, `finding ${finding.label} names its heatmap`);
+        // The path is relative and stays inside the study folder.
+        assert.ok(!isAbsolute(heatmap.file) && !heatmap.file.split('/').includes('..'));
+        const path = resolve(studyDir, heatmap.file);
+        assert.ok(path.startsWith(resolve(studyDir) + sep));
+        const bytes = await readFile(path);
+        assert.equal(createHash('sha256').update(bytes).digest('hex'), heatmap.sha256);
+        const instance = byUid.get(finding.sopInstanceUid)!;
+        const rows = Number(instance.dataset['Rows']);
+        const columns = Number(instance.dataset['Columns']);
+        const png = pngjs.PNG.sync.read(bytes, { skipRescale: true });
+        assert.deepEqual([png.width, png.height, png.depth, png.colorType], [columns, rows, 16, 0]);
+        assert.deepEqual([heatmap.width, heatmap.height, heatmap.bitDepth], [columns, rows, 16]);
+        const values = png.data as unknown as ArrayLike<number>;
+        let argmax = 0;
+        for (let i = 1; i < columns * rows; i++)
+          if (values[4 * i]! > values[4 * argmax]!) argmax = i;
+        assert.equal(values[4 * argmax], 65535, 'the maximum is written as 65535');
+        assert.ok(heatmap.scale.maxRaw > 0);
+
+        // Oracle: the class-activation grid computed here from the model's own features with
+        // plain loops (no resampling), its hottest cell mapped back onto the source image.
+        const frame = await decodeFrame(instance, 0);
+        const { input, placement } = toModelInputAndDisplay(frame, instance.dataset, spec, 64);
+        const result = await session.runner.run([input]);
+        const features = result.features![0]!;
+        const labelIndex = pkg.manifest.labels.findIndex((label) => label.id === finding.label);
+        const weights = session.camHead!.weightsFor(labelIndex);
+        const { k, h, w } = features;
+        assert.deepEqual(heatmap.grid, { width: w, height: h });
+        let best = 0;
+        let bestValue = -Infinity;
+        for (let cell = 0; cell < h * w; cell++) {
+          let sum = 0;
+          for (let c = 0; c < k; c++) sum += weights[c]! * features.data[c * h * w + cell]!;
+          if (sum > bestValue) [best, bestValue] = [cell, sum];
+        }
+        const toSource = (
+          inputCoord: number,
+          offset: number,
+          extent: number,
+          size: number,
+        ): number => ((inputCoord - offset) * size) / extent;
+        const cellX = best % w;
+        const cellY = Math.floor(best / w);
+        const x0 = toSource((cellX * spec.width) / w, placement.x, placement.width, columns);
+        const x1 = toSource(((cellX + 1) * spec.width) / w, placement.x, placement.width, columns);
+        const y0 = toSource((cellY * spec.height) / h, placement.y, placement.height, rows);
+        const y1 = toSource(((cellY + 1) * spec.height) / h, placement.y, placement.height, rows);
+        const px = argmax % columns;
+        const py = Math.floor(argmax / columns);
+        assert.ok(
+          px >= Math.floor(x0) - 1 &&
+            px <= Math.ceil(x1) + 1 &&
+            py >= Math.floor(y0) - 1 &&
+            py <= Math.ceil(y1) + 1,
+          `PNG peak (${px},${py}) lies in the hottest CAM cell, source x ${x0}–${x1}, y ${y0}–${y1}`,
+        );
+      }
+    }
+  } finally {
+    await sessions.dispose();
   }
 });
 

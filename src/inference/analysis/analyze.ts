@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import {
   describeError,
   pathInside,
+  RadiolensError,
   uidPathSegment,
   writeFileAtomic,
 } from '../../foundation/core/index.js';
@@ -21,18 +22,31 @@ import {
   type ModelRegistry,
   type ModelRunResult,
 } from '../models/index.js';
-import { exactGradCam, occlusionSensitivity, type Heatmap } from '../explain/index.js';
+import {
+  exactGradCam,
+  occlusionSensitivity,
+  resampleToImage,
+  type Heatmap,
+  type HeatmapTarget,
+} from '../explain/index.js';
 import {
   buildFhirBundle,
   checkCopiedAttributes,
+  COMPREHENSIVE_SR_STORAGE,
+  encodeHeatmapPng,
   heatmapRegion,
+  MEDIA_TYPE,
   PARAMETRIC_MAP_STORAGE,
+  resultSeriesNumber,
   SECONDARY_CAPTURE_IMAGE_STORAGE,
+  sortArtifacts,
   writeMeasurementReport,
   writeParametricMap,
   writeSecondaryCapture,
   type AnalysisRecord,
   type FindingResult,
+  type HeatmapArtifactInfo,
+  type ResultArtifact,
   type SourceImage,
 } from '../results/index.js';
 import { globalAveragePool, oodCaveat, oodFlag } from '../ood/index.js';
@@ -63,6 +77,11 @@ export interface AnalyzeOptions {
    * 3000-pixel radiographs cost 27 MB each and most of the pipeline's time (ADR 0002).
    */
   overlayMaxSide?: number;
+  /**
+   * The site's patient identifier system (absolute URI) for the FHIR Patient, used when the
+   * source names no issuer as an OID, UUID or URI (ADR 0152).
+   */
+  patientIdentifierSystem?: string;
   /** A fixed clock for reproducible outputs in tests; defaults to now. */
   now?: () => Date;
   /**
@@ -93,6 +112,13 @@ interface StudyWork {
   /** The run's background file writes, and this study's SC writes among them. */
   writes: OutputWrites;
   scWrites: Array<Promise<void>>;
+  /**
+   * The artifacts encoded for this study so far, registered as each writer's output is handed
+   * to the disk (before the write completes): the FHIR bundle links every one of them.
+   */
+  encoded: ResultArtifact[];
+  /** Heatmap PNGs being encoded (off this thread); each lists its artifact when done. */
+  heatmapEncodes: Array<Promise<void>>;
 }
 
 interface PreparedImage {
@@ -200,6 +226,7 @@ async function planStudy(
     warnings: [],
     ood: {},
     inputs: {},
+    artifacts: [],
     outputs: { sr: null, sc: [], pm: [], fhir: null, summary: join(studyDir, 'analysis.json') },
   };
   const images = instances.filter((instance) => instance.hasPixelData);
@@ -277,6 +304,8 @@ async function planStudy(
     remaining: eligible.length,
     writes,
     scWrites: [],
+    encoded: [],
+    heatmapEncodes: [],
   };
   return { outcome, study, eligible };
 }
@@ -447,24 +476,35 @@ async function explainAndWrite(
         image,
       };
     });
-    // The heatmap shows what drove the most probable finding; the SC lists every finding.
+    // The SC shows what drove the most probable finding and lists every finding; every finding
+    // that can be explained also gets its map as data, at the source's size (ADR 0151).
     const top = argmax(scores, labels.length);
     const features = output.features?.[index];
-    const weights = study.session.camHead?.weightsFor(top);
+    const camHead = study.session.camHead;
     const input = study.pkg.manifest.input;
-    const target = {
-      width: item.display.width,
-      height: item.display.height,
-      placement: { ...item.placement, inputWidth: input.width, inputHeight: input.height },
-    };
+    const placement = { ...item.placement, inputWidth: input.width, inputHeight: input.height };
+    const target = { width: item.display.width, height: item.display.height, placement };
+    const sourceTarget = { ...item.source, placement };
     const explanation = study.pkg.manifest.explanation;
     let heatmap: Heatmap | null = null;
-    if (features && weights) {
-      heatmap = exactGradCam(features, weights, target);
+    const maps: ExplainedMap[] = [];
+    if (features && camHead?.weightsFor(top)) {
+      heatmap = exactGradCam(features, camHead.weightsFor(top)!, target);
+      for (const [labelIndex, label] of labels.entries()) {
+        const weights = camHead.weightsFor(labelIndex);
+        if (!weights) continue;
+        maps.push({
+          labelId: label.id,
+          method: 'grad-cam',
+          grid: { width: features.w, height: features.h },
+          map: exactGradCam(features, weights, sourceTarget),
+        });
+      }
     } else if (explanation.method === 'occlusion') {
-      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033).
+      // Model-agnostic fallback: forward passes only, one per patch position (ADR 0033), so
+      // only the most probable finding is explained: each further label costs as much again.
       const runner = study.session.runner;
-      heatmap = await occlusionSensitivity(
+      const grid = await occlusionSensitivity(
         (batch) => runner.run(batch),
         { data: item.input, channels: input.channels, width: input.width, height: input.height },
         {
@@ -472,8 +512,15 @@ async function explainAndWrite(
           stride: explanation.stride,
           ...(explanation.baseline === undefined ? {} : { baseline: explanation.baseline }),
         },
-        { labelIndex: top, target },
+        { labelIndex: top },
       );
+      heatmap = resampled(grid, target);
+      maps.push({
+        labelId: labels[top]!.id,
+        method: 'occlusion',
+        grid: { width: grid.width, height: grid.height },
+        map: resampled(grid, sourceTarget),
+      });
     }
     if (heatmap && item.box !== null) heatmap = clipToBox(heatmap, item.box, item.source);
     if (heatmap && item.lungs !== null) {
@@ -511,21 +558,31 @@ async function explainAndWrite(
         heatmap,
         findings,
       });
-      const path = pathInside(
-        options.outDir,
-        study.record.studyInstanceUid,
-        `SC_${sc.sopInstanceUid}.dcm`,
-      );
       if (explained?.explanation) {
         explained.explanation.secondaryCapture = {
           sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
           sopInstanceUid: sc.sopInstanceUid,
         };
       }
-      const write = writeFileAtomic(path, sc.bytes).then(() => {
-        study.outcome.outputs.sc.push(path);
-      });
-      study.scWrites.push(study.writes.add(write));
+      const algorithm = study.record.algorithm;
+      const artifact: ResultArtifact = {
+        kind: 'sc',
+        path: pathInside(
+          options.outDir,
+          study.record.studyInstanceUid,
+          `SC_${sc.sopInstanceUid}.dcm`,
+        ),
+        mediaType: MEDIA_TYPE.dicom,
+        dicom: {
+          sopClassUid: SECONDARY_CAPTURE_IMAGE_STORAGE,
+          sopInstanceUid: sc.sopInstanceUid,
+          seriesInstanceUid: sc.seriesInstanceUid,
+          modality: 'OT',
+          seriesNumber: resultSeriesNumber(algorithm, 'sc'),
+        },
+        sourceSopInstanceUid: image.sopInstanceUid,
+      };
+      study.scWrites.push(study.writes.add(writeArtifact(study, artifact, sc.bytes)));
       // The same heatmap as float values, for tools that read a Parametric Map (ADR 0142).
       if (explained) {
         const pm = writeParametricMap({ record: study.record, image, heatmap, finding: explained });
@@ -535,17 +592,27 @@ async function explainAndWrite(
             sopInstanceUid: pm.sopInstanceUid,
           };
         }
-        const pmPath = join(
-          options.outDir,
-          study.record.studyInstanceUid,
-          `PM_${pm.sopInstanceUid}.dcm`,
-        );
-        const pmWrite = writeFileAtomic(pmPath, pm.bytes).then(() => {
-          study.outcome.outputs.pm.push(pmPath);
-        });
-        study.scWrites.push(study.writes.add(pmWrite));
+        const pmArtifact: ResultArtifact = {
+          kind: 'parametric-map',
+          path: pathInside(
+            options.outDir,
+            study.record.studyInstanceUid,
+            `PM_${pm.sopInstanceUid}.dcm`,
+          ),
+          mediaType: MEDIA_TYPE.dicom,
+          dicom: {
+            sopClassUid: PARAMETRIC_MAP_STORAGE,
+            sopInstanceUid: pm.sopInstanceUid,
+            seriesInstanceUid: pm.seriesInstanceUid,
+            modality: 'OT',
+            seriesNumber: resultSeriesNumber(algorithm, 'pm'),
+          },
+          sourceSopInstanceUid: image.sopInstanceUid,
+        };
+        study.scWrites.push(study.writes.add(writeArtifact(study, pmArtifact, pm.bytes)));
       }
     }
+    for (const map of maps) writeHeatmapPng(study, image, map, options);
     timings.encoding += performance.now() - t;
     options.onProgress?.({ kind: 'analysed', file: item.instance.source });
     study.remaining -= 1;
@@ -576,18 +643,43 @@ function writeStudyOutputs(study: StudyWork, options: AnalyzeOptions, timings: S
   const files: Array<Promise<void>> = [...study.scWrites];
   if (record.sources.length > 0) {
     const sr = writeMeasurementReport(record);
-    const srPath = join(studyDir, `SR_${sr.sopInstanceUid}.dcm`);
-    const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.sopInstanceUid });
-    const fhirPath = join(studyDir, 'fhir-bundle.json');
-    const fhirText = `${JSON.stringify(bundle, null, 2)}\n`;
-    files.push(
-      writeFileAtomic(srPath, sr.bytes).then(() => {
-        outcome.outputs.sr = srPath;
-      }),
-      writeFileAtomic(fhirPath, fhirText).then(() => {
-        outcome.outputs.fhir = fhirPath;
-      }),
-    );
+    const srArtifact: ResultArtifact = {
+      kind: 'sr',
+      path: join(studyDir, `SR_${sr.sopInstanceUid}.dcm`),
+      mediaType: MEDIA_TYPE.dicom,
+      dicom: {
+        sopClassUid: COMPREHENSIVE_SR_STORAGE,
+        sopInstanceUid: sr.sopInstanceUid,
+        seriesInstanceUid: sr.seriesInstanceUid,
+        modality: 'SR',
+        seriesNumber: resultSeriesNumber(record.algorithm, 'sr'),
+      },
+    };
+    files.push(writeArtifact(study, srArtifact, sr.bytes));
+    const fhirArtifact: ResultArtifact = {
+      kind: 'fhir',
+      path: join(studyDir, 'fhir-bundle.json'),
+      mediaType: MEDIA_TYPE.fhirJson,
+    };
+    // The bundle links every artifact, so it waits for the heatmap PNGs' encoding (not writes).
+    const fhir = Promise.allSettled(study.heatmapEncodes).then(() => {
+      const t = performance.now();
+      const bundle = buildFhirBundle(record, {
+        srSopInstanceUid: sr.sopInstanceUid,
+        // Paths as the bundle's Media name them: relative to the study folder it lies in.
+        artifacts: sortArtifacts(study.encoded).map((artifact) => ({
+          ...artifact,
+          path: relative(studyDir, artifact.path).split(sep).join('/'),
+        })),
+        ...(options.patientIdentifierSystem === undefined
+          ? {}
+          : { patientIdentifierSystem: options.patientIdentifierSystem }),
+      });
+      const text = `${JSON.stringify(bundle, null, 2)}\n`;
+      timings.encoding += performance.now() - t;
+      return writeArtifact(study, fhirArtifact, text);
+    });
+    files.push(fhir);
   } else {
     outcome.problem = "no image in this study is within the model's intended use";
   }
@@ -595,6 +687,7 @@ function writeStudyOutputs(study: StudyWork, options: AnalyzeOptions, timings: S
   const summary = async (): Promise<void> => {
     // A file that failed is left out of the summary; the run then fails with its error.
     await Promise.allSettled(files);
+    outcome.artifacts = sortArtifacts(outcome.artifacts);
     outcome.outputs.sc.sort();
     outcome.outputs.pm.sort();
     await writeFileAtomic(
@@ -609,6 +702,102 @@ function writeStudyOutputs(study: StudyWork, options: AnalyzeOptions, timings: S
       throw error;
     }),
   );
+}
+
+/** One finding's heatmap on the source image, and how it was made. */
+interface ExplainedMap {
+  labelId: string;
+  method: HeatmapArtifactInfo['method'];
+  grid: { width: number; height: number };
+  map: Heatmap;
+}
+
+function resampled(grid: Heatmap, target: HeatmapTarget): Heatmap {
+  const data = resampleToImage(grid, target);
+  let max = 0;
+  for (const value of data) if (value > max) max = value;
+  return { width: target.width, height: target.height, data, max };
+}
+
+/**
+ * Encode one finding's heatmap as a 16-bit PNG (in zlib's thread pool) and write it to
+ * `heatmaps/<SOP Instance UID>_<label>.png` in the study folder. The name keeps only
+ * [0-9A-Za-z._-] (a malformed UID in a source file must not name a path elsewhere) and never
+ * starts with a dot (a UID starts with a digit, and a label id, by the manifest schema, with a
+ * letter or digit), so it cannot leave the folder; the check says so if that ever changes.
+ */
+function writeHeatmapPng(
+  study: StudyWork,
+  image: SourceImage,
+  explained: ExplainedMap,
+  options: AnalyzeOptions,
+): void {
+  const studyDir = resolve(options.outDir, study.record.studyInstanceUid);
+  const name = `${image.sopInstanceUid}_${explained.labelId}`.replace(/[^0-9A-Za-z._-]/g, '_');
+  const path = resolve(studyDir, 'heatmaps', `${name}.png`);
+  if (dirname(path) !== join(studyDir, 'heatmaps')) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `heatmap file name for image ${image.sopInstanceUid}, label ${explained.labelId} would leave the study folder`,
+    );
+  }
+  const encoded = encodeHeatmapPng(explained.map).then((png) => {
+    const artifact: ResultArtifact = {
+      kind: 'heatmap-png',
+      path: join(options.outDir, study.record.studyInstanceUid, relative(studyDir, path)),
+      mediaType: MEDIA_TYPE.png,
+      sourceSopInstanceUid: image.sopInstanceUid,
+      heatmap: {
+        labelId: explained.labelId,
+        method: explained.method,
+        width: png.width,
+        height: png.height,
+        bitDepth: 16,
+        maxRaw: png.maxRaw,
+        grid: explained.grid,
+        sha256: png.sha256,
+        size: png.png.length,
+        peak: png.peak,
+      },
+    };
+    return { artifact, png: png.png };
+  });
+  study.heatmapEncodes.push(encoded.then(() => undefined));
+  const write = encoded.then(({ artifact, png }) => writeArtifact(study, artifact, png));
+  study.scWrites.push(study.writes.add(write));
+}
+
+/**
+ * Hand an artifact to the disk: it is listed as encoded at once (the study's FHIR bundle links
+ * it) and registered in the outcome when its bytes are durably written.
+ */
+function writeArtifact(
+  study: StudyWork,
+  artifact: ResultArtifact,
+  content: Uint8Array | string,
+): Promise<void> {
+  study.encoded.push(artifact);
+  return writeFileAtomic(artifact.path, content).then(() => register(study.outcome, artifact));
+}
+
+function register(outcome: StudyOutcome, artifact: ResultArtifact): void {
+  outcome.artifacts.push(artifact);
+  switch (artifact.kind) {
+    case 'sr':
+      outcome.outputs.sr = artifact.path;
+      break;
+    case 'sc':
+      outcome.outputs.sc.push(artifact.path);
+      break;
+    case 'fhir':
+      outcome.outputs.fhir = artifact.path;
+      break;
+    case 'parametric-map':
+      outcome.outputs.pm.push(artifact.path);
+      break;
+    case 'heatmap-png':
+      break;
+  }
 }
 
 /** The model to run: the one asked for, or the installed one whose intended use matches. */
@@ -644,6 +833,37 @@ function argmax(values: Float32Array, count: number): number {
   return best;
 }
 
+/** The finding's heatmap PNG as analysis.json names it (ADR 0151), or null when none was made. */
+function heatmapEntry(outcome: StudyOutcome, finding: FindingResult): object | null {
+  const artifact = outcome.artifacts.find(
+    (each) =>
+      each.kind === 'heatmap-png' &&
+      each.sourceSopInstanceUid === finding.image.sopInstanceUid &&
+      each.heatmap?.labelId === finding.labelId,
+  );
+  if (artifact?.heatmap === undefined) return null;
+  const info = artifact.heatmap;
+  return {
+    file: relative(dirname(outcome.outputs.summary), artifact.path).split(sep).join('/'),
+    mediaType: artifact.mediaType,
+    width: info.width,
+    height: info.height,
+    bitDepth: info.bitDepth,
+    method: info.method,
+    scale: {
+      fullScale: 65535,
+      maxRaw: info.maxRaw,
+      meaning:
+        info.method === 'grad-cam'
+          ? 'linear: raw = value / 65535 × maxRaw, raw being ReLU(Σ_k w_ck A_k), the class evidence of the feature map (exact Grad-CAM times the map area)'
+          : 'linear: raw = value / 65535 × maxRaw, raw being the mean drop of the class score when a patch covering the pixel is occluded',
+    },
+    grid: info.grid,
+    peak: info.peak,
+    sha256: info.sha256,
+  };
+}
+
 /** The machine-readable summary of one study: no pixel data, no full datasets. */
 export function studySummary(outcome: StudyOutcome): object {
   const record = outcome.record;
@@ -664,6 +884,7 @@ export function studySummary(outcome: StudyOutcome): object {
       alertLevel: finding.alertLevel,
       ood: outcome.ood[finding.image.sopInstanceUid] ?? null,
       lungField: finding.heatmapInLungs ?? null,
+      heatmap: heatmapEntry(outcome, finding),
     })),
     notAnalysed: (record?.notAnalysed ?? []).map((item) => ({
       sopInstanceUid: item.image.sopInstanceUid,
@@ -672,5 +893,15 @@ export function studySummary(outcome: StudyOutcome): object {
     })),
     inputs: outcome.inputs,
     outputs: outcome.outputs,
+    // Typed, with paths relative to the study folder (the folder can be moved as a whole).
+    artifacts: outcome.artifacts.map((artifact) => ({
+      kind: artifact.kind,
+      file: relative(dirname(outcome.outputs.summary), artifact.path).split(sep).join('/'),
+      mediaType: artifact.mediaType,
+      ...(artifact.dicom === undefined ? {} : { dicom: artifact.dicom }),
+      ...(artifact.sourceSopInstanceUid === undefined
+        ? {}
+        : { sourceSopInstanceUid: artifact.sourceSopInstanceUid }),
+    })),
   };
 }

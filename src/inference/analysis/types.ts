@@ -1,4 +1,4 @@
-import type { AnalysisRecord } from '../results/index.js';
+import type { AnalysisRecord, ResultArtifact } from '../results/index.js';
 import type { InputStatistics } from '../monitoring/index.js';
 
 /** Wall-clock milliseconds spent in each stage, summed over a run (for the benchmark). */
@@ -34,14 +34,17 @@ export interface StudyOutcome {
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
   /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0087). */
   inputs: Record<string, InputStatistics>;
-  /** pm: the heatmaps as Parametric Maps (ADR 0142), one per SC. */
-  outputs: {
-    sr: string | null;
-    sc: string[];
-    pm: string[];
-    fhir: string | null;
-    summary: string;
-  };
+  /**
+   * Every output written for the study, typed (ADR 0150), in a stable order once the run has
+   * returned: what the node delivers and the FHIR bundle links. analysis.json is not listed;
+   * it is `outputs.summary`, written last.
+   */
+  artifacts: ResultArtifact[];
+  /**
+   * The same paths by kind, for people and reports; `artifacts` is what programs use.
+   * pm: the heatmaps as Parametric Maps (ADR 0142), one per SC.
+   */
+  outputs: { sr: string | null; sc: string[]; pm: string[]; fhir: string | null; summary: string };
 }
 
 export interface AnalysisRun {

@@ -1,9 +1,52 @@
 import { createHash } from 'node:crypto';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { dicomArtifacts, type ResultArtifact } from './artifacts.js';
 import { DCM, LN, RADIOLENS, SCT } from './codes.js';
 import { assertValidRecord, primarySource } from './commonModules.js';
 import { COMPREHENSIVE_SR_STORAGE } from './measurementReport.js';
-import { resultSeriesUid } from './resultUids.js';
+import { resultSeriesUid, trackingUid } from './resultUids.js';
 import type { AnalysisRecord, CodedConcept, FindingResult, SourceImage } from './types.js';
+
+export interface FhirBundleOptions {
+  /** The SR's SOP Instance UID: the DiagnosticReport's identifier. */
+  srSopInstanceUid?: string;
+  /**
+   * Every artifact written for the study (ADR 0150), paths relative to the folder the bundle
+   * is written in and '/'-separated: each DICOM one becomes an instance of its series in the
+   * ImagingStudy, each heatmap PNG a Media resource whose content.url is that path. Without
+   * it only the SR named by `srSopInstanceUid` is listed.
+   */
+  artifacts?: readonly ResultArtifact[];
+  /**
+   * The site's patient identifier system (an absolute URI, e.g. urn:oid:1.2.3 or
+   * https://hospital.example/mrn), used when the source names no issuer as a URI, OID or UUID
+   * in Issuer of Patient ID Qualifiers (ADR 0152).
+   */
+  patientIdentifierSystem?: string;
+}
+
+/** An absolute URI, as FHIR's Identifier.system must be (RFC 3986 scheme, then anything). */
+export function isAbsoluteUri(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(value);
+}
+
+/** SNOMED CT body structures for DICOM Body Part Examined (CID 4031) values we know. */
+const BODY_SITES: Record<string, CodedConcept> = {
+  CHEST: { scheme: 'SCT', value: '51185008', meaning: 'Thoracic structure' },
+};
+
+/** Device.type: the model is software (SNOMED CT 706689003 |Application program software|). */
+const SOFTWARE_DEVICE: CodedConcept = {
+  scheme: 'SCT',
+  value: '706689003',
+  meaning: 'Application program software',
+};
+
+const TRACKING_UID_TYPE: CodedConcept = {
+  scheme: 'DCM',
+  value: '112040',
+  meaning: 'Tracking Unique Identifier',
+};
 
 /**
  * FHIR R4 view of an analysis: a `collection` Bundle with the DiagnosticReport (status
@@ -48,8 +91,14 @@ export function deriveUuid(...parts: readonly string[]): string {
 
 const oid = (uid: string): string => `urn:oid:${uid}`;
 
-export function buildFhirBundle(record: AnalysisRecord, refs: { srSopInstanceUid?: string }): Json {
+export function buildFhirBundle(record: AnalysisRecord, refs: FhirBundleOptions): Json {
   assertValidRecord(record);
+  if (refs.patientIdentifierSystem !== undefined && !isAbsoluteUri(refs.patientIdentifierSystem)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `patient identifier system "${refs.patientIdentifierSystem}" is not an absolute URI — give one such as urn:oid:1.2.3.4 or https://hospital.example/patient-id`,
+    );
+  }
   const { algorithm } = record;
   const key = [
     record.studyInstanceUid,
@@ -74,7 +123,30 @@ export function buildFhirBundle(record: AnalysisRecord, refs: { srSopInstanceUid
   const ref = (uuid: string): Json => ({ reference: `urn:uuid:${uuid}` });
   const effective = record.performedAt.toISOString();
 
-  const patient = patientResource(record, patientId);
+  const patient = patientResource(record, patientId, refs.patientIdentifierSystem);
+  const bodySite = bodySiteOf(primarySource(record));
+  // Each analysed image as data: a Media resource identified by its SOP Instance UID (R4 has
+  // no instance-level reference into an ImagingStudy; ImagingSelection is R5).
+  const imageMedia = new Map(
+    uniqueSources(record).map((image) => [
+      image.sopInstanceUid,
+      sourceImageMedia(image, id('Media', image.sopInstanceUid), ref(patientId)),
+    ]),
+  );
+  const heatmapMedia = (refs.artifacts ?? [])
+    .filter((artifact) => artifact.kind === 'heatmap-png' && artifact.heatmap !== undefined)
+    .map((artifact) =>
+      heatmapMediaResource(record, artifact, {
+        id: id('Media', 'heatmap', artifact.sourceSopInstanceUid ?? '', artifact.heatmap!.labelId),
+        subject: ref(patientId),
+        device: ref(deviceId),
+        bodySite,
+      }),
+    );
+  const heatmapFor = (finding: FindingResult): Json | undefined =>
+    heatmapMedia.find(
+      (media) => media.source === finding.image.sopInstanceUid && media.labelId === finding.labelId,
+    )?.resource;
   const device: Json = {
     resourceType: 'Device',
     id: deviceId,
@@ -89,17 +161,26 @@ export function buildFhirBundle(record: AnalysisRecord, refs: { srSopInstanceUid
       { name: algorithm.modelId, type: 'model-name' },
     ],
     modelNumber: algorithm.modelId,
+    type: codeable(SOFTWARE_DEVICE, 'AI algorithm (software)'),
     version: [{ value: algorithm.version }],
   };
   const imagingStudy = imagingStudyResource(record, studyId, ref(patientId), refs);
-  const observations = record.findings.map((finding, i) =>
-    observationResource(finding, observationIds[i]!, {
+  const observations = record.findings.map((finding, i) => {
+    const heatmap = heatmapFor(finding);
+    const image = imageMedia.get(finding.image.sopInstanceUid)!;
+    return observationResource(finding, observationIds[i]!, {
       subject: ref(patientId),
       device: ref(deviceId),
-      study: ref(studyId),
+      derivedFrom: [
+        ref(studyId),
+        ref(String(image['id'])),
+        ...(heatmap === undefined ? [] : [ref(String(heatmap['id']))]),
+      ],
+      trackingUid: trackingUid(record, finding.labelId, finding.image),
+      bodySite,
       effective,
-    }),
-  );
+    });
+  });
   const report: Json = {
     resourceType: 'DiagnosticReport',
     id: reportId,
@@ -127,10 +208,26 @@ export function buildFhirBundle(record: AnalysisRecord, refs: { srSopInstanceUid
     issued: effective,
     result: observationIds.map(ref),
     imagingStudy: [ref(studyId)],
+    ...(heatmapMedia.length === 0
+      ? {}
+      : {
+          media: heatmapMedia.map((media) => ({
+            comment: media.title,
+            link: ref(String(media.resource['id'])),
+          })),
+        }),
     conclusion: conclusion(record),
   };
 
-  const entries = [report, ...observations, device, imagingStudy, patient];
+  const entries = [
+    report,
+    ...observations,
+    device,
+    imagingStudy,
+    patient,
+    ...imageMedia.values(),
+    ...heatmapMedia.map((media) => media.resource),
+  ];
   return {
     resourceType: 'Bundle',
     id: id('Bundle'),
@@ -143,13 +240,28 @@ export function buildFhirBundle(record: AnalysisRecord, refs: { srSopInstanceUid
 function observationResource(
   finding: FindingResult,
   id: string,
-  refs: { subject: Json; device: Json; study: Json; effective: string },
+  refs: {
+    subject: Json;
+    device: Json;
+    derivedFrom: Json[];
+    trackingUid: string;
+    bodySite: CodedConcept | undefined;
+    effective: string;
+  },
 ): Json {
   const percent = (p: number): number => Math.round(p * 10000) / 100;
   const ucumPercent = { unit: '%', system: 'http://unitsofmeasure.org', code: '%' };
   return {
     resourceType: 'Observation',
     id,
+    // The finding's Tracking Unique Identifier in the SR (TID 1501): the same finding in both.
+    identifier: [
+      {
+        type: codeable(TRACKING_UID_TYPE),
+        system: 'urn:dicom:uid',
+        value: oid(refs.trackingUid),
+      },
+    ],
     status: 'preliminary',
     category: [
       {
@@ -167,6 +279,7 @@ function observationResource(
     effectiveDateTime: refs.effective,
     // Presence at the operating point is the answer; probability and threshold qualify it.
     valueCodeableConcept: codeable(finding.present ? SCT.present : SCT.absent),
+    ...(refs.bodySite === undefined ? {} : { bodySite: codeable(refs.bodySite) }),
     component: [
       {
         code: codeable(DCM.certaintyOfFinding, 'Model probability'),
@@ -178,7 +291,8 @@ function observationResource(
       },
     ],
     device: refs.device,
-    derivedFrom: [refs.study],
+    // The study, the analysed image (Media) and the finding's heatmap (Media), as data.
+    derivedFrom: refs.derivedFrom,
     note: [
       {
         text: `AI output for review by a radiologist, not a diagnosis. Image ${finding.image.sopInstanceUid}.`,
@@ -187,10 +301,11 @@ function observationResource(
   };
 }
 
-function patientResource(record: AnalysisRecord, id: string): Json {
+function patientResource(record: AnalysisRecord, id: string, siteSystem: string | undefined): Json {
   const source = primarySource(record).dataset;
   const patientId = stringValue(source['PatientID']);
   const issuer = stringValue(source['IssuerOfPatientID']);
+  const system = issuerSystem(source) ?? siteSystem;
   const name = humanName(source['PatientName']);
   const gender = { M: 'male', F: 'female', O: 'other' }[stringValue(source['PatientSex']) ?? ''];
   const birthDate = fhirDate(stringValue(source['PatientBirthDate']));
@@ -203,9 +318,20 @@ function patientResource(record: AnalysisRecord, id: string): Json {
           identifier: [
             {
               use: 'usual',
+              type: {
+                coding: [
+                  {
+                    system: 'http://terminology.hl7.org/CodeSystem/v2-0203',
+                    code: 'MR',
+                    display: 'Medical record number',
+                  },
+                ],
+              },
+              // Matching needs a system: the issuer's universal id, else the site's (ADR 0152).
+              ...(system === undefined ? {} : { system }),
+              value: patientId,
               // DICOM's Issuer of Patient ID is free text, not a URI: name it as the assigner.
               ...(issuer === undefined ? {} : { assigner: { display: issuer } }),
-              value: patientId,
             },
           ],
         }),
@@ -219,7 +345,7 @@ function imagingStudyResource(
   record: AnalysisRecord,
   id: string,
   subject: Json,
-  refs: { srSopInstanceUid?: string },
+  refs: FhirBundleOptions,
 ): Json {
   const source = primarySource(record).dataset;
   const bySeries = new Map<string, SourceImage[]>();
@@ -231,14 +357,43 @@ function imagingStudyResource(
   const dcmModality = (code: string): Json => ({ system: systemFor('DCM'), code });
   const series: Json[] = [...bySeries].map(([uid, images]) => ({
     uid,
+    ...seriesNumber(images[0]!.dataset['SeriesNumber']),
     modality: dcmModality(stringValue(images[0]!.dataset['Modality']) ?? 'OT'),
+    ...(stringValue(images[0]!.dataset['SeriesDescription']) === undefined
+      ? {}
+      : { description: stringValue(images[0]!.dataset['SeriesDescription']) }),
     numberOfInstances: images.length,
+    ...bodySiteCoding(images[0]!),
     instance: images.map((image) => ({
       uid: image.sopInstanceUid,
       sopClass: { system: 'urn:ietf:rfc:3986', code: oid(image.sopClassUid) },
     })),
   }));
-  if (refs.srSopInstanceUid !== undefined) {
+  const written = dicomArtifacts(refs.artifacts ?? []);
+  if (written.length > 0) {
+    // Every DICOM object Radiolens wrote, by its series, as the PACS will hold them.
+    const resultSeries = new Map<string, typeof written>();
+    for (const artifact of written) {
+      const list = resultSeries.get(artifact.dicom.seriesInstanceUid) ?? [];
+      list.push(artifact);
+      resultSeries.set(artifact.dicom.seriesInstanceUid, list);
+    }
+    for (const [uid, artifacts] of resultSeries) {
+      const first = artifacts[0]!.dicom;
+      series.push({
+        uid,
+        ...seriesNumber(first.seriesNumber),
+        modality: dcmModality(first.modality),
+        description:
+          RESULT_SERIES_DESCRIPTION[artifacts[0]!.kind] ?? `AI results (${first.modality})`,
+        numberOfInstances: artifacts.length,
+        instance: artifacts.map((artifact) => ({
+          uid: artifact.dicom.sopInstanceUid,
+          sopClass: { system: 'urn:ietf:rfc:3986', code: oid(artifact.dicom.sopClassUid) },
+        })),
+      });
+    }
+  } else if (refs.srSopInstanceUid !== undefined) {
     series.push({
       uid: resultSeriesUid(record, 'sr'),
       modality: dcmModality('SR'),
@@ -282,6 +437,143 @@ function imagingStudyResource(
     numberOfSeries: series.length,
     numberOfInstances: series.reduce((n, s) => n + (s['numberOfInstances'] as number), 0),
     series,
+  };
+}
+
+const RESULT_SERIES_DESCRIPTION: Partial<Record<ResultArtifact['kind'], string>> = {
+  sr: 'AI findings (DICOM SR, TID 1500)',
+  sc: 'AI heatmap overlay (Secondary Capture), not for diagnosis',
+};
+
+/**
+ * The patient identifier's system from Issuer of Patient ID Qualifiers (0010,0024): its
+ * Universal Entity ID (0040,0032) as a URI when its type (0040,0033) says how — ISO (an OID),
+ * UUID or URI. Other types (DNS, EUI64, X400, X500) and free text give none.
+ */
+export function issuerSystem(dataset: Record<string, unknown>): string | undefined {
+  const sequence = dataset['IssuerOfPatientIDQualifiersSequence'];
+  const item = (Array.isArray(sequence) ? sequence[0] : undefined) as Json | undefined;
+  if (item === undefined) return undefined;
+  const id = stringValue(item['UniversalEntityID']);
+  const type = stringValue(item['UniversalEntityIDType'])?.toUpperCase();
+  if (id === undefined) return undefined;
+  if (type === 'ISO' && /^[0-2](\.(0|[1-9][0-9]*))+$/.test(id)) return oid(id);
+  if (
+    type === 'UUID' &&
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+  ) {
+    return `urn:uuid:${id.toLowerCase()}`;
+  }
+  if (type === 'URI' && isAbsoluteUri(id)) return id;
+  return undefined;
+}
+
+function seriesNumber(value: unknown): Json {
+  const number = Number(Array.isArray(value) ? value[0] : value);
+  return Number.isInteger(number) && number >= 0 ? { number } : {};
+}
+
+function bodySiteOf(image: SourceImage): CodedConcept | undefined {
+  const part = stringValue(image.dataset['BodyPartExamined'])?.toUpperCase();
+  return part === undefined ? undefined : BODY_SITES[part];
+}
+
+function bodySiteCoding(image: SourceImage): Json {
+  const site = bodySiteOf(image);
+  return site === undefined ? {} : { bodySite: coding(site) };
+}
+
+/** Each analysed image once, in the record's order. */
+function uniqueSources(record: AnalysisRecord): SourceImage[] {
+  const seen = new Set<string>();
+  return record.sources.filter((image) => {
+    if (seen.has(image.sopInstanceUid)) return false;
+    seen.add(image.sopInstanceUid);
+    return true;
+  });
+}
+
+function sourceImageMedia(image: SourceImage, id: string, subject: Json): Json {
+  const rows = Number(image.dataset['Rows']);
+  const columns = Number(image.dataset['Columns']);
+  const modality = stringValue(image.dataset['Modality']);
+  const site = bodySiteOf(image);
+  return {
+    resourceType: 'Media',
+    id,
+    identifier: [
+      { system: 'urn:dicom:uid', value: oid(image.sopInstanceUid) },
+      { system: 'urn:dicom:uid', value: oid(image.seriesInstanceUid), use: 'secondary' },
+    ],
+    status: 'completed',
+    type: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/media-type',
+          code: 'image',
+          display: 'Image',
+        },
+      ],
+    },
+    ...(modality === undefined
+      ? {}
+      : { modality: { coding: [{ system: systemFor('DCM'), code: modality }] } }),
+    subject,
+    ...(site === undefined ? {} : { bodySite: codeable(site) }),
+    ...(Number.isInteger(rows) && rows > 0 ? { height: rows } : {}),
+    ...(Number.isInteger(columns) && columns > 0 ? { width: columns } : {}),
+    content: {
+      contentType: 'application/dicom',
+      title: `Analysed image, SOP Instance UID ${image.sopInstanceUid}`,
+    },
+  };
+}
+
+function heatmapMediaResource(
+  record: AnalysisRecord,
+  artifact: ResultArtifact,
+  refs: { id: string; subject: Json; device: Json; bodySite: CodedConcept | undefined },
+): { resource: Json; source: string; labelId: string; title: string } {
+  const info = artifact.heatmap!;
+  const finding = record.findings.find(
+    (f) => f.labelId === info.labelId && f.image.sopInstanceUid === artifact.sourceSopInstanceUid,
+  );
+  const what = finding?.finding.meaning ?? info.labelId;
+  const title = `AI heatmap (${info.method}) for ${what} on image ${artifact.sourceSopInstanceUid ?? ''}`;
+  return {
+    source: artifact.sourceSopInstanceUid ?? '',
+    labelId: info.labelId,
+    title,
+    resource: {
+      resourceType: 'Media',
+      id: refs.id,
+      status: 'completed',
+      type: {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/media-type',
+            code: 'image',
+            display: 'Image',
+          },
+        ],
+      },
+      subject: refs.subject,
+      device: refs.device,
+      ...(refs.bodySite === undefined ? {} : { bodySite: codeable(refs.bodySite) }),
+      height: info.height,
+      width: info.width,
+      content: {
+        contentType: artifact.mediaType,
+        url: artifact.path,
+        ...(info.size === undefined ? {} : { size: info.size }),
+        title,
+      },
+      note: [
+        {
+          text: `16-bit greyscale PNG at the image's size, linear in the heatmap with its maximum (${info.maxRaw}) at 65535; SHA-256 ${info.sha256}. AI output, not a diagnosis.`,
+        },
+      ],
+    },
   };
 }
 

@@ -40,7 +40,13 @@ export {
   type ParametricMap,
   type ParametricMapInput,
 } from './parametricMap.js';
-export { buildFhirBundle, deriveUuid } from './fhirBundle.js';
+export {
+  buildFhirBundle,
+  deriveUuid,
+  isAbsoluteUri,
+  issuerSystem,
+  type FhirBundleOptions,
+} from './fhirBundle.js';
 export { checkCopiedAttributes } from './commonModules.js';
 export {
   resultSeriesUid,
@@ -57,3 +63,13 @@ export {
   MAX_REGION_FRACTION,
 } from './findingRegion.js';
 export { VIRIDIS_RGB, viridis } from './colormap.js';
+export {
+  dicomArtifacts,
+  sortArtifacts,
+  MEDIA_TYPE,
+  type ArtifactKind,
+  type DicomArtifactIdentity,
+  type HeatmapArtifactInfo,
+  type ResultArtifact,
+} from './artifacts.js';
+export { encodeHeatmapPng, HEATMAP_PNG_FULL_SCALE, type HeatmapPng } from './heatmapPng.js';

@@ -11,6 +11,7 @@ import {
 import { dicomDate, dicomTime } from './dicomTime.js';
 import { sourceSize } from './findingRegion.js';
 import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
+import { shortened } from './fitting.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DicomDataset, FindingResult, Heatmap, SourceImage } from './types.js';
 
@@ -125,7 +126,10 @@ export function writeParametricMap(input: ParametricMapInput): ParametricMap {
     // for clinical use changes nothing here, the object is what the model computed.
     ContentQualification: 'RESEARCH',
     ContentLabel: 'HEATMAP',
-    ContentDescription: `Relative contribution to ${finding.finding.meaning} (Grad-CAM, 0 to max)`,
+    // LO: a long finding name is shortened by the fitting rule (ADR 0140); the code says which.
+    ContentDescription: shortened(
+      `Relative contribution to ${finding.finding.meaning} (Grad-CAM, 0 to max)`,
+    ),
     ContentCreatorName: '',
     LossyImageCompression: '00',
     PresentationLUTShape: 'IDENTITY',

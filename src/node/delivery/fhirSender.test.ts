@@ -101,10 +101,11 @@ test('delivered to a FHIR endpoint; a resend updates the same resources', async 
     const deliverer = new OutboxDeliverer(outbox, { callingAeTitle: 'RADIOLENS' });
     const before = fhir.requests.length;
     assert.equal(await deliverer.runOnce(), 1);
-    assert.deepEqual(fhir.requests.slice(before), [{ status: 200, entries: 6 }]);
+    // Report, 2 Observations, Device, ImagingStudy, Patient and the analysed image as Media (ADR 0152).
+    assert.deepEqual(fhir.requests.slice(before), [{ status: 200, entries: 7 }]);
     assert.equal(outbox.entries()[0]!.state, 'delivered');
     const held = fhir.resources.size;
-    assert.equal(held, 6);
+    assert.equal(held, 7);
     // The same bundle again (as after a crash before the outcome was recorded).
     const again = await setup('ok-again', collectionBundle());
     assert.equal(

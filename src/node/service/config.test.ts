@@ -28,6 +28,23 @@ test('no file and no flags: defaults that start a working node', () => {
   assert.equal(config.modelsDir, '/opt/models');
   assert.deepEqual(config.routes, []);
   assert.deepEqual(config.destinations, []);
+  assert.equal(config.patientIdSystem, null);
+});
+
+test('patientIdSystem: an absolute URI is taken, anything else is refused with what to give', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'node.json');
+    await writeFile(file, JSON.stringify({ patientIdSystem: 'urn:oid:1.2.840.99999.7' }));
+    assert.equal(loadNodeConfig({ config: file }, '/m').patientIdSystem, 'urn:oid:1.2.840.99999.7');
+    await writeFile(file, JSON.stringify({ patientIdSystem: 'hospital MRN' }));
+    assert.throws(
+      () => loadNodeConfig({ config: file }, '/m'),
+      (error: unknown) =>
+        isRadiolensError(error) &&
+        error.code === 'E_BAD_INPUT' &&
+        /patientIdSystem: patientIdSystem must be an absolute URI/.test(error.message),
+    );
+  });
 });
 
 test('flags override the file; file paths are relative to the file', async () => {

@@ -15,6 +15,7 @@ import {
 } from '../../foundation/dimse/index.js';
 import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dicom/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
+import { isAbsoluteUri } from '../../inference/results/index.js';
 import { isIP } from 'node:net';
 import { sha256OfToken } from './httpAccess.js';
 
@@ -228,6 +229,13 @@ export const nodeConfigFileSchema = z
     destinations: z.array(z.string().min(1)).optional(),
     watchFolder: z.union([z.string().min(1), z.literal(false)]).optional(),
     modelsDir: z.string().min(1).optional(),
+    patientIdSystem: z
+      .string()
+      .refine(isAbsoluteUri, {
+        message:
+          'patientIdSystem must be an absolute URI, e.g. urn:oid:1.2.3.4 or https://hospital.example/mrn',
+      })
+      .optional(),
     leaseSeconds: z
       .number()
       .min(1, { message: 'leaseSeconds must be at least 1 (workers renew it every third)' })
@@ -323,6 +331,8 @@ export interface NodeConfig {
   /** Watched import folder, or null when off. */
   readonly watchFolder: string | null;
   readonly modelsDir: string;
+  /** FHIR Patient.identifier system when the images name no issuer URI (ADR 0152), or null. */
+  readonly patientIdSystem: string | null;
   readonly leaseSeconds: number;
   readonly shutdownGraceSeconds: number;
   /** The DICOM port's limits, times in milliseconds (ADR 0122). */
@@ -602,6 +612,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     destinations,
     watchFolder: watch === false ? null : (watch ?? join(dataDir, 'import')),
     modelsDir: flagConfig.modelsDir ?? fromFile(fileConfig.modelsDir) ?? defaultModelsDir,
+    patientIdSystem: fileConfig.patientIdSystem ?? null,
     leaseSeconds: fileConfig.leaseSeconds ?? DEFAULTS.leaseSeconds,
     shutdownGraceSeconds: fileConfig.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds,
     dicomLimits: dicomLimitsOf({ ...fileConfig.dicomLimits, ...flagConfig.dicomLimits }),

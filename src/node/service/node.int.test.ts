@@ -128,13 +128,13 @@ async function orthancSeries(studyInstanceUid: string): Promise<OrthancSeries[]>
 const byModality = (series: OrthancSeries[], modality: string): OrthancSeries[] =>
   series.filter((s) => s.MainDicomTags.Modality === modality);
 
-/** Waits until the study in Orthanc holds an SR series and an SC (Modality OT) series. */
+/** Waits until the study in Orthanc holds the SR series and both OT series (SC and Parametric Map). */
 function resultsInOrthanc(study: ChestStudy, timeoutMs = 90_000): Promise<OrthancSeries[]> {
   return waitFor(
-    'the SR and SC series in Orthanc',
+    'the SR, SC and Parametric Map series in Orthanc',
     async () => {
       const series = await orthancSeries(study.studyInstanceUid);
-      return byModality(series, 'SR').length > 0 && byModality(series, 'OT').length > 0
+      return byModality(series, 'SR').length > 0 && byModality(series, 'OT').length > 1
         ? series
         : undefined;
     },
@@ -200,17 +200,21 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   const sr = ours.filter((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.88.33');
   // Secondary Capture by SOP class: the Parametric Map (ADR 0142) is Modality OT too.
   const sc = ours.filter((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.7');
+  const pm = ours.filter((i) => i.sopClassUid === '1.2.840.10008.5.1.4.1.1.30');
   assert.equal(sr.length, 1);
   assert.equal(sc.length, 1);
-  for (const instance of [...sr, ...sc])
+  assert.equal(pm.length, 1, 'the heatmap as a Parametric Map is delivered too');
+  for (const instance of [...sr, ...sc, ...pm])
     assert.equal(instance.studyInstanceUid, study.studyInstanceUid);
   assert.deepEqual(
     byModality(series, 'SR').map((s) => s.MainDicomTags.SeriesInstanceUID),
     [sr[0]!.seriesInstanceUid],
   );
   assert.deepEqual(
-    byModality(series, 'OT').map((s) => s.MainDicomTags.SeriesInstanceUID),
-    [sc[0]!.seriesInstanceUid],
+    byModality(series, 'OT')
+      .map((s) => s.MainDicomTags.SeriesInstanceUID)
+      .sort(),
+    [sc[0]!.seriesInstanceUid, pm[0]!.seriesInstanceUid].sort(),
   );
   // The FHIR bundle (and the DICOM outputs) went to the folder destination too.
   const health = await waitFor('everything delivered', async () => {
@@ -301,7 +305,7 @@ test('DICOMweb: Orthanc sends by STOW-RS, the results come back by STOW-RS into 
   });
   const series = await resultsInOrthanc(study);
   assert.equal(byModality(series, 'SR').length, 1);
-  assert.equal(byModality(series, 'OT').length, 1);
+  assert.equal(byModality(series, 'OT').length, 2, 'SC and Parametric Map');
   assert.ok(node.serve.logs().some((l) => l.event === 'stow-stored'));
   assert.deepEqual(await node.serve.stop(), { code: 0, signal: null });
 });
@@ -343,7 +347,7 @@ test('results pending while Orthanc is stopped are delivered once it is back', a
   }
   const series = await resultsInOrthanc(study, 30_000);
   assert.equal(byModality(series, 'SR').length, 1);
-  assert.equal(byModality(series, 'OT').length, 1);
+  assert.equal(byModality(series, 'OT').length, 2, 'SC and Parametric Map');
   const after = await waitFor('outbox drained', async () => {
     const h = await node.health();
     return h.body['outbox']?.pending === 0 ? h : undefined;
@@ -395,11 +399,12 @@ test('SIGKILL mid-job: after a restart the job completes exactly once, no duplic
     return h.body['outbox']?.pending === 0 ? h : undefined;
   });
   assert.deepEqual(health.body['queue'], { queued: 0, running: 0, done: 1, failed: 0 });
-  assert.equal(health.body.outbox?.['delivered'], 2);
+  assert.equal(health.body.outbox?.['delivered'], 3, 'SR, SC and Parametric Map');
   await new Promise((r) => setTimeout(r, 1000));
   const series = await orthancSeries(study.studyInstanceUid);
   assert.deepEqual(series.map((s) => `${s.MainDicomTags.Modality}:${s.Instances.length}`).sort(), [
     'CR:1',
+    'OT:1',
     'OT:1',
     'SR:1',
   ]);

@@ -227,6 +227,7 @@ export class RadiolensNode {
             dataDir: config.dataDir,
             logger,
             leaseMs: config.leaseSeconds * 1000,
+            ...(config.patientIdSystem === null ? {} : { patientIdSystem: config.patientIdSystem }),
             onOutputsQueued: () => deliverer.kick(),
             analysisLog,
           }),

@@ -5,13 +5,14 @@
  * after its lease expires; the outputs carry deterministic UIDs and the outbox keys are
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import {
   analyzeFiles,
   type ModelSessions,
   type StudyOutcome,
 } from '../../inference/analysis/index.js';
 import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { dicomArtifacts } from '../../inference/results/index.js';
 import {
   accepts,
   destinationLabel,
@@ -58,6 +59,8 @@ export interface JobWorkerOptions {
   readonly onOutputsQueued?: () => void;
   /** Where completed analyses are recorded for the monitor and the pilot (ADR 0088). */
   readonly analysisLog?: AnalysisLog;
+  /** The site's FHIR patient identifier system (config `patientIdSystem`, ADR 0152). */
+  readonly patientIdSystem?: string;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -67,16 +70,20 @@ export function outboxItemsFor(
 ): OutboxItem[] {
   const payloads: DeliveryPayload[] = [];
   const study = outcome.studyInstanceUid;
-  for (const file of [outcome.outputs.sr, ...outcome.outputs.sc]) {
-    if (file === null) continue;
-    // analyzeFiles names its outputs SR_<SOP Instance UID>.dcm and SC_<SOP Instance UID>.dcm.
-    const sopInstanceUid = basename(file)
-      .replace(/^(SR|SC)_/, '')
-      .replace(/\.dcm$/, '');
-    payloads.push({ kind: 'dicom', file, studyInstanceUid: study, sopInstanceUid });
+  // Typed artifacts (ADR 0150): every DICOM object the analysis wrote, whatever its kind, then
+  // the FHIR bundle. Other files (the heatmap PNGs) stay in the node's results folder.
+  for (const artifact of dicomArtifacts(outcome.artifacts)) {
+    payloads.push({
+      kind: 'dicom',
+      file: artifact.path,
+      studyInstanceUid: study,
+      sopInstanceUid: artifact.dicom.sopInstanceUid,
+    });
   }
-  if (outcome.outputs.fhir !== null) {
-    payloads.push({ kind: 'fhir-bundle', file: outcome.outputs.fhir, studyInstanceUid: study });
+  for (const artifact of outcome.artifacts) {
+    if (artifact.kind === 'fhir') {
+      payloads.push({ kind: 'fhir-bundle', file: artifact.path, studyInstanceUid: study });
+    }
   }
   const model = outcome.model === null ? '' : `${outcome.model.id}@${outcome.model.version}`;
   const items: OutboxItem[] = [];
@@ -209,6 +216,9 @@ export class JobWorker {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
         sessions: this.options.sessions,
+        ...(this.options.patientIdSystem === undefined
+          ? {}
+          : { patientIdentifierSystem: this.options.patientIdSystem }),
       });
       if (current.abandoned) return;
       const outcome = run.studies.find((s) => s.studyInstanceUid === job.studyInstanceUid);
@@ -218,10 +228,9 @@ export class JobWorker {
       }
       // A shadow run keeps its results in the node and delivers nothing (ADR 0088).
       const items = shadow ? [] : outboxItemsFor(outcome, this.options.destinations);
-      const outputs =
-        (outcome.outputs.sr === null ? 0 : 1) +
-        outcome.outputs.sc.length +
-        (outcome.outputs.fhir === null ? 0 : 1);
+      const outputs = outcome.artifacts.filter(
+        (artifact) => artifact.dicom !== undefined || artifact.kind === 'fhir',
+      ).length;
       if (leaseLost) {
         logger.warn('job-lease-lost', fields);
         return;

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import pngjs from 'pngjs';
+import { encodeHeatmapPng } from './heatmapPng.js';
+
+function values(png: Uint8Array): {
+  width: number;
+  height: number;
+  at: (x: number, y: number) => number;
+} {
+  const image = pngjs.PNG.sync.read(Buffer.from(png), { skipRescale: true });
+  // With skipRescale pngjs expands to RGBA and keeps 16-bit values: 4 samples per pixel.
+  const samples = image.data as unknown as ArrayLike<number>;
+  return {
+    width: image.width,
+    height: image.height,
+    at: (x, y) => samples[4 * (y * image.width + x)]!,
+  };
+}
+
+test('the heatmap PNG is linear in the map with its maximum at 65535, at the map size', async () => {
+  const width = 40;
+  const height = 30;
+  const data = new Float32Array(width * height);
+  // A bump peaking at (27, 9), raw maximum 3.5.
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      data[y * width + x] = 3.5 * Math.exp(-((x - 27) ** 2 + (y - 9) ** 2) / 50);
+  const out = await encodeHeatmapPng({ width, height, data, max: 3.5 });
+  assert.equal(out.width, width);
+  assert.equal(out.height, height);
+  assert.equal(out.maxRaw, 3.5);
+  assert.deepEqual(out.peak, { x: 27, y: 9 });
+  assert.equal(out.sha256, createHash('sha256').update(out.png).digest('hex'));
+  const png = values(out.png);
+  assert.equal(png.width, width);
+  assert.equal(png.height, height);
+  assert.equal(png.at(27, 9), 65535);
+  for (const [x, y] of [
+    [0, 0],
+    [20, 15],
+    [30, 9],
+  ] as const) {
+    const raw = data[y * width + x]!;
+    assert.ok(Math.abs(png.at(x, y) - (raw / 3.5) * 65535) <= 0.5, `value at ${x},${y}`);
+  }
+});
+
+test('a map that is zero everywhere is written as zeros with maxRaw 0', async () => {
+  const out = await encodeHeatmapPng({ width: 3, height: 2, data: new Float32Array(6), max: 0 });
+  assert.equal(out.maxRaw, 0);
+  const png = values(out.png);
+  for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) assert.equal(png.at(x, y), 0);
+});

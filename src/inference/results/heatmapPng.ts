@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { encodeGrey16Png } from '../../foundation/raster/index.js';
+import type { Heatmap } from './types.js';
+
+/** The largest 16-bit value: the heatmap's maximum is written as this. */
+export const HEATMAP_PNG_FULL_SCALE = 65535;
+
+/** A heatmap as data (ADR 0151): a 16-bit greyscale PNG with the source image's size. */
+export interface HeatmapPng {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  /** The raw heatmap value written as 65535; 0 when the map is zero everywhere. */
+  maxRaw: number;
+  /** Hex SHA-256 of the PNG file's bytes. */
+  sha256: string;
+  /** Where the value 65535 lies (the first such pixel in row-major order), 0-based. */
+  peak: { x: number; y: number };
+}
+
+/**
+ * Quantise a heatmap (raw units, ≥ 0) linearly onto 0…65535 with its maximum at 65535, so
+ * raw = value / 65535 × maxRaw, and encode it as a 16-bit greyscale PNG. Resolution is what
+ * the caller resampled to: the source image's columns × rows. The PNG deflate runs in zlib's
+ * thread pool, off this thread.
+ */
+export async function encodeHeatmapPng(heatmap: Heatmap): Promise<HeatmapPng> {
+  const { width, height, data } = heatmap;
+  let max = 0;
+  let peakIndex = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i]! > max) {
+      max = data[i]!;
+      peakIndex = i;
+    }
+  }
+  const samples = new Uint16Array(width * height);
+  if (max > 0) {
+    const scale = HEATMAP_PNG_FULL_SCALE / max;
+    for (let i = 0; i < samples.length; i++) {
+      const value = data[i]!;
+      // ReLU maps are ≥ 0; clamp anyway so a stray negative or NaN cannot wrap around.
+      samples[i] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
+    }
+  }
+  const png = await encodeGrey16Png(width, height, samples);
+  return {
+    png,
+    width,
+    height,
+    maxRaw: max,
+    sha256: createHash('sha256').update(png).digest('hex'),
+    peak: { x: peakIndex % width, y: Math.floor(peakIndex / width) },
+  };
+}
