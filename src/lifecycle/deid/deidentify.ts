@@ -15,6 +15,8 @@ import {
   type TaggedDataset,
   type TaggedElement,
   type TaggedFile,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../../foundation/dicom/index.js';
 import type { DeidKeys } from './keys.js';
 import { EMPTY_LIST, KEEP_LIST, STRUCTURED_CONTENT } from './keepList.js';
@@ -363,7 +365,10 @@ export function deidentifyDicom(input: TaggedFile, config: DeidConfig, source: s
     '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
     '00020002': { vr: 'UI', Value: [sopClassUid] },
     '00020003': { vr: 'UI', Value: [sopInstanceUid] },
-    '00020010': { vr: 'UI', Value: [stringValue(input.meta['00020010']) ?? '1.2.840.10008.1.2.1'] },
+    '00020010': {
+      vr: 'UI',
+      Value: [stringValue(input.meta['00020010']) ?? EXPLICIT_VR_LITTLE_ENDIAN],
+    },
     '00020012': { vr: 'UI', Value: [IMPLEMENTATION_CLASS_UID] },
     '00020013': { vr: 'SH', Value: [IMPLEMENTATION_VERSION_NAME] },
   };
@@ -413,7 +418,7 @@ function checkNativePixelLength(
   const frames = number('00280008') ?? 1;
   const expected = Math.ceil((rows * columns * samples * frames * bits) / 8);
   // The range includes the element header: 8 bytes implicit, 12 explicit (OB/OW).
-  const value = pixels.end - pixels.start - (syntax === '1.2.840.10008.1.2' ? 8 : 12);
+  const value = pixels.end - pixels.start - (syntax === IMPLICIT_VR_LITTLE_ENDIAN ? 8 : 12);
   if (value < expected) {
     throw new RadiolensError(
       'E_TRUNCATED',

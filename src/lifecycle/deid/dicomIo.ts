@@ -12,10 +12,10 @@ import {
   readHeaderLittleEndian,
   type TaggedElement,
   type TaggedFile,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
 } from '../../foundation/dicom/index.js';
-
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
 /**
  * Parse a Part 10 file. Throws E_NOT_DICOM / E_MALFORMED_DICOM naming the file.
@@ -55,7 +55,7 @@ export function writeTaggedFile(file: TaggedFile): Uint8Array {
     file.meta['00020010'] = { vr: 'UI', Value: [EXPLICIT_VR_LITTLE_ENDIAN] };
     syntax = EXPLICIT_VR_LITTLE_ENDIAN;
   }
-  if (syntax !== undefined && syntax !== '1.2.840.10008.1.2.2') {
+  if (syntax !== undefined && syntax !== EXPLICIT_VR_BIG_ENDIAN) {
     const fast = encodePart10LittleEndian(file, syntax);
     if (fast !== undefined) return fast;
   }

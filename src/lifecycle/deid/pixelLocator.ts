@@ -4,7 +4,12 @@
  * Basic Offset Table and byte order exactly as received, and no time spent decoding and
  * re-encoding half a megabyte per image. Values are skipped, never interpreted.
  */
-import { LONG_LENGTH_VRS } from '../../foundation/dicom/index.js';
+import {
+  LONG_LENGTH_VRS,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+} from '../../foundation/dicom/index.js';
 
 const UNDEFINED = 0xffffffff;
 
@@ -86,7 +91,7 @@ export type PixelDataExtent =
   | { readonly kind: 'truncated'; readonly declaredEnd: number };
 
 export function pixelDataExtent(bytes: Uint8Array, transferSyntax: string): PixelDataExtent {
-  if (transferSyntax === '1.2.840.10008.1.2.1.99') return { kind: 'absent' };
+  if (transferSyntax === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) return { kind: 'absent' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let walker: Walker | undefined;
   try {
@@ -95,8 +100,8 @@ export function pixelDataExtent(bytes: Uint8Array, transferSyntax: string): Pixe
     walker = new Walker(
       view,
       132 + 12 + metaLength,
-      transferSyntax !== '1.2.840.10008.1.2',
-      transferSyntax !== '1.2.840.10008.1.2.2',
+      transferSyntax !== IMPLICIT_VR_LITTLE_ENDIAN,
+      transferSyntax !== EXPLICIT_VR_BIG_ENDIAN,
     );
     while (walker.offset + 8 <= bytes.byteLength) {
       const { tag, length, start } = walker.header();

@@ -5,7 +5,13 @@
 import { z } from 'zod';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { stringValue, stringValues } from './dicomIo.js';
-import { type TaggedDataset } from '../../foundation/dicom/index.js';
+import {
+  type TaggedDataset,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+} from '../../foundation/dicom/index.js';
 
 /** SOP classes whose pixels routinely carry patient text or faces. */
 const RISKY_SOP_CLASSES: Readonly<Record<string, string>> = {
@@ -100,10 +106,10 @@ export function findPixelCleaningRule(
 }
 
 const NATIVE_SYNTAXES = new Set([
-  '1.2.840.10008.1.2',
-  '1.2.840.10008.1.2.1',
-  '1.2.840.10008.1.2.2',
-  '1.2.840.10008.1.2.1.99',
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
 ]);
 
 /**

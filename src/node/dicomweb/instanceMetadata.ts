@@ -5,7 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { RadiolensError } from '../../foundation/core/index.js';
-import { parseDicom, readHeaderLittleEndian } from '../../foundation/dicom/index.js';
+import {
+  parseDicom,
+  readHeaderLittleEndian,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  findTransferSyntax,
+} from '../../foundation/dicom/index.js';
 import { encodeDicomJson, type DicomJsonDataset, type TaggedValue } from './dicomJson.js';
 
 interface DcmjsReader {
@@ -44,8 +49,6 @@ function taggedDictionary(bytes: Uint8Array, source: string): Record<string, Tag
     );
   }
 }
-
-const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 
 /**
  * Attributes whose VR is "US or SS" by Pixel Representation (PS3.3 C.7.6.3, C.7.5.1.1.2).
@@ -87,12 +90,8 @@ export function readInstanceMetadata(bytes: Uint8Array, source: string): StoredI
   if (instance.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN) signPixelValues(dataset);
   const floatPixels = dataset['7FE00008'] !== undefined || dataset['7FE00009'] !== undefined;
   if (instance.hasPixelData && !floatPixels) {
-    const encapsulated = ![
-      '1.2.840.10008.1.2',
-      '1.2.840.10008.1.2.1',
-      '1.2.840.10008.1.2.1.99',
-      '1.2.840.10008.1.2.2',
-    ].includes(instance.transferSyntaxUid);
+    // Unknown syntaxes count as encapsulated, as the store keeps them (their frames as stored).
+    const encapsulated = findTransferSyntax(instance.transferSyntaxUid)?.encapsulated ?? true;
     const bitsAllocated = Number(dataset['00280100']?.Value?.[0] ?? 0);
     dataset['7FE00010'] = {
       vr: encapsulated || bitsAllocated <= 8 ? 'OB' : 'OW',

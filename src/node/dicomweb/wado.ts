@@ -6,7 +6,11 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { parseDicom, storedFrame } from '../../foundation/dicom/index.js';
+import {
+  parseDicom,
+  storedFrame,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+} from '../../foundation/dicom/index.js';
 import type { MediaType } from '../../foundation/dicomweb/index.js';
 import { acceptsDicomInstances, acceptsFrames } from './accept.js';
 import { resolveBulkDataUris } from './dicomJson.js';
@@ -136,7 +140,7 @@ export async function retrieveBulkData(
   if (value === undefined) {
     throw new DicomWebProblem(404, `the instance has no binary value at ${path.join('/')}`);
   }
-  acceptsFrames(accept, '1.2.840.10008.1.2.1');
+  acceptsFrames(accept, EXPLICIT_VR_LITTLE_ENDIAN);
   const writer = new MultipartWriter(res);
   writer.start('application/octet-stream');
   await writer.part('application/octet-stream', value);
