@@ -69,14 +69,24 @@ export interface WalkedEntry {
  * whatever order the file system lists. Entries whose name starts with "." — hidden files,
  * our own atomic-write temporaries, `.incoming`/`.rejected` folders — are skipped with
  * everything under them, unless `hidden` is set. Links are reported, never followed.
+ * `skipUnreadableSubfolders`: a subfolder that vanishes or cannot be read while the walk runs
+ * is left out instead of failing the walk (a watched folder that senders change under us);
+ * `dir` itself must be readable either way.
  */
 export async function walkDirectory(
   dir: string,
-  options: { hidden?: boolean } = {},
+  options: { hidden?: boolean; skipUnreadableSubfolders?: boolean } = {},
 ): Promise<WalkedEntry[]> {
   const out: WalkedEntry[] = [];
   const walk = async (current: string): Promise<void> => {
-    for (const entry of await readdir(current, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await readdir(current, { withFileTypes: true });
+    } catch (error) {
+      if (current !== dir && options.skipUnreadableSubfolders === true) return;
+      throw error;
+    }
+    for (const entry of entries) {
       if (!options.hidden && entry.name.startsWith('.')) continue;
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
@@ -90,7 +100,7 @@ export async function walkDirectory(
 /** The regular files below `dir` (walkDirectory without links and special files). */
 export async function filesUnder(
   dir: string,
-  options: { hidden?: boolean } = {},
+  options: { hidden?: boolean; skipUnreadableSubfolders?: boolean } = {},
 ): Promise<string[]> {
   return (await walkDirectory(dir, options)).filter((e) => e.regular).map((e) => e.path);
 }

@@ -7,12 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import {
   DicomStatus,
   RadiolensError,
   describeError,
+  filesUnder,
   isRadiolensError,
   outcomeOf,
 } from '../../../foundation/core/index.js';
@@ -189,24 +190,13 @@ export class WatchedFolder {
     return taken;
   }
 
-  /** Files below the folder, skipping dot-files, dot-folders (.rejected, .done) and links. */
-  private async listFiles(dir: string): Promise<string[]> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    const files: string[] = [];
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        try {
-          files.push(...(await this.listFiles(path)));
-        } catch {
-          // A subfolder that vanished or is unreadable: the rest of the scan goes on.
-        }
-      } else if (entry.isFile()) {
-        files.push(path);
-      }
-    }
-    return files;
+  /**
+   * Files below the folder (the one walker, foundation/core filesUnder): dot-files and
+   * dot-folders (.rejected, .done) and links skipped; a subfolder that vanished or is
+   * unreadable is left out and the rest of the scan goes on.
+   */
+  private listFiles(dir: string): Promise<string[]> {
+    return filesUnder(dir, { skipUnreadableSubfolders: true });
   }
 
   /** Stores one file and removes it; false when it stays (incomplete, store down) or is rejected. */
