@@ -345,6 +345,9 @@ function metaTransferSyntaxUid(part10: Uint8Array): string {
     const element = view.getUint16(offset + 2, true);
     const vr = ascii(part10, offset + 4, 2);
     const long = ['OB', 'OW', 'SQ', 'UN', 'UT', 'UC', 'UR'].includes(vr);
+    // A long-VR header is 12 bytes; a file cut inside one has no transfer syntax to read
+    // (the structural walk then reports it as truncated).
+    if (long && offset + 12 > part10.byteLength) return '';
     const length = long ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
     const valueOffset = offset + (long ? 12 : 8);
     if (element === 0x0010)
@@ -377,6 +380,8 @@ function startOfMetaElements(part10: Uint8Array, start: number): number {
   while (offset + 8 <= part10.byteLength && view.getUint16(offset, true) === 0x0002) {
     const vr = String.fromCharCode(part10[offset + 4]!, part10[offset + 5]!);
     if (['OB', 'OW', 'SQ', 'UN', 'UT', 'UC', 'UR'].includes(vr)) {
+      // Cut inside a long-VR header: past the end, which the caller reports as truncated.
+      if (offset + 12 > part10.byteLength) return offset + 12;
       offset += 12 + view.getUint32(offset + 8, true);
     } else {
       offset += 8 + view.getUint16(offset + 6, true);
