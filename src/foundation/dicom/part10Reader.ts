@@ -234,7 +234,10 @@ export function readHeaderLittleEndian(
     const metaLength = meta.view.getUint32(132 + 8, true);
     const metaEnd = 132 + 12 + metaLength;
     const metaDict = meta.dataset(metaEnd, false, false);
-    const syntax = (metaDict['00020010']?.Value?.[0] as string | undefined)?.trim();
+    // A damaged meta group may give (0002,0010) another VR and a non-string value: then this
+    // fast path declines and the full reader reports the file.
+    const declared: unknown = metaDict['00020010']?.Value?.[0];
+    const syntax = typeof declared === 'string' ? declared.trim() : undefined;
     if (syntax === undefined || syntax === EXPLICIT_VR_BIG_ENDIAN) return undefined;
     let source = bytes;
     if (syntax === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
