@@ -219,7 +219,8 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   // The FHIR bundle (and the DICOM outputs) went to the folder destination too.
   const health = await waitFor('everything delivered', async () => {
     const h = await node.health();
-    return h.body['outbox']?.pending === 0 && h.body['outbox']?.delivered === 5 ? h : undefined;
+    // SR, SC and Parametric Map to Orthanc; the same and the FHIR bundle to the folder.
+    return h.body['outbox']?.pending === 0 && h.body['outbox']?.delivered === 7 ? h : undefined;
   });
   assert.equal(health.status, 200);
   assert.equal(health.body['status'], 'ok');
@@ -352,7 +353,7 @@ test('results pending while Orthanc is stopped are delivered once it is back', a
     const h = await node.health();
     return h.body['outbox']?.pending === 0 ? h : undefined;
   });
-  assert.equal(after.body.outbox?.['delivered'], 2);
+  assert.equal(after.body.outbox?.['delivered'], 3, 'SR, SC and Parametric Map');
   assert.ok(
     node.serve
       .logs()
@@ -517,6 +518,10 @@ test('watched folder in; SIGTERM mid-job re-queues the job within the grace peri
     return h.body['outbox']?.pending === 0 ? h : undefined;
   });
   assert.deepEqual(health.body['queue'], { queued: 0, running: 0, done: 1, failed: 0 });
-  assert.equal(health.body.outbox?.['delivered'], 3, 'SR, SC and FHIR bundle in the folder');
+  assert.equal(
+    health.body.outbox?.['delivered'],
+    4,
+    'SR, SC, Parametric Map and FHIR bundle in the folder',
+  );
   assert.deepEqual(await second.serve.stop(), { code: 0, signal: null });
 });

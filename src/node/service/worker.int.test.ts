@@ -150,11 +150,13 @@ test('the worker analyses the stored study, queues each output once per destinat
     const job = queue.counts();
     assert.deepEqual(job, { queued: 0, running: 0, done: 1, failed: 0 });
     const entries = outbox.entries();
-    // SR + SC to the PACS; SR + SC + FHIR bundle to the folder.
-    assert.equal(entries.length, 5);
+    // SR + SC + Parametric Map to the PACS; the same + FHIR bundle to the folder.
+    assert.equal(entries.length, 7);
     assert.deepEqual(entries.map((e) => `${e.destination.kind}:${e.payload.kind}`).sort(), [
       'dicom:dicom',
       'dicom:dicom',
+      'dicom:dicom',
+      'folder:dicom',
       'folder:dicom',
       'folder:dicom',
       'folder:fhir-bundle',
@@ -171,7 +173,7 @@ test('the worker analyses the stored study, queues each output once per destinat
       model: 'cxr-pneumonia@1.2.0',
     });
     assert.equal(await rerun.runOnce(), true);
-    assert.equal(outbox.entries().length, 5, 'no output queued twice');
+    assert.equal(outbox.entries().length, 7, 'no output queued twice');
     const done = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'job-done');
     assert.equal(done.length, 2);
     assert.equal(done[1].outboxNew, 0);
@@ -265,7 +267,11 @@ test('a shadow job keeps its results in the node and delivers nothing; a live jo
       model: 'cxr-pneumonia',
     });
     assert.equal(await worker.runOnce(), true);
-    assert.equal(outbox.entries().length, 2, 'the bare id runs the active version live');
+    assert.equal(
+      outbox.entries().length,
+      3,
+      'the bare id runs the active version live (SR, SC, Parametric Map)',
+    );
     assert.deepEqual(
       analysisLog.list({ mode: 'clinical' }).map((e) => e.model),
       ['cxr-pneumonia@1.2.0'],
