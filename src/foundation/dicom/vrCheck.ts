@@ -49,6 +49,9 @@ function controls(allowed: readonly number[]): RegExp {
 const NO_CONTROLS = controls([0x1b]);
 const TEXT_CONTROLS = controls([0x1b, 0x09, 0x0a, 0x0c, 0x0d]);
 
+/** PS3.5 6.2: each PN component group holds at most 64 characters. */
+const PN_GROUP_MAX = 64;
+
 const TEXT_RULES: Record<string, TextRule> = {
   AE: { max: 16, freeText: false, multiValued: true, controls: NO_CONTROLS },
   AS: {
@@ -199,6 +202,15 @@ function checkTime(path: string, vr: string, text: string): void {
 }
 
 /**
+ * The most a value of a text VR may hold (PS3.5 Table 6.2-1), as the encoder checks it; for PN
+ * the limit of one component group. Undefined for a VR this table does not check.
+ */
+export function textValueMaxLength(vr: string): number | undefined {
+  if (vr === 'PN') return PN_GROUP_MAX;
+  return TEXT_RULES[vr]?.max;
+}
+
+/**
  * Check one element's values (already in the writer's text form: DS numbers through
  * decimalString, PN objects joined as Alphabetic=Ideographic=Phonetic). `path` names the
  * attribute for the message, e.g. "ContributingEquipmentSequence[0].ManufacturerModelName".
@@ -263,8 +275,13 @@ function checkPersonName(path: string, value: string, repertoire: CharacterReper
       'give Alphabetic, Ideographic and Phonetic at most',
     );
   for (const group of groups) {
-    if (byteLength(group, repertoire) > 64) {
-      fail(path, 'PN', `component group "${group}" is longer than 64 bytes`, 'shorten the name');
+    if (byteLength(group, repertoire) > PN_GROUP_MAX) {
+      fail(
+        path,
+        'PN',
+        `component group "${group}" is longer than ${PN_GROUP_MAX} bytes`,
+        'shorten the name',
+      );
     }
     if (group.split('^').length > 5) {
       fail(

@@ -1,4 +1,5 @@
 import { RadiolensError, isValidUid } from '../../foundation/core/index.js';
+import { textValueMaxLength } from '../../foundation/dicom/index.js';
 import { codeItem, DCM } from './codes.js';
 import { dicomDate, dicomTime, UTC_OFFSET } from './dicomTime.js';
 import { manufacturer, modelName, shortened, softwareVersion } from './fitting.js';
@@ -24,23 +25,24 @@ const STUDY_TYPE2 = [
 const STUDY_OPTIONAL = ['StudyDescription', 'IssuerOfAccessionNumberSequence'] as const;
 
 /**
- * The longest value each copied attribute's VR allows (PS3.5 Table 6.2-1); PN per component
- * group. A source value beyond it cannot be written into a valid result, and truncating a
- * patient's name would misfile the result, so the source is refused instead (issue #16).
+ * The VR of each attribute the results copy from the source. A source value longer than its
+ * VR allows (the encoder's own table, foundation/dicom textValueMaxLength; PN per component
+ * group) cannot be written into a valid result, and truncating a patient's name would misfile
+ * the result, so the source is refused instead (issue #16).
  */
-const COPIED_MAX_LENGTH: Readonly<Record<string, { vr: string; max: number }>> = {
-  PatientName: { vr: 'PN', max: 64 },
-  ReferringPhysicianName: { vr: 'PN', max: 64 },
-  PatientID: { vr: 'LO', max: 64 },
-  IssuerOfPatientID: { vr: 'LO', max: 64 },
-  StudyDescription: { vr: 'LO', max: 64 },
-  PatientSex: { vr: 'CS', max: 16 },
-  PatientAge: { vr: 'AS', max: 4 },
-  PatientBirthDate: { vr: 'DA', max: 8 },
-  StudyDate: { vr: 'DA', max: 8 },
-  StudyTime: { vr: 'TM', max: 16 },
-  StudyID: { vr: 'SH', max: 16 },
-  AccessionNumber: { vr: 'SH', max: 16 },
+const COPIED_VR: Readonly<Record<string, string>> = {
+  PatientName: 'PN',
+  ReferringPhysicianName: 'PN',
+  PatientID: 'LO',
+  IssuerOfPatientID: 'LO',
+  StudyDescription: 'LO',
+  PatientSex: 'CS',
+  PatientAge: 'AS',
+  PatientBirthDate: 'DA',
+  StudyDate: 'DA',
+  StudyTime: 'TM',
+  StudyID: 'SH',
+  AccessionNumber: 'SH',
 };
 
 function personNameText(value: unknown): string[] {
@@ -56,14 +58,15 @@ function personNameText(value: unknown): string[] {
  * value is longer than its VR allows.
  */
 export function checkCopiedAttributes(source: DicomDataset, name: string): void {
-  for (const [key, { vr, max }] of Object.entries(COPIED_MAX_LENGTH)) {
+  for (const [key, vr] of Object.entries(COPIED_VR)) {
+    const max = textValueMaxLength(vr);
     const raw = source[key];
     if (raw === undefined || raw === null) continue;
     const values = Array.isArray(raw) ? raw : [raw];
     for (const value of values) {
       const pieces = vr === 'PN' ? personNameText(value) : [String(value)];
       const longest = Math.max(0, ...pieces.map((piece) => piece.length));
-      if (longest > max) {
+      if (max !== undefined && longest > max) {
         throw new RadiolensError(
           'E_BAD_INPUT',
           `${name} has a ${key} of ${longest} characters; ${vr} allows at most ${max}${vr === 'PN' ? ' per component group' : ''} — results that copy it could not be valid DICOM; fix the source`,
