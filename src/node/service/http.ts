@@ -120,7 +120,8 @@ async function handle(
   options: NodeHttpOptions,
   refusals: RateLimitedLog,
 ): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://node').pathname;
+  const url = new URL(req.url ?? '/', 'http://node');
+  const path = url.pathname;
   try {
     const guarded =
       path === DICOMWEB_ROOT ||
@@ -171,9 +172,8 @@ async function handle(
       (req.method === 'GET' || req.method === 'HEAD');
     const apiRoute = options.api !== undefined && path.startsWith(`${API_ROOT}/`);
     if (readRoute) {
-      const search = new URL(req.url ?? '/', 'http://node').searchParams;
       const below = path.slice(DICOMWEB_ROOT.length);
-      if (await options.dicomWebRead!.handle(req, res, below, search)) return;
+      if (await options.dicomWebRead!.handle(req, res, below, url.searchParams)) return;
     }
     if (apiRoute) {
       if (await options.api!.handle(req, res, path.slice(API_ROOT.length))) return;
