@@ -37,6 +37,12 @@ test('dsrdump reads it: findings, probabilities, presence, tracking and the devi
   assert.match(out, /<CONTAINER:\(126000,DCM,"Imaging Measurement Report"\)=SEPARATE>/);
   assert.match(out, /CODE:\(121071,DCM,"Finding"\)=\(233604007,SCT,"Pneumonia"\)/);
   assert.match(out, /NUM:\(111012,DCM,"Certainty of Finding"\)="87\.31" \(%,UCUM,"Percent"\)/);
+  // The same probability under a concept naming the finding, what OHIF draws (ADR 0144).
+  assert.match(
+    out,
+    /NUM:\(PROB[0-9A-F]{12},99RADIOLENS,"Probability of Pneumonia"\)="87\.31" \(%,UCUM,"Percent"\)/,
+  );
+  assert.match(out, /NUM:\(PROB[0-9A-F]{12},99RADIOLENS,"Probability of Pneumothorax"\)=/);
   assert.match(out, /CODE:\(233604007,SCT,"Pneumonia"\)=\(52101004,SCT,"Present"\)/);
   assert.match(out, /CODE:\(36118008,SCT,"Pneumothorax"\)=\(2667000,SCT,"Absent"\)/);
   assert.match(out, /NUM:\(OPTHRESH,99RADIOLENS,"Operating point threshold"\)="50"/);
