@@ -78,7 +78,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     SeriesDescription: resultSeriesDescription(algorithm, 'sr'),
     ReferencedPerformedProcedureStepSequence: [],
     ...generalEquipmentModule(algorithm),
-    ...contributingEquipment(algorithm, at),
+    ...contributingEquipment(algorithm, at, record.contributors),
     // SR Document General Module (C.17.2)
     InstanceNumber: 1,
     CompletionFlag: 'COMPLETE',
