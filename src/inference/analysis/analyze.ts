@@ -279,6 +279,23 @@ async function planStudy(
     try {
       const lungPkg = await options.registry.resolve(lungModel.id, lungModel.version);
       lungs = await sessions.segmenter(lungPkg);
+      // The lung model shapes the results (the input crop, or where the heatmap lies): it is
+      // named beside the classifier in every object written (ADR 0145).
+      record.contributors = [
+        {
+          role:
+            pkg.manifest.input.region === undefined
+              ? 'lung field segmentation (heatmap placement)'
+              : 'lung field segmentation (input region)',
+          algorithm: {
+            modelId: lungPkg.manifest.id,
+            version: lungPkg.manifest.version,
+            name: lungPkg.manifest.name,
+            manufacturer: lungPkg.manifest.manufacturer,
+            manifestSha256: lungPkg.manifestSha256,
+          },
+        },
+      ];
     } catch (error) {
       if (pkg.manifest.input.region !== undefined) {
         // Without its lung field the classifier has no input: nothing of this study is scored.

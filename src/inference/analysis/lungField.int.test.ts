@@ -133,6 +133,13 @@ test(
     assert.deepEqual(check.errors, [], check.text);
     const dump = runOnDicom('dsrdump', [], sr);
     assert.match(`${dump.stdout}`, /Heatmap energy inside lung field/);
+    // The lung model that cropped the input is named beside the classifier (ADR 0145).
+    const equipment = runOnDicom('dcmdump', ['+L', '+P', 'ContributionDescription'], sr).stdout;
+    assert.match(`${equipment}`, /AI inference by .*\(cxr-lungfield-test 1\.0\.0,/);
+    assert.match(
+      `${equipment}`,
+      /AI lung field segmentation \(input region\) by .*\(cxr-lungs 1\.0\.0, manifest sha256 [0-9a-f]{64}\)/,
+    );
   },
 );
 

@@ -82,7 +82,7 @@ async function shot(page: Page, name: string): Promise<void> {
   console.log(`# screenshot: ${path}`);
 }
 
-test('OHIF opens the study from Orthanc, shows the SR and SC series, and loads the SR', async () => {
+test('OHIF opens the study from Orthanc, lists our series, and draws the SR finding with its name and probability', async () => {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('console', (message) =>
     consoleMessages.push({ type: message.type(), text: message.text() }),
@@ -118,20 +118,33 @@ test('OHIF opens the study from Orthanc, shows the SR and SC series, and loads t
         /\bSR\b|ReferencedSOPSequence|SCOORD|measurement|TypeError/i.test(m.text),
     );
     assert.deepEqual(srErrors, [], 'no console error from the SR extension');
-    // The SR was opened and read by OHIF's SR extension: its thumbnail is the active one and
-    // the extension reported on its content (it logs each measurement group it cannot draw).
-    const text = await page.locator('body').innerText();
-    const srRead = consoleMessages.some((m) => /SCOORD|measurement|annotation/i.test(m.text));
-    // The finding drawn on the image with its probability: OHIF 3.13 draws a TID 1410 group
-    // that has an image region (SCOORD) and labels it with the group's NUM items, so the
-    // viewport shows "Certainty of Finding: NN.NN %" at the region. It does not draw the
-    // finding's name there (its label comes only from NUM items; see ADR 0141).
-    const drawn = /Certainty of Finding:\s*\d+(\.\d+)?\s*%/.test(text);
-    assert.ok(srRead || drawn, 'the SR extension read the SR');
+    // Nor a group it passed over (it warns "… skipping annotation." for one it cannot draw).
+    const skipped = consoleMessages.filter((m) => /skipping annotation/i.test(m.text));
+    assert.deepEqual(skipped, [], 'every finding group is drawn');
+    // The SR was opened and read by OHIF's SR extension: the finding drawn on the image with
+    // its label. OHIF 3.13 draws a TID 1410 group that has an image region (SCOORD) as an
+    // annotation in the viewport's SVG layer — the region's outline (or an arrow at a point)
+    // and a text box of "<NUM concept meaning>: <value> <unit>" lines, one per NUM item. The
+    // first NUM names the finding ("Probability of Pneumonia", ADR 0144), so the viewport shows
+    // the finding's name with its probability.
+    const finding = study.record!.findings[0]!;
+    const value = (Math.round(finding.probability * 10000) / 100).toFixed(2);
+    const expected = `Probability of ${finding.finding.meaning}: ${value} %`;
+    const layer = page.locator('svg.svg-layer').first();
+    const lines = (await layer.locator('text tspan').allTextContents()).map((l) => l.trim());
+    await writeFile(join(ARTIFACTS, 'viewport-text.json'), JSON.stringify(lines, null, 2));
     assert.ok(
-      drawn,
-      `the finding is drawn with its probability (page text in ${join(ARTIFACTS, 'body.txt')})`,
+      lines.includes(expected),
+      `the viewport draws "${expected}" (drawn: ${JSON.stringify(lines)}; page text in ${join(ARTIFACTS, 'body.txt')})`,
     );
+    assert.ok(lines.includes(`Certainty of Finding: ${value} %`), 'and the standard concept');
+    // The region itself is drawn too: a shape (polyline, or an arrow's line for a point) in
+    // the same SVG layer, not only the text.
+    assert.ok(
+      (await layer.locator('polyline, path, line').count()) > 0,
+      'the finding region is drawn in the viewport',
+    );
+    await shot(page, '3-finding-drawn');
   } finally {
     await page.close();
   }

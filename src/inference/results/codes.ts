@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { shortened } from './fitting.js';
 import type { CodedConcept } from './types.js';
 
 /**
@@ -80,6 +82,24 @@ export const RADIOLENS = {
   /** Share of the heatmap's energy inside the lung field (ADR 0161). */
   heatmapEnergyInLungs: code(RADIOLENS_SCHEME, 'HMLUNGS', 'Heatmap energy inside lung field'),
 } as const;
+
+/**
+ * "Probability of <finding>" (99RADIOLENS), the model's probability for one finding as a
+ * concept of its own (ADR 0144). A viewer that labels a region only by its NUM items' concept
+ * names — OHIF's SR extension draws "<Code Meaning>: <value> <unit>" — then names the finding
+ * beside the number; "Certainty of Finding" (111012, DCM) stays for readers of the standard.
+ * One code per finding code, the same whatever model reports it: "PROB" and the first 12 hex
+ * digits of SHA-256("<scheme>:<value>") of the finding's code (SH holds 16 characters, an SCT
+ * id alone up to 18). The meaning is fitted to LO's 64 bytes by the free-text rule (ADR 0140).
+ */
+export function probabilityOf(finding: CodedConcept): CodedConcept {
+  const digest = createHash('sha256').update(`${finding.scheme}:${finding.value}`).digest('hex');
+  return code(
+    RADIOLENS_SCHEME,
+    `PROB${digest.slice(0, 12).toUpperCase()}`,
+    shortened(`Probability of ${finding.meaning}`),
+  );
+}
 
 /** Coding Scheme Identification Sequence item declaring our private scheme (PS3.3 C.12.1). */
 export const RADIOLENS_CODING_SCHEME_IDENTIFICATION = {

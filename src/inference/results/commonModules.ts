@@ -3,7 +3,13 @@ import { textValueMaxLength } from '../../foundation/dicom/index.js';
 import { codeItem, DCM } from './codes.js';
 import { dicomDate, dicomTime, UTC_OFFSET } from './dicomTime.js';
 import { manufacturer, modelName, shortened, softwareVersion } from './fitting.js';
-import type { AlgorithmIdentity, AnalysisRecord, DicomDataset, SourceImage } from './types.js';
+import type {
+  AlgorithmIdentity,
+  AnalysisRecord,
+  ContributingAlgorithm,
+  DicomDataset,
+  SourceImage,
+} from './types.js';
 
 /**
  * The modules every Radiolens result object shares. Results live in the source study
@@ -102,22 +108,32 @@ export function generalEquipmentModule(algorithm: AlgorithmIdentity): DicomDatas
 
 /**
  * Contributing Equipment Sequence (0018,A001): names the algorithm that produced the
- * content, as IHE AI Results asks, so a PACS or viewer can tell AI output from acquisition.
+ * content, as IHE AI Results asks, so a PACS or viewer can tell AI output from acquisition —
+ * and after it every other model the content depends on (ADR 0145).
  */
-export function contributingEquipment(algorithm: AlgorithmIdentity, at: Date): DicomDataset {
+export function contributingEquipment(
+  algorithm: AlgorithmIdentity,
+  at: Date,
+  contributors: readonly ContributingAlgorithm[] = [],
+): DicomDataset {
   return {
     ContributingEquipmentSequence: [
-      {
-        PurposeOfReferenceCodeSequence: [codeItem(DCM.processingEquipment)],
-        Manufacturer: manufacturer(algorithm),
-        ManufacturerModelName: modelName(algorithm),
-        SoftwareVersions: softwareVersion(algorithm),
-        DeviceSerialNumber: algorithm.manifestSha256.slice(0, 64),
-        ContributionDateTime: `${dicomDate(at)}${dicomTime(at)}${UTC_OFFSET}`,
-        // ST holds 1024: the name is shortened there, never the id, version or hash.
-        ContributionDescription: `AI inference by ${shortened(algorithm.name, 600)} (${algorithm.modelId} ${algorithm.version}, manifest sha256 ${algorithm.manifestSha256})`,
-      },
+      equipmentItem(algorithm, at, 'AI inference'),
+      ...contributors.map((each) => equipmentItem(each.algorithm, at, `AI ${each.role}`)),
     ],
+  };
+}
+
+function equipmentItem(algorithm: AlgorithmIdentity, at: Date, what: string): DicomDataset {
+  return {
+    PurposeOfReferenceCodeSequence: [codeItem(DCM.processingEquipment)],
+    Manufacturer: manufacturer(algorithm),
+    ManufacturerModelName: modelName(algorithm),
+    SoftwareVersions: softwareVersion(algorithm),
+    DeviceSerialNumber: algorithm.manifestSha256.slice(0, 64),
+    ContributionDateTime: `${dicomDate(at)}${dicomTime(at)}${UTC_OFFSET}`,
+    // ST holds 1024: the name is shortened there, never the id, version or hash.
+    ContributionDescription: `${shortened(what, 200)} by ${shortened(algorithm.name, 600)} (${algorithm.modelId} ${algorithm.version}, manifest sha256 ${algorithm.manifestSha256})`,
   };
 }
 

@@ -7,6 +7,7 @@ export type {
   AlgorithmIdentity,
   AnalysisRecord,
   CodedConcept,
+  ContributingAlgorithm,
   DicomDataset,
   DisplayImage,
   FindingExplanation,

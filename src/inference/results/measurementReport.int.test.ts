@@ -37,6 +37,12 @@ test('dsrdump reads it: findings, probabilities, presence, tracking and the devi
   assert.match(out, /<CONTAINER:\(126000,DCM,"Imaging Measurement Report"\)=SEPARATE>/);
   assert.match(out, /CODE:\(121071,DCM,"Finding"\)=\(233604007,SCT,"Pneumonia"\)/);
   assert.match(out, /NUM:\(111012,DCM,"Certainty of Finding"\)="87\.31" \(%,UCUM,"Percent"\)/);
+  // The same probability under a concept naming the finding, what OHIF draws (ADR 0144).
+  assert.match(
+    out,
+    /NUM:\(PROB[0-9A-F]{12},99RADIOLENS,"Probability of Pneumonia"\)="87\.31" \(%,UCUM,"Percent"\)/,
+  );
+  assert.match(out, /NUM:\(PROB[0-9A-F]{12},99RADIOLENS,"Probability of Pneumothorax"\)=/);
   assert.match(out, /CODE:\(233604007,SCT,"Pneumonia"\)=\(52101004,SCT,"Present"\)/);
   assert.match(out, /CODE:\(36118008,SCT,"Pneumothorax"\)=\(2667000,SCT,"Absent"\)/);
   assert.match(out, /NUM:\(OPTHRESH,99RADIOLENS,"Operating point threshold"\)="50"/);
@@ -186,4 +192,39 @@ test('each finding carries an image region on its source image, and the SR links
   const series = (other['ReferencedSeriesSequence'] as Record<string, unknown>[])[0]!;
   const refs = series['ReferencedSOPSequence'] as Record<string, unknown>[];
   assert.equal(refs[0]!['ReferencedSOPInstanceUID'], '2.25.777');
+});
+
+test('a model the results depend on (the lung segmentation) is Contributing Equipment after the algorithm', () => {
+  const record = {
+    ...syntheticRecord(),
+    contributors: [
+      {
+        role: 'lung field segmentation (input region)',
+        algorithm: {
+          modelId: 'cxr-lungs',
+          version: '1.0.0',
+          name: 'Radiolens CXR lungs (two-lung segmentation, compact U-Net)',
+          manufacturer: 'Radiolens project',
+          manifestSha256: 'c'.repeat(64),
+        },
+      },
+    ],
+  };
+  const { dataset, bytes } = writeMeasurementReport(record);
+  const items = dataset['ContributingEquipmentSequence'] as Record<string, unknown>[];
+  assert.equal(items.length, 2);
+  assert.match(String(items[0]!['ContributionDescription']), /^AI inference by /);
+  const modelName = String(items[1]!['ManufacturerModelName']);
+  assert.match(modelName, /^Radiolens CXR lungs .*\(cxr-lungs 1\.0\.0\)$/);
+  assert.ok(Buffer.byteLength(modelName) <= 64, modelName);
+  assert.equal(items[1]!['SoftwareVersions'], '1.0.0');
+  assert.match(
+    String(items[1]!['ContributionDescription']),
+    /^AI lung field segmentation \(input region\) by Radiolens CXR lungs .*\(cxr-lungs 1\.0\.0, manifest sha256 c{64}\)$/,
+  );
+  const result = dciodvfy(bytes);
+  assert.deepEqual(result.errors, [], result.text);
+  // Without contributors, only the algorithm.
+  const plain = writeMeasurementReport(syntheticRecord()).dataset;
+  assert.equal((plain['ContributingEquipmentSequence'] as unknown[]).length, 1);
 });

@@ -7,6 +7,7 @@ import {
   SCT,
   UCUM,
   codeItem,
+  probabilityOf,
 } from './codes.js';
 import {
   assertValidRecord,
@@ -77,7 +78,7 @@ export function writeMeasurementReport(record: AnalysisRecord): MeasurementRepor
     SeriesDescription: resultSeriesDescription(algorithm, 'sr'),
     ReferencedPerformedProcedureStepSequence: [],
     ...generalEquipmentModule(algorithm),
-    ...contributingEquipment(algorithm, at),
+    ...contributingEquipment(algorithm, at, record.contributors),
     // SR Document General Module (C.17.2)
     InstanceNumber: 1,
     CompletionFlag: 'COMPLETE',
@@ -127,7 +128,8 @@ export function percent(probability: number): string {
 /**
  * TID 1410 Planar ROI Measurements and Qualitative Evaluations for one finding (ADR 0141):
  * the finding's image region on the source image (SCOORD, TID 1410 row "Image Region"), the
- * heatmap objects as Visual Explanation, the probability as a measurement.
+ * heatmap objects as Visual Explanation, the probability as a measurement — under a concept
+ * naming the finding and as Certainty of Finding (ADR 0144).
  */
 function measurementGroup(record: AnalysisRecord, finding: FindingResult): ContentItem {
   const { algorithm } = record;
@@ -142,7 +144,8 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
       : [image('CONTAINS', DCM.visualExplanation, ref.sopClassUid, ref.sopInstanceUid)],
   );
   return container('CONTAINS', DCM.measurementGroup, [
-    // Tracking Identifier: OHIF labels the drawn region with it — the finding's name first.
+    // Tracking Identifier: the finding's name first, then the model version, for readers of the
+    // content tree. OHIF keeps it but does not draw it; it draws the NUM items below (ADR 0144).
     text(
       'HAS OBS CONTEXT',
       DCM.trackingIdentifier,
@@ -174,15 +177,19 @@ function measurementGroup(record: AnalysisRecord, finding: FindingResult): Conte
       finding.image.sopInstanceUid,
     ),
     ...explanations,
-    // TID 300 Measurement: the model's probability, inferred from the analysed image
-    num('CONTAINS', DCM.certaintyOfFinding, percent(finding.probability), UCUM.percent, [
-      image(
-        'INFERRED FROM',
-        DCM.sourceOfMeasurement,
-        finding.image.sopClassUid,
-        finding.image.sopInstanceUid,
-      ),
-    ]),
+    // TID 300 Measurement: the model's probability, inferred from the analysed image — first
+    // under a concept that names the finding, which is what OHIF draws at the region ("Probability
+    // of Pneumonia: 87.31 %"), then as the standard's Certainty of Finding (ADR 0144).
+    ...[probabilityOf(finding.finding), DCM.certaintyOfFinding].map((concept) =>
+      num('CONTAINS', concept, percent(finding.probability), UCUM.percent, [
+        image(
+          'INFERRED FROM',
+          DCM.sourceOfMeasurement,
+          finding.image.sopClassUid,
+          finding.image.sopInstanceUid,
+        ),
+      ]),
+    ),
     num('CONTAINS', RADIOLENS.operatingThreshold, percent(finding.threshold), UCUM.percent),
     // Where the heatmap's evidence lies: its energy inside the lung field (ADR 0161).
     ...(finding.heatmapInLungs?.energyInside == null

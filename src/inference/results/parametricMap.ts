@@ -111,7 +111,7 @@ export function writeParametricMap(input: ParametricMapInput): ParametricMap {
     // General Equipment + Enhanced General Equipment (C.7.5.2): all Type 1 there.
     ...generalEquipmentModule(algorithm),
     DeviceSerialNumber: algorithm.manifestSha256.slice(0, 64),
-    ...contributingEquipment(algorithm, at),
+    ...contributingEquipment(algorithm, at, record.contributors),
     // Image Pixel (C.7.6.3) for float data: no Bits Stored, High Bit, Pixel Representation
     Rows: heatmap.height,
     Columns: heatmap.width,

@@ -81,7 +81,7 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
     ...lateralityAndBodyPart(image),
     ...sourceGeometry(image),
     ...generalEquipmentModule(algorithm),
-    ...contributingEquipment(algorithm, at),
+    ...contributingEquipment(algorithm, at, record.contributors),
     // SC Equipment (C.8.6.1)
     ConversionType: 'WSD',
     SecondaryCaptureDeviceManufacturer: manufacturer(algorithm),

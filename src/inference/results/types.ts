@@ -72,6 +72,12 @@ export interface FindingExplanation {
   parametricMap?: { sopClassUid: string; sopInstanceUid: string };
 }
 
+/** A model whose output the results depend on, and its part in them ("lung field segmentation"). */
+export interface ContributingAlgorithm {
+  algorithm: AlgorithmIdentity;
+  role: string;
+}
+
 export interface AnalysisRecord {
   studyInstanceUid: string;
   /**
@@ -84,6 +90,12 @@ export interface AnalysisRecord {
   sources: SourceImage[];
   findings: FindingResult[];
   algorithm: AlgorithmIdentity;
+  /**
+   * Other models the results depend on, each with what it did — the lung segmentation that
+   * cropped the classifier's input or placed its heatmaps (ADR 0145). Listed as Contributing
+   * Equipment after the algorithm in every object written.
+   */
+  contributors?: ContributingAlgorithm[];
   performedAt: Date;
   /** `codes`: machine-readable reasons where the check that refused the image has them. */
   notAnalysed: { image: SourceImage; reason: string; codes?: string[] }[];
