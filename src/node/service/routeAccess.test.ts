@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditLog, type AuditEntry } from '../../foundation/audit/index.js';
 import { conformanceDir, repoRoot } from '../../../test/support/index.js';
+import { feedbackAnswer } from '../../../test/support/feedback.js';
 import { cookieOf, httpCall, type HttpAnswer } from '../../../test/support/httpClient.js';
 import { ROLES, UserStore, auditLogPath, type Role } from '../access/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
@@ -245,6 +246,17 @@ describe('every route of a started node, from its OpenAPI document', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     assert.equal(search.status, 200);
+    const answered = await httpCall(`${base}/api/feedback`, {
+      method: 'POST',
+      headers: {
+        cookie: radiologist.cookie,
+        'x-csrf-token': radiologist.csrf,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(feedbackAnswer()),
+    });
+    assert.equal(answered.status, 201, answered.body);
+    assert.equal((JSON.parse(answered.body) as { userId: string }).userId, 'radio');
     const path = auditLogPath(join(dir, 'data'));
     const text = await readFile(path, 'utf8');
     const entries = text
@@ -271,6 +283,92 @@ describe('every route of a started node, from its OpenAPI document', () => {
     assert.ok(!text.includes(studyUid), 'no Study Instance UID in the audit log');
     assert.ok(!text.includes('DOE'), 'no query value in the audit log');
     assert.ok(!text.includes(PASSWORD) && !text.includes('wrong password'), 'no password');
+    const answer = entries.find((e) => e.action === 'feedback.answer');
+    assert.equal(answer?.actor, 'radio');
+    assert.equal(answer?.subject, `study:${feedbackAnswer().studyKey}`);
+    assert.equal(answer?.details['answer'], 'agree');
     assert.deepEqual(await verifyAuditLog(path), { ok: true, entries: entries.length });
+    // The auditor reads the same records over HTTP, with the chain's verdict.
+    const auditor = sessions.get('auditor')!;
+    const read_ = await httpCall(`${base}/api/audit?limit=5`, {
+      headers: { cookie: auditor.cookie },
+    });
+    const served = JSON.parse(read_.body) as {
+      verification: { ok: boolean };
+      entries: AuditEntry[];
+    };
+    assert.equal(served.verification.ok, true);
+    assert.equal(served.entries.length, 5);
+    assert.equal(served.entries.at(-1)?.action, 'http.readAudit');
+  });
+});
+
+describe('the HTTP port over TLS (--tls-cert, --tls-key)', () => {
+  it('serves HTTPS with a Secure __Host- cookie and HSTS; a missing key file is named', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'radiolens-tls-'));
+    const tlsDir = join(repoRoot, 'test', 'fixtures', 'tls');
+    const data = join(dir, 'data');
+    try {
+      await mkdir(data, { mode: 0o700 });
+      const db = openNodeDatabase(data);
+      await new UserStore(db).add('radio', 'radiologist', PASSWORD);
+      db.close();
+      const flags = {
+        data,
+        dicomPort: 0,
+        httpPort: 0,
+        host: '127.0.0.1',
+        watch: false as const,
+        workers: 0,
+      };
+      assert.throws(
+        () =>
+          loadNodeConfig(
+            { ...flags, tlsCert: join(tlsDir, 'localhost.crt') },
+            join(repoRoot, 'models'),
+          ),
+        /--tls-cert and --tls-key go together/,
+      );
+      const missing = loadNodeConfig(
+        { ...flags, tlsCert: join(tlsDir, 'localhost.crt'), tlsKey: join(dir, 'none.key') },
+        join(repoRoot, 'models'),
+      );
+      await assert.rejects(
+        RadiolensNode.start(missing, { logger: createLogger(() => undefined) }),
+        /cannot read the TLS key .*none\.key/,
+      );
+      const config = loadNodeConfig(
+        { ...flags, tlsCert: join(tlsDir, 'localhost.crt'), tlsKey: join(tlsDir, 'localhost.key') },
+        join(repoRoot, 'models'),
+      );
+      const node = await RadiolensNode.start(config, { logger: createLogger(() => undefined) });
+      try {
+        const ca = await readFile(join(tlsDir, 'localhost.crt'));
+        const base = `https://127.0.0.1:${node.listeners.http.port}`;
+        const answer = await httpCall(`${base}/api/login`, {
+          method: 'POST',
+          ca,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user: 'radio', password: PASSWORD }),
+        });
+        assert.equal(answer.status, 200, answer.body);
+        assert.match(
+          String(answer.headers['set-cookie']),
+          /^__Host-radiolens_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/,
+        );
+        assert.match(String(answer.headers['strict-transport-security']), /max-age=31536000/);
+        const studies = await httpCall(`${base}/dicomweb/studies`, {
+          ca,
+          headers: { cookie: cookieOf(answer) },
+        });
+        assert.equal(studies.status, 200);
+        // Plain HTTP to the TLS port gets no answer from the node's routes.
+        await assert.rejects(httpCall(`http://127.0.0.1:${node.listeners.http.port}/health`));
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
