@@ -26,6 +26,8 @@ export function SESSION_COOKIE(tls: boolean): string {
 }
 
 const MAX_LOGIN_BODY_BYTES = 4096;
+/** Refused (throttled) logins are recorded at most this often per address, reason and user. */
+const THROTTLED_RECORD_INTERVAL_MS = 60_000;
 
 export interface LoginRouteOptions {
   readonly users: UserStore;
@@ -93,6 +95,7 @@ export interface LoginRoutes {
 
 export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
   const { users, sessions, throttle, audit, tls } = options;
+  const throttledRecords = new Map<string, { at: number; since: number }>();
 
   async function login(req: IncomingMessage, res: ServerResponse, address: string): Promise<void> {
     // JSON only: a cross-site form cannot send it without a CORS preflight the node refuses.
@@ -123,12 +126,26 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
     const subject = users.find(name) === undefined ? 'user:unknown' : `user:${name}`;
     const gate = throttle.check(address, name);
     if (!gate.allowed) {
-      await audit.record({
-        actor: 'anonymous',
-        action: 'auth.login-throttled',
-        subject,
-        details: { address, by: gate.by },
-      });
+      // Once a minute per address and reason, with the count since: a flood of refused
+      // attempts must not become a flood of fsynced records.
+      const key = `${address}|${gate.by}|${subject}`;
+      const last = throttledRecords.get(key);
+      const now = Date.now();
+      if (last === undefined || now - last.at >= THROTTLED_RECORD_INTERVAL_MS) {
+        throttledRecords.delete(key);
+        throttledRecords.set(key, { at: now, since: 0 });
+        if (throttledRecords.size > 10_000) {
+          throttledRecords.delete(throttledRecords.keys().next().value!);
+        }
+        await audit.record({
+          actor: 'anonymous',
+          action: 'auth.login-throttled',
+          subject,
+          details: { address, by: gate.by, refusedSinceLastRecord: last?.since ?? 0 },
+        });
+      } else {
+        last.since += 1;
+      }
       send(
         res,
         429,

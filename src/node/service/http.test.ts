@@ -112,6 +112,12 @@ test('DICOMweb refuses clients off the allow-list, and admits them with the bear
       });
       assert.equal(right.status, 200);
       assert.deepEqual(calls, [undefined, '1.2.3']);
+      // A browser (it sends Origin) is never admitted by address, even from the list.
+      const fromBrowser = await post(base, '/dicomweb/studies', '127.0.0.1', {
+        origin: 'http://attacker.example',
+      });
+      assert.equal(fromBrowser.status, 401);
+      assert.equal(calls.length, 2);
       // /health carries no patient data and stays open to every address.
       const health = await new Promise<number>((resolve, reject) =>
         request(
@@ -135,8 +141,12 @@ test('DICOMweb refuses clients off the allow-list, and admits them with the bear
     lines,
   );
   const refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  // Two refusals from one address within a minute: one record.
-  assert.equal(refused.filter((r) => r['event'] === 'http-refused').length, 1);
+  // Two refusals from one address within a minute: one record (and one for the browser).
+  const records = refused.filter((r) => r['event'] === 'http-refused');
+  assert.deepEqual(
+    records.map((r) => r['address']),
+    ['127.0.0.2', '127.0.0.1'],
+  );
   assert.ok(!lines.join('').includes(token));
 });
 

@@ -187,6 +187,10 @@ function authenticate(
     const session = options.readingRoom.sessions.touch(sessionId);
     if (session !== undefined) return { kind: 'user', session, sessionId };
   }
+  // A browser is never a machine client: a request with Origin (which browsers send on
+  // every POST) is not admitted by address, so a page on an allowed machine — or one that
+  // re-binds its DNS name to it — cannot send STOW-RS with the machine's address.
+  if (req.headers.origin !== undefined) return undefined;
   const byAddress = decideHttpAccess(options.access, req.socket.remoteAddress, undefined);
   return byAddress.allowed ? { kind: 'machine', by: 'address' } : undefined;
 }

@@ -231,9 +231,11 @@ describe('every route of a started node, from its OpenAPI document', () => {
   it('rate-limits failed logins per user: the sixth try in the window is 429 even with the right password', async () => {
     for (let i = 0; i < 5; i++)
       assert.equal((await login('audit', 'wrong password!!')).status, 401);
-    const limited = await login('audit');
-    assert.equal(limited.status, 429);
-    assert.match(String(limited.headers['retry-after']), /^\d+$/);
+    for (let i = 0; i < 3; i++) {
+      const limited = await login('audit');
+      assert.equal(limited.status, 429);
+      assert.match(String(limited.headers['retry-after']), /^\d+$/);
+    }
   });
 
   it('audits logins good and bad, logouts, reads of a study by its key, and no UID or password', async () => {
@@ -272,6 +274,9 @@ describe('every route of a started node, from its OpenAPI document', () => {
     ]) {
       assert.ok(actions.has(action), action);
     }
+    // Three throttled attempts within a minute: one record (a flood is not a flood of fsyncs).
+    assert.equal(entries.filter((e) => e.action === 'auth.login-throttled').length, 1);
+    assert.equal(entries.filter((e) => e.action === 'auth.login-failed').length, 5);
     const view = entries.find(
       (e) => e.action === 'http.retrieveStudyMetadata' && e.actor === 'radio',
     );
