@@ -14,7 +14,7 @@ import { verifyAuditLog, type AuditEntry } from '../../foundation/audit/index.js
 import { conformanceDir, repoRoot } from '../../../test/support/index.js';
 import { feedbackAnswer } from '../../../test/support/feedback.js';
 import { cookieOf, httpCall, type HttpAnswer } from '../../../test/support/httpClient.js';
-import { ROLES, UserStore, auditLogPath, type Role } from '../access/index.js';
+import { ROLES, StudyKeys, UserStore, auditLogPath, type Role } from '../access/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
 import { loadNodeConfig } from './config.js';
 import { sha256OfToken } from './httpAccess.js';
@@ -277,10 +277,22 @@ describe('every route of a started node, from its OpenAPI document', () => {
     // Three throttled attempts within a minute: one record (a flood is not a flood of fsyncs).
     assert.equal(entries.filter((e) => e.action === 'auth.login-throttled').length, 1);
     assert.equal(entries.filter((e) => e.action === 'auth.login-failed').length, 5);
+    // The operator finds the study's key from its UID on the node (radiolens audit study-key).
+    const db = openNodeDatabase(join(dir, 'data'));
+    let key: string;
+    try {
+      key = new StudyKeys(db).of(studyUid);
+    } finally {
+      db.close();
+    }
+    assert.match(key, /^[A-Za-z0-9_-]{22}$/);
     const view = entries.find(
-      (e) => e.action === 'http.retrieveStudyMetadata' && e.actor === 'radio',
+      (e) =>
+        e.action === 'http.retrieveStudyMetadata' &&
+        e.actor === 'radio' &&
+        e.subject === `study:${key}`,
     );
-    assert.match(view?.subject ?? '', /^study:[A-Za-z0-9_-]{22}$/);
+    assert.ok(view, 'the read of the stored study is recorded under its key');
     assert.equal(view?.details['address'], '127.0.0.1');
     const query = [...entries].reverse().find((e) => e.action === 'http.searchForStudies');
     assert.equal(query?.actor, 'machine:token');
