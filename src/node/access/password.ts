@@ -20,8 +20,9 @@ export interface ScryptParameters {
 
 /**
  * OWASP's scrypt setting with 32 MiB of memory per hash (N=2^15, r=8, p=3): an attacker's GPU
- * or ASIC pays that memory for every guess; the node pays ~0.1–0.3 s per login on one core,
- * off the event loop (libuv's thread pool).
+ * or ASIC pays that memory for every guess. The node pays it once per login, off the event
+ * loop (libuv's thread pool): measured 0.9–1.2 s per verification on the 2-core development
+ * machine at nice 10 while a model trained beside it (ADR 0174).
  */
 export const SCRYPT_DEFAULTS: ScryptParameters = { ln: 15, r: 8, p: 3 };
 const SALT_BYTES = 16;
