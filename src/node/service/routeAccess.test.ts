@@ -274,6 +274,9 @@ describe('every route of a started node, from its OpenAPI document', () => {
     ]) {
       assert.ok(actions.has(action), action);
     }
+    const start = entries.find((e) => e.action === 'node.start');
+    assert.match(String(start?.details['configSha256']), /^[0-9a-f]{64}$/);
+    assert.equal(start?.details['activeUsers'], ROLES.length);
     // Three throttled attempts within a minute: one record (a flood is not a flood of fsyncs).
     assert.equal(entries.filter((e) => e.action === 'auth.login-throttled').length, 1);
     assert.equal(entries.filter((e) => e.action === 'auth.login-failed').length, 5);

@@ -5,6 +5,7 @@
  * stop accepting, let stores in progress finish, let a running job finish within the grace
  * period or give its lease back, stop the deliverer, close the database.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -427,6 +428,19 @@ export class RadiolensNode {
         logger,
         options.version ?? '0.0.0',
       );
+      // Which configuration this node runs with, as a digest (issue #13 Deliver 7): a change
+      // of configuration between starts shows as a new digest in the audit log. A node that
+      // cannot write its audit log does not start.
+      await audit.record({
+        actor: `node@${hostname()}`,
+        action: 'node.start',
+        subject: `node:${config.aeTitle}`,
+        details: {
+          version: options.version ?? '0.0.0',
+          configSha256: createHash('sha256').update(JSON.stringify(config)).digest('hex'),
+          activeUsers: users.list().filter((u) => u.disabledAt === null).length,
+        },
+      });
       holder.node = node;
       if (testDelayMs() > 0) {
         logger.warn('test-hook-active', { env: TEST_DELAY_ENV, ms: testDelayMs() });
