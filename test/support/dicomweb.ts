@@ -9,6 +9,7 @@ import { parseMultipartRelated } from '../../src/foundation/dicomweb/index.js';
 import { createDicomWebReadRoutes, type DicomWebAccess } from '../../src/node/dicomweb/index.js';
 import { createLogger } from '../../src/node/service/log.js';
 import { DICOMWEB_ROOT, NodeHttpServer } from '../../src/node/service/http.js';
+import { sha256OfToken } from '../../src/node/service/httpAccess.js';
 import { InstanceStore } from '../../src/node/store/index.js';
 import { conformanceDir } from './paths.js';
 
@@ -23,6 +24,13 @@ export const DICOMWEB_CORPUS = [
   'pydicom-data/liver.dcm',
   'cornerstone3D/CTImage.dcm',
 ] as const;
+
+/**
+ * The reads are for radiologists and machine clients with the token (ADR 0174); these tests
+ * read as a machine client.
+ */
+const READER_TOKEN = 'dicomweb-conformance-reader-token';
+const AUTHORIZATION = { authorization: `Bearer ${READER_TOKEN}` };
 
 /** The Accept header OHIF's image loader sends for frames. */
 export const OHIF_FRAMES_ACCEPT =
@@ -51,7 +59,7 @@ export async function withDicomWebNode(
   const server = await NodeHttpServer.start({
     host: '127.0.0.1',
     port: 0,
-    access: { allowAddresses: ['127.0.0.1'], tokenSha256: null },
+    access: { allowAddresses: [], tokenSha256: sha256OfToken(READER_TOKEN) },
     health: () => ({ status: 'ok' }),
     logger: createLogger(() => undefined),
     dicomWebRead: createDicomWebReadRoutes(store, {
@@ -80,7 +88,7 @@ export interface MultipartResponse {
 }
 
 export async function getMultipart(url: string, accept: string): Promise<MultipartResponse> {
-  const response = await fetch(url, { headers: { accept } });
+  const response = await fetch(url, { headers: { accept, ...AUTHORIZATION } });
   const contentType = response.headers.get('content-type') ?? '';
   const body = new Uint8Array(await response.arrayBuffer());
   if (response.status !== 200) return { status: response.status, contentType, parts: [] };
@@ -91,6 +99,6 @@ export async function getJson<T = unknown>(
   url: string,
   accept = 'application/dicom+json',
 ): Promise<{ status: number; body: T; headers: Headers }> {
-  const response = await fetch(url, { headers: { accept } });
+  const response = await fetch(url, { headers: { accept, ...AUTHORIZATION } });
   return { status: response.status, body: (await response.json()) as T, headers: response.headers };
 }

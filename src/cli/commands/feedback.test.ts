@@ -12,6 +12,8 @@ import { FeedbackStore } from '../../node/feedback/index.js';
 import { InstanceStore } from '../../node/store/index.js';
 import { feedbackAnswer } from '../../../test/support/feedback.js';
 import { syntheticInstance, syntheticUids } from '../../../test/support/store.js';
+import { AuditLog, verifyAuditLog } from '../../foundation/audit/index.js';
+import { auditLogPath } from '../../node/access/index.js';
 import { runFeedbackExport } from './feedback.js';
 import { runStatsMrmc } from './stats.js';
 
@@ -76,6 +78,12 @@ describe('radiolens feedback export', () => {
       const result = await runFeedbackExport({ data: dir, out });
       // Cases 3, 4 and 6: the readers disagree (a tie) → left out.
       assert.equal(result.rows, 5);
+      // The export is an audit record, in an intact chain.
+      const audit = new AuditLog(auditLogPath(dir));
+      const [record] = await audit.entries();
+      assert.equal(record?.action, 'feedback.export');
+      assert.deepEqual(record?.details, { rows: 5 });
+      assert.equal((await verifyAuditLog(audit.path)).ok, true);
       const images = readValidationLabels(out, { labels: ['pneumonia'] });
       assert.equal(images.length, 5);
       const store = InstanceStore.open(dir);

@@ -1,7 +1,8 @@
 /**
  * `radiolens feedback export`: the radiologists' answers recorded by the node (ADR 0171) as
  * the labels CSV `radiolens validate` reads or the long-format CSV `radiolens stats mrmc`
- * reads. Reads the node database; safe while the node runs (SQLite WAL readers).
+ * reads. Reads the node database; safe while the node runs (SQLite WAL readers). Every
+ * export is a record in the node's audit log.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -14,6 +15,8 @@ import {
   feedbackValidateCsv,
   type CsvExport,
 } from '../../node/feedback/index.js';
+import { AuditLog, commandLineActor } from '../../foundation/audit/index.js';
+import { auditLogPath } from '../../node/access/index.js';
 import { DEFAULTS } from '../../node/service/index.js';
 import { DATABASE_FILE_NAME, openNodeDatabase } from '../../node/store/index.js';
 import type { CommandModule } from './index.js';
@@ -98,6 +101,17 @@ export async function runFeedbackExport(options: FeedbackExportOptions): Promise
       const truth = readTruth(resolve(options.truth));
       result = feedbackMrmcCsv(answers, label, (c) => truth.get(c));
     }
+    // No export without its audit record (ADR 0176): recorded before the file is written.
+    await new AuditLog(auditLogPath(dataDir)).append({
+      actor: commandLineActor(),
+      action: 'feedback.export',
+      subject: `feedback:${format}`,
+      details: {
+        rows: result.rows,
+        ...(options.model === undefined ? {} : { model: options.model }),
+        ...(options.label === undefined ? {} : { label: options.label }),
+      },
+    });
     await writeFileAtomic(out, result.csv);
     return result;
   } finally {

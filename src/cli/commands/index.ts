@@ -20,6 +20,7 @@ import { monitorCommand } from './monitor.js';
 import { pilotCommand } from './pilot.js';
 import { auditCommand } from './audit.js';
 import { feedbackCommand } from './feedback.js';
+import { usersCommand } from './users.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -48,4 +49,5 @@ export const commandModules: readonly CommandModule[] = [
   monitorCommand,
   auditCommand,
   feedbackCommand,
+  usersCommand,
 ];

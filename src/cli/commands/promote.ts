@@ -16,12 +16,13 @@ import {
   runPromotionGate,
   type PromotionReport,
 } from '../../lifecycle/pccp/index.js';
+import { auditLogPath } from '../../node/access/index.js';
 import { DEFAULTS } from '../../node/service/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 
 /** The node's audit log in a data directory (issue #13 builds the reading room's on it). */
 export function auditLogOf(dataDir: string | undefined): AuditLog {
-  return new AuditLog(join(resolve(dataDir ?? DEFAULTS.dataDir), 'audit', 'audit.jsonl'));
+  return new AuditLog(auditLogPath(resolve(dataDir ?? DEFAULTS.dataDir)));
 }
 
 /** `<dir>@<version>`, split at the last '@' (a folder may contain '@', a version does not). */

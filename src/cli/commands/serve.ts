@@ -41,6 +41,8 @@ interface ServeOptions {
   dicomHost?: string;
   httpHost?: string;
   httpAllow?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
   allow?: string[];
   model?: string[];
   shadow?: string[];
@@ -62,8 +64,9 @@ export const serveCommand: CommandModule = (program: Command) => {
         'routed to its model(s), analysed, and the SR, SC and FHIR results are sent to every ' +
         '--send-to destination (retried until delivered). An instance is acknowledged only ' +
         'once stored durably. The HTTP port also serves DICOMweb QIDO-RS/WADO-RS over the ' +
-        "node's store and /api/feedback (this machine only until login). Logs are JSON lines " +
-        'on stderr, without patient data.',
+        "node's store and the reading room's API (/api/login, /api/feedback, /api/audit; every " +
+        'route with its roles in /api/openapi.json), behind login and roles. Logs are JSON ' +
+        'lines on stderr, without patient data.',
     )
     .option('--config <file>', 'JSON configuration file (flags override its fields)')
     .option(
@@ -86,11 +89,13 @@ export const serveCommand: CommandModule = (program: Command) => {
     .option('--http-host <ip>', 'address the HTTP port listens on (default: --host)')
     .option(
       '--http-allow <ip>',
-      'client address allowed to use DICOMweb and /api without a token; repeatable ' +
-        '(default: the addresses of the --allow list, i.e. this machine); others need ' +
-        '"Authorization: Bearer $RADIOLENS_HTTP_TOKEN"',
+      'client address allowed to send STOW-RS without a token; repeatable (default: the ' +
+        'addresses of the --allow list, i.e. this machine); other machine clients need ' +
+        '"Authorization: Bearer $RADIOLENS_HTTP_TOKEN", people log in',
       collect,
     )
+    .option('--tls-cert <pem>', 'serve HTTPS: certificate (chain) file, PEM; with --tls-key')
+    .option('--tls-key <pem>', 'serve HTTPS: private key file, PEM; with --tls-cert')
     .option(
       '--allow <aet[@ip]>',
       'calling AE title allowed to send, optionally only from that IP; repeatable; * is any title ' +
@@ -158,9 +163,12 @@ export const serveCommand: CommandModule = (program: Command) => {
         'a route pinned to another version is refused.\n' +
         'SIGTERM or SIGINT stops gracefully: no new associations or uploads, stores in progress ' +
         'finish, a running job finishes within the grace period or is re-queued; exit status 0.\n' +
-        'DICOMweb (STOW-RS) is refused to anonymous clients: only addresses on --http-allow, ' +
-        'or any client with the bearer token set in RADIOLENS_HTTP_TOKEN (or its sha256 as ' +
-        'http.tokenSha256 in the file); /health is open and carries no patient data. The file ' +
+        'Only /health and /api/login are open. People log in (users from "radiolens users ' +
+        'add") and hold a session cookie; machine clients present the bearer token set in ' +
+        'RADIOLENS_HTTP_TOKEN (or its sha256 as http.tokenSha256 in the file): STOW-RS and ' +
+        'DICOMweb reads; addresses on --http-allow may send STOW-RS without it. Every login, ' +
+        'read of patient data and answer is a record in <data>/audit/audit.jsonl ' +
+        '(docs/reading-room-http.md). http.tls.certFile/keyFile in the file as --tls-cert/--tls-key. The file ' +
         'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
         'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
         '(docs/security.md).\n' +
@@ -178,6 +186,8 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.dicomHost !== undefined ? { dicomHost: opts.dicomHost } : {}),
         ...(opts.httpHost !== undefined ? { httpHost: opts.httpHost } : {}),
         ...(opts.httpAllow !== undefined ? { httpAllow: opts.httpAllow } : {}),
+        ...(opts.tlsCert !== undefined ? { tlsCert: opts.tlsCert } : {}),
+        ...(opts.tlsKey !== undefined ? { tlsKey: opts.tlsKey } : {}),
         ...(opts.allow !== undefined ? { allow: opts.allow } : {}),
         ...(opts.model !== undefined ? { model: opts.model } : {}),
         ...(opts.shadow !== undefined ? { shadow: opts.shadow } : {}),
@@ -217,11 +227,14 @@ export const serveCommand: CommandModule = (program: Command) => {
         driftCheck: nodeDriftCheck(config),
       });
       const { dicom, http, watchFolder } = node.listeners;
+      const scheme = config.http.tls === null ? 'http' : 'https';
       process.stdout.write(
         `radiolens node listening\n` +
           `  DICOM   ${dicom.aeTitle} on ${dicom.host}:${dicom.port} (C-ECHO, C-STORE)\n` +
-          `  HTTP    http://${http.host}:${http.port}/health (open to all)\n` +
-          `  STOW-RS http://${http.host}:${http.port}/dicomweb/studies (${describeHttpAccess(config.http)})\n` +
+          `  HTTP    ${scheme}://${http.host}:${http.port}/health (open to all)\n` +
+          `  login   ${scheme}://${http.host}:${http.port}/api/login (users: radiolens users add)\n` +
+          `  STOW-RS ${scheme}://${http.host}:${http.port}/dicomweb/studies (${describeHttpAccess(config.http)}, or an administrator)\n` +
+          `  reads   ${scheme}://${http.host}:${http.port}/dicomweb (radiologists, or the bearer token)\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,

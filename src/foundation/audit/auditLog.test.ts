@@ -105,3 +105,23 @@ test('appends from many callers at once keep one chain', async () => {
     assert.deepEqual(await verifyAuditLog(log.path), { ok: true, entries: 12 });
   });
 });
+
+test('the next entry chains to the last one even when that one is longer than the tail read', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-audit-'));
+  try {
+    const log = new AuditLog(join(dir, 'audit.jsonl'));
+    await log.append({ actor: 'a', action: 'x.first', subject: 's' });
+    // 100 KiB of details: several times the 16 KiB window the last entry is looked for in.
+    await log.append({
+      actor: 'a',
+      action: 'x.long',
+      subject: 's',
+      details: { note: 'é'.repeat(50_000) },
+    });
+    const third = await log.append({ actor: 'a', action: 'x.third', subject: 's' });
+    assert.equal(third.seq, 3);
+    assert.deepEqual(await verifyAuditLog(log.path), { ok: true, entries: 3 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

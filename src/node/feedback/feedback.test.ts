@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { feedbackAnswer } from '../../../test/support/feedback.js';
-import { createLogger } from '../service/log.js';
-import { NodeHttpServer } from '../service/http.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { openNodeDatabase } from '../store/index.js';
 import {
   ANONYMOUS_LOCAL_USER,
@@ -23,21 +23,26 @@ async function withApi(
   const db = openNodeDatabase(dir);
   const store = new FeedbackStore(db);
   const recorded: FeedbackRecord[] = [];
-  const server = await NodeHttpServer.start({
-    host: '127.0.0.1',
-    port: 0,
-    access: { allowAddresses: ['127.0.0.1'], tokenSha256: null },
-    health: () => ({ status: 'ok' }),
-    logger: createLogger(() => undefined),
-    api: createFeedbackRoutes(store, {
-      onRecorded: (r) => recorded.push(r),
-      ...(identify === undefined ? {} : { identify }),
-    }),
+  // The routes alone, on a plain listener: who may reach them is the node listener's
+  // business and is tested there (service/http.test.ts, service/access.test.ts).
+  const routes = createFeedbackRoutes(store, {
+    onRecorded: (r) => {
+      recorded.push(r);
+    },
+    ...(identify === undefined ? {} : { identify }),
   });
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://node').pathname.replace(/^\/api/, '');
+    void routes.handle(req, res, path).then((handled) => {
+      if (!handled) res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
   try {
-    await run(`http://127.0.0.1:${server.port}/api/feedback`, store, recorded);
+    await run(`http://127.0.0.1:${port}/api/feedback`, store, recorded);
   } finally {
-    await server.stop(1000);
+    await new Promise((resolve) => server.close(resolve));
     db.close();
   }
   return dir;

@@ -12,12 +12,12 @@ export const MAX_FEEDBACK_BODY_BYTES = 64 * 1024;
 
 export interface FeedbackRouteOptions {
   /**
-   * Who is answering: the authenticated identity once the listener has one (issue #13
-   * Deliver 6); until then every answer is 'anonymous-local'.
+   * Who is answering: the logged-in user (issue #13 Deliver 6); 'anonymous-local' only
+   * where no identity is given (tests of this module alone).
    */
   readonly identify?: (req: IncomingMessage) => string | undefined;
-  /** Called after an answer is stored (audit, live updates). */
-  readonly onRecorded?: (record: FeedbackRecord) => void;
+  /** Called after an answer is stored (audit, live updates); awaited before the answer. */
+  readonly onRecorded?: (record: FeedbackRecord) => void | Promise<void>;
 }
 
 export interface FeedbackRoutes {
@@ -113,7 +113,7 @@ export function createFeedbackRoutes(
       }
       const userId = options.identify?.(req) ?? ANONYMOUS_LOCAL_USER;
       const record = store.record(parsed.data, userId);
-      options.onRecorded?.(record);
+      await options.onRecorded?.(record);
       send(res, 201, record, { location: `/api/feedback?studyKey=${record.studyKey}` });
       return true;
     },

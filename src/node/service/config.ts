@@ -163,6 +163,11 @@ export const httpSectionSchema = z
       .optional(),
     maxRequestBytes: positiveBytes('maxRequestBytes').optional(),
     maxPartBytes: positiveBytes('maxPartBytes').optional(),
+    /** HTTPS on the HTTP port (ADR 0177): PEM certificate (chain) and private key files. */
+    tls: z
+      .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -271,6 +276,9 @@ export interface NodeFlags {
   readonly httpHost?: string;
   /** Client addresses allowed to use DICOMweb without a token (`--http-allow`). */
   readonly httpAllow?: readonly string[];
+  /** PEM certificate and key: the HTTP port speaks TLS (`--tls-cert`, `--tls-key`). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   readonly allow?: readonly string[];
   readonly model?: readonly string[];
   readonly shadow?: readonly string[];
@@ -305,6 +313,8 @@ export interface NodeConfig {
     readonly tokenSha256: string | null;
     readonly maxRequestBytes: number;
     readonly maxPartBytes: number;
+    /** HTTPS when set (ADR 0177); absolute paths. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   };
   /** File modes of the data folder (ADR 0135). */
   readonly storage: {
@@ -491,6 +501,7 @@ function listenersAndAccess(flagConfig: NodeConfigFile, fileConfig: NodeConfigFi
         token !== undefined && token !== '' ? sha256OfToken(token) : (http.tokenSha256 ?? null),
       maxRequestBytes: http.maxRequestBytes ?? HARDENING_DEFAULTS.maxRequestBytes,
       maxPartBytes: http.maxPartBytes ?? HARDENING_DEFAULTS.maxPartBytes,
+      tls: http.tls ?? null,
     },
     storage: {
       group: fileConfig.storage?.group ?? null,
@@ -523,8 +534,15 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     ...(flags.host !== undefined ? { host: flags.host } : {}),
     ...(flags.dicomHost !== undefined ? { dicomHost: flags.dicomHost } : {}),
     ...(flags.httpHost !== undefined ? { httpHost: flags.httpHost } : {}),
-    ...(flags.httpAllow !== undefined && flags.httpAllow.length > 0
-      ? { http: { allowAddresses: [...flags.httpAllow] } }
+    ...(flags.httpAllow !== undefined || flags.tlsCert !== undefined || flags.tlsKey !== undefined
+      ? {
+          http: {
+            ...(flags.httpAllow !== undefined && flags.httpAllow.length > 0
+              ? { allowAddresses: [...flags.httpAllow] }
+              : {}),
+            ...tlsFromFlags(flags),
+          },
+        }
       : {}),
     ...(flags.allow !== undefined && flags.allow.length > 0
       ? { allowedCallers: mergeCallers(flags.allow.map(parseAllowFlag)) }
@@ -563,6 +581,11 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     );
   }
 
+  if (fileConfig.http?.tls !== undefined) {
+    // Paths in the file are relative to the file.
+    const tls = fileConfig.http.tls;
+    fileConfig.http.tls = { certFile: fromFile(tls.certFile)!, keyFile: fromFile(tls.keyFile)! };
+  }
   const fileDataDir = fromFile(fileConfig.dataDir);
   const dataDir = flagConfig.dataDir ?? fileDataDir ?? resolve(DEFAULTS.dataDir);
   const fileWatch =
@@ -619,6 +642,18 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     parsingLimits: { ...DEFAULT_PARSING_LIMITS, ...fileConfig.parsingLimits },
     delivery: fileConfig.delivery ?? {},
   };
+}
+
+/** `--tls-cert` and `--tls-key` come together or not at all. */
+function tlsFromFlags(flags: NodeFlags): { tls?: { certFile: string; keyFile: string } } {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return {};
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `--tls-cert and --tls-key go together: give ${flags.tlsCert === undefined ? '--tls-cert <certificate.pem>' : '--tls-key <key.pem>'} too`,
+    );
+  }
+  return { tls: { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) } };
 }
 
 /** The file's dicomLimits (seconds) over the defaults, as the SCP takes them (milliseconds). */

@@ -68,16 +68,20 @@ test('GET /health is 200 when healthy and 503 when the database is unusable', as
   );
 });
 
-test('POST /dicomweb/studies[/uid] goes to STOW-RS; nothing else is served', async () => {
+test('POST /dicomweb/studies[/uid] goes to STOW-RS; routes not in the table are 404, other methods 405', async () => {
   await withServer(
     () => ({ status: 'ok' }),
     async (base, calls) => {
       assert.equal((await fetch(`${base}/dicomweb/studies`, { method: 'POST' })).status, 200);
       assert.equal((await fetch(`${base}/dicomweb/studies/1.2.3`, { method: 'POST' })).status, 200);
       assert.deepEqual(calls, [undefined, '1.2.3']);
-      assert.equal((await fetch(`${base}/dicomweb/studies`)).status, 405);
+      // The allow-list admits STOW-RS only: a read from the same address must authenticate.
+      assert.equal((await fetch(`${base}/dicomweb/studies`)).status, 401);
+      const wrongMethod = await fetch(`${base}/dicomweb/studies/1.2.3/series`, { method: 'POST' });
+      assert.equal(wrongMethod.status, 405);
+      assert.equal(wrongMethod.headers.get('allow'), 'GET');
       assert.equal(
-        (await fetch(`${base}/dicomweb/studies/1.2.3/series`, { method: 'POST' })).status,
+        (await fetch(`${base}/dicomweb/studies/1.2.3/nothing`, { method: 'POST' })).status,
         404,
       );
       assert.equal((await fetch(`${base}/studies`, { method: 'POST' })).status, 404);
@@ -98,7 +102,7 @@ test('DICOMweb refuses clients off the allow-list, and admits them with the bear
       const anonymous = await post(base, '/dicomweb/studies', '127.0.0.2');
       assert.equal(anonymous.status, 401);
       assert.equal(anonymous.headers['www-authenticate'], 'Bearer realm="radiolens"');
-      assert.match(anonymous.body, /Authorization: Bearer/);
+      assert.match(anonymous.body, /bearer token or from an allowed address/);
       const wrong = await post(base, '/dicomweb/studies', '127.0.0.2', {
         authorization: 'Bearer guess',
       });
@@ -108,6 +112,12 @@ test('DICOMweb refuses clients off the allow-list, and admits them with the bear
       });
       assert.equal(right.status, 200);
       assert.deepEqual(calls, [undefined, '1.2.3']);
+      // A browser (it sends Origin) is never admitted by address, even from the list.
+      const fromBrowser = await post(base, '/dicomweb/studies', '127.0.0.1', {
+        origin: 'http://attacker.example',
+      });
+      assert.equal(fromBrowser.status, 401);
+      assert.equal(calls.length, 2);
       // /health carries no patient data and stays open to every address.
       const health = await new Promise<number>((resolve, reject) =>
         request(
@@ -131,24 +141,28 @@ test('DICOMweb refuses clients off the allow-list, and admits them with the bear
     lines,
   );
   const refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  // Two refusals from one address within a minute: one record.
-  assert.equal(refused.filter((r) => r['event'] === 'http-refused').length, 1);
+  // Two refusals from one address within a minute: one record (and one for the browser).
+  const records = refused.filter((r) => r['event'] === 'http-refused');
+  assert.deepEqual(
+    records.map((r) => r['address']),
+    ['127.0.0.2', '127.0.0.1'],
+  );
   assert.ok(!lines.join('').includes(token));
 });
 
-test('without a token, a client off the allow-list gets 403 naming what to configure', async () => {
+test('without a token, a client off the allow-list gets 401 naming who the route admits', async () => {
   await withServer(
     () => ({ status: 'ok' }),
     async (base, calls) => {
       const refused = await post(base, '/dicomweb/studies', '127.0.0.2');
-      assert.equal(refused.status, 403);
-      assert.match(refused.body, /only from 127\.0\.0\.1.*allowAddresses.*RADIOLENS_HTTP_TOKEN/s);
+      assert.equal(refused.status, 401);
+      assert.match(refused.body, /users with role administrator.*allowed address/s);
       assert.deepEqual(calls, []);
     },
   );
 });
 
-test('the reading room routes (DICOMweb reads, /api) are held to the same access policy as STOW-RS', async () => {
+test('the reading room routes: the allow-list admits no reads; the token admits DICOMweb reads, not /api', async () => {
   const token = 'r3ading-r00m.token~for+tests';
   const server = await NodeHttpServer.start({
     host: '0.0.0.0',
@@ -183,14 +197,13 @@ test('the reading room routes (DICOMweb reads, /api) are held to the same access
     );
   try {
     for (const path of ['/dicomweb/studies', '/api/feedback']) {
-      assert.equal(await get(path, '127.0.0.1'), 200, `${path} from the allow-list`);
+      assert.equal(await get(path, '127.0.0.1'), 401, `${path} from the allow-list`);
       assert.equal(await get(path, '127.0.0.2'), 401, `${path} from another host`);
-      assert.equal(
-        await get(path, '127.0.0.2', { authorization: `Bearer ${token}` }),
-        200,
-        `${path} with the token`,
-      );
     }
+    const withToken = { authorization: `Bearer ${token}` };
+    assert.equal(await get('/dicomweb/studies', '127.0.0.2', withToken), 200);
+    // The token is for machines; the answers API is for people who log in.
+    assert.equal(await get('/api/feedback', '127.0.0.2', withToken), 403);
   } finally {
     await server.stop(1000);
   }

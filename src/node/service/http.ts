@@ -1,18 +1,33 @@
 /**
- * The node's HTTP listener (node:http, no framework; ADRs 0113, 0172): GET /health, the
- * DICOMweb STOW-RS ingest endpoint POST /dicomweb/studies[/{StudyInstanceUID}], and — when
- * given — the DICOMweb read routes (QIDO-RS/WADO-RS over the node's store, ADR 0170) and
- * the reading room's API (the radiologist's answers, ADR 0171). Every DICOMweb and API
- * request must pass the access policy first (allowed address or bearer token, ADR 0131);
- * /health is open.
+ * The node's HTTP listener (node:http or node:https, no framework; ADRs 0113, 0172, 0173).
+ * Every route is one row of the route table (routeTable.ts): the listener matches a request
+ * to its row, sets the security headers, decides access from the row (a logged-in user's
+ * role, or a machine client's bearer token or allowed address; ADRs 0131, 0174), appends the
+ * audit record the row asks for, and hands the request to the part that answers it: /health,
+ * STOW-RS, the DICOMweb reads (ADR 0170), login/logout, the JSON API (ADR 0171) or the
+ * OpenAPI document generated from the same table. Only /health and login are open.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
-import { decideHttpAccess, type HttpAccessPolicy } from './httpAccess.js';
+import {
+  actorOf,
+  decideAccess,
+  rememberPrincipal,
+  securityHeaders,
+  sessionCookie,
+  type AuditTrail,
+  type LoginRoutes,
+  type Principal,
+  type SessionStore,
+} from '../access/index.js';
+import { decideHttpAccess, normalizeAddress, type HttpAccessPolicy } from './httpAccess.js';
 import { RateLimitedLog, scrub, type NodeLogger } from './log.js';
+import { openApiDocument } from './openapi.js';
+import { ROUTES, matchRoute, type RouteSpec } from './routeTable.js';
 
 export type StowHandler = StowRsHandler;
 
@@ -37,8 +52,16 @@ export interface NodeHttpOptions {
   readonly dicomWebRead?: DicomWebReadRoutes;
   /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
   readonly api?: ApiRoutes;
-  /** Who may use the DICOMweb routes and the API (ADR 0131). */
+  /** Which machine clients are admitted: allowed addresses (STOW-RS only) and the token (ADR 0131). */
   readonly access: HttpAccessPolicy;
+  /** Users' sessions and the login routes; absent: nobody can log in (machine clients only). */
+  readonly readingRoom?: { readonly sessions: SessionStore; readonly login: LoginRoutes };
+  /** Where the records of routes marked `audit: 'before'` go; absent only in tests. */
+  readonly audit?: AuditTrail;
+  /** Serve HTTPS with this certificate and key (PEM; ADR 0177). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Reported in the OpenAPI document. */
+  readonly version?: string;
   readonly logger: NodeLogger;
 }
 
@@ -75,11 +98,27 @@ export class NodeHttpServer {
     const sockets = new Set<Socket>();
     const inFlight = new Set<Promise<void>>();
     const refusals = new RateLimitedLog(options.logger, REFUSAL_LOG_INTERVAL_MS);
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const handling = handle(req, res, options, refusals);
       inFlight.add(handling);
       void handling.finally(() => inFlight.delete(handling));
-    });
+    };
+    let server: Server;
+    try {
+      server =
+        options.tls === undefined
+          ? createServer(onRequest)
+          : createTlsServer(
+              { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+              onRequest,
+            );
+    } catch (cause) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `the TLS certificate or key cannot be used: ${(cause as Error).message} — give a PEM certificate and its matching private key (--tls-cert, --tls-key)`,
+        { cause },
+      );
+    }
     server.on('connection', (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -89,7 +128,7 @@ export class NodeHttpServer {
         reject(
           new RadiolensError(
             'E_IO',
-            `cannot listen for HTTP on ${options.host}:${options.port}: ${cause.message} — choose another --http-port or stop the program using it`,
+            `cannot listen for HTTP${options.tls === undefined ? '' : 'S'} on ${options.host}:${options.port}: ${cause.message} — choose another --http-port or stop the program using it`,
             { cause },
           ),
         ),
@@ -114,6 +153,70 @@ export class NodeHttpServer {
   }
 }
 
+function sendRefusal(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
+  const text = `${JSON.stringify({ error: message }, null, 2)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    // A body that may follow (an upload) is not wanted: no keep-alive reading of it.
+    connection: 'close',
+    ...extra,
+  });
+  res.end(text);
+}
+
+/**
+ * Who is asking: the bearer token first (a wrong one is refused, not ignored), then a live
+ * session cookie, then an allowed address. Undefined: nobody the node knows.
+ */
+function authenticate(
+  req: IncomingMessage,
+  options: NodeHttpOptions,
+): Principal | 'wrong-token' | undefined {
+  if (/^\s*Bearer\s/i.test(req.headers.authorization ?? '')) {
+    const decision = decideHttpAccess(options.access, undefined, req.headers.authorization);
+    return decision.allowed ? { kind: 'machine', by: 'token' } : 'wrong-token';
+  }
+  const sessionId = sessionCookie(req, options.tls !== undefined);
+  if (sessionId !== undefined && options.readingRoom !== undefined) {
+    const session = options.readingRoom.sessions.touch(sessionId);
+    if (session !== undefined) return { kind: 'user', session, sessionId };
+  }
+  // A browser is never a machine client: a request with Origin (which browsers send on
+  // every POST) is not admitted by address, so a page on an allowed machine — or one that
+  // re-binds its DNS name to it — cannot send STOW-RS with the machine's address.
+  if (req.headers.origin !== undefined) return undefined;
+  const byAddress = decideHttpAccess(options.access, req.socket.remoteAddress, undefined);
+  return byAddress.allowed ? { kind: 'machine', by: 'address' } : undefined;
+}
+
+/** The audit record of a route marked 'before': which route, which study (by key), no values. */
+function auditBefore(
+  audit: AuditTrail,
+  route: RouteSpec,
+  params: Record<string, string>,
+  search: URLSearchParams,
+  principal: Principal,
+  address: string,
+): Promise<unknown> {
+  const study = params['study'];
+  return audit.record({
+    actor: actorOf(principal),
+    action: `http.${route.operationId}`,
+    subject: study === undefined ? route.path : `study:${audit.studyKeys.of(study)}`,
+    details: {
+      address,
+      // Which attributes a search matched on, never their values (they can be names).
+      ...(search.size > 0 ? { queryKeys: [...new Set(search.keys())].sort() } : {}),
+    },
+  });
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
@@ -122,77 +225,69 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://node');
   const path = url.pathname;
+  const tls = options.tls !== undefined;
+  const address = normalizeAddress(req.socket.remoteAddress ?? '');
+  for (const [name, value] of Object.entries(securityHeaders(tls))) res.setHeader(name, value);
   try {
-    const guarded =
-      path === DICOMWEB_ROOT ||
-      path.startsWith(`${DICOMWEB_ROOT}/`) ||
-      path === API_ROOT ||
-      path.startsWith(`${API_ROOT}/`);
-    if (guarded) {
-      const decision = decideHttpAccess(
-        options.access,
-        req.socket.remoteAddress,
-        req.headers.authorization,
-      );
+    const match = matchRoute(ROUTES, req.method ?? 'GET', path);
+    if (match.kind === 'not-found') {
+      sendJson(res, 404, {
+        error: 'no such route on this node; GET /api/openapi.json lists every route',
+      });
+      return;
+    }
+    if (match.kind === 'method-not-allowed') {
+      res.writeHead(405, { allow: match.allow }).end();
+      return;
+    }
+    const { route, params } = match;
+    if (route.access !== 'public') {
+      const principal = authenticate(req, options);
+      const decision =
+        principal === 'wrong-token'
+          ? ({
+              allowed: false,
+              status: 401,
+              code: 'unauthenticated',
+              message: 'the bearer token is not the one this node is configured with',
+            } as const)
+          : decideAccess(route.access, principal, req);
       if (!decision.allowed) {
-        const address = req.socket.remoteAddress ?? '';
         refusals.log(
           'warn',
           'http-refused',
-          { address, status: decision.status, method: req.method ?? '' },
-          address,
+          { address, status: decision.status, reason: decision.code, operation: route.operationId },
+          `${address} ${decision.code}`,
         );
-        const text = `${JSON.stringify({ error: decision.message }, null, 2)}\n`;
-        res.writeHead(decision.status, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-          // The upload that may follow is not wanted: no keep-alive reading of it.
-          connection: 'close',
-          ...(decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {}),
-        });
-        res.end(text);
+        sendRefusal(
+          res,
+          decision.status,
+          decision.message,
+          decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {},
+        );
         return;
       }
-    }
-    if (path === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET' }).end();
-        return;
+      const admitted = principal as Principal;
+      rememberPrincipal(req, admitted);
+      if (route.audit === 'before' && options.audit !== undefined) {
+        try {
+          await auditBefore(options.audit, route, params, url.searchParams, admitted, address);
+        } catch (error) {
+          options.logger.error('audit-failed', {
+            operation: route.operationId,
+            error: scrub(describeError(error)),
+          });
+          sendRefusal(
+            res,
+            503,
+            'the audit log cannot be written, and nothing is served without its record — see the node log',
+          );
+          return;
+        }
       }
-      const report = options.health();
-      sendJson(res, report.status === 'unavailable' ? 503 : 200, report);
-      return;
     }
-    // Reads of patient data (DICOMweb QIDO/WADO) and the reading room's API, behind the
-    // access policy above: each group is one call, so that the reading room's login and
-    // audit can wrap exactly these (issue #13).
-    const readRoute =
-      options.dicomWebRead !== undefined &&
-      path.startsWith(`${DICOMWEB_ROOT}/`) &&
-      (req.method === 'GET' || req.method === 'HEAD');
-    const apiRoute = options.api !== undefined && path.startsWith(`${API_ROOT}/`);
-    if (readRoute) {
-      const below = path.slice(DICOMWEB_ROOT.length);
-      if (await options.dicomWebRead!.handle(req, res, below, url.searchParams)) return;
-    }
-    if (apiRoute) {
-      if (await options.api!.handle(req, res, path.slice(API_ROOT.length))) return;
-    }
-    const stow = path.startsWith(`${DICOMWEB_ROOT}/`)
-      ? matchStowRsPath(path.slice(DICOMWEB_ROOT.length))
-      : undefined;
-    if (stow !== undefined && options.stow !== undefined) {
-      if (req.method !== 'POST') {
-        res.writeHead(405, { allow: 'POST' }).end();
-        return;
-      }
-      await options.stow(req, res, stow.studyInstanceUid);
-      return;
-    }
-    sendJson(res, 404, {
-      error:
-        'not found: this node serves GET /health, POST /dicomweb/studies (STOW-RS), GET /dicomweb/… (QIDO-RS, WADO-RS) and /api/feedback',
-    });
+    if (await dispatch(req, res, route, url, address, options)) return;
+    sendJson(res, 404, { error: 'not found' });
   } catch (error) {
     options.logger.error('http-error', {
       code: error instanceof RadiolensError ? error.code : 'E_UNEXPECTED',
@@ -204,5 +299,54 @@ async function handle(
     }
     if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the node log' });
     else res.destroy();
+  }
+}
+
+/** Hands an admitted request to the part that answers its route; false when none did. */
+async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: RouteSpec,
+  url: URL,
+  address: string,
+  options: NodeHttpOptions,
+): Promise<boolean> {
+  switch (route.handler) {
+    case 'health': {
+      const report = options.health();
+      sendJson(res, report.status === 'unavailable' ? 503 : 200, report);
+      return true;
+    }
+    case 'openapi':
+      sendJson(
+        res,
+        200,
+        openApiDocument(ROUTES, {
+          version: options.version ?? '0.0.0',
+          tls: options.tls !== undefined,
+        }),
+      );
+      return true;
+    case 'login':
+      if (options.readingRoom === undefined) return false;
+      await options.readingRoom.login.handle(req, res, route.operationId, address);
+      return true;
+    case 'stow': {
+      const stow = matchStowRsPath(url.pathname.slice(DICOMWEB_ROOT.length));
+      if (stow === undefined || options.stow === undefined) return false;
+      await options.stow(req, res, stow.studyInstanceUid);
+      return true;
+    }
+    case 'dicomweb-read':
+      if (options.dicomWebRead === undefined) return false;
+      return options.dicomWebRead.handle(
+        req,
+        res,
+        url.pathname.slice(DICOMWEB_ROOT.length),
+        url.searchParams,
+      );
+    case 'api':
+      if (options.api === undefined) return false;
+      return options.api.handle(req, res, url.pathname.slice(API_ROOT.length));
   }
 }

@@ -56,6 +56,9 @@ interface NodeUnderTest {
 }
 
 /** Starts `radiolens serve` on free loopback ports with a 1 s quiet period. */
+/** The bearer token of the machine client that reads DICOMweb in these tests (ADR 0174). */
+const VIEWER_TOKEN = 'viewer-token-for-the-node-integration-test';
+
 async function startNode(
   name: string,
   args: readonly string[],
@@ -174,16 +177,20 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   const patient = { name: 'SECRETSURNAME^GIVEN', id: 'PID-774411' };
   const study = await makeChestStudy(work, patient, 'cstore');
   const outFolder = join(work, 'cstore-out');
-  const node = await startNode('cstore', [
-    '--allow',
-    `${orthanc.aeTitle}@127.0.0.1`,
-    '--model',
-    'cxr-pneumonia',
-    '--send-to',
-    `dicom://${orthanc.aeTitle}@127.0.0.1:${orthanc.dicomPort}`,
-    '--send-to',
-    `file://${outFolder}`,
-  ]);
+  const node = await startNode(
+    'cstore',
+    [
+      '--allow',
+      `${orthanc.aeTitle}@127.0.0.1`,
+      '--model',
+      'cxr-pneumonia',
+      '--send-to',
+      `dicom://${orthanc.aeTitle}@127.0.0.1:${orthanc.dicomPort}`,
+      '--send-to',
+      `file://${outFolder}`,
+    ],
+    { env: { RADIOLENS_HTTP_TOKEN: VIEWER_TOKEN } },
+  );
   const orthancStudy = await uploadToOrthanc(study);
   await orthanc.registerModality('radiolens', {
     aeTitle: 'RADIOLENS',
@@ -238,7 +245,8 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   // not stored in the node, so the study there has the original series only.
   const qido = await fetch(
     `http://127.0.0.1:${node.httpPort}/dicomweb/studies?PatientID=${patient.id}&includefield=00081030`,
-    { headers: { accept: 'application/dicom+json' } },
+    // A viewer reads as a machine client with the token (or as a logged-in radiologist).
+    { headers: { accept: 'application/dicom+json', authorization: `Bearer ${VIEWER_TOKEN}` } },
   );
   assert.equal(qido.status, 200);
   const found = (await qido.json()) as Record<string, { Value?: unknown[] }>[];

@@ -150,7 +150,8 @@ test('/health tells the truth: 503 naming disk-low when free space is under the 
       const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const line = access.find((r) => r['event'] === 'node-access');
       assert.ok(line, 'one start-up line names listeners and access');
-      assert.match(String(line['httpDicomweb']), /clients 127\.0\.0\.1, ::1/);
+      assert.match(String(line['httpMachines']), /clients 127\.0\.0\.1, ::1/);
+      assert.equal(line['httpUsers'], 0);
       assert.match(String(line['dicomCallers']), /\*@127\.0\.0\.1\|::1/);
     } finally {
       await node.stop();

@@ -5,11 +5,24 @@
  * stop accepting, let stores in progress finish, let a running job finish within the grace
  * period or give its lease back, stop the deliverer, close the database.
  */
-import { mkdirSync, statfsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ModelSessions } from '../../inference/analysis/index.js';
-import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { AuditLog } from '../../foundation/audit/index.js';
+import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
+import {
+  AuditTrail,
+  LoginThrottle,
+  SessionStore,
+  StudyKeys,
+  UserStore,
+  auditLogPath,
+  createAuditReadRoutes,
+  createLoginRoutes,
+  principalOf,
+} from '../access/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
@@ -104,6 +117,22 @@ function freeSpace(dir: string): { freeBytes: number; totalBytes: number } | und
   } catch {
     return undefined;
   }
+}
+
+/** The PEM files of --tls-cert/--tls-key, read once at start. */
+function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `cannot read the TLS ${what} ${path}: ${(cause as Error).message} — give a readable PEM file to --tls-${what === 'certificate' ? 'cert' : 'key'}`,
+        { subject: path, cause },
+      );
+    }
+  };
+  return { cert: read(files.certFile, 'certificate'), key: read(files.keyFile, 'key') };
 }
 
 /** Something that must be undone when start fails half-way or the node stops. */
@@ -243,10 +272,54 @@ export class RadiolensNode {
         onEvent: (event) => logScpEvent(logger, event),
       });
       closers.push(() => scp.stop(0));
+      // The reading room's access control and audit trail (issue #13; ADRs 0174–0176).
+      const tls = config.http.tls === null ? undefined : readTls(config.http.tls);
+      const audit = new AuditTrail(new AuditLog(auditLogPath(config.dataDir)), new StudyKeys(db));
+      const users = new UserStore(db);
+      const userSessions = new SessionStore(db);
+      const feedbackRoutes = createFeedbackRoutes(new FeedbackStore(db), {
+        identify: (req) => {
+          const principal = principalOf(req);
+          return principal?.kind === 'user' ? principal.session.userName : undefined;
+        },
+        onRecorded: async (answer) => {
+          logger.info('feedback-recorded', {
+            id: answer.id,
+            model: `${answer.model.id}@${answer.model.version}`,
+            label: answer.finding.labelId,
+            answer: answer.answer,
+          });
+          await audit.record({
+            actor: answer.userId,
+            action: 'feedback.answer',
+            subject: `study:${answer.studyKey}`,
+            details: {
+              id: answer.id,
+              model: `${answer.model.id}@${answer.model.version}`,
+              label: answer.finding.labelId,
+              answer: answer.answer,
+            },
+          });
+        },
+      });
+      const auditRoutes = createAuditReadRoutes(audit);
       const http = await NodeHttpServer.start({
         host: config.httpHost,
         port: config.httpPort,
         access: config.http,
+        readingRoom: {
+          sessions: userSessions,
+          login: createLoginRoutes({
+            users,
+            sessions: userSessions,
+            throttle: new LoginThrottle(),
+            audit,
+            tls: tls !== undefined,
+          }),
+        },
+        audit,
+        ...(tls === undefined ? {} : { tls }),
+        version: options.version ?? '0.0.0',
         stow: createStowRsHandler(store, {
           maxRequestBytes: config.http.maxRequestBytes,
           maxPartBytes: config.http.maxPartBytes,
@@ -264,15 +337,11 @@ export class RadiolensNode {
           onIndexProblem: (_sop, problem) =>
             logger.warn('dicomweb-index-problem', { problem: scrub(problem) }),
         }),
-        api: createFeedbackRoutes(new FeedbackStore(db), {
-          onRecorded: (answer) =>
-            logger.info('feedback-recorded', {
-              id: answer.id,
-              model: `${answer.model.id}@${answer.model.version}`,
-              label: answer.finding.labelId,
-              answer: answer.answer,
-            }),
-        }),
+        api: {
+          handle: async (req, res, path) =>
+            (await feedbackRoutes.handle(req, res, path)) ||
+            (await auditRoutes.handle(req, res, path)),
+        },
         logger,
         // The node exists once every part has started; until then it is not ready.
         health: () => holder.node?.health() ?? { status: 'unavailable', starting: true },
@@ -359,6 +428,19 @@ export class RadiolensNode {
         logger,
         options.version ?? '0.0.0',
       );
+      // Which configuration this node runs with, as a digest (issue #13 Deliver 7): a change
+      // of configuration between starts shows as a new digest in the audit log. A node that
+      // cannot write its audit log does not start.
+      await audit.record({
+        actor: `node@${hostname()}`,
+        action: 'node.start',
+        subject: `node:${config.aeTitle}`,
+        details: {
+          version: options.version ?? '0.0.0',
+          configSha256: createHash('sha256').update(JSON.stringify(config)).digest('hex'),
+          activeUsers: users.list().filter((u) => u.disabledAt === null).length,
+        },
+      });
       holder.node = node;
       if (testDelayMs() > 0) {
         logger.warn('test-hook-active', { env: TEST_DELAY_ENV, ms: testDelayMs() });
@@ -367,8 +449,9 @@ export class RadiolensNode {
       logger.info('node-access', {
         dicom: `${config.dicomHost}:${scp.port} ${config.aeTitle}`,
         dicomCallers: describeCallers(config.allowedCallers),
-        http: `${config.httpHost}:${http.port}`,
-        httpDicomweb: describeHttpAccess(config.http),
+        http: `${tls === undefined ? 'http' : 'https'}://${config.httpHost}:${http.port}`,
+        httpMachines: describeHttpAccess(config.http),
+        httpUsers: users.list().filter((u) => u.disabledAt === null).length,
         httpHealth: 'anyone (no patient data)',
       });
       logger.info('node-started', {

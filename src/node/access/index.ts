@@ -1,0 +1,52 @@
+/**
+ * Who may do what on the node's HTTP port (issue #13 Deliver 6–7; ADRs 0174–0176): local
+ * users with roles and scrypt-hashed passwords, server-side sessions with CSRF tokens, login
+ * rate limiting, security headers, the access decision per route, and the audit trail.
+ */
+export { ROLES, isRole, USER_NAME, type Role } from './roles.js';
+export {
+  hashPassword,
+  verifyPassword,
+  passwordProblem,
+  SCRYPT_DEFAULTS,
+  MIN_PASSWORD_LENGTH,
+  MAX_PASSWORD_LENGTH,
+  type ScryptParameters,
+} from './password.js';
+export { UserStore, ensureAccessSchema, type UserRecord } from './userStore.js';
+export {
+  SessionStore,
+  SESSION_DEFAULTS,
+  csrfTokenMatches,
+  isStateChanging,
+  type Session,
+  type NewSession,
+  type SessionLimits,
+} from './sessions.js';
+export {
+  LoginThrottle,
+  LOGIN_THROTTLE_DEFAULTS,
+  type LoginThrottleLimits,
+  type ThrottleDecision,
+} from './loginThrottle.js';
+export { securityHeaders } from './securityHeaders.js';
+export {
+  decideAccess,
+  describeAccess,
+  rememberPrincipal,
+  principalOf,
+  actorOf,
+  type Principal,
+  type RouteAccess,
+  type AccessDecision,
+} from './principal.js';
+export { AuditTrail, StudyKeys, auditLogPath } from './auditTrail.js';
+export {
+  createLoginRoutes,
+  loginRequestSchema,
+  sessionCookie,
+  SESSION_COOKIE,
+  type LoginRoutes,
+  type LoginRouteOptions,
+} from './loginRoutes.js';
+export { createAuditReadRoutes } from './auditRoutes.js';
