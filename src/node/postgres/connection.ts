@@ -58,6 +58,7 @@ export function openPostgresPool(url: string, options: PostgresOptions = {}): Pg
 
 /** SQLSTATE classes that mean "the connection or the server went away; try again later". */
 function isConnectionLoss(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return false;
   return (
