@@ -23,6 +23,10 @@ test('connection loss is told apart from other database errors', () => {
   // A coded error of our own (no cause) is not a lost connection, and does not throw.
   assert.equal(connectionLost(new RadiolensError('E_DATABASE', 'newer schema')), false);
   assert.equal(connectionLost(undefined), false);
+  // node-postgres's own errors for a dead client have no code.
+  const dead = new Error('Client has encountered a connection error and is not queryable');
+  assert.equal(connectionLost(databaseError('x', dead)), true);
+  assert.equal(connectionLost(new Error('Connection terminated unexpectedly')), true);
   assert.match(
     databaseError('claiming a job', terminated).message,
     /^E_DATABASE: claiming a job failed: terminating connection — the connection to PostgreSQL was lost/,

@@ -57,10 +57,16 @@ export function openPostgresPool(url: string, options: PostgresOptions = {}): Pg
 }
 
 /** SQLSTATE classes that mean "the connection or the server went away; try again later". */
+/** node-postgres's own errors for a dead connection carry no SQLSTATE, only these messages. */
+const DRIVER_CONNECTION_ERRORS =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Client was closed/i;
+
 function isConnectionLoss(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
+  if (typeof code !== 'string') {
+    return error instanceof Error && DRIVER_CONNECTION_ERRORS.test(error.message);
+  }
   return (
     code.startsWith('08') || // connection exception
     code === '57P01' || // admin_shutdown (pg_terminate_backend, server stop)
@@ -102,6 +108,10 @@ export async function inTransaction<T>(
   } catch (cause) {
     throw databaseError(doing, cause);
   }
+  // A checked-out client whose server goes away emits 'error' besides failing its query;
+  // unheard, that event would crash the process. The failed query is what reports it.
+  const ignoreError = (): void => {};
+  client.on('error', ignoreError);
   let broken: unknown;
   try {
     await client.query('BEGIN');
@@ -117,6 +127,7 @@ export async function inTransaction<T>(
     }
     throw databaseError(doing, cause);
   } finally {
+    client.off('error', ignoreError);
     // A client whose transaction failed may be dead: destroy it rather than reuse it.
     client.release(broken instanceof Error && connectionLost(broken) ? broken : undefined);
   }
