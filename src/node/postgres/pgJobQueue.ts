@@ -43,6 +43,9 @@ interface PgJobRow {
   result: Record<string, unknown> | null;
 }
 
+/** `$1` if a clock is injected (tests), else the database clock, in ms. Evaluated once per statement via a CTE. */
+const CLOCK_MS = `COALESCE($1::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)`;
+
 const numberOrNull = (value: string | null): number | null =>
   value === null ? null : Number(value);
 
@@ -122,44 +125,45 @@ export class PgJobQueue implements JobQueuePort {
     return { job: existing, created: false };
   }
 
+  /**
+   * Two statements, each its own transaction, the clock read inside them (no round trip of
+   * its own): first the jobs whose lease ran out on their last attempt are failed, then the
+   * oldest due job is taken. A row another claimer holds is skipped by both, never waited on.
+   */
   async claim(workerId: string): Promise<ClaimedJob | undefined> {
-    return inTransaction(this.pool, 'claiming a job', async (client) => {
-      const now = await this.now(client);
-      for (;;) {
-        const found = await query<PgJobRow>(
-          client,
-          'claiming a job',
-          `SELECT * FROM jobs
-           WHERE (state = 'queued' AND available_at <= $1)
-              OR (state = 'running' AND lease_expires_at <= $1)
-           ORDER BY available_at, id LIMIT 1
-           FOR UPDATE SKIP LOCKED`,
-          [now],
-        );
-        const row = found.rows[0];
-        if (row === undefined) return undefined;
-        if (row.state === 'running' && row.attempts >= row.max_attempts) {
-          await query(
-            client,
-            'failing a job whose last lease expired',
-            `UPDATE jobs SET state = 'failed', lease_token = NULL, lease_expires_at = NULL,
-               last_error = $2 WHERE id = $1`,
-            [row.id, `lease of worker ${row.worker_id ?? '?'} expired on the last attempt`],
-          );
-          continue;
-        }
-        const lease = randomUUID();
-        const claimed = await query<PgJobRow>(
-          client,
-          'claiming a job',
-          `UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = $2,
-             node_id = $3, lease_token = $4, lease_expires_at = $5
-           WHERE id = $1 RETURNING *`,
-          [row.id, workerId, this.nodeId, lease, now + this.leaseMs],
-        );
-        return { job: toJob(claimed.rows[0]!), lease };
-      }
-    });
+    const now = this.injectedNow?.() ?? null;
+    await query(
+      this.pool,
+      'failing jobs whose last lease expired',
+      `WITH clock AS MATERIALIZED (SELECT ${CLOCK_MS} AS now),
+       exhausted AS (
+         SELECT jobs.id FROM jobs, clock
+         WHERE state = 'running' AND lease_expires_at <= clock.now AND attempts >= max_attempts
+         FOR UPDATE OF jobs SKIP LOCKED)
+       UPDATE jobs SET state = 'failed', lease_token = NULL, lease_expires_at = NULL,
+         last_error = 'lease of worker ' || COALESCE(worker_id, '?') || ' expired on the last attempt'
+       FROM exhausted WHERE jobs.id = exhausted.id`,
+      [now],
+    );
+    const lease = randomUUID();
+    const claimed = await query<PgJobRow>(
+      this.pool,
+      'claiming a job',
+      `WITH clock AS MATERIALIZED (SELECT ${CLOCK_MS} AS now),
+       candidate AS (
+         SELECT jobs.id FROM jobs, clock
+         WHERE (state = 'queued' AND available_at <= clock.now)
+            OR (state = 'running' AND lease_expires_at <= clock.now AND attempts < max_attempts)
+         ORDER BY available_at, id LIMIT 1
+         FOR UPDATE OF jobs SKIP LOCKED)
+       UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = $2,
+         node_id = $3, lease_token = $4, lease_expires_at = clock.now + $5
+       FROM candidate, clock WHERE jobs.id = candidate.id
+       RETURNING jobs.*`,
+      [now, workerId, this.nodeId, lease, this.leaseMs],
+    );
+    const row = claimed.rows[0];
+    return row === undefined ? undefined : { job: toJob(row), lease };
   }
 
   async heartbeat(claimed: ClaimedJob): Promise<boolean> {
