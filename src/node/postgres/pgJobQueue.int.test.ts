@@ -53,6 +53,32 @@ test('eight claimers, each on its own connection, never claim one job twice', as
   });
 });
 
+test('the same key enqueued on eight connections at once: one job, created exactly once', async () => {
+  await withTestDatabase(async ({ url, pool }) => {
+    const pools = Array.from({ length: 8 }, () => openPostgresPool(url, { maxConnections: 1 }));
+    try {
+      for (let round = 0; round < 10; round++) {
+        const key = `same-${round}`;
+        const results = await Promise.all(
+          pools.map((own, n) =>
+            new PgJobQueue(own).enqueue({ key, studyInstanceUid: STUDY, model: `m@${n}` }),
+          ),
+        );
+        assert.equal(results.filter((r) => r.created).length, 1, `round ${round}: one creator`);
+        assert.equal(new Set(results.map((r) => r.job.id)).size, 1, 'everyone sees the same job');
+      }
+      assert.deepEqual(await new PgJobQueue(pool).counts(), {
+        queued: 10,
+        running: 0,
+        done: 0,
+        failed: 0,
+      });
+    } finally {
+      await Promise.all(pools.map((own) => own.end()));
+    }
+  });
+});
+
 test('four senders on their own connections never claim one outbox entry twice', async () => {
   await withTestDatabase(async ({ url, pool }) => {
     const items: OutboxItem[] = Array.from({ length: 120 }, (_, i) => ({
