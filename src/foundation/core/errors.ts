@@ -41,7 +41,9 @@ export type ErrorCode =
   /** A DICOM peer broke the upper-layer protocol (PS3.8); its association was ended. */
   | 'E_DIMSE_PROTOCOL'
   /** A value Radiolens was about to write does not fit its VR (ADR 0140). */
-  | 'E_VR_INVALID';
+  | 'E_VR_INVALID'
+  /** The shared PostgreSQL database is unreachable, refused a statement, or has a newer schema (ADR 0181). */
+  | 'E_DATABASE';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -59,6 +59,7 @@ const OUTCOMES: Partial<Record<ErrorCode, Outcome>> = {
   // Past a stated limit: retrying the same data cannot succeed.
   E_LIMIT_EXCEEDED: { ...CANNOT_UNDERSTAND, httpStatus: 413 },
   E_STORE: OUT_OF_RESOURCES,
+  E_DATABASE: OUT_OF_RESOURCES,
   E_IO: OUT_OF_RESOURCES,
 };
 

@@ -22,6 +22,12 @@ export {
   type SettleOutcome,
 } from './outbox.js';
 export {
+  sqliteOutboxPort,
+  type OutboxPort,
+  type OutboxCounts,
+  type ClaimExclusions,
+} from './outboxPort.js';
+export {
   OutboxDeliverer,
   entryRef,
   scrubUids,

@@ -13,3 +13,4 @@ export {
   type ClaimedJob,
   type JobQueueOptions,
 } from './jobQueue.js';
+export { sqliteJobQueuePort, type JobQueuePort } from './jobQueuePort.js';

@@ -1,0 +1,37 @@
+/**
+ * The node's coordination on a shared PostgreSQL database (ADRs 0180–0182): a pool with coded
+ * errors, versioned migrations applied at start, the job queue and the outbox behind the same
+ * ports as the embedded SQLite ones, and the node lease that replaces the data-directory lock
+ * when several nodes share one database. Not yet wired into `radiolens serve` (docs/scale-out.md).
+ */
+export {
+  openPostgresPool,
+  redactUrl,
+  databaseError,
+  connectionLost,
+  inTransaction,
+  databaseNow,
+  type PgPool,
+  type PgClient,
+  type PostgresOptions,
+} from './connection.js';
+export {
+  migrate,
+  schemaVersion,
+  migrationChecksum,
+  MIGRATIONS,
+  MIGRATION_LOCK_KEY,
+  type Migration,
+  type MigrationResult,
+} from './migrations.js';
+export { PgJobQueue, type PgJobQueueOptions } from './pgJobQueue.js';
+export { PgOutbox, type PgOutboxOptions } from './pgOutbox.js';
+export {
+  NodeLease,
+  reclaimStaleNodes,
+  listNodes,
+  type NodeLeaseOptions,
+  type NodeRole,
+  type NodeRow,
+  type Reclaimed,
+} from './nodeLease.js';

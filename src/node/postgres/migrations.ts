@@ -1,0 +1,210 @@
+/**
+ * Versioned schema migrations for the shared PostgreSQL database (ADR 0181). Every process
+ * runs `migrate` at start: under a transaction-scoped advisory lock, so nodes starting at
+ * once apply each step exactly once and the others wait, then find nothing left to do. Each
+ * applied step is a row in schema_migrations with its checksum; a database whose schema is
+ * newer than this code, or whose recorded step differs from the code's, is refused.
+ *
+ * A migration is append-only: once released, its SQL never changes; a change is a new step.
+ */
+import { createHash } from 'node:crypto';
+import { RadiolensError } from '../../foundation/core/index.js';
+import { inTransaction, query, type PgClient, type PgPool } from './connection.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The advisory lock key every Radiolens process takes while migrating: the first 8 bytes of
+ * sha256('radiolens schema migrations') as a signed bigint, so no other application that
+ * picks a small number collides with it.
+ */
+export const MIGRATION_LOCK_KEY = createHash('sha256')
+  .update('radiolens schema migrations')
+  .digest()
+  .readBigInt64BE(0);
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'job queue and outbox',
+    sql: `
+      CREATE TABLE jobs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        key text NOT NULL UNIQUE,
+        study_instance_uid text NOT NULL,
+        model text NOT NULL,
+        payload jsonb NOT NULL,
+        state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        max_attempts integer NOT NULL,
+        available_at bigint NOT NULL,
+        worker_id text,
+        node_id text,
+        lease_token uuid,
+        lease_expires_at bigint,
+        last_error text,
+        created_at bigint NOT NULL,
+        completed_at bigint,
+        result jsonb
+      );
+      -- Claims look only at queued and running rows; done rows (the bulk) stay out of the index.
+      CREATE INDEX jobs_ready ON jobs (available_at, id) WHERE state = 'queued';
+      CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE state = 'running';
+      CREATE INDEX jobs_node ON jobs (node_id) WHERE state = 'running';
+
+      CREATE TABLE outbox (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        key text NOT NULL UNIQUE,
+        destination jsonb NOT NULL,
+        label text NOT NULL,
+        payload jsonb NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        available_at bigint NOT NULL,
+        last_error text,
+        created_at bigint NOT NULL,
+        delivered_at bigint,
+        claimed_until bigint,
+        claim_token uuid,
+        node_id text
+      );
+      CREATE INDEX outbox_due ON outbox (available_at, id) WHERE state = 'pending';
+      CREATE INDEX outbox_label ON outbox (label) WHERE state = 'pending';
+    `,
+  },
+  {
+    version: 2,
+    name: 'node leases',
+    sql: `
+      CREATE TABLE nodes (
+        node_id text PRIMARY KEY,
+        role text NOT NULL,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        lease_token uuid,
+        started_at bigint NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        lease_expires_at bigint NOT NULL,
+        stopped_at bigint
+      );
+    `,
+  },
+];
+
+export function migrationChecksum(migration: Migration): string {
+  return createHash('sha256').update(migration.sql).digest('hex');
+}
+
+export interface MigrationResult {
+  /** Versions this call applied, in order (empty when another process had done them). */
+  readonly applied: number[];
+  /** The schema version after the call. */
+  readonly version: number;
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+function checkKnown(applied: readonly AppliedRow[], migrations: readonly Migration[]): void {
+  const known = new Map(migrations.map((m) => [m.version, m]));
+  const newest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const ahead = applied.filter((row) => row.version > newest);
+  if (ahead.length > 0) {
+    const version = Math.max(...ahead.map((row) => row.version));
+    throw new RadiolensError(
+      'E_DATABASE',
+      `the database schema is at version ${version} (${ahead.at(-1)!.name}), newer than this Radiolens knows (${newest}) — a newer Radiolens has migrated it; run that version on this host too, or point this node at another database`,
+    );
+  }
+  for (const row of applied) {
+    const migration = known.get(row.version);
+    if (migration === undefined) continue;
+    if (migration.name !== row.name || migrationChecksum(migration) !== row.checksum) {
+      throw new RadiolensError(
+        'E_DATABASE',
+        `schema migration ${row.version} recorded in the database ("${row.name}") differs from this Radiolens's ("${migration.name}") — the database was migrated by an unreleased or altered build; restore it or use a fresh database`,
+      );
+    }
+  }
+}
+
+async function appliedMigrations(client: PgClient): Promise<AppliedRow[]> {
+  const result = await query<AppliedRow>(
+    client,
+    'reading schema_migrations',
+    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+  );
+  return result.rows;
+}
+
+/**
+ * Brings the database to the newest schema this code knows, in one transaction (PostgreSQL
+ * DDL is transactional: a failed step leaves the database as it was). Throws E_DATABASE for
+ * a newer or different schema, before changing anything.
+ */
+export async function migrate(
+  pool: PgPool,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationResult> {
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  return inTransaction(pool, 'migrating the database schema', async (client) => {
+    // Serialises every migrating process, including the very first CREATE TABLE below.
+    await query(client, 'waiting for the migration lock', 'SELECT pg_advisory_xact_lock($1)', [
+      MIGRATION_LOCK_KEY.toString(),
+    ]);
+    await query(
+      client,
+      'creating schema_migrations',
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         checksum text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const applied = await appliedMigrations(client);
+    checkKnown(applied, ordered);
+    const done = new Set(applied.map((row) => row.version));
+    const now: number[] = [];
+    for (const migration of ordered) {
+      if (done.has(migration.version)) continue;
+      await query(
+        client,
+        `schema migration ${migration.version} (${migration.name})`,
+        migration.sql,
+      );
+      await query(
+        client,
+        'recording a schema migration',
+        'INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)',
+        [migration.version, migration.name, migrationChecksum(migration)],
+      );
+      now.push(migration.version);
+    }
+    const version = Math.max(0, ...applied.map((row) => row.version), ...now);
+    return { applied: now, version };
+  });
+}
+
+/** The schema version of the database (0 when never migrated), without changing anything. */
+export async function schemaVersion(pool: PgPool): Promise<number> {
+  const exists = await query<{ found: string | null }>(
+    pool,
+    'looking for schema_migrations',
+    `SELECT to_regclass('schema_migrations')::text AS found`,
+  );
+  if (exists.rows[0]?.found === null) return 0;
+  const result = await query<{ version: number | null }>(
+    pool,
+    'reading the schema version',
+    'SELECT max(version) AS version FROM schema_migrations',
+  );
+  return result.rows[0]?.version ?? 0;
+}

@@ -1,0 +1,265 @@
+/**
+ * The job queue on PostgreSQL (ADR 0180), with the semantics of the embedded one (ADR 0093):
+ * enqueue once per key, claim with a lease token, heartbeat, complete or fail only with the
+ * current lease, an expired lease puts the job back, exponential backoff, maxAttempts.
+ *
+ * Claims take the row with `FOR UPDATE SKIP LOCKED`: concurrent claimers on any host each lock
+ * a different row instead of queueing behind one, and a row is never handed out twice because
+ * the state change commits with the lock. Times are ms on the database clock unless a clock
+ * is injected (tests), so that hosts with drifting clocks agree on when a lease expires.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  ClaimedJob,
+  Job,
+  JobQueueOptions,
+  JobQueuePort,
+  JobState,
+  NewJob,
+} from '../queue/index.js';
+import { databaseNow, inTransaction, query, type PgPool, type PgQueryable } from './connection.js';
+
+export interface PgJobQueueOptions extends JobQueueOptions {
+  /** The node (process) whose workers claim here; recorded so a stale node's jobs come back. */
+  readonly nodeId?: string;
+}
+
+interface PgJobRow {
+  id: string;
+  key: string;
+  study_instance_uid: string;
+  model: string;
+  payload: Record<string, unknown>;
+  state: JobState;
+  attempts: number;
+  max_attempts: number;
+  available_at: string;
+  worker_id: string | null;
+  lease_token: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  completed_at: string | null;
+  result: Record<string, unknown> | null;
+}
+
+/** `$1` if a clock is injected (tests), else the database clock, in ms. Evaluated once per statement via a CTE. */
+const CLOCK_MS = `COALESCE($1::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)`;
+
+const numberOrNull = (value: string | null): number | null =>
+  value === null ? null : Number(value);
+
+function toJob(row: PgJobRow): Job {
+  return {
+    id: Number(row.id),
+    key: row.key,
+    studyInstanceUid: row.study_instance_uid,
+    model: row.model,
+    payload: row.payload,
+    state: row.state,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    availableAt: Number(row.available_at),
+    workerId: row.worker_id,
+    leaseExpiresAt: numberOrNull(row.lease_expires_at),
+    lastError: row.last_error,
+    createdAt: Number(row.created_at),
+    completedAt: numberOrNull(row.completed_at),
+    result: row.result,
+  };
+}
+
+export class PgJobQueue implements JobQueuePort {
+  private readonly injectedNow: (() => number) | undefined;
+  private readonly leaseMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly nodeId: string | null;
+
+  /** `pool` must be migrated (migrate()); the queue does not own it and close() leaves it open. */
+  constructor(
+    readonly pool: PgPool,
+    options: PgJobQueueOptions = {},
+  ) {
+    this.injectedNow = options.now;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 600_000;
+    this.nodeId = options.nodeId ?? null;
+  }
+
+  private async now(db: PgQueryable): Promise<number> {
+    return this.injectedNow?.() ?? databaseNow(db);
+  }
+
+  async enqueue(job: NewJob): Promise<{ job: Job; created: boolean }> {
+    const now = await this.now(this.pool);
+    // One statement: insert, or return the existing row; `created` tells them apart.
+    const result = await query<PgJobRow & { created: boolean }>(
+      this.pool,
+      'enqueueing a job',
+      `WITH inserted AS (
+         INSERT INTO jobs (key, study_instance_uid, model, payload, state, max_attempts,
+           available_at, created_at)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6)
+         ON CONFLICT (key) DO NOTHING
+         RETURNING *, true AS created)
+       SELECT * FROM inserted
+       UNION ALL
+       SELECT *, false AS created FROM jobs WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      [
+        job.key,
+        job.studyInstanceUid,
+        job.model,
+        JSON.stringify(job.payload ?? {}),
+        job.maxAttempts ?? 5,
+        now,
+      ],
+    );
+    const row = result.rows[0];
+    if (row !== undefined) return { job: toJob(row), created: row.created };
+    // The conflicting row was committed by another transaction after this statement's
+    // snapshot was taken: it exists, this statement just could not see it.
+    const existing = await this.get(job.key);
+    if (existing === undefined) throw new Error(`job ${job.key} neither inserted nor found`);
+    return { job: existing, created: false };
+  }
+
+  /**
+   * Two statements, each its own transaction, the clock read inside them (no round trip of
+   * its own): first the jobs whose lease ran out on their last attempt are failed, then the
+   * oldest due job is taken. A row another claimer holds is skipped by both, never waited on.
+   */
+  async claim(workerId: string): Promise<ClaimedJob | undefined> {
+    const now = this.injectedNow?.() ?? null;
+    await query(
+      this.pool,
+      'failing jobs whose last lease expired',
+      `WITH clock AS MATERIALIZED (SELECT ${CLOCK_MS} AS now),
+       exhausted AS (
+         SELECT jobs.id FROM jobs, clock
+         WHERE state = 'running' AND lease_expires_at <= clock.now AND attempts >= max_attempts
+         FOR UPDATE OF jobs SKIP LOCKED)
+       UPDATE jobs SET state = 'failed', lease_token = NULL, lease_expires_at = NULL,
+         last_error = 'lease of worker ' || COALESCE(worker_id, '?') || ' expired on the last attempt'
+       FROM exhausted WHERE jobs.id = exhausted.id`,
+      [now],
+    );
+    const lease = randomUUID();
+    const claimed = await query<PgJobRow>(
+      this.pool,
+      'claiming a job',
+      `WITH clock AS MATERIALIZED (SELECT ${CLOCK_MS} AS now),
+       candidate AS (
+         SELECT jobs.id FROM jobs, clock
+         WHERE (state = 'queued' AND available_at <= clock.now)
+            OR (state = 'running' AND lease_expires_at <= clock.now AND attempts < max_attempts)
+         ORDER BY available_at, id LIMIT 1
+         FOR UPDATE OF jobs SKIP LOCKED)
+       UPDATE jobs SET state = 'running', attempts = attempts + 1, worker_id = $2,
+         node_id = $3, lease_token = $4, lease_expires_at = clock.now + $5
+       FROM candidate, clock WHERE jobs.id = candidate.id
+       RETURNING jobs.*`,
+      [now, workerId, this.nodeId, lease, this.leaseMs],
+    );
+    const row = claimed.rows[0];
+    return row === undefined ? undefined : { job: toJob(row), lease };
+  }
+
+  async heartbeat(claimed: ClaimedJob): Promise<boolean> {
+    const now = await this.now(this.pool);
+    const result = await query(
+      this.pool,
+      'renewing a job lease',
+      `UPDATE jobs SET lease_expires_at = $3
+       WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
+      [claimed.job.id, claimed.lease, now + this.leaseMs],
+    );
+    return result.rowCount === 1;
+  }
+
+  async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
+    const now = await this.now(this.pool);
+    const updated = await query(
+      this.pool,
+      'completing a job',
+      `UPDATE jobs SET state = 'done', completed_at = $3, result = $4, lease_token = NULL,
+         lease_expires_at = NULL
+       WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
+      [claimed.job.id, claimed.lease, now, JSON.stringify(result)],
+    );
+    return updated.rowCount === 1;
+  }
+
+  async fail(claimed: ClaimedJob, error: string): Promise<'queued' | 'failed' | undefined> {
+    return inTransaction(this.pool, 'recording a failed job', async (client) => {
+      const found = await query<PgJobRow>(
+        client,
+        'recording a failed job',
+        `SELECT * FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE`,
+        [claimed.job.id, claimed.lease],
+      );
+      const row = found.rows[0];
+      if (row === undefined) return undefined;
+      if (row.attempts >= row.max_attempts) {
+        await query(
+          client,
+          'recording a failed job',
+          `UPDATE jobs SET state = 'failed', last_error = $2, lease_token = NULL,
+             lease_expires_at = NULL WHERE id = $1`,
+          [row.id, error],
+        );
+        return 'failed';
+      }
+      const delay = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (row.attempts - 1));
+      const now = await this.now(client);
+      await query(
+        client,
+        'recording a failed job',
+        `UPDATE jobs SET state = 'queued', last_error = $2, available_at = $3,
+           lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, node_id = NULL
+         WHERE id = $1`,
+        [row.id, error, now + delay],
+      );
+      return 'queued';
+    });
+  }
+
+  async release(claimed: ClaimedJob): Promise<boolean> {
+    const now = await this.now(this.pool);
+    const result = await query(
+      this.pool,
+      'releasing a job',
+      `UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), available_at = $3,
+         worker_id = NULL, node_id = NULL, lease_token = NULL, lease_expires_at = NULL
+       WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
+      [claimed.job.id, claimed.lease, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  async get(key: string): Promise<Job | undefined> {
+    const result = await query<PgJobRow>(
+      this.pool,
+      'reading a job',
+      'SELECT * FROM jobs WHERE key = $1',
+      [key],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : toJob(row);
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    const result = await query<{ state: JobState; n: number }>(
+      this.pool,
+      'counting jobs',
+      'SELECT state, count(*)::integer AS n FROM jobs GROUP BY state',
+    );
+    for (const row of result.rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  /** The pool belongs to whoever opened it; nothing to close here. */
+  async close(): Promise<void> {}
+}
