@@ -1,0 +1,221 @@
+/**
+ * Core-ms per stage of our own work on one image (issue #14 item 7), measured as process CPU
+ * time (user + system, every thread: zlib's pool for the PNG deflate, the kernel for the file
+ * writes) with each stage run on its own while nothing else runs, so a model training on the
+ * same machine or the inference thread cannot be counted as ours. Wall time is no measure on a
+ * shared machine: it includes the time a thread waited for a core.
+ *
+ * The stages are the ones `analyzeFiles` runs per image (analysis/analyze.ts), called through
+ * the same public functions in the same order: read + checks, decode, LUT + model input +
+ * input statistics, Grad-CAM (overlay grid and every label on the source grid), SR region,
+ * Secondary Capture (overlay + Part 10), Parametric Map, heatmap PNG, SR, FHIR bundle +
+ * analysis-sized JSON, and the atomic fsynced writes of all of them. Each stage is repeated and
+ * the median kept.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uidPathSegment, writeFileAtomic } from '../src/foundation/core/index.js';
+import { decodeFrame, readDicomFile } from '../src/foundation/dicom/index.js';
+import { ModelSessions } from '../src/inference/analysis/index.js';
+import { exactGradCam, type Heatmap } from '../src/inference/explain/index.js';
+import { toModelInputAndDisplay } from '../src/inference/imaging/index.js';
+import type { ModelPackage } from '../src/inference/models/index.js';
+import { inputStatistics } from '../src/inference/monitoring/index.js';
+import {
+  buildFhirBundle,
+  checkCopiedAttributes,
+  encodeHeatmapPng,
+  heatmapRegion,
+  writeMeasurementReport,
+  writeParametricMap,
+  writeSecondaryCapture,
+  type AnalysisRecord,
+  type FindingResult,
+  type SourceImage,
+} from '../src/inference/results/index.js';
+
+export interface StageCost {
+  stage: string;
+  /** Median core-ms of one run of the stage. */
+  coreMs: number;
+  /** Bytes the stage hands to the disk, where it produces a file. */
+  bytes?: number;
+}
+
+const OVERLAY_MAX_SIDE = 1024;
+
+function cpuNow(): NodeJS.CpuUsage {
+  return process.cpuUsage();
+}
+function coreMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
+/** Median core-ms of `repeats` runs of `work`, and its last result. */
+async function timed<T>(
+  repeats: number,
+  work: () => T | Promise<T>,
+): Promise<{ coreMs: number; value: T }> {
+  const samples: number[] = [];
+  let value!: T;
+  for (let i = 0; i < repeats; i++) {
+    const started = cpuNow();
+    value = await work();
+    samples.push(coreMsSince(started));
+  }
+  samples.sort((a, b) => a - b);
+  return { coreMs: samples[Math.floor(samples.length / 2)]!, value };
+}
+
+export async function measureStageCosts(
+  file: string,
+  pkg: ModelPackage,
+  repeats = 5,
+): Promise<StageCost[]> {
+  const out = await mkdtemp(join(tmpdir(), 'radiolens-stages-'));
+  const sessions = new ModelSessions();
+  const costs: StageCost[] = [];
+  try {
+    const read = await timed(repeats, async () => {
+      const instance = await readDicomFile(file);
+      uidPathSegment(instance.studyInstanceUid, 'Study Instance UID', file);
+      uidPathSegment(instance.seriesInstanceUid, 'Series Instance UID', file);
+      uidPathSegment(instance.sopInstanceUid, 'SOP Instance UID', file);
+      checkCopiedAttributes(instance.dataset, file);
+      return instance;
+    });
+    costs.push({ stage: 'read + parse + checks', coreMs: read.coreMs });
+    const instance = read.value;
+    const decoded = await timed(repeats, () => decodeFrame(instance, 0));
+    costs.push({ stage: 'decode', coreMs: decoded.coreMs });
+    const frame = decoded.value;
+    const spec = pkg.manifest.input;
+    const prepared = await timed(repeats, () => {
+      const made = toModelInputAndDisplay(frame, instance.dataset, spec, OVERLAY_MAX_SIDE);
+      return { ...made, statistics: inputStatistics(instance.dataset, made.input, spec) };
+    });
+    costs.push({ stage: 'LUT + model input + statistics', coreMs: prepared.coreMs });
+    const { input, display, placement } = prepared.value;
+
+    // Inference is not ours: run once, untimed, for the features the explanation needs.
+    const session = await sessions.get(pkg);
+    const output = await session.runner.run([input]);
+    const features = output.features?.[0];
+    const camHead = session.camHead;
+    if (features === undefined || camHead === null) {
+      throw new Error('the bench model must expose features and a CAM head');
+    }
+    const labels = pkg.manifest.labels;
+    const full = { ...placement, inputWidth: spec.width, inputHeight: spec.height };
+    const source = { width: frame.columns, height: frame.rows, placement: full };
+    const target = { width: display.width, height: display.height, placement: full };
+    const explained = await timed(repeats, () => {
+      const overlay = exactGradCam(features, camHead.weightsFor(0)!, target);
+      const maps = labels.map((_, index) =>
+        exactGradCam(features, camHead.weightsFor(index)!, source),
+      );
+      return { overlay, maps };
+    });
+    costs.push({
+      stage: `Grad-CAM (overlay + ${labels.length} source-grid map${labels.length === 1 ? '' : 's'})`,
+      coreMs: explained.coreMs,
+    });
+    const heatmap: Heatmap = explained.value.overlay;
+
+    const image: SourceImage = {
+      sopClassUid: instance.sopClassUid,
+      sopInstanceUid: instance.sopInstanceUid,
+      seriesInstanceUid: instance.seriesInstanceUid,
+      dataset: instance.dataset,
+    };
+    const scores = output.scores[0]!;
+    const findings = labels.map((label, index): FindingResult => ({
+      labelId: label.id,
+      finding: label.code,
+      probability: scores[index]!,
+      threshold: label.threshold,
+      present: scores[index]! >= label.threshold,
+      alertLevel: label.alertLevel,
+      image,
+    }));
+    const record: AnalysisRecord = {
+      studyInstanceUid: instance.studyInstanceUid,
+      inputSopInstanceUids: [instance.sopInstanceUid],
+      sources: [image],
+      findings,
+      algorithm: {
+        modelId: pkg.manifest.id,
+        version: pkg.manifest.version,
+        name: pkg.manifest.name,
+        manufacturer: pkg.manifest.manufacturer,
+        manifestSha256: pkg.manifestSha256,
+      },
+      performedAt: new Date('2026-01-01T00:00:00Z'),
+      notAnalysed: [],
+    };
+    const region = await timed(repeats, () => heatmapRegion(heatmap, image));
+    findings[0]!.explanation = { region: region.value };
+    costs.push({ stage: 'SR region of the heatmap', coreMs: region.coreMs });
+
+    const sc = await timed(repeats, () =>
+      writeSecondaryCapture({ record, image, display, heatmap, findings }),
+    );
+    costs.push({
+      stage: 'Secondary Capture (overlay + encode)',
+      coreMs: sc.coreMs,
+      bytes: sc.value.bytes.length,
+    });
+    const pm = await timed(repeats, () =>
+      writeParametricMap({ record, image, heatmap, finding: findings[0]! }),
+    );
+    costs.push({
+      stage: 'Parametric Map (encode)',
+      coreMs: pm.coreMs,
+      bytes: pm.value.bytes.length,
+    });
+    const pngs = await timed(repeats, () =>
+      Promise.all(explained.value.maps.map((map) => encodeHeatmapPng(map))),
+    );
+    costs.push({
+      stage: 'heatmap PNG (16-bit, deflate in zlib pool)',
+      coreMs: pngs.coreMs,
+      bytes: pngs.value.reduce((n, png) => n + png.png.length, 0),
+    });
+    const sr = await timed(repeats, () => writeMeasurementReport(record));
+    costs.push({ stage: 'SR (encode)', coreMs: sr.coreMs, bytes: sr.value.bytes.length });
+    const fhir = await timed(repeats, () => {
+      const bundle = buildFhirBundle(record, { srSopInstanceUid: sr.value.sopInstanceUid });
+      return `${JSON.stringify(bundle, null, 2)}\n`;
+    });
+    costs.push({
+      stage: 'FHIR bundle (build + JSON)',
+      coreMs: fhir.coreMs,
+      bytes: fhir.value.length,
+    });
+
+    const files: Array<[string, Uint8Array | string]> = [
+      ['sc.dcm', sc.value.bytes],
+      ['pm.dcm', pm.value.bytes],
+      ...pngs.value.map((png, i): [string, Uint8Array] => [`heatmap-${i}.png`, png.png]),
+      ['sr.dcm', sr.value.bytes],
+      ['fhir-bundle.json', fhir.value],
+    ];
+    let run = 0;
+    const written = await timed(repeats, async () => {
+      const dir = join(out, String(run++));
+      await Promise.all(files.map(([name, content]) => writeFileAtomic(join(dir, name), content)));
+      return files.reduce((n, [, content]) => n + content.length, 0);
+    });
+    costs.push({
+      stage: 'file writes (atomic, fsynced)',
+      coreMs: written.coreMs,
+      bytes: written.value,
+    });
+    return costs;
+  } finally {
+    await sessions.dispose();
+    await rm(out, { recursive: true, force: true });
+  }
+}
