@@ -25,7 +25,7 @@ import {
 import {
   exactGradCam,
   occlusionSensitivity,
-  resampleToImage,
+  resampleWithMax,
   type Heatmap,
   type HeatmapTarget,
 } from '../explain/index.js';
@@ -713,10 +713,7 @@ interface ExplainedMap {
 }
 
 function resampled(grid: Heatmap, target: HeatmapTarget): Heatmap {
-  const data = resampleToImage(grid, target);
-  let max = 0;
-  for (const value of data) if (value > max) max = value;
-  return { width: target.width, height: target.height, data, max };
+  return resampleWithMax(grid, target);
 }
 
 /**

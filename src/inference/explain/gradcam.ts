@@ -1,5 +1,5 @@
 import { RadiolensError } from '../../foundation/core/index.js';
-import { maxOf, resampleToImage, type Heatmap, type HeatmapTarget } from './heatmap.js';
+import { resampleWithMax, type Heatmap, type HeatmapTarget } from './heatmap.js';
 
 export interface FeatureMapInput {
   /** [K, h, w] channel-major values for one image. */
@@ -46,6 +46,5 @@ export function exactGradCam(
     for (let i = 0; i < area; i++) cam[i]! += weight * data[offset + i]!;
   }
   for (let i = 0; i < area; i++) if (cam[i]! < 0) cam[i] = 0;
-  const resampled = resampleToImage({ width: w, height: h, data: cam }, target);
-  return { width: target.width, height: target.height, data: resampled, max: maxOf(resampled) };
+  return resampleWithMax({ width: w, height: h, data: cam }, target);
 }

@@ -10,6 +10,7 @@ export {
 export {
   normaliseHeatmap,
   resampleToImage,
+  resampleWithMax,
   type Heatmap,
   type HeatmapTarget,
   type NormalisedHeatmap,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeGrey16Png } from '../../foundation/raster/index.js';
+import { encodeGrey16PngRows } from '../../foundation/raster/index.js';
 import type { Heatmap } from './types.js';
 
 /** The largest 16-bit value: the heatmap's maximum is written as this. */
@@ -34,16 +34,17 @@ export async function encodeHeatmapPng(heatmap: Heatmap): Promise<HeatmapPng> {
       peakIndex = i;
     }
   }
-  const samples = new Uint16Array(width * height);
-  if (max > 0) {
-    const scale = HEATMAP_PNG_FULL_SCALE / max;
-    for (let i = 0; i < samples.length; i++) {
-      const value = data[i]!;
+  // Quantised row by row as the encoder filters them: no full-size copy of the samples.
+  const scale = max > 0 ? HEATMAP_PNG_FULL_SCALE / max : 0;
+  const png = await encodeGrey16PngRows(width, height, (y, row) => {
+    if (max <= 0) return; // the row buffers start at zero and stay so
+    const from = y * width;
+    for (let x = 0; x < width; x++) {
+      const value = data[from + x]!;
       // ReLU maps are ≥ 0; clamp anyway so a stray negative or NaN cannot wrap around.
-      samples[i] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
+      row[x] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
     }
-  }
-  const png = await encodeGrey16Png(width, height, samples);
+  });
   return {
     png,
     width,
