@@ -40,6 +40,7 @@ export {
 } from './taggedDataset.js';
 export { readHeaderLittleEndian, textEncoderFor, STRING_VRS } from './part10Reader.js';
 export {
+  BytesFilledInPlace,
   encodePart10LittleEndian,
   encodeNaturalizedPart10,
   decimalString,
