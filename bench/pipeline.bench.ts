@@ -49,6 +49,18 @@ const STAGE_REPEATS = option('--repeats') ?? 9;
 const STAGES_ONLY = process.argv.includes('--stages-only');
 
 const BUDGET_CORE_MS = 30;
+/** The stages the 30 core-ms budget covers (ADR 0127): everything but the full-size outputs. */
+const CORE_STAGES = [
+  'read',
+  'decode',
+  'LUT',
+  'Grad-CAM on the overlay grid',
+  'SR region',
+  'SR (encode)',
+  'FHIR',
+] as const;
+/** The full-size outputs and all writes: at most this many times their physical floor. */
+const BULK_FLOOR_FACTOR = 2;
 const THROUGHPUT_TARGET: Record<number, number> = { 2048: 0.5, 512: 0.8 };
 
 interface Measurement {
@@ -160,7 +172,7 @@ const cell = (value: number, width = 8): string => value.toFixed(1).padStart(wid
  * The budget table: core-ms per stage, each measured on its own (stageCosts.ts), against the
  * 30 core-ms budget at 2048².
  */
-function printStageCosts(side: number, costs: StageCost[]): void {
+function printStageCosts(side: number, costs: StageCost[], floor: StageCost[]): void {
   const total = costs.reduce((sum, cost) => sum + cost.coreMs, 0);
   console.log(
     `\n### ${side}×${side} 12-bit CR: core-ms of our own work per image, stage by stage (least and median of ${STAGE_REPEATS}; CPU time, all threads)\n`,
@@ -177,9 +189,32 @@ function printStageCosts(side: number, costs: StageCost[]): void {
   console.log(
     `| ${'**total outside inference**'.padEnd(42)} | ${cell(total)} | ${cell(medians)} |            |`,
   );
-  if (side === 2048) {
+  const floorTotal = floor.reduce((sum, cost) => sum + cost.coreMs, 0);
+  console.log('\nThe physical floor of the same outputs (no code of ours could do less):\n');
+  console.log('| floor                                      |  core-ms |   median |      bytes |');
+  console.log('|--------------------------------------------|----------|----------|------------|');
+  for (const cost of floor) {
+    const bytes = cost.bytes === undefined ? '' : String(cost.bytes);
     console.log(
-      `\nbudget: ${total.toFixed(1)} core-ms ≤ ${BUDGET_CORE_MS}: ${total <= BUDGET_CORE_MS ? 'MET' : 'NOT MET'}`,
+      `| ${cost.stage.padEnd(42)} | ${cell(cost.coreMs)} | ${cell(cost.medianMs)} | ${bytes.padStart(10)} |`,
+    );
+  }
+  console.log(`| ${'**floor**'.padEnd(42)} | ${cell(floorTotal)} |          |            |`);
+  if (side === 2048) {
+    // ADR 0127: the 30 core-ms budget covers the core path; the full-size outputs of issue #12
+    // (SC on the source grid, Parametric Map, source-grid heatmap PNG) and the writes of all
+    // outputs are held to at most twice their measured floor plus their encoding.
+    const core = costs.filter((cost) => CORE_STAGES.some((name) => cost.stage.startsWith(name)));
+    const coreTotal = core.reduce((sum, cost) => sum + cost.coreMs, 0);
+    const bulk = total - coreTotal;
+    console.log(
+      `\nbudget, core path (${CORE_STAGES.join(', ')}): ${coreTotal.toFixed(1)} core-ms ≤ ${BUDGET_CORE_MS}: ${coreTotal <= BUDGET_CORE_MS ? 'MET' : 'NOT MET'}`,
+    );
+    console.log(
+      `budget, full-size outputs and writes: ${bulk.toFixed(1)} core-ms ≤ ${BULK_FLOOR_FACTOR} × floor ${floorTotal.toFixed(1)} = ${(BULK_FLOOR_FACTOR * floorTotal).toFixed(1)}: ${bulk <= BULK_FLOOR_FACTOR * floorTotal ? 'MET' : 'NOT MET'}`,
+    );
+    console.log(
+      `all of our own work: ${total.toFixed(1)} core-ms against the issue's ${BUDGET_CORE_MS}: ${total <= BUDGET_CORE_MS ? 'MET' : 'NOT MET'}`,
     );
   }
 }
@@ -246,8 +281,8 @@ async function main(): Promise<void> {
       const files = (
         await writeSyntheticRadiographs(join(work, `dicom-${side}`), IMAGES, { side })
       ).flat();
-      const costs = await measureStageCosts(files[0]!, pkg, STAGE_REPEATS);
-      printStageCosts(side, costs);
+      const { costs, floor } = await measureStageCosts(files[0]!, pkg, STAGE_REPEATS);
+      printStageCosts(side, costs, floor);
       if (!STAGES_ONLY) results.push(await measure(work, pkg, side, files, costs));
     }
     if (STAGES_ONLY) return;
