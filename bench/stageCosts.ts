@@ -12,6 +12,8 @@
  * analysis-sized JSON, and the atomic fsynced writes of all of them. Each stage is repeated;
  * the least time is its cost (others' load only ever adds), the median shows the spread.
  */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +49,20 @@ export interface StageCost {
 
 const OVERLAY_MAX_SIDE = 1024;
 
+/**
+ * Before a timed write: remove what the runs before wrote, so the page cache does not grow
+ * run by run (on a machine short of memory the kernel then reclaims pages inside our write
+ * calls, and the last runs cost four times the first), and flush every dirty page to disk (a
+ * child process, not counted as ours), because an fsync can commit the file system's journal
+ * with whatever else is dirty.
+ */
+function settleDisk(dir: string): () => void {
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    execFileSync('sync');
+  };
+}
+
 function cpuNow(): NodeJS.CpuUsage {
   return process.cpuUsage();
 }
@@ -55,14 +71,19 @@ function coreMsSince(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-/** Least and median core-ms of `repeats` runs of `work`, and its last result. */
+/**
+ * Least and median core-ms of `repeats` runs of `work`, and its last result. `before` runs
+ * untimed ahead of each run.
+ */
 async function timed<T>(
   repeats: number,
   work: () => T | Promise<T>,
+  before?: () => void,
 ): Promise<{ coreMs: number; medianMs: number; value: T }> {
   const samples: number[] = [];
   let value!: T;
   for (let i = 0; i < repeats; i++) {
+    before?.();
     const started = cpuNow();
     value = await work();
     samples.push(coreMsSince(started));
@@ -229,12 +250,17 @@ export async function measureStageCosts(
       ['sr.dcm', sr.value.bytes],
       ['fhir-bundle.json', fhir.value],
     ];
-    let run = 0;
-    const written = await timed(repeats, async () => {
-      const dir = join(out, String(run++));
-      await Promise.all(files.map(([name, content]) => writeFileAtomic(join(dir, name), content)));
-      return files.reduce((n, [, content]) => n + content.length, 0);
-    });
+    const written = await timed(
+      repeats,
+      async () => {
+        const dir = join(out, 'written');
+        await Promise.all(
+          files.map(([name, content]) => writeFileAtomic(join(dir, name), content)),
+        );
+        return files.reduce((n, [, content]) => n + content.length, 0);
+      },
+      settleDisk(join(out, 'written')),
+    );
     costs.push({
       stage: 'file writes (atomic, fsynced)',
       coreMs: written.coreMs,
@@ -273,13 +299,16 @@ async function measureFloor(
     2 * pixels,
   ];
   const fill = await timed(repeats, () => made.map((n) => new Uint8Array(n).fill(7)).length);
-  let run = 0;
-  const written = await timed(repeats, async () => {
-    const dir = join(out, `floor-${run++}`);
-    await Promise.all(
-      files.map(([name], i) => writeFileAtomic(join(dir, name), new Uint8Array(sizes[i]!))),
-    );
-  });
+  // Bytes already in memory (touched), as the real outputs are when they are written.
+  const contents = sizes.map((n) => new Uint8Array(n).fill(7));
+  const written = await timed(
+    repeats,
+    async () => {
+      const dir = join(out, 'floor');
+      await Promise.all(files.map(([name], i) => writeFileAtomic(join(dir, name), contents[i]!)));
+    },
+    settleDisk(join(out, 'floor')),
+  );
   return [
     { stage: 'one pass over the source samples', coreMs: pass.coreMs, medianMs: pass.medianMs },
     {
