@@ -69,6 +69,9 @@ interface Measurement {
   bareCpuMs: number;
   pipelineMs: number;
   pipelineCpuMs: number;
+  /** The pipeline's system CPU and minor page faults per image (process.resourceUsage). */
+  pipelineSystemMs: number;
+  pipelineMinorFaults: number;
   /** Main-thread stage times per image (inference excluded: it runs in worker threads). */
   stages: StageTimings;
   /** Core-ms per stage, each stage measured on its own (stageCosts.ts). */
@@ -128,6 +131,7 @@ async function measure(
       sessions,
     });
     const pipelineCpu = process.cpuUsage();
+    const pipelineUsage = process.resourceUsage();
     const started = performance.now();
     const run = await analyzeFiles(files, {
       registry,
@@ -137,6 +141,9 @@ async function measure(
     });
     const pipelineMs = (performance.now() - started) / IMAGES;
     const pipelineCpuMs = cpuMs(pipelineCpu) / IMAGES;
+    const usage = process.resourceUsage();
+    const pipelineSystemMs = (usage.systemCPUTime - pipelineUsage.systemCPUTime) / 1000 / IMAGES;
+    const pipelineMinorFaults = (usage.minorPageFault - pipelineUsage.minorPageFault) / IMAGES;
     if (run.imagesAnalysed !== IMAGES)
       throw new Error(
         `only ${run.imagesAnalysed} of ${IMAGES} images analysed: ${JSON.stringify(run.problems)}`,
@@ -151,6 +158,8 @@ async function measure(
       bareCpuMs: (bareBefore.cpuMs + bareAfter.cpuMs) / 2,
       pipelineMs,
       pipelineCpuMs,
+      pipelineSystemMs,
+      pipelineMinorFaults,
       stages: {
         read: perImage(run.timings.read),
         decode: perImage(run.timings.decode),
@@ -241,6 +250,9 @@ function printPipelineStages(m: Measurement): void {
   console.log(`| **sum of stages**         | ${cell(stageSum)} |`);
   console.log(
     `| process CPU − bare CPU    | ${cell(outsideCore)} | (core-ms/image, all threads) |`,
+  );
+  console.log(
+    `| of the pipeline's CPU: system | ${cell(m.pipelineSystemMs)} | (core-ms/image; ${Math.round(m.pipelineMinorFaults)} minor page faults/image) |`,
   );
 }
 
