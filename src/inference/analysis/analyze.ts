@@ -24,6 +24,7 @@ import {
 } from '../models/index.js';
 import {
   exactGradCam,
+  exactGradCamRows,
   occlusionSensitivity,
   resampleWithMax,
   type Heatmap,
@@ -46,6 +47,7 @@ import {
   type AnalysisRecord,
   type FindingResult,
   type HeatmapArtifactInfo,
+  type HeatmapRowSource,
   type ResultArtifact,
   type SourceImage,
 } from '../results/index.js';
@@ -497,7 +499,8 @@ async function explainAndWrite(
           labelId: label.id,
           method: 'grad-cam',
           grid: { width: features.w, height: features.h },
-          map: exactGradCam(features, weights, sourceTarget),
+          // Made row by row as the PNG is written: never held whole (16 MB per label at 2048²).
+          map: exactGradCamRows(features, weights, sourceTarget),
         });
       }
     } else if (explanation.method === 'occlusion') {
@@ -709,7 +712,7 @@ interface ExplainedMap {
   labelId: string;
   method: HeatmapArtifactInfo['method'];
   grid: { width: number; height: number };
-  map: Heatmap;
+  map: Heatmap | HeatmapRowSource;
 }
 
 function resampled(grid: Heatmap, target: HeatmapTarget): Heatmap {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputPlacement } from '../imaging/index.js';
 import { maxOf, normaliseHeatmap, resampleToImage, resampleWithMax } from './heatmap.js';
-import { exactGradCam } from './gradcam.js';
+import { exactGradCam, exactGradCamRows } from './gradcam.js';
 
 /** A map whose value is its own row coordinate: bilinear resampling reproduces it exactly. */
 function rowRamp(width: number, height: number): Float32Array {
@@ -124,4 +124,28 @@ test('row-precomputed resampling is bit-identical to the per-pixel formula, max 
     assert.deepEqual(new Uint8Array(boxed.data.buffer), new Uint8Array(expected.buffer));
     assert.deepEqual(resampleToImage(map, { width, height, placement }), boxed.data);
   }
+});
+
+test("Grad-CAM made row by row gives the whole map's values, bit for bit", () => {
+  const k = 3;
+  const features = {
+    k,
+    h: 7,
+    w: 7,
+    data: Float32Array.from({ length: k * 49 }, (_, i) => Math.sin(i * 0.37) * 4),
+  };
+  const weights = Float32Array.of(0.8, -0.3, 1.7);
+  const content = inputPlacement(90, 61, { width: 16, height: 16, resize: 'letterbox' });
+  const target = {
+    width: 90,
+    height: 61,
+    placement: { ...content, inputWidth: 16, inputHeight: 16 },
+  };
+  const whole = exactGradCam(features, weights, target);
+  const rows = exactGradCamRows(features, weights, target);
+  assert.deepEqual([rows.width, rows.height], [90, 61]);
+  const made = new Float32Array(90 * 61);
+  for (let y = 0; y < 61; y++) rows.row(y, made.subarray(y * 90, (y + 1) * 90));
+  assert.deepEqual(new Uint8Array(made.buffer), new Uint8Array(whole.data.buffer));
+  assert.ok(whole.max > 0);
 });

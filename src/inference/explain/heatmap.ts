@@ -58,6 +58,31 @@ export function resampleToImage(map: InputGridMap, target: HeatmapTarget): Float
  * same doubles, in the same order).
  */
 export function resampleWithMax(map: InputGridMap, target: HeatmapTarget): Heatmap {
+  const rows = resampleRows(map, target);
+  const { width, height } = target;
+  const out = new Float32Array(width * height);
+  let max = 0;
+  for (let y = 0; y < height; y++) {
+    const row = out.subarray(y * width, (y + 1) * width);
+    rows.row(y, row);
+    for (let x = 0; x < width; x++) if (row[x]! > max) max = row[x]!;
+  }
+  return { width, height, data: out, max };
+}
+
+/**
+ * A heatmap made one row at a time and never held whole: the source-grid maps only the
+ * heatmap PNGs need (16 MB of floats per label at 2048², written once and read once).
+ */
+export interface HeatmapRows {
+  width: number;
+  height: number;
+  /** Row y's values (float32, as resampleToImage stores them), written into `into`. */
+  row(y: number, into: Float32Array): void;
+}
+
+/** resampleToImage one row at a time: the same values, bit for bit. */
+export function resampleRows(map: InputGridMap, target: HeatmapTarget): HeatmapRows {
   const { width, height } = target;
   if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height))) {
     throw new RadiolensError(
@@ -78,22 +103,17 @@ export function resampleWithMax(map: InputGridMap, target: HeatmapTarget): Heatm
       along[at + x] = map.data[row + xs.i0[x]!]! * (1 - fx) + map.data[row + xs.i1[x]!]! * fx;
     }
   }
-  const out = new Float32Array(width * height);
-  let max = 0;
-  for (let y = 0; y < height; y++) {
-    const top = ys.i0[y]! * width;
-    const bottom = ys.i1[y]! * width;
-    const fy = ys.f[y]!;
-    const keep = 1 - fy;
-    const at = y * width;
-    for (let x = 0; x < width; x++) {
-      // The value as stored (float32), so the maximum is the one maxOf(out) would find.
-      const value = Math.fround(along[top + x]! * keep + along[bottom + x]! * fy);
-      out[at + x] = value;
-      if (value > max) max = value;
-    }
-  }
-  return { width, height, data: out, max };
+  return {
+    width,
+    height,
+    row(y, into) {
+      const top = ys.i0[y]! * width;
+      const bottom = ys.i1[y]! * width;
+      const fy = ys.f[y]!;
+      const keep = 1 - fy;
+      for (let x = 0; x < width; x++) into[x] = along[top + x]! * keep + along[bottom + x]! * fy;
+    },
+  };
 }
 
 /** Source indices and weights along one axis. */
