@@ -53,4 +53,4 @@ export {
 } from './limits.js';
 export { inflateDataset } from './inflate.js';
 export { storedFrame, type StoredFrame } from './storedFrames.js';
-export { textValueMaxLength } from './vrCheck.js';
+export { repertoireOf, textByteLength, textValueMaxLength } from './vrCheck.js';
