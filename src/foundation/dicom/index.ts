@@ -17,6 +17,8 @@ export {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   findTransferSyntax,
+  frameMediaType,
+  hasLittleEndianNativeFrames,
   supportedTransferSyntaxes,
   type TransferSyntax,
   type PixelCodec,
