@@ -17,7 +17,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { analyzeFiles, ModelSessions } from '../src/inference/analysis/index.js';
 import type { StageTimings } from '../src/inference/analysis/types.js';
@@ -72,6 +72,8 @@ interface Measurement {
   /** The pipeline's system CPU and minor page faults per image (process.resourceUsage). */
   pipelineSystemMs: number;
   pipelineMinorFaults: number;
+  /** Main-thread garbage-collection pauses per image (PerformanceObserver 'gc', wall ms). */
+  pipelineGcMs: number;
   /** Main-thread stage times per image (inference excluded: it runs in worker threads). */
   stages: StageTimings;
   /** Core-ms per stage, each stage measured on its own (stageCosts.ts). */
@@ -132,6 +134,11 @@ async function measure(
     });
     const pipelineCpu = process.cpuUsage();
     const pipelineUsage = process.resourceUsage();
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMs += entry.duration;
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const started = performance.now();
     const run = await analyzeFiles(files, {
       registry,
@@ -142,6 +149,8 @@ async function measure(
     const pipelineMs = (performance.now() - started) / IMAGES;
     const pipelineCpuMs = cpuMs(pipelineCpu) / IMAGES;
     const usage = process.resourceUsage();
+    gc.disconnect();
+    const pipelineGcMs = gcMs / IMAGES;
     const pipelineSystemMs = (usage.systemCPUTime - pipelineUsage.systemCPUTime) / 1000 / IMAGES;
     const pipelineMinorFaults = (usage.minorPageFault - pipelineUsage.minorPageFault) / IMAGES;
     if (run.imagesAnalysed !== IMAGES)
@@ -160,6 +169,7 @@ async function measure(
       pipelineCpuMs,
       pipelineSystemMs,
       pipelineMinorFaults,
+      pipelineGcMs,
       stages: {
         read: perImage(run.timings.read),
         decode: perImage(run.timings.decode),
@@ -260,7 +270,7 @@ function printPipelineStages(m: Measurement): void {
     `| process CPU − bare CPU    | ${cell(outsideCore)} | (core-ms/image, all threads) |`,
   );
   console.log(
-    `| of the pipeline's CPU: system | ${cell(m.pipelineSystemMs)} | (core-ms/image; ${Math.round(m.pipelineMinorFaults)} minor page faults/image) |`,
+    `| of the pipeline's CPU: system | ${cell(m.pipelineSystemMs)} | (core-ms/image; ${Math.round(m.pipelineMinorFaults)} minor page faults/image; GC pauses ${m.pipelineGcMs.toFixed(1)} ms/image) |`,
   );
 }
 
