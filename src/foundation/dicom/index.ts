@@ -17,6 +17,8 @@ export {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   findTransferSyntax,
+  frameMediaType,
+  hasLittleEndianNativeFrames,
   supportedTransferSyntaxes,
   type TransferSyntax,
   type PixelCodec,
@@ -40,6 +42,7 @@ export {
 } from './taggedDataset.js';
 export { readHeaderLittleEndian, textEncoderFor, STRING_VRS } from './part10Reader.js';
 export {
+  BytesFilledInPlace,
   encodePart10LittleEndian,
   encodeNaturalizedPart10,
   decimalString,
@@ -52,4 +55,4 @@ export {
 } from './limits.js';
 export { inflateDataset } from './inflate.js';
 export { storedFrame, type StoredFrame } from './storedFrames.js';
-export { textValueMaxLength } from './vrCheck.js';
+export { repertoireOf, textByteLength, textValueMaxLength } from './vrCheck.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { isRadiolensError } from '../core/index.js';
-import { decimalString } from './part10Writer.js';
+import { BytesFilledInPlace, decimalString } from './part10Writer.js';
 import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLEMENTATION_CLASS_UID,
@@ -100,5 +100,35 @@ test('a keyword that is not in the DICOM dictionary is refused, not dropped', ()
     () => encodeDicomPart10({ ...dataset, PatientNmae: 'typo' }),
     (e: unknown) =>
       isRadiolensError(e) && e.code === 'E_BAD_INPUT' && /PatientNmae/.test(e.message),
+  );
+});
+
+test('Pixel Data drawn in place encodes to the same file as the bytes passed in; an odd length is refused', () => {
+  const pixels = Uint8Array.from({ length: 5 * 5 * 3 + 1 }, (_, i) => (i * 37) % 251);
+  pixels[pixels.length - 1] = 0; // the pad byte of an odd RGB picture
+  const dataset = {
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.7',
+    SOPInstanceUID: '2.25.42',
+    Rows: 5,
+    Columns: 5,
+    SamplesPerPixel: 3,
+    BitsAllocated: 8,
+    _vrMap: { PixelData: 'OB' },
+  };
+  const given = encodeDicomPart10({ ...dataset, PixelData: pixels });
+  let calls = 0;
+  const drawn = encodeDicomPart10({
+    ...dataset,
+    PixelData: new BytesFilledInPlace(pixels.length, (into) => {
+      calls += 1;
+      assert.equal(into.length, pixels.length);
+      into.set(pixels.subarray(0, pixels.length - 1));
+    }),
+  });
+  assert.equal(calls, 1);
+  assert.deepEqual(drawn, given);
+  assert.throws(
+    () => new BytesFilledInPlace(75, () => undefined),
+    (error: unknown) => isRadiolensError(error) && error.code === 'E_BAD_INPUT',
   );
 });

@@ -25,6 +25,26 @@ import {
 } from './taggedDataset.js';
 
 const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+
+/**
+ * A binary value written straight into the encoded file: the encoder reserves `byteLength`
+ * bytes (even) where the value goes and calls `fill` with exactly that part of the file, so a
+ * 12 MB Pixel Data is drawn once, in place, instead of drawn and then copied (issue #14).
+ * The part starts zeroed; what `fill` leaves unwritten stays zero.
+ */
+export class BytesFilledInPlace {
+  constructor(
+    readonly byteLength: number,
+    readonly fill: (into: Uint8Array) => void,
+  ) {
+    if (!(Number.isInteger(byteLength) && byteLength >= 0 && byteLength % 2 === 0)) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `a value filled in place must have an even, whole length (got ${byteLength}): DICOM values have even length (PS3.5 7.1.1)`,
+      );
+    }
+  }
+}
 const NUMBER_WRITERS: Record<string, [number, (v: DataView, at: number, n: number) => void]> = {
   US: [2, (v, at, n) => v.setUint16(at, n, true)],
   SS: [2, (v, at, n) => v.setInt16(at, n, true)],
@@ -106,7 +126,9 @@ function atBytes(element: DicomElement): Uint8Array {
   return out;
 }
 
-function binaryBytes(element: DicomElement): Uint8Array {
+function binaryBytes(element: DicomElement): Uint8Array | BytesFilledInPlace {
+  const only = element.Value?.length === 1 ? element.Value[0] : undefined;
+  if (only instanceof BytesFilledInPlace) return only;
   const parts = (element.Value ?? []).map((v) => {
     if (v instanceof ArrayBuffer) return new Uint8Array(v);
     if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -121,14 +143,14 @@ function binaryBytes(element: DicomElement): Uint8Array {
 }
 
 class ChunkWriter {
-  readonly chunks: Uint8Array[] = [];
+  readonly chunks: Array<Uint8Array | BytesFilledInPlace> = [];
   size = 0;
   constructor(
     private readonly explicit: boolean,
     private readonly encode: (text: string) => Uint8Array = (t) => encoder.encode(t),
   ) {}
 
-  push(bytes: Uint8Array): void {
+  push(bytes: Uint8Array | BytesFilledInPlace): void {
     this.chunks.push(bytes);
     this.size += bytes.byteLength;
   }
@@ -188,7 +210,7 @@ class ChunkWriter {
       this.push(raw);
       return;
     }
-    let value: Uint8Array;
+    let value: Uint8Array | BytesFilledInPlace;
     if (STRING_VRS.has(vr)) value = stringBytes(tag, element, this.encode);
     else if (BINARY_VRS.has(vr)) value = binaryBytes(element);
     else if (vr === 'AT') value = atBytes(element);
@@ -201,7 +223,8 @@ class ChunkWriter {
     const out = new Uint8Array(this.size);
     let at = 0;
     for (const chunk of this.chunks) {
-      out.set(chunk, at);
+      if (chunk instanceof BytesFilledInPlace) chunk.fill(out.subarray(at, at + chunk.byteLength));
+      else out.set(chunk, at);
       at += chunk.byteLength;
     }
     return out;

@@ -16,6 +16,11 @@ export interface TransferSyntax {
   readonly codec: PixelCodec;
   /** True when decoding may not reproduce the original samples exactly. */
   readonly lossy: boolean;
+  /**
+   * The media type of a frame in this syntax as DICOMweb sends it (PS3.18 Table 8.7.3-5):
+   * application/octet-stream for native samples and for codecs the table names none for.
+   */
+  readonly frameMediaType: string;
 }
 
 /** The UIDs other modules name directly; the one place they are written (issue #14). */
@@ -24,6 +29,28 @@ export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+
+/**
+ * PS3.18 Table 8.7.3-5: the media types of compressed frames. Every UID here but the two
+ * JPEG 2000 Part 2 ones is in the table above; those two Radiolens does not decode, but a
+ * node returns what it stored as stored (ADR 0170), so their frames still get their type.
+ */
+const FRAME_MEDIA_TYPES: Readonly<Record<string, string>> = {
+  '1.2.840.10008.1.2.4.50': 'image/jpeg',
+  '1.2.840.10008.1.2.4.51': 'image/jpeg',
+  '1.2.840.10008.1.2.4.57': 'image/jpeg',
+  '1.2.840.10008.1.2.4.70': 'image/jpeg',
+  '1.2.840.10008.1.2.4.80': 'image/jls',
+  '1.2.840.10008.1.2.4.81': 'image/jls',
+  '1.2.840.10008.1.2.4.90': 'image/jp2',
+  '1.2.840.10008.1.2.4.91': 'image/jp2',
+  '1.2.840.10008.1.2.4.92': 'image/jpx',
+  '1.2.840.10008.1.2.4.93': 'image/jpx',
+  '1.2.840.10008.1.2.4.201': 'image/jphc',
+  '1.2.840.10008.1.2.4.202': 'image/jphc',
+  '1.2.840.10008.1.2.4.203': 'image/jphc',
+  '1.2.840.10008.1.2.5': 'image/dicom-rle',
+};
 
 const table: readonly TransferSyntax[] = [
   ts('1.2.840.10008.1.2', 'Implicit VR Little Endian', { explicitVr: false }),
@@ -57,6 +84,20 @@ const table: readonly TransferSyntax[] = [
 
 const byUid = new Map(table.map((entry) => [entry.uid, entry]));
 
+/** A frame's media type in a transfer syntax, read or not (see FRAME_MEDIA_TYPES). */
+export function frameMediaType(uid: string): string {
+  return byUid.get(uid)?.frameMediaType ?? FRAME_MEDIA_TYPES[uid] ?? 'application/octet-stream';
+}
+
+/**
+ * Frames in this syntax are plain little-endian samples (native, dataset deflated or not):
+ * the same bytes in every little-endian syntax, so DICOMweb reports them as Explicit VR LE.
+ */
+export function hasLittleEndianNativeFrames(uid: string): boolean {
+  const entry = byUid.get(uid);
+  return entry !== undefined && entry.codec === 'native' && entry.littleEndian;
+}
+
 /** The transfer syntax for a UID, or undefined when Radiolens cannot read it. */
 export function findTransferSyntax(uid: string): TransferSyntax | undefined {
   return byUid.get(uid);
@@ -82,5 +123,6 @@ function ts(
     encapsulated: codec !== 'native',
     codec,
     lossy: options.lossy ?? false,
+    frameMediaType: FRAME_MEDIA_TYPES[uid] ?? 'application/octet-stream',
   };
 }

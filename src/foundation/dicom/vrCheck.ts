@@ -141,6 +141,14 @@ function fail(path: string, vr: string, message: string, remedy: string): never 
   });
 }
 
+/**
+ * A text value's length as the length limits of PS3.5 6.2 count it when it is encoded in
+ * `repertoire`: bytes (UTF-8 for ISO_IR 192; one per character in the single-byte sets).
+ */
+export function textByteLength(text: string, repertoire: CharacterRepertoire): number {
+  return byteLength(text, repertoire);
+}
+
 function byteLength(text: string, repertoire: CharacterRepertoire): number {
   return repertoire === 'utf8' ? Buffer.byteLength(text, 'utf8') : text.length;
 }

@@ -1,6 +1,6 @@
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './transferSyntax.js';
 import { RADIOLENS_VERSION, RadiolensError, deriveUid, isValidUid } from '../core/index.js';
-import { encodeNaturalizedPart10 } from './part10Writer.js';
+import { BytesFilledInPlace, encodeNaturalizedPart10 } from './part10Writer.js';
 
 /**
  * PS3.10 Part 10 file writer for what Radiolens creates (SR, SC). The dataset is a dcmjs-style
@@ -36,7 +36,7 @@ const SUPPORTED_TRANSFER_SYNTAXES = new Set([EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT
  * - SOPClassUID/SOPInstanceUID must be present and valid: they become Media Storage SOP
  *   Class/Instance UID in the meta header.
  * - Pixel Data must be an ArrayBuffer[] with its VR named in `_vrMap` (OB for 8-bit); a typed
- *   array is accepted here and converted.
+ *   array is accepted here and converted, and a BytesFilledInPlace is drawn into the file.
  * - Person names may be given as strings; dcmjs turns them into PN objects.
  * - Group 0002 elements in the dataset are rejected: the meta header is ours to write.
  */
@@ -94,14 +94,17 @@ export function encodeDicomPart10(
 }
 
 /**
- * Native Pixel Data is one value: a view on the caller's bytes (no copy), or the frames of
- * an ArrayBuffer[] joined. Its VR defaults to OB (8-bit samples).
+ * Native Pixel Data is one value: a view on the caller's bytes (no copy), the frames of an
+ * ArrayBuffer[] joined, or bytes the caller draws in place (BytesFilledInPlace). Its VR
+ * defaults to OB (8-bit samples).
  */
 function withPixelDataAsOneValue(dataset: Record<string, unknown>): Record<string, unknown> {
   const pixelData = dataset['PixelData'];
   if (pixelData === undefined) return dataset;
-  let bytes: Uint8Array;
-  if (pixelData instanceof ArrayBuffer) {
+  let bytes: Uint8Array | BytesFilledInPlace;
+  if (pixelData instanceof BytesFilledInPlace) {
+    bytes = pixelData; // drawn in place by the encoder; its length is even by construction
+  } else if (pixelData instanceof ArrayBuffer) {
     bytes = new Uint8Array(pixelData);
   } else if (ArrayBuffer.isView(pixelData)) {
     bytes = new Uint8Array(pixelData.buffer, pixelData.byteOffset, pixelData.byteLength);

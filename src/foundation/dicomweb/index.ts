@@ -5,7 +5,10 @@
  */
 export {
   buildMultipartRelated,
+  classifyAfterBoundary,
+  multipartBoundary,
   parseMultipartRelated,
+  type AfterBoundary,
   type MultipartPart,
   type MultipartBuildOptions,
 } from './multipart.js';

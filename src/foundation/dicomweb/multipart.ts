@@ -112,10 +112,19 @@ export function buildMultipartRelated(
  * close delimiter, no delimiter at all (the boundary text was just a prefix of other bytes),
  * or the end of the body before that could be told.
  */
-type AfterBoundary =
+export type AfterBoundary =
   { kind: 'part'; next: number } | { kind: 'close' } | { kind: 'none' } | { kind: 'truncated' };
 
-function classifyAfterBoundary(buf: Buffer, at: number): AfterBoundary {
+/**
+ * `bodyEndsHere`: whether `buf` ends where the body ends (the whole body in memory), or is a
+ * window on a longer body (a spooled file, node/spool), where transport padding that runs to
+ * the window's end is not believed (no delimiter) instead of being a truncated body.
+ */
+export function classifyAfterBoundary(
+  buf: Uint8Array,
+  at: number,
+  bodyEndsHere = true,
+): AfterBoundary {
   if (at + 1 >= buf.length) {
     return at < buf.length &&
       buf[at] !== DASH &&
@@ -131,7 +140,7 @@ function classifyAfterBoundary(buf: Buffer, at: number): AfterBoundary {
   // Transport padding (linear white space) may follow a delimiter before its CRLF.
   let i = at;
   while (i < buf.length && (buf[i] === SPACE || buf[i] === TAB)) i += 1;
-  if (i + 1 >= buf.length) return { kind: 'truncated' };
+  if (i + 1 >= buf.length) return bodyEndsHere ? { kind: 'truncated' } : { kind: 'none' };
   if (buf[i] === CR && buf[i + 1] === LF) return { kind: 'part', next: i + 2 };
   return { kind: 'none' };
 }
@@ -175,16 +184,8 @@ function parseHeaders(block: string, partNumber: number): Record<string, string>
   return Object.fromEntries(headers);
 }
 
-/**
- * Splits a multipart body into its parts. `contentTypeHeader` is the whole Content-Type
- * header of the message; its `boundary` parameter (quoted or not) is required. The preamble
- * and epilogue are ignored. Throws RadiolensError E_BAD_INPUT naming the problem when the
- * header is not multipart or has no boundary, or the body is truncated or malformed.
- */
-export function parseMultipartRelated(
-  body: Uint8Array,
-  contentTypeHeader: string,
-): MultipartPart[] {
+/** The boundary of a multipart Content-Type, or a coded error naming what is missing. */
+export function multipartBoundary(contentTypeHeader: string): string {
   const { mediaType, parameters } = parseMediaType(contentTypeHeader);
   if (!mediaType.startsWith('multipart/')) {
     throw new RadiolensError(
@@ -199,6 +200,20 @@ export function parseMultipartRelated(
       `Content-Type ${mediaType} has no boundary parameter — add boundary=<the delimiter used in the body>`,
     );
   }
+  return boundary;
+}
+
+/**
+ * Splits a multipart body into its parts. `contentTypeHeader` is the whole Content-Type
+ * header of the message; its `boundary` parameter (quoted or not) is required. The preamble
+ * and epilogue are ignored. Throws RadiolensError E_BAD_INPUT naming the problem when the
+ * header is not multipart or has no boundary, or the body is truncated or malformed.
+ */
+export function parseMultipartRelated(
+  body: Uint8Array,
+  contentTypeHeader: string,
+): MultipartPart[] {
+  const boundary = multipartBoundary(contentTypeHeader);
   // RFC 2046 caps boundaries at 70 characters, but real senders exceed it (Orthanc's
   // DICOMweb plugin uses 73), and a longer one is just as unambiguous: accept it.
   const buf = asBuffer(body);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, inflateSync } from 'node:zlib';
 import pngjs from 'pngjs';
 import { isRadiolensError } from '../core/index.js';
-import { crc32, encodeGrey16Png } from './png16.js';
+import { crc32, encodeGrey16Png, encodeGrey16PngRows } from './png16.js';
 
 /** Decoded by pngjs (an independent decoder that checks every chunk's CRC). */
 function decode(png: Uint8Array): { width: number; height: number; values: number[] } {
@@ -55,4 +55,21 @@ test('a size that does not match the samples is refused with a coded error', asy
     () => encodeGrey16Png(0, 4, new Uint16Array(0)),
     (error: unknown) => isRadiolensError(error) && error.code === 'E_BAD_INPUT',
   );
+});
+
+test('every row is filtered with Sub (ADR 0126), and rows made one at a time give the same bytes', async () => {
+  const width = 40;
+  const height = 6;
+  const samples = Uint16Array.from({ length: width * height }, (_, i) => (i * 977) % 65536);
+  const png = await encodeGrey16Png(width, height, samples);
+  const byRows = await encodeGrey16PngRows(width, height, (y, row) =>
+    row.set(samples.subarray(y * width, (y + 1) * width)),
+  );
+  assert.deepEqual(byRows, png);
+  // IDAT is the second chunk: signature (8) + IHDR (12 + 13), then its length and type.
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const idatLength = view.getUint32(33);
+  const filtered = inflateSync(png.subarray(41, 41 + idatLength));
+  assert.equal(filtered.length, height * (1 + 2 * width));
+  for (let y = 0; y < height; y++) assert.equal(filtered[y * (1 + 2 * width)], 1, `row ${y}`);
 });

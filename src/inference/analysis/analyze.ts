@@ -24,8 +24,9 @@ import {
 } from '../models/index.js';
 import {
   exactGradCam,
+  exactGradCamRows,
   occlusionSensitivity,
-  resampleToImage,
+  resampleWithMax,
   type Heatmap,
   type HeatmapTarget,
 } from '../explain/index.js';
@@ -46,6 +47,7 @@ import {
   type AnalysisRecord,
   type FindingResult,
   type HeatmapArtifactInfo,
+  type HeatmapRowSource,
   type ResultArtifact,
   type SourceImage,
 } from '../results/index.js';
@@ -514,7 +516,8 @@ async function explainAndWrite(
           labelId: label.id,
           method: 'grad-cam',
           grid: { width: features.w, height: features.h },
-          map: exactGradCam(features, weights, sourceTarget),
+          // Made row by row as the PNG is written: never held whole (16 MB per label at 2048²).
+          map: exactGradCamRows(features, weights, sourceTarget),
         });
       }
     } else if (explanation.method === 'occlusion') {
@@ -726,14 +729,11 @@ interface ExplainedMap {
   labelId: string;
   method: HeatmapArtifactInfo['method'];
   grid: { width: number; height: number };
-  map: Heatmap;
+  map: Heatmap | HeatmapRowSource;
 }
 
 function resampled(grid: Heatmap, target: HeatmapTarget): Heatmap {
-  const data = resampleToImage(grid, target);
-  let max = 0;
-  for (const value of data) if (value > max) max = value;
-  return { width: target.width, height: target.height, data, max };
+  return resampleWithMax(grid, target);
 }
 
 /**

@@ -1,5 +1,11 @@
 import { RadiolensError } from '../../foundation/core/index.js';
-import { maxOf, resampleToImage, type Heatmap, type HeatmapTarget } from './heatmap.js';
+import {
+  resampleRows,
+  resampleWithMax,
+  type Heatmap,
+  type HeatmapRows,
+  type HeatmapTarget,
+} from './heatmap.js';
 
 export interface FeatureMapInput {
   /** [K, h, w] channel-major values for one image. */
@@ -24,6 +30,26 @@ export function exactGradCam(
   weights: Float32Array,
   target: HeatmapTarget,
 ): Heatmap {
+  return resampleWithMax(classActivation(features, weights), target);
+}
+
+/**
+ * exactGradCam one row at a time (the same values), for a map that is only written out —
+ * the source-grid heatmap PNGs — and need never be held whole.
+ */
+export function exactGradCamRows(
+  features: FeatureMapInput,
+  weights: Float32Array,
+  target: HeatmapTarget,
+): HeatmapRows {
+  return resampleRows(classActivation(features, weights), target);
+}
+
+/** ReLU(Σ_k w_ck A_k) on the feature grid. */
+function classActivation(
+  features: FeatureMapInput,
+  weights: Float32Array,
+): { width: number; height: number; data: Float32Array } {
   const { k, h, w, data } = features;
   if (weights.length !== k) {
     throw new RadiolensError(
@@ -46,6 +72,5 @@ export function exactGradCam(
     for (let i = 0; i < area; i++) cam[i]! += weight * data[offset + i]!;
   }
   for (let i = 0; i < area; i++) if (cam[i]! < 0) cam[i] = 0;
-  const resampled = resampleToImage({ width: w, height: h, data: cam }, target);
-  return { width: target.width, height: target.height, data: resampled, max: maxOf(resampled) };
+  return { width: w, height: h, data: cam };
 }

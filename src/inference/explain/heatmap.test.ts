@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputPlacement } from '../imaging/index.js';
-import { normaliseHeatmap, resampleToImage } from './heatmap.js';
-import { exactGradCam } from './gradcam.js';
+import { maxOf, normaliseHeatmap, resampleToImage, resampleWithMax } from './heatmap.js';
+import { exactGradCam, exactGradCamRows } from './gradcam.js';
 
 /** A map whose value is its own row coordinate: bilinear resampling reproduces it exactly. */
 function rowRamp(width: number, height: number): Float32Array {
@@ -62,4 +62,90 @@ test('a placement covering the whole input maps like the stretch case', () => {
     resampleToImage(map, { width: 40, height: 30, placement }),
     resampleToImage(map, { width: 40, height: 30 }),
   );
+});
+
+/**
+ * The per-pixel bilinear formula resampleToImage used before its rows were precomputed
+ * (issue #14 item 7): the oracle for bit-identical heatmaps, and with them identical PNG,
+ * Parametric Map and Secondary Capture bytes.
+ */
+function perPixelResample(
+  map: { width: number; height: number; data: Float32Array },
+  width: number,
+  height: number,
+  letterbox?: { x: number; y: number; width: number; height: number; full: number },
+): Float32Array {
+  const along = (t: number, size: number, mapSize: number, offset?: number, extent?: number) => {
+    const fraction =
+      offset !== undefined && extent !== undefined && !(offset === 0 && extent === letterbox!.full)
+        ? (offset + ((t + 0.5) * extent) / size) / letterbox!.full
+        : (t + 0.5) / size;
+    const s = Math.min(Math.max(fraction * mapSize - 0.5, 0), mapSize - 1);
+    const lo = Math.floor(s);
+    return { i0: lo, i1: Math.min(lo + 1, mapSize - 1), f: Math.fround(s - lo) };
+  };
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const ay = along(y, height, map.height, letterbox?.y, letterbox?.height);
+    for (let x = 0; x < width; x++) {
+      const ax = along(x, width, map.width, letterbox?.x, letterbox?.width);
+      const r0 = ay.i0 * map.width;
+      const r1 = ay.i1 * map.width;
+      const top = map.data[r0 + ax.i0]! * (1 - ax.f) + map.data[r0 + ax.i1]! * ax.f;
+      const bottom = map.data[r1 + ax.i0]! * (1 - ax.f) + map.data[r1 + ax.i1]! * ax.f;
+      out[y * width + x] = top * (1 - ay.f) + bottom * ay.f;
+    }
+  }
+  return out;
+}
+
+test('row-precomputed resampling is bit-identical to the per-pixel formula, max included', () => {
+  let seed = 7;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const map = { width: 7, height: 7, data: Float32Array.from({ length: 49 }, () => random() * 9) };
+  for (const [width, height] of [
+    [300, 211],
+    [64, 64],
+    [5, 3],
+  ] as const) {
+    const plain = resampleWithMax(map, { width, height });
+    assert.deepEqual(
+      new Uint8Array(plain.data.buffer),
+      new Uint8Array(perPixelResample(map, width, height).buffer),
+    );
+    assert.equal(plain.max, maxOf(plain.data));
+    const content = inputPlacement(width, height, { width: 16, height: 16, resize: 'letterbox' });
+    const placement = { ...content, inputWidth: 16, inputHeight: 16 };
+    const boxed = resampleWithMax(map, { width, height, placement });
+    const expected = perPixelResample(map, width, height, { ...content, full: 16 });
+    assert.deepEqual(new Uint8Array(boxed.data.buffer), new Uint8Array(expected.buffer));
+    assert.deepEqual(resampleToImage(map, { width, height, placement }), boxed.data);
+  }
+});
+
+test("Grad-CAM made row by row gives the whole map's values, bit for bit", () => {
+  const k = 3;
+  const features = {
+    k,
+    h: 7,
+    w: 7,
+    data: Float32Array.from({ length: k * 49 }, (_, i) => Math.sin(i * 0.37) * 4),
+  };
+  const weights = Float32Array.of(0.8, -0.3, 1.7);
+  const content = inputPlacement(90, 61, { width: 16, height: 16, resize: 'letterbox' });
+  const target = {
+    width: 90,
+    height: 61,
+    placement: { ...content, inputWidth: 16, inputHeight: 16 },
+  };
+  const whole = exactGradCam(features, weights, target);
+  const rows = exactGradCamRows(features, weights, target);
+  assert.deepEqual([rows.width, rows.height], [90, 61]);
+  const made = new Float32Array(90 * 61);
+  for (let y = 0; y < 61; y++) rows.row(y, made.subarray(y * 90, (y + 1) * 90));
+  assert.deepEqual(new Uint8Array(made.buffer), new Uint8Array(whole.data.buffer));
+  assert.ok(whole.max > 0);
 });

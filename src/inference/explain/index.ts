@@ -1,4 +1,4 @@
-export { exactGradCam, type FeatureMapInput } from './gradcam.js';
+export { exactGradCam, exactGradCamRows, type FeatureMapInput } from './gradcam.js';
 export { loadCamHead, type CamHead } from './camHead.js';
 export {
   occlusionSensitivity,
@@ -10,7 +10,9 @@ export {
 export {
   normaliseHeatmap,
   resampleToImage,
+  resampleWithMax,
   type Heatmap,
+  type HeatmapRows,
   type HeatmapTarget,
   type NormalisedHeatmap,
   type InputGridMap,

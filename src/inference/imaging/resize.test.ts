@@ -76,3 +76,25 @@ test('a 3000×3000 radiograph resizes to 512×512 quickly', () => {
   assert.ok(Math.abs((out.data[1000] as number) - 0.5) < 1e-6);
   assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
 });
+
+test('an exact halving in both directions adds each output pixel as the whole-image pass does', () => {
+  // The documented order (ADR 0021): horizontal sums in float64 from +0, then the output row
+  // accumulates its two source rows into float32, the upper first.
+  const width = 12;
+  const height = 8;
+  let seed = 11;
+  const data = Float32Array.from({ length: width * height }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return (seed / 0x7fffffff) * (seed % 7 === 0 ? -1 : 1);
+  });
+  const out = resizeArea({ width, height, data }, width / 2, height / 2);
+  const expected = new Float32Array((width / 2) * (height / 2));
+  for (let y = 0; y < height / 2; y++) {
+    for (let x = 0; x < width / 2; x++) {
+      const along = (row: number): number =>
+        0 + 0.5 * data[row * width + 2 * x]! + 0.5 * data[row * width + 2 * x + 1]!;
+      expected[y * (width / 2) + x] = Math.fround(0 + 0.5 * along(2 * y)) + 0.5 * along(2 * y + 1);
+    }
+  }
+  assert.deepEqual(out.data, expected);
+});

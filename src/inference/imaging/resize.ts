@@ -52,6 +52,12 @@ export class AreaResampler {
   private readonly horizontal: Float64Array;
   /** 2 when the horizontal pass is an exact halving (every output = 0.5·a + 0.5·b). */
   private readonly boxFactor: number;
+  /**
+   * Exact halving in both directions (2048² → 1024² overlays): the even source row's
+   * horizontal pass waits here and the odd row writes its output row once, as the two
+   * additions the general path makes (same values, one store instead of two read-modify-writes).
+   */
+  private readonly pending: Float64Array | null;
   private readonly data: Float32Array;
   private rowsSeen = 0;
 
@@ -87,6 +93,8 @@ export class AreaResampler {
     }
     this.horizontal = new Float64Array(width);
     this.boxFactor = sourceWidth === 2 * width ? 2 : 0;
+    this.pending =
+      this.boxFactor === 2 && sourceHeight === 2 * height ? new Float64Array(width) : null;
     this.data = new Float32Array(width * height);
   }
 
@@ -104,6 +112,27 @@ export class AreaResampler {
     const horizontal = this.horizontal;
     const width = this.width;
     const factor = this.boxFactor;
+    const pending = this.pending;
+    if (pending !== null) {
+      const w = weight[0] as number;
+      if (s % 2 === 0) {
+        for (let x = 0, j = 0; x < width; x++, j += 2) {
+          pending[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+        }
+        return;
+      }
+      // Output row (s − 1) / 2 = float32(float32(0 + w0·even) + w1·odd), as addToOutputRows
+      // would leave it after both rows.
+      const w0 = this.rowWeight[this.rowStart[s - 1] as number] as number;
+      const w1 = this.rowWeight[this.rowStart[s] as number] as number;
+      const data = this.data;
+      const outRow = (s >> 1) * width;
+      for (let x = 0, j = 0; x < width; x++, j += 2) {
+        const odd = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+        data[outRow + x] = Math.fround(0 + w0 * (pending[x] as number)) + w1 * odd;
+      }
+      return;
+    }
     if (factor === 2) {
       // Exact halving (2048 → 1024 overlays): the same two taps, without the table lookups.
       const w = weight[0] as number;

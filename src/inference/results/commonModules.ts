@@ -1,5 +1,5 @@
 import { RadiolensError, isValidUid } from '../../foundation/core/index.js';
-import { textValueMaxLength } from '../../foundation/dicom/index.js';
+import { repertoireOf, textByteLength, textValueMaxLength } from '../../foundation/dicom/index.js';
 import { codeItem, DCM } from './codes.js';
 import { dicomDate, dicomTime, UTC_OFFSET } from './dicomTime.js';
 import { manufacturer, modelName, shortened, softwareVersion } from './fitting.js';
@@ -51,6 +51,13 @@ const COPIED_VR: Readonly<Record<string, string>> = {
   AccessionNumber: 'SH',
 };
 
+/**
+ * Every result is written in UTF-8 (sopCommonModule's Specific Character Set), whatever the
+ * source's: a copied value's length is its UTF-8 byte count, as the encoder checks it.
+ */
+const RESULTS_CHARACTER_SET = 'ISO_IR 192';
+const RESULTS_REPERTOIRE = repertoireOf(RESULTS_CHARACTER_SET);
+
 function personNameText(value: unknown): string[] {
   if (typeof value === 'string') return value.split('=');
   if (value !== null && typeof value === 'object') {
@@ -71,11 +78,15 @@ export function checkCopiedAttributes(source: DicomDataset, name: string): void 
     const values = Array.isArray(raw) ? raw : [raw];
     for (const value of values) {
       const pieces = vr === 'PN' ? personNameText(value) : [String(value)];
-      const longest = Math.max(0, ...pieces.map((piece) => piece.length));
+      // Counted as the encoder will count them: in bytes of the results' repertoire.
+      const longest = Math.max(
+        0,
+        ...pieces.map((piece) => textByteLength(piece, RESULTS_REPERTOIRE)),
+      );
       if (max !== undefined && longest > max) {
         throw new RadiolensError(
           'E_BAD_INPUT',
-          `${name} has a ${key} of ${longest} characters; ${vr} allows at most ${max}${vr === 'PN' ? ' per component group' : ''} — results that copy it could not be valid DICOM; fix the source`,
+          `${name} has a ${key} of ${longest} bytes in UTF-8; ${vr} allows at most ${max}${vr === 'PN' ? ' per component group' : ''} — results that copy it could not be valid DICOM; fix the source`,
           { subject: name },
         );
       }
@@ -144,7 +155,7 @@ export function sopCommonModule(
   at: Date,
 ): DicomDataset {
   return {
-    SpecificCharacterSet: 'ISO_IR 192',
+    SpecificCharacterSet: RESULTS_CHARACTER_SET,
     SOPClassUID: sopClassUid,
     SOPInstanceUID: sopInstanceUid,
     InstanceCreationDate: dicomDate(at),

@@ -53,3 +53,18 @@ test('a map that is zero everywhere is written as zeros with maxRaw 0', async ()
   const png = values(out.png);
   for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) assert.equal(png.at(x, y), 0);
 });
+
+test('a heatmap given row by row encodes to the same PNG as the whole map', async () => {
+  const width = 33;
+  const height = 21;
+  const data = Float32Array.from({ length: width * height }, (_, i) => (i % 17) * 0.25 + (i % 5));
+  let max = 0;
+  for (const value of data) if (value > max) max = value;
+  const whole = await encodeHeatmapPng({ width, height, data, max });
+  const byRows = await encodeHeatmapPng({
+    width,
+    height,
+    row: (y, into) => into.set(data.subarray(y * width, (y + 1) * width)),
+  });
+  assert.deepEqual(byRows, whole);
+});

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { encodeGrey16Png } from '../../foundation/raster/index.js';
+import { encodeGrey16PngRows } from '../../foundation/raster/index.js';
 import type { Heatmap } from './types.js';
 
 /** The largest 16-bit value: the heatmap's maximum is written as this. */
 export const HEATMAP_PNG_FULL_SCALE = 65535;
+
+/**
+ * A heatmap made one row at a time (explain's HeatmapRows): row y's width values, float32,
+ * written into `into`.
+ */
+export interface HeatmapRowSource {
+  width: number;
+  height: number;
+  row(y: number, into: Float32Array): void;
+}
 
 /** A heatmap as data (ADR 0151): a 16-bit greyscale PNG with the source image's size. */
 export interface HeatmapPng {
@@ -24,26 +34,33 @@ export interface HeatmapPng {
  * the caller resampled to: the source image's columns × rows. The PNG deflate runs in zlib's
  * thread pool, off this thread.
  */
-export async function encodeHeatmapPng(heatmap: Heatmap): Promise<HeatmapPng> {
-  const { width, height, data } = heatmap;
+export async function encodeHeatmapPng(heatmap: Heatmap | HeatmapRowSource): Promise<HeatmapPng> {
+  const { width, height } = heatmap;
+  const rowOf = rowReader(heatmap);
+  // The maximum and where it first lies, row-major (a map made by rows is made twice: once
+  // here, once as it is written, instead of holding 4 bytes per source pixel in between).
   let max = 0;
   let peakIndex = 0;
-  for (let i = 0; i < data.length; i++) {
-    if (data[i]! > max) {
-      max = data[i]!;
-      peakIndex = i;
+  for (let y = 0; y < height; y++) {
+    const row = rowOf(y);
+    for (let x = 0; x < width; x++) {
+      if (row[x]! > max) {
+        max = row[x]!;
+        peakIndex = y * width + x;
+      }
     }
   }
-  const samples = new Uint16Array(width * height);
-  if (max > 0) {
-    const scale = HEATMAP_PNG_FULL_SCALE / max;
-    for (let i = 0; i < samples.length; i++) {
-      const value = data[i]!;
+  // Quantised row by row as the encoder filters them: no full-size copy of the samples.
+  const scale = max > 0 ? HEATMAP_PNG_FULL_SCALE / max : 0;
+  const png = await encodeGrey16PngRows(width, height, (y, samples) => {
+    if (max <= 0) return; // the row buffer starts at zero and stays so
+    const row = rowOf(y);
+    for (let x = 0; x < width; x++) {
+      const value = row[x]!;
       // ReLU maps are ≥ 0; clamp anyway so a stray negative or NaN cannot wrap around.
-      samples[i] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
+      samples[x] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
     }
-  }
-  const png = await encodeGrey16Png(width, height, samples);
+  });
   return {
     png,
     width,
@@ -51,5 +68,19 @@ export async function encodeHeatmapPng(heatmap: Heatmap): Promise<HeatmapPng> {
     maxRaw: max,
     sha256: createHash('sha256').update(png).digest('hex'),
     peak: { x: peakIndex % width, y: Math.floor(peakIndex / width) },
+  };
+}
+
+/** Row y of a heatmap: a view on a whole one, or a reused buffer the map's rows are made in. */
+function rowReader(heatmap: Heatmap | HeatmapRowSource): (y: number) => Float32Array {
+  const { width } = heatmap;
+  if ('data' in heatmap) {
+    const data = heatmap.data;
+    return (y) => data.subarray(y * width, (y + 1) * width);
+  }
+  const buffer = new Float32Array(width);
+  return (y) => {
+    heatmap.row(y, buffer);
+    return buffer;
   };
 }

@@ -73,4 +73,9 @@ export {
   type HeatmapArtifactInfo,
   type ResultArtifact,
 } from './artifacts.js';
-export { encodeHeatmapPng, HEATMAP_PNG_FULL_SCALE, type HeatmapPng } from './heatmapPng.js';
+export {
+  encodeHeatmapPng,
+  HEATMAP_PNG_FULL_SCALE,
+  type HeatmapPng,
+  type HeatmapRowSource,
+} from './heatmapPng.js';

@@ -51,6 +51,25 @@ export interface OverlayRgb {
 }
 
 export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
+  const plan = planOverlayRgb(input);
+  const rgb = new Uint8Array(plan.width * plan.height * 3);
+  plan.renderInto(rgb);
+  return { width: plan.width, height: plan.height, rgb, layout: plan.layout };
+}
+
+/** The overlay's size and layout, and how to draw it into bytes someone else owns. */
+export interface OverlayPlan {
+  width: number;
+  height: number;
+  layout: OverlayRgb['layout'];
+  /**
+   * Draw the picture into `rgb` (at least width × height × 3 bytes; every one of them is
+   * written): the Secondary Capture draws straight into its Part 10 file's Pixel Data.
+   */
+  renderInto(rgb: Uint8Array): void;
+}
+
+export function planOverlayRgb(input: OverlayInput): OverlayPlan {
   const { display, heatmap, sourceGrid } = input;
   validate(display, heatmap);
   const width = sourceGrid?.columns ?? display.width;
@@ -76,7 +95,6 @@ export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
     pad;
   const imageHeight = sourceGrid?.rows ?? display.height;
   const height = sourceGrid ? imageHeight : bannerHeight + display.height + panelHeight;
-  const rgb = new Uint8Array(width * height * 3);
   const layout = sourceGrid
     ? {
         banner: { y0: 0, y1: Math.min(height, bannerHeight) },
@@ -91,74 +109,84 @@ export function renderOverlayRgb(input: OverlayInput): OverlayRgb {
         image: { y0: bannerHeight, y1: bannerHeight + display.height },
         panel: { y0: bannerHeight + display.height, y1: height },
       };
-  const fill = (y0: number, y1: number, colour: readonly number[]): void => {
-    for (let i = y0 * width * 3; i < y1 * width * 3; i += 3) {
-      rgb[i] = colour[0]!;
-      rgb[i + 1] = colour[1]!;
-      rgb[i + 2] = colour[2]!;
-    }
-  };
-  const plot = (x: number, y: number): void => {
-    if (x < 0 || x >= width || y < 0 || y >= height) return;
-    const i = (y * width + x) * 3;
-    rgb[i] = TEXT_COLOUR[0];
-    rgb[i + 1] = TEXT_COLOUR[1];
-    rgb[i + 2] = TEXT_COLOUR[2];
-  };
-  const writeLines = (lines: string[], y: number): number => {
-    for (const line of lines) {
-      drawText(line, pad, y + scale, scale, plot);
-      y += lineHeight;
-    }
-    return y;
-  };
+  const renderInto = (rgb: Uint8Array): void => {
+    const fill = (y0: number, y1: number, colour: readonly number[]): void => {
+      for (let i = y0 * width * 3; i < y1 * width * 3; i += 3) {
+        rgb[i] = colour[0]!;
+        rgb[i + 1] = colour[1]!;
+        rgb[i + 2] = colour[2]!;
+      }
+    };
+    const plot = (x: number, y: number): void => {
+      if (x < 0 || x >= width || y < 0 || y >= height) return;
+      const i = (y * width + x) * 3;
+      rgb[i] = TEXT_COLOUR[0];
+      rgb[i + 1] = TEXT_COLOUR[1];
+      rgb[i + 2] = TEXT_COLOUR[2];
+    };
+    const writeLines = (lines: string[], y: number): number => {
+      for (const line of lines) {
+        drawText(line, pad, y + scale, scale, plot);
+        y += lineHeight;
+      }
+      return y;
+    };
 
-  if (sourceGrid && (sourceGrid.columns !== display.width || sourceGrid.rows !== display.height)) {
-    const blended = new Uint8Array(display.width * display.height * 3);
-    blendImage(display, heatmap, blended, display.width, 0);
-    upscaleInto(blended, display.width, display.height, rgb, width, height);
-  } else {
-    blendImage(display, heatmap, rgb, width, layout.image.y0);
-  }
-  fill(layout.banner.y0, layout.banner.y1, BANNER_BACKGROUND);
-  writeLines(bannerLines, pad);
-  fill(layout.panel.y0, layout.panel.y1, PANEL_BACKGROUND);
-
-  let y = writeLines(legendLines, layout.panel.y0 + pad);
-  const barX0 = pad;
-  const barX1 = width - pad;
-  for (let x = barX0; x < barX1; x++) {
-    const level = Math.round(((x - barX0) / Math.max(1, barX1 - barX0 - 1)) * 255);
-    for (let dy = 0; dy < barHeight; dy++) {
-      const i = ((y + dy) * width + x) * 3;
-      rgb[i] = VIRIDIS_RGB[3 * level]!;
-      rgb[i + 1] = VIRIDIS_RGB[3 * level + 1]!;
-      rgb[i + 2] = VIRIDIS_RGB[3 * level + 2]!;
+    if (
+      sourceGrid &&
+      (sourceGrid.columns !== display.width || sourceGrid.rows !== display.height)
+    ) {
+      blendUpscaled(display, heatmap, rgb, width, height);
+    } else {
+      blendImage(display, heatmap, rgb, width, layout.image.y0);
     }
-  }
-  y += barHeight;
-  // End labels under the bar: "0" at the left, "MAX" at the right.
-  drawText('0', barX0, y + scale, scale, plot);
-  drawText('MAX', barX1 - (3 * GLYPH_ADVANCE - 1) * scale, y + scale, scale, plot);
-  y += lineHeight;
-  writeLines(findingLines, y);
+    fill(layout.banner.y0, layout.banner.y1, BANNER_BACKGROUND);
+    writeLines(bannerLines, pad);
+    fill(layout.panel.y0, layout.panel.y1, PANEL_BACKGROUND);
 
-  return { width, height, rgb, layout };
+    let y = writeLines(legendLines, layout.panel.y0 + pad);
+    const barX0 = pad;
+    const barX1 = width - pad;
+    for (let x = barX0; x < barX1; x++) {
+      const level = Math.round(((x - barX0) / Math.max(1, barX1 - barX0 - 1)) * 255);
+      for (let dy = 0; dy < barHeight; dy++) {
+        const i = ((y + dy) * width + x) * 3;
+        rgb[i] = VIRIDIS_RGB[3 * level]!;
+        rgb[i + 1] = VIRIDIS_RGB[3 * level + 1]!;
+        rgb[i + 2] = VIRIDIS_RGB[3 * level + 2]!;
+      }
+    }
+    y += barHeight;
+    // End labels under the bar: "0" at the left, "MAX" at the right.
+    drawText('0', barX0, y + scale, scale, plot);
+    drawText('MAX', barX1 - (3 * GLYPH_ADVANCE - 1) * scale, y + scale, scale, plot);
+    y += lineHeight;
+    writeLines(findingLines, y);
+  };
+  return { width, height, layout, renderInto };
 }
 
-/** Nearest-neighbour resampling of an RGB picture onto a larger (or smaller) grid. */
-function upscaleInto(
-  from: Uint8Array,
-  fromWidth: number,
-  fromHeight: number,
+/**
+ * The blended display image, nearest-neighbour resampled onto a larger (or smaller) grid,
+ * one display row at a time: each display row is blended once into a row buffer and spread
+ * over the output columns; an output row that repeats the one above is copied. The same bytes
+ * as blending the whole display image and resampling it, without the intermediate picture.
+ */
+function blendUpscaled(
+  display: DisplayImage,
+  heatmap: Heatmap,
   to: Uint8Array,
   toWidth: number,
   toHeight: number,
 ): void {
+  const fromWidth = display.width;
+  const fromHeight = display.height;
   const columns = new Int32Array(toWidth);
   for (let x = 0; x < toWidth; x++) {
     columns[x] = Math.min(fromWidth - 1, Math.floor(((x + 0.5) * fromWidth) / toWidth)) * 3;
   }
+  const blendRow = rowBlender(display, heatmap);
+  const from = new Uint8Array(fromWidth * 3);
   const rowBytes = toWidth * 3;
   let previous = -1;
   for (let y = 0; y < toHeight; y++) {
@@ -169,10 +197,10 @@ function upscaleInto(
       continue;
     }
     previous = row;
-    const source = row * fromWidth * 3;
+    blendRow(row, from, 0);
     let at = y * rowBytes;
     for (let x = 0; x < toWidth; x++, at += 3) {
-      const i = source + columns[x]!;
+      const i = columns[x]!;
       to[at] = from[i]!;
       to[at + 1] = from[i + 1]!;
       to[at + 2] = from[i + 2]!;
@@ -242,15 +270,29 @@ function blendImage(
   width: number,
   yOffset: number,
 ): void {
+  const blendRow = rowBlender(display, heatmap);
+  for (let y = 0; y < display.height; y++) blendRow(y, rgb, (yOffset + y) * width * 3);
+}
+
+/**
+ * Blends display row y (grey, with the heatmap bilinearly resampled to the image size) into
+ * `rgb` from byte `at` on, 3 bytes per pixel.
+ */
+function rowBlender(
+  display: DisplayImage,
+  heatmap: Heatmap,
+): (y: number, rgb: Uint8Array, at: number) => void {
   const inverseMax = heatmap.max > 0 ? 1 / heatmap.max : 0;
+  const width = display.width;
   if (heatmap.width === display.width && heatmap.height === display.height) {
     // The explainer already resampled the map to the image (the pipeline's case): bilinear
     // sampling at the same size is the identity, so read it directly — same values, and a
     // 1024² overlay no longer pays for a second resampling.
-    for (let p = 0; p < display.data.length; p++) {
-      blendPixel(rgb, (yOffset * width + p) * 3, display.data[p]!, heatmap.data[p]! * inverseMax);
-    }
-    return;
+    return (y, rgb, at) => {
+      for (let p = y * width, end = p + width; p < end; p++, at += 3) {
+        blendPixel(rgb, at, display.data[p]!, heatmap.data[p]! * inverseMax);
+      }
+    };
   }
   const sx = heatmap.width / display.width;
   const sy = heatmap.height / display.height;
@@ -266,12 +308,12 @@ function blendImage(
     colFx[x] = hx - colX0[x]!;
   }
   const h = heatmap.data;
-  for (let y = 0; y < display.height; y++) {
+  return (y, rgb, at) => {
     const hy = Math.min(heatmap.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
     const row0 = Math.floor(hy) * heatmap.width;
     const row1 = Math.min(heatmap.height - 1, Math.floor(hy) + 1) * heatmap.width;
     const fy = hy - Math.floor(hy);
-    for (let x = 0; x < display.width; x++) {
+    for (let x = 0; x < width; x++, at += 3) {
       const x0 = colX0[x]!;
       const x1 = colX1[x]!;
       const fx = colFx[x]!;
@@ -279,12 +321,12 @@ function blendImage(
       const bottom = h[row1 + x0]! * (1 - fx) + h[row1 + x1]! * fx;
       blendPixel(
         rgb,
-        ((yOffset + y) * width + x) * 3,
-        display.data[y * display.width + x]!,
+        at,
+        display.data[y * width + x]!,
         (top * (1 - fy) + bottom * fy) * inverseMax,
       );
     }
-  }
+  };
 }
 
 /**

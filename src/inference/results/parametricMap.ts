@@ -1,5 +1,5 @@
 import { deriveUid, RadiolensError } from '../../foundation/core/index.js';
-import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
+import { BytesFilledInPlace, encodeDicomPart10 } from '../../foundation/dicom/index.js';
 import { codeItem, DCM, RADIOLENS, RADIOLENS_CODING_SCHEME_IDENTIFICATION, UCUM } from './codes.js';
 import {
   assertValidRecord,
@@ -14,6 +14,9 @@ import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import { shortened } from './fitting.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DicomDataset, FindingResult, Heatmap, SourceImage } from './types.js';
+
+/** Typed-array views use the host's byte order; DICOM's here is little-endian. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Parametric Map Storage (PS3.4 B.5): float pixel values with a real-world meaning. */
 export const PARAMETRIC_MAP_STORAGE = '1.2.840.10008.5.1.4.1.1.30';
@@ -66,8 +69,19 @@ export function writeParametricMap(input: ParametricMapInput): ParametricMap {
   const seriesInstanceUid = resultSeriesUid(record, 'pm');
   const { rows, columns } = sourceSize(image);
   const scale = heatmap.max > 0 ? 1 / heatmap.max : 0;
-  const values = new Float32Array(heatmap.data.length);
-  for (let i = 0; i < values.length; i++) values[i] = Math.max(0, heatmap.data[i]! * scale);
+  // The relative values are written straight into the file's Float Pixel Data (little-endian
+  // float32), not into an array that the encoder then copies.
+  const count = heatmap.data.length;
+  const values = new BytesFilledInPlace(count * 4, (into) => {
+    const data = heatmap.data;
+    if (into.byteOffset % 4 === 0 && HOST_LITTLE_ENDIAN) {
+      const floats = new Float32Array(into.buffer, into.byteOffset, count);
+      for (let i = 0; i < count; i++) floats[i] = Math.max(0, data[i]! * scale);
+      return;
+    }
+    const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
+    for (let i = 0; i < count; i++) view.setFloat32(4 * i, Math.max(0, data[i]! * scale), true);
+  });
   const source = image.dataset;
   const spacing = pixelSpacing(source);
   // The map's pixel spacing: the source's, times how many source pixels one map cell covers.

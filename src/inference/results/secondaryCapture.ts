@@ -1,5 +1,5 @@
 import { RadiolensError } from '../../foundation/core/index.js';
-import { encodeDicomPart10 } from '../../foundation/dicom/index.js';
+import { BytesFilledInPlace, encodeDicomPart10 } from '../../foundation/dicom/index.js';
 import {
   assertValidRecord,
   contributingEquipment,
@@ -11,7 +11,7 @@ import { dicomDate, dicomTime } from './dicomTime.js';
 import { modelName, manufacturer, softwareVersion } from './fitting.js';
 import { resultSeriesDescription, resultSeriesNumber } from './resultSeries.js';
 import { sourceSize } from './findingRegion.js';
-import { renderOverlayRgb } from './overlay.js';
+import { planOverlayRgb } from './overlay.js';
 import { resultInstanceUid, resultSeriesUid } from './resultUids.js';
 import type { AnalysisRecord, DisplayImage, FindingResult, Heatmap, SourceImage } from './types.js';
 
@@ -50,7 +50,7 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
       `image ${image.sopInstanceUid} is not among the analysis record's sources: the overlay must derive from an analysed image`,
     );
   }
-  const overlay = renderOverlayRgb({
+  const overlay = planOverlayRgb({
     display,
     heatmap,
     findings,
@@ -61,12 +61,13 @@ export function writeSecondaryCapture(input: SecondaryCaptureInput): SecondaryCa
   const sopInstanceUid = resultInstanceUid(record, 'sc', image);
   const seriesInstanceUid = resultSeriesUid(record, 'sc');
 
-  // DICOM values have even length; an odd pixel count in RGB gives an odd byte count.
-  let pixels = overlay.rgb;
-  if (pixels.length % 2 === 1) {
-    pixels = new Uint8Array(overlay.rgb.length + 1);
-    pixels.set(overlay.rgb);
-  }
+  // The picture is drawn straight into the file's Pixel Data, not drawn and then copied
+  // (12 MB at 2048²). DICOM values have even length; an odd pixel count in RGB gives an odd
+  // byte count, and the pad byte stays 0.
+  const pixelBytes = overlay.width * overlay.height * 3;
+  const pixels = new BytesFilledInPlace(pixelBytes + (pixelBytes % 2), (into) =>
+    overlay.renderInto(into.subarray(0, pixelBytes)),
+  );
 
   const dataset = {
     ...sopCommonModule(SECONDARY_CAPTURE_IMAGE_STORAGE, sopInstanceUid, at),

@@ -3,6 +3,11 @@
  * the client listed the node can give for a resource, with the transfer syntax the node
  * keeps (it returns instances and frames as stored and never transcodes, ADR 0170).
  */
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  frameMediaType,
+  hasLittleEndianNativeFrames,
+} from '../../foundation/dicom/index.js';
 import { parseMediaType, type MediaType } from '../../foundation/dicomweb/index.js';
 import { DicomWebProblem } from './problem.js';
 
@@ -77,31 +82,6 @@ export function acceptsDicomInstances(
   );
 }
 
-const COMPRESSED_MEDIA_TYPES: Readonly<Record<string, string>> = {
-  '1.2.840.10008.1.2.4.50': 'image/jpeg',
-  '1.2.840.10008.1.2.4.51': 'image/jpeg',
-  '1.2.840.10008.1.2.4.57': 'image/jpeg',
-  '1.2.840.10008.1.2.4.70': 'image/jpeg',
-  '1.2.840.10008.1.2.4.80': 'image/jls',
-  '1.2.840.10008.1.2.4.81': 'image/jls',
-  '1.2.840.10008.1.2.4.90': 'image/jp2',
-  '1.2.840.10008.1.2.4.91': 'image/jp2',
-  '1.2.840.10008.1.2.4.92': 'image/jpx',
-  '1.2.840.10008.1.2.4.93': 'image/jpx',
-  '1.2.840.10008.1.2.4.201': 'image/jphc',
-  '1.2.840.10008.1.2.4.202': 'image/jphc',
-  '1.2.840.10008.1.2.4.203': 'image/jphc',
-  '1.2.840.10008.1.2.5': 'image/dicom-rle',
-};
-
-/** Syntaxes whose frames are plain little endian samples: reported as Explicit VR LE. */
-const LITTLE_ENDIAN_NATIVE = new Set([
-  '1.2.840.10008.1.2',
-  '1.2.840.10008.1.2.1',
-  '1.2.840.10008.1.2.1.99',
-]);
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
 export interface FrameRepresentation {
   /** The media type of each part, e.g. application/octet-stream. */
   readonly partType: string;
@@ -118,13 +98,13 @@ export function acceptsFrames(
   ranges: readonly MediaType[],
   storedSyntax: string,
 ): FrameRepresentation {
-  const syntax = LITTLE_ENDIAN_NATIVE.has(storedSyntax) ? EXPLICIT_VR_LITTLE_ENDIAN : storedSyntax;
-  const native = syntax === EXPLICIT_VR_LITTLE_ENDIAN || syntax === '1.2.840.10008.1.2.2';
-  // A compressed frame is labelled with its codec's media type (PS3.18 Table 8.7.3-5), as
-  // Orthanc does, whatever octet-stream range the client accepted it under.
-  const codecType = native
-    ? 'application/octet-stream'
-    : (COMPRESSED_MEDIA_TYPES[syntax] ?? 'application/octet-stream');
+  const syntax = hasLittleEndianNativeFrames(storedSyntax)
+    ? EXPLICIT_VR_LITTLE_ENDIAN
+    : storedSyntax;
+  // A compressed frame is labelled with its codec's media type (PS3.18 Table 8.7.3-5, in the
+  // transfer syntax table), as Orthanc does, whatever octet-stream range the client accepted
+  // it under.
+  const codecType = frameMediaType(syntax);
   for (const range of ranges) {
     const anything = ANY.has(range.mediaType) && range.parameters['type'] === undefined;
     const named = range.parameters['type']?.toLowerCase();

@@ -11,16 +11,13 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RadiolensError } from '../../foundation/core/index.js';
 import {
-  parseMediaType,
+  classifyAfterBoundary,
+  multipartBoundary,
   parseMultipartRelated,
+  type AfterBoundary,
   type MultipartPart,
 } from '../../foundation/dicomweb/index.js';
 
-const CR = 0x0d;
-const LF = 0x0a;
-const DASH = 0x2d;
-const SPACE = 0x20;
-const TAB = 0x09;
 /** Transport padding longer than this after a delimiter is not believed. */
 const MAX_PADDING = 1024;
 /** More delimiter-like sequences than this is not a DICOM upload. */
@@ -30,24 +27,8 @@ function badBody(why: string): RadiolensError {
   return new RadiolensError('E_BAD_INPUT', `multipart body ${why}`);
 }
 
-/** The boundary of a multipart Content-Type, or a coded error naming what is missing. */
-export function boundaryOf(contentTypeHeader: string): string {
-  const { mediaType, parameters } = parseMediaType(contentTypeHeader);
-  if (!mediaType.startsWith('multipart/')) {
-    throw new RadiolensError(
-      'E_BAD_INPUT',
-      `Content-Type ${mediaType} is not multipart — send multipart/related; type="application/dicom"; boundary=...`,
-    );
-  }
-  const boundary = parameters['boundary'];
-  if (boundary === undefined || boundary === '') {
-    throw new RadiolensError(
-      'E_BAD_INPUT',
-      `Content-Type ${mediaType} has no boundary parameter — add boundary=<the delimiter used in the body>`,
-    );
-  }
-  return boundary;
-}
+/** The boundary of a multipart Content-Type (the in-memory parser's rule and messages). */
+export const boundaryOf = multipartBoundary;
 
 /**
  * Finds every `CRLF--boundary` in a stream of chunks (and `--boundary` at offset 0), keeping
@@ -99,26 +80,13 @@ export interface PartSegment {
   readonly end: number;
 }
 
-type AfterBoundary =
-  { kind: 'part'; next: number } | { kind: 'close' } | { kind: 'none' } | { kind: 'truncated' };
-
-/** The same reading of what follows a boundary as the in-memory parser (ADR 0108). */
+/**
+ * What follows a boundary, read as the in-memory parser reads it (ADR 0108), in a window of
+ * the file that starts at `fileOffset`; `next` is made a file offset.
+ */
 function classify(bytes: Buffer, at: number, fileOffset: number, atEof: boolean): AfterBoundary {
-  if (at + 1 >= bytes.length) {
-    return at < bytes.length &&
-      bytes[at] !== DASH &&
-      bytes[at] !== CR &&
-      bytes[at] !== SPACE &&
-      bytes[at] !== TAB
-      ? { kind: 'none' }
-      : { kind: 'truncated' };
-  }
-  if (bytes[at] === DASH) return bytes[at + 1] === DASH ? { kind: 'close' } : { kind: 'none' };
-  let i = at;
-  while (i < bytes.length && (bytes[i] === SPACE || bytes[i] === TAB)) i += 1;
-  if (i + 1 >= bytes.length) return atEof ? { kind: 'truncated' } : { kind: 'none' };
-  if (bytes[i] === CR && bytes[i + 1] === LF) return { kind: 'part', next: fileOffset + i + 2 };
-  return { kind: 'none' };
+  const after = classifyAfterBoundary(bytes, at, atEof);
+  return after.kind === 'part' ? { kind: 'part', next: fileOffset + after.next } : after;
 }
 
 async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
