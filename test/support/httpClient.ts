@@ -17,6 +17,11 @@ export interface HttpCall {
   readonly body?: string | Buffer;
   /** PEM of the certificate to trust (HTTPS with a self-signed certificate). */
   readonly ca?: Buffer;
+  /**
+   * Answer as soon as the status and headers arrive, then close: for a stream that does not
+   * end (Server-Sent Events); a short answer's body (a refusal) is still read whole.
+   */
+  readonly headersOnly?: boolean;
 }
 
 export function httpCall(url: string, call: HttpCall = {}): Promise<HttpAnswer> {
@@ -31,6 +36,11 @@ export function httpCall(url: string, call: HttpCall = {}): Promise<HttpAnswer> 
         ...(call.ca === undefined ? {} : { ca: call.ca }),
       },
       (res) => {
+        if (call.headersOnly === true && res.statusCode === 200) {
+          resolve({ status: res.statusCode, headers: res.headers, body: '' });
+          res.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>

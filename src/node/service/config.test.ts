@@ -270,3 +270,32 @@ test('a bad --http-allow address is named by its flag', () => {
     /--http-allow \(#2\): list IPv4 or IPv6 addresses, not host names/,
   );
 });
+
+test('worklist alert budget: 5 urgent per 24 h by default, the file over it, nonsense named', async () => {
+  await withDir(async (dir) => {
+    assert.deepEqual(loadNodeConfig({}, '/m').worklist, {
+      alertBudget: { maxUrgent: 5, windowHours: 24 },
+    });
+    const file = join(dir, 'node.json');
+    await writeFile(file, JSON.stringify({ worklist: { alertBudget: { maxUrgent: 2 } } }));
+    assert.deepEqual(loadNodeConfig({ config: file }, '/m').worklist.alertBudget, {
+      maxUrgent: 2,
+      windowHours: 24,
+    });
+    for (const [budget, message] of [
+      [{ maxUrgent: -1 }, /worklist\.alertBudget\.maxUrgent.*0 \(mark none urgent\)/],
+      [{ maxUrgent: 2.5 }, /maxUrgent is a whole number/],
+      [{ maxUrgent: 1000 }, /alerts that fire too often are ignored/],
+      [{ windowHours: 0 }, /windowHours is at least 1/],
+      [{ perDay: 3 }, /worklist\.alertBudget/],
+    ] as const) {
+      await writeFile(file, JSON.stringify({ worklist: { alertBudget: budget } }));
+      assert.throws(
+        () => loadNodeConfig({ config: file }, '/m'),
+        (error) =>
+          isRadiolensError(error) && error.code === 'E_BAD_INPUT' && message.test(error.message),
+        JSON.stringify(budget),
+      );
+    }
+  });
+});

@@ -180,6 +180,30 @@ export const storageSectionSchema = z
   })
   .strict();
 
+/** The reading room's worklist (ADR 0178): how many studies may be marked urgent at once. */
+export const worklistSectionSchema = z
+  .object({
+    alertBudget: z
+      .object({
+        maxUrgent: z
+          .number()
+          .int({ message: 'maxUrgent is a whole number' })
+          .min(0, { message: 'maxUrgent is 0 (mark none urgent) or more' })
+          .max(100, {
+            message: 'maxUrgent above 100 is no budget: alerts that fire too often are ignored',
+          })
+          .optional(),
+        windowHours: z
+          .number()
+          .min(1, { message: 'windowHours is at least 1' })
+          .max(24 * 14, { message: 'windowHours is at most 336 (two weeks)' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const healthSectionSchema = z
   .object({
     /** Ingest is refused (and /health is 503) below this much free space. */
@@ -220,6 +244,7 @@ export const nodeConfigFileSchema = z
     http: httpSectionSchema.optional(),
     storage: storageSectionSchema.optional(),
     health: healthSectionSchema.optional(),
+    worklist: worklistSectionSchema.optional(),
     quietPeriodSeconds: positiveSeconds('quietPeriodSeconds').optional(),
     workers: z
       .number()
@@ -323,6 +348,10 @@ export interface NodeConfig {
   };
   /** When /health reports trouble (ADR 0134). */
   readonly health: { readonly minFreeBytes: number; readonly stuckJobSeconds: number };
+  /** The worklist's alert budget (ADR 0178). */
+  readonly worklist: {
+    readonly alertBudget: { readonly maxUrgent: number; readonly windowHours: number };
+  };
   readonly quietPeriodSeconds: number;
   readonly workers: number;
   readonly routes: readonly RouteRule[];
@@ -370,6 +399,8 @@ export const DEFAULTS = {
   leaseSeconds: 30,
   shutdownGraceSeconds: 30,
   monitoring: { intervalMinutes: 60, lastImages: 200, persistence: 2 },
+  // A handful of urgent marks a day: few enough that each one is read (ADR 0178).
+  worklist: { alertBudget: { maxUrgent: 5, windowHours: 24 } },
 } as const;
 
 /** `AET` or `AET@address`; the address is split at the last '@'. */
@@ -619,6 +650,9 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     quietPeriodSeconds:
       flagConfig.quietPeriodSeconds ?? fileConfig.quietPeriodSeconds ?? DEFAULTS.quietPeriodSeconds,
     workers: flagConfig.workers ?? fileConfig.workers ?? DEFAULTS.workers,
+    worklist: {
+      alertBudget: { ...DEFAULTS.worklist.alertBudget, ...fileConfig.worklist?.alertBudget },
+    },
     routes: fileConfig.routes ?? [],
     models: flagConfig.models ?? fileConfig.models ?? [],
     shadowModels: flagConfig.shadowModels ?? fileConfig.shadowModels ?? [],

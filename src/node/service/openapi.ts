@@ -17,6 +17,21 @@ const refusals = {
   },
 };
 
+/** The query parameters of a route that declares them (each optional; others are refused). */
+function queryParameters(route: RouteSpec): Json[] {
+  if (route.query === undefined) return [];
+  const schema = z.toJSONSchema(route.query, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Json>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: schema.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
 function operation(route: RouteSpec): Json {
   const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
     name: m[1],
@@ -30,6 +45,7 @@ function operation(route: RouteSpec): Json {
         }
       : {}),
   }));
+  const queryParams = queryParameters(route);
   const isPublic = route.access === 'public';
   const changesState = route.method === 'POST';
   const headers =
@@ -78,7 +94,9 @@ function operation(route: RouteSpec): Json {
     'x-radiolens-machines': access === 'public' ? 'none' : access.machines,
     'x-radiolens-public': isPublic,
     'x-radiolens-audit': route.audit,
-    ...(params.length + headers.length > 0 ? { parameters: [...params, ...headers] } : {}),
+    ...(params.length + queryParams.length + headers.length > 0
+      ? { parameters: [...params, ...queryParams, ...headers] }
+      : {}),
     ...(body === undefined ? {} : { requestBody: body }),
     responses: {
       [String(route.success)]: {

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { RouteAccess } from '../access/index.js';
 import { loginRequestSchema } from '../access/index.js';
 import { feedbackAnswerSchema } from '../feedback/index.js';
+import { worklistQuerySchema } from '../worklist/index.js';
 
 /** Which part of the node answers a route. */
 export type RouteHandler = 'health' | 'stow' | 'dicomweb-read' | 'login' | 'api' | 'openapi';
@@ -18,7 +19,7 @@ export interface RouteSpec {
   readonly path: string;
   readonly operationId: string;
   readonly summary: string;
-  readonly tag: 'health' | 'session' | 'dicomweb' | 'feedback' | 'audit' | 'api';
+  readonly tag: 'health' | 'session' | 'dicomweb' | 'feedback' | 'worklist' | 'audit' | 'api';
   /** 'public' only for /health and login (issue #13 Deliver 6). */
   readonly access: 'public' | RouteAccess;
   readonly handler: RouteHandler;
@@ -30,6 +31,8 @@ export interface RouteSpec {
   /** The last path parameter takes the rest of the path (bulk data paths). */
   readonly rest?: boolean;
   readonly requestBody?: { readonly contentType: string; readonly schema?: z.ZodType };
+  /** The query parameters the route takes (documented; the handler refuses others with 400). */
+  readonly query?: z.ZodObject;
   /** Content type of the successful answer. */
   readonly produces: string;
   readonly success: 200 | 201;
@@ -157,6 +160,34 @@ export const ROUTES: readonly RouteSpec[] = [
     requestBody: { contentType: 'application/json', schema: feedbackAnswerSchema },
     produces: 'application/json',
     success: 201,
+  },
+  {
+    method: 'GET',
+    path: '/api/worklist',
+    operationId: 'readWorklist',
+    summary:
+      'Analysed studies in clinical priority order, each with the reason for its place and the urgent marks of the alert budget',
+    tag: 'worklist',
+    access: { roles: ['radiologist'], machines: 'none' },
+    handler: 'api',
+    // A view of patient data (study UIDs and findings), recorded like a DICOMweb read.
+    audit: 'before',
+    query: worklistQuerySchema,
+    produces: 'application/json',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/api/worklist/events',
+    operationId: 'watchWorklist',
+    summary:
+      'Server-Sent Events: a change notice when a result arrives or an answer is recorded (no patient data; re-fetch the worklist)',
+    tag: 'worklist',
+    access: { roles: ['radiologist'], machines: 'none' },
+    handler: 'api',
+    audit: 'none',
+    produces: 'text/event-stream',
+    success: 200,
   },
   {
     method: 'GET',

@@ -27,6 +27,7 @@ import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
+import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
@@ -236,6 +237,8 @@ export class RadiolensNode {
       const holder: { node?: RadiolensNode } = {};
       const workers: JobWorker[] = [];
       const analysisLog = new AnalysisLog(db);
+      // The worklist's live updates: a notice per settled result and per answer (ADR 0178).
+      const worklistChanges = new WorklistChanges();
       const scheduler = new StudyJobScheduler(store, queue, registry, {
         routes: config.routes,
         defaultModels: config.models,
@@ -259,6 +262,7 @@ export class RadiolensNode {
             ...(config.patientIdSystem === null ? {} : { patientIdSystem: config.patientIdSystem }),
             onOutputsQueued: () => deliverer.kick(),
             analysisLog,
+            onResult: () => worklistChanges.notify('result'),
           }),
         );
       }
@@ -300,7 +304,19 @@ export class RadiolensNode {
               answer: answer.answer,
             },
           });
+          worklistChanges.notify('answer');
         },
+      });
+      const worklistRoutes = createWorklistRoutes({
+        entries: (() => {
+          const source = new WorklistSource(db, {
+            dataDir: config.dataDir,
+            studyKeyOf: (uid) => audit.studyKeys.of(uid),
+          });
+          return () => source.entries();
+        })(),
+        budget: config.worklist.alertBudget,
+        changes: worklistChanges,
       });
       const auditRoutes = createAuditReadRoutes(audit);
       const http = await NodeHttpServer.start({
@@ -340,6 +356,7 @@ export class RadiolensNode {
         api: {
           handle: async (req, res, path) =>
             (await feedbackRoutes.handle(req, res, path)) ||
+            (await worklistRoutes.handle(req, res, path)) ||
             (await auditRoutes.handle(req, res, path)),
         },
         logger,

@@ -59,6 +59,8 @@ export interface JobWorkerOptions {
   readonly onOutputsQueued?: () => void;
   /** Where completed analyses are recorded for the monitor and the pilot (ADR 0088). */
   readonly analysisLog?: AnalysisLog;
+  /** Called when a job's result is settled: completed, or failed (the worklist's notices). */
+  readonly onResult?: () => void;
   /** The site's FHIR patient identifier system (config `patientIdSystem`, ADR 0152). */
   readonly patientIdSystem?: string;
 }
@@ -267,6 +269,7 @@ export class JobWorker {
         logger.warn('job-lease-lost', fields);
         return;
       }
+      if (!shadow) this.options.onResult?.();
       logger.info(outputs === 0 ? 'job-not-analysed' : 'job-done', {
         ...fields,
         model: ran,
@@ -281,6 +284,7 @@ export class JobWorker {
       if (current.abandoned) return;
       const message = scrub(describeError(error));
       const state = queue.fail(claimed, message);
+      if (state === 'failed' && !shadow) this.options.onResult?.();
       logger.error('job-failed', { ...fields, error: message, next: state ?? 'lease-lost' });
     } finally {
       clearInterval(heartbeat);

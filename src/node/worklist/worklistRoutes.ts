@@ -1,0 +1,133 @@
+/**
+ * GET /api/worklist (the rows in priority order, filtered and paged) and GET
+ * /api/worklist/events (Server-Sent Events: a change notice, no patient data). Paths are
+ * relative to the API root; access and the audit record of a read are the listener's, from
+ * the route table (ADR 0173).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WorklistChanges } from './worklistChanges.js';
+import {
+  orderWorklist,
+  type AlertBudget,
+  type WorklistEntry,
+  type WorklistRow,
+} from './worklistOrder.js';
+import { WORKLIST_DEFAULT_LIMIT, filterRows, parseWorklistQuery } from './worklistQuery.js';
+
+/** A comment line this often keeps proxies from closing an idle stream. */
+export const WORKLIST_KEEPALIVE_MS = 25_000;
+
+export interface WorklistRouteOptions {
+  readonly entries: () => WorklistEntry[];
+  readonly budget: AlertBudget;
+  readonly changes: WorklistChanges;
+  readonly now?: () => number;
+  readonly keepAliveMs?: number;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** A row as the API answers it (times as ISO 8601). */
+function rowJson(row: WorklistRow): object {
+  return {
+    rank: row.rank,
+    urgent: row.urgent,
+    actionable: row.actionable,
+    reason: row.reason,
+    status: row.status,
+    studyKey: row.studyKey,
+    studyInstanceUid: row.studyInstanceUid,
+    model: row.model,
+    finding:
+      row.finding === null ? null : { label: row.finding.label, meaning: row.finding.meaning },
+    probability: row.finding?.probability ?? null,
+    threshold: row.finding?.threshold ?? null,
+    outOfDistribution: row.outOfDistribution,
+    intendedUseCaveat: row.intendedUseCaveat,
+    arrivedAt: new Date(row.arrivedAt).toISOString(),
+  };
+}
+
+export function createWorklistRoutes(options: WorklistRouteOptions): {
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+} {
+  const now = options.now ?? Date.now;
+  return {
+    async handle(req, res, path) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+      if (path === '/worklist') {
+        const parsed = parseWorklistQuery(new URL(req.url ?? '/', 'http://node').searchParams);
+        if (!parsed.ok) {
+          send(res, 400, { error: 'the worklist query is not valid', issues: parsed.issues });
+          return true;
+        }
+        const at = now();
+        const all = orderWorklist(options.entries(), options.budget, at);
+        const selected = filterRows(all, parsed.query);
+        const offset = parsed.query.offset ?? 0;
+        const limit = parsed.query.limit ?? WORKLIST_DEFAULT_LIMIT;
+        send(res, 200, {
+          generatedAt: new Date(at).toISOString(),
+          alertBudget: { ...options.budget, urgent: all.filter((r) => r.urgent).length },
+          total: selected.length,
+          offset,
+          limit,
+          rows: selected.slice(offset, offset + limit).map(rowJson),
+        });
+        return true;
+      }
+      if (path === '/worklist/events') {
+        openStream(req, res, options);
+        return true;
+      }
+      return false;
+    },
+  };
+}
+
+function openStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WorklistRouteOptions,
+): void {
+  const write = (text: string): void => {
+    if (!res.writableEnded) res.write(text);
+  };
+  const unsubscribe = options.changes.subscribe((change) => {
+    write(`event: worklist-changed\nid: ${change.seq}\ndata: ${JSON.stringify(change)}\n\n`);
+  });
+  if (unsubscribe === undefined) {
+    send(res, 503, {
+      error: `${options.changes.maxListeners} worklist streams are open already — close one, or poll GET /api/worklist`,
+    });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    // Proxies such as nginx would otherwise hold the notices back.
+    'x-accel-buffering': 'no',
+  });
+  // A reconnecting client waits 5 s; the first event says the stream is live.
+  write(`retry: 5000\nevent: ready\ndata: {}\n\n`);
+  const keepAlive = setInterval(
+    () => write(': keep-alive\n\n'),
+    options.keepAliveMs ?? WORKLIST_KEEPALIVE_MS,
+  );
+  keepAlive.unref();
+  const close = (): void => {
+    clearInterval(keepAlive);
+    unsubscribe();
+  };
+  req.socket.once('close', close);
+  res.once('close', close);
+}

@@ -1,0 +1,181 @@
+/**
+ * The worklist's entries from the node's own records: the latest live (clinical) analysis of
+ * each study by each model (the analysis log and its analysis.json), failed analysis jobs,
+ * the radiologists' answers, and when each study's first instance arrived. Shadow analyses
+ * are never on the worklist (ADR 0088). Nothing here is written; the worklist is a view.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeDatabase } from '../store/index.js';
+import { ensureFeedbackSchema } from '../feedback/index.js';
+import type { DecisiveFinding, WorklistEntry } from './worklistOrder.js';
+
+/** The parts of analysis.json (studySummary) the worklist reads. */
+interface SummaryFinding {
+  readonly sopInstanceUid: string;
+  readonly label: string;
+  readonly code?: { readonly meaning?: string };
+  readonly probability: number;
+  readonly threshold: number;
+  readonly ood?: { readonly flagged?: boolean } | null;
+}
+interface Summary {
+  readonly findings?: readonly SummaryFinding[];
+  readonly warnings?: readonly string[];
+}
+
+interface AnalysisRow {
+  job_id: number;
+  study_instance_uid: string;
+  model: string;
+  completed_at: number;
+  summary_path: string;
+}
+
+const modelIdOf = (ref: string): string => {
+  const at = ref.lastIndexOf('@');
+  return at <= 0 ? ref : ref.slice(0, at);
+};
+
+export interface WorklistSourceOptions {
+  readonly dataDir: string;
+  /** The study's non-PHI key (the audit log's HMAC, ADR 0176). */
+  readonly studyKeyOf: (studyInstanceUid: string) => string;
+}
+
+/** What one analysis.json says for the worklist: its decisive finding and its flags. */
+interface Decided {
+  readonly finding: DecisiveFinding | null;
+  readonly outOfDistribution: boolean;
+  readonly intendedUseCaveat: boolean;
+}
+
+/**
+ * The most decisive finding of an analysis: the one furthest above (or least below) its
+ * operating point, so that a study is placed by its strongest finding.
+ */
+export function decide(summary: Summary): Decided {
+  let best: SummaryFinding | undefined;
+  for (const finding of summary.findings ?? []) {
+    if (
+      best === undefined ||
+      finding.probability - finding.threshold > best.probability - best.threshold
+    ) {
+      best = finding;
+    }
+  }
+  if (best === undefined)
+    return { finding: null, outOfDistribution: false, intendedUseCaveat: false };
+  const ood = best.ood?.flagged === true;
+  // The image's warnings: the OOD caveat (when flagged) and intended-use caveats.
+  const imageWarnings = (summary.warnings ?? []).filter((w) =>
+    w.startsWith(`image ${best.sopInstanceUid}: `),
+  ).length;
+  return {
+    finding: {
+      label: best.label,
+      meaning: best.code?.meaning ?? best.label,
+      probability: best.probability,
+      threshold: best.threshold,
+    },
+    outOfDistribution: ood,
+    intendedUseCaveat: imageWarnings > (ood ? 1 : 0),
+  };
+}
+
+export class WorklistSource {
+  /** analysis.json files never change once written: read each once. */
+  private readonly decided = new Map<string, Decided>();
+
+  constructor(
+    private readonly db: NodeDatabase,
+    private readonly options: WorklistSourceOptions,
+  ) {
+    ensureFeedbackSchema(db);
+  }
+
+  entries(): WorklistEntry[] {
+    const hasAnalyses = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analyses'")
+      .get();
+    const analyses = hasAnalyses
+      ? (this.db
+          .prepare(
+            `SELECT job_id, study_instance_uid, model, completed_at, summary_path FROM analyses
+             WHERE mode = 'clinical' ORDER BY completed_at, job_id`,
+          )
+          .all() as AnalysisRow[])
+      : [];
+    // The latest analysis of each study by each model id (a new version replaces the old).
+    const latest = new Map<string, AnalysisRow>();
+    for (const row of analyses)
+      latest.set(`${row.study_instance_uid}|${modelIdOf(row.model)}`, row);
+    const failed = this.db
+      .prepare(
+        `SELECT study_instance_uid, model, payload FROM jobs WHERE state = 'failed' ORDER BY id`,
+      )
+      .all() as { study_instance_uid: string; model: string; payload: string }[];
+    const arrival = this.db.prepare(
+      'SELECT MIN(received_at) AS at FROM instances WHERE study_instance_uid = ?',
+    );
+    const answered = new Set(
+      (
+        this.db.prepare('SELECT DISTINCT study_key, model_id FROM feedback').all() as {
+          study_key: string;
+          model_id: string;
+        }[]
+      ).map((row) => `${row.study_key}|${row.model_id}`),
+    );
+    const arrivedAt = (uid: string, fallback: number): number =>
+      (arrival.get(uid) as { at: number | null }).at ?? fallback;
+
+    const entries: WorklistEntry[] = [];
+    for (const row of latest.values()) {
+      const studyKey = this.options.studyKeyOf(row.study_instance_uid);
+      const decided = this.decide(row.summary_path);
+      entries.push({
+        studyKey,
+        studyInstanceUid: row.study_instance_uid,
+        model: row.model,
+        arrivedAt: arrivedAt(row.study_instance_uid, row.completed_at),
+        status: answered.has(`${studyKey}|${modelIdOf(row.model)}`) ? 'answered' : 'analysed',
+        ...decided,
+      });
+    }
+    const failedSeen = new Set<string>();
+    for (const job of failed) {
+      if ((JSON.parse(job.payload) as Record<string, unknown>)['shadow'] === true) continue;
+      const key = `${job.study_instance_uid}|${modelIdOf(job.model)}`;
+      // A later success of the same model supersedes the failure; one row per failure pair.
+      if (latest.has(key) || failedSeen.has(key)) continue;
+      failedSeen.add(key);
+      entries.push({
+        studyKey: this.options.studyKeyOf(job.study_instance_uid),
+        studyInstanceUid: job.study_instance_uid,
+        model: job.model,
+        arrivedAt: arrivedAt(job.study_instance_uid, 0),
+        status: 'failed',
+        finding: null,
+        outOfDistribution: false,
+        intendedUseCaveat: false,
+      });
+    }
+    return entries;
+  }
+
+  private decide(summaryPath: string): Decided {
+    const known = this.decided.get(summaryPath);
+    if (known !== undefined) return known;
+    let decided: Decided;
+    try {
+      decided = decide(
+        JSON.parse(readFileSync(join(this.options.dataDir, summaryPath), 'utf8')) as Summary,
+      );
+    } catch {
+      // A missing or unreadable summary: no finding to place by, so it is not prioritised.
+      return { finding: null, outOfDistribution: false, intendedUseCaveat: false };
+    }
+    this.decided.set(summaryPath, decided);
+    return decided;
+  }
+}
