@@ -15,7 +15,12 @@ const instant = z
     /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/,
     'a date (YYYY-MM-DD) or a date-time with a zone (YYYY-MM-DDThh:mm:ssZ)',
   )
-  .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date');
+  // Date.parse rolls 2026-02-30 over to March: the calendar date must survive the round trip.
+  .refine((text) => {
+    const at = Date.parse(text.slice(0, 10));
+    return !Number.isNaN(at) && new Date(at).toISOString().startsWith(text.slice(0, 10));
+  }, 'not a real date')
+  .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date-time');
 
 const whole = (min: number, max: number) =>
   z
