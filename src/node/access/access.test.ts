@@ -128,6 +128,26 @@ describe('sessions', () => {
       assert.equal(sessions.touch('not-a-session-id', t0), undefined);
     });
   });
+
+  it('isLive answers without sliding the expiry (a stream does not keep its session alive)', async () => {
+    await withDb(async (db) => {
+      const users = new UserStore(db);
+      const ada = await users.add('ada', 'radiologist', 'a long enough passphrase');
+      const sessions = new SessionStore(db, { idleMs: 30 * 60_000, absoluteMs: 2 * 60 * 60_000 });
+      const t0 = Date.UTC(2026, 0, 1);
+      const s = sessions.create(ada.id, t0);
+      for (let t = t0; t < t0 + 30 * 60_000; t += 5 * 60_000) assert.ok(sessions.isLive(s.id, t));
+      assert.equal(sessions.isLive(s.id, t0 + 30 * 60_000), false, 'idle: asking did not slide it');
+      const out = sessions.create(ada.id, t0);
+      assert.ok(sessions.isLive(out.id, t0 + 1));
+      sessions.end(out.id);
+      assert.equal(sessions.isLive(out.id, t0 + 1), false, 'logout');
+      const live = sessions.create(ada.id, t0);
+      users.disable('ada');
+      assert.equal(sessions.isLive(live.id, t0 + 1), false, 'disabled user');
+      assert.equal(sessions.isLive('not-a-session-id', t0), false);
+    });
+  });
 });
 
 describe('access decisions and CSRF', () => {

@@ -106,6 +106,21 @@ export class SessionStore {
     };
   }
 
+  /**
+   * Whether the session with this cookie value is still live (not ended, expired or of a
+   * disabled user), without sliding its expiry: for a long-lived stream, which must not keep
+   * its session alive by itself.
+   */
+  isLive(id: string, now = Date.now()): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id_sha256 = ? AND u.disabled_at IS NULL`,
+      )
+      .get(sha256(id)) as { expires_at: number } | undefined;
+    return row !== undefined && row.expires_at > now;
+  }
+
   end(id: string): void {
     this.db.prepare('DELETE FROM sessions WHERE id_sha256 = ?').run(sha256(id));
   }

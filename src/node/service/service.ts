@@ -317,6 +317,12 @@ export class RadiolensNode {
         })(),
         budget: config.worklist.alertBudget,
         changes: worklistChanges,
+        // A stream ends with its session (logout, expiry, a disabled user), checked without
+        // sliding the session's expiry.
+        stillAdmitted: (req) => {
+          const principal = principalOf(req);
+          return principal?.kind !== 'user' || userSessions.isLive(principal.sessionId);
+        },
       });
       const auditRoutes = createAuditReadRoutes(audit);
       const http = await NodeHttpServer.start({

@@ -51,15 +51,17 @@ interface Worklist {
 function openEvents(
   url: string,
   cookie: string,
-): Promise<{ text: () => string; close: () => void }> {
+): Promise<{ text: () => string; ended: () => boolean; close: () => void }> {
   return new Promise((resolve, reject) => {
     let text = '';
+    let ended = false;
     const req = request(url, { headers: { cookie, accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`events: ${res.statusCode}`));
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('error', () => undefined);
-      resolve({ text: () => text, close: () => req.destroy() });
+      res.on('end', () => (ended = true));
+      resolve({ text: () => text, ended: () => ended, close: () => req.destroy() });
     });
     req.on('error', () => undefined);
     req.end();
@@ -253,6 +255,22 @@ describe('the worklist of a started node', () => {
     const before = JSON.parse((await read()).body) as Worklist;
     const first = before.rows[0]!;
     const events = await openEvents(`${base}/api/worklist/events`, cookie);
+    // A second session's stream ends with its logout: it hears no more notices.
+    const other = await httpCall(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'rita', password: PASSWORD }),
+    });
+    const otherCookie = cookieOf(other);
+    const loggedOut = await openEvents(`${base}/api/worklist/events`, otherCookie);
+    const logout = await httpCall(`${base}/api/logout`, {
+      method: 'POST',
+      headers: {
+        cookie: otherCookie,
+        'x-csrf-token': (JSON.parse(other.body) as { csrfToken: string }).csrfToken,
+      },
+    });
+    assert.equal(logout.status, 200, logout.body);
     const [id, version] = first.model.split('@') as [string, string];
     const posted = await httpCall(`${base}/api/feedback`, {
       method: 'POST',
@@ -276,6 +294,8 @@ describe('the worklist of a started node', () => {
       /"kind":"answer"/.test(events.text()) ? true : undefined,
     );
     events.close();
+    await waitFor('the logged-out stream ended', () => loggedOut.ended() || undefined);
+    assert.doesNotMatch(loggedOut.text(), /"kind":"answer"/);
     const after = JSON.parse((await read()).body) as Worklist;
     const moved = after.rows.find((r) => r.studyKey === first.studyKey)!;
     assert.equal(moved.status, 'answered');

@@ -23,6 +23,11 @@ export interface WorklistRouteOptions {
   readonly changes: WorklistChanges;
   readonly now?: () => number;
   readonly keepAliveMs?: number;
+  /**
+   * Whether the stream's caller may still hear notices (its session not ended or expired);
+   * asked before each notice and keep-alive — a false ends the stream.
+   */
+  readonly stillAdmitted?: (req: IncomingMessage) => boolean;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -98,8 +103,25 @@ function openStream(
   res: ServerResponse,
   options: WorklistRouteOptions,
 ): void {
+  if (req.method === 'HEAD') {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' }).end();
+    return;
+  }
+  // Set below; close() may run before (a notice to a session that just ended).
+  const held: { keepAlive?: NodeJS.Timeout; unsubscribe?: () => void } = {};
+  const close = (): void => {
+    clearInterval(held.keepAlive);
+    held.unsubscribe?.();
+  };
   const write = (text: string): void => {
-    if (!res.writableEnded) res.write(text);
+    if (res.writableEnded) return;
+    if (options.stillAdmitted?.(req) === false) {
+      // A logged-out or expired session hears nothing more: the stream ends.
+      close();
+      res.end();
+      return;
+    }
+    res.write(text);
   };
   const unsubscribe = options.changes.subscribe((change) => {
     write(`event: worklist-changed\nid: ${change.seq}\ndata: ${JSON.stringify(change)}\n\n`);
@@ -110,6 +132,9 @@ function openStream(
     });
     return;
   }
+  held.unsubscribe = unsubscribe;
+  req.socket.once('close', close);
+  res.once('close', close);
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -117,17 +142,11 @@ function openStream(
     // Proxies such as nginx would otherwise hold the notices back.
     'x-accel-buffering': 'no',
   });
-  // A reconnecting client waits 5 s; the first event says the stream is live.
-  write(`retry: 5000\nevent: ready\ndata: {}\n\n`);
-  const keepAlive = setInterval(
+  held.keepAlive = setInterval(
     () => write(': keep-alive\n\n'),
     options.keepAliveMs ?? WORKLIST_KEEPALIVE_MS,
   );
-  keepAlive.unref();
-  const close = (): void => {
-    clearInterval(keepAlive);
-    unsubscribe();
-  };
-  req.socket.once('close', close);
-  res.once('close', close);
+  held.keepAlive.unref();
+  // A reconnecting client waits 5 s; the first event says the stream is live.
+  write(`retry: 5000\nevent: ready\ndata: {}\n\n`);
 }
