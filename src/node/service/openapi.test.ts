@@ -90,3 +90,17 @@ test('the route table matches HEAD as GET, a greedy bulk path, and tells 404 fro
   assert.equal(matchRoute(ROUTES, 'GET', '/api//feedback').kind, 'not-found');
   assert.equal(matchRoute(ROUTES, 'GET', '/api/users').kind, 'not-found');
 });
+
+test('the worklist documents its query parameters, each optional; the stream is text/event-stream', () => {
+  const worklist = operations.find((o) => o.op.operationId === 'readWorklist')!;
+  assert.deepEqual(
+    worklist.op.parameters?.filter((p) => p.in === 'query').map((p) => p.name),
+    ['status', 'finding', 'model', 'from', 'to', 'limit', 'offset'],
+  );
+  assert.ok(worklist.op.parameters?.every((p) => (p as { required?: boolean }).required === false));
+  assert.deepEqual(worklist.op['x-radiolens-roles'], ['radiologist']);
+  const events = operations.find((o) => o.op.operationId === 'watchWorklist')!;
+  assert.deepEqual(Object.keys((events.op.responses['200'] as { content: object }).content), [
+    'text/event-stream',
+  ]);
+});
