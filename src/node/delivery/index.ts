@@ -12,6 +12,7 @@ export {
 } from './destinations.js';
 export {
   Outbox,
+  OUTBOX_DEFAULTS,
   backoffDelay,
   ensureOutboxSchema,
   type OutboxItem,

@@ -117,6 +117,16 @@ export function ensureOutboxSchema(db: NodeDatabase): void {
   `);
 }
 
+/**
+ * The outbox's defaults, shared by every backend (SQLite here, PostgreSQL in node/postgres)
+ * so that they keep one contract.
+ */
+export const OUTBOX_DEFAULTS = {
+  backoffBaseMs: 1000,
+  backoffMaxMs: 300_000,
+  claimMs: 600_000,
+} as const;
+
 /** Delay before the next try after `attempts` failed ones: base × 2^(attempts−1), capped. */
 export function backoffDelay(attempts: number, baseMs: number, maxMs: number): number {
   if (attempts <= 0) return 0;
@@ -144,10 +154,10 @@ export class Outbox {
     options: OutboxOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 300_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? OUTBOX_DEFAULTS.backoffBaseMs;
+    this.backoffMaxMs = options.backoffMaxMs ?? OUTBOX_DEFAULTS.backoffMaxMs;
     this.maxAttempts = options.maxAttempts;
-    this.claimMs = options.claimMs ?? 600_000;
+    this.claimMs = options.claimMs ?? OUTBOX_DEFAULTS.claimMs;
     ensureOutboxSchema(db);
   }
 

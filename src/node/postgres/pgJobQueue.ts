@@ -9,13 +9,15 @@
  * is injected (tests), so that hosts with drifting clocks agree on when a lease expires.
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  ClaimedJob,
-  Job,
-  JobQueueOptions,
-  JobQueuePort,
-  JobState,
-  NewJob,
+import {
+  JOB_QUEUE_DEFAULTS,
+  jobRetryDelay,
+  type ClaimedJob,
+  type Job,
+  type JobQueueOptions,
+  type JobQueuePort,
+  type JobState,
+  type NewJob,
 } from '../queue/index.js';
 import { databaseNow, inTransaction, query, type PgPool, type PgQueryable } from './connection.js';
 
@@ -82,9 +84,9 @@ export class PgJobQueue implements JobQueuePort {
     options: PgJobQueueOptions = {},
   ) {
     this.injectedNow = options.now;
-    this.leaseMs = options.leaseMs ?? 30_000;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 600_000;
+    this.leaseMs = options.leaseMs ?? JOB_QUEUE_DEFAULTS.leaseMs;
+    this.backoffBaseMs = options.backoffBaseMs ?? JOB_QUEUE_DEFAULTS.backoffBaseMs;
+    this.backoffMaxMs = options.backoffMaxMs ?? JOB_QUEUE_DEFAULTS.backoffMaxMs;
     this.nodeId = options.nodeId ?? null;
   }
 
@@ -112,7 +114,7 @@ export class PgJobQueue implements JobQueuePort {
         job.studyInstanceUid,
         job.model,
         JSON.stringify(job.payload ?? {}),
-        job.maxAttempts ?? 5,
+        job.maxAttempts ?? JOB_QUEUE_DEFAULTS.maxAttempts,
         now,
       ],
     );
@@ -211,7 +213,7 @@ export class PgJobQueue implements JobQueuePort {
         );
         return 'failed';
       }
-      const delay = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (row.attempts - 1));
+      const delay = jobRetryDelay(row.attempts, this.backoffBaseMs, this.backoffMaxMs);
       const now = await this.now(client);
       await query(
         client,

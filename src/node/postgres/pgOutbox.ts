@@ -8,6 +8,7 @@
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import {
+  OUTBOX_DEFAULTS,
   accepts,
   backoffDelay,
   destinationLabel,
@@ -82,10 +83,10 @@ export class PgOutbox implements OutboxPort {
     options: PgOutboxOptions = {},
   ) {
     this.injectedNow = options.now;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 300_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? OUTBOX_DEFAULTS.backoffBaseMs;
+    this.backoffMaxMs = options.backoffMaxMs ?? OUTBOX_DEFAULTS.backoffMaxMs;
     this.maxAttempts = options.maxAttempts;
-    this.claimMs = options.claimMs ?? 600_000;
+    this.claimMs = options.claimMs ?? OUTBOX_DEFAULTS.claimMs;
     this.nodeId = options.nodeId ?? null;
   }
 

@@ -6,6 +6,8 @@
 export {
   JobQueue,
   jobKey,
+  JOB_QUEUE_DEFAULTS,
+  jobRetryDelay,
   ensureQueueSchema,
   type Job,
   type JobState,

@@ -57,6 +57,22 @@ export interface JobQueueOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The queue's defaults, shared by every backend (SQLite here, PostgreSQL in node/postgres) so
+ * that they keep one contract: the same lease, the same retries.
+ */
+export const JOB_QUEUE_DEFAULTS = {
+  leaseMs: 30_000,
+  backoffBaseMs: 1000,
+  backoffMaxMs: 600_000,
+  maxAttempts: 5,
+} as const;
+
+/** The wait before a failed job's next try: doubled per attempt from base, capped at max. */
+export function jobRetryDelay(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** (attempts - 1));
+}
+
 export function jobKey(studyInstanceUid: string, modelId: string, modelVersion: string): string {
   return `${studyInstanceUid}|${modelId}@${modelVersion}`;
 }
@@ -136,9 +152,9 @@ export class JobQueue {
     private readonly ownsDatabase = false,
   ) {
     this.now = options.now ?? Date.now;
-    this.leaseMs = options.leaseMs ?? 30_000;
-    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
-    this.backoffMaxMs = options.backoffMaxMs ?? 600_000;
+    this.leaseMs = options.leaseMs ?? JOB_QUEUE_DEFAULTS.leaseMs;
+    this.backoffBaseMs = options.backoffBaseMs ?? JOB_QUEUE_DEFAULTS.backoffBaseMs;
+    this.backoffMaxMs = options.backoffMaxMs ?? JOB_QUEUE_DEFAULTS.backoffMaxMs;
     ensureQueueSchema(db);
   }
 
@@ -164,7 +180,7 @@ export class JobQueue {
         job.studyInstanceUid,
         job.model,
         JSON.stringify(job.payload ?? {}),
-        job.maxAttempts ?? 5,
+        job.maxAttempts ?? JOB_QUEUE_DEFAULTS.maxAttempts,
         now,
         now,
       );
@@ -260,7 +276,7 @@ export class JobQueue {
           .run(error, row.id);
         return 'failed';
       }
-      const delay = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (row.attempts - 1));
+      const delay = jobRetryDelay(row.attempts, this.backoffBaseMs, this.backoffMaxMs);
       this.db
         .prepare(
           `UPDATE jobs SET state = 'queued', last_error = ?, available_at = ?,
