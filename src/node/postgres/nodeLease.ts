@@ -72,6 +72,34 @@ async function clock(db: PgQueryable, now: (() => number) | undefined): Promise<
 }
 
 /**
+ * Gives back the work the given nodes hold: their running jobs get an expired lease (the next
+ * claim counts a new attempt, as after a lease timeout) and their outbox claims expire (the
+ * next claim records the lost attempt). `whose` names the nodes in error messages.
+ */
+async function expireWorkOf(
+  client: PgQueryable,
+  nodeIds: readonly string[],
+  now: number,
+  whose: string,
+): Promise<{ jobs: number; outboxClaims: number }> {
+  const jobs = await query(
+    client,
+    `expiring the job leases of ${whose}`,
+    `UPDATE jobs SET lease_expires_at = $2
+     WHERE state = 'running' AND node_id = ANY ($1::text[]) AND lease_expires_at > $2`,
+    [nodeIds, now],
+  );
+  const claims = await query(
+    client,
+    `expiring the outbox claims of ${whose}`,
+    `UPDATE outbox SET claimed_until = $2
+     WHERE state = 'pending' AND node_id = ANY ($1::text[]) AND claimed_until > $2`,
+    [nodeIds, now],
+  );
+  return { jobs: jobs.rowCount ?? 0, outboxClaims: claims.rowCount ?? 0 };
+}
+
+/**
  * Gives back the work of every node whose lease has expired at `now`: running jobs it holds
  * get an expired lease (the next claim counts a new attempt, as after a lease timeout), and
  * its outbox claims expire (the next claim records the lost attempt).
@@ -90,26 +118,8 @@ export async function reclaimStaleNodes(
     );
     const ids = stale.rows.map((row) => row.node_id);
     if (ids.length === 0) return { nodes: [], jobs: 0, outboxClaims: 0 };
-    const jobs = await query(
-      client,
-      'expiring the job leases of stale nodes',
-      `UPDATE jobs SET lease_expires_at = $2
-       WHERE state = 'running' AND node_id = ANY ($1::text[]) AND lease_expires_at > $2`,
-      [ids, now],
-    );
-    const claims = await query(
-      client,
-      'expiring the outbox claims of stale nodes',
-      `UPDATE outbox SET claimed_until = $2
-       WHERE state = 'pending' AND node_id = ANY ($1::text[]) AND claimed_until > $2`,
-      [ids, now],
-    );
-    const reclaimed = (jobs.rowCount ?? 0) + (claims.rowCount ?? 0);
-    return {
-      nodes: reclaimed === 0 ? [] : ids,
-      jobs: jobs.rowCount ?? 0,
-      outboxClaims: claims.rowCount ?? 0,
-    };
+    const { jobs, outboxClaims } = await expireWorkOf(client, ids, now, 'stale nodes');
+    return { nodes: jobs + outboxClaims === 0 ? [] : ids, jobs, outboxClaims };
   });
 }
 
@@ -167,20 +177,7 @@ export class NodeLease {
       );
       if (taken.rowCount === 1) {
         // Whatever the previous holder of this id left running is no one's now.
-        await query(
-          client,
-          'expiring the job leases of the previous holder',
-          `UPDATE jobs SET lease_expires_at = $2
-           WHERE state = 'running' AND node_id = $1 AND lease_expires_at > $2`,
-          [options.nodeId, now],
-        );
-        await query(
-          client,
-          'expiring the outbox claims of the previous holder',
-          `UPDATE outbox SET claimed_until = $2
-           WHERE state = 'pending' AND node_id = $1 AND claimed_until > $2`,
-          [options.nodeId, now],
-        );
+        await expireWorkOf(client, [options.nodeId], now, 'the previous holder');
         return;
       }
       const holder = await query<PgNodeRow>(
@@ -234,20 +231,7 @@ export class NodeLease {
           [this.nodeId, this.token, now],
         );
         if (result.rowCount !== 1) return false;
-        await query(
-          client,
-          'giving back the jobs of a stopped node',
-          `UPDATE jobs SET lease_expires_at = $2
-         WHERE state = 'running' AND node_id = $1 AND lease_expires_at > $2`,
-          [this.nodeId, now],
-        );
-        await query(
-          client,
-          'giving back the outbox claims of a stopped node',
-          `UPDATE outbox SET claimed_until = $2
-         WHERE state = 'pending' AND node_id = $1 AND claimed_until > $2`,
-          [this.nodeId, now],
-        );
+        await expireWorkOf(client, [this.nodeId], now, 'a stopped node');
         return true;
       },
     );
