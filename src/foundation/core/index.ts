@@ -10,3 +10,4 @@ export {
 } from './files.js';
 export { RADIOLENS_VERSION } from './version.js';
 export { outcomeOf, DicomStatus, type Outcome } from './outcomes.js';
+export { sendJson } from './httpJson.js';

@@ -4,6 +4,7 @@
  * filtered by studyKey, model, version or label. Paths are relative to the API root.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../foundation/core/index.js';
 import { feedbackAnswerSchema } from './feedbackSchema.js';
 import { ANONYMOUS_LOCAL_USER, type FeedbackRecord, type FeedbackStore } from './feedbackStore.js';
 
@@ -22,22 +23,6 @@ export interface FeedbackRouteOptions {
 
 export interface FeedbackRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
 }
 
 class BodyTooLarge extends Error {}
@@ -68,7 +53,7 @@ export function createFeedbackRoutes(
           ...(search.get('version') === null ? {} : { modelVersion: search.get('version')! }),
           ...(search.get('label') === null ? {} : { labelId: search.get('label')! }),
         };
-        send(res, 200, { answers: store.list(filter) });
+        sendJson(res, 200, { answers: store.list(filter) });
         return true;
       }
       if (req.method !== 'POST') {
@@ -77,7 +62,7 @@ export function createFeedbackRoutes(
       }
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json') {
-        send(res, 415, { error: 'send the answer as application/json' });
+        sendJson(res, 415, { error: 'send the answer as application/json' });
         return true;
       }
       let body: Buffer;
@@ -85,7 +70,7 @@ export function createFeedbackRoutes(
         body = await readBody(req);
       } catch (error) {
         if (!(error instanceof BodyTooLarge)) throw error;
-        send(
+        sendJson(
           res,
           413,
           { error: `an answer is at most ${MAX_FEEDBACK_BODY_BYTES} bytes` },
@@ -97,12 +82,12 @@ export function createFeedbackRoutes(
       try {
         json = JSON.parse(body.toString('utf8'));
       } catch {
-        send(res, 400, { error: 'the body is not JSON' });
+        sendJson(res, 400, { error: 'the body is not JSON' });
         return true;
       }
       const parsed = feedbackAnswerSchema.safeParse(json);
       if (!parsed.success) {
-        send(res, 400, {
+        sendJson(res, 400, {
           error: 'the answer is not valid',
           issues: parsed.error.issues.map((issue) => ({
             path: issue.path.join('.'),
@@ -114,7 +99,7 @@ export function createFeedbackRoutes(
       const userId = options.identify?.(req) ?? ANONYMOUS_LOCAL_USER;
       const record = store.record(parsed.data, userId);
       await options.onRecorded?.(record);
-      send(res, 201, record, { location: `/api/feedback?studyKey=${record.studyKey}` });
+      sendJson(res, 201, record, { location: `/api/feedback?studyKey=${record.studyKey}` });
       return true;
     },
   };

@@ -5,6 +5,7 @@
  * the route table (ADR 0173).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../foundation/core/index.js';
 import type { WorklistChanges } from './worklistChanges.js';
 import {
   orderWorklist,
@@ -28,16 +29,6 @@ export interface WorklistRouteOptions {
    * asked before each notice and keep-alive — a false ends the stream.
    */
   readonly stillAdmitted?: (req: IncomingMessage) => boolean;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
 }
 
 /** A row as the API answers it (times as ISO 8601). */
@@ -71,7 +62,7 @@ export function createWorklistRoutes(options: WorklistRouteOptions): {
       if (path === '/worklist') {
         const parsed = parseWorklistQuery(new URL(req.url ?? '/', 'http://node').searchParams);
         if (!parsed.ok) {
-          send(res, 400, { error: 'the worklist query is not valid', issues: parsed.issues });
+          sendJson(res, 400, { error: 'the worklist query is not valid', issues: parsed.issues });
           return true;
         }
         const at = now();
@@ -79,7 +70,7 @@ export function createWorklistRoutes(options: WorklistRouteOptions): {
         const selected = filterRows(all, parsed.query);
         const offset = parsed.query.offset ?? 0;
         const limit = parsed.query.limit ?? WORKLIST_DEFAULT_LIMIT;
-        send(res, 200, {
+        sendJson(res, 200, {
           generatedAt: new Date(at).toISOString(),
           alertBudget: { ...options.budget, urgent: all.filter((r) => r.urgent).length },
           total: selected.length,
@@ -127,7 +118,7 @@ function openStream(
     write(`event: worklist-changed\nid: ${change.seq}\ndata: ${JSON.stringify(change)}\n\n`);
   });
   if (unsubscribe === undefined) {
-    send(res, 503, {
+    sendJson(res, 503, {
       error: `${options.changes.maxListeners} worklist streams are open already — close one, or poll GET /api/worklist`,
     });
     return;
