@@ -42,7 +42,9 @@ window.config = {
         supportsFuzzyMatching: false,
         supportsWildcard: true,
         dicomUploadEnabled: false,
-        omitQuotationForMultipartRequest: true,
+        // Quoted: the node parses Accept by RFC 9110, where "type=application/octet-stream"
+        // unquoted is not a token (ADR 0170 refuses it with 400).
+        omitQuotationForMultipartRequest: false,
         bulkDataURI: { enabled: true },
       },
     },
