@@ -68,6 +68,8 @@ const modelIdOf = (ref: string): string => {
 export class StudyContextSource {
   /** Study key → UID, filled as studies are seen (a key cannot be turned back into a UID). */
   private readonly keys = new Map<string, string>();
+  /** The studies whose keys are in `keys`: an unknown key costs a key per new study only. */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly db: NodeDatabase,
@@ -81,7 +83,11 @@ export class StudyContextSource {
     const uids = this.db
       .prepare('SELECT DISTINCT study_instance_uid AS uid FROM instances')
       .all() as { uid: string }[];
-    for (const { uid } of uids) this.keys.set(this.options.studyKeyOf(uid), uid);
+    for (const { uid } of uids) {
+      if (this.seen.has(uid)) continue;
+      this.seen.add(uid);
+      this.keys.set(this.options.studyKeyOf(uid), uid);
+    }
     return this.keys.get(studyKey);
   }
 
