@@ -317,6 +317,7 @@ export class RadiolensNode {
           const source = new WorklistSource(db, {
             dataDir: config.dataDir,
             studyKeyOf: (uid) => audit.studyKeys.of(uid),
+            demoteOnCaveats: config.worklist.demoteOnCaveats,
           });
           return () => source.entries();
         })(),
