@@ -345,6 +345,7 @@ export class RadiolensNode {
           registry,
           feedback: feedbackStore,
           studyKeyOf: (uid) => audit.studyKeys.of(uid),
+          demoteOnCaveats: config.worklist.demoteOnCaveats,
           viewer: {
             available: () => viewer.available(),
             remedy: `radiolens viewer fetch --data ${config.dataDir}`,

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { caveatsOf } from './caveats.js';
 
-test("analysis.json's caveats are taken as written", () => {
+test("analysis.json's caveats are taken as written; the site may demote more codes", () => {
+  assert.deepEqual(
+    caveatsOf(
+      { caveats: [{ code: 'missing-body-part', image: null, text: 't', demotes: false }] },
+      new Set(['missing-body-part']),
+    ).map((c) => c.demotes),
+    [true],
+  );
   assert.deepEqual(
     caveatsOf({
       caveats: [
@@ -19,7 +26,7 @@ test("analysis.json's caveats are taken as written", () => {
   );
 });
 
-test('without caveats, warnings become caveats coded by what they say', () => {
+test("without caveats, warnings become caveats coded by what they say; an image's demotes, as on the worklist", () => {
   assert.deepEqual(
     caveatsOf({
       warnings: [
@@ -31,11 +38,11 @@ test('without caveats, warnings become caveats coded by what they say', () => {
       ],
     }).map((c) => [c.code, c.image, c.demotes]),
     [
-      ['missing-view-position', '1.2.3', false],
+      ['missing-view-position', '1.2.3', true],
       ['out-of-distribution', '1.2.3', true],
-      ['missing-body-part', '1.2.4', false],
+      ['missing-body-part', '1.2.4', true],
       ['lungs-not-placed', null, false],
-      ['warning', null, false],
+      ['unclassified', null, false],
     ],
   );
   assert.deepEqual(caveatsOf({}), []);

@@ -56,6 +56,8 @@ export interface StudyContextOptions {
   readonly feedback: FeedbackStore;
   /** The study's non-PHI key (the audit log's HMAC, ADR 0176). */
   readonly studyKeyOf: (studyInstanceUid: string) => string;
+  /** Caveat codes the site demotes besides those the analysis marked (ADR 0179). */
+  readonly demoteOnCaveats?: readonly string[];
   /** Whether the OHIF Viewer is installed, and the command that installs it. */
   readonly viewer: { readonly available: () => boolean; readonly remedy: string };
 }
@@ -162,7 +164,7 @@ export class StudyContextSource {
             sopInstanceUid: artifact.dicom.sopInstanceUid,
           };
     };
-    const caveats: Caveat[] = caveatsOf(summary);
+    const caveats: Caveat[] = caveatsOf(summary, new Set(this.options.demoteOnCaveats ?? []));
     const sr = artifacts.find((a) => a.kind === 'sr')?.dicom;
     const findings = (summary.findings ?? []).map((f) => {
       const flagged = f.ood?.flagged === true;
