@@ -8,12 +8,13 @@
  * headers (CSP, cross-origin isolation). Screenshots under test-artifacts/ohif-node/.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot } from '../../../test/support/index.js';
 import { httpCall } from '../../../test/support/httpClient.js';
+import { auditLogPath } from '../access/index.js';
 import { ensureOhifApp } from '../../../test/support/ohifViewer.js';
 import {
   READING_ROOM_PASSWORD,
@@ -125,6 +126,16 @@ test('a radiologist opens the study in the OHIF Viewer served by the node: serie
       'the finding region is drawn in the viewport',
     );
     await shot(page, '3-finding-drawn');
+    // What the viewer read through the node's DICOMweb is in the audit log, by study key.
+    const reads = (await readFile(auditLogPath(room.dataDir), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { action: string; subject: string })
+      .filter((r) => r.subject === `study:${room.studyKey}`)
+      .map((r) => r.action);
+    for (const action of ['http.retrieveSeriesMetadata', 'http.retrieveFrames']) {
+      assert.ok(reads.includes(action), `${action} audited (${[...new Set(reads)].join(', ')})`);
+    }
   } finally {
     await writeFile(join(ARTIFACTS, 'console.json'), JSON.stringify(consoleMessages, null, 2));
     await browserContext.close();
