@@ -18,6 +18,7 @@ import { parseDestination, type Destination } from '../delivery/index.js';
 import { isAbsoluteUri } from '../../inference/results/index.js';
 import { CAVEAT_CODES } from '../../inference/analysis/index.js';
 import { isIP } from 'node:net';
+import { defaultOhifDir } from '../viewer/index.js';
 import { sha256OfToken } from './httpAccess.js';
 
 /** What a routing rule may test; each a value or a list of accepted values. */
@@ -259,6 +260,11 @@ export const nodeConfigFileSchema = z
     storage: storageSectionSchema.optional(),
     health: healthSectionSchema.optional(),
     worklist: worklistSectionSchema.optional(),
+    /** The OHIF Viewer served at /ohif/ (ADR 0195): the folder holding its built app. */
+    viewer: z
+      .object({ ohifDir: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     quietPeriodSeconds: positiveSeconds('quietPeriodSeconds').optional(),
     workers: z
       .number()
@@ -368,6 +374,8 @@ export interface NodeConfig {
     /** Caveat codes that demote besides the analysis' own rule (ADR 0179). */
     readonly demoteOnCaveats: readonly string[];
   };
+  /** The folder of the OHIF app served at /ohif/ (default `<data>/viewer/ohif-<version>/dist`). */
+  readonly viewer: { readonly ohifDir: string };
   readonly quietPeriodSeconds: number;
   readonly workers: number;
   readonly routes: readonly RouteRule[];
@@ -670,6 +678,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
       alertBudget: { ...DEFAULTS.worklist.alertBudget, ...fileConfig.worklist?.alertBudget },
       demoteOnCaveats: fileConfig.worklist?.demoteOnCaveats ?? [],
     },
+    viewer: { ohifDir: fromFile(fileConfig.viewer?.ohifDir) ?? defaultOhifDir(dataDir) },
     routes: fileConfig.routes ?? [],
     models: flagConfig.models ?? fileConfig.models ?? [],
     shadowModels: flagConfig.shadowModels ?? fileConfig.shadowModels ?? [],

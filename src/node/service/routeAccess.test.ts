@@ -47,7 +47,11 @@ function concrete(path: string): string {
     .replace('{series}', '1.2.826.0.1.3680043.10.9999.2')
     .replace('{instance}', '1.2.826.0.1.3680043.10.9999.3')
     .replace('{frames}', '1')
-    .replace('{bulkPath}', '7FE00010');
+    .replace('{bulkPath}', '7FE00010')
+    .replace('{studyKey}', 'AAAAAAAAAAAAAAAAAAAAAA')
+    .replace('{id}', 'cxr-pneumonia')
+    .replace('{version}', '1.2.0')
+    .replace('{path}', 'viewer');
 }
 
 describe('every route of a started node, from its OpenAPI document', () => {
@@ -185,6 +189,11 @@ describe('every route of a started node, from its OpenAPI document', () => {
       'GET /dicomweb/studies/{study}/metadata',
       'GET /api/worklist',
       'GET /api/worklist/events',
+      'GET /api/studies/{studyKey}/context',
+      'GET /api/models',
+      'GET /api/models/{id}/{version}',
+      'GET /ohif',
+      'GET /ohif/{path}',
     ]) {
       assert.ok(checked.includes(known), known);
     }
