@@ -1,4 +1,9 @@
 export { analyzeFiles, studySummary, type AnalyzeOptions } from './analyze.js';
+export {
+  AnalysisThread,
+  type AnalysisThreadOptions,
+  type ThreadedAnalyzeOptions,
+} from './analysisThread.js';
 export { collectFiles } from './collectFiles.js';
 export { formatRunReport } from './report.js';
 export { CAVEAT_CODES, noteCaveat } from './types.js';

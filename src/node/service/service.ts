@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { ModelSessions } from '../../inference/analysis/index.js';
+import { AnalysisThread, ModelSessions } from '../../inference/analysis/index.js';
 import { AuditLog } from '../../foundation/audit/index.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import {
@@ -53,6 +53,9 @@ import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
 import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
+
+/** The analysis thread yields the CPU to ingest when both want it (ADR 0128). */
+const ANALYSIS_NICENESS = 10;
 
 export interface NodeStartOptions {
   readonly logger?: NodeLogger;
@@ -165,6 +168,7 @@ export class RadiolensNode {
       readonly deliverer: OutboxDeliverer;
       readonly sessions: ModelSessions;
       readonly pool: InferencePool;
+      readonly analysisThread: AnalysisThread;
       readonly lock: DataDirLock;
       readonly drift: DriftSchedule | null;
     },
@@ -225,7 +229,15 @@ export class RadiolensNode {
         intraOpThreads: Math.max(1, availableParallelism() - 1),
       });
       const sessions = new ModelSessions({ pool });
+      // The whole analysis (decode, model input, heatmaps, encoding — not only the model) runs
+      // in a thread of its own, so none of it holds back a C-STORE acknowledgement (ADR 0128).
+      const analysisThread = new AnalysisThread({
+        registryRoot: config.modelsDir,
+        intraOpThreads: Math.max(1, availableParallelism() - 1),
+        niceness: ANALYSIS_NICENESS,
+      });
       closers.push(async () => {
+        await analysisThread.close();
         await sessions.dispose();
         await pool.close();
       });
@@ -259,6 +271,7 @@ export class RadiolensNode {
             outbox,
             registry,
             sessions,
+            analysisThread,
             destinations: config.destinations.map((d) => d.destination),
             dataDir: config.dataDir,
             logger,
@@ -487,6 +500,7 @@ export class RadiolensNode {
           deliverer,
           sessions,
           pool,
+          analysisThread,
           lock,
           drift,
         },
@@ -648,8 +662,20 @@ export class RadiolensNode {
 
   private async shutdown(): Promise<void> {
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const { scp, http, watcher, timer, workers, deliverer, sessions, pool, db, lock, drift } =
-      this.parts;
+    const {
+      scp,
+      http,
+      watcher,
+      timer,
+      workers,
+      deliverer,
+      sessions,
+      pool,
+      analysisThread,
+      db,
+      lock,
+      drift,
+    } = this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
     await Promise.all([scp.stop(graceMs), http.stop(graceMs), watcher?.stop()]);
@@ -659,6 +685,7 @@ export class RadiolensNode {
     // 3. Sends in flight finish; what is pending stays in the outbox for the next start.
     await deliverer.stop();
     await drift?.stop();
+    await analysisThread.close();
     await sessions.dispose();
     await pool.close();
     const { queue, outbox } = {

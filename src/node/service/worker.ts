@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   analyzeFiles,
+  type AnalysisThread,
   type ModelSessions,
   type StudyOutcome,
 } from '../../inference/analysis/index.js';
@@ -49,6 +50,11 @@ export interface JobWorkerOptions {
   readonly registry: ModelRegistry;
   /** One set of loaded models for the whole process. */
   readonly sessions: ModelSessions;
+  /**
+   * Where analyses run: a thread of their own, as the node does (ADR 0128), so that none of
+   * an analysis blocks ingest; absent, on this thread with `sessions`.
+   */
+  readonly analysisThread?: AnalysisThread;
   readonly destinations: readonly Destination[];
   readonly dataDir: string;
   readonly logger: NodeLogger;
@@ -214,15 +220,21 @@ export class JobWorker {
       }
       const records = store.studyInstances(job.studyInstanceUid);
       const files = records.map((record) => join(this.options.dataDir, record.path));
-      const run = await analyzeFiles(files, {
-        registry: this.options.registry,
+      const analysis = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
-        sessions: this.options.sessions,
         ...(this.options.patientIdSystem === undefined
           ? {}
           : { patientIdentifierSystem: this.options.patientIdSystem }),
-      });
+      };
+      const run =
+        this.options.analysisThread === undefined
+          ? await analyzeFiles(files, {
+              ...analysis,
+              registry: this.options.registry,
+              sessions: this.options.sessions,
+            })
+          : await this.options.analysisThread.analyze(files, analysis);
       if (current.abandoned) return;
       const outcome = run.studies.find((s) => s.studyInstanceUid === job.studyInstanceUid);
       if (outcome === undefined) {
