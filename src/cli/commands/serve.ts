@@ -10,6 +10,7 @@ import {
   type NodeFlags,
 } from '../../node/service/index.js';
 import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { redactUrl } from '../../node/postgres/index.js';
 import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
@@ -53,6 +54,8 @@ interface ServeOptions {
   registry?: string;
   maxAssociations?: number;
   dicomIdleTimeout?: number;
+  database?: string;
+  nodeId?: string;
 }
 
 export const serveCommand: CommandModule = (program: Command) => {
@@ -133,6 +136,17 @@ export const serveCommand: CommandModule = (program: Command) => {
       toNumber,
     )
     .option(
+      '--database <postgresql-url>',
+      'keep the job queue, outbox and node lease in this shared PostgreSQL database, so ' +
+        'worker processes on other hosts (radiolens worker) analyse what this node ingests ' +
+        '(docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
+        'a flag shows in ps (default: everything in the data directory)',
+    )
+    .option(
+      '--node-id <id>',
+      "this process's name in the cluster, unique per process (default serve@<hostname>)",
+    )
+    .option(
       '--max-associations <n>',
       'DICOM associations open at once; one more is refused "local limit exceeded" (default 64)',
       toNumber,
@@ -199,6 +213,8 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         ...(opts.maxAssociations !== undefined ? { maxAssociations: opts.maxAssociations } : {}),
         ...(opts.dicomIdleTimeout !== undefined ? { dicomIdleTimeout: opts.dicomIdleTimeout } : {}),
+        ...(opts.database !== undefined ? { database: opts.database } : {}),
+        ...(opts.nodeId !== undefined ? { nodeId: opts.nodeId } : {}),
       };
       const config = loadNodeConfig(
         opts.registry !== undefined ? { ...flags, modelsDir: opts.registry } : flags,
@@ -237,6 +253,9 @@ export const serveCommand: CommandModule = (program: Command) => {
           `  reads   ${scheme}://${http.host}:${http.port}/dicomweb (radiologists, or the bearer token)\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
+          (config.cluster === null
+            ? ''
+            : `  cluster ${config.cluster.nodeId} on ${redactUrl(config.cluster.databaseUrl)}\n`) +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,
       );
       await new Promise<void>((resolve) => {
