@@ -137,12 +137,15 @@ export class ServeProcess {
   static async start(
     args: readonly string[],
     env: Record<string, string> = {},
-    command: { name: string; ready: string } = {
+    command: { name: string; ready: string; prefix?: readonly string[] } = {
       name: 'serve',
       ready: 'radiolens node listening',
     },
   ): Promise<ServeProcess> {
-    const child = spawn(process.execPath, [...scriptExecArgv, cliMain, command.name, ...args], {
+    // A prefix runs it inside something (`ip netns exec <name>`, a network namespace).
+    const argv = [process.execPath, ...scriptExecArgv, cliMain, command.name, ...args];
+    const [file, ...rest] = [...(command.prefix ?? []), ...argv];
+    const child = spawn(file!, rest, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -49,9 +49,14 @@ export interface OutboxDelivererOptions {
   /** Most payloads per batch (one association, one STOW-RS request); default 20. */
   readonly batchSize?: number;
   readonly onEvent?: (event: DeliveryEvent) => void;
+  /** False while this process may not claim entries (its node lease is not fresh). */
+  readonly mayClaim?: () => boolean;
   /** Replace the sender of a kind (another transport, or a test double of a real peer). */
   readonly senders?: Partial<SenderRegistry>;
 }
+
+/** How often an outcome whose record failed is recorded again, a second apart. */
+const SETTLE_RETRIES = 30;
 
 /** A short, stable reference to an entry for logs: its key may contain UIDs. */
 export function entryRef(key: string): string {
@@ -157,7 +162,7 @@ export class OutboxDeliverer {
     const down = new Map<string, number>();
     let delivered = 0;
     const worker = async (): Promise<void> => {
-      while (!this.stopping) {
+      while (!this.stopping && this.options.mayClaim?.() !== false) {
         const claimed = await this.outbox.claimDue(this.batchSize, {
           ids: seen,
           labels: [...down.keys()],
@@ -206,7 +211,7 @@ export class OutboxDeliverer {
     let nextAttemptAt: number | undefined;
     for (const [i, claimed] of group.entries()) {
       const outcome = outcomes[i] ?? retry('sender returned no outcome');
-      const state: OutboxState | undefined = await this.outbox.settle(claimed, outcome);
+      const state: OutboxState | undefined = await this.settle(claimed, outcome);
       const ref = entryRef(claimed.entry.key);
       if (state === undefined) {
         this.emit({ type: 'claim-lost', destination: label, entry: ref });
@@ -244,6 +249,26 @@ export class OutboxDeliverer {
       this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
     }
     return delivered;
+  }
+
+  /**
+   * Records an outcome. The send has happened: if the database cannot be reached now, losing
+   * the record would send the entry again once its claim runs out, so try again each second
+   * (SETTLE_RETRIES times, ~30 s) before giving up.
+   */
+  private async settle(
+    claimed: ClaimedEntry,
+    outcome: SendOutcome,
+  ): Promise<OutboxState | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.outbox.settle(claimed, outcome);
+      } catch (error) {
+        if (attempt >= SETTLE_RETRIES) throw error;
+        this.emit({ type: 'error', error: scrubUids(describeError(error)) });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   private emit(event: DeliveryEvent): void {

@@ -56,6 +56,10 @@ export class ClusterMember {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
   private lastBeatAt: number | null = null;
+  /** performance.now() of the last renewal that succeeded. */
+  private renewedAt = performance.now();
+  /** performance.now() since when every beat has reached the database. */
+  private connectedSince = performance.now();
   private failingSince: number | null = null;
   private error: string | null = null;
   private leaseLost = false;
@@ -119,14 +123,23 @@ export class ClusterMember {
   private async beat(): Promise<void> {
     if (this.leaseLost || this.stopped) return;
     try {
+      const asked = performance.now();
       if (!(await this.lease.renew())) {
         this.leaseLost = true;
         this.emit({ type: 'lease-lost', nodeId: this.options.nodeId });
         this.options.onLeaseLost?.();
         return;
       }
-      const reclaimed = await reclaimStaleNodes(this.pool);
-      if (reclaimed.nodes.length > 0) this.emit({ type: 'reclaimed', ...reclaimed });
+      this.renewedAt = asked;
+      if (this.failingSince !== null) this.connectedSince = asked;
+      // Others are declared dead only by a node that has itself reached the database for a
+      // whole lease: after an outage of the database every lease looks expired, and the live
+      // nodes need one renewal period to say so; reclaiming at once would take their jobs and
+      // sends in flight and have them done twice.
+      if (performance.now() - this.connectedSince >= this.options.nodeLeaseMs) {
+        const reclaimed = await reclaimStaleNodes(this.pool);
+        if (reclaimed.nodes.length > 0) this.emit({ type: 'reclaimed', ...reclaimed });
+      }
       this.counts = { queue: await this.queue.counts(), outbox: await this.outbox.counts() };
       this.lastBeatAt = Date.now();
       if (this.failingSince !== null) {
@@ -142,6 +155,20 @@ export class ClusterMember {
       }
       this.error = message;
     }
+  }
+
+  /**
+   * Whether this process may claim work now: its lease was renewed less than two thirds of
+   * a lease ago (this host's monotonic clock, counted from before the renewal was asked). A
+   * node cut off from the database for longer may already count as stale elsewhere, and a job
+   * it claimed on its return could be reclaimed under it before its next renewal.
+   */
+  leaseHeld(): boolean {
+    return (
+      !this.leaseLost &&
+      !this.stopped &&
+      performance.now() - this.renewedAt < (this.options.nodeLeaseMs * 2) / 3
+    );
   }
 
   snapshot(): ClusterSnapshot {

@@ -315,8 +315,12 @@ export class RadiolensNode {
         await pool.close();
       });
 
+      // On a shared database, claim only while this node's lease is fresh (ADR 0183).
+      const member = cluster;
+      const mayClaim = member === null ? undefined : () => member.leaseHeld();
       const deliverer = new OutboxDeliverer(outboxPort, {
         callingAeTitle: config.aeTitle,
+        ...(mayClaim === undefined ? {} : { mayClaim }),
         onEvent: (event) => {
           const { type, ...rest } = event;
           const level = type === 'delivered' ? 'info' : type === 'retry' ? 'warn' : 'error';
@@ -353,6 +357,7 @@ export class RadiolensNode {
             onOutputsQueued: () => deliverer.kick(),
             analysisLog,
             onResult: () => worklistChanges.notify('result'),
+            ...(mayClaim === undefined ? {} : { mayClaim }),
           }),
         );
       }

@@ -76,6 +76,8 @@ export interface JobWorkerOptions {
   readonly onResult?: () => void;
   /** The site's FHIR patient identifier system (config `patientIdSystem`, ADR 0152). */
   readonly patientIdSystem?: string;
+  /** False while this process may not take work (its node lease is not fresh, ADR 0183). */
+  readonly mayClaim?: () => boolean;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -194,6 +196,7 @@ export class JobWorker {
 
   /** Claims and runs one job; false when none was ready. */
   async runOnce(): Promise<boolean> {
+    if (this.options.mayClaim?.() === false) return false;
     const claimed = await this.queue.claim(this.id);
     if (claimed === undefined) return false;
     const current = { claimed, done: Promise.resolve(), abandoned: false };

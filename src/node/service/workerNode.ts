@@ -83,6 +83,7 @@ export class RadiolensWorker {
       const deliverer = config.deliver
         ? new OutboxDeliverer(cluster.outbox, {
             callingAeTitle: 'RADIOLENS',
+            mayClaim: () => cluster.leaseHeld(),
             onEvent: (event) => {
               const { type, ...rest } = event;
               const level = type === 'delivered' ? 'info' : type === 'retry' ? 'warn' : 'error';
@@ -104,6 +105,7 @@ export class RadiolensWorker {
             leaseMs: config.leaseSeconds * 1000,
             ...(config.patientIdSystem === null ? {} : { patientIdSystem: config.patientIdSystem }),
             onOutputsQueued: () => deliverer?.kick(),
+            mayClaim: () => cluster.leaseHeld(),
           }),
       );
       http = createServer((req, res) => {
