@@ -14,7 +14,7 @@
  *    with its files and result, one FHIR outbox entry and one SR entry per study, delivered),
  *    measured as pg_total_relation_size before and after, after VACUUM.
  *
- * Usage: npm run bench:scale [-- --jobs 16 --workers 1,2,4 --overhead 500]
+ * Usage: npm run bench:scale [-- --jobs 64 --workers 1,2,4 --overhead 500]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,7 @@ function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? (process.argv[at + 1] ?? fallback) : fallback;
 }
-const JOBS = Number(option('jobs', '16'));
+const JOBS = Number(option('jobs', '64'));
 const WORKER_COUNTS = option('workers', '1,2,4').split(',').map(Number);
 const OVERHEAD_JOBS = Number(option('overhead', '500'));
 const ADMIN_URL =

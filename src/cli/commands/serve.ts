@@ -186,6 +186,12 @@ export const serveCommand: CommandModule = (program: Command) => {
         'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
         'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
         '(docs/security.md).\n' +
+        'With --database (or "database" in the file, or $RADIOLENS_DATABASE_URL) the job queue, ' +
+        'outbox and a node lease live in that PostgreSQL database, shared with other ingest nodes ' +
+        'and with "radiolens worker" processes; the file may also set nodeId and ' +
+        'nodeLeaseSeconds (default 30). The study files are read by workers at the paths this ' +
+        'node stores them: put --data on storage mounted at the same path on every host ' +
+        '(docs/scale-out.md).\n' +
         'Exit status 2 when the configuration is invalid (every problem is listed); 70 after an ' +
         'internal error (logged as one node-crashed record).',
     )
