@@ -174,6 +174,13 @@ async function drop(work: string, node: string, study: ChestStudy, name: string)
   await rename(join(folder, `${name}.part`), join(folder, `${name}.dcm`));
 }
 
+/** The HTTP port an ingest node printed at start. */
+function httpPortOf(serve: ServeProcess): number {
+  const port = /HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(serve.stdout)?.[1];
+  if (port === undefined) throw new Error(`no HTTP port in: ${serve.stdout}`);
+  return Number(port);
+}
+
 const PASSWORD = 'pw-that-must-never-be-logged';
 
 function withPassword(url: string): string {
@@ -276,6 +283,21 @@ test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and
         assert.equal(body.role, 'worker');
         assert.equal(body.status, 'ok');
         assert.match(body.cluster.database, /\*\*\*/);
+        // The ingest node's /health: its cluster membership, the database without password.
+        const ingestHealth = await fetch(`http://127.0.0.1:${httpPortOf(ingestA)}/health`);
+        const ingestBody = (await ingestHealth.json()) as {
+          status: string;
+          cluster: { nodeId: string; role: string; database: string };
+          queue: { done: number } | null;
+        };
+        assert.equal(ingestHealth.status, 200);
+        assert.equal(ingestBody.status, 'ok');
+        assert.deepEqual(
+          [ingestBody.cluster.nodeId, ingestBody.cluster.role],
+          ['ingest-a', 'serve'],
+        );
+        assert.match(ingestBody.cluster.database, /^postgresql:\/\/postgres:\*\*\*@/);
+        assert.ok(!JSON.stringify(ingestBody).includes(PASSWORD));
         const final = JSON.parse(
           runCli(['cluster', 'status', '--database', url, '--json']).stdout,
         ) as typeof during;
@@ -370,9 +392,7 @@ test('PostgreSQL stopped while studies arrive and restarted mid-run, a worker dr
         () => ingest.logs().some((l) => l.event === 'cluster-beat-failed'),
         30_000,
       );
-      const health = await fetch(
-        `http://127.0.0.1:${String(ingest.stdout.match(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/)?.[1])}/health`,
-      );
+      const health = await fetch(`http://127.0.0.1:${httpPortOf(ingest)}/health`);
       const degraded = (await health.json()) as {
         status: string;
         conditions: { condition: string }[];
