@@ -106,7 +106,8 @@ export const workerCommand: CommandModule = (program: Command) => {
         'the database without its password.\n' +
         'SIGTERM or SIGINT drains: no new claims, a running job finishes within --grace or ' +
         'is given back to the queue, sends in flight finish, the lease is released; exit ' +
-        'status 0. Exit status 2 when the flags are invalid, 75 when the node lease was lost ' +
+        'status 0. Exit status 2 when the flags are invalid or the cluster cannot be joined (the ' +
+        'database unreachable, the node id held by a live process), 75 when the node lease was lost ' +
         '(restart it), 70 after an internal error.',
     )
     .action(async (opts: WorkerOptions) => {

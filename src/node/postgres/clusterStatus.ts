@@ -3,6 +3,7 @@
  * last beat, the queue's depth by state and the age of its oldest waiting job, and the
  * outbox's backlog. One read-only snapshot on the database's clock.
  */
+import { RadiolensError } from '../../foundation/core/index.js';
 import { databaseNow, query, type PgPool } from './connection.js';
 import { listNodes, type NodeRow } from './nodeLease.js';
 import { schemaVersion } from './migrations.js';
@@ -35,6 +36,12 @@ export interface ClusterStatus {
 export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
   const at = await databaseNow(pool);
   const version = await schemaVersion(pool);
+  if (version === 0) {
+    throw new RadiolensError(
+      'E_DATABASE',
+      'this database holds no Radiolens cluster (no schema migrations) — check the database name in the URL; a node creates the schema when it first starts with --database',
+    );
+  }
   const nodes = (await listNodes(pool)).map((node) => ({
     ...node,
     state:
