@@ -191,7 +191,7 @@ function withPassword(url: string): string {
   return parsed.toString();
 }
 
-test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and a failing destination, every study analysed and delivered once', async () => {
+test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and a failing destination, every study analysed and delivered once', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'radiolens-cluster-'));
   const receiver = await FhirReceiver.start();
   try {
@@ -221,6 +221,7 @@ test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and
         // Worker 1 holds a job whose outputs are in the outbox but which is not completed.
         const held = await w1.process.waitForLog('job-test-delay', 120_000);
         await w1.process.kill();
+        const killedAt = Date.now();
         running.delete(w1.process);
 
         // While the destination refuses, nothing is delivered and the entries back off.
@@ -262,6 +263,13 @@ test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and
         const rerun = jobs.rows.find((job) => Number(job.attempts) >= 2);
         assert.ok(rerun, 'the job of the killed worker ran a second time');
         assert.equal(Number(held['job']), Number((await jobIdOf(db.pool, rerun.key)) ?? -1));
+        const resumed = w2.process
+          .logs()
+          .find((l) => l.event === 'job-started' && l['job'] === held['job']);
+        assert.ok(resumed, 'worker 2 ran the killed job');
+        t.diagnostic(
+          `the killed worker's job started again on worker 2 ${Date.parse(resumed.time) - killedAt} ms after the SIGKILL (node lease 3 s, job lease 4 s); the destination refused ${receiver.refused} sends first`,
+        );
         const outbox = await db.pool.query<{ state: string; n: string }>(
           'SELECT state, count(*) AS n FROM outbox GROUP BY state',
         );
