@@ -130,12 +130,22 @@ export class ServeProcess {
     );
   }
 
-  /** Starts `radiolens serve <args>` and waits until it says where it listens. */
+  /**
+   * Starts `radiolens serve <args>` (or another long-running command: `worker`, with its
+   * `ready` line) and waits until it says where it listens.
+   */
   static async start(
     args: readonly string[],
     env: Record<string, string> = {},
+    command: { name: string; ready: string; prefix?: readonly string[] } = {
+      name: 'serve',
+      ready: 'radiolens node listening',
+    },
   ): Promise<ServeProcess> {
-    const child = spawn(process.execPath, [...scriptExecArgv, cliMain, 'serve', ...args], {
+    // A prefix runs it inside something (`ip netns exec <name>`, a network namespace).
+    const argv = [process.execPath, ...scriptExecArgv, cliMain, command.name, ...args];
+    const [file, ...rest] = [...(command.prefix ?? []), ...argv];
+    const child = spawn(file!, rest, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,13 +154,13 @@ export class ServeProcess {
     let exited = false;
     void serve.exited.then(() => (exited = true));
     await waitFor(
-      'radiolens serve to listen',
+      `radiolens ${command.name} to start`,
       () => {
         if (exited)
           throw new Error(
-            `radiolens serve exited: ${serve.stderrLines.join('\n')}${serve.partial}`,
+            `radiolens ${command.name} exited: ${serve.stderrLines.join('\n')}${serve.partial}`,
           );
-        return serve.stdout.includes('radiolens node listening');
+        return serve.stdout.includes(command.ready);
       },
       60_000,
       100,

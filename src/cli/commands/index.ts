@@ -15,6 +15,8 @@ import { localisationCommand } from './localisation.js';
 import { robustnessCommand } from './robustness.js';
 import { modelCardCommand, trainingSplitCommand } from './modelCard.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
+import { clusterCommand } from './cluster.js';
 import { pullCommand } from './pull.js';
 import { monitorCommand } from './monitor.js';
 import { pilotCommand } from './pilot.js';
@@ -45,6 +47,8 @@ export const commandModules: readonly CommandModule[] = [
   modelCardCommand,
   trainingSplitCommand,
   serveCommand,
+  workerCommand,
+  clusterCommand,
   pullCommand,
   pilotCommand,
   monitorCommand,

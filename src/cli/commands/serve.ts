@@ -10,6 +10,7 @@ import {
   type NodeFlags,
 } from '../../node/service/index.js';
 import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { redactUrl } from '../../node/postgres/index.js';
 import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
@@ -54,6 +55,8 @@ interface ServeOptions {
   registry?: string;
   maxAssociations?: number;
   dicomIdleTimeout?: number;
+  database?: string;
+  nodeId?: string;
 }
 
 export const serveCommand: CommandModule = (program: Command) => {
@@ -134,6 +137,17 @@ export const serveCommand: CommandModule = (program: Command) => {
       toNumber,
     )
     .option(
+      '--database <postgresql-url>',
+      'keep the job queue, outbox and node lease in this shared PostgreSQL database, so ' +
+        'worker processes on other hosts (radiolens worker) analyse what this node ingests ' +
+        '(docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
+        'a flag shows in ps (default: everything in the data directory)',
+    )
+    .option(
+      '--node-id <id>',
+      "this process's name in the cluster, unique per process (default serve@<hostname>)",
+    )
+    .option(
       '--max-associations <n>',
       'DICOM associations open at once; one more is refused "local limit exceeded" (default 64)',
       toNumber,
@@ -173,6 +187,12 @@ export const serveCommand: CommandModule = (program: Command) => {
         'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
         'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
         '(docs/security.md).\n' +
+        'With --database (or "database" in the file, or $RADIOLENS_DATABASE_URL) the job queue, ' +
+        'outbox and a node lease live in that PostgreSQL database, shared with other ingest nodes ' +
+        'and with "radiolens worker" processes; the file may also set nodeId and ' +
+        'nodeLeaseSeconds (default 30). The study files are read by workers at the paths this ' +
+        'node stores them: put --data on storage mounted at the same path on every host ' +
+        '(docs/scale-out.md).\n' +
         'Exit status 2 when the configuration is invalid (every problem is listed); 70 after an ' +
         'internal error (logged as one node-crashed record).',
     )
@@ -200,6 +220,8 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         ...(opts.maxAssociations !== undefined ? { maxAssociations: opts.maxAssociations } : {}),
         ...(opts.dicomIdleTimeout !== undefined ? { dicomIdleTimeout: opts.dicomIdleTimeout } : {}),
+        ...(opts.database !== undefined ? { database: opts.database } : {}),
+        ...(opts.nodeId !== undefined ? { nodeId: opts.nodeId } : {}),
       };
       const config = loadNodeConfig(
         opts.registry !== undefined ? { ...flags, modelsDir: opts.registry } : flags,
@@ -239,6 +261,9 @@ export const serveCommand: CommandModule = (program: Command) => {
           `  viewer  ${scheme}://${http.host}:${http.port}/ohif/ (radiologists; ${isOhifApp(config.viewer.ohifDir) ? `OHIF from ${config.viewer.ohifDir}` : `not installed: radiolens viewer fetch --data ${config.dataDir}`})\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
+          (config.cluster === null
+            ? ''
+            : `  cluster ${config.cluster.nodeId} on ${redactUrl(config.cluster.databaseUrl)}\n`) +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,
       );
       await new Promise<void>((resolve) => {

@@ -14,7 +14,8 @@ import type { Destination } from './destinations.js';
 import { DimseSender } from './dimseSender.js';
 import { FhirSender } from './fhirSender.js';
 import { FolderSender } from './folderSender.js';
-import type { ClaimedEntry, Outbox, OutboxState } from './outbox.js';
+import { Outbox, type ClaimedEntry, type OutboxState } from './outbox.js';
+import { sqliteOutboxPort, type OutboxPort } from './outboxPort.js';
 import { retry, type SendOutcome, type Sender } from './sender.js';
 import { StowSender } from './stowSender.js';
 
@@ -48,9 +49,14 @@ export interface OutboxDelivererOptions {
   /** Most payloads per batch (one association, one STOW-RS request); default 20. */
   readonly batchSize?: number;
   readonly onEvent?: (event: DeliveryEvent) => void;
+  /** False while this process may not claim entries (its node lease is not fresh). */
+  readonly mayClaim?: () => boolean;
   /** Replace the sender of a kind (another transport, or a test double of a real peer). */
   readonly senders?: Partial<SenderRegistry>;
 }
+
+/** How often an outcome whose record failed is recorded again, a second apart. */
+const SETTLE_RETRIES = 30;
 
 /** A short, stable reference to an entry for logs: its key may contain UIDs. */
 export function entryRef(key: string): string {
@@ -72,11 +78,14 @@ export class OutboxDeliverer {
   private wake: (() => void) | undefined;
   private kicked = false;
   private readonly runs = new Set<Promise<number>>();
+  private readonly outbox: OutboxPort;
 
+  /** The embedded outbox, or any outbox behind the port (PostgreSQL, ADR 0180). */
   constructor(
-    private readonly outbox: Outbox,
+    outbox: Outbox | OutboxPort,
     private readonly options: OutboxDelivererOptions,
   ) {
+    this.outbox = outbox instanceof Outbox ? sqliteOutboxPort(outbox) : outbox;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
     this.pollMs = options.pollMs ?? 1000;
     this.batchSize = Math.max(1, options.batchSize ?? 20);
@@ -127,11 +136,16 @@ export class OutboxDeliverer {
       }
       if (this.stopping) break;
       if (this.kicked) continue;
-      const next = this.outbox.nextDueAt();
-      const wait =
-        next === undefined
-          ? this.pollMs
-          : Math.min(this.pollMs, Math.max(0, next - this.outbox.now()));
+      let wait = this.pollMs;
+      try {
+        const next = await this.outbox.nextDueAt();
+        if (next !== undefined) {
+          wait = Math.min(this.pollMs, Math.max(0, next - (await this.outbox.now())));
+        }
+      } catch (error) {
+        // The database is unreachable: look again at the next poll.
+        this.emit({ type: 'error', error: scrubUids(describeError(error)) });
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
         this.wake = () => {
@@ -148,8 +162,11 @@ export class OutboxDeliverer {
     const down = new Map<string, number>();
     let delivered = 0;
     const worker = async (): Promise<void> => {
-      while (!this.stopping) {
-        const claimed = this.outbox.claimDue(this.batchSize, { ids: seen, labels: down.keys() });
+      while (!this.stopping && this.options.mayClaim?.() !== false) {
+        const claimed = await this.outbox.claimDue(this.batchSize, {
+          ids: seen,
+          labels: [...down.keys()],
+        });
         if (claimed.length === 0) return;
         for (const c of claimed) seen.add(c.entry.id);
         const byLabel = new Map<string, ClaimedEntry[]>();
@@ -177,7 +194,7 @@ export class OutboxDeliverer {
     const downUntil = down.get(label);
     if (downUntil !== undefined) {
       // A parallel batch just found it down: give these back untried, due when it is probed again.
-      for (const claimed of group) this.outbox.release(claimed, downUntil);
+      for (const claimed of group) await this.outbox.release(claimed, downUntil);
       return 0;
     }
     let outcomes: SendOutcome[];
@@ -194,13 +211,13 @@ export class OutboxDeliverer {
     let nextAttemptAt: number | undefined;
     for (const [i, claimed] of group.entries()) {
       const outcome = outcomes[i] ?? retry('sender returned no outcome');
-      const state: OutboxState | undefined = this.outbox.settle(claimed, outcome);
+      const state: OutboxState | undefined = await this.settle(claimed, outcome);
       const ref = entryRef(claimed.entry.key);
       if (state === undefined) {
         this.emit({ type: 'claim-lost', destination: label, entry: ref });
         continue;
       }
-      const after = this.outbox.get(claimed.entry.key);
+      const after = await this.outbox.get(claimed.entry.key);
       const attempts = after?.attempts ?? claimed.entry.attempts;
       if (state === 'delivered') {
         delivered += 1;
@@ -228,10 +245,30 @@ export class OutboxDeliverer {
       nextAttemptAt !== undefined
     ) {
       down.set(label, nextAttemptAt);
-      const postponed = this.outbox.postponeDestination(label, nextAttemptAt);
+      const postponed = await this.outbox.postponeDestination(label, nextAttemptAt);
       this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
     }
     return delivered;
+  }
+
+  /**
+   * Records an outcome. The send has happened: if the database cannot be reached now, losing
+   * the record would send the entry again once its claim runs out, so try again each second
+   * (SETTLE_RETRIES times, ~30 s) before giving up.
+   */
+  private async settle(
+    claimed: ClaimedEntry,
+    outcome: SendOutcome,
+  ): Promise<OutboxState | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.outbox.settle(claimed, outcome);
+      } catch (error) {
+        if (attempt >= SETTLE_RETRIES) throw error;
+        this.emit({ type: 'error', error: scrubUids(describeError(error)) });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   private emit(event: DeliveryEvent): void {

@@ -2,7 +2,8 @@
  * The node's coordination on a shared PostgreSQL database (ADRs 0180–0182): a pool with coded
  * errors, versioned migrations applied at start, the job queue and the outbox behind the same
  * ports as the embedded SQLite ones, and the node lease that replaces the data-directory lock
- * when several nodes share one database. Not yet wired into `radiolens serve` (docs/scale-out.md).
+ * when several nodes share one database; the membership (lease beat, counts for /health) that
+ * `radiolens serve --database` and `radiolens worker` hold, and `cluster status`.
  */
 export {
   openPostgresPool,
@@ -35,3 +36,10 @@ export {
   type NodeRow,
   type Reclaimed,
 } from './nodeLease.js';
+export {
+  ClusterMember,
+  type ClusterEvent,
+  type ClusterMemberOptions,
+  type ClusterSnapshot,
+} from './clusterMember.js';
+export { readClusterStatus, formatClusterStatus, type ClusterStatus } from './clusterStatus.js';

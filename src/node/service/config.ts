@@ -3,6 +3,7 @@
  * merged with command-line flags (flags win), with defaults that start a working node with no
  * file at all (ADR 0110). Every problem is reported at once, by field path, with what to fix.
  */
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -293,6 +294,23 @@ export const nodeConfigFileSchema = z
     shutdownGraceSeconds: positiveSeconds('shutdownGraceSeconds').optional(),
     dicomLimits: dicomLimitsSchema.optional(),
     parsingLimits: parsingLimitsSchema.optional(),
+    // Issue #17: the node's queue, outbox and lease in a shared PostgreSQL database (ADR 0183).
+    database: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, {
+        message: 'database is a PostgreSQL URL, postgresql://user@host:5432/database',
+      })
+      .optional(),
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, {
+        message: 'nodeId is 1–128 letters, digits and . _ : @ - (unique in the cluster)',
+      })
+      .optional(),
+    nodeLeaseSeconds: z
+      .number()
+      .min(1, { message: 'nodeLeaseSeconds must be at least 1 (renewed every third)' })
+      .optional(),
     delivery: z
       .object({
         retryFirstSeconds: positiveSeconds('retryFirstSeconds').optional(),
@@ -334,6 +352,9 @@ export interface NodeFlags {
   readonly modelsDir?: string;
   readonly maxAssociations?: number;
   readonly dicomIdleTimeout?: number;
+  /** postgresql://… : queue, outbox and lease in a shared database (`--database`). */
+  readonly database?: string;
+  readonly nodeId?: string;
 }
 
 export interface AllowedCallerConfig {
@@ -408,6 +429,49 @@ export interface NodeConfig {
     readonly retryMaxSeconds?: number;
     readonly claimSeconds?: number;
   };
+  /**
+   * The shared PostgreSQL database holding the job queue, the outbox and this node's lease
+   * (issue #17, ADR 0183), or null: everything in the data directory's SQLite (the default).
+   */
+  readonly cluster: ClusterConfig | null;
+}
+
+export interface ClusterConfig {
+  /** postgresql://… ; its password never goes to a log or /health (redactUrl). */
+  readonly databaseUrl: string;
+  /** Unique in the cluster; a second process with the same id is refused (ADR 0182). */
+  readonly nodeId: string;
+  readonly nodeLeaseSeconds: number;
+}
+
+/**
+ * Environment variable with the database URL: a password in a flag shows in `ps` and in
+ * systemd's unit listing, one in the environment (or in ~/.pgpass, PGPASSWORD) does not.
+ */
+export const DATABASE_URL_ENV = 'RADIOLENS_DATABASE_URL';
+
+/**
+ * The cluster settings from a flag, the file or the environment (in that order), or null when
+ * none names a database. The node id defaults to `<role>@<host>`.
+ */
+export function clusterConfigOf(
+  given: { database?: string; nodeId?: string; nodeLeaseSeconds?: number },
+  role: 'serve' | 'worker',
+): ClusterConfig | null {
+  const env = process.env[DATABASE_URL_ENV];
+  const databaseUrl = given.database ?? (env !== undefined && env !== '' ? env : undefined);
+  if (databaseUrl === undefined) return null;
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `the database (--database, the file's "database" or ${DATABASE_URL_ENV}) is not a PostgreSQL URL — write it as postgresql://user@host:5432/database`,
+    );
+  }
+  return {
+    databaseUrl,
+    nodeId: given.nodeId ?? `${role}@${hostname()}`,
+    nodeLeaseSeconds: given.nodeLeaseSeconds ?? DEFAULTS.nodeLeaseSeconds,
+  };
 }
 
 export const DEFAULTS = {
@@ -421,6 +485,7 @@ export const DEFAULTS = {
   quietPeriodSeconds: 30,
   workers: 1,
   leaseSeconds: 30,
+  nodeLeaseSeconds: 30,
   shutdownGraceSeconds: 30,
   monitoring: { intervalMinutes: 60, lastImages: 200, persistence: 2 },
   // A handful of urgent marks a day: few enough that each one is read (ADR 0178).
@@ -472,6 +537,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   watchFolder: '--watch',
   quietPeriodSeconds: '--quiet-period',
   workers: '--workers',
+  database: '--database',
+  nodeId: '--node-id',
   modelsDir: '--registry',
   'dicomLimits.maxAssociations': '--max-associations',
   'dicomLimits.idleSeconds': '--dicom-idle-timeout',
@@ -615,6 +682,8 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     ...(flags.quietPeriod !== undefined ? { quietPeriodSeconds: flags.quietPeriod } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.modelsDir !== undefined ? { modelsDir: resolve(flags.modelsDir) } : {}),
+    ...(flags.database !== undefined ? { database: flags.database } : {}),
+    ...(flags.nodeId !== undefined ? { nodeId: flags.nodeId } : {}),
     ...(flags.maxAssociations !== undefined || flags.dicomIdleTimeout !== undefined
       ? {
           dicomLimits: {
@@ -701,7 +770,20 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     dicomLimits: dicomLimitsOf({ ...fileConfig.dicomLimits, ...flagConfig.dicomLimits }),
     parsingLimits: { ...DEFAULT_PARSING_LIMITS, ...fileConfig.parsingLimits },
     delivery: fileConfig.delivery ?? {},
+    cluster: clusterConfigOf(
+      {
+        ...optional('database', flagConfig.database ?? fileConfig.database),
+        ...optional('nodeId', flagConfig.nodeId ?? fileConfig.nodeId),
+        ...optional('nodeLeaseSeconds', fileConfig.nodeLeaseSeconds),
+      },
+      'serve',
+    ),
   };
+}
+
+/** `{ [name]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [name]: value } as { [P in K]?: V });
 }
 
 /** `--tls-cert` and `--tls-key` come together or not at all. */

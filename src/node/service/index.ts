@@ -71,3 +71,11 @@ export {
 } from './httpAccess.js';
 export { RateLimitedLog, LOG_LEVEL_ENV } from './log.js';
 export { RadiolensNode, type NodeStartOptions, type NodeListeners } from './service.js';
+export { clusterConfigOf, DATABASE_URL_ENV, type ClusterConfig } from './config.js';
+export {
+  loadWorkerConfig,
+  WORKER_DEFAULTS,
+  type WorkerConfig,
+  type WorkerFlags,
+} from './workerConfig.js';
+export { RadiolensWorker, type WorkerHealth } from './workerNode.js';

@@ -13,11 +13,12 @@
  */
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
-import type { JobQueue } from '../queue/index.js';
+import { join, resolve } from 'node:path';
+import { JobQueue, type JobQueuePort } from '../queue/index.js';
 import type { InstanceStore, NodeDatabase, StableStudy } from '../store/index.js';
 import type { RouteRule } from './config.js';
 import { uidTag, type NodeLogger } from './log.js';
-import { AUTO_MODEL, routeStudy, studyFacts } from './routing.js';
+import { AUTO_MODEL, routeStudy, studyFacts, type RouteDecision } from './routing.js';
 
 export function studyJobKey(
   studyInstanceUid: string,
@@ -60,12 +61,19 @@ export interface StudyJobSchedulerOptions {
   /** Called after jobs were enqueued (wake the workers). */
   readonly onEnqueued?: () => void;
   readonly now?: () => number;
+  /**
+   * The data directory (absolute): a job on a shared queue carries the absolute paths of its
+   * study's files, so a worker on another host reads them without this node's index
+   * (ADR 0183). Only used with a queue behind the port.
+   */
+  readonly dataDir?: string;
 }
 
 export class StudyJobScheduler {
   constructor(
     private readonly store: InstanceStore,
-    private readonly queue: JobQueue,
+    /** The embedded queue (enqueue in the index's transaction), or a shared one (ADR 0183). */
+    private readonly queue: JobQueue | JobQueuePort,
     private readonly registry: ModelRegistry,
     private readonly options: StudyJobSchedulerOptions,
   ) {
@@ -112,8 +120,13 @@ export class StudyJobScheduler {
     }
   }
 
-  /** The StableStudyHandler: idempotent, so a repeated declaration changes nothing. */
-  onStable = (study: StableStudy): void => {
+  /**
+   * The StableStudyHandler: idempotent, so a repeated declaration changes nothing. On the
+   * embedded queue it runs synchronously; on a shared queue it resolves once every job is
+   * in the database, and a rejection (database unreachable) leaves the study undeclared, so
+   * the stability timer offers it again (ADR 0092).
+   */
+  onStable = (study: StableStudy): void | Promise<void> => {
     const instances = this.store.studyInstances(study.studyInstanceUid);
     const decision = routeStudy(
       studyFacts(instances),
@@ -150,6 +163,10 @@ export class StudyJobScheduler {
       })),
       ...decision.shadow.map((model) => ({ model, shadow: true })),
     ];
+    if (!(this.queue instanceof JobQueue)) {
+      return this.enqueueShared(this.queue, study, instances, runs, decision);
+    }
+    const queue = this.queue;
     const enqueue = this.store.db.transaction(() => {
       // Routed now: it no longer counts as not routed (the study grew, or rules changed).
       this.store.db
@@ -158,7 +175,7 @@ export class StudyJobScheduler {
       return runs.map(({ model, shadow }) => ({
         model,
         shadow,
-        ...this.queue.enqueue({
+        ...queue.enqueue({
           key: studyJobKey(study.studyInstanceUid, model, study.lastReceivedAt, shadow),
           studyInstanceUid: study.studyInstanceUid,
           model,
@@ -166,9 +183,18 @@ export class StudyJobScheduler {
         }),
       }));
     });
-    for (const { model, shadow, job, created } of enqueue.immediate()) {
+    this.logEnqueued(study, decision, enqueue.immediate());
+    this.options.onEnqueued?.();
+  };
+
+  private logEnqueued(
+    study: StableStudy,
+    decision: RouteDecision,
+    jobs: readonly { model: string; shadow: boolean; job: { id: number }; created: boolean }[],
+  ): void {
+    for (const { model, shadow, job, created } of jobs) {
       this.options.logger.info(created ? 'job-enqueued' : 'job-exists', {
-        study: tag,
+        study: uidTag(study.studyInstanceUid),
         job: job.id,
         model,
         ...(shadow ? { shadow: true } : {}),
@@ -176,8 +202,39 @@ export class StudyJobScheduler {
         rule: decision.kind === 'models' ? String(decision.rule) : 'auto',
       });
     }
+  }
+
+  /** Enqueues on a shared queue; the jobs carry the study's files (absolute paths). */
+  private async enqueueShared(
+    queue: JobQueuePort,
+    study: StableStudy,
+    instances: readonly { path: string }[],
+    runs: readonly { model: string; shadow: boolean }[],
+    decision: RouteDecision,
+  ): Promise<void> {
+    const dataDir = resolve(this.options.dataDir ?? this.store.dataDir);
+    const files = instances.map((record) => join(dataDir, record.path));
+    const jobs = [];
+    for (const { model, shadow } of runs) {
+      const { job, created } = await queue.enqueue({
+        key: studyJobKey(study.studyInstanceUid, model, study.lastReceivedAt, shadow),
+        studyInstanceUid: study.studyInstanceUid,
+        model,
+        payload: {
+          lastReceivedAt: study.lastReceivedAt,
+          files,
+          ...(shadow ? { shadow: true } : {}),
+        },
+      });
+      jobs.push({ model, shadow, job, created });
+    }
+    // Routed now: it no longer counts as not routed (the study grew, or rules changed).
+    this.store.db
+      .prepare('DELETE FROM not_routed_studies WHERE study_instance_uid = ?')
+      .run(study.studyInstanceUid);
+    this.logEnqueued(study, decision, jobs);
     this.options.onEnqueued?.();
-  };
+  }
 
   notRoutedCount(): number {
     const row = this.store.db.prepare('SELECT COUNT(*) AS n FROM not_routed_studies').get() as {

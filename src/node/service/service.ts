@@ -24,7 +24,7 @@ import {
   principalOf,
 } from '../access/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
-import { Outbox, OutboxDeliverer } from '../delivery/index.js';
+import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
 import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
@@ -35,7 +35,8 @@ import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
 import { InferencePool, ModelRegistry } from '../../inference/models/index.js';
-import { JobQueue } from '../queue/index.js';
+import { JobQueue, type JobQueuePort } from '../queue/index.js';
+import { ClusterMember, type ClusterEvent } from '../postgres/index.js';
 import {
   InstanceStore,
   StudyStabilityTimer,
@@ -110,7 +111,7 @@ function describeCallers(callers: NodeConfig['allowedCallers']): string {
 /** Repeating failure conditions are logged at most once per this interval (ADR 0133). */
 const REPEATED_CONDITION_LOG_MS = 60_000;
 
-interface HealthCondition {
+export interface HealthCondition {
   readonly condition: string;
   /** Whether ingest cannot accept while it lasts (then /health answers 503). */
   readonly blocksIngest: boolean;
@@ -143,6 +144,71 @@ function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; 
   return { cert: read(files.certFile, 'certificate'), key: read(files.keyFile, 'key') };
 }
 
+/** The outbox's retry backoff and claim from the config (seconds) in milliseconds. */
+function outboxOptionsOf(delivery: NodeConfig['delivery']): {
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  claimMs?: number;
+} {
+  const { retryFirstSeconds, retryMaxSeconds, claimSeconds } = delivery;
+  return {
+    ...(retryFirstSeconds !== undefined ? { backoffBaseMs: retryFirstSeconds * 1000 } : {}),
+    ...(retryMaxSeconds !== undefined ? { backoffMaxMs: retryMaxSeconds * 1000 } : {}),
+    ...(claimSeconds !== undefined ? { claimMs: claimSeconds * 1000 } : {}),
+  };
+}
+
+/** A cluster event as a log record; the database URL in it has no password (redactUrl). */
+export function logClusterEvent(logger: NodeLogger, event: ClusterEvent): void {
+  const { type, ...rest } = event;
+  const level =
+    type === 'lease-lost' || type === 'beat-failed'
+      ? 'error'
+      : type === 'reclaimed'
+        ? 'warn'
+        : 'info';
+  logger.log(level, `cluster-${type}`, eventFields(rest));
+}
+
+/**
+ * /health's view of the shared database (ADR 0183), from the membership's last beat: a lost
+ * lease or an unreachable database degrade the node but do not block ingest, since stored
+ * instances wait in the local index and are enqueued once the database answers.
+ */
+export function clusterHealth(member: ClusterMember): {
+  conditions: HealthCondition[];
+  fields: Record<string, unknown>;
+} {
+  const snapshot = member.snapshot();
+  const conditions: HealthCondition[] = [];
+  if (snapshot.leaseLost) {
+    conditions.push({
+      condition: 'node-lease-lost',
+      blocksIngest: false,
+      detail: `another process holds node id ${snapshot.nodeId}; this one no longer analyses or sends — restart it with its own --node-id`,
+    });
+  } else if (snapshot.error !== null) {
+    conditions.push({
+      condition: 'database-unreachable',
+      blocksIngest: false,
+      detail: `${scrub(snapshot.error)} (last answer ${snapshot.lastBeatAt === null ? 'never' : new Date(snapshot.lastBeatAt).toISOString()})`,
+    });
+  }
+  return {
+    conditions,
+    fields: {
+      cluster: {
+        nodeId: snapshot.nodeId,
+        role: snapshot.role,
+        database: snapshot.database,
+        lastBeatAt: snapshot.lastBeatAt,
+      },
+      queue: snapshot.queue,
+      outbox: snapshot.outbox,
+    },
+  };
+}
+
 /** Something that must be undone when start fails half-way or the node stops. */
 type Closer = () => Promise<void> | void;
 
@@ -157,8 +223,10 @@ export class RadiolensNode {
     readonly listeners: NodeListeners,
     private readonly parts: {
       readonly db: NodeDatabase;
-      readonly queue: JobQueue;
-      readonly outbox: Outbox;
+      /** The embedded queue and outbox, or null on a shared database (then `cluster`). */
+      readonly queue: JobQueue | null;
+      readonly outbox: Outbox | null;
+      readonly cluster: ClusterMember | null;
       readonly scheduler: StudyJobScheduler;
       readonly scp: DicomStorageScp;
       readonly http: NodeHttpServer;
@@ -168,7 +236,7 @@ export class RadiolensNode {
       readonly deliverer: OutboxDeliverer;
       readonly sessions: ModelSessions;
       readonly pool: InferencePool;
-      readonly analysisThread: AnalysisThread;
+      readonly analysisThreads: readonly AnalysisThread[];
       readonly lock: DataDirLock;
       readonly drift: DriftSchedule | null;
     },
@@ -204,24 +272,45 @@ export class RadiolensNode {
       });
       mkdirSync(join(config.dataDir, 'results'), { recursive: true });
       const store = InstanceStore.onDatabase(config.dataDir, db);
-      const queue = new JobQueue(db, { leaseMs: config.leaseSeconds * 1000 });
-      const { retryFirstSeconds, retryMaxSeconds, claimSeconds } = config.delivery;
-      const outbox = new Outbox(db, {
-        ...(retryFirstSeconds !== undefined ? { backoffBaseMs: retryFirstSeconds * 1000 } : {}),
-        ...(retryMaxSeconds !== undefined ? { backoffMaxMs: retryMaxSeconds * 1000 } : {}),
-        ...(claimSeconds !== undefined ? { claimMs: claimSeconds * 1000 } : {}),
-      });
-      // Leases and claims found now belong to a predecessor that died: expire them, so its
-      // job and sends resume at once instead of after their timeouts.
-      const expiredLeases = queue.expireAllLeases();
-      const expiredClaims = outbox.expireAllClaims();
-      if (lock.tookOverStaleLock || expiredLeases > 0 || expiredClaims > 0) {
-        logger.warn('recovered-after-crash', {
-          staleLock: lock.tookOverStaleLock,
-          jobsResumed: expiredLeases,
-          sendsResumed: expiredClaims,
+      const outboxOptions = outboxOptionsOf(config.delivery);
+      // Issue #17 (ADR 0183): on a shared database the queue, outbox and a node lease live in
+      // PostgreSQL; the data directory keeps its lock, which now guards only the local index.
+      // Holding it proves nothing about the shared queue, whose stale work the node lease
+      // gives back instead.
+      let cluster: ClusterMember | null = null;
+      let queue: JobQueue | null = null;
+      let outbox: Outbox | null = null;
+      const holderForLease: { lost?: () => void } = {};
+      if (config.cluster !== null) {
+        cluster = await ClusterMember.start({
+          databaseUrl: config.cluster.databaseUrl,
+          nodeId: config.cluster.nodeId,
+          role: 'serve',
+          nodeLeaseMs: config.cluster.nodeLeaseSeconds * 1000,
+          jobLeaseMs: config.leaseSeconds * 1000,
+          outbox: outboxOptions,
+          onEvent: (event) => logClusterEvent(logger, event),
+          onLeaseLost: () => holderForLease.lost?.(),
         });
+        const started = cluster;
+        closers.push(() => started.stop());
+      } else {
+        queue = new JobQueue(db, { leaseMs: config.leaseSeconds * 1000 });
+        outbox = new Outbox(db, outboxOptions);
+        // Leases and claims found now belong to a predecessor that died: expire them, so its
+        // job and sends resume at once instead of after their timeouts.
+        const expiredLeases = queue.expireAllLeases();
+        const expiredClaims = outbox.expireAllClaims();
+        if (lock.tookOverStaleLock || expiredLeases > 0 || expiredClaims > 0) {
+          logger.warn('recovered-after-crash', {
+            staleLock: lock.tookOverStaleLock,
+            jobsResumed: expiredLeases,
+            sendsResumed: expiredClaims,
+          });
+        }
       }
+      const queuePort: JobQueue | JobQueuePort = cluster?.queue ?? queue!;
+      const outboxPort: Outbox | OutboxPort = cluster?.outbox ?? outbox!;
       const registry = new ModelRegistry(config.modelsDir);
       // Models run in worker threads, never on the event loop that answers C-STORE; and
       // onnxruntime leaves one core to ingest, so an analysis never starves it (ADR 0121).
@@ -230,20 +319,29 @@ export class RadiolensNode {
       });
       const sessions = new ModelSessions({ pool });
       // The whole analysis (decode, model input, heatmaps, encoding — not only the model) runs
-      // in a thread of its own, so none of it holds back a C-STORE acknowledgement (ADR 0128).
-      const analysisThread = new AnalysisThread({
-        registryRoot: config.modelsDir,
-        intraOpThreads: Math.max(1, availableParallelism() - 1),
-        niceness: ANALYSIS_NICENESS,
-      });
+      // in a thread of its own per job worker, so none of it holds back a C-STORE
+      // acknowledgement (ADR 0128).
+      const analysisThreads = Array.from(
+        { length: config.workers },
+        () =>
+          new AnalysisThread({
+            registryRoot: config.modelsDir,
+            intraOpThreads: Math.max(1, availableParallelism() - 1),
+            niceness: ANALYSIS_NICENESS,
+          }),
+      );
       closers.push(async () => {
-        await analysisThread.close();
+        await Promise.all(analysisThreads.map((thread) => thread.close()));
         await sessions.dispose();
         await pool.close();
       });
 
-      const deliverer = new OutboxDeliverer(outbox, {
+      // On a shared database, claim only while this node's lease is fresh (ADR 0183).
+      const member = cluster;
+      const mayClaim = member === null ? undefined : () => member.leaseHeld();
+      const deliverer = new OutboxDeliverer(outboxPort, {
         callingAeTitle: config.aeTitle,
+        ...(mayClaim === undefined ? {} : { mayClaim }),
         onEvent: (event) => {
           const { type, ...rest } = event;
           const level = type === 'delivered' ? 'info' : type === 'retry' ? 'warn' : 'error';
@@ -255,7 +353,8 @@ export class RadiolensNode {
       const analysisLog = new AnalysisLog(db);
       // The worklist's live updates: a notice per settled result and per answer (ADR 0178).
       const worklistChanges = new WorklistChanges();
-      const scheduler = new StudyJobScheduler(store, queue, registry, {
+      const scheduler = new StudyJobScheduler(store, queuePort, registry, {
+        dataDir: config.dataDir,
         routes: config.routes,
         defaultModels: config.models,
         defaultShadow: config.shadowModels,
@@ -267,11 +366,11 @@ export class RadiolensNode {
         workers.push(
           new JobWorker(`${hostname()}:${process.pid}:${i}`, {
             store,
-            queue,
-            outbox,
+            queue: queuePort,
+            outbox: outboxPort,
             registry,
             sessions,
-            analysisThread,
+            analysisThread: analysisThreads[i]!,
             destinations: config.destinations.map((d) => d.destination),
             dataDir: config.dataDir,
             logger,
@@ -280,6 +379,7 @@ export class RadiolensNode {
             onOutputsQueued: () => deliverer.kick(),
             analysisLog,
             onResult: () => worklistChanges.notify('result'),
+            ...(mayClaim === undefined ? {} : { mayClaim }),
           }),
         );
       }
@@ -465,6 +565,14 @@ export class RadiolensNode {
       closers.push(() => timer.stop());
       for (const worker of workers) worker.start();
       deliverer.start();
+      // Another process took this node id after our lease ran out (we were cut off): its
+      // work is no longer ours. Stop analysing and sending; ingest goes on into the local
+      // index, and /health says why (ADR 0183).
+      holderForLease.lost = () => {
+        logger.error('node-lease-lost', { nodeId: config.cluster?.nodeId ?? null });
+        for (const worker of workers) void worker.stop(0);
+        void deliverer.stop();
+      };
       let drift: DriftSchedule | null = null;
       if (config.monitoring !== null && options.driftCheck !== undefined) {
         drift = new DriftSchedule({
@@ -491,6 +599,7 @@ export class RadiolensNode {
           db,
           queue,
           outbox,
+          cluster,
           scheduler,
           scp,
           http,
@@ -500,7 +609,7 @@ export class RadiolensNode {
           deliverer,
           sessions,
           pool,
-          analysisThread,
+          analysisThreads,
           lock,
           drift,
         },
@@ -534,6 +643,9 @@ export class RadiolensNode {
         httpHealth: 'anyone (no patient data)',
       });
       logger.info('node-started', {
+        ...(cluster === null
+          ? {}
+          : { database: cluster.snapshot().database, nodeId: cluster.snapshot().nodeId }),
         aeTitle: config.aeTitle,
         dicomHost: config.dicomHost,
         dicomPort: scp.port,
@@ -585,8 +697,8 @@ export class RadiolensNode {
     try {
       this.parts.db.prepare('SELECT 1').get();
       database = {
-        queue: this.parts.queue.counts(),
-        outbox: this.parts.outbox.counts(),
+        ...(this.parts.queue === null ? {} : { queue: this.parts.queue.counts() }),
+        ...(this.parts.outbox === null ? {} : { outbox: this.parts.outbox.counts() }),
         notRouted: this.parts.scheduler.notRoutedCount(),
       };
     } catch (error) {
@@ -595,6 +707,11 @@ export class RadiolensNode {
         blocksIngest: true,
         detail: scrub(describeError(error)),
       });
+    }
+    if (this.parts.cluster !== null) {
+      const cluster = clusterHealth(this.parts.cluster);
+      conditions.push(...cluster.conditions);
+      database = { ...database, ...cluster.fields };
     }
     const stuckAfterMs = this.config.health.stuckJobSeconds * 1000;
     for (const worker of this.parts.workers) {
@@ -671,7 +788,7 @@ export class RadiolensNode {
       deliverer,
       sessions,
       pool,
-      analysisThread,
+      analysisThreads,
       db,
       lock,
       drift,
@@ -685,19 +802,22 @@ export class RadiolensNode {
     // 3. Sends in flight finish; what is pending stays in the outbox for the next start.
     await deliverer.stop();
     await drift?.stop();
-    await analysisThread.close();
+    await Promise.all(analysisThreads.map((thread) => thread.close()));
     await sessions.dispose();
     await pool.close();
-    const { queue, outbox } = {
-      queue: this.parts.queue.counts(),
-      outbox: this.parts.outbox.counts(),
-    };
+    const cluster = this.parts.cluster;
+    const counts =
+      cluster === null
+        ? { queue: this.parts.queue!.counts(), outbox: this.parts.outbox!.counts() }
+        : cluster.snapshot();
+    // The lease goes back last: every job and claim still held is given back at once.
+    await cluster?.stop();
     db.close();
     lock.release();
     this.logger.info('node-stopped', {
-      queued: queue.queued,
-      running: queue.running,
-      outboxPending: outbox.pending,
+      queued: counts.queue?.queued ?? null,
+      running: counts.queue?.running ?? null,
+      outboxPending: counts.outbox?.pending ?? null,
     });
   }
 }

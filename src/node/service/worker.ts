@@ -6,25 +6,33 @@
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import {
   analyzeFiles,
   type AnalysisThread,
   type ModelSessions,
   type StudyOutcome,
 } from '../../inference/analysis/index.js';
-import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { dicomArtifacts } from '../../inference/results/index.js';
 import {
   accepts,
   destinationLabel,
+  Outbox,
+  sqliteOutboxPort,
   type DeliveryPayload,
   type Destination,
-  type Outbox,
   type OutboxItem,
+  type OutboxPort,
 } from '../delivery/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
-import type { ClaimedJob, JobQueue } from '../queue/index.js';
+import {
+  JobQueue,
+  sqliteJobQueuePort,
+  type ClaimedJob,
+  type Job,
+  type JobQueuePort,
+} from '../queue/index.js';
 import type { InstanceStore } from '../store/index.js';
 import type { AnalysisLog } from './analysisLog.js';
 import { isShadowJob, parseModelRef } from './jobs.js';
@@ -44,9 +52,14 @@ export function testDelayMs(): number {
 }
 
 export interface JobWorkerOptions {
-  readonly store: InstanceStore;
-  readonly queue: JobQueue;
-  readonly outbox: Outbox;
+  /**
+   * The node's instance index, where a job's files are found; absent in a worker process
+   * (`radiolens worker`), whose jobs carry their files (ADR 0183).
+   */
+  readonly store?: InstanceStore;
+  /** The embedded queue, or any queue behind the port (PostgreSQL, ADR 0180). */
+  readonly queue: JobQueue | JobQueuePort;
+  readonly outbox: Outbox | OutboxPort;
   readonly registry: ModelRegistry;
   /** One set of loaded models for the whole process. */
   readonly sessions: ModelSessions;
@@ -70,6 +83,8 @@ export interface JobWorkerOptions {
   readonly onResult?: () => void;
   /** The site's FHIR patient identifier system (config `patientIdSystem`, ADR 0152). */
   readonly patientIdSystem?: string;
+  /** False while this process may not take work (its node lease is not fresh, ADR 0183). */
+  readonly mayClaim?: () => boolean;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -110,8 +125,32 @@ export function outboxItemsFor(
   return items;
 }
 
+/**
+ * The files of a job's study: those its payload names (a job enqueued on a shared database
+ * carries the absolute paths of the instances, ADR 0183), else the node's index.
+ */
+export function studyFilesOf(
+  job: Job,
+  store: InstanceStore | undefined,
+  dataDir: string,
+): string[] {
+  const files = job.payload['files'];
+  if (Array.isArray(files) && files.every((file) => typeof file === 'string' && isAbsolute(file))) {
+    return files as string[];
+  }
+  if (store === undefined) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `job ${job.id} names no instance files and this process has no instance index — enqueue it from a node on the same database (radiolens serve --database)`,
+    );
+  }
+  return store.studyInstances(job.studyInstanceUid).map((record) => join(dataDir, record.path));
+}
+
 export class JobWorker {
   private running = false;
+  private readonly queue: JobQueuePort;
+  private readonly outbox: OutboxPort;
   private loop: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
@@ -120,7 +159,12 @@ export class JobWorker {
   constructor(
     readonly id: string,
     private readonly options: JobWorkerOptions,
-  ) {}
+  ) {
+    this.queue =
+      options.queue instanceof JobQueue ? sqliteJobQueuePort(options.queue) : options.queue;
+    this.outbox =
+      options.outbox instanceof Outbox ? sqliteOutboxPort(options.outbox) : options.outbox;
+  }
 
   start(): void {
     if (this.running) return;
@@ -159,7 +203,8 @@ export class JobWorker {
 
   /** Claims and runs one job; false when none was ready. */
   async runOnce(): Promise<boolean> {
-    const claimed = this.options.queue.claim(this.id);
+    if (this.options.mayClaim?.() === false) return false;
+    const claimed = await this.queue.claim(this.id);
     if (claimed === undefined) return false;
     const current = { claimed, done: Promise.resolve(), abandoned: false };
     this.busySince = Date.now();
@@ -184,14 +229,21 @@ export class JobWorker {
 
   private async runJob(current: { claimed: ClaimedJob; abandoned: boolean }): Promise<void> {
     const { claimed } = current;
-    const { queue, store, logger } = this.options;
+    const { queue } = this;
+    const { store, logger } = this.options;
     const job = claimed.job;
     const fields = { worker: this.id, job: job.id, study: uidTag(job.studyInstanceUid) };
     let leaseLost = false;
     const heartbeat = setInterval(
       () => {
         if (current.abandoned) return;
-        if (!queue.heartbeat(claimed)) leaseLost = true;
+        // A lost connection is not a lost lease: the next beat tries again (ADR 0183).
+        queue.heartbeat(claimed).then(
+          (held) => {
+            if (!held) leaseLost = true;
+          },
+          () => undefined,
+        );
       },
       Math.max(100, Math.floor(this.options.leaseMs / 3)),
     );
@@ -209,7 +261,7 @@ export class JobWorker {
         // Pinned to a version that is no longer active: a model that is not active never
         // runs live (ADR 0035). Not a failure to retry: the study needs another route.
         const reason = model.reason;
-        if (queue.complete(claimed, { model: null, outputs: 0, outboxItems: 0, reason })) {
+        if (await queue.complete(claimed, { model: null, outputs: 0, outboxItems: 0, reason })) {
           logger.warn('job-model-not-active', {
             ...fields,
             model: job.model,
@@ -218,8 +270,7 @@ export class JobWorker {
         }
         return;
       }
-      const records = store.studyInstances(job.studyInstanceUid);
-      const files = records.map((record) => join(this.options.dataDir, record.path));
+      const files = studyFilesOf(job, store, this.options.dataDir);
       const analysis = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
@@ -252,8 +303,9 @@ export class JobWorker {
       }
       // The clinical results join the study in the node's own store, so that its DICOMweb —
       // and the OHIF Viewer it serves — shows the SR, the heatmap SC and the Parametric Map
-      // beside the originals (ADR 0195). A shadow model's results stay out of the viewer.
-      if (!shadow) {
+      // beside the originals (ADR 0195). A shadow model's results stay out of the viewer. A
+      // worker process has no store of its own (ADR 0183): its results are delivered only.
+      if (!shadow && store !== undefined) {
         for (const artifact of dicomArtifacts(outcome.artifacts)) {
           await store.storeResult(await readFile(artifact.path), {
             source: `result of job ${job.id}`,
@@ -262,7 +314,7 @@ export class JobWorker {
         }
         if (current.abandoned) return;
       }
-      const queued = this.options.outbox.enqueue(items);
+      const queued = await this.outbox.enqueue(items);
       if (items.length > 0) this.options.onOutputsQueued?.();
       const delay = testDelayMs();
       if (delay > 0) {
@@ -284,7 +336,7 @@ export class JobWorker {
           summaryPath: relative(this.options.dataDir, outcome.outputs.summary),
         });
       }
-      const completed = queue.complete(claimed, {
+      const completed = await queue.complete(claimed, {
         model: ran,
         outputs,
         outboxItems: items.length,
@@ -308,7 +360,11 @@ export class JobWorker {
     } catch (error) {
       if (current.abandoned) return;
       const message = scrub(describeError(error));
-      const state = queue.fail(claimed, message);
+      const state = await queue.fail(claimed, message).catch((failure: unknown) => {
+        // The database is unreachable: the lease runs out and the job runs again.
+        logger.error('job-fail-unrecorded', { ...fields, error: scrub(describeError(failure)) });
+        return undefined;
+      });
       if (state === 'failed' && !shadow) this.options.onResult?.();
       logger.error('job-failed', { ...fields, error: message, next: state ?? 'lease-lost' });
     } finally {
@@ -359,7 +415,7 @@ export class JobWorker {
       ]);
       if (!finished) {
         current.abandoned = true;
-        const released = this.options.queue.release(current.claimed);
+        const released = await this.queue.release(current.claimed).catch(() => false);
         this.options.logger.warn('job-released', {
           worker: this.id,
           job: current.claimed.job.id,

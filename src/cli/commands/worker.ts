@@ -1,0 +1,176 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  RadiolensWorker,
+  createLogger,
+  loadWorkerConfig,
+  scrub,
+  type WorkerFlags,
+} from '../../node/service/index.js';
+import { redactUrl } from '../../node/postgres/index.js';
+import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { installRoot } from '../installRoot.js';
+import { modelRegistryLocation } from '../modelRegistryLocation.js';
+import type { CommandModule } from './index.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const toNumber = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
+
+function packageVersion(): string {
+  try {
+    const json = JSON.parse(readFileSync(join(installRoot, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return json.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+interface WorkerOptions {
+  database?: string;
+  nodeId?: string;
+  data?: string;
+  registry?: string;
+  workers?: number;
+  threads?: number;
+  sendTo?: string[];
+  deliver?: boolean;
+  httpHost?: string;
+  httpPort?: number;
+  lease?: number;
+  nodeLease?: number;
+  grace?: number;
+  patientIdSystem?: string;
+}
+
+export const workerCommand: CommandModule = (program: Command) => {
+  program
+    .command('worker')
+    .description(
+      'Run an analysis worker of a cluster (docs/scale-out.md): take analysis jobs from the ' +
+        "shared PostgreSQL queue that 'radiolens serve --database' fills, analyse each study " +
+        'from the shared data folder, put the SR, SC and FHIR results into the shared outbox ' +
+        'for every --send-to destination, and send what the outbox holds. Any number of ' +
+        'workers on any host; each holds a node lease, and a job whose worker dies runs again ' +
+        'on another once the lease runs out; each result is delivered once. Logs are JSON ' +
+        'lines on stderr, without patient data.',
+    )
+    .option(
+      '--database <postgresql-url>',
+      'the shared PostgreSQL database (prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the ' +
+        'password: a flag shows in ps)',
+    )
+    .option('--data <dir>', 'shared data folder: results go to <dir>/results (required)')
+    .option(
+      '--node-id <id>',
+      "this process's name in the cluster, unique per process (default worker@<hostname>)",
+    )
+    .option('--workers <n>', 'jobs this process runs at once (default 1)', toNumber)
+    .option(
+      '--threads <n>',
+      'onnxruntime threads per model run (default: every core of this host)',
+      toNumber,
+    )
+    .option(
+      '--send-to <url>',
+      'where results go; repeatable: dicom://AET@host:port, dicomweb+http(s)://host:port/path, ' +
+        'fhir+http(s)://host:port/path, file:///absolute/folder',
+      collect,
+    )
+    .option('--no-deliver', 'only analyse; other processes send what the outbox holds')
+    .option('--http-host <ip>', 'address /health listens on (default 127.0.0.1)')
+    .option('--http-port <port>', 'port of /health (default 8081; 0 picks a free one)', toNumber)
+    .option('--lease <seconds>', 'job lease, renewed every third of it (default 30)', toNumber)
+    .option(
+      '--node-lease <seconds>',
+      "node lease: after this long without a beat the node's work goes to others (default 30)",
+      toNumber,
+    )
+    .option(
+      '--grace <seconds>',
+      'on SIGTERM, how long a running job may finish before it is given back (default 30)',
+      toNumber,
+    )
+    .option('--patient-id-system <uri>', 'FHIR Patient.identifier system (docs/adr/0152)')
+    .option(
+      '--registry <dir>',
+      'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
+    )
+    .addHelpText(
+      'after',
+      '\nThe study files are read at the paths the ingesting node stored them: mount the ' +
+        'shared data folder at the same path on every host (docs/adr/0183).\n' +
+        'GET /health answers 200 (ok, degraded) or 503 (the node lease was lost); it names ' +
+        'the database without its password.\n' +
+        'SIGTERM or SIGINT drains: no new claims, a running job finishes within --grace or ' +
+        'is given back to the queue, sends in flight finish, the lease is released; exit ' +
+        'status 0. Exit status 2 when the flags are invalid or the cluster cannot be joined (the ' +
+        'database unreachable, the node id held by a live process), 75 when the node lease was lost ' +
+        '(restart it), 70 after an internal error.',
+    )
+    .action(async (opts: WorkerOptions) => {
+      const flags: WorkerFlags = {
+        ...(opts.database !== undefined ? { database: opts.database } : {}),
+        ...(opts.nodeId !== undefined ? { nodeId: opts.nodeId } : {}),
+        ...(opts.data !== undefined ? { data: opts.data } : {}),
+        ...(opts.registry !== undefined ? { modelsDir: opts.registry } : {}),
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        ...(opts.sendTo !== undefined ? { sendTo: opts.sendTo } : {}),
+        ...(opts.deliver === false ? { deliver: false } : {}),
+        ...(opts.httpHost !== undefined ? { httpHost: opts.httpHost } : {}),
+        ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
+        ...(opts.lease !== undefined ? { leaseSeconds: opts.lease } : {}),
+        ...(opts.nodeLease !== undefined ? { nodeLeaseSeconds: opts.nodeLease } : {}),
+        ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
+        ...(opts.patientIdSystem !== undefined ? { patientIdSystem: opts.patientIdSystem } : {}),
+      };
+      const config = loadWorkerConfig(flags, modelRegistryLocation());
+      const logger = createLogger();
+      const crash = (kind: string) => (error: unknown) => {
+        logger.error('worker-crashed', {
+          kind,
+          code: isRadiolensError(error) ? error.code : 'E_UNEXPECTED',
+          error: scrub(describeError(error)),
+        });
+        process.exit(70); // EX_SOFTWARE
+      };
+      process.on('uncaughtException', crash('uncaught-exception'));
+      process.on('unhandledRejection', crash('unhandled-rejection'));
+      const worker = await RadiolensWorker.start(config, {
+        logger,
+        version: packageVersion(),
+        // EX_TEMPFAIL: the supervisor restarts it under a fresh lease.
+        onLeaseLost: () => process.exit(75),
+      });
+      process.stdout.write(
+        `radiolens worker running\n` +
+          `  node    ${config.cluster.nodeId} on ${redactUrl(config.cluster.databaseUrl)}\n` +
+          `  health  http://${config.httpHost}:${worker.httpPort}/health\n` +
+          `  jobs    ${config.workers} at a time\n` +
+          `  data    ${config.dataDir}\n` +
+          `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data folder only)'}${config.deliver ? '' : ' (sent by other processes)'}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stopping) {
+            logger.warn('worker-forced-exit', { signal });
+            process.exit(1);
+          }
+          stopping = true;
+          logger.info('signal', { signal });
+          worker.stop().then(resolve, (error: unknown) => {
+            logger.error('worker-stop-failed', { error: scrub(describeError(error)) });
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      process.exit(process.exitCode ?? 0);
+    });
+};
