@@ -24,6 +24,7 @@ import {
   type Principal,
   type SessionStore,
 } from '../access/index.js';
+import { refusalPage, type WebRoutes } from '../web/index.js';
 import { decideHttpAccess, normalizeAddress, type HttpAccessPolicy } from './httpAccess.js';
 import { RateLimitedLog, scrub, type NodeLogger } from './log.js';
 import { openApiDocument } from './openapi.js';
@@ -52,6 +53,8 @@ export interface NodeHttpOptions {
   readonly dicomWebRead?: DicomWebReadRoutes;
   /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
   readonly api?: ApiRoutes;
+  /** The reading room's pages and their assets (ADR 0190); absent: none. */
+  readonly web?: WebRoutes;
   /** Which machine clients are admitted: allowed addresses (STOW-RS only) and the token (ADR 0131). */
   readonly access: HttpAccessPolicy;
   /** Users' sessions and the login routes; absent: nobody can log in (machine clients only). */
@@ -259,12 +262,20 @@ async function handle(
           { address, status: decision.status, reason: decision.code, operation: route.operationId },
           `${address} ${decision.code}`,
         );
-        sendRefusal(
-          res,
-          decision.status,
-          decision.message,
-          decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {},
-        );
+        const challenge: Record<string, string> =
+          decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {};
+        if (route.produces === 'text/html') {
+          // A person's browser: the same status, and a page that sends them to log in.
+          const text = refusalPage(decision.status, decision.message, path);
+          res.writeHead(decision.status, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-length': Buffer.byteLength(text),
+            ...challenge,
+          });
+          res.end(text);
+          return;
+        }
+        sendRefusal(res, decision.status, decision.message, challenge);
         return;
       }
       const admitted = principal as Principal;
@@ -286,7 +297,7 @@ async function handle(
         }
       }
     }
-    if (await dispatch(req, res, route, url, address, options)) return;
+    if (await dispatch(req, res, route, params, url, address, options)) return;
     sendJson(res, 404, { error: 'not found' });
   } catch (error) {
     options.logger.error('http-error', {
@@ -307,6 +318,7 @@ async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   route: RouteSpec,
+  params: Record<string, string>,
   url: URL,
   address: string,
   options: NodeHttpOptions,
@@ -345,6 +357,8 @@ async function dispatch(
         url.pathname.slice(DICOMWEB_ROOT.length),
         url.searchParams,
       );
+    case 'web':
+      return options.web?.handle(req, res, route.operationId, params) ?? false;
     case 'api':
       if (options.api === undefined) return false;
       return options.api.handle(req, res, url.pathname.slice(API_ROOT.length));

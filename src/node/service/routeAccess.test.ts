@@ -47,7 +47,11 @@ function concrete(path: string): string {
     .replace('{series}', '1.2.826.0.1.3680043.10.9999.2')
     .replace('{instance}', '1.2.826.0.1.3680043.10.9999.3')
     .replace('{frames}', '1')
-    .replace('{bulkPath}', '7FE00010');
+    .replace('{bulkPath}', '7FE00010')
+    .replace('{studyKey}', 'AAAAAAAAAAAAAAAAAAAAAA')
+    .replace('{id}', 'cxr-pneumonia')
+    .replace('{version}', '1.0.0')
+    .replace('{asset}', 'app.css');
 }
 
 describe('every route of a started node, from its OpenAPI document', () => {
@@ -151,6 +155,16 @@ describe('every route of a started node, from its OpenAPI document', () => {
         }
         assert.equal(anonymous.status, 401, `${what} anonymous`);
         assert.match(String(anonymous.headers['www-authenticate']), /Bearer/);
+        if (Object.values(op.responses).some((r) => r.content?.['text/html'] !== undefined)) {
+          // A page: the browser is sent to the login page, coming back here afterwards.
+          assert.match(String(anonymous.headers['content-type']), /^text\/html/, what);
+          assert.ok(
+            anonymous.body.includes(
+              `url=/login?next=${encodeURIComponent(concrete(path))}`.replaceAll('&', '&amp;'),
+            ),
+            `${what}: ${anonymous.body}`,
+          );
+        }
         const roles = op['x-radiolens-roles'];
         for (const role of ROLES) {
           // A fresh session where the route would end the one we keep.
@@ -185,6 +199,11 @@ describe('every route of a started node, from its OpenAPI document', () => {
       'GET /dicomweb/studies/{study}/metadata',
       'GET /api/worklist',
       'GET /api/worklist/events',
+      'GET /login',
+      'GET /worklist',
+      'GET /studies/{studyKey}',
+      'GET /audit',
+      'GET /assets/{asset}',
     ]) {
       assert.ok(checked.includes(known), known);
     }

@@ -27,6 +27,7 @@ import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
+import { createWebRoutes } from '../web/index.js';
 import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
@@ -340,6 +341,7 @@ export class RadiolensNode {
           }),
         },
         audit,
+        web: createWebRoutes(),
         ...(tls === undefined ? {} : { tls }),
         version: options.version ?? '0.0.0',
         stow: createStowRsHandler(store, {
