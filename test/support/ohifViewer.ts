@@ -4,48 +4,26 @@
  * source at an Orthanc (proxied under the same origin, so no CORS setup is needed), for the
  * end-to-end viewer test (issue #12). The package is fetched once with `npm pack` (the npm
  * registry is the one network source the tests may use), checked against its pinned
- * integrity, and unpacked into `.cache/ohif/<version>/` (git-ignored). Test support only.
+ * integrity, and unpacked into `.cache/ohif/<version>/dist` (git-ignored) by the product's
+ * installer (`radiolens viewer fetch`, src/node/viewer). The node serves the same app itself
+ * at /ohif/ (ADR 0195); this server is for the Orthanc-backed test.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { OHIF_APP_VERSION, installOhifApp } from '../../src/node/viewer/index.js';
 import { repoRoot } from './paths.js';
 
-export const OHIF_APP_VERSION = '3.13.2';
-/** `npm view @ohif/app@3.13.2 dist.integrity`: a different tarball is refused. */
-const OHIF_APP_INTEGRITY =
-  'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==';
+export { OHIF_APP_VERSION };
 
-/** The folder holding OHIF's built app (index.html, bundles), fetched on first use. */
+/**
+ * The folder holding OHIF's built app (index.html, bundles), fetched on first use by the
+ * product's own installer (src/node/viewer, ADR 0195) into `.cache/ohif/<version>/dist`.
+ */
 export async function ensureOhifApp(): Promise<string> {
-  const base = join(repoRoot, '.cache', 'ohif', OHIF_APP_VERSION);
-  const dist = join(base, 'package', 'dist');
-  if (existsSync(join(dist, 'index.html'))) return dist;
-  await rm(base, { recursive: true, force: true });
-  await mkdir(base, { recursive: true });
-  const name = execFileSync(
-    'npm',
-    ['pack', `@ohif/app@${OHIF_APP_VERSION}`, '--pack-destination', base, '--silent'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  ).trim();
-  const tarball = join(base, name.split('\n').pop()!);
-  const digest = `sha512-${createHash('sha512')
-    .update(await readFile(tarball))
-    .digest('base64')}`;
-  if (digest !== OHIF_APP_INTEGRITY) {
-    throw new Error(
-      `@ohif/app ${OHIF_APP_VERSION}: tarball integrity ${digest} is not the pinned one`,
-    );
-  }
-  execFileSync('tar', ['-xzf', tarball, '-C', base, 'package/dist']);
-  await rm(tarball);
-  if (!existsSync(join(dist, 'index.html'))) {
-    throw new Error(`@ohif/app ${OHIF_APP_VERSION} has no built app in dist/`);
-  }
-  return dist;
+  return (
+    await installOhifApp({ dist: join(repoRoot, '.cache', 'ohif', OHIF_APP_VERSION, 'dist') })
+  ).dist;
 }
 
 /** OHIF 3.x configuration: one DICOMweb data source, the same origin's /dicom-web. */

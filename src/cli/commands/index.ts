@@ -21,6 +21,7 @@ import { pilotCommand } from './pilot.js';
 import { auditCommand } from './audit.js';
 import { feedbackCommand } from './feedback.js';
 import { usersCommand } from './users.js';
+import { viewerCommand } from './viewer.js';
 
 /** A command module adds one top-level command (with its sub-commands) to the program. */
 export type CommandModule = (program: Command) => void;
@@ -50,4 +51,5 @@ export const commandModules: readonly CommandModule[] = [
   auditCommand,
   feedbackCommand,
   usersCommand,
+  viewerCommand,
 ];

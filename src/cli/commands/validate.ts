@@ -11,6 +11,7 @@ import {
   readValidationLabels,
   writeValidationReport,
 } from '../../lifecycle/validation/index.js';
+import { registerSiteValidation } from '../../node/modelCatalog/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 
@@ -46,6 +47,10 @@ export const validateCommand: CommandModule = (program: Command) => {
       'treat every image as independent even if the CSV has a patient column',
     )
     .option('--registry <dir>', 'model registry folder')
+    .option(
+      '--site-data <dir>',
+      "also register the report as this site's validation of the model version in a node's data folder (<dir>/site-validation/<id>/<version>/), which the reading room shows beside its findings",
+    )
     .option('--seed <n>', 'seed for the bootstrap', (v) => Number.parseInt(v, 10), 1)
     .action(
       async (opts: {
@@ -55,6 +60,7 @@ export const validateCommand: CommandModule = (program: Command) => {
         subgroup?: string[];
         patientColumn?: string | false;
         registry?: string;
+        siteData?: string;
         seed: number;
       }) => {
         const { id, version } = parseModelRef(opts.model);
@@ -138,6 +144,10 @@ export const validateCommand: CommandModule = (program: Command) => {
           }
         }
         process.stdout.write(`report: ${paths.html}\n        ${paths.json}\n`);
+        if (opts.siteData !== undefined) {
+          const registered = await registerSiteValidation(resolve(opts.siteData), paths.json);
+          process.stdout.write(`site validation registered: ${registered}\n`);
+        }
       },
     );
 };

@@ -29,7 +29,7 @@ export {
   type LoginThrottleLimits,
   type ThrottleDecision,
 } from './loginThrottle.js';
-export { securityHeaders } from './securityHeaders.js';
+export { securityHeaders, viewerSecurityHeaders } from './securityHeaders.js';
 export {
   decideAccess,
   describeAccess,

@@ -17,6 +17,7 @@ import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dic
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isAbsoluteUri } from '../../inference/results/index.js';
 import { isIP } from 'node:net';
+import { defaultOhifDir } from '../viewer/index.js';
 import { sha256OfToken } from './httpAccess.js';
 
 /** What a routing rule may test; each a value or a list of accepted values. */
@@ -245,6 +246,11 @@ export const nodeConfigFileSchema = z
     storage: storageSectionSchema.optional(),
     health: healthSectionSchema.optional(),
     worklist: worklistSectionSchema.optional(),
+    /** The OHIF Viewer served at /ohif/ (ADR 0195): the folder holding its built app. */
+    viewer: z
+      .object({ ohifDir: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     quietPeriodSeconds: positiveSeconds('quietPeriodSeconds').optional(),
     workers: z
       .number()
@@ -352,6 +358,8 @@ export interface NodeConfig {
   readonly worklist: {
     readonly alertBudget: { readonly maxUrgent: number; readonly windowHours: number };
   };
+  /** The folder of the OHIF app served at /ohif/ (default `<data>/viewer/ohif-<version>/dist`). */
+  readonly viewer: { readonly ohifDir: string };
   readonly quietPeriodSeconds: number;
   readonly workers: number;
   readonly routes: readonly RouteRule[];
@@ -653,6 +661,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     worklist: {
       alertBudget: { ...DEFAULTS.worklist.alertBudget, ...fileConfig.worklist?.alertBudget },
     },
+    viewer: { ohifDir: fromFile(fileConfig.viewer?.ohifDir) ?? defaultOhifDir(dataDir) },
     routes: fileConfig.routes ?? [],
     models: flagConfig.models ?? fileConfig.models ?? [],
     shadowModels: flagConfig.shadowModels ?? fileConfig.shadowModels ?? [],

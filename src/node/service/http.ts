@@ -12,6 +12,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { DicomWebReadRoutes } from '../dicomweb/index.js';
+import { VIEWER_ROOT, type OhifRoutes } from '../viewer/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
 import {
   actorOf,
@@ -51,6 +52,8 @@ export interface NodeHttpOptions {
   readonly stow?: StowHandler;
   /** QIDO-RS and WADO-RS below DICOMWEB_ROOT; absent: the node serves no reads. */
   readonly dicomWebRead?: DicomWebReadRoutes;
+  /** The OHIF Viewer below VIEWER_ROOT (ADR 0195); absent: /ohif answers 404. */
+  readonly viewer?: OhifRoutes;
   /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
   readonly api?: ApiRoutes;
   /** The reading room's pages and their assets (ADR 0190); absent: none. */
@@ -198,6 +201,9 @@ function authenticate(
   return byAddress.allowed ? { kind: 'machine', by: 'address' } : undefined;
 }
 
+/** A study key as StudyKeys makes it; anything else in its place is not written to the log. */
+const STUDY_KEY = /^[A-Za-z0-9_-]{22}$/;
+
 /** The audit record of a route marked 'before': which route, which study (by key), no values. */
 function auditBefore(
   audit: AuditTrail,
@@ -207,11 +213,21 @@ function auditBefore(
   principal: Principal,
   address: string,
 ): Promise<unknown> {
+  // A DICOMweb path names the study by its UID, the reading room's API by its key.
   const study = params['study'];
+  const given = params['studyKey'];
+  const key =
+    given !== undefined
+      ? STUDY_KEY.test(given)
+        ? given
+        : undefined
+      : study === undefined
+        ? undefined
+        : audit.studyKeys.of(study);
   return audit.record({
     actor: actorOf(principal),
     action: `http.${route.operationId}`,
-    subject: study === undefined ? route.path : `study:${audit.studyKeys.of(study)}`,
+    subject: key === undefined ? route.path : `study:${key}`,
     details: {
       address,
       // Which attributes a search matched on, never their values (they can be names).
@@ -359,6 +375,9 @@ async function dispatch(
       );
     case 'web':
       return options.web?.handle(req, res, route.operationId, params) ?? false;
+    case 'viewer':
+      if (options.viewer === undefined) return false;
+      return options.viewer.handle(req, res, url.pathname.slice(VIEWER_ROOT.length));
     case 'api':
       if (options.api === undefined) return false;
       return options.api.handle(req, res, url.pathname.slice(API_ROOT.length));

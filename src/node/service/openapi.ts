@@ -41,7 +41,9 @@ function operation(route: RouteSpec): Json {
     ...(route.rest === true && m[1] === route.path.match(/\{(\w+)\}$/)?.[1]
       ? {
           description:
-            'one or more path segments (tag, then item index and tag for nested attributes)',
+            route.handler === 'viewer'
+              ? 'the rest of the path: a file of the app or one of its own routes (e.g. viewer); may be empty'
+              : 'one or more path segments (tag, then item index and tag for nested attributes)',
         }
       : {}),
   }));

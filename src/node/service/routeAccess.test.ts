@@ -50,7 +50,8 @@ function concrete(path: string): string {
     .replace('{bulkPath}', '7FE00010')
     .replace('{studyKey}', 'AAAAAAAAAAAAAAAAAAAAAA')
     .replace('{id}', 'cxr-pneumonia')
-    .replace('{version}', '1.0.0')
+    .replace('{version}', '1.2.0')
+    .replace('{path}', 'viewer')
     .replace('{asset}', 'app.css');
 }
 
@@ -204,6 +205,11 @@ describe('every route of a started node, from its OpenAPI document', () => {
       'GET /studies/{studyKey}',
       'GET /audit',
       'GET /assets/{asset}',
+      'GET /api/studies/{studyKey}/context',
+      'GET /api/models',
+      'GET /api/models/{id}/{version}',
+      'GET /ohif',
+      'GET /ohif/{path}',
     ]) {
       assert.ok(checked.includes(known), known);
     }

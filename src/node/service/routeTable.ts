@@ -12,7 +12,7 @@ import { worklistQuerySchema } from '../worklist/index.js';
 
 /** Which part of the node answers a route. */
 export type RouteHandler =
-  'health' | 'stow' | 'dicomweb-read' | 'login' | 'api' | 'openapi' | 'web';
+  'health' | 'stow' | 'dicomweb-read' | 'login' | 'api' | 'openapi' | 'viewer' | 'web';
 
 export interface RouteSpec {
   readonly method: 'GET' | 'POST';
@@ -21,7 +21,17 @@ export interface RouteSpec {
   readonly operationId: string;
   readonly summary: string;
   readonly tag:
-    'health' | 'session' | 'dicomweb' | 'feedback' | 'worklist' | 'audit' | 'api' | 'pages';
+    | 'health'
+    | 'session'
+    | 'dicomweb'
+    | 'feedback'
+    | 'worklist'
+    | 'audit'
+    | 'api'
+    | 'viewer'
+    | 'studies'
+    | 'models'
+    | 'pages';
   /**
    * 'public' only for /health, login (the API and its page) and the pages' static assets,
    * which carry no patient data (issue #13 Deliver 6, ADR 0191).
@@ -33,7 +43,10 @@ export interface RouteSpec {
    * served without its record); 'handler': the handler records what happened; 'none'.
    */
   readonly audit: 'before' | 'handler' | 'none';
-  /** The last path parameter takes the rest of the path (bulk data paths). */
+  /**
+   * The last path parameter takes the rest of the path (bulk data paths, the viewer's files);
+   * it may be empty when the path ends in '/'.
+   */
   readonly rest?: boolean;
   readonly requestBody?: { readonly contentType: string; readonly schema?: z.ZodType };
   /** The query parameters the route takes (documented; the handler refuses others with 400). */
@@ -283,6 +296,72 @@ export const ROUTES: readonly RouteSpec[] = [
     success: 200,
   },
   {
+    method: 'GET',
+    path: '/api/studies/{studyKey}/context',
+    operationId: 'readStudyContext',
+    summary:
+      "A study's findings in context: per latest clinical analysis the model, intended use, caveats, findings with operating points, OOD flags and heatmap series, the site's validated performance, and the answers given (study by its non-PHI key)",
+    tag: 'studies',
+    access: { roles: ['radiologist'], machines: 'none' },
+    handler: 'api',
+    // A view of patient data: recorded before it is served, the study by its key.
+    audit: 'before',
+    produces: 'application/json',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/api/models',
+    operationId: 'listModels',
+    summary: 'The installed model versions: which is active, and which routes of this node use it',
+    tag: 'models',
+    access: ANY_USER,
+    handler: 'api',
+    audit: 'none',
+    produces: 'application/json',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/api/models/{id}/{version}',
+    operationId: 'readModel',
+    summary:
+      'One model version: intended use, labels and operating points, its model card, lineage (datasets, training run, parent), validation reports, and the routes that use it',
+    tag: 'models',
+    access: ANY_USER,
+    handler: 'api',
+    audit: 'none',
+    produces: 'application/json',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/ohif',
+    operationId: 'openViewerRoot',
+    summary: 'The OHIF Viewer: redirects to /ohif/',
+    tag: 'viewer',
+    access: { roles: ['radiologist'], machines: 'none' },
+    handler: 'viewer',
+    audit: 'none',
+    produces: 'text/html',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/ohif/{path}',
+    operationId: 'openViewer',
+    summary:
+      "The OHIF Viewer's files and its own routes (open a study with /ohif/viewer?StudyInstanceUIDs=<uid>), configured for this node's /dicomweb; 404 naming `radiolens viewer fetch` when it is not installed",
+    tag: 'viewer',
+    access: { roles: ['radiologist'], machines: 'none' },
+    handler: 'viewer',
+    // The app's files carry no patient data; the study's reads through /dicomweb are audited.
+    audit: 'none',
+    rest: true,
+    produces: 'text/html',
+    success: 200,
+  },
+  {
     method: 'POST',
     path: '/dicomweb/studies',
     operationId: 'storeInstances',
@@ -355,6 +434,9 @@ function matchPath(
   segments: readonly string[],
 ): Record<string, string> | undefined {
   const template = route.path.split('/').slice(1);
+  // An empty segment is only the end of a greedy path that ends in '/' (/ohif/).
+  const empty = segments.findIndex((s) => s === '');
+  if (empty >= 0 && !(route.rest === true && empty === segments.length - 1)) return undefined;
   if (
     route.rest === true ? segments.length < template.length : segments.length !== template.length
   ) {
@@ -378,8 +460,8 @@ function matchPath(
 /** The route for a request; HEAD is answered by a GET route. */
 export function matchRoute(routes: readonly RouteSpec[], method: string, path: string): RouteMatch {
   const segments = path.split('/').slice(1);
-  // `/` is the one path with an empty segment (the home page); `//`, `/a/` are none.
-  if (path !== '/' && segments.some((s) => s === '')) return { kind: 'not-found' };
+  // Only the last segment may be empty: `/` (the home page) and `/ohif/`; `//x`, `/a//b` are none.
+  if (segments.slice(0, -1).some((s) => s === '')) return { kind: 'not-found' };
   const wanted = method === 'HEAD' ? 'GET' : method;
   const allowed: string[] = [];
   for (const route of routes) {

@@ -96,3 +96,46 @@ export function routeStudy(
       `view ${seen('viewPosition')}) and no default --model is set`,
   };
 }
+
+/** A rule's criteria in words: "modality CR/DX, body part CHEST"; "every study" when none. */
+function describeMatch(rule: RouteRule): string {
+  const names: Record<string, string> = {
+    modality: 'modality',
+    bodyPartExamined: 'body part',
+    viewPosition: 'view',
+    sopClassUid: 'SOP class',
+    callingAeTitle: 'calling AE',
+  };
+  const parts = Object.entries(rule.match)
+    .filter(([, wanted]) => wanted !== undefined)
+    .map(([field, wanted]) => `${names[field] ?? field} ${[wanted].flat().join('/')}`);
+  return parts.length === 0 ? 'every study' : parts.join(', ');
+}
+
+/**
+ * The routes of a configuration that run a model version, in words for the models page
+ * (ADR 0196): a rule or the default route naming `id` runs its active version live, one naming
+ * `id@version` that version; shadow entries name their exact version. With no rules and no
+ * default, the active version of every installed model may be chosen by its intended use.
+ */
+export function routesUsingModel(
+  rules: readonly RouteRule[],
+  defaultModels: readonly string[],
+  defaultShadow: readonly string[],
+  model: { readonly id: string; readonly version: string; readonly active: boolean },
+): string[] {
+  const runs = (ref: string): boolean =>
+    ref === `${model.id}@${model.version}` || (ref === model.id && model.active);
+  const routes: string[] = [];
+  rules.forEach((rule, index) => {
+    const where = `rule ${index} (${describeMatch(rule)})`;
+    if (rule.models.some(runs)) routes.push(`${where}: live`);
+    if ((rule.shadow ?? []).some(runs)) routes.push(`${where}: shadow`);
+  });
+  if (defaultModels.some(runs)) routes.push('default route: live');
+  if (defaultShadow.some(runs)) routes.push('default route: shadow');
+  if (rules.length === 0 && defaultModels.length === 0 && model.active) {
+    routes.push('automatic: the installed model whose intended use fits the study');
+  }
+  return routes;
+}

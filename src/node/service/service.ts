@@ -29,6 +29,9 @@ import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
 import { createWebRoutes } from '../web/index.js';
 import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
+import { ModelCatalog, createModelCatalogRoutes } from '../modelCatalog/index.js';
+import { StudyContextSource, createStudyContextRoutes } from '../studyContext/index.js';
+import { createOhifRoutes } from '../viewer/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
@@ -44,6 +47,7 @@ import type { NodeConfig } from './config.js';
 import { DICOMWEB_ROOT, NodeHttpServer, type HealthReport } from './http.js';
 import { describeHttpAccess } from './httpAccess.js';
 import { StudyJobScheduler } from './jobs.js';
+import { routesUsingModel } from './routing.js';
 import { RateLimitedLog, createLogger, scrub, type LogFields, type NodeLogger } from './log.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
@@ -282,7 +286,8 @@ export class RadiolensNode {
       const audit = new AuditTrail(new AuditLog(auditLogPath(config.dataDir)), new StudyKeys(db));
       const users = new UserStore(db);
       const userSessions = new SessionStore(db);
-      const feedbackRoutes = createFeedbackRoutes(new FeedbackStore(db), {
+      const feedbackStore = new FeedbackStore(db);
+      const feedbackRoutes = createFeedbackRoutes(feedbackStore, {
         identify: (req) => {
           const principal = principalOf(req);
           return principal?.kind === 'user' ? principal.session.userName : undefined;
@@ -326,6 +331,38 @@ export class RadiolensNode {
         },
       });
       const auditRoutes = createAuditReadRoutes(audit);
+      // The OHIF Viewer at /ohif/ and the reading room's study context and models pages
+      // (ADRs 0195–0197).
+      const viewer = createOhifRoutes({
+        dir: config.viewer.ohifDir,
+        dicomWebRoot: DICOMWEB_ROOT,
+        tls: tls !== undefined,
+        remedy: `install it with "radiolens viewer fetch --data ${config.dataDir}" (or set viewer.ohifDir in the node's configuration), then reload`,
+      });
+      const studyContextRoutes = createStudyContextRoutes(
+        new StudyContextSource(db, {
+          dataDir: config.dataDir,
+          registry,
+          feedback: feedbackStore,
+          studyKeyOf: (uid) => audit.studyKeys.of(uid),
+          viewer: {
+            available: () => viewer.available(),
+            remedy: `radiolens viewer fetch --data ${config.dataDir}`,
+          },
+        }),
+      );
+      const modelCatalogRoutes = createModelCatalogRoutes(
+        new ModelCatalog({
+          registry,
+          dataDir: config.dataDir,
+          routesUsing: (id, version, active) =>
+            routesUsingModel(config.routes, config.models, config.shadowModels, {
+              id,
+              version,
+              active,
+            }),
+        }),
+      );
       const http = await NodeHttpServer.start({
         host: config.httpHost,
         port: config.httpPort,
@@ -365,8 +402,11 @@ export class RadiolensNode {
           handle: async (req, res, path) =>
             (await feedbackRoutes.handle(req, res, path)) ||
             (await worklistRoutes.handle(req, res, path)) ||
+            (await studyContextRoutes.handle(req, res, path)) ||
+            (await modelCatalogRoutes.handle(req, res, path)) ||
             (await auditRoutes.handle(req, res, path)),
         },
+        viewer,
         logger,
         // The node exists once every part has started; until then it is not ready.
         health: () => holder.node?.health() ?? { status: 'unavailable', starting: true },

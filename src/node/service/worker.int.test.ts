@@ -276,5 +276,36 @@ test('a shadow job keeps its results in the node and delivers nothing; a live jo
       analysisLog.list({ mode: 'clinical' }).map((e) => e.model),
       ['cxr-pneumonia@1.2.0'],
     );
+    // The clinical results are in the node's own store for its DICOMweb (ADR 0195), the
+    // shadow model's are not; neither is an arrival nor an input of a later analysis.
+    const clinical = analysisLog.list({ mode: 'clinical' })[0]!;
+    const results = (
+      JSON.parse(await readFile(join(store.dataDir, clinical.summaryPath), 'utf8')) as {
+        artifacts: { kind: string; dicom?: { sopInstanceUid: string; modality: string } }[];
+      }
+    ).artifacts.filter((a) => a.dicom !== undefined);
+    assert.deepEqual(results.map((a) => a.kind).sort(), ['parametric-map', 'sc', 'sr']);
+    for (const artifact of results) {
+      const stored = store.findInstance(artifact.dicom!.sopInstanceUid);
+      assert.equal(stored?.studyInstanceUid, study.studyInstanceUid, `${artifact.kind} stored`);
+    }
+    const shadowSummary = JSON.parse(
+      await readFile(join(store.dataDir, entry!.summaryPath), 'utf8'),
+    ) as { artifacts: { dicom?: { sopInstanceUid: string } }[] };
+    for (const artifact of shadowSummary.artifacts.filter((a) => a.dicom !== undefined)) {
+      assert.equal(store.findInstance(artifact.dicom!.sopInstanceUid), undefined, 'shadow');
+    }
+    assert.deepEqual(
+      store.studyInstances(study.studyInstanceUid).map((r) => r.sopInstanceUid),
+      [study.sopInstanceUid],
+      'an analysis reads the originals only',
+    );
+    const timer = new StudyStabilityTimer(store, { quietPeriodMs: 0 });
+    timer.markDeclared({
+      studyInstanceUid: study.studyInstanceUid,
+      lastReceivedAt: 1,
+      instanceCount: 1,
+    });
+    assert.deepEqual(timer.dueStudies(), [], 'its own results do not make the study due again');
   });
 });

@@ -5,6 +5,7 @@
  * after its lease expires; the outputs carry deterministic UIDs and the outbox keys are
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   analyzeFiles,
@@ -236,6 +237,18 @@ export class JobWorker {
       if (leaseLost) {
         logger.warn('job-lease-lost', fields);
         return;
+      }
+      // The clinical results join the study in the node's own store, so that its DICOMweb —
+      // and the OHIF Viewer it serves — shows the SR, the heatmap SC and the Parametric Map
+      // beside the originals (ADR 0195). A shadow model's results stay out of the viewer.
+      if (!shadow) {
+        for (const artifact of dicomArtifacts(outcome.artifacts)) {
+          await store.storeResult(await readFile(artifact.path), {
+            source: `result of job ${job.id}`,
+            jobId: job.id,
+          });
+        }
+        if (current.abandoned) return;
       }
       const queued = this.options.outbox.enqueue(items);
       if (items.length > 0) this.options.onOutputsQueued?.();

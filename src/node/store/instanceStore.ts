@@ -21,6 +21,10 @@ import {
 import { SideThread, type SideJob } from './sideThread.js';
 import { ensureStoreSchema } from './schema.js';
 
+/** SQL condition on `instances i`: the row is not one of the node's own results. */
+export const NOT_A_RESULT =
+  'i.sop_instance_uid NOT IN (SELECT sop_instance_uid FROM result_instances)';
+
 /** Where an instance came from; kept in the index, never in the stored bytes. */
 export interface ReceivedFrom {
   /** Calling AE title for DIMSE; '' for other ingest paths. */
@@ -348,12 +352,32 @@ export class InstanceStore {
     return rows.map(toRecord);
   }
 
-  /** The latest version of each instance of a study, in series then receipt order. */
+  /**
+   * Keeps one of the node's own results (an SR, SC or Parametric Map an analysis wrote) so
+   * that DICOMweb serves it beside the study's originals (ADR 0195). It is marked as a result
+   * before it is indexed: the stability timer never sees it arrive (the study is not analysed
+   * again because of its own results) and studyInstances() never hands it to an analysis.
+   */
+  async storeResult(
+    bytes: Uint8Array,
+    from: { source: string; jobId: number },
+  ): Promise<StoreResult> {
+    const identity = readInstanceIdentity(bytes, from.source);
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO result_instances (sop_instance_uid, job_id, stored_at) VALUES (?, ?, ?)',
+      )
+      .run(identity.sopInstanceUid, from.jobId, Date.now());
+    return this.storeInstance(bytes, { source: from.source });
+  }
+
+  /** The latest version of each instance of a study (not the node's own results), in series then receipt order. */
   studyInstances(studyInstanceUid: string): InstanceRecord[] {
     const rows = this.db
       .prepare(
         `SELECT * FROM instances i WHERE study_instance_uid = ? AND version =
            (SELECT MAX(version) FROM instances j WHERE j.sop_instance_uid = i.sop_instance_uid)
+           AND ${NOT_A_RESULT}
          ORDER BY series_instance_uid, received_at, id`,
       )
       .all(studyInstanceUid) as InstanceRow[];

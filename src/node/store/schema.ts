@@ -30,6 +30,14 @@ export function ensureStoreSchema(db: NodeDatabase): void {
     );
     CREATE INDEX IF NOT EXISTS instances_study ON instances (study_instance_uid);
     CREATE INDEX IF NOT EXISTS instances_series ON instances (series_instance_uid);
+    -- The node's own results (SR, SC, Parametric Map) kept beside the originals so that its
+    -- DICOMweb serves them to the viewer (ADR 0195); never an arrival for the stability
+    -- timer, never an input of an analysis.
+    CREATE TABLE IF NOT EXISTS result_instances (
+      sop_instance_uid TEXT PRIMARY KEY,
+      job_id INTEGER NOT NULL,
+      stored_at INTEGER NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS study_stability (
       study_instance_uid TEXT PRIMARY KEY,
       stable_for_last_received_at INTEGER NOT NULL,

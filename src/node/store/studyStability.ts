@@ -5,7 +5,7 @@
  * (ADR 0092). A study that receives more instances after being declared becomes pending
  * again and is declared again after a new quiet period.
  */
-import type { InstanceStore } from './instanceStore.js';
+import { NOT_A_RESULT, type InstanceStore } from './instanceStore.js';
 
 export interface StableStudy {
   readonly studyInstanceUid: string;
@@ -50,6 +50,7 @@ export class StudyStabilityTimer {
         `SELECT i.study_instance_uid AS s, MAX(i.last_received_at) AS t,
            COUNT(DISTINCT i.sop_instance_uid) AS n
          FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
+         WHERE ${NOT_A_RESULT}
          GROUP BY i.study_instance_uid, d.stable_for_last_received_at
          HAVING MAX(i.last_received_at) <= ?
            AND (d.stable_for_last_received_at IS NULL OR d.stable_for_last_received_at < MAX(i.last_received_at))
@@ -79,6 +80,7 @@ export class StudyStabilityTimer {
         `SELECT MIN(t) AS t FROM (
            SELECT MAX(i.last_received_at) AS t, d.stable_for_last_received_at AS declared
            FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
+           WHERE ${NOT_A_RESULT}
            GROUP BY i.study_instance_uid, d.stable_for_last_received_at)
          WHERE declared IS NULL OR declared < t`,
       )
