@@ -16,6 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { importImages } from '../../lifecycle/imports/index.js';
 import { repoRoot } from '../../../test/support/index.js';
 import { launchChromium, screenshot, seriousAxeViolations } from '../../../test/support/browser.js';
+import { ensureOhifApp } from '../../../test/support/ohifViewer.js';
 import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { waitFor } from '../../../test/support/node.js';
 import { UserStore } from '../access/index.js';
@@ -57,11 +58,18 @@ describe('the reading room in a real browser', () => {
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
 
+  // Our pages only: the OHIF app in the study page's frame is a third-party app with its own
+  // policy (ADR 0195) and its own console.
+  const ours = (url: string): boolean => !url.includes('/ohif/');
   const watch = (p: Page): void => {
     p.on('console', (message) => {
-      if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
+      if (/Content.Security.Policy/i.test(message.text()) && ours(message.location().url)) {
+        cspViolations.push(`${message.location().url}: ${message.text()}`);
+      }
     });
-    p.on('pageerror', (error) => pageErrors.push(String(error)));
+    p.on('pageerror', (error) => {
+      if (ours(error.stack ?? '')) pageErrors.push(String(error.stack ?? error));
+    });
   };
   const shot = async (p: Page, name: string): Promise<void> => {
     console.log(`# screenshot: ${await screenshot(p, ARTIFACTS, name)}`);
@@ -103,9 +111,12 @@ describe('the reading room in a real browser', () => {
     });
     assert.equal(report.imported.length, SAMPLES.length, JSON.stringify(report.problems));
     const file = join(dir, 'node.json');
+    // The real OHIF app (npm's @ohif/app, fetched once into .cache/ by the product's installer).
+    const ohifDir = await ensureOhifApp();
     await writeFile(
       file,
       JSON.stringify({
+        viewer: { ohifDir },
         http: { allowAddresses: [] },
         quietPeriodSeconds: 1,
         worklist: { alertBudget: { maxUrgent: 1, windowHours: 24 } },
@@ -312,7 +323,7 @@ describe('the reading room in a real browser', () => {
       );
     }
     assert.ok(reached, 'Tab reaches the answer choices');
-    await form.getByLabel('Agree').check();
+    await form.getByLabel('Agree', { exact: true }).check();
     await form.getByLabel('Comment (optional, no patient identifiers)').fill('agree, browser test');
     await form.getByRole('button', { name: 'Record answer' }).click();
     await form.getByText(/^Recorded: agree/).waitFor({ timeout: TIMEOUT_MS });

@@ -101,6 +101,10 @@ export function createWebRoutes(assets: Map<string, Asset> = loadAssets()): WebR
       return true;
     }
     res.setHeader('content-security-policy', PAGE_CSP);
+    // Cross-origin isolated (with the global COOP same-origin), so that the OHIF frame of the
+    // study page is too and gets SharedArrayBuffer for its decoders (ADR 0195); every
+    // resource of a page is this node's own, which require-corp admits.
+    res.setHeader('cross-origin-embedder-policy', 'require-corp');
     send(res, 200, 'text/html; charset=utf-8', renderPage(request));
     return true;
   };
