@@ -373,6 +373,40 @@ describe('the reading room in a real browser', () => {
     }
   });
 
+  it('the models pages list the installed versions and show one with its card and lineage', async () => {
+    await page.getByRole('link', { name: 'Models', exact: true }).click();
+    await page.waitForURL(`${base}/models`, { timeout: TIMEOUT_MS });
+    const rows = page.locator('#models tbody tr');
+    await rows.first().waitFor({ timeout: TIMEOUT_MS });
+    const api = JSON.parse(
+      (await httpCall(`${base}/api/models`, { headers: { cookie: apiCookie } })).body,
+    ) as { models: { id: string; version: string; active?: boolean }[] };
+    assert.equal(await rows.count(), api.models.length);
+    await accessible(page, 'models page');
+    await shot(page, '7-models');
+    const active = api.models.find((m) => m.active === true) ?? api.models[0]!;
+    await page.locator(`#models a[href="/models/${active.id}/${active.version}"]`).click();
+    await page.waitForURL(`${base}/models/${active.id}/${active.version}`, { timeout: TIMEOUT_MS });
+    await page.getByRole('heading', { name: 'Lineage' }).waitFor({ timeout: TIMEOUT_MS });
+    const detail = JSON.parse(
+      (
+        await httpCall(`${base}/api/models/${active.id}/${active.version}`, {
+          headers: { cookie: apiCookie },
+        })
+      ).body,
+    ) as { card: { markdown: string } | null };
+    const text = await page.locator('#model').innerText();
+    if (detail.card !== null) {
+      // The card is shown as text: its markdown comes through verbatim, never as markup.
+      const firstLine = detail.card.markdown.split('\n').find((l) => l.trim() !== '')!;
+      assert.ok(text.includes(firstLine.trim()), firstLine);
+    } else {
+      assert.ok(text.includes('This version ships no model card.'));
+    }
+    await accessible(page, 'model page');
+    await shot(page, '8-model');
+  });
+
   it('after logout the session is refused: 401 on the API, the login page on navigation', async () => {
     const cookie = (await radiologist.cookies()).find((c) => c.name === 'radiolens_session');
     assert.ok(cookie, 'the browser holds a session cookie');
@@ -387,7 +421,7 @@ describe('the reading room in a real browser', () => {
       timeout: TIMEOUT_MS,
     });
     await page.getByLabel('User name').waitFor();
-    await shot(page, '7-logged-out');
+    await shot(page, '9-logged-out');
   });
 
   it('no page broke its content security policy or threw', () => {

@@ -68,13 +68,18 @@ startPage(async () => {
     el('h2', {}, 'Intended use'),
     el(
       'pre',
-      { class: 'card' },
+      // Focusable: a scrolling block must be scrollable from the keyboard.
+      { class: 'card', tabindex: '0', 'aria-label': 'Intended use' },
       model.intendedUse === null || model.intendedUse === undefined ? '—' : json(model.intendedUse),
     ),
     el('h2', {}, 'Model card'),
     model.card === null || model.card === undefined
       ? el('p', {}, 'This version ships no model card.')
-      : el('pre', { class: 'card', tabindex: '0' }, model.card.markdown),
+      : el(
+          'pre',
+          { class: 'card', tabindex: '0', 'aria-label': 'Model card' },
+          model.card.markdown,
+        ),
     el('h2', {}, 'Lineage'),
     facts([
       ['Parent', lineage?.parent ?? '—'],
