@@ -5,7 +5,9 @@
  * role, or a machine client's bearer token or allowed address; ADRs 0131, 0174), appends the
  * audit record the row asks for, and hands the request to the part that answers it: /health,
  * STOW-RS, the DICOMweb reads (ADR 0170), login/logout, the JSON API (ADR 0171) or the
- * OpenAPI document generated from the same table. Only /health and login are open.
+ * OpenAPI document generated from the same table, the OHIF Viewer, or the reading room's pages
+ * (ADR 0190). Only /health, login (API and page) and the pages' static assets are open; a
+ * refused page answers HTML that sends the browser to the login page (ADR 0191).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
