@@ -434,9 +434,12 @@ function matchPath(
   segments: readonly string[],
 ): Record<string, string> | undefined {
   const template = route.path.split('/').slice(1);
-  // An empty segment is only the end of a greedy path that ends in '/' (/ohif/).
+  // An empty segment is only the end of a greedy path that ends in '/' (/ohif/), or the
+  // root itself (the home page).
   const empty = segments.findIndex((s) => s === '');
-  if (empty >= 0 && !(route.rest === true && empty === segments.length - 1)) return undefined;
+  if (empty >= 0 && route.path !== '/' && !(route.rest === true && empty === segments.length - 1)) {
+    return undefined;
+  }
   if (
     route.rest === true ? segments.length < template.length : segments.length !== template.length
   ) {
