@@ -25,6 +25,7 @@ import { loadNodeConfig } from '../service/config.js';
 import { createLogger } from '../service/log.js';
 import { RadiolensNode } from '../service/service.js';
 import type { StudyContext, WorklistAnswer } from './shared/apiTypes.js';
+import { feedbackDraft } from './shared/views.js';
 
 /** The little of the DOM the in-page functions below touch (the node build has no DOM types). */
 interface InPage {
@@ -407,6 +408,94 @@ describe('the reading room in a real browser', () => {
     await shot(page, '8-model');
   });
 
+  it('the worklist updates live when an answer is recorded elsewhere, and shows its error states', async () => {
+    const second = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    try {
+      const live = await second.newPage();
+      watch(live);
+      await live.goto(`${base}/login`);
+      await logIn(live, 'rita');
+      await live.waitForURL(`${base}/worklist`, { timeout: TIMEOUT_MS });
+      // `/` sends a radiologist to the worklist.
+      await live.goto(`${base}/`);
+      await live.waitForURL(`${base}/worklist`, { timeout: TIMEOUT_MS });
+      await live
+        .getByText('Live: the list updates as results arrive.')
+        .waitFor({ timeout: TIMEOUT_MS });
+      // Another session answers a study that is still open: the page hears the notice and
+      // shows the row as answered without a reload.
+      const open = worklist.rows.find((r) => r.studyKey !== openedStudyKey && r.finding !== null)!;
+      const row = live.locator(`#worklist tbody tr[data-study-key="${open.studyKey}"]`);
+      assert.match(await row.innerText(), /\banalysed\b/);
+      const login = await httpCall(`${base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'rita', password: PASSWORD }),
+      });
+      const csrf = (JSON.parse(login.body) as { csrfToken: string }).csrfToken;
+      const context = JSON.parse(
+        (
+          await httpCall(`${base}/api/studies/${open.studyKey}/context`, {
+            headers: { cookie: cookieOf(login) },
+          })
+        ).body,
+      ) as StudyContext;
+      const analysis = context.analyses[0]!;
+      const draft = feedbackDraft(
+        open.studyKey,
+        analysis,
+        analysis.findings[0]!,
+        { answer: 'uncertain', correctLabel: '', comment: '' },
+        1500,
+      );
+      assert.ok(draft.ok);
+      const posted = await httpCall(`${base}/api/feedback`, {
+        method: 'POST',
+        headers: {
+          cookie: cookieOf(login),
+          'x-csrf-token': csrf,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(draft.body),
+      });
+      assert.equal(posted.status, 201, posted.body);
+      await waitFor('the row shown as answered', async () =>
+        /\banswered\b/.test(await row.innerText()) ? true : undefined,
+      );
+      await shot(live, '9a-worklist-live');
+      // The node unavailable (503), unreachable, or the session gone (401 → login).
+      await live.route('**/api/worklist', (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: '{"error":"audit log unavailable"}',
+        }),
+      );
+      await live.getByRole('button', { name: 'Apply filters' }).click();
+      await live
+        .getByText(/the node is unavailable right now \(audit log unavailable\)/)
+        .waitFor({ timeout: TIMEOUT_MS });
+      assert.equal(await live.locator('#worklist').isVisible(), false);
+      await shot(live, '9b-worklist-503');
+      await live.unroute('**/api/worklist');
+      await live.route('**/api/worklist', (route) => route.abort('connectionrefused'));
+      await live.getByRole('button', { name: 'Apply filters' }).click();
+      await live.getByText(/the node cannot be reached/).waitFor({ timeout: TIMEOUT_MS });
+      await live.unroute('**/api/worklist');
+      await live.route('**/api/worklist', (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/json',
+          body: '{"error":"no session"}',
+        }),
+      );
+      await live.getByRole('button', { name: 'Apply filters' }).click();
+      await live.waitForURL(/\/login\?next=%2Fworklist$/, { timeout: TIMEOUT_MS });
+    } finally {
+      await second.close();
+    }
+  });
+
   it('after logout the session is refused: 401 on the API, the login page on navigation', async () => {
     const cookie = (await radiologist.cookies()).find((c) => c.name === 'radiolens_session');
     assert.ok(cookie, 'the browser holds a session cookie');
@@ -421,7 +510,7 @@ describe('the reading room in a real browser', () => {
       timeout: TIMEOUT_MS,
     });
     await page.getByLabel('User name').waitFor();
-    await shot(page, '9-logged-out');
+    await shot(page, '10-logged-out');
   });
 
   it('no page broke its content security policy or threw', () => {
