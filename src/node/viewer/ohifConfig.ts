@@ -42,7 +42,10 @@ window.config = {
         supportsFuzzyMatching: false,
         supportsWildcard: true,
         dicomUploadEnabled: false,
-        omitQuotationForMultipartRequest: true,
+        // Quoted: the node's Accept parser reads media-type parameters as RFC 9110 tokens or
+        // quoted strings, and "application/octet-stream" is not a token (unquoted, every
+        // frame request was a 400 and no image showed).
+        omitQuotationForMultipartRequest: false,
         bulkDataURI: { enabled: true },
       },
     },
