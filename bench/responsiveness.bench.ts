@@ -9,9 +9,12 @@
  *           (DenseNet-121's topology at --size² input, ≥ 1 s per inference on 2 cores).
  *
  * Target: busy p99 within 2× of idle p99. The probe instances are small CT slices (256²), each
- * a new SOP instance, all in one association per phase, as a modality sends a series.
+ * a new SOP instance, sent in rounds of --probes, one association per round, as a modality sends
+ * a series. The busy phase goes on, round after round, until at least --busy-jobs analyses have
+ * finished inside it, so that its latencies span whole model runs, not the gap between two.
  *
  * Usage: npx tsx bench/responsiveness.bench.ts [--probes 200] [--studies 6] [--size 800]
+ *        [--busy-jobs 3]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,7 @@ function option(name: string, fallback: number): number {
 const PROBES = option('probes', 200);
 const STUDIES = option('studies', 6);
 const SIZE = option('size', 800);
+const BUSY_JOBS = option('busy-jobs', 3);
 
 const FINISHED = new Set(['job-done', 'job-not-analysed', 'job-failed']);
 
@@ -76,7 +80,6 @@ async function main(): Promise<void> {
     seed: 'responsive-bench',
   });
   const idleProbes = await writeCtSeries(join(work, 'idle'), PROBES, { label: 'idle', side: 256 });
-  const busyProbes = await writeCtSeries(join(work, 'busy'), PROBES, { label: 'busy', side: 256 });
   const serve = await startServe(join(work, 'node'), [
     '--registry',
     registry,
@@ -114,7 +117,19 @@ async function main(): Promise<void> {
     const finished = (): number => serve.logs().filter((l) => FINISHED.has(String(l.event))).length;
     const jobsBefore = finished();
     const busyT0 = Date.now();
-    const busy = await probe(busyProbes);
+    const busy: number[] = [];
+    let rounds = 0;
+    // Rounds of new instances until enough model runs have finished inside the phase (or the
+    // studies run out): each round is a new association, as a modality's next series would be.
+    while (finished() - jobsBefore < Math.min(BUSY_JOBS, STUDIES - 1)) {
+      const files = await writeCtSeries(join(work, `busy-${rounds}`), PROBES, {
+        label: `busy-${rounds}`,
+        side: 256,
+      });
+      busy.push(...(await probe(files)));
+      rounds += 1;
+      if (Date.now() - busyT0 > 600_000) throw new Error('busy phase ran past 10 minutes');
+    }
     const busyMs = Date.now() - busyT0;
     const jobsDuring = finished() - jobsBefore;
     const stillRunning = serve.logs().filter((l) => l.event === 'job-started').length > finished();
@@ -126,7 +141,7 @@ async function main(): Promise<void> {
       .filter(Number.isFinite);
     const row = (cells: Array<string | number>): string => `| ${cells.join(' | ')} |`;
     console.log(
-      `\nC-STORE acknowledgement latency from storescu, ${PROBES} instances (256² CT) per phase, one association\n`,
+      `\nC-STORE acknowledgement latency from storescu, rounds of ${PROBES} instances (256² CT), one association per round\n`,
     );
     console.log(row(['phase', 'p50 ms', 'p99 ms', 'max ms', 'analysis during the phase']));
     console.log(row(['---', '---', '---', '---', '---']));
@@ -145,7 +160,7 @@ async function main(): Promise<void> {
         quantile(busy, 0.5).toFixed(2),
         quantile(busy, 0.99).toFixed(2),
         Math.max(...busy).toFixed(2),
-        `${jobsDuring} job(s) finished in the ${busyMs} ms phase${stillRunning ? ', one still running at its end' : ''}`,
+        `${jobsDuring} job(s) finished in the ${busyMs} ms phase (${busy.length} C-STOREs in ${rounds} rounds)${stillRunning ? ', one still running at its end' : ''}`,
       ]),
     );
     const ratio = quantile(busy, 0.99) / quantile(idle, 0.99);

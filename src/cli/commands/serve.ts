@@ -13,6 +13,7 @@ import { describeError, isRadiolensError } from '../../foundation/core/index.js'
 import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
+import { isOhifApp } from '../../node/viewer/index.js';
 import type { CommandModule } from './index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -235,6 +236,7 @@ export const serveCommand: CommandModule = (program: Command) => {
           `  login   ${scheme}://${http.host}:${http.port}/api/login (users: radiolens users add)\n` +
           `  STOW-RS ${scheme}://${http.host}:${http.port}/dicomweb/studies (${describeHttpAccess(config.http)}, or an administrator)\n` +
           `  reads   ${scheme}://${http.host}:${http.port}/dicomweb (radiologists, or the bearer token)\n` +
+          `  viewer  ${scheme}://${http.host}:${http.port}/ohif/ (radiologists; ${isOhifApp(config.viewer.ohifDir) ? `OHIF from ${config.viewer.ohifDir}` : `not installed: radiolens viewer fetch --data ${config.dataDir}`})\n` +
           `  folder  ${watchFolder ?? '(not watching)'}\n` +
           `  data    ${config.dataDir}\n` +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,

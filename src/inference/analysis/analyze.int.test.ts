@@ -339,9 +339,21 @@ test('a model that ships OOD statistics gets every image checked, and flags are 
       );
     }
     const summary = JSON.parse(await readFile(study.outputs.summary, 'utf8')) as {
-      findings: Array<{ ood: unknown }>;
+      findings: Array<{ ood: unknown; sopInstanceUid: string }>;
+      caveats: Array<{ code: string; image: string | null; demotes: boolean }>;
     };
     assert.deepEqual(summary.findings[0]!.ood, checks[0]);
+    // The same caveats, coded (ADR 0179): the imported images have no View Position, which
+    // the model accepts without demoting; an OOD flag demotes.
+    const image = summary.findings[0]!.sopInstanceUid;
+    assert.deepEqual(
+      summary.caveats.map((c) => [c.code, c.image, c.demotes]),
+      [
+        ['missing-view-position', image, false],
+        ...(checks[0]!.flagged ? [['out-of-distribution', image, true]] : []),
+      ],
+    );
+    assert.equal(summary.caveats.length, study.warnings.length, 'one line per coded caveat');
   }
 });
 

@@ -63,7 +63,13 @@ import {
 } from '../lungField/index.js';
 import { ModelSessions, type ModelSession } from './modelSessions.js';
 import { OutputWrites } from './outputWrites.js';
-import { emptyTimings, type AnalysisRun, type StageTimings, type StudyOutcome } from './types.js';
+import {
+  emptyTimings,
+  noteCaveat,
+  type AnalysisRun,
+  type StageTimings,
+  type StudyOutcome,
+} from './types.js';
 
 export interface AnalyzeOptions {
   registry: ModelRegistry;
@@ -226,6 +232,7 @@ async function planStudy(
     record: null,
     problem: null,
     warnings: [],
+    caveats: [],
     ood: {},
     inputs: {},
     artifacts: [],
@@ -268,8 +275,8 @@ async function planStudy(
     });
     if (check.ok) {
       eligible.push(instance);
-      for (const warning of check.warnings)
-        outcome.warnings.push(`image ${instance.sopInstanceUid}: ${warning}`);
+      for (const caveat of check.caveats)
+        noteCaveat(outcome, { ...caveat, image: instance.sopInstanceUid, demotes: false });
     } else record.notAnalysed.push({ image: sourceOf(instance), reason: check.reasons.join('; ') });
   }
   // Fixed before scoring starts: the key of every result UID of this study (results/resultUids).
@@ -310,7 +317,12 @@ async function planStudy(
         eligible.length = 0;
         record.inputSopInstanceUids = [];
       } else {
-        outcome.warnings.push(`heatmaps not placed relative to the lungs: ${describeError(error)}`);
+        noteCaveat(outcome, {
+          code: 'lungs-not-placed',
+          image: null,
+          text: `heatmaps not placed relative to the lungs: ${describeError(error)}`,
+          demotes: false,
+        });
       }
     }
   }
@@ -555,9 +567,12 @@ async function explainAndWrite(
       study.outcome.ood[image.sopInstanceUid] = flag;
       if (flag.flagged) {
         // The caveat says what the flag has been shown to mean for this model (ADR 0086).
-        study.outcome.warnings.push(
-          `image ${image.sopInstanceUid}: ${oodCaveat(flag, study.session.ood.meaning)}`,
-        );
+        noteCaveat(study.outcome, {
+          code: 'out-of-distribution',
+          image: image.sopInstanceUid,
+          text: oodCaveat(flag, study.session.ood.meaning),
+          demotes: true,
+        });
       }
     }
     study.outcome.inputs[image.sopInstanceUid] = item.statistics;
@@ -889,6 +904,7 @@ export function studySummary(outcome: StudyOutcome): object {
     model: outcome.model,
     problem: outcome.problem,
     warnings: outcome.warnings,
+    caveats: outcome.caveats,
     algorithm: record?.algorithm ?? null,
     performedAt: record?.performedAt.toISOString() ?? null,
     findings: (record?.findings ?? []).map((finding) => ({

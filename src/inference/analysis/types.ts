@@ -1,6 +1,39 @@
 import type { AnalysisRecord, ResultArtifact } from '../results/index.js';
 import type { InputStatistics } from '../monitoring/index.js';
 
+/**
+ * A coded caveat of an analysis (ADR 0179): what a reader should know about one image (or,
+ * with `image` null, the whole study), and whether it says the score itself should not be
+ * trusted (`demotes`), so that the worklist never prioritises the finding on its own strength.
+ * - `missing-body-part`, `missing-view-position`: the manifest allows the attribute to be
+ *   missing; the image passed every other check. The score stands; the reader checks the view.
+ * - `out-of-distribution`: the image is unlike what the model knows (ADR 0086). Demotes.
+ * - `lungs-not-placed`: the lung model could not run, so heatmaps are not placed relative to
+ *   the lungs. The score (which does not use the lung field) stands.
+ */
+export const CAVEAT_CODES = [
+  'missing-body-part',
+  'missing-view-position',
+  'out-of-distribution',
+  'lungs-not-placed',
+] as const;
+
+export interface AnalysisCaveat {
+  readonly code: (typeof CAVEAT_CODES)[number];
+  /** The image's SOP Instance UID; null for the study as a whole. */
+  readonly image: string | null;
+  readonly text: string;
+  readonly demotes: boolean;
+}
+
+/** Records a caveat both coded (for programs) and as the reader's line in `warnings`. */
+export function noteCaveat(outcome: StudyOutcome, caveat: AnalysisCaveat): void {
+  outcome.caveats.push(caveat);
+  outcome.warnings.push(
+    caveat.image === null ? caveat.text : `image ${caveat.image}: ${caveat.text}`,
+  );
+}
+
 /** Wall-clock milliseconds spent in each stage, summed over a run (for the benchmark). */
 export interface StageTimings {
   read: number;
@@ -28,8 +61,10 @@ export interface StudyOutcome {
   record: AnalysisRecord | null;
   /** Why no model ran for this study, when none did. */
   problem: string | null;
-  /** Images analysed with a caveat the model's maker allowed (e.g. View Position missing). */
+  /** Every caveat as a line for people (`image <uid>: <text>`); `caveats` is what programs read. */
   warnings: string[];
+  /** The same caveats, coded (ADR 0179). */
+  caveats: AnalysisCaveat[];
   /** Per analysed image (SOP Instance UID), the out-of-distribution check, when the model ships one. */
   ood: Record<string, { distance: number; threshold: number; flagged: boolean }>;
   /** Per analysed image (SOP Instance UID), what a drift monitor compares (ADR 0087). */

@@ -43,6 +43,7 @@ export {
   type IntendedUseDataset,
   type FrameInfo,
   type IntendedUseResult,
+  type IntendedUseCaveat,
   checkLungFieldUse,
   type LungFieldVerdict,
   type LungFieldUseResult,

@@ -25,7 +25,7 @@ const chestPa: IntendedUseDataset = {
 };
 
 test('a chest PA radiograph is in intended use; codes compare case- and padding-insensitively', () => {
-  assert.deepEqual(checkIntendedUse(manifest, chestPa), { ok: true, warnings: [] });
+  assert.deepEqual(checkIntendedUse(manifest, chestPa), { ok: true, caveats: [] });
   assert.equal(checkIntendedUse(manifest, { ...chestPa, BodyPartExamined: 'chest ', Modality: ['CR'] }).ok, true);
 });
 
@@ -60,7 +60,8 @@ test('missing Body Part Examined refuses unless the manifest allows it, then war
   const tolerant = { ...manifest, intendedUse: { ...manifest.intendedUse, allowMissing: ['BodyPartExamined' as const] } };
   const accepted = checkIntendedUse(tolerant, { ...legacy, BodyPartExamined: '' });
   assert.equal(accepted.ok, true);
-  assert.match(accepted.ok ? accepted.warnings[0]! : '', /no Body Part Examined.*accepted/);
+  assert.equal(accepted.ok ? accepted.caveats[0]!.code : '', 'missing-body-part');
+  assert.match(accepted.ok ? accepted.caveats[0]!.text : '', /no Body Part Examined.*accepted/);
   // Allowing a missing body part never allows a wrong one.
   assert.equal(checkIntendedUse(tolerant, { ...chestPa, BodyPartExamined: 'KNEE' }).ok, false);
 });

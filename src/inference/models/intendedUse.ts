@@ -27,8 +27,18 @@ export interface FrameInfo {
   photometricInterpretation?: string;
 }
 
+/**
+ * An image accepted although an attribute the intended use names is missing, because the
+ * manifest's `allowMissing` says so. Coded, so that what follows from it (e.g. whether the
+ * worklist may prioritise the finding, ADR 0179) is decided by the code, not by its wording.
+ */
+export interface IntendedUseCaveat {
+  readonly code: 'missing-body-part' | 'missing-view-position';
+  readonly text: string;
+}
+
 export type IntendedUseResult =
-  | { ok: true; warnings: string[] }
+  | { ok: true; caveats: IntendedUseCaveat[] }
   | { ok: false; reasons: string[] };
 
 /**
@@ -37,7 +47,7 @@ export type IntendedUseResult =
  * case-insensitive and ignores padding (legacy devices write "chest" or "CHEST ").
  *
  * Missing Body Part Examined or View Position refuses the image unless the manifest's
- * intendedUse.allowMissing names the attribute; then it is accepted with a warning
+ * intendedUse.allowMissing names the attribute; then it is accepted with a coded caveat
  * (ADR 0034). Missing Modality, Rows, Columns, Bits Stored or Photometric Interpretation
  * always refuses: those are Type 1 in every image IOD, so their absence means a broken object.
  */
@@ -48,7 +58,7 @@ export function checkIntendedUse(
 ): IntendedUseResult {
   const use = manifest.intendedUse;
   const reasons: string[] = [];
-  const warnings: string[] = [];
+  const caveats: IntendedUseCaveat[] = [];
   const allowMissing = new Set(use.allowMissing ?? []);
 
   const modality = codeString(dataset.Modality);
@@ -61,7 +71,9 @@ export function checkIntendedUse(
   const bodyPart = codeString(dataset.BodyPartExamined);
   if (bodyPart === undefined) {
     const text = `the image has no Body Part Examined; the model is intended for ${list(use.bodyParts)}`;
-    if (allowMissing.has('BodyPartExamined')) warnings.push(`${text} — accepted, check the image is one`);
+    if (allowMissing.has('BodyPartExamined')) {
+      caveats.push({ code: 'missing-body-part', text: `${text} — accepted, check the image is one` });
+    }
     else reasons.push(text);
   } else if (!includes(use.bodyParts, bodyPart)) {
     reasons.push(`body part ${bodyPart} is not in the model's intended use (${list(use.bodyParts)})`);
@@ -71,7 +83,9 @@ export function checkIntendedUse(
     const view = codeString(dataset.ViewPosition);
     if (view === undefined) {
       const text = `the image has no View Position; the model is intended for ${list(use.viewPositions)}`;
-      if (allowMissing.has('ViewPosition')) warnings.push(`${text} — accepted, check the view`);
+      if (allowMissing.has('ViewPosition')) {
+        caveats.push({ code: 'missing-view-position', text: `${text} — accepted, check the view` });
+      }
       else reasons.push(text);
     } else if (!includes(use.viewPositions, view)) {
       reasons.push(`view position ${view} is not in the model's intended use (${list(use.viewPositions)})`);
@@ -108,7 +122,7 @@ export function checkIntendedUse(
     );
   }
 
-  return reasons.length > 0 ? { ok: false, reasons } : { ok: true, warnings };
+  return reasons.length > 0 ? { ok: false, reasons } : { ok: true, caveats };
 }
 
 /** A single code-string value, trimmed and upper-cased; dcmjs gives multi-valued CS as arrays. */

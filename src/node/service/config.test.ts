@@ -275,6 +275,7 @@ test('worklist alert budget: 5 urgent per 24 h by default, the file over it, non
   await withDir(async (dir) => {
     assert.deepEqual(loadNodeConfig({}, '/m').worklist, {
       alertBudget: { maxUrgent: 5, windowHours: 24 },
+      demoteOnCaveats: [],
     });
     const file = join(dir, 'node.json');
     await writeFile(file, JSON.stringify({ worklist: { alertBudget: { maxUrgent: 2 } } }));
@@ -297,5 +298,18 @@ test('worklist alert budget: 5 urgent per 24 h by default, the file over it, non
         JSON.stringify(budget),
       );
     }
+    // Caveat codes the site demotes: known codes only (ADR 0179).
+    await writeFile(
+      file,
+      JSON.stringify({ worklist: { demoteOnCaveats: ['missing-view-position'] } }),
+    );
+    assert.deepEqual(loadNodeConfig({ config: file }, '/m').worklist.demoteOnCaveats, [
+      'missing-view-position',
+    ]);
+    await writeFile(file, JSON.stringify({ worklist: { demoteOnCaveats: ['no-view'] } }));
+    assert.throws(
+      () => loadNodeConfig({ config: file }, '/m'),
+      /demoteOnCaveats lists caveat codes: missing-body-part, missing-view-position/,
+    );
   });
 });

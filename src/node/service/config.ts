@@ -16,6 +16,7 @@ import {
 import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dicom/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isAbsoluteUri } from '../../inference/results/index.js';
+import { CAVEAT_CODES } from '../../inference/analysis/index.js';
 import { isIP } from 'node:net';
 import { defaultOhifDir } from '../viewer/index.js';
 import { sha256OfToken } from './httpAccess.js';
@@ -202,6 +203,19 @@ export const worklistSectionSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Caveat codes that keep a finding from being prioritised on this site, besides those the
+     * analysis itself marks as demoting (out-of-distribution) — e.g. `missing-view-position`
+     * where the site's modalities always write it and its absence means a mislabelled image
+     * (ADR 0179).
+     */
+    demoteOnCaveats: z
+      .array(
+        z.enum(CAVEAT_CODES, {
+          message: `demoteOnCaveats lists caveat codes: ${CAVEAT_CODES.join(', ')}`,
+        }),
+      )
+      .optional(),
   })
   .strict();
 
@@ -357,6 +371,8 @@ export interface NodeConfig {
   /** The worklist's alert budget (ADR 0178). */
   readonly worklist: {
     readonly alertBudget: { readonly maxUrgent: number; readonly windowHours: number };
+    /** Caveat codes that demote besides the analysis' own rule (ADR 0179). */
+    readonly demoteOnCaveats: readonly string[];
   };
   /** The folder of the OHIF app served at /ohif/ (default `<data>/viewer/ohif-<version>/dist`). */
   readonly viewer: { readonly ohifDir: string };
@@ -408,7 +424,7 @@ export const DEFAULTS = {
   shutdownGraceSeconds: 30,
   monitoring: { intervalMinutes: 60, lastImages: 200, persistence: 2 },
   // A handful of urgent marks a day: few enough that each one is read (ADR 0178).
-  worklist: { alertBudget: { maxUrgent: 5, windowHours: 24 } },
+  worklist: { alertBudget: { maxUrgent: 5, windowHours: 24 }, demoteOnCaveats: [] },
 } as const;
 
 /** `AET` or `AET@address`; the address is split at the last '@'. */
@@ -660,6 +676,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     workers: flagConfig.workers ?? fileConfig.workers ?? DEFAULTS.workers,
     worklist: {
       alertBudget: { ...DEFAULTS.worklist.alertBudget, ...fileConfig.worklist?.alertBudget },
+      demoteOnCaveats: fileConfig.worklist?.demoteOnCaveats ?? [],
     },
     viewer: { ohifDir: fromFile(fileConfig.viewer?.ohifDir) ?? defaultOhifDir(dataDir) },
     routes: fileConfig.routes ?? [],

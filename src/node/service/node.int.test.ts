@@ -241,8 +241,9 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   );
 
   // The same node answers a viewer's QIDO-RS for the study (ADR 0170); its log line names
-  // the kind of read only (checked with the other lines below). The results are delivered,
-  // not stored in the node, so the study there has the original series only.
+  // the kind of read only (checked with the other lines below). The results are delivered
+  // and also kept in the node (ADR 0195), so the study there has the original series, the
+  // SR, the SC and the Parametric Map — and was analysed once (queue: done 1, above).
   const qido = await fetch(
     `http://127.0.0.1:${node.httpPort}/dicomweb/studies?PatientID=${patient.id}&includefield=00081030`,
     // A viewer reads as a machine client with the token (or as a logged-in radiologist).
@@ -252,7 +253,7 @@ test('C-STORE from Orthanc: SR and SC come back into the same study; logs carry 
   const found = (await qido.json()) as Record<string, { Value?: unknown[] }>[];
   assert.deepEqual(
     found.map((s) => [s['0020000D']?.Value?.[0], s['00201206']?.Value?.[0]]),
-    [[study.studyInstanceUid, 1]],
+    [[study.studyInstanceUid, 4]],
   );
 
   const job = node.serve.logs().find((l) => l.event === 'job-done');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstanceRecord } from '../store/index.js';
 import type { RouteRule } from './config.js';
-import { AUTO_MODEL, routeStudy, ruleMatches, studyFacts } from './routing.js';
+import { AUTO_MODEL, routeStudy, routesUsingModel, ruleMatches, studyFacts } from './routing.js';
 
 function instance(fields: Partial<InstanceRecord>): InstanceRecord {
   return {
@@ -124,4 +124,36 @@ test('shadow models run beside the live ones, alone in a pilot rule, and never t
     shadow: ['cxr@2.0.0'],
     rule: 'default',
   });
+});
+
+test('the routes that run a model version, in words', () => {
+  const rules = [
+    { match: { modality: 'CT' }, models: [], shadow: ['cxr-pneumonia@2.0.0'] },
+    { match: { modality: ['CR', 'DX'], bodyPartExamined: 'CHEST' }, models: ['cxr-pneumonia'] },
+    { match: {}, models: ['cxr-pneumonia@1.0.0'] },
+  ];
+  assert.deepEqual(
+    routesUsingModel(rules, [], [], { id: 'cxr-pneumonia', version: '1.2.0', active: true }),
+    ['rule 1 (modality CR/DX, body part CHEST): live'],
+  );
+  assert.deepEqual(
+    routesUsingModel(rules, [], [], { id: 'cxr-pneumonia', version: '2.0.0', active: false }),
+    ['rule 0 (modality CT): shadow'],
+  );
+  assert.deepEqual(
+    routesUsingModel(rules, [], [], { id: 'cxr-pneumonia', version: '1.0.0', active: false }),
+    ['rule 2 (every study): live'],
+  );
+  assert.deepEqual(
+    routesUsingModel([], ['cxr-pneumonia'], ['cxr-pneumonia@2.0.0'], {
+      id: 'cxr-pneumonia',
+      version: '2.0.0',
+      active: false,
+    }),
+    ['default route: shadow'],
+  );
+  assert.deepEqual(
+    routesUsingModel([], [], [], { id: 'cxr-lungs', version: '1.0.0', active: true }),
+    ['automatic: the installed model whose intended use fits the study'],
+  );
 });

@@ -318,6 +318,7 @@ export class RadiolensNode {
           const source = new WorklistSource(db, {
             dataDir: config.dataDir,
             studyKeyOf: (uid) => audit.studyKeys.of(uid),
+            demoteOnCaveats: config.worklist.demoteOnCaveats,
           });
           return () => source.entries();
         })(),
@@ -345,6 +346,7 @@ export class RadiolensNode {
           registry,
           feedback: feedbackStore,
           studyKeyOf: (uid) => audit.studyKeys.of(uid),
+          demoteOnCaveats: config.worklist.demoteOnCaveats,
           viewer: {
             available: () => viewer.available(),
             remedy: `radiolens viewer fetch --data ${config.dataDir}`,

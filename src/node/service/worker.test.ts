@@ -14,6 +14,7 @@ function outcome(artifacts: ResultArtifact[]): StudyOutcome {
     record: null,
     problem: null,
     warnings: [],
+    caveats: [],
     ood: {},
     inputs: {},
     artifacts,

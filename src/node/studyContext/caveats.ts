@@ -1,7 +1,9 @@
 /**
  * The caveats of an analysis as the reading room shows them: analysis.json's `caveats`
- * (`[{ code, image, text, demotes }]`) when it has them, otherwise derived from its
- * `warnings` ("image <SOP Instance UID>: <text>" or study-wide text), coded by what they say.
+ * (`[{ code, image, text, demotes }]`, ADR 0179), a code also demoting when the site lists it
+ * (`worklist.demoteOnCaveats`); for a summary written before coded caveats, derived from its
+ * `warnings` ("image <SOP Instance UID>: <text>" or study-wide text), coded by what they say
+ * and demoting as the worklist reads them (an image's warning demotes; a study-wide one not).
  */
 export interface Caveat {
   readonly code: string;
@@ -22,8 +24,8 @@ const CODES: readonly [RegExp, string][] = [
 function fromWarning(warning: string): Caveat {
   const match = /^image ([0-9.]+): ([\s\S]*)$/.exec(warning);
   const text = match?.[2] ?? warning;
-  const code = CODES.find(([pattern]) => pattern.test(text))?.[1] ?? 'warning';
-  return { code, image: match?.[1] ?? null, text, demotes: code === 'out-of-distribution' };
+  const code = CODES.find(([pattern]) => pattern.test(text))?.[1] ?? 'unclassified';
+  return { code, image: match?.[1] ?? null, text, demotes: match !== null };
 }
 
 function isCaveat(value: unknown): value is Caveat {
@@ -37,13 +39,16 @@ function isCaveat(value: unknown): value is Caveat {
   );
 }
 
-export function caveatsOf(summary: { caveats?: unknown; warnings?: unknown }): Caveat[] {
+export function caveatsOf(
+  summary: { caveats?: unknown; warnings?: unknown },
+  demoteAlso: ReadonlySet<string> = new Set(),
+): Caveat[] {
   if (Array.isArray(summary.caveats)) {
     return summary.caveats.filter(isCaveat).map((c) => ({
       code: c.code,
       image: c.image ?? null,
       text: c.text,
-      demotes: c.demotes === true,
+      demotes: c.demotes === true || demoteAlso.has(c.code),
     }));
   }
   return Array.isArray(summary.warnings)

@@ -56,6 +56,8 @@ export interface StudyContextOptions {
   readonly feedback: FeedbackStore;
   /** The study's non-PHI key (the audit log's HMAC, ADR 0176). */
   readonly studyKeyOf: (studyInstanceUid: string) => string;
+  /** Caveat codes the site demotes besides those the analysis marked (ADR 0179). */
+  readonly demoteOnCaveats?: readonly string[];
   /** Whether the OHIF Viewer is installed, and the command that installs it. */
   readonly viewer: { readonly available: () => boolean; readonly remedy: string };
 }
@@ -68,6 +70,8 @@ const modelIdOf = (ref: string): string => {
 export class StudyContextSource {
   /** Study key → UID, filled as studies are seen (a key cannot be turned back into a UID). */
   private readonly keys = new Map<string, string>();
+  /** The studies whose keys are in `keys`: an unknown key costs a key per new study only. */
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly db: NodeDatabase,
@@ -81,7 +85,11 @@ export class StudyContextSource {
     const uids = this.db
       .prepare('SELECT DISTINCT study_instance_uid AS uid FROM instances')
       .all() as { uid: string }[];
-    for (const { uid } of uids) this.keys.set(this.options.studyKeyOf(uid), uid);
+    for (const { uid } of uids) {
+      if (this.seen.has(uid)) continue;
+      this.seen.add(uid);
+      this.keys.set(this.options.studyKeyOf(uid), uid);
+    }
     return this.keys.get(studyKey);
   }
 
@@ -156,7 +164,7 @@ export class StudyContextSource {
             sopInstanceUid: artifact.dicom.sopInstanceUid,
           };
     };
-    const caveats: Caveat[] = caveatsOf(summary);
+    const caveats: Caveat[] = caveatsOf(summary, new Set(this.options.demoteOnCaveats ?? []));
     const sr = artifacts.find((a) => a.kind === 'sr')?.dicom;
     const findings = (summary.findings ?? []).map((f) => {
       const flagged = f.ood?.flagged === true;

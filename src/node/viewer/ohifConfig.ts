@@ -42,9 +42,8 @@ window.config = {
         supportsFuzzyMatching: false,
         supportsWildcard: true,
         dicomUploadEnabled: false,
-        // Quoted: the node's Accept parser reads media-type parameters as RFC 9110 tokens or
-        // quoted strings, and "application/octet-stream" is not a token (unquoted, every
-        // frame request was a 400 and no image showed).
+        // Quoted: the node parses Accept by RFC 9110, where "type=application/octet-stream"
+        // unquoted is not a token (ADR 0170 refuses it with 400).
         omitQuotationForMultipartRequest: false,
         bulkDataURI: { enabled: true },
       },

@@ -138,8 +138,19 @@ export async function installOhifApp(options: InstallOhifOptions): Promise<OhifI
       join(unpacked, STAMP_FILE),
       `${JSON.stringify({ package: OHIF_APP_PACKAGE, version: OHIF_APP_VERSION, integrity, source, installedAt: new Date().toISOString() }, null, 2)}\n`,
     );
-    await rm(dist, { recursive: true, force: true });
-    await rename(unpacked, dist);
+    // Another install may have finished meanwhile (tests fetch in parallel): keep the first
+    // unless asked to replace it; renaming onto a folder that is not empty fails.
+    if (options.force === true || !isOhifApp(dist))
+      await rm(dist, { recursive: true, force: true });
+    try {
+      await rename(unpacked, dist);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && isOhifApp(dist)) {
+        return { dist, version: OHIF_APP_VERSION, integrity, outcome: 'present', source };
+      }
+      throw cause;
+    }
     return { dist, version: OHIF_APP_VERSION, integrity, outcome: 'installed', source };
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -10,6 +10,7 @@ export {
   type DecisiveFinding,
   type WorklistEntry,
   type WorklistRow,
+  type RowCaveat,
   type WorklistReasonCode,
   type WorklistStatus,
 } from './worklistOrder.js';

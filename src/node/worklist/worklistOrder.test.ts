@@ -17,6 +17,7 @@ function entry(over: Partial<WorklistEntry> & { key: string }): WorklistEntry {
     finding: { label: 'pneumonia', meaning: 'Pneumonia', probability: 0.81, threshold: 0.62 },
     outOfDistribution: false,
     intendedUseCaveat: false,
+    caveats: [],
     ...rest,
   };
 }

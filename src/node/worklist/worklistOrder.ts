@@ -18,6 +18,15 @@ export interface DecisiveFinding {
   readonly threshold: number;
 }
 
+/** A caveat of the analysis that bears on the decisive finding's image (ADR 0179). */
+export interface RowCaveat {
+  /** e.g. `missing-view-position`, `out-of-distribution`; `unclassified` for old analyses. */
+  readonly code: string;
+  readonly text: string;
+  /** Keeps the finding from being prioritised (the analysis' rule or the site's list). */
+  readonly demotes: boolean;
+}
+
 /** One analysis of one study by one model, as the node knows it. */
 export interface WorklistEntry {
   /** The study by its non-PHI key (the audit log's and the answers' key). */
@@ -32,8 +41,13 @@ export interface WorklistEntry {
   readonly finding: DecisiveFinding | null;
   /** The finding's image lies outside the distribution the model knows. */
   readonly outOfDistribution: boolean;
-  /** The image was accepted with an intended-use caveat (e.g. a missing view attribute). */
+  /**
+   * The image carries a caveat, other than out-of-distribution, that says the score should
+   * not be trusted on its own (a demoting caveat, ADR 0179): the finding is not prioritised.
+   */
   readonly intendedUseCaveat: boolean;
+  /** Every caveat on the decisive finding's image, demoting or not, for the reader. */
+  readonly caveats: readonly RowCaveat[];
 }
 
 export interface AlertBudget {
@@ -132,9 +146,10 @@ function notPrioritised(entry: WorklistEntry): { code: WorklistReasonCode; text:
       text: `out of distribution: not prioritised (${findingText(entry.finding, '≥')})`,
     };
   }
+  const codes = entry.caveats.filter((c) => c.demotes).map((c) => c.code);
   return {
     code: 'intended-use-caveat',
-    text: `intended-use caveat: not prioritised (${findingText(entry.finding, '≥')})`,
+    text: `intended-use caveat${codes.length > 0 ? ` (${codes.join(', ')})` : ''}: not prioritised (${findingText(entry.finding, '≥')})`,
   };
 }
 

@@ -63,7 +63,7 @@ describe('decide (an analysis.json to its worklist facts)', () => {
     ood: { flagged: ood },
   });
 
-  it('takes the largest margin; OOD and intended-use caveats of that image', () => {
+  it('takes the largest margin; OOD and (before coded caveats) every other warning of that image', () => {
     const decided = decide({
       findings: [finding('1.1', 'effusion', 0.9, 0.95), finding('1.1', 'pneumonia', 0.5, 0.3)],
       warnings: [],
@@ -90,6 +90,42 @@ describe('decide (an analysis.json to its worklist facts)', () => {
     });
     assert.deepEqual([caveat.outOfDistribution, caveat.intendedUseCaveat], [false, true]);
     assert.equal(decide({ findings: [] }).finding, null);
+  });
+
+  it('coded caveats: only demoting ones (the analysis rule or the site list) keep it down', () => {
+    const viewMissing = {
+      code: 'missing-view-position',
+      image: '1.4',
+      text: 'the image has no View Position … — accepted, check the view',
+      demotes: false,
+    };
+    const summary = {
+      findings: [finding('1.4', 'pneumonia', 0.5, 0.3)],
+      warnings: ['image 1.4: the image has no View Position … — accepted, check the view'],
+      caveats: [
+        viewMissing,
+        { code: 'missing-body-part', image: '9.9', text: 'another image', demotes: false },
+        { code: 'lungs-not-placed', image: null, text: 'heatmaps not placed', demotes: false },
+      ],
+    };
+    const accepted = decide(summary);
+    // The site's modalities may leave View Position out: the finding stays actionable, and
+    // the row still carries what the reader should check.
+    assert.equal(accepted.intendedUseCaveat, false);
+    assert.deepEqual(
+      accepted.caveats.map((c) => [c.code, c.demotes]),
+      [
+        ['missing-view-position', false],
+        ['lungs-not-placed', false],
+      ],
+    );
+    const strictSite = decide(summary, new Set(['missing-view-position']));
+    assert.equal(strictSite.intendedUseCaveat, true);
+    const ood = decide({
+      findings: [finding('1.5', 'pneumonia', 0.5, 0.3, true)],
+      caveats: [{ code: 'out-of-distribution', image: '1.5', text: 'unlike', demotes: true }],
+    });
+    assert.deepEqual([ood.outOfDistribution, ood.intendedUseCaveat], [true, false]);
   });
 });
 

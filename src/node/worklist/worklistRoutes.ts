@@ -48,6 +48,7 @@ function rowJson(row: WorklistRow): object {
     threshold: row.finding?.threshold ?? null,
     outOfDistribution: row.outOfDistribution,
     intendedUseCaveat: row.intendedUseCaveat,
+    caveats: row.caveats,
     arrivedAt: new Date(row.arrivedAt).toISOString(),
   };
 }

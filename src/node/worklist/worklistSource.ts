@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeDatabase } from '../store/index.js';
 import { ensureFeedbackSchema } from '../feedback/index.js';
-import type { DecisiveFinding, WorklistEntry } from './worklistOrder.js';
+import type { DecisiveFinding, RowCaveat, WorklistEntry } from './worklistOrder.js';
 
 /** The parts of analysis.json (studySummary) the worklist reads. */
 interface SummaryFinding {
@@ -19,9 +19,17 @@ interface SummaryFinding {
   readonly threshold: number;
   readonly ood?: { readonly flagged?: boolean } | null;
 }
+/** A coded caveat (ADR 0179); analysis.json files written before it carry only `warnings`. */
+interface SummaryCaveat {
+  readonly code: string;
+  readonly image: string | null;
+  readonly text: string;
+  readonly demotes: boolean;
+}
 interface Summary {
   readonly findings?: readonly SummaryFinding[];
   readonly warnings?: readonly string[];
+  readonly caveats?: readonly SummaryCaveat[];
 }
 
 interface AnalysisRow {
@@ -41,6 +49,11 @@ export interface WorklistSourceOptions {
   readonly dataDir: string;
   /** The study's non-PHI key (the audit log's HMAC, ADR 0176). */
   readonly studyKeyOf: (studyInstanceUid: string) => string;
+  /**
+   * Caveat codes that keep a finding from being prioritised on this site besides those the
+   * analysis marked `demotes` (config `worklist.demoteOnCaveats`, ADR 0179).
+   */
+  readonly demoteOnCaveats?: readonly string[];
 }
 
 /** What one analysis.json says for the worklist: its decisive finding and its flags. */
@@ -48,13 +61,52 @@ interface Decided {
   readonly finding: DecisiveFinding | null;
   readonly outOfDistribution: boolean;
   readonly intendedUseCaveat: boolean;
+  readonly caveats: readonly RowCaveat[];
+}
+
+const NOTHING_DECIDED: Decided = {
+  finding: null,
+  outOfDistribution: false,
+  intendedUseCaveat: false,
+  caveats: [],
+};
+
+/**
+ * The caveats that bear on one image: its own and the study's. A summary from before coded
+ * caveats (ADR 0179) has only warning lines; each of the image's lines other than the OOD
+ * caveat is then taken as demoting, as the worklist did before (ADR 0178), because its
+ * meaning cannot be told from its wording.
+ */
+function caveatsOf(
+  summary: Summary,
+  sopInstanceUid: string,
+  ood: boolean,
+  demoteAlso: ReadonlySet<string>,
+): RowCaveat[] {
+  if (summary.caveats !== undefined) {
+    return summary.caveats
+      .filter((c) => c.image === null || c.image === sopInstanceUid)
+      .map((c) => ({
+        code: c.code,
+        text: c.text,
+        demotes: c.demotes || demoteAlso.has(c.code),
+      }));
+  }
+  const prefix = `image ${sopInstanceUid}: `;
+  const lines = (summary.warnings ?? []).filter((w) => w.startsWith(prefix));
+  // Legacy: the OOD caveat is one of the lines when the image is flagged (its own flag).
+  return lines.slice(ood ? 1 : 0).map((line) => ({
+    code: 'unclassified',
+    text: line.slice(prefix.length),
+    demotes: true,
+  }));
 }
 
 /**
  * The most decisive finding of an analysis: the one furthest above (or least below) its
  * operating point, so that a study is placed by its strongest finding.
  */
-export function decide(summary: Summary): Decided {
+export function decide(summary: Summary, demoteAlso: ReadonlySet<string> = new Set()): Decided {
   let best: SummaryFinding | undefined;
   for (const finding of summary.findings ?? []) {
     if (
@@ -64,13 +116,9 @@ export function decide(summary: Summary): Decided {
       best = finding;
     }
   }
-  if (best === undefined)
-    return { finding: null, outOfDistribution: false, intendedUseCaveat: false };
+  if (best === undefined) return NOTHING_DECIDED;
   const ood = best.ood?.flagged === true;
-  // The image's warnings: the OOD caveat (when flagged) and intended-use caveats.
-  const imageWarnings = (summary.warnings ?? []).filter((w) =>
-    w.startsWith(`image ${best.sopInstanceUid}: `),
-  ).length;
+  const caveats = caveatsOf(summary, best.sopInstanceUid, ood, demoteAlso);
   return {
     finding: {
       label: best.label,
@@ -79,19 +127,23 @@ export function decide(summary: Summary): Decided {
       threshold: best.threshold,
     },
     outOfDistribution: ood,
-    intendedUseCaveat: imageWarnings > (ood ? 1 : 0),
+    // The OOD flag has its own place in the order; any other demoting caveat is this one.
+    intendedUseCaveat: caveats.some((c) => c.demotes && c.code !== 'out-of-distribution'),
+    caveats,
   };
 }
 
 export class WorklistSource {
   /** analysis.json files never change once written: read each once. */
   private readonly decided = new Map<string, Decided>();
+  private readonly demoteAlso: ReadonlySet<string>;
 
   constructor(
     private readonly db: NodeDatabase,
     private readonly options: WorklistSourceOptions,
   ) {
     ensureFeedbackSchema(db);
+    this.demoteAlso = new Set(options.demoteOnCaveats ?? []);
   }
 
   entries(): WorklistEntry[] {
@@ -155,9 +207,7 @@ export class WorklistSource {
         model: job.model,
         arrivedAt: arrivedAt(job.study_instance_uid, 0),
         status: 'failed',
-        finding: null,
-        outOfDistribution: false,
-        intendedUseCaveat: false,
+        ...NOTHING_DECIDED,
       });
     }
     return entries;
@@ -170,10 +220,11 @@ export class WorklistSource {
     try {
       decided = decide(
         JSON.parse(readFileSync(join(this.options.dataDir, summaryPath), 'utf8')) as Summary,
+        this.demoteAlso,
       );
     } catch {
       // A missing or unreadable summary: no finding to place by, so it is not prioritised.
-      return { finding: null, outOfDistribution: false, intendedUseCaveat: false };
+      return NOTHING_DECIDED;
     }
     this.decided.set(summaryPath, decided);
     return decided;
