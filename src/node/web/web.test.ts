@@ -194,6 +194,19 @@ describe('the worklist page', () => {
     assert.equal(view.probability, '0.81 / 0.22');
     assert.equal(view.arrived, '2026-12-03 23:08');
     assert.equal(view.flags, 'intended-use caveat');
+    const coded = rowView({
+      ...row,
+      caveats: [
+        { code: 'missing-view-position', image: '1.2.3', text: 'no View Position', demotes: false },
+        {
+          code: 'out-of-distribution',
+          image: '1.2.3',
+          text: 'unlike training data',
+          demotes: true,
+        },
+      ],
+    });
+    assert.equal(coded.flags, 'no View Position; unlike training data');
     assert.equal(rowView({ ...row, urgent: false, actionable: false }).mark, '');
   });
 });

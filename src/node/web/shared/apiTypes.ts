@@ -25,6 +25,8 @@ export interface WorklistRow {
   readonly threshold: number | null;
   readonly outOfDistribution: boolean;
   readonly intendedUseCaveat: boolean;
+  /** The analysis's coded caveats about the decisive finding's image (ADR 0179). */
+  readonly caveats?: readonly Caveat[];
   readonly arrivedAt: string;
 }
 

@@ -175,10 +175,14 @@ export interface RowView {
 }
 
 export function rowView(row: WorklistRow): RowView {
-  const flags = [
-    ...(row.outOfDistribution ? ['out of distribution'] : []),
-    ...(row.intendedUseCaveat ? ['intended-use caveat'] : []),
-  ].join(', ');
+  // The analysis's own words when it gives coded caveats (ADR 0179), else the row's flags.
+  const flags =
+    row.caveats !== undefined && row.caveats.length > 0
+      ? row.caveats.map((c) => c.text).join('; ')
+      : [
+          ...(row.outOfDistribution ? ['out of distribution'] : []),
+          ...(row.intendedUseCaveat ? ['intended-use caveat'] : []),
+        ].join(', ');
   return {
     href: `/studies/${encodeURIComponent(row.studyKey)}`,
     rank: String(row.rank),
