@@ -413,7 +413,7 @@ describe('the reading room in a real browser', () => {
     await shot(page, '8-model');
   });
 
-  it('the worklist updates live when an answer is recorded elsewhere, and shows its error states', async () => {
+  it('the worklist updates live when an answer is recorded elsewhere; worklist and study page show their error states', async () => {
     const second = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     try {
       const live = await second.newPage();
@@ -496,6 +496,34 @@ describe('the reading room in a real browser', () => {
       );
       await live.getByRole('button', { name: 'Apply filters' }).click();
       await live.waitForURL(/\/login\?next=%2Fworklist$/, { timeout: TIMEOUT_MS });
+      // The study page without the viewer says how to install it; an unknown key says so.
+      await live.unroute('**/api/worklist');
+      await logIn(live, 'rita');
+      await live.waitForURL(`${base}/worklist`, { timeout: TIMEOUT_MS });
+      const real = await httpCall(`${base}/api/studies/${open.studyKey}/context`, {
+        headers: { cookie: cookieOf(login) },
+      });
+      const withoutViewer = {
+        ...(JSON.parse(real.body) as StudyContext),
+        viewer: { available: false, url: null, remedy: 'radiolens viewer fetch --data /srv/node' },
+      };
+      await live.route(`**/api/studies/${open.studyKey}/context`, (route) =>
+        route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify(withoutViewer),
+        }),
+      );
+      await live.goto(`${base}/studies/${open.studyKey}`);
+      await live
+        .getByText('radiolens viewer fetch --data /srv/node')
+        .waitFor({ timeout: TIMEOUT_MS });
+      assert.equal(await live.locator('iframe').count(), 0);
+      await live.locator('#context .finding').first().waitFor();
+      await accessible(live, 'study page without the viewer');
+      await shot(live, '9c-study-no-viewer');
+      await live.goto(`${base}/studies/NoSuchStudyKey0000000`);
+      await live.getByText('No study with this key on this node').waitFor({ timeout: TIMEOUT_MS });
     } finally {
       await second.close();
     }
