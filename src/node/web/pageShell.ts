@@ -95,7 +95,12 @@ const WORKLIST_BODY = `<h1>Worklist</h1>
 <caption>Studies in clinical priority order</caption>
 <thead><tr><th scope="col">#</th><th scope="col">Priority</th><th scope="col">Why here</th><th scope="col">Finding</th><th scope="col">Probability / operating point</th><th scope="col">Model</th><th scope="col">Arrived (UTC)</th><th scope="col">Status</th><th scope="col">Study</th></tr></thead>
 <tbody></tbody>
-</table>`;
+</table>
+<nav id="pages" class="pages" aria-label="Worklist pages" hidden>
+<button type="button" id="page-previous">Previous page</button>
+<span id="page-text"></span>
+<button type="button" id="page-next">Next page</button>
+</nav>`;
 
 function studyBody(studyKey: string): string {
   return `<h1>Study <span class="key">${escapeHtml(studyKey)}</span></h1>

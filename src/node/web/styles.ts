@@ -45,6 +45,7 @@ tr.urgent td:first-child { border-left: 4px solid var(--urgent); }
 .mark-urgent { color: #ffffff; background: var(--urgent); padding: 1px 6px; border-radius: 3px;
   font-weight: 600; }
 .mark-actionable { color: var(--urgent); font-weight: 600; }
+.pages { display: flex; gap: 12px; align-items: center; margin-top: 8px; }
 .state-error { color: var(--urgent); font-weight: 600; }
 .state-empty { color: var(--muted); }
 .study { display: flex; gap: 16px; align-items: stretch; }

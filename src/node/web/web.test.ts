@@ -23,6 +23,7 @@ import {
   findingLines,
   homeFor,
   nextRow,
+  pageOf,
   rowView,
   safeNext,
   safeViewerUrl,
@@ -158,6 +159,30 @@ describe('the worklist page', () => {
     const parsed = parseWorklistQuery(new URLSearchParams(worklistQuery(filters)));
     assert.ok(parsed.ok);
     assert.equal(worklistQuery(filtersFromSearch('')), '');
+    assert.equal(
+      worklistQuery(filtersFromSearch('?status=failed'), 50),
+      '?status=failed&offset=50',
+    );
+    assert.ok(parseWorklistQuery(new URLSearchParams('?status=failed&offset=50')).ok);
+  });
+
+  it('pages through a list longer than one answer', () => {
+    const rows = (n: number): unknown[] => Array.from({ length: n });
+    assert.deepEqual(pageOf({ total: 120, offset: 0, limit: 50, rows: rows(50) }), {
+      text: 'Showing 1–50 of 120',
+      previous: null,
+      next: 50,
+    });
+    assert.deepEqual(pageOf({ total: 120, offset: 100, limit: 50, rows: rows(20) }), {
+      text: 'Showing 101–120 of 120',
+      previous: 50,
+      next: null,
+    });
+    assert.deepEqual(pageOf({ total: 0, offset: 0, limit: 50, rows: [] }), {
+      text: 'Showing 0–0 of 0',
+      previous: null,
+      next: null,
+    });
   });
 
   it('moves with ↓/j and ↑/k, stops at the ends, ignores other keys', () => {

@@ -9,6 +9,7 @@ import {
   anyFilter,
   filtersFromSearch,
   nextRow,
+  pageOf,
   rowView,
   worklistQuery,
   type WorklistFilters,
@@ -40,6 +41,20 @@ function rowLinks(): HTMLAnchorElement[] {
   return [...document.querySelectorAll<HTMLAnchorElement>('#worklist tbody a.open')];
 }
 
+/** The page of rows shown (an offset into the whole list); a new filter starts again at 0. */
+let offset = 0;
+
+function renderPages(answer: WorklistAnswer): void {
+  const nav = byId('pages');
+  const page = pageOf(answer);
+  nav.hidden = page.previous === null && page.next === null;
+  byId('page-text').textContent = page.text;
+  byId<HTMLButtonElement>('page-previous').disabled = page.previous === null;
+  byId<HTMLButtonElement>('page-next').disabled = page.next === null;
+  byId('page-previous').dataset['offset'] = String(page.previous ?? 0);
+  byId('page-next').dataset['offset'] = String(page.next ?? 0);
+}
+
 function render(answer: WorklistAnswer, filters: WorklistFilters): void {
   const table = byId<HTMLTableElement>('worklist');
   const body = table.tBodies[0]!;
@@ -49,6 +64,7 @@ function render(answer: WorklistAnswer, filters: WorklistFilters): void {
   byId('budget').textContent =
     `${answer.total} studies. Urgent marks: ${budget.urgent} of at most ${budget.maxUrgent} per ${budget.windowHours} h (the site's alert budget).`;
   body.replaceChildren();
+  renderPages(answer);
   if (answer.rows.length === 0) {
     table.hidden = true;
     showState(
@@ -100,7 +116,7 @@ function render(answer: WorklistAnswer, filters: WorklistFilters): void {
 
 async function load(filters: WorklistFilters): Promise<void> {
   try {
-    render(await api<WorklistAnswer>(`/api/worklist${worklistQuery(filters)}`), filters);
+    render(await api<WorklistAnswer>(`/api/worklist${worklistQuery(filters, offset)}`), filters);
   } catch (error) {
     byId('worklist').hidden = true;
     const problem = error instanceof ApiProblem ? error : new ApiProblem(0, String(error));
@@ -147,6 +163,7 @@ startPage(async () => {
   fillForm(form, filters);
   const apply = (next: WorklistFilters): void => {
     filters = next;
+    offset = 0;
     // The filters (status, label, model, dates: no PHI) stay in the address for a reload.
     const query = worklistQuery(filters);
     window.history.replaceState(null, '', `/worklist${query}`);
@@ -159,6 +176,12 @@ startPage(async () => {
   form.addEventListener('reset', () => {
     window.setTimeout(() => apply(readForm(form)), 0);
   });
+  for (const id of ['page-previous', 'page-next']) {
+    byId(id).addEventListener('click', () => {
+      offset = Number(byId(id).dataset['offset'] ?? '0');
+      void load(filters);
+    });
+  }
   document.addEventListener('keydown', (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target as HTMLElement;

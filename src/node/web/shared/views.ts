@@ -145,15 +145,35 @@ export function filtersFromSearch(search: string): WorklistFilters {
   };
 }
 
-/** The worklist API's query for these filters: empty ones left out. */
-export function worklistQuery(filters: WorklistFilters): string {
+/** The worklist API's query for these filters (empty ones left out) and a page's offset. */
+export function worklistQuery(filters: WorklistFilters, offset = 0): string {
   const params = new URLSearchParams();
   for (const name of FILTER_NAMES) {
     const value = filters[name].trim();
     if (value !== '') params.set(name, value);
   }
+  if (offset > 0) params.set('offset', String(offset));
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
+}
+
+/**
+ * Where this page of rows lies in the whole list, and the offsets of the pages before and
+ * after (null at the ends): the API answers at most `limit` rows at a time.
+ */
+export function pageOf(answer: {
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly rows: readonly unknown[];
+}): { readonly text: string; readonly previous: number | null; readonly next: number | null } {
+  const first = answer.rows.length === 0 ? 0 : answer.offset + 1;
+  const last = answer.offset + answer.rows.length;
+  return {
+    text: `Showing ${first}–${last} of ${answer.total}`,
+    previous: answer.offset > 0 ? Math.max(0, answer.offset - answer.limit) : null,
+    next: last < answer.total ? last : null,
+  };
 }
 
 export const anyFilter = (filters: WorklistFilters): boolean =>
