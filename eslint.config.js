@@ -92,6 +92,11 @@ export default tseslint.config(
     rules: { 'import-x/no-restricted-paths': 'off' },
   },
   {
+    // The reading room's browser code (ADR 0190): browser globals, its own tsconfig (DOM).
+    files: ['src/node/web/client/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

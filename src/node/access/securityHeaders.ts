@@ -1,7 +1,8 @@
 /**
- * Headers set on every response of the node's HTTP port (ADR 0175). The node serves JSON and
- * DICOM (the OHIF Viewer's routes replace them with viewerSecurityHeaders, below): the
- * content security policy allows nothing to run or load,
+ * Headers set on every response of the node's HTTP port (ADR 0175). For JSON and DICOM the
+ * content security policy allows nothing to run or load (the OHIF Viewer's routes replace
+ * these with viewerSecurityHeaders, below; the reading room's pages set their own self-only
+ * policy, ADR 0191),
  * frames are refused, MIME types are not sniffed, no referrer leaves, responses are not
  * cached (they may carry patient data). HSTS only over TLS (it is ignored over plain HTTP and
  * would pin a name the operator may not have meant).

@@ -5,7 +5,9 @@
  * role, or a machine client's bearer token or allowed address; ADRs 0131, 0174), appends the
  * audit record the row asks for, and hands the request to the part that answers it: /health,
  * STOW-RS, the DICOMweb reads (ADR 0170), login/logout, the JSON API (ADR 0171) or the
- * OpenAPI document generated from the same table. Only /health and login are open.
+ * OpenAPI document generated from the same table, the OHIF Viewer, or the reading room's pages
+ * (ADR 0190). Only /health, login (API and page) and the pages' static assets are open; a
+ * refused page answers HTML that sends the browser to the login page (ADR 0191).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -25,6 +27,7 @@ import {
   type Principal,
   type SessionStore,
 } from '../access/index.js';
+import { refusalPage, type WebRoutes } from '../web/index.js';
 import { decideHttpAccess, normalizeAddress, type HttpAccessPolicy } from './httpAccess.js';
 import { RateLimitedLog, scrub, type NodeLogger } from './log.js';
 import { openApiDocument } from './openapi.js';
@@ -55,6 +58,8 @@ export interface NodeHttpOptions {
   readonly viewer?: OhifRoutes;
   /** The reading room's JSON API below API_ROOT (feedback); absent: none. */
   readonly api?: ApiRoutes;
+  /** The reading room's pages and their assets (ADR 0190); absent: none. */
+  readonly web?: WebRoutes;
   /** Which machine clients are admitted: allowed addresses (STOW-RS only) and the token (ADR 0131). */
   readonly access: HttpAccessPolicy;
   /** Users' sessions and the login routes; absent: nobody can log in (machine clients only). */
@@ -275,12 +280,20 @@ async function handle(
           { address, status: decision.status, reason: decision.code, operation: route.operationId },
           `${address} ${decision.code}`,
         );
-        sendRefusal(
-          res,
-          decision.status,
-          decision.message,
-          decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {},
-        );
+        const challenge: Record<string, string> =
+          decision.status === 401 ? { 'www-authenticate': 'Bearer realm="radiolens"' } : {};
+        if (route.produces === 'text/html') {
+          // A person's browser: the same status, and a page that sends them to log in.
+          const text = refusalPage(decision.status, decision.message, path);
+          res.writeHead(decision.status, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-length': Buffer.byteLength(text),
+            ...challenge,
+          });
+          res.end(text);
+          return;
+        }
+        sendRefusal(res, decision.status, decision.message, challenge);
         return;
       }
       const admitted = principal as Principal;
@@ -302,7 +315,7 @@ async function handle(
         }
       }
     }
-    if (await dispatch(req, res, route, url, address, options)) return;
+    if (await dispatch(req, res, route, params, url, address, options)) return;
     sendJson(res, 404, { error: 'not found' });
   } catch (error) {
     options.logger.error('http-error', {
@@ -323,6 +336,7 @@ async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   route: RouteSpec,
+  params: Record<string, string>,
   url: URL,
   address: string,
   options: NodeHttpOptions,
@@ -361,6 +375,8 @@ async function dispatch(
         url.pathname.slice(DICOMWEB_ROOT.length),
         url.searchParams,
       );
+    case 'web':
+      return options.web?.handle(req, res, route.operationId, params) ?? false;
     case 'viewer':
       if (options.viewer === undefined) return false;
       return options.viewer.handle(req, res, url.pathname.slice(VIEWER_ROOT.length));

@@ -51,7 +51,8 @@ function concrete(path: string): string {
     .replace('{studyKey}', 'AAAAAAAAAAAAAAAAAAAAAA')
     .replace('{id}', 'cxr-pneumonia')
     .replace('{version}', '1.2.0')
-    .replace('{path}', 'viewer');
+    .replace('{path}', 'viewer')
+    .replace('{asset}', 'app.css');
 }
 
 describe('every route of a started node, from its OpenAPI document', () => {
@@ -155,6 +156,16 @@ describe('every route of a started node, from its OpenAPI document', () => {
         }
         assert.equal(anonymous.status, 401, `${what} anonymous`);
         assert.match(String(anonymous.headers['www-authenticate']), /Bearer/);
+        if (Object.values(op.responses).some((r) => r.content?.['text/html'] !== undefined)) {
+          // A page: the browser is sent to the login page, coming back here afterwards.
+          assert.match(String(anonymous.headers['content-type']), /^text\/html/, what);
+          assert.ok(
+            anonymous.body.includes(
+              `url=/login?next=${encodeURIComponent(concrete(path))}`.replaceAll('&', '&amp;'),
+            ),
+            `${what}: ${anonymous.body}`,
+          );
+        }
         const roles = op['x-radiolens-roles'];
         for (const role of ROLES) {
           // A fresh session where the route would end the one we keep.
@@ -189,6 +200,11 @@ describe('every route of a started node, from its OpenAPI document', () => {
       'GET /dicomweb/studies/{study}/metadata',
       'GET /api/worklist',
       'GET /api/worklist/events',
+      'GET /login',
+      'GET /worklist',
+      'GET /studies/{studyKey}',
+      'GET /audit',
+      'GET /assets/{asset}',
       'GET /api/studies/{studyKey}/context',
       'GET /api/models',
       'GET /api/models/{id}/{version}',

@@ -12,7 +12,7 @@ import { worklistQuerySchema } from '../worklist/index.js';
 
 /** Which part of the node answers a route. */
 export type RouteHandler =
-  'health' | 'stow' | 'dicomweb-read' | 'login' | 'api' | 'openapi' | 'viewer';
+  'health' | 'stow' | 'dicomweb-read' | 'login' | 'api' | 'openapi' | 'viewer' | 'web';
 
 export interface RouteSpec {
   readonly method: 'GET' | 'POST';
@@ -30,8 +30,12 @@ export interface RouteSpec {
     | 'api'
     | 'viewer'
     | 'studies'
-    | 'models';
-  /** 'public' only for /health and login (issue #13 Deliver 6). */
+    | 'models'
+    | 'pages';
+  /**
+   * 'public' only for /health, login (the API and its page) and the pages' static assets,
+   * which carry no patient data (issue #13 Deliver 6, ADR 0191).
+   */
   readonly access: 'public' | RouteAccess;
   readonly handler: RouteHandler;
   /**
@@ -49,7 +53,7 @@ export interface RouteSpec {
   readonly query?: z.ZodObject;
   /** Content type of the successful answer. */
   readonly produces: string;
-  readonly success: 200 | 201;
+  readonly success: 200 | 201 | 302;
 }
 
 const RADIOLOGIST_OR_MACHINE: RouteAccess = { roles: ['radiologist'], machines: 'token' };
@@ -57,6 +61,29 @@ const ANY_USER: RouteAccess = {
   roles: ['radiologist', 'administrator', 'data-scientist', 'auditor'],
   machines: 'none',
 };
+
+const html = 'text/html';
+
+/** A reading-room page (ADR 0190): an HTML shell, not audited (the APIs it reads are). */
+function page(
+  path: string,
+  operationId: string,
+  summary: string,
+  access: 'public' | RouteAccess,
+): RouteSpec {
+  return {
+    method: 'GET',
+    path,
+    operationId,
+    summary,
+    tag: 'pages',
+    access,
+    handler: 'web',
+    audit: 'none',
+    produces: html,
+    success: 200,
+  };
+}
 
 const dicomJson = 'application/dicom+json';
 const multipart = 'multipart/related';
@@ -215,6 +242,59 @@ export const ROUTES: readonly RouteSpec[] = [
     produces: 'application/json',
     success: 200,
   },
+  page('/login', 'loginPage', 'The login page', 'public'),
+  {
+    ...page(
+      '/',
+      'homePage',
+      'Sends each role to its start page (302; the worklist for radiologists)',
+      ANY_USER,
+    ),
+    produces: 'text/plain',
+    success: 302,
+  },
+  page(
+    '/worklist',
+    'worklistPage',
+    'The worklist page: studies in priority order, filters, live updates, keyboard navigation',
+    { roles: ['radiologist'], machines: 'none' },
+  ),
+  page(
+    '/studies/{studyKey}',
+    'studyPage',
+    "A study by its non-PHI key: the OHIF viewer beside the findings' context and the answer forms",
+    { roles: ['radiologist'], machines: 'none' },
+  ),
+  page(
+    '/models',
+    'modelsPage',
+    'The installed model versions and the routes that use them',
+    ANY_USER,
+  ),
+  page(
+    '/models/{id}/{version}',
+    'modelPage',
+    'A model version: its card, lineage, validation reports and routes',
+    ANY_USER,
+  ),
+  page('/audit', 'auditPage', 'The audit log and whether its chain is intact', {
+    roles: ['auditor'],
+    machines: 'none',
+  }),
+  {
+    method: 'GET',
+    path: '/assets/{asset}',
+    operationId: 'readAsset',
+    summary:
+      "The pages' stylesheet and browser modules (the same bytes for everyone, no patient data)",
+    tag: 'pages',
+    access: 'public',
+    handler: 'web',
+    audit: 'none',
+    rest: true,
+    produces: 'text/javascript',
+    success: 200,
+  },
   {
     method: 'GET',
     path: '/api/studies/{studyKey}/context',
@@ -354,9 +434,12 @@ function matchPath(
   segments: readonly string[],
 ): Record<string, string> | undefined {
   const template = route.path.split('/').slice(1);
-  // An empty segment is only the end of a greedy path that ends in '/' (/ohif/).
+  // An empty segment is only the end of a greedy path that ends in '/' (/ohif/), or the
+  // root itself (the home page).
   const empty = segments.findIndex((s) => s === '');
-  if (empty >= 0 && !(route.rest === true && empty === segments.length - 1)) return undefined;
+  if (empty >= 0 && route.path !== '/' && !(route.rest === true && empty === segments.length - 1)) {
+    return undefined;
+  }
   if (
     route.rest === true ? segments.length < template.length : segments.length !== template.length
   ) {
@@ -380,6 +463,7 @@ function matchPath(
 /** The route for a request; HEAD is answered by a GET route. */
 export function matchRoute(routes: readonly RouteSpec[], method: string, path: string): RouteMatch {
   const segments = path.split('/').slice(1);
+  // Only the last segment may be empty: `/` (the home page) and `/ohif/`; `//x`, `/a//b` are none.
   if (segments.slice(0, -1).some((s) => s === '')) return { kind: 'not-found' };
   const wanted = method === 'HEAD' ? 'GET' : method;
   const allowed: string[] = [];

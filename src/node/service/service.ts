@@ -27,6 +27,7 @@ import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
+import { createWebRoutes } from '../web/index.js';
 import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
 import { ModelCatalog, createModelCatalogRoutes } from '../modelCatalog/index.js';
 import { StudyContextSource, createStudyContextRoutes } from '../studyContext/index.js';
@@ -492,6 +493,7 @@ export class RadiolensNode {
           }),
         },
         audit,
+        web: createWebRoutes(),
         ...(tls === undefined ? {} : { tls }),
         version: options.version ?? '0.0.0',
         stow: createStowRsHandler(store, {

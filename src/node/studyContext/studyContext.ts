@@ -34,7 +34,7 @@ interface SummaryArtifact {
 interface SummaryFinding {
   readonly sopInstanceUid: string;
   readonly label: string;
-  readonly code?: { readonly meaning?: string };
+  readonly code?: { readonly value?: string; readonly scheme?: string; readonly meaning?: string };
   readonly probability: number;
   readonly threshold: number;
   readonly present?: boolean;
@@ -175,6 +175,11 @@ export class StudyContextSource {
         sopInstanceUid: f.sopInstanceUid,
         label: f.label,
         meaning: f.code?.meaning ?? f.label,
+        // The SR's coded concept: the reading room's answer records it (POST /api/feedback).
+        code:
+          f.code?.value === undefined || f.code.scheme === undefined
+            ? null
+            : { value: f.code.value, scheme: f.code.scheme, meaning: f.code.meaning ?? f.label },
         probability: f.probability,
         threshold: f.threshold,
         present: f.present ?? f.probability >= f.threshold,
