@@ -21,6 +21,7 @@ import {
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import { nodeAnalyses, resultsFolderAnalyses, writeDriftReport } from '../monitoringSources.js';
 import type { CommandModule } from './index.js';
+import { toNumber } from '../optionParsers.js';
 
 /** Exit status of a report that found drift (0: none; 1 and 2: errors). */
 export const DRIFT_EXIT_STATUS = 3;
@@ -37,8 +38,6 @@ interface ReportOptions {
   alpha?: number;
   registry?: string;
 }
-
-const toNumber = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
 
 export const monitorCommand: CommandModule = (program: Command) => {
   const monitor = program

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   RadiolensNode,
   createLogger,
@@ -9,28 +7,13 @@ import {
   scrub,
   type NodeFlags,
 } from '../../node/service/index.js';
-import { describeError, isRadiolensError } from '../../foundation/core/index.js';
+import { RADIOLENS_VERSION, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { redactUrl } from '../../node/postgres/index.js';
-import { installRoot } from '../installRoot.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import { isOhifApp } from '../../node/viewer/index.js';
 import type { CommandModule } from './index.js';
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-/** Keep what was typed when it is not a number: the config schema names the problem. */
-const toNumber = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
-
-function packageVersion(): string {
-  try {
-    const json = JSON.parse(readFileSync(join(installRoot, 'package.json'), 'utf8')) as {
-      version?: string;
-    };
-    return json.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { collect, toNumber } from '../optionParsers.js';
 
 interface ServeOptions {
   config?: string;
@@ -246,7 +229,7 @@ export const serveCommand: CommandModule = (program: Command) => {
       process.on('unhandledRejection', crash('unhandled-rejection'));
       const node = await RadiolensNode.start(config, {
         logger,
-        version: packageVersion(),
+        version: RADIOLENS_VERSION,
         driftCheck: nodeDriftCheck(config),
       });
       const { dicom, http, watchFolder } = node.listeners;

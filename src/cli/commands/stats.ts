@@ -17,6 +17,7 @@ import {
 } from '../../lifecycle/validation/index.js';
 import { type CsvTable, readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 import type { CommandModule } from './index.js';
+import { collect } from '../optionParsers.js';
 
 export interface StatsRocOptions {
   readonly csv: string;
@@ -289,8 +290,6 @@ export function runStatsMrmc(options: StatsMrmcOptions): StatsOutput {
   }
   return { json, text: mrmcText(result, options.csv) };
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 function positiveInteger(value: string): number {
   const n = Number(value);

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   RadiolensWorker,
   createLogger,
@@ -9,24 +7,10 @@ import {
   type WorkerFlags,
 } from '../../node/service/index.js';
 import { redactUrl } from '../../node/postgres/index.js';
-import { describeError, isRadiolensError } from '../../foundation/core/index.js';
-import { installRoot } from '../installRoot.js';
+import { RADIOLENS_VERSION, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const toNumber = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
-
-function packageVersion(): string {
-  try {
-    const json = JSON.parse(readFileSync(join(installRoot, 'package.json'), 'utf8')) as {
-      version?: string;
-    };
-    return json.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { collect, toNumber } from '../optionParsers.js';
 
 interface WorkerOptions {
   database?: string;
@@ -141,7 +125,7 @@ export const workerCommand: CommandModule = (program: Command) => {
       process.on('unhandledRejection', crash('unhandled-rejection'));
       const worker = await RadiolensWorker.start(config, {
         logger,
-        version: packageVersion(),
+        version: RADIOLENS_VERSION,
         // EX_TEMPFAIL: the supervisor restarts it under a fresh lease.
         onLeaseLost: () => process.exit(75),
       });
