@@ -11,7 +11,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { OHIF_APP_VERSION, installOhifApp } from '../../src/node/viewer/index.js';
+import {
+  OHIF_APP_VERSION,
+  OHIF_MEDIA_TYPES,
+  installOhifApp,
+  ohifAppConfig,
+} from '../../src/node/viewer/index.js';
 import { repoRoot } from './paths.js';
 
 export { OHIF_APP_VERSION };
@@ -26,58 +31,23 @@ export async function ensureOhifApp(): Promise<string> {
   ).dist;
 }
 
-/** OHIF 3.x configuration: one DICOMweb data source, the same origin's /dicom-web. */
-export function ohifAppConfig(): string {
-  return `window.config = {
-  routerBasename: '/',
-  showStudyList: true,
-  extensions: [],
-  modes: [],
-  showWarningMessageForCrossOrigin: false,
-  showCPUFallbackMessage: false,
-  showLoadingIndicator: true,
-  investigationalUseDialog: { option: 'never' },
-  defaultDataSourceName: 'dicomweb',
-  dataSources: [
-    {
-      namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
-      sourceName: 'dicomweb',
-      configuration: {
-        friendlyName: 'Orthanc (Radiolens test)',
-        name: 'orthanc',
-        wadoUriRoot: window.location.origin + '/dicom-web',
-        qidoRoot: window.location.origin + '/dicom-web',
-        wadoRoot: window.location.origin + '/dicom-web',
-        qidoSupportsIncludeField: false,
-        imageRendering: 'wadors',
-        thumbnailRendering: 'wadors',
-        enableStudyLazyLoad: true,
-        supportsFuzzyMatching: false,
-        supportsWildcard: true,
-        dicomUploadEnabled: false,
-        omitQuotationForMultipartRequest: true,
-        bulkDataURI: { enabled: true },
-      },
+/**
+ * OHIF's configuration for the Orthanc test (ADR 0153): the product's generator with Orthanc's
+ * DICOMweb on the same origin's /dicom-web (no includefield; Accept's multipart type unquoted,
+ * as Orthanc expects).
+ */
+function orthancAppConfig(): string {
+  return ohifAppConfig({
+    basename: '/',
+    dicomWebRoot: '/dicom-web',
+    server: {
+      name: 'orthanc',
+      friendlyName: 'Orthanc (Radiolens test)',
+      qidoSupportsIncludeField: false,
+      quoteMultipartType: false,
     },
-  ],
-};
-`;
+  });
 }
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-};
 
 export interface OhifServer {
   readonly url: string;
@@ -113,15 +83,15 @@ export async function serveOhif(dist: string, orthancUrl: string): Promise<OhifS
           return;
         }
         if (url.pathname === '/app-config.js') {
-          response.writeHead(200, { ...isolation, 'content-type': TYPES['.js']! });
-          response.end(ohifAppConfig());
+          response.writeHead(200, { ...isolation, 'content-type': OHIF_MEDIA_TYPES['.js']! });
+          response.end(orthancAppConfig());
           return;
         }
         let file = resolve(root, `.${normalize(decodeURIComponent(url.pathname))}`);
         if (!file.startsWith(root + sep) || !(await isFile(file))) file = join(root, 'index.html');
         response.writeHead(200, {
           ...isolation,
-          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'content-type': OHIF_MEDIA_TYPES[extname(file)] ?? 'application/octet-stream',
         });
         response.end(await readFile(file));
       } catch (error) {

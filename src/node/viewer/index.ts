@@ -20,6 +20,7 @@ export { rebaseIndexHtml, rebaseScript, rebaseStylesheet, inlineScripts } from '
 export {
   createOhifRoutes,
   VIEWER_ROOT,
+  OHIF_MEDIA_TYPES,
   type OhifRoutes,
   type OhifRouteOptions,
 } from './ohifRoutes.js';

@@ -22,7 +22,8 @@ import { inlineScripts, rebaseIndexHtml, rebaseScript, rebaseStylesheet } from '
 /** Where the node serves the viewer. */
 export const VIEWER_ROOT = '/ohif';
 
-const TYPES: Record<string, string> = {
+/** The media types of the built app's files, by extension. */
+export const OHIF_MEDIA_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
@@ -77,7 +78,7 @@ export function createOhifRoutes(options: OhifRouteOptions): OhifRoutes {
     const hashes = inlineScripts(html).map((s) =>
       createHash('sha256').update(s, 'utf8').digest('base64'),
     );
-    index = { served: { body: Buffer.from(html), type: TYPES['.html']! }, hashes };
+    index = { served: { body: Buffer.from(html), type: OHIF_MEDIA_TYPES['.html']! }, hashes };
     return index;
   };
 
@@ -88,7 +89,8 @@ export function createOhifRoutes(options: OhifRouteOptions): OhifRoutes {
     if (ext === '.js' || ext === '.css') {
       const text = await readFile(file, 'utf8');
       const changed = ext === '.js' ? rebaseScript(text, base) : rebaseStylesheet(text, base);
-      if (changed !== undefined) served = { body: Buffer.from(changed), type: TYPES[ext]! };
+      if (changed !== undefined)
+        served = { body: Buffer.from(changed), type: OHIF_MEDIA_TYPES[ext]! };
     }
     rewritten.set(file, served);
     return served;
@@ -137,7 +139,7 @@ export function createOhifRoutes(options: OhifRouteOptions): OhifRoutes {
       const { hashes, served: page } = await indexPage();
       if (path === '/app-config.js') {
         const config = ohifAppConfig({ basename: VIEWER_ROOT, dicomWebRoot: options.dicomWebRoot });
-        await send(req, res, hashes, TYPES['.js']!, 'no-store', Buffer.from(config));
+        await send(req, res, hashes, OHIF_MEDIA_TYPES['.js']!, 'no-store', Buffer.from(config));
         return true;
       }
       let file: string;
@@ -156,7 +158,7 @@ export function createOhifRoutes(options: OhifRouteOptions): OhifRoutes {
         return true;
       }
       const cache = HASHED.test(file) ? 'private, max-age=86400, immutable' : 'no-cache';
-      const type = TYPES[extname(file)] ?? 'application/octet-stream';
+      const type = OHIF_MEDIA_TYPES[extname(file)] ?? 'application/octet-stream';
       const changed = await rewrite(file);
       await send(req, res, hashes, type, cache, changed?.body ?? { file, size: info.size });
       return true;
