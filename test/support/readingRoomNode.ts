@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importImages } from '../../src/lifecycle/imports/index.js';
 import { ROLES, UserStore, type Role } from '../../src/node/access/index.js';
-import { loadNodeConfig } from '../../src/node/service/config.js';
-import { createLogger } from '../../src/node/service/log.js';
-import { RadiolensNode } from '../../src/node/service/service.js';
+import type { RadiolensNode } from '../../src/node/service/service.js';
+import { startLoopbackNode } from './loopbackNode.js';
 import { InstanceStore, openNodeDatabase } from '../../src/node/store/index.js';
 import { cookieOf, httpCall } from './httpClient.js';
 import { waitFor } from './node.js';
@@ -66,29 +65,11 @@ export async function startReadingRoomNode(
   });
   const source = imported.imported[0];
   assert.ok(source !== undefined, JSON.stringify(imported.problems));
-  const file = join(dir, 'node.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      http: { allowAddresses: [] },
-      quietPeriodSeconds: 0.5,
-      ...(options.ohifDir === undefined ? {} : { viewer: { ohifDir: options.ohifDir } }),
-    }),
-  );
-  const config = loadNodeConfig(
-    {
-      config: file,
-      data: dataDir,
-      dicomPort: 0,
-      httpPort: 0,
-      host: '127.0.0.1',
-      watch: false,
-      workers: 1,
-    },
-    join(repoRoot, 'models'),
-  );
-  const node = await RadiolensNode.start(config, { logger: createLogger(() => undefined) });
-  const base = `http://127.0.0.1:${node.listeners.http.port}`;
+  const { node, base } = await startLoopbackNode(dir, dataDir, {
+    http: { allowAddresses: [] },
+    quietPeriodSeconds: 0.5,
+    ...(options.ohifDir === undefined ? {} : { viewer: { ohifDir: options.ohifDir } }),
+  });
   const login = async (role: Role): Promise<{ cookie: string; csrf: string }> => {
     const answer = await httpCall(`${base}/api/login`, {
       method: 'POST',

@@ -6,7 +6,7 @@
  * cookie attributes, CSRF, security headers, rate limiting and the audit records, end to end.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,8 +16,9 @@ import { feedbackAnswer } from '../../../test/support/feedback.js';
 import { cookieOf, httpCall, type HttpAnswer } from '../../../test/support/httpClient.js';
 import { ROLES, StudyKeys, UserStore, auditLogPath, type Role } from '../access/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
-import { loadNodeConfig } from './config.js';
 import { sha256OfToken } from './httpAccess.js';
+import { startLoopbackNode } from '../../../test/support/loopbackNode.js';
+import { loadNodeConfig } from './config.js';
 import { createLogger } from './log.js';
 import { RadiolensNode } from './service.js';
 
@@ -93,26 +94,13 @@ describe('every route of a started node, from its OpenAPI document', () => {
     });
     studyUid = stored.instance.studyInstanceUid;
     store.close();
-    const file = join(dir, 'node.json');
     // No address is allowed: loopback is anonymous unless it logs in or shows the token.
-    await writeFile(
-      file,
-      JSON.stringify({ http: { allowAddresses: [], tokenSha256: sha256OfToken(TOKEN) } }),
-    );
-    const config = loadNodeConfig(
-      {
-        config: file,
-        data,
-        dicomPort: 0,
-        httpPort: 0,
-        host: '127.0.0.1',
-        watch: false,
-        workers: 0,
-      },
-      join(repoRoot, 'models'),
-    );
-    node = await RadiolensNode.start(config, { logger: createLogger(() => undefined) });
-    base = `http://127.0.0.1:${node.listeners.http.port}`;
+    ({ node, base } = await startLoopbackNode(
+      dir,
+      data,
+      { http: { allowAddresses: [], tokenSha256: sha256OfToken(TOKEN) } },
+      0,
+    ));
     for (const role of ROLES) sessions.set(role, await session(role));
   });
 

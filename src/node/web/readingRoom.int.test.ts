@@ -21,9 +21,8 @@ import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { waitFor } from '../../../test/support/node.js';
 import { UserStore } from '../access/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
-import { loadNodeConfig } from '../service/config.js';
-import { createLogger } from '../service/log.js';
-import { RadiolensNode } from '../service/service.js';
+import { startLoopbackNode } from '../../../test/support/loopbackNode.js';
+import type { RadiolensNode } from '../service/service.js';
 import type { StudyContext, WorklistAnswer } from './shared/apiTypes.js';
 import { feedbackDraft } from './shared/views.js';
 
@@ -113,32 +112,14 @@ describe('the reading room in a real browser', () => {
       groupByColumn: 'study',
     });
     assert.equal(report.imported.length, SAMPLES.length, JSON.stringify(report.problems));
-    const file = join(dir, 'node.json');
     // The real OHIF app (npm's @ohif/app, fetched once into .cache/ by the product's installer).
     const ohifDir = await ensureOhifApp();
-    await writeFile(
-      file,
-      JSON.stringify({
-        viewer: { ohifDir },
-        http: { allowAddresses: [] },
-        quietPeriodSeconds: 1,
-        worklist: { alertBudget: { maxUrgent: 1, windowHours: 24 } },
-      }),
-    );
-    const config = loadNodeConfig(
-      {
-        config: file,
-        data,
-        dicomPort: 0,
-        httpPort: 0,
-        host: '127.0.0.1',
-        watch: false,
-        workers: 1,
-      },
-      join(repoRoot, 'models'),
-    );
-    node = await RadiolensNode.start(config, { logger: createLogger(() => undefined) });
-    base = `http://127.0.0.1:${node.listeners.http.port}`;
+    ({ node, base } = await startLoopbackNode(dir, data, {
+      viewer: { ohifDir },
+      http: { allowAddresses: [] },
+      quietPeriodSeconds: 1,
+      worklist: { alertBudget: { maxUrgent: 1, windowHours: 24 } },
+    }));
     const store = InstanceStore.open(data);
     try {
       for (const imported of report.imported) {

@@ -17,9 +17,8 @@ import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { waitFor } from '../../../test/support/node.js';
 import { UserStore, auditLogPath } from '../access/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
-import { loadNodeConfig } from '../service/config.js';
-import { createLogger } from '../service/log.js';
-import { RadiolensNode } from '../service/service.js';
+import { startLoopbackNode } from '../../../test/support/loopbackNode.js';
+import type { RadiolensNode } from '../service/service.js';
 import { readAnalysisLog } from '../service/analysisLog.js';
 
 const SAMPLES = ['00000061_012.png', '00000150_002.png', '00001280_004.png', '00001299_000.png'];
@@ -100,29 +99,11 @@ describe('the worklist of a started node', () => {
       groupByColumn: 'study',
     });
     assert.equal(report.imported.length, SAMPLES.length, JSON.stringify(report.problems));
-    const file = join(dir, 'node.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        http: { allowAddresses: [] },
-        quietPeriodSeconds: 1,
-        worklist: { alertBudget: { maxUrgent: 1, windowHours: 24 } },
-      }),
-    );
-    const config = loadNodeConfig(
-      {
-        config: file,
-        data,
-        dicomPort: 0,
-        httpPort: 0,
-        host: '127.0.0.1',
-        watch: false,
-        workers: 1,
-      },
-      join(repoRoot, 'models'),
-    );
-    node = await RadiolensNode.start(config, { logger: createLogger(() => undefined) });
-    base = `http://127.0.0.1:${node.listeners.http.port}`;
+    ({ node, base } = await startLoopbackNode(dir, data, {
+      http: { allowAddresses: [] },
+      quietPeriodSeconds: 1,
+      worklist: { alertBudget: { maxUrgent: 1, windowHours: 24 } },
+    }));
     const login = await httpCall(`${base}/api/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
