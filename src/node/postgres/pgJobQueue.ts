@@ -180,6 +180,21 @@ export class PgJobQueue implements JobQueuePort {
     return result.rowCount === 1;
   }
 
+  /**
+   * Jobs completed at or after `sinceMs` (the database clock), oldest first, at most `limit`:
+   * what an ingest node reads to learn of analyses other processes ran (ADR 0186).
+   */
+  async completedSince(sinceMs: number, limit = 500): Promise<Job[]> {
+    const result = await query<PgJobRow>(
+      this.pool,
+      'reading completed jobs',
+      `SELECT * FROM jobs WHERE state = 'done' AND completed_at >= $1
+       ORDER BY completed_at, id LIMIT $2`,
+      [sinceMs, limit],
+    );
+    return result.rows.map(toJob);
+  }
+
   async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
     const now = await this.now(this.pool);
     const updated = await query(

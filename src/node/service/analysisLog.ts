@@ -85,6 +85,19 @@ export class AnalysisLog {
       );
   }
 
+  /** Whether the job's analysis is recorded. */
+  has(jobId: number): boolean {
+    return this.db.prepare('SELECT 1 FROM analyses WHERE job_id = ?').get(jobId) !== undefined;
+  }
+
+  /** When the latest recorded analysis completed (ms), 0 when none is. */
+  latestCompletedAt(): number {
+    const row = this.db.prepare('SELECT MAX(completed_at) AS at FROM analyses').get() as {
+      at: number | null;
+    };
+    return row.at ?? 0;
+  }
+
   list(filter: { mode?: AnalysisMode; model?: string } = {}): AnalysisLogEntry[] {
     return selectEntries(this.db, filter);
   }

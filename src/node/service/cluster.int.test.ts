@@ -14,6 +14,7 @@ import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import Database from 'better-sqlite3';
 import { withTestDatabase } from '../../../test/support/postgres.js';
 import { OwnPostgres } from '../../../test/support/ownPostgres.js';
 import { NetworkNamespace } from '../../../test/support/netns.js';
@@ -26,6 +27,7 @@ import {
   type ChestStudy,
 } from '../../../test/support/node.js';
 import { TEST_DELAY_ENV } from './worker.js';
+import { DATABASE_FILE_NAME } from '../store/index.js';
 
 const running = new Set<ServeProcess>();
 after(async () => {
@@ -254,6 +256,33 @@ test('2 ingest nodes and 2 workers on PostgreSQL: a worker SIGKILLed mid-job and
           assert.equal(receiver.deliveriesOf(study), 1, 'each study delivered exactly once');
         }
         assert.equal(receiver.bodies.length, studies.length, 'no other delivery at all');
+
+        // The ingest nodes run no analyses (--workers 0), yet each lists the analyses of its
+        // own three studies — and only those — and keeps their SR, SC and Parametric Map
+        // beside the originals, for its worklist and viewer (ADR 0186).
+        for (const [node, mine] of [
+          ['ingest-a', studies.filter((_, i) => i % 2 === 0)],
+          ['ingest-b', studies.filter((_, i) => i % 2 === 1)],
+        ] as const) {
+          const index = (): { studies: string[]; results: number } => {
+            const local = new Database(join(work, node, DATABASE_FILE_NAME), { readonly: true });
+            try {
+              const rows = local
+                .prepare("SELECT study_instance_uid FROM analyses WHERE mode = 'clinical'")
+                .all() as { study_instance_uid: string }[];
+              const results = local.prepare('SELECT COUNT(*) AS n FROM result_instances').get() as {
+                n: number;
+              };
+              return { studies: rows.map((r) => r.study_instance_uid).sort(), results: results.n };
+            } finally {
+              local.close();
+            }
+          };
+          await waitFor(`${node} to list its analyses`, () => index().studies.length >= 3, 30_000);
+          const seen = index();
+          assert.deepEqual(seen.studies, mine.map((study) => study.studyInstanceUid).sort());
+          assert.equal(seen.results, 3 * 3, 'SR, SC and Parametric Map of each of its studies');
+        }
 
         const jobs = await db.pool.query<{ key: string; state: string; attempts: number }>(
           'SELECT key, state, attempts FROM jobs ORDER BY id',

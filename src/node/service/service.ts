@@ -54,6 +54,7 @@ import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
 import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
 import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
+import { ClusterResults } from './clusterResults.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
 /** The analysis thread yields the CPU to ingest when both want it (ADR 0128). */
@@ -240,6 +241,8 @@ export class RadiolensNode {
       readonly analysisThreads: readonly AnalysisThread[];
       readonly lock: DataDirLock;
       readonly drift: DriftSchedule | null;
+      /** On a shared database: the analyses worker processes ran on this node's studies. */
+      readonly clusterResults: ClusterResults | null;
     },
     private readonly logger: NodeLogger,
     private readonly version: string,
@@ -565,6 +568,22 @@ export class RadiolensNode {
         );
       });
       closers.push(() => timer.stop());
+      // On a shared database, analyses run by worker processes join this node's worklist and
+      // viewer (ADR 0186); its own job workers record theirs directly.
+      const queueOfCluster = cluster?.queue;
+      const clusterResults =
+        queueOfCluster === undefined
+          ? null
+          : new ClusterResults({
+              completedSince: (since) => queueOfCluster.completedSince(since),
+              store,
+              analysisLog,
+              dataDir: config.dataDir,
+              logger,
+              onResult: () => worklistChanges.notify('result'),
+            });
+      clusterResults?.start();
+      closers.push(async () => clusterResults?.stop());
       for (const worker of workers) worker.start();
       deliverer.start();
       // Another process took this node id after our lease ran out (we were cut off): its
@@ -614,6 +633,7 @@ export class RadiolensNode {
           analysisThreads,
           lock,
           drift,
+          clusterResults,
         },
         logger,
         options.version ?? '0.0.0',
@@ -794,6 +814,7 @@ export class RadiolensNode {
       db,
       lock,
       drift,
+      clusterResults,
     } = this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
@@ -804,6 +825,7 @@ export class RadiolensNode {
     // 3. Sends in flight finish; what is pending stays in the outbox for the next start.
     await deliverer.stop();
     await drift?.stop();
+    await clusterResults?.stop();
     await Promise.all(analysisThreads.map((thread) => thread.close()));
     await sessions.dispose();
     await pool.close();

@@ -323,13 +323,15 @@ export class JobWorker {
         if (current.abandoned) return;
       }
       const ran = outcome.model === null ? null : `${outcome.model.id}@${outcome.model.version}`;
-      if (ran !== null && (outcome.record?.sources.length ?? 0) > 0) {
-        const accession = outcome.record?.sources[0]?.dataset['AccessionNumber'];
+      const analysed = ran !== null && (outcome.record?.sources.length ?? 0) > 0;
+      const accession = outcome.record?.sources[0]?.dataset['AccessionNumber'];
+      const accessionNumber =
+        typeof accession === 'string' && accession.trim() !== '' ? accession.trim() : null;
+      if (analysed) {
         this.options.analysisLog?.record({
           jobId: job.id,
           studyInstanceUid: job.studyInstanceUid,
-          accessionNumber:
-            typeof accession === 'string' && accession.trim() !== '' ? accession.trim() : null,
+          accessionNumber,
           model: ran,
           mode: shadow ? 'shadow' : 'clinical',
           completedAt: Date.now(),
@@ -341,6 +343,18 @@ export class JobWorker {
         outputs,
         outboxItems: items.length,
         ...(outputs === 0 ? { reason: outcome.problem ?? 'nothing to analyse' } : {}),
+        // Where the analysis lies, by absolute path on the shared storage, so that the ingest
+        // node of a cluster can put it on its worklist and in its viewer (ADR 0186).
+        ...(analysed
+          ? {
+              analysis: {
+                mode: shadow ? 'shadow' : 'clinical',
+                accessionNumber,
+                summary: outcome.outputs.summary,
+                results: shadow ? [] : dicomArtifacts(outcome.artifacts).map((a) => a.path),
+              },
+            }
+          : {}),
       });
       if (!completed) {
         logger.warn('job-lease-lost', fields);
