@@ -31,6 +31,8 @@ need make build-essential
 # create throw-away databases on (ADR 0181); checked below for running, not only installed.
 need pg_ctlcluster postgresql
 need psql postgresql
+# The cluster test cuts a worker's network in a namespace of its own (ip netns, veth).
+need ip iproute2
 # The training recipe's smoke test runs on Debian's PyTorch (built for /usr/bin/python3).
 /usr/bin/python3 -c 'import torch, PIL, numpy' >/dev/null 2>&1 || missing+=(python3-torch python3-pil python3-numpy)
 
