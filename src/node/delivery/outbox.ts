@@ -141,12 +141,49 @@ export type SettleOutcome =
   /** The destination refused this content; resending the same bytes cannot succeed. */
   | { readonly status: 'rejected'; readonly reason: string };
 
+/** How an outbox retries a send: the options with the shared defaults filled in. */
+export interface SendRetryPolicy {
+  readonly maxAttempts: number | undefined;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export function sendRetryPolicy(
+  options: Pick<OutboxOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'>,
+): SendRetryPolicy {
+  return {
+    maxAttempts: options.maxAttempts,
+    backoffBaseMs: options.backoffBaseMs ?? OUTBOX_DEFAULTS.backoffBaseMs,
+    backoffMaxMs: options.backoffMaxMs ?? OUTBOX_DEFAULTS.backoffMaxMs,
+  };
+}
+
+/**
+ * What a send that did not deliver does to its entry, the same for every backend: one more
+ * attempt; a rejection, or the last allowed attempt, fails it for good; otherwise it is due
+ * again after the backoff.
+ */
+export function afterFailedSend(
+  attemptsBefore: number,
+  outcome: Exclude<SettleOutcome, { status: 'delivered' }>,
+  policy: SendRetryPolicy,
+  now: number,
+): { readonly state: OutboxState; readonly attempts: number; readonly availableAt: number } {
+  const attempts = attemptsBefore + 1;
+  const giveUp =
+    outcome.status === 'rejected' ||
+    (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts);
+  return {
+    state: giveUp ? 'failed' : 'pending',
+    attempts,
+    availableAt: now + backoffDelay(attempts, policy.backoffBaseMs, policy.backoffMaxMs),
+  };
+}
+
 export class Outbox {
   /** The outbox's clock (injectable for tests); availableAt values are on it. */
   readonly now: () => number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffMaxMs: number;
-  private readonly maxAttempts: number | undefined;
+  private readonly retry: SendRetryPolicy;
   readonly claimMs: number;
 
   constructor(
@@ -154,9 +191,7 @@ export class Outbox {
     options: OutboxOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.backoffBaseMs = options.backoffBaseMs ?? OUTBOX_DEFAULTS.backoffBaseMs;
-    this.backoffMaxMs = options.backoffMaxMs ?? OUTBOX_DEFAULTS.backoffMaxMs;
-    this.maxAttempts = options.maxAttempts;
+    this.retry = sendRetryPolicy(options);
     this.claimMs = options.claimMs ?? OUTBOX_DEFAULTS.claimMs;
     ensureOutboxSchema(db);
   }
@@ -264,24 +299,14 @@ export class Outbox {
           .run(now, row.id);
         return 'delivered';
       }
-      const attempts = row.attempts + 1;
-      const giveUp =
-        outcome.status === 'rejected' ||
-        (this.maxAttempts !== undefined && attempts >= this.maxAttempts);
-      const state: OutboxState = giveUp ? 'failed' : 'pending';
+      const next = afterFailedSend(row.attempts, outcome, this.retry, now);
       this.db
         .prepare(
           `UPDATE outbox SET state = ?, attempts = ?, last_error = ?, available_at = ?,
              claimed_until = NULL, claim_token = NULL WHERE id = ?`,
         )
-        .run(
-          state,
-          attempts,
-          outcome.reason,
-          now + backoffDelay(attempts, this.backoffBaseMs, this.backoffMaxMs),
-          row.id,
-        );
-      return state;
+        .run(next.state, next.attempts, outcome.reason, next.availableAt, row.id);
+      return next.state;
     });
     return settle.immediate();
   }

@@ -10,7 +10,9 @@ import { RadiolensError } from '../../foundation/core/index.js';
 import {
   OUTBOX_DEFAULTS,
   accepts,
-  backoffDelay,
+  afterFailedSend,
+  sendRetryPolicy,
+  type SendRetryPolicy,
   destinationLabel,
   type ClaimedEntry,
   type DeliveryPayload,
@@ -71,9 +73,7 @@ const EXPIRED_CLAIM = 'claim expired before the send finished (process crashed o
 
 export class PgOutbox implements OutboxPort {
   private readonly injectedNow: (() => number) | undefined;
-  private readonly backoffBaseMs: number;
-  private readonly backoffMaxMs: number;
-  private readonly maxAttempts: number | undefined;
+  private readonly retry: SendRetryPolicy;
   private readonly nodeId: string | null;
   readonly claimMs: number;
 
@@ -83,9 +83,7 @@ export class PgOutbox implements OutboxPort {
     options: PgOutboxOptions = {},
   ) {
     this.injectedNow = options.now;
-    this.backoffBaseMs = options.backoffBaseMs ?? OUTBOX_DEFAULTS.backoffBaseMs;
-    this.backoffMaxMs = options.backoffMaxMs ?? OUTBOX_DEFAULTS.backoffMaxMs;
-    this.maxAttempts = options.maxAttempts;
+    this.retry = sendRetryPolicy(options);
     this.claimMs = options.claimMs ?? OUTBOX_DEFAULTS.claimMs;
     this.nodeId = options.nodeId ?? null;
   }
@@ -186,25 +184,15 @@ export class PgOutbox implements OutboxPort {
         );
         return 'delivered';
       }
-      const attempts = row.attempts + 1;
-      const giveUp =
-        outcome.status === 'rejected' ||
-        (this.maxAttempts !== undefined && attempts >= this.maxAttempts);
-      const state: OutboxState = giveUp ? 'failed' : 'pending';
+      const next = afterFailedSend(row.attempts, outcome, this.retry, now);
       await query(
         client,
         'settling an outbox entry',
         `UPDATE outbox SET state = $2, attempts = $3, last_error = $4, available_at = $5,
            claimed_until = NULL, claim_token = NULL, node_id = NULL WHERE id = $1`,
-        [
-          row.id,
-          state,
-          attempts,
-          outcome.reason,
-          now + backoffDelay(attempts, this.backoffBaseMs, this.backoffMaxMs),
-        ],
+        [row.id, next.state, next.attempts, outcome.reason, next.availableAt],
       );
-      return state;
+      return next.state;
     });
   }
 
