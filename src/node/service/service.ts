@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { AnalysisThread, ModelSessions } from '../../inference/analysis/index.js';
+import { AnalysisThread } from '../../inference/analysis/index.js';
 import { AuditLog } from '../../foundation/audit/index.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import {
@@ -35,7 +35,7 @@ import { createOhifRoutes } from '../viewer/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
-import { InferencePool, ModelRegistry } from '../../inference/models/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
 import { JobQueue, type JobQueuePort } from '../queue/index.js';
 import { ClusterMember, type ClusterEvent } from '../postgres/index.js';
 import {
@@ -236,8 +236,6 @@ export class RadiolensNode {
       readonly timer: StudyStabilityTimer;
       readonly workers: readonly JobWorker[];
       readonly deliverer: OutboxDeliverer;
-      readonly sessions: ModelSessions;
-      readonly pool: InferencePool;
       readonly analysisThreads: readonly AnalysisThread[];
       readonly lock: DataDirLock;
       readonly drift: DriftSchedule | null;
@@ -316,15 +314,9 @@ export class RadiolensNode {
       const queuePort: JobQueue | JobQueuePort = cluster?.queue ?? queue!;
       const outboxPort: Outbox | OutboxPort = cluster?.outbox ?? outbox!;
       const registry = new ModelRegistry(config.modelsDir);
-      // Models run in worker threads, never on the event loop that answers C-STORE; and
-      // onnxruntime leaves one core to ingest, so an analysis never starves it (ADR 0121).
-      const pool = new InferencePool({
-        intraOpThreads: Math.max(1, availableParallelism() - 1),
-      });
-      const sessions = new ModelSessions({ pool });
       // The whole analysis (decode, model input, heatmaps, encoding — not only the model) runs
       // in a thread of its own per job worker, so none of it holds back a C-STORE
-      // acknowledgement (ADR 0128).
+      // acknowledgement (ADR 0128); onnxruntime leaves one core to ingest (ADR 0121).
       const analysisThreads = Array.from(
         { length: config.workers },
         () =>
@@ -336,8 +328,6 @@ export class RadiolensNode {
       );
       closers.push(async () => {
         await Promise.all(analysisThreads.map((thread) => thread.close()));
-        await sessions.dispose();
-        await pool.close();
       });
 
       // On a shared database, claim only while this node's lease is fresh (ADR 0183).
@@ -373,8 +363,7 @@ export class RadiolensNode {
             queue: queuePort,
             outbox: outboxPort,
             registry,
-            sessions,
-            analysisThread: analysisThreads[i]!,
+            analysis: { thread: analysisThreads[i]! },
             destinations: config.destinations.map((d) => d.destination),
             dataDir: config.dataDir,
             logger,
@@ -628,8 +617,6 @@ export class RadiolensNode {
           timer,
           workers,
           deliverer,
-          sessions,
-          pool,
           analysisThreads,
           lock,
           drift,
@@ -808,8 +795,6 @@ export class RadiolensNode {
       timer,
       workers,
       deliverer,
-      sessions,
-      pool,
       analysisThreads,
       db,
       lock,
@@ -827,8 +812,6 @@ export class RadiolensNode {
     await drift?.stop();
     await clusterResults?.stop();
     await Promise.all(analysisThreads.map((thread) => thread.close()));
-    await sessions.dispose();
-    await pool.close();
     const cluster = this.parts.cluster;
     const counts =
       cluster === null

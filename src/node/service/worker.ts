@@ -61,13 +61,12 @@ export interface JobWorkerOptions {
   readonly queue: JobQueue | JobQueuePort;
   readonly outbox: Outbox | OutboxPort;
   readonly registry: ModelRegistry;
-  /** One set of loaded models for the whole process. */
-  readonly sessions: ModelSessions;
   /**
-   * Where analyses run: a thread of their own, as the node does (ADR 0128), so that none of
-   * an analysis blocks ingest; absent, on this thread with `sessions`.
+   * Where analyses run: a thread of their own, as `serve` and `radiolens worker` do (ADR 0128),
+   * so that none of an analysis blocks the event loop; or this thread, with a set of loaded
+   * models (tests of the worker's own logic).
    */
-  readonly analysisThread?: AnalysisThread;
+  readonly analysis: { readonly thread: AnalysisThread } | { readonly sessions: ModelSessions };
   readonly destinations: readonly Destination[];
   readonly dataDir: string;
   readonly logger: NodeLogger;
@@ -271,21 +270,22 @@ export class JobWorker {
         return;
       }
       const files = studyFilesOf(job, store, this.options.dataDir);
-      const analysis = {
+      const request = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
         ...(this.options.patientIdSystem === undefined
           ? {}
           : { patientIdentifierSystem: this.options.patientIdSystem }),
       };
+      const where = this.options.analysis;
       const run =
-        this.options.analysisThread === undefined
-          ? await analyzeFiles(files, {
-              ...analysis,
+        'thread' in where
+          ? await where.thread.analyze(files, request)
+          : await analyzeFiles(files, {
+              ...request,
               registry: this.options.registry,
-              sessions: this.options.sessions,
-            })
-          : await this.options.analysisThread.analyze(files, analysis);
+              sessions: where.sessions,
+            });
       if (current.abandoned) return;
       const outcome = run.studies.find((s) => s.studyInstanceUid === job.studyInstanceUid);
       if (outcome === undefined) {

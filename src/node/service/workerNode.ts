@@ -10,8 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { AnalysisThread, ModelSessions } from '../../inference/analysis/index.js';
-import { InferencePool, ModelRegistry } from '../../inference/models/index.js';
+import { AnalysisThread } from '../../inference/analysis/index.js';
+import { ModelRegistry } from '../../inference/models/index.js';
 import { OutboxDeliverer } from '../delivery/index.js';
 import { ClusterMember } from '../postgres/index.js';
 import { clusterHealth, logClusterEvent, type HealthCondition } from './service.js';
@@ -41,8 +41,6 @@ export class RadiolensWorker {
       readonly cluster: ClusterMember;
       readonly workers: readonly JobWorker[];
       readonly deliverer: OutboxDeliverer | null;
-      readonly sessions: ModelSessions;
-      readonly pool: InferencePool;
       readonly analysisThreads: readonly AnalysisThread[];
       readonly http: Server;
     },
@@ -75,10 +73,6 @@ export class RadiolensWorker {
         void holder.worker?.stop().finally(() => options.onLeaseLost?.());
       },
     });
-    const pool = new InferencePool({
-      intraOpThreads: config.threads ?? Math.max(1, availableParallelism()),
-    });
-    const sessions = new ModelSessions({ pool });
     // Each job worker analyses in a thread of its own (ADR 0128): the event loop keeps the
     // node lease beating and /health answering however long an analysis runs, and two job
     // workers use two cores for our own work, not one event loop between them.
@@ -112,8 +106,7 @@ export class RadiolensWorker {
             queue: cluster.queue,
             outbox: cluster.outbox,
             registry,
-            sessions,
-            analysisThread: analysisThreads[i]!,
+            analysis: { thread: analysisThreads[i]! },
             destinations: config.destinations.map((d) => d.destination),
             dataDir: config.dataDir,
             logger,
@@ -149,7 +142,7 @@ export class RadiolensWorker {
       const worker = new RadiolensWorker(
         config,
         port,
-        { cluster, workers, deliverer, sessions, pool, analysisThreads, http: server },
+        { cluster, workers, deliverer, analysisThreads, http: server },
         logger,
         version,
       );
@@ -172,8 +165,6 @@ export class RadiolensWorker {
     } catch (error) {
       http?.close();
       await closeThreads().catch(() => undefined);
-      await sessions.dispose().catch(() => undefined);
-      await pool.close().catch(() => undefined);
       await cluster.stop();
       throw error;
     }
@@ -224,14 +215,12 @@ export class RadiolensWorker {
 
   private async drain(): Promise<void> {
     const graceMs = this.config.shutdownGraceSeconds * 1000;
-    const { cluster, workers, deliverer, sessions, pool, analysisThreads, http } = this.parts;
+    const { cluster, workers, deliverer, analysisThreads, http } = this.parts;
     this.logger.info('worker-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // No new claims; a running job finishes within the grace period or is given back.
     await Promise.all(workers.map((worker) => worker.stop(graceMs)));
     await deliverer?.stop();
     await Promise.all(analysisThreads.map((thread) => thread.close()));
-    await sessions.dispose();
-    await pool.close();
     const counts = cluster.snapshot();
     // The lease last: anything still held under this node id is given back at once.
     await cluster.stop();
