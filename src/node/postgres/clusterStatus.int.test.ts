@@ -49,7 +49,7 @@ test('cluster status: live, stopped and expired nodes, the queue by state with t
       'worker-gone': 'worker:expired',
       'worker-stopped': 'worker:stopped',
     });
-    assert.equal(status.schemaVersion, 2);
+    assert.equal(status.schemaVersion, 3);
     assert.deepEqual(
       [status.jobs.queued, status.jobs.running, status.jobs.done, status.jobs.failed],
       [1, 1, 1, 0],
