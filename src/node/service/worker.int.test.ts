@@ -309,3 +309,40 @@ test('a shadow job keeps its results in the node and delivers nothing; a live jo
     assert.deepEqual(timer.dueStudies(), [], 'its own results do not make the study due again');
   });
 });
+
+test("on a shared queue, another ingest node's study is analysed and delivered but neither logged nor stored here (ADR 0186)", async () => {
+  await withNodeParts(async ({ dir, store, queue, outbox, registry, sessions, lines }) => {
+    // The study lives only in the other node's folder; the job names its files (ADR 0183).
+    const study = await makeChestStudy(dir, { name: 'OTHER^NODE', id: 'PID-O' });
+    queue.enqueue({
+      key: 'other-node-study',
+      studyInstanceUid: study.studyInstanceUid,
+      model: 'cxr-pneumonia@1.2.0',
+      payload: { files: [study.file] },
+    });
+    const analysisLog = new AnalysisLog(store.db);
+    const worker = new JobWorker('w', {
+      store,
+      queue,
+      outbox,
+      registry,
+      analysis: { sessions },
+      destinations: [parseDestination(`file://${join(dir, 'out')}`)],
+      dataDir: store.dataDir,
+      logger: createLogger((line) => lines.push(line)),
+      leaseMs: 10_000,
+      analysisLog,
+    });
+    assert.equal(await worker.runOnce(), true);
+    const job = queue.get('other-node-study');
+    assert.equal(job?.state, 'done');
+    assert.ok(Number(job?.result?.['outputs']) > 0, 'analysed');
+    assert.ok(outbox.entries().length > 0, 'delivered from here');
+    assert.deepEqual(analysisLog.list(), [], "not on this node's worklist");
+    assert.deepEqual(store.studyInstances(study.studyInstanceUid), [], 'nothing stored here');
+    const count = store.db.prepare('SELECT COUNT(*) AS n FROM result_instances').get() as {
+      n: number;
+    };
+    assert.equal(count.n, 0, 'no result objects stored here');
+  });
+});

@@ -304,8 +304,11 @@ export class JobWorker {
       // The clinical results join the study in the node's own store, so that its DICOMweb —
       // and the OHIF Viewer it serves — shows the SR, the heatmap SC and the Parametric Map
       // beside the originals (ADR 0195). A shadow model's results stay out of the viewer. A
-      // worker process has no store of its own (ADR 0183): its results are delivered only.
-      if (!shadow && store !== undefined) {
+      // worker process has no store of its own (ADR 0183), and on a shared queue this node may
+      // run another ingest node's study: those results are delivered only here, and join the
+      // study's own node from the shared queue (ADR 0186).
+      const ours = store !== undefined && store.studyInstances(job.studyInstanceUid).length > 0;
+      if (!shadow && ours) {
         for (const artifact of dicomArtifacts(outcome.artifacts)) {
           await store.storeResult(await readFile(artifact.path), {
             source: `result of job ${job.id}`,
@@ -327,7 +330,7 @@ export class JobWorker {
       const accession = outcome.record?.sources[0]?.dataset['AccessionNumber'];
       const accessionNumber =
         typeof accession === 'string' && accession.trim() !== '' ? accession.trim() : null;
-      if (analysed) {
+      if (analysed && ours) {
         this.options.analysisLog?.record({
           jobId: job.id,
           studyInstanceUid: job.studyInstanceUid,
