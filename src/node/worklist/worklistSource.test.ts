@@ -111,3 +111,56 @@ it('latest live analysis per study and model id, failures until a success, answe
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('a node on a shared database (its job queue in PostgreSQL, no jobs table here) lists its analyses', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-worklist-shared-'));
+  const data = join(dir, 'data');
+  const db = openNodeDatabase(data);
+  try {
+    const store = InstanceStore.onDatabase(data, db);
+    const { instance } = await store.storeInstance(
+      syntheticInstance({ study: 'shared', instance: '1' }),
+      { source: 'test' },
+    );
+    await mkdir(join(data, 'results', '7'), { recursive: true });
+    await writeFile(
+      join(data, 'results', '7', 'analysis.json'),
+      JSON.stringify({
+        findings: [
+          {
+            sopInstanceUid: instance.sopInstanceUid,
+            label: 'pneumonia',
+            code: { meaning: 'Pneumonia' },
+            probability: 0.8,
+            threshold: 0.5,
+            ood: null,
+          },
+        ],
+        warnings: [],
+        caveats: [],
+      }),
+    );
+    new AnalysisLog(db).record({
+      jobId: 7,
+      studyInstanceUid: instance.studyInstanceUid,
+      accessionNumber: null,
+      model: 'cxr-pneumonia@1.2.0',
+      mode: 'clinical',
+      completedAt: 1000,
+      summaryPath: join('results', '7', 'analysis.json'),
+    });
+    assert.equal(
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").get(),
+      undefined,
+      'no job queue in this database',
+    );
+    const entries = new WorklistSource(db, { dataDir: data, studyKeyOf: () => 'key' }).entries();
+    assert.deepEqual(
+      entries.map((e) => [e.model, e.status, e.finding?.probability ?? null]),
+      [['cxr-pneumonia@1.2.0', 'analysed', 0.8]],
+    );
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -147,9 +147,10 @@ export class WorklistSource {
   }
 
   entries(): WorklistEntry[] {
-    const hasAnalyses = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analyses'")
-      .get();
+    const hasTable = (name: string): boolean =>
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
+      undefined;
+    const hasAnalyses = hasTable('analyses');
     const analyses = hasAnalyses
       ? (this.db
           .prepare(
@@ -162,11 +163,15 @@ export class WorklistSource {
     const latest = new Map<string, AnalysisRow>();
     for (const row of analyses)
       latest.set(`${row.study_instance_uid}|${modelIdOf(row.model)}`, row);
-    const failed = this.db
-      .prepare(
-        `SELECT study_instance_uid, model, payload FROM jobs WHERE state = 'failed' ORDER BY id`,
-      )
-      .all() as { study_instance_uid: string; model: string; payload: string }[];
+    // On a shared database the job queue is in PostgreSQL, not here (ADR 0183): failed jobs
+    // of a cluster are not listed yet (ADR 0186 records only completed analyses).
+    const failed = hasTable('jobs')
+      ? (this.db
+          .prepare(
+            `SELECT study_instance_uid, model, payload FROM jobs WHERE state = 'failed' ORDER BY id`,
+          )
+          .all() as { study_instance_uid: string; model: string; payload: string }[])
+      : [];
     const arrival = this.db.prepare(
       'SELECT MIN(received_at) AS at FROM instances WHERE study_instance_uid = ?',
     );
