@@ -14,6 +14,7 @@ import { toModelInput } from '../../inference/imaging/index.js';
 import { createModelRunner, ModelRegistry } from '../../inference/models/index.js';
 import { readGreyImage } from '../../inference/imaging/index.js';
 import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
+import { packageLabel } from '../labelledImages.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 
@@ -71,14 +72,7 @@ export const faithfulnessCommand: CommandModule = (program: Command) => {
           id,
           version,
         );
-        const labelId = opts.label ?? pkg.manifest.labels[0]!.id;
-        const labelIndex = pkg.manifest.labels.findIndex((l) => l.id === labelId);
-        if (labelIndex < 0) {
-          throw new RadiolensError(
-            'E_BAD_INPUT',
-            `${id} has no label "${labelId}" — its labels are ${pkg.manifest.labels.map((l) => l.id).join(', ')}`,
-          );
-        }
+        const { labelId, labelIndex } = packageLabel(pkg, opts.label);
         if (opts.baseline !== 'blur' && opts.baseline !== 'mean') {
           throw new RadiolensError(
             'E_BAD_INPUT',

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
-import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import { resizeArea } from '../../inference/imaging/index.js';
 import { LUNG_GRID, LungSegmenter } from '../../inference/lungField/index.js';
@@ -15,7 +14,8 @@ import {
   runLocalisation,
   type RegionSource,
 } from '../../lifecycle/localisation/index.js';
-import { PATIENT_COLUMNS, DEFAULT_BOOTSTRAP_SEED } from '../../lifecycle/validation/index.js';
+import { DEFAULT_BOOTSTRAP_SEED } from '../../lifecycle/validation/index.js';
+import { packageLabel, readImageRows } from '../labelledImages.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 
@@ -104,31 +104,9 @@ export const localisationCommand: CommandModule = (program: Command) => {
             'nothing to measure against: give --boxes or --masks (annotated regions) and/or --lung-masks, or install cxr-lungs (--lungs)',
           );
         }
-        const labelId = opts.label ?? pkg.manifest.labels[0]!.id;
-        const labelIndex = pkg.manifest.labels.findIndex((l) => l.id === labelId);
-        if (labelIndex < 0) {
-          throw new RadiolensError(
-            'E_BAD_INPUT',
-            `${id} has no label "${labelId}" — its labels are ${pkg.manifest.labels.map((l) => l.id).join(', ')}`,
-          );
-        }
-        const labelsPath = resolve(opts.labels);
-        const table = readCsvFile(labelsPath);
-        requireColumns(table, [
-          'image',
-          ...(typeof opts.patientColumn === 'string' ? [opts.patientColumn] : []),
-        ]);
-        const patientColumn =
-          opts.patientColumn === false
-            ? null
-            : (opts.patientColumn ??
-              PATIENT_COLUMNS.find((c) => table.columns.includes(c)) ??
-              null);
-        const items = table.rows.map((row) => ({
-          image: (row['image'] ?? '').trim(),
-          path: resolve(labelsPath, '..', (row['image'] ?? '').trim()),
-          patient: patientColumn === null ? null : (row[patientColumn] ?? '').trim(),
-        }));
+        const { labelId, labelIndex } = packageLabel(pkg, opts.label);
+        const { table, imageRow } = readImageRows(opts.labels, opts.patientColumn);
+        const items = table.rows.map(imageRow);
         const regions: RegionSource | null = opts.boxes
           ? boxesFromCsv(resolve(opts.boxes), opts.finding ? { finding: opts.finding } : {})
           : opts.masks

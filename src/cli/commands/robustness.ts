@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
-import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
 import { ModelRegistry, type ModelPackage } from '../../inference/models/index.js';
 import {
   describeWindowing,
@@ -14,7 +13,8 @@ import {
   summariseRobustness,
   type RobustnessReport,
 } from '../../lifecycle/robustness/index.js';
-import { DEFAULT_BOOTSTRAP_SEED, PATIENT_COLUMNS } from '../../lifecycle/validation/index.js';
+import { DEFAULT_BOOTSTRAP_SEED } from '../../lifecycle/validation/index.js';
+import { packageLabel, readImageRows } from '../labelledImages.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 
@@ -119,27 +119,9 @@ export const robustnessCommand: CommandModule = (program: Command) => {
           version,
         );
         const pkg = withDefaultWindow(installed, opts.defaultWindow);
-        const labelId = opts.label ?? pkg.manifest.labels[0]!.id;
-        const labelIndex = pkg.manifest.labels.findIndex((l) => l.id === labelId);
-        if (labelIndex < 0) {
-          throw new RadiolensError(
-            'E_BAD_INPUT',
-            `${id} has no label "${labelId}" — its labels are ${pkg.manifest.labels.map((l) => l.id).join(', ')}`,
-          );
-        }
+        const { labelId, labelIndex } = packageLabel(pkg, opts.label);
         const threshold = pkg.manifest.labels[labelIndex]!.threshold;
-        const labelsPath = resolve(opts.labels);
-        const table = readCsvFile(labelsPath);
-        requireColumns(table, [
-          'image',
-          ...(typeof opts.patientColumn === 'string' ? [opts.patientColumn] : []),
-        ]);
-        const patientColumn =
-          opts.patientColumn === false
-            ? null
-            : (opts.patientColumn ??
-              PATIENT_COLUMNS.find((c) => table.columns.includes(c)) ??
-              null);
+        const { table, patientColumn, imageRow } = readImageRows(opts.labels, opts.patientColumn);
         const keep = opts.splits ? await splitImages(opts.splits, opts.split) : null;
         const rows = table.rows.filter(
           (row) => keep === null || keep.has((row['image'] ?? '').trim()),
@@ -153,22 +135,14 @@ export const robustnessCommand: CommandModule = (program: Command) => {
           );
         }
         const out = resolve(opts.out);
-        const run = await runRobustness(
-          pkg,
-          rows.map((row) => ({
-            image: (row['image'] ?? '').trim(),
-            path: resolve(labelsPath, '..', (row['image'] ?? '').trim()),
-            patient: patientColumn === null ? null : (row[patientColumn] ?? '').trim(),
-          })),
-          {
-            labelIndex,
-            ...(opts.view === undefined ? {} : { viewPosition: opts.view.toUpperCase() }),
-            ...(opts.keepFiles ? { keepIn: join(out, 'versions') } : {}),
-            onProgress: (done, total) => {
-              if (process.stderr.isTTY) process.stderr.write(`\rrobustness ${done}/${total}`);
-            },
+        const run = await runRobustness(pkg, rows.map(imageRow), {
+          labelIndex,
+          ...(opts.view === undefined ? {} : { viewPosition: opts.view.toUpperCase() }),
+          ...(opts.keepFiles ? { keepIn: join(out, 'versions') } : {}),
+          onProgress: (done, total) => {
+            if (process.stderr.isTTY) process.stderr.write(`\rrobustness ${done}/${total}`);
           },
-        );
+        });
         if (process.stderr.isTTY) process.stderr.write('\n');
         if (run.failed.length > 0) {
           // Dropping images silently would bias every number in the report.
