@@ -50,7 +50,14 @@ export const validationReportSchema = z.looseObject({
         npv: proportion,
       }),
       calibration: z
-        .looseObject({ brier: z.number(), ece: z.number(), mce: z.number() })
+        .looseObject({
+          brier: z.number(),
+          ece: z.number(),
+          mce: z.number(),
+          consistency: z
+            .looseObject({ medianEce: z.number(), upperEce: z.number(), resamples: z.int() })
+            .optional(),
+        })
         .nullable(),
     }),
   ),

@@ -350,3 +350,53 @@ test("model card: where the heatmap lies, stable decisions and the OOD flag's me
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('model card: an ECE is read against what perfect calibration shows on that many cases', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-card-'));
+  try {
+    const pkg = await writeTestModelPackage(join(work, 'm'));
+    const report = validation(7, 0.2, 'site.csv');
+    const label = report.labels[0]!;
+    const withCalibration = (ece: number, upperEce: number) =>
+      validationReportSchema.parse({
+        ...report,
+        labels: [
+          {
+            ...label,
+            calibration: {
+              ...label.calibration!,
+              ece,
+              consistency: { medianEce: upperEce * 0.7, upperEce, resamples: 2000 },
+            },
+          },
+        ],
+      });
+    const card = (r: ReturnType<typeof withCalibration>) =>
+      renderModelCard({
+        manifest: pkg.manifest,
+        trainingRun: null,
+        validations: [{ name: 'site', path: 'v.json', report: r }],
+        ood: [],
+        faithfulness: [],
+      }).markdown;
+    // Above 0.1 but inside the noise of 80 cases: the sample cannot tell.
+    assert.match(
+      card(withCalibration(0.12, 0.15)),
+      /scores may be poorly calibrated .*cannot tell/,
+    );
+    // Above 0.1 and beyond the noise: poorly calibrated.
+    assert.match(card(withCalibration(0.3, 0.15)), /scores are poorly calibrated \(ECE 0\.300\)/);
+    // Below 0.1 but beyond the noise: ranks, not probabilities.
+    assert.match(
+      card(withCalibration(0.08, 0.05)),
+      /ECE 0\.080 is more than a perfectly calibrated/,
+    );
+    // Below 0.1 and inside the noise: no caveat.
+    assert.doesNotMatch(
+      card(withCalibration(0.04, 0.05)),
+      /poorly calibrated|perfectly calibrated/,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});

@@ -358,9 +358,17 @@ export function failureModes(input: ModelCardInput): string[] {
           `${l.id}: AUC falls from ${fixed3(base.auc.estimate)} on "${internal!.name}" to ${fixed3(l.auc.estimate)} (${interval(l.auc.ci)}) on "${v.name}" — a population shift; validate on your own site and population before use.`,
         );
       }
+      const consistency = l.calibration?.consistency;
       if (l.calibration && l.calibration.ece > 0.1) {
         out.push(
-          `${l.id} on "${v.name}": scores are poorly calibrated (ECE ${fixed3(l.calibration.ece)}); do not read them as probabilities there.`,
+          consistency && l.calibration.ece <= consistency.upperEce
+            ? `${l.id} on "${v.name}": scores may be poorly calibrated (ECE ${fixed3(l.calibration.ece)}; a perfectly calibrated model would show up to ${fixed3(consistency.upperEce)} on ${count(l.cases)} cases, so this sample cannot tell); do not read them as probabilities there until shown on more cases.`
+            : `${l.id} on "${v.name}": scores are poorly calibrated (ECE ${fixed3(l.calibration.ece)}); do not read them as probabilities there.`,
+        );
+      } else if (l.calibration && consistency && l.calibration.ece > consistency.upperEce) {
+        // Below 0.1 but beyond what chance explains on this many cases (calibration.ts).
+        out.push(
+          `${l.id} on "${v.name}": ECE ${fixed3(l.calibration.ece)} is more than a perfectly calibrated model would show on ${count(l.cases)} cases (95th percentile ${fixed3(consistency.upperEce)}); read the scores as ranks, not probabilities, there.`,
         );
       }
       const { sensitivity, specificity } = l.operatingPoint;

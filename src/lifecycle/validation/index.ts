@@ -60,7 +60,12 @@ export {
   type ThresholdTarget,
   type TunedOperatingPoint,
 } from './operatingPoint.js';
-export { calibration, type Calibration, type ReliabilityBin } from './calibration.js';
+export {
+  calibration,
+  type Calibration,
+  type CalibrationConsistency,
+  type ReliabilityBin,
+} from './calibration.js';
 export {
   ageBand,
   DEFAULT_AGE_EDGES,

@@ -198,7 +198,13 @@ function validateLabel(
       bootstrap: { resamples: boot.resamples, seed: boot.seed },
     },
     operatingPoint: operatingPoint(data, label.threshold, settings.level),
-    calibration: probabilities ? calibration(data, { bins: settings.calibrationBins, what }) : null,
+    calibration: probabilities
+      ? calibration(data, {
+          bins: settings.calibrationBins,
+          what,
+          consistency: { resamples: settings.bootstrapResamples, seed: settings.seed },
+        })
+      : null,
     ...(probabilities
       ? {}
       : { calibrationNote: 'scores are not probabilities in [0, 1]; calibration not applicable' }),

@@ -3,6 +3,7 @@
  * with the model card summary and, per label, the ROC curve with its CI band, the reliability
  * diagram, and the operating-point and subgroup tables (ADR 0055).
  */
+import type { CalibrationConsistency } from './calibration.js';
 import type { OperatingPoint, Proportion } from './operatingPoint.js';
 import type { LabelValidation, ValidationReportJson } from './report.js';
 import type { Interval, RocPoint } from './roc.js';
@@ -73,13 +74,28 @@ function clusteredSummary(label: LabelValidation, pct: number): string {
   );
 }
 
+/** What the ECE means on this many cases (consistency resampling; calibration.ts). */
+function consistencyNote(ece: number, c: CalibrationConsistency | undefined): string {
+  if (c === undefined) return '';
+  const verdict =
+    ece <= c.upperEce
+      ? 'consistent with perfect calibration on this sample'
+      : 'more than chance alone explains: the scores are miscalibrated';
+  return (
+    `<p>A perfectly calibrated model with these scores would show ECE ${fmt(c.medianEce, 4)} ` +
+    `(95th percentile ${fmt(c.upperEce, 4)}; ${c.resamples} consistency resamples, Bröcker &amp; Smith 2007): ` +
+    `the observed ECE is ${verdict} (p = ${fmt(c.pValue, 3)}).</p>`
+  );
+}
+
 function labelSection(label: LabelValidation, curve: readonly RocPoint[], level: number): string {
   const pct = Math.round(level * 100);
   const calib =
     label.calibration === null
       ? `<p>${escapeXml(label.calibrationNote ?? '')}</p>`
       : reliabilityDiagramSvg(`Reliability: ${label.id}`, label.calibration.bins) +
-        `<p>Brier score ${fmt(label.calibration.brier, 4)} · ECE ${fmt(label.calibration.ece, 4)} · MCE ${fmt(label.calibration.mce, 4)} (${label.calibration.bins.length} equal-width bins)</p>`;
+        `<p>Brier score ${fmt(label.calibration.brier, 4)} · ECE ${fmt(label.calibration.ece, 4)} · MCE ${fmt(label.calibration.mce, 4)} (${label.calibration.bins.length} equal-width bins)</p>` +
+        consistencyNote(label.calibration.ece, label.calibration.consistency);
   return (
     `<section><h2>${escapeXml(label.id)} — ${escapeXml(label.meaning)}</h2>` +
     `<p>${label.cases} images: ${label.positives} positive, ${label.negatives} negative.</p>` +
