@@ -8,6 +8,7 @@
  * installer (`radiolens viewer fetch`, src/node/viewer). The node serves the same app itself
  * at /ohif/ (ADR 0195); this server is for the Orthanc-backed test.
  */
+import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -17,6 +18,7 @@ import {
   installOhifApp,
   ohifAppConfig,
 } from '../../src/node/viewer/index.js';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { repoRoot } from './paths.js';
 
 export { OHIF_APP_VERSION };
@@ -115,4 +117,94 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** OHIF opened as a page, or inside a frame of the reading room's study page. */
+type ViewerRoot = Page | FrameLocator;
+
+export interface ConsoleMessage {
+  readonly type: string;
+  readonly text: string;
+}
+
+/** Keeps every console message and uncaught error of the page in `into`. */
+export function recordConsole(page: Page, into: ConsoleMessage[]): void {
+  page.on('console', (message) => into.push({ type: message.type(), text: message.text() }));
+  page.on('pageerror', (error) => into.push({ type: 'pageerror', text: String(error) }));
+}
+
+/**
+ * Waits until OHIF's study browser lists our series by their descriptions, "AI <model>
+ * <version> findings" / "… heatmap" (ADR 0142), and a viewport has rendered; returns the SR's
+ * thumbnail.
+ */
+export async function waitForOurSeries(viewer: ViewerRoot, timeoutMs: number): Promise<Locator> {
+  const sr = viewer.getByText(/AI \S+ \S+ findings/).first();
+  await sr.waitFor({ timeout: timeoutMs });
+  await viewer
+    .getByText(/AI \S+ \S+ heatmap/)
+    .first()
+    .waitFor({ timeout: timeoutMs });
+  await viewer.locator('canvas').first().waitFor({ timeout: timeoutMs });
+  return sr;
+}
+
+/** Opens the SR as a radiologist would: past OHIF 3.13's guided tour, a double-click. */
+export async function openSr(viewer: ViewerRoot, sr: Locator): Promise<void> {
+  const skipTour = viewer.getByText('Skip all');
+  if (await skipTour.isVisible()) await skipTour.click();
+  await sr.dblclick();
+}
+
+/**
+ * Console messages showing that OHIF's SR extension failed (our SR once made it throw reading
+ * ReferencedSOPSequence) or passed over a finding group it cannot draw ("… skipping
+ * annotation.").
+ */
+export function srExtensionProblems(messages: readonly ConsoleMessage[]): {
+  readonly errors: ConsoleMessage[];
+  readonly skipped: ConsoleMessage[];
+} {
+  return {
+    errors: messages.filter(
+      (m) =>
+        (m.type === 'error' || m.type === 'pageerror') &&
+        /\bSR\b|ReferencedSOPSequence|SCOORD|measurement|TypeError/i.test(m.text),
+    ),
+    skipped: messages.filter((m) => /skipping annotation/i.test(m.text)),
+  };
+}
+
+/**
+ * Asserts that the opened SR's finding is drawn on the image: OHIF 3.13 draws a TID 1410
+ * group with an image region (SCOORD) as an annotation in the viewport's SVG layer — the
+ * region's outline (or an arrow's line for a point) and a text box of "<NUM concept meaning>:
+ * <value> <unit>" lines. The first NUM names the finding ("Probability of Pneumonia", ADR
+ * 0144), the second is the standard concept. Returns the drawn lines.
+ */
+export async function assertFindingDrawn(
+  viewer: ViewerRoot,
+  finding: { readonly meaning: string; readonly probability: number },
+  timeoutMs: number,
+): Promise<string[]> {
+  const value = (Math.round(finding.probability * 10000) / 100).toFixed(2);
+  const expected = `Probability of ${finding.meaning}: ${value} %`;
+  const layer = viewer.locator('svg.svg-layer').first();
+  // Wait for the text, but report what was drawn instead of a bare timeout.
+  await layer
+    .locator('text tspan', { hasText: expected })
+    .first()
+    .waitFor({ timeout: timeoutMs })
+    .catch(() => undefined);
+  const lines = (await layer.locator('text tspan').allTextContents()).map((l) => l.trim());
+  assert.ok(
+    lines.includes(expected),
+    `the viewport draws "${expected}" (drawn: ${JSON.stringify(lines)})`,
+  );
+  assert.ok(lines.includes(`Certainty of Finding: ${value} %`), 'and the standard concept');
+  assert.ok(
+    (await layer.locator('polyline, path, line').count()) > 0,
+    'the finding region is drawn in the viewport',
+  );
+  return lines;
 }

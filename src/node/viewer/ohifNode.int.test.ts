@@ -11,11 +11,20 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../../test/support/browser.js';
 import { repoRoot } from '../../../test/support/index.js';
 import { httpCall } from '../../../test/support/httpClient.js';
 import { auditLogPath } from '../access/index.js';
-import { ensureOhifApp } from '../../../test/support/ohifViewer.js';
+import {
+  assertFindingDrawn,
+  ensureOhifApp,
+  openSr,
+  recordConsole,
+  srExtensionProblems,
+  waitForOurSeries,
+  type ConsoleMessage,
+} from '../../../test/support/ohifViewer.js';
 import {
   READING_ROOM_PASSWORD,
   USER_OF,
@@ -29,16 +38,12 @@ const LOAD_TIMEOUT_MS = 180_000;
 
 let room: ReadingRoomNode;
 let browser: Browser;
-const consoleMessages: Array<{ type: string; text: string }> = [];
+const consoleMessages: ConsoleMessage[] = [];
 
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   room = await startReadingRoomNode({ ohifDir: await ensureOhifApp() });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    // Software WebGL: cornerstone3D renders with WebGL, and CI has no GPU.
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -70,61 +75,35 @@ test('a radiologist opens the study in the OHIF Viewer served by the node: serie
   });
   assert.equal(login.status(), 200);
   const page = await browserContext.newPage();
-  page.on('console', (message) =>
-    consoleMessages.push({ type: message.type(), text: message.text() }),
-  );
-  page.on('pageerror', (error) => consoleMessages.push({ type: 'pageerror', text: String(error) }));
+  recordConsole(page, consoleMessages);
   try {
     const response = await page.goto(`${room.base}${context.viewer.url}`);
     assert.equal(response?.status(), 200);
     const headers = response!.headers();
     assert.match(headers['content-security-policy'] ?? '', /script-src 'self' 'wasm-unsafe-eval'/);
     assert.equal(headers['cross-origin-embedder-policy'], 'require-corp');
-    const sr = page.getByText(/AI \S+ \S+ findings/).first();
-    await sr.waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page
-      .getByText(/AI \S+ \S+ heatmap/)
-      .first()
-      .waitFor({ timeout: LOAD_TIMEOUT_MS });
-    await page.locator('canvas').first().waitFor({ timeout: LOAD_TIMEOUT_MS });
+    const sr = await waitForOurSeries(page, LOAD_TIMEOUT_MS);
     await shot(page, '1-study');
     assert.equal(await page.evaluate('crossOriginIsolated'), true, 'cross-origin isolated');
-    const skipTour = page.getByText('Skip all');
-    if (await skipTour.isVisible()) await skipTour.click();
-
-    await sr.dblclick();
+    await openSr(page, sr);
     await page.waitForTimeout(5_000);
     await shot(page, '2-sr-opened');
     await writeFile(join(ARTIFACTS, 'console.json'), JSON.stringify(consoleMessages, null, 2));
     await writeFile(join(ARTIFACTS, 'body.txt'), await page.locator('body').innerText());
-    const srErrors = consoleMessages.filter(
-      (m) =>
-        (m.type === 'error' || m.type === 'pageerror') &&
-        /\bSR\b|ReferencedSOPSequence|SCOORD|measurement|TypeError/i.test(m.text),
-    );
-    assert.deepEqual(srErrors, [], 'no console error from the SR extension');
-    const skipped = consoleMessages.filter((m) => /skipping annotation/i.test(m.text));
-    assert.deepEqual(skipped, [], 'every finding group is drawn');
+    const problems = srExtensionProblems(consoleMessages);
+    assert.deepEqual(problems.errors, [], 'no console error from the SR extension');
+    assert.deepEqual(problems.skipped, [], 'every finding group is drawn');
     // The viewer's own policy lets it run: no script, worker, wasm or style refused.
     const refused = consoleMessages.filter((m) =>
       /Content Security Policy|Refused to/i.test(m.text),
     );
     assert.deepEqual(refused, [], 'nothing refused by the content security policy');
-    const finding = context.analyses[0]!.findings[0]!;
-    const value = (Math.round(finding.probability * 10000) / 100).toFixed(2);
-    const expected = `Probability of ${finding.meaning}: ${value} %`;
-    const layer = page.locator('svg.svg-layer').first();
-    const lines = (await layer.locator('text tspan').allTextContents()).map((l) => l.trim());
+    const lines = await assertFindingDrawn(
+      page,
+      context.analyses[0]!.findings[0]!,
+      LOAD_TIMEOUT_MS,
+    );
     await writeFile(join(ARTIFACTS, 'viewport-text.json'), JSON.stringify(lines, null, 2));
-    assert.ok(
-      lines.includes(expected),
-      `the viewport draws "${expected}" (drawn: ${JSON.stringify(lines)}; page text in ${join(ARTIFACTS, 'body.txt')})`,
-    );
-    assert.ok(lines.includes(`Certainty of Finding: ${value} %`), 'and the standard concept');
-    assert.ok(
-      (await layer.locator('polyline, path, line').count()) > 0,
-      'the finding region is drawn in the viewport',
-    );
     await shot(page, '3-finding-drawn');
     // What the viewer read through the node's DICOMweb is in the audit log, by study key.
     const reads = (await readFile(auditLogPath(room.dataDir), 'utf8'))

@@ -16,7 +16,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { importImages } from '../../lifecycle/imports/index.js';
 import { repoRoot } from '../../../test/support/index.js';
 import { launchChromium, screenshot, seriousAxeViolations } from '../../../test/support/browser.js';
-import { ensureOhifApp } from '../../../test/support/ohifViewer.js';
+import {
+  assertFindingDrawn,
+  ensureOhifApp,
+  openSr,
+  waitForOurSeries,
+} from '../../../test/support/ohifViewer.js';
 import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { waitFor } from '../../../test/support/node.js';
 import { UserStore } from '../access/index.js';
@@ -293,23 +298,8 @@ describe('the reading room in a real browser', () => {
     // The finding drawn in OHIF inside the frame: the SR series opened, its finding's name
     // and probability drawn in the viewport's annotation layer with its region (ADR 0144).
     const viewer = page.frameLocator('iframe#ohif');
-    const sr = viewer.getByText(/AI \S+ \S+ findings/).first();
-    await sr.waitFor({ timeout: OHIF_LOAD_TIMEOUT_MS });
-    await viewer.locator('canvas').first().waitFor({ timeout: OHIF_LOAD_TIMEOUT_MS });
-    const skipTour = viewer.getByText('Skip all');
-    if (await skipTour.isVisible()) await skipTour.click();
-    await sr.dblclick();
-    const percent = (Math.round(finding.probability * 10000) / 100).toFixed(2);
-    const drawn = `Probability of ${finding.meaning}: ${percent} %`;
-    const layer = viewer.locator('svg.svg-layer').first();
-    await layer
-      .locator('text tspan', { hasText: drawn })
-      .first()
-      .waitFor({ timeout: OHIF_LOAD_TIMEOUT_MS });
-    assert.ok(
-      (await layer.locator('polyline, path, line').count()) > 0,
-      'the finding region is drawn in the viewport',
-    );
+    await openSr(viewer, await waitForOurSeries(viewer, OHIF_LOAD_TIMEOUT_MS));
+    await assertFindingDrawn(viewer, finding, OHIF_LOAD_TIMEOUT_MS);
     await shot(page, '4-study');
     await accessible(page, 'study page');
   });
