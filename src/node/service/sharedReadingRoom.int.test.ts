@@ -143,6 +143,18 @@ test('two ingest nodes on one database: one login, one session, one set of answe
       assert.equal((await login(b.base, 'rita')).status, 401);
 
       // One chain: both nodes' starts, logins, reads and the answer, and the command line's.
+      const otto = await login(a.base, 'otto');
+      const read = await httpCall(`${a.base}/api/audit?limit=5`, {
+        headers: { cookie: otto.cookie },
+      });
+      assert.equal(read.status, 200, read.body);
+      const shown = JSON.parse(read.body) as {
+        verification: { ok: boolean };
+        entries: { action: string }[];
+      };
+      assert.equal(shown.verification.ok, true);
+      assert.equal(shown.entries.length, 5);
+      assert.equal(shown.entries.at(-1)?.action, 'http.readAudit');
       const verified = await verifyAudit({ database: url });
       assert.equal(verified.ok, true, verified.text);
       const entries = await new PgAuditChain(pool, url).latest(1000);
@@ -153,7 +165,7 @@ test('two ingest nodes on one database: one login, one session, one set of answe
       assert.deepEqual(subjects('user.disable'), ['user:rita']);
       assert.deepEqual(subjects('feedback.answer'), ['study:shared-study-key-1']);
       assert.deepEqual(subjects('feedback.export'), ['feedback:mrmc']);
-      assert.equal(subjects('auth.login').length, 4);
+      assert.equal(subjects('auth.login').length, 5);
       assert.deepEqual(subjects('auth.logout'), ['user:rita']);
       const reads = subjects('http.retrieveStudyMetadata');
       assert.equal(reads.length, 2, JSON.stringify(entries.map((e) => e.action)));
