@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import { RadiolensError, describeError, outcomeOf } from '../../foundation/core/index.js';
 import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { VIEWER_ROOT, type OhifRoutes } from '../viewer/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
@@ -339,8 +339,15 @@ async function handle(
     if (error instanceof Error && error.stack !== undefined) {
       options.logger.log('debug', 'http-error-stack', { stack: scrub(error.stack) });
     }
-    if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the node log' });
-    else res.destroy();
+    if (!res.headersSent) {
+      // A store that does not answer now (the shared database, ADR 0188; a full disk) is
+      // 503, try again; anything else is our fault.
+      if (error instanceof RadiolensError && outcomeOf(error).httpStatus === 503) {
+        sendJson(res, 503, {
+          error: 'the node cannot reach its store just now; try again shortly',
+        });
+      } else sendJson(res, 500, { error: 'internal error; see the node log' });
+    } else res.destroy();
   }
 }
 

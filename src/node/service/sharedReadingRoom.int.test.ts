@@ -13,6 +13,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withTestDatabase } from '../../../test/support/postgres.js';
+import { OwnPostgres } from '../../../test/support/ownPostgres.js';
+import { freeLoopbackPort } from '../../../test/support/orthanc.js';
+import { waitFor } from '../../../test/support/node.js';
 import { startLoopbackNode, type LoopbackNode } from '../../../test/support/loopbackNode.js';
 import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { feedbackAnswer } from '../../../test/support/feedback.js';
@@ -180,4 +183,43 @@ test('two ingest nodes on one database: one login, one session, one set of answe
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('the shared database away: login and session checks answer 503, not 500; back, the same session works', async () => {
+  const server = await OwnPostgres.start(await freeLoopbackPort());
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-shared-room-down-'));
+  let node: LoopbackNode | undefined;
+  try {
+    await server.createDatabase('radiolens');
+    const url = server.url('radiolens');
+    await addUser({ database: url, role: 'radiologist' }, 'rita', PASSWORD);
+    node = await startLoopbackNode(
+      dir,
+      join(dir, 'data'),
+      { http: { allowAddresses: [] }, database: url, nodeId: 'ingest-a' },
+      0,
+    );
+    const base = node.base;
+    const rita = await login(base, 'rita');
+    assert.equal(rita.status, 200);
+    await server.stop();
+    assert.equal((await login(base, 'rita')).status, 503);
+    const checked = await httpCall(`${base}/api/session`, { headers: { cookie: rita.cookie } });
+    assert.equal(checked.status, 503, checked.body);
+    await server.startAgain();
+    const back = await waitFor(
+      'the session honoured again',
+      async () => {
+        const answer = await httpCall(`${base}/api/session`, { headers: { cookie: rita.cookie } });
+        return answer.status === 200 ? answer : undefined;
+      },
+      30_000,
+      250,
+    );
+    assert.equal((JSON.parse(back.body) as { user: string }).user, 'rita');
+  } finally {
+    await node?.node.stop();
+    await server.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
