@@ -19,6 +19,7 @@ import { waitFor } from '../../../test/support/node.js';
 import { startLoopbackNode, type LoopbackNode } from '../../../test/support/loopbackNode.js';
 import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { feedbackAnswer } from '../../../test/support/feedback.js';
+import { runCli } from '../../../test/support/index.js';
 import { addUser, disableUser } from '../../cli/commands/users.js';
 import { verifyAudit } from '../../cli/commands/audit.js';
 import { runFeedbackExport } from '../../cli/commands/feedback.js';
@@ -174,6 +175,17 @@ test('two ingest nodes on one database: one login, one session, one set of answe
       assert.equal(reads.length, 2, JSON.stringify(entries.map((e) => e.action)));
       assert.equal(reads[0], reads[1], 'both nodes name the study by the same key');
       assert.doesNotMatch(JSON.stringify(entries), new RegExp(STUDY_UID.replace(/\./g, '\\.')));
+      // The command line gives the same key and the same verdict, and sees an edited row.
+      const key = runCli(['audit', 'study-key', STUDY_UID, '--database', url]);
+      assert.equal(key.status, 0, key.stderr);
+      assert.equal(key.stdout.trim(), reads[0]);
+      const intact = runCli(['audit', 'verify', '--database', url]);
+      assert.equal(intact.status, 0, intact.stderr);
+      assert.match(intact.stdout, /^intact: \d+ entries in postgresql:\/\/.*\(table audit_log\)/);
+      await pool.query(`UPDATE audit_log SET actor = 'eve' WHERE seq = 2`);
+      const broken = runCli(['audit', 'verify', '--database', url]);
+      assert.equal(broken.status, 1, broken.stderr);
+      assert.match(broken.stdout, /NOT INTACT: .* entry 2: entry 2 was edited/);
       // Nothing of the reading room's audit is kept per node.
       for (const name of ['ingest-a', 'ingest-b']) {
         assert.equal(existsSync(auditLogPath(join(dir, name))), false, name);
