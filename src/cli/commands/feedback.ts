@@ -1,28 +1,32 @@
 /**
  * `radiolens feedback export`: the radiologists' answers recorded by the node (ADR 0171) as
  * the labels CSV `radiolens validate` reads or the long-format CSV `radiolens stats mrmc`
- * reads. Reads the node database; safe while the node runs (SQLite WAL readers). Every
- * export is a record in the node's audit log.
+ * reads. Reads the node database, or with `--database` the answers every ingest node of a
+ * cluster recorded in PostgreSQL (ADR 0188); safe while the nodes run. Image paths (validate)
+ * come from the instance index of `--data`, which stays per ingest node (ADR 0183). Every
+ * export is a record in the audit chain of the store the answers came from.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { RadiolensError, writeFileAtomic } from '../../foundation/core/index.js';
 import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
+import { feedbackMrmcCsv, feedbackValidateCsv, type CsvExport } from '../../node/feedback/index.js';
+import { commandLineActor } from '../../foundation/audit/index.js';
 import {
-  FeedbackStore,
-  feedbackMrmcCsv,
-  feedbackValidateCsv,
-  type CsvExport,
-} from '../../node/feedback/index.js';
-import { AuditLog, commandLineActor } from '../../foundation/audit/index.js';
-import { auditLogPath } from '../../node/access/index.js';
-import { DEFAULTS } from '../../node/service/index.js';
-import { DATABASE_FILE_NAME, openNodeDatabase } from '../../node/store/index.js';
+  DEFAULTS,
+  embeddedReadingRoom,
+  sharedReadingRoom,
+  type ReadingRoomState,
+} from '../../node/service/index.js';
+import { DATABASE_FILE_NAME, openNodeDatabase, type NodeDatabase } from '../../node/store/index.js';
+import { DATABASE_OPTION, databaseUrlOf, withSharedDatabase } from '../readingRoomStore.js';
 import type { CommandModule } from './index.js';
 
 export interface FeedbackExportOptions {
   readonly data?: string;
+  /** The shared PostgreSQL database of serve --database (or $RADIOLENS_DATABASE_URL). */
+  readonly database?: string;
   readonly format?: string;
   readonly out: string;
   /** id or id@version: only answers about this model. */
@@ -58,15 +62,30 @@ export async function runFeedbackExport(options: FeedbackExportOptions): Promise
     throw bad(`--format must be validate or mrmc, got "${format}"`);
   }
   const dataDir = resolve(options.data ?? DEFAULTS.dataDir);
-  if (!existsSync(join(dataDir, DATABASE_FILE_NAME))) {
+  const url = databaseUrlOf(options);
+  const hasIndex = existsSync(join(dataDir, DATABASE_FILE_NAME));
+  if (!hasIndex && (url === undefined || format === 'validate')) {
     throw bad(
-      `${dataDir} has no node database (${DATABASE_FILE_NAME}) — give the --data directory of radiolens serve`,
+      `${dataDir} has no node database (${DATABASE_FILE_NAME}) — give the --data directory of radiolens serve${url === undefined ? '' : ' (--format validate names the images from its index)'}`,
     );
   }
-  const db = openNodeDatabase(dataDir);
+  const db = hasIndex ? openNodeDatabase(dataDir) : null;
   try {
+    if (url === undefined) return await exportFrom(embeddedReadingRoom(db!, dataDir), db, dataDir);
+    return await withSharedDatabase(url, async (pool) =>
+      exportFrom(await sharedReadingRoom(pool, url), db, dataDir),
+    );
+  } finally {
+    db?.close();
+  }
+
+  async function exportFrom(
+    room: ReadingRoomState,
+    index: NodeDatabase | null,
+    dataDir: string,
+  ): Promise<CsvExport> {
     const [modelId, modelVersion] = (options.model ?? '').split('@');
-    let answers = new FeedbackStore(db).list({
+    let answers = await room.feedback.list({
       ...(modelId ? { modelId } : {}),
       ...(modelVersion ? { modelVersion } : {}),
     });
@@ -74,11 +93,13 @@ export async function runFeedbackExport(options: FeedbackExportOptions): Promise
       answers = answers.filter((a) => a.finding.labelId === options.label);
     }
     if (answers.length === 0)
-      throw bad(`no answers recorded in ${dataDir}${options.model ? ` for ${options.model}` : ''}`);
+      throw bad(
+        `no answers recorded in ${url === undefined ? dataDir : 'the shared database'}${options.model ? ` for ${options.model}` : ''}`,
+      );
     const out = resolve(options.out);
     let result: CsvExport;
     if (format === 'validate') {
-      const pathOf = db.prepare(
+      const pathOf = index!.prepare(
         'SELECT path FROM instances WHERE sop_instance_uid = ? ORDER BY version DESC LIMIT 1',
       );
       result = feedbackValidateCsv(answers, (sop) => {
@@ -102,7 +123,7 @@ export async function runFeedbackExport(options: FeedbackExportOptions): Promise
       result = feedbackMrmcCsv(answers, label, (c) => truth.get(c));
     }
     // No export without its audit record (ADR 0176): recorded before the file is written.
-    await new AuditLog(auditLogPath(dataDir)).append({
+    await room.audit.record({
       actor: commandLineActor(),
       action: 'feedback.export',
       subject: `feedback:${format}`,
@@ -114,8 +135,6 @@ export async function runFeedbackExport(options: FeedbackExportOptions): Promise
     });
     await writeFileAtomic(out, result.csv);
     return result;
-  } finally {
-    db.close();
   }
 }
 
@@ -129,6 +148,7 @@ export const feedbackCommand: CommandModule = (program: Command) => {
       'Write the answers as the labels CSV of radiolens validate (image, one 0/1 column per label) or the long-format CSV of radiolens stats mrmc (reader, case, modality, truth, score, time_ms)',
     )
     .option('--data <dir>', `the node's data directory (default ./${DEFAULTS.dataDir})`)
+    .option(...DATABASE_OPTION)
     .option('--format <validate|mrmc>', 'which CSV to write', 'validate')
     .requiredOption('--out <file>', 'the CSV file to write')
     .option('--model <id[@version]>', 'only answers about this model (version)')

@@ -121,9 +121,10 @@ export const serveCommand: CommandModule = (program: Command) => {
     )
     .option(
       '--database <postgresql-url>',
-      'keep the job queue, outbox and node lease in this shared PostgreSQL database, so ' +
-        'worker processes on other hosts (radiolens worker) analyse what this node ingests ' +
-        '(docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
+      'keep the job queue, outbox, node lease and the reading room (users, sessions, answers, ' +
+        'audit chain) in this shared PostgreSQL database, so worker processes on other hosts ' +
+        '(radiolens worker) analyse what this node ingests and ingest nodes behind one load ' +
+        'balancer are one reading room (docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
         'a flag shows in ps (default: everything in the data directory)',
     )
     .option(
@@ -165,14 +166,16 @@ export const serveCommand: CommandModule = (program: Command) => {
         'add") and hold a session cookie; machine clients present the bearer token set in ' +
         'RADIOLENS_HTTP_TOKEN (or its sha256 as http.tokenSha256 in the file): STOW-RS and ' +
         'DICOMweb reads; addresses on --http-allow may send STOW-RS without it. Every login, ' +
-        'read of patient data and answer is a record in <data>/audit/audit.jsonl ' +
-        '(docs/reading-room-http.md). http.tls.certFile/keyFile in the file as --tls-cert/--tls-key. The file ' +
+        'read of patient data and answer is a record in <data>/audit/audit.jsonl, or with ' +
+        '--database in the shared audit chain (docs/reading-room-http.md). http.tls.certFile/keyFile in the file as --tls-cert/--tls-key. The file ' +
         'also sets http.maxRequestBytes/maxPartBytes (413 above them), storage.group and ' +
         'storage.loosePermissions, health.minFreeBytes and health.stuckJobSeconds ' +
         '(docs/security.md).\n' +
         'With --database (or "database" in the file, or $RADIOLENS_DATABASE_URL) the job queue, ' +
-        'outbox and a node lease live in that PostgreSQL database, shared with other ingest nodes ' +
-        'and with "radiolens worker" processes; the file may also set nodeId and ' +
+        'outbox, a node lease, users, sessions, answers and the audit chain live in that ' +
+        'PostgreSQL database, shared with other ingest nodes and with "radiolens worker" ' +
+        'processes (manage them with "radiolens users|audit|feedback … --database"; docs/adr/0188); ' +
+        'the instance index stays in --data; the file may also set nodeId and ' +
         'nodeLeaseSeconds (default 30). The study files are read by workers at the paths this ' +
         'node stores them: put --data on storage mounted at the same path on every host ' +
         '(docs/scale-out.md).\n' +

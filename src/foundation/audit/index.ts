@@ -1,4 +1,4 @@
-/** The append-only, hash-chained audit log (ADR 0089). */
+/** The append-only, hash-chained audit log (ADR 0089) and the port every store of it fills (ADR 0188). */
 export {
   AuditLog,
   AUDIT_GENESIS,
@@ -9,3 +9,4 @@ export {
   type AuditEvent,
   type AuditVerification,
 } from './auditLog.js';
+export { fileAuditChain, type AuditChain } from './auditChain.js';

@@ -3,7 +3,6 @@
  * records, newest last. The records name studies by key and users by name: no patient data.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyAuditLog } from '../../foundation/audit/index.js';
 import type { AuditTrail } from './auditTrail.js';
 
 const DEFAULT_LIMIT = 100;
@@ -19,8 +18,8 @@ export function createAuditReadRoutes(audit: AuditTrail): {
       const asked = Number(search.get('limit') ?? DEFAULT_LIMIT);
       const limit =
         Number.isInteger(asked) && asked > 0 ? Math.min(asked, MAX_LIMIT) : DEFAULT_LIMIT;
-      const verification = await verifyAuditLog(audit.log.path);
-      const entries = (await audit.log.entries()).slice(-limit);
+      const verification = await audit.chain.verify();
+      const entries = await audit.chain.latest(limit);
       const text = `${JSON.stringify({ verification, entries })}\n`;
       res.writeHead(200, {
         'content-type': 'application/json',

@@ -1,12 +1,13 @@
 /**
- * The node's side of the audit log (issue #13 Deliver 7, ADR 0176): one AuditLog in the data
- * directory, appends taken one at a time in this process (the log's lock file orders this
- * process against a command line), studies named by a keyed hash of their UID — never the
- * UID, which can carry dates or site numbers, and never a name or accession.
+ * The node's side of the audit log (issue #13 Deliver 7, ADR 0176): one chain — the AuditLog
+ * in the data directory, or the cluster's chain in PostgreSQL (ADR 0188) — appends taken one
+ * at a time in this process (the chain orders this process against others), studies named by
+ * a keyed hash of their UID — never the UID, which can carry dates or site numbers, and never
+ * a name or accession.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type AuditLog, type AuditEntry, type AuditEvent } from '../../foundation/audit/index.js';
+import { type AuditChain, type AuditEntry, type AuditEvent } from '../../foundation/audit/index.js';
 import type { NodeDatabase } from '../store/index.js';
 
 /** Where the node and the command line keep the audit log. */
@@ -16,12 +17,19 @@ export function auditLogPath(dataDir: string): string {
 
 /**
  * The study key: HMAC-SHA256 of the Study Instance UID under a secret kept in the node
- * database, 22 base64url characters. Stable for one node, meaningless without its database.
+ * database, 22 base64url characters. Stable for one node (or, with the secret in the shared
+ * database, for every node of a cluster; ADR 0188), meaningless without that database.
  */
 export class StudyKeys {
   private readonly secret: Buffer;
 
-  constructor(db: NodeDatabase) {
+  /** The node database's secret (made on first use), or a secret read elsewhere. */
+  constructor(source: NodeDatabase | { readonly secret: Buffer }) {
+    if ('secret' in source) {
+      this.secret = source.secret;
+      return;
+    }
+    const db = source;
     db.exec('CREATE TABLE IF NOT EXISTS node_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)');
     db.prepare('INSERT OR IGNORE INTO node_secrets (name, value) VALUES (?, ?)').run(
       'study-key',
@@ -46,13 +54,13 @@ export class AuditTrail {
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly log: AuditLog,
+    readonly chain: AuditChain,
     readonly studyKeys: StudyKeys,
   ) {}
 
   /** Appends after every append already asked for; rejects when the record cannot be written. */
   record(event: AuditEvent): Promise<AuditEntry> {
-    const appended = this.tail.then(() => this.log.append(event));
+    const appended = this.tail.then(() => this.chain.append(event));
     this.tail = appended.catch(() => undefined);
     return appended;
   }

@@ -13,10 +13,24 @@ export {
   MAX_PASSWORD_LENGTH,
   type ScryptParameters,
 } from './password.js';
-export { UserStore, ensureAccessSchema, type UserRecord } from './userStore.js';
+export {
+  UserStore,
+  ensureAccessSchema,
+  checkNewUser,
+  userExists,
+  noSuchUser,
+  type UserRecord,
+} from './userStore.js';
+export { sqliteUserPort, type UserPort } from './userPort.js';
+export { sqliteSessionPort, type SessionPort } from './sessionPort.js';
 export {
   SessionStore,
   SESSION_DEFAULTS,
+  SESSION_ID,
+  LAST_SEEN_WRITE_MS,
+  sessionKey,
+  newSessionSecrets,
+  slidExpiry,
   csrfTokenMatches,
   isStateChanging,
   type Session,

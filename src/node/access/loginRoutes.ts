@@ -10,8 +10,8 @@ import type { AuditTrail } from './auditTrail.js';
 import { type LoginThrottle } from './loginThrottle.js';
 import { MAX_PASSWORD_LENGTH } from './password.js';
 import { principalOf } from './principal.js';
-import type { SessionStore } from './sessions.js';
-import type { UserStore } from './userStore.js';
+import type { SessionPort } from './sessionPort.js';
+import type { UserPort } from './userPort.js';
 
 export const loginRequestSchema = z
   .object({
@@ -30,8 +30,8 @@ const MAX_LOGIN_BODY_BYTES = 4096;
 const THROTTLED_RECORD_INTERVAL_MS = 60_000;
 
 export interface LoginRouteOptions {
-  readonly users: UserStore;
-  readonly sessions: SessionStore;
+  readonly users: UserPort;
+  readonly sessions: SessionPort;
   readonly throttle: LoginThrottle;
   readonly audit: AuditTrail;
   readonly tls: boolean;
@@ -123,7 +123,7 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
     }
     const name = parsed.user.trim().toLowerCase();
     // A name that is no user is not written down: it may be a password typed in the wrong box.
-    const subject = users.find(name) === undefined ? 'user:unknown' : `user:${name}`;
+    const subject = (await users.find(name)) === undefined ? 'user:unknown' : `user:${name}`;
     const gate = throttle.check(address, name);
     if (!gate.allowed) {
       // Once a minute per address and reason, with the count since: a flood of refused
@@ -171,8 +171,8 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
     throttle.succeeded(name);
     // A new id at every login (no session fixation); an old session of this browser ends.
     const old = sessionCookie(req, tls);
-    if (old !== undefined) sessions.end(old);
-    const session = sessions.create(user.id);
+    if (old !== undefined) await sessions.end(old);
+    const session = await sessions.create(user.id);
     await audit.record({
       actor: user.name,
       action: 'auth.login',
@@ -204,7 +204,7 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
         return;
       }
       if (operationId === 'logout') {
-        sessions.end(principal.sessionId);
+        await sessions.end(principal.sessionId);
         await audit.record({
           actor: principal.session.userName,
           action: 'auth.logout',

@@ -37,6 +37,32 @@ export interface NewSession extends Session {
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
+/** The key a session is stored under: the cookie value's sha256 (a copy of the table opens none). */
+export const sessionKey = sha256;
+
+/** What a cookie value looks like: 32 random bytes, base64url. Anything else is no session. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/** A session's last use is written at most this often: a viewer's many requests are not many writes. */
+export const LAST_SEEN_WRITE_MS = 60_000;
+
+/** A new session's cookie value and CSRF token, and when it expires. */
+export function newSessionSecrets(
+  limits: SessionLimits,
+  now: number,
+): { id: string; csrfToken: string; expiresAt: number } {
+  return {
+    id: randomBytes(32).toString('base64url'),
+    csrfToken: randomBytes(32).toString('base64url'),
+    expiresAt: Math.min(now + limits.idleMs, now + limits.absoluteMs),
+  };
+}
+
+/** The expiry a use at `now` slides a session to: idle time from now, never past the absolute end. */
+export function slidExpiry(limits: SessionLimits, createdAt: number, now: number): number {
+  return Math.min(now + limits.idleMs, createdAt + limits.absoluteMs);
+}
+
 interface SessionRow {
   user_id: number;
   name: string;
@@ -56,9 +82,7 @@ export class SessionStore {
   }
 
   create(userId: number, now = Date.now()): NewSession {
-    const id = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
-    const expiresAt = Math.min(now + this.limits.idleMs, now + this.limits.absoluteMs);
+    const { id, csrfToken, expiresAt } = newSessionSecrets(this.limits, now);
     this.db
       .prepare(
         `INSERT INTO sessions (id_sha256, user_id, csrf_token, created_at, last_seen_at, expires_at)
@@ -76,7 +100,7 @@ export class SessionStore {
 
   /** The live session with this cookie value (sliding its idle expiry), or undefined. */
   touch(id: string, now = Date.now()): Session | undefined {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+    if (!SESSION_ID.test(id)) return undefined;
     const key = sha256(id);
     const row = this.db
       .prepare(
@@ -90,9 +114,9 @@ export class SessionStore {
       this.db.prepare('DELETE FROM sessions WHERE id_sha256 = ?').run(key);
       return undefined;
     }
-    const expiresAt = Math.min(now + this.limits.idleMs, row.created_at + this.limits.absoluteMs);
+    const expiresAt = slidExpiry(this.limits, row.created_at, now);
     // Written at most once a minute per session: a viewer's many requests are not many writes.
-    if (now - row.last_seen_at >= 60_000) {
+    if (now - row.last_seen_at >= LAST_SEEN_WRITE_MS) {
       this.db
         .prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_sha256 = ?')
         .run(now, expiresAt, key);
@@ -102,7 +126,7 @@ export class SessionStore {
       userName: row.name,
       role: row.role as Role,
       csrfToken: row.csrf_token,
-      expiresAt: now - row.last_seen_at >= 60_000 ? expiresAt : row.expires_at,
+      expiresAt: now - row.last_seen_at >= LAST_SEEN_WRITE_MS ? expiresAt : row.expires_at,
     };
   }
 

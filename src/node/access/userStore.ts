@@ -64,6 +64,28 @@ function bad(message: string): RadiolensError {
   return new RadiolensError('E_BAD_INPUT', message);
 }
 
+/** Throws E_BAD_INPUT when `name` or `role` may not be a new user's; every store checks this. */
+export function checkNewUser(name: string, role: string): asserts role is Role {
+  if (!USER_NAME.test(name)) {
+    throw bad(
+      `user name "${name}": lower-case letters, digits, ".", "_" or "-", starting with a letter, 2–64 characters`,
+    );
+  }
+  if (!isRole(role)) {
+    throw bad(`role "${role}": one of radiologist, administrator, data-scientist, auditor`);
+  }
+}
+
+/** The refusal of a name that exists (in any store). */
+export function userExists(name: string): RadiolensError {
+  return bad(`a user "${name}" exists already (users are disabled, never reused)`);
+}
+
+/** The refusal of disabling a name that is no user. */
+export function noSuchUser(name: string): RadiolensError {
+  return bad(`no user "${name}" — "radiolens users list" shows them`);
+}
+
 export class UserStore {
   constructor(
     private readonly db: NodeDatabase,
@@ -74,17 +96,8 @@ export class UserStore {
   }
 
   async add(name: string, role: string, password: string, now = new Date()): Promise<UserRecord> {
-    if (!USER_NAME.test(name)) {
-      throw bad(
-        `user name "${name}": lower-case letters, digits, ".", "_" or "-", starting with a letter, 2–64 characters`,
-      );
-    }
-    if (!isRole(role)) {
-      throw bad(`role "${role}": one of radiologist, administrator, data-scientist, auditor`);
-    }
-    if (this.find(name) !== undefined) {
-      throw bad(`a user "${name}" exists already (users are disabled, never reused)`);
-    }
+    checkNewUser(name, role);
+    if (this.find(name) !== undefined) throw userExists(name);
     const hash = await hashPassword(password, this.scryptParameters);
     const id = Number(
       this.db
@@ -112,7 +125,7 @@ export class UserStore {
   /** Disables the user and ends their sessions; false when already disabled. */
   disable(name: string, now = new Date()): boolean {
     const user = this.find(name);
-    if (user === undefined) throw bad(`no user "${name}" — "radiolens users list" shows them`);
+    if (user === undefined) throw noSuchUser(name);
     if (user.disabledAt !== null) return false;
     this.db.transaction(() => {
       this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(now.getTime(), user.id);

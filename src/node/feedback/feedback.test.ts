@@ -12,6 +12,7 @@ import {
   FeedbackStore,
   createFeedbackRoutes,
   feedbackValidateCsv,
+  sqliteFeedbackPort,
   type FeedbackRecord,
 } from './index.js';
 
@@ -25,7 +26,7 @@ async function withApi(
   const recorded: FeedbackRecord[] = [];
   // The routes alone, on a plain listener: who may reach them is the node listener's
   // business and is tested there (service/http.test.ts, service/access.test.ts).
-  const routes = createFeedbackRoutes(store, {
+  const routes = createFeedbackRoutes(sqliteFeedbackPort(store), {
     onRecorded: (r) => {
       recorded.push(r);
     },

@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../foundation/core/index.js';
 import { feedbackAnswerSchema } from './feedbackSchema.js';
-import { ANONYMOUS_LOCAL_USER, type FeedbackRecord, type FeedbackStore } from './feedbackStore.js';
+import type { FeedbackPort } from './feedbackPort.js';
+import { ANONYMOUS_LOCAL_USER, type FeedbackRecord } from './feedbackStore.js';
 
 /** The largest answer body accepted; an answer with its comment is well under 4 KiB. */
 export const MAX_FEEDBACK_BODY_BYTES = 64 * 1024;
@@ -39,7 +40,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 export function createFeedbackRoutes(
-  store: FeedbackStore,
+  store: FeedbackPort,
   options: FeedbackRouteOptions = {},
 ): FeedbackRoutes {
   return {
@@ -53,7 +54,7 @@ export function createFeedbackRoutes(
           ...(search.get('version') === null ? {} : { modelVersion: search.get('version')! }),
           ...(search.get('label') === null ? {} : { labelId: search.get('label')! }),
         };
-        sendJson(res, 200, { answers: store.list(filter) });
+        sendJson(res, 200, { answers: await store.list(filter) });
         return true;
       }
       if (req.method !== 'POST') {
@@ -97,7 +98,7 @@ export function createFeedbackRoutes(
         return true;
       }
       const userId = options.identify?.(req) ?? ANONYMOUS_LOCAL_USER;
-      const record = store.record(parsed.data, userId);
+      const record = await store.record(parsed.data, userId);
       await options.onRecorded?.(record);
       sendJson(res, 201, record, { location: `/api/feedback?studyKey=${record.studyKey}` });
       return true;

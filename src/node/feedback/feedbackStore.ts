@@ -19,7 +19,8 @@ export interface FeedbackRecord extends FeedbackAnswer {
 
 export const ANONYMOUS_LOCAL_USER = 'anonymous-local';
 
-interface FeedbackRow {
+/** An answer as a row, in the column names both stores use (SQLite and PostgreSQL). */
+export interface FeedbackRow {
   id: number;
   study_key: string;
   sr_sop_instance_uid: string;
@@ -67,7 +68,7 @@ export function ensureFeedbackSchema(db: NodeDatabase): void {
   `);
 }
 
-function toRecord(row: FeedbackRow): FeedbackRecord {
+export function feedbackRecordOf(row: FeedbackRow): FeedbackRecord {
   return {
     id: row.id,
     studyKey: row.study_key,
@@ -98,6 +99,33 @@ export interface FeedbackFilter {
   readonly labelId?: string;
 }
 
+/** The row of an answer, as both stores write it. */
+export function feedbackRowOf(
+  answer: FeedbackAnswer,
+  userId: string,
+  answeredAt: number,
+): Omit<FeedbackRow, 'id'> {
+  return {
+    study_key: answer.studyKey,
+    sr_sop_instance_uid: answer.srSopInstanceUid,
+    source_sop_instance_uid: answer.sourceSopInstanceUid,
+    finding_code: answer.finding.code,
+    finding_scheme: answer.finding.scheme,
+    finding_meaning: answer.finding.meaning,
+    label_id: answer.finding.labelId,
+    model_id: answer.model.id,
+    model_version: answer.model.version,
+    ai_call: answer.aiCall,
+    probability: answer.probability ?? null,
+    answer: answer.answer,
+    correct_label: answer.correctLabel ?? null,
+    comment: answer.comment ?? null,
+    time_to_answer_ms: answer.timeToAnswerMs,
+    user_id: userId,
+    answered_at: answeredAt,
+  };
+}
+
 export class FeedbackStore {
   private readonly insert;
 
@@ -117,28 +145,10 @@ export class FeedbackStore {
 
   /** Stores one answer durably (the database is synchronous=FULL) and returns it. */
   record(answer: FeedbackAnswer, userId: string, answeredAt = Date.now()): FeedbackRecord {
-    const row: Omit<FeedbackRow, 'id'> = {
-      study_key: answer.studyKey,
-      sr_sop_instance_uid: answer.srSopInstanceUid,
-      source_sop_instance_uid: answer.sourceSopInstanceUid,
-      finding_code: answer.finding.code,
-      finding_scheme: answer.finding.scheme,
-      finding_meaning: answer.finding.meaning,
-      label_id: answer.finding.labelId,
-      model_id: answer.model.id,
-      model_version: answer.model.version,
-      ai_call: answer.aiCall,
-      probability: answer.probability ?? null,
-      answer: answer.answer,
-      correct_label: answer.correctLabel ?? null,
-      comment: answer.comment ?? null,
-      time_to_answer_ms: answer.timeToAnswerMs,
-      user_id: userId,
-      answered_at: answeredAt,
-    };
+    const row = feedbackRowOf(answer, userId, answeredAt);
     try {
       const result = this.insert.run(row);
-      return toRecord({ ...row, id: Number(result.lastInsertRowid) });
+      return feedbackRecordOf({ ...row, id: Number(result.lastInsertRowid) });
     } catch (cause) {
       throw new RadiolensError(
         'E_STORE',
@@ -146,6 +156,15 @@ export class FeedbackStore {
         { cause },
       );
     }
+  }
+
+  /** `<studyKey>|<model id>` of every study and model with an answer. */
+  answered(): Set<string> {
+    const rows = this.db.prepare('SELECT DISTINCT study_key, model_id FROM feedback').all() as {
+      study_key: string;
+      model_id: string;
+    }[];
+    return new Set(rows.map((row) => `${row.study_key}|${row.model_id}`));
   }
 
   /** Answers in the order they were given, optionally filtered. */
@@ -167,6 +186,6 @@ export class FeedbackStore {
         `SELECT * FROM feedback ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id`,
       )
       .all(...parameters) as FeedbackRow[];
-    return rows.map(toRecord);
+    return rows.map(feedbackRecordOf);
   }
 }

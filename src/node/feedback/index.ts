@@ -6,10 +6,14 @@
 export {
   FeedbackStore,
   ensureFeedbackSchema,
+  feedbackRowOf,
+  feedbackRecordOf,
   ANONYMOUS_LOCAL_USER,
   type FeedbackRecord,
   type FeedbackFilter,
+  type FeedbackRow,
 } from './feedbackStore.js';
+export { sqliteFeedbackPort, type FeedbackPort } from './feedbackPort.js';
 export { feedbackAnswerSchema, type FeedbackAnswer } from './feedbackSchema.js';
 export {
   createFeedbackRoutes,

@@ -3,7 +3,8 @@
  * errors, versioned migrations applied at start, the job queue and the outbox behind the same
  * ports as the embedded SQLite ones, and the node lease that replaces the data-directory lock
  * when several nodes share one database; the membership (lease beat, counts for /health) that
- * `radiolens serve --database` and `radiolens worker` hold, and `cluster status`.
+ * `radiolens serve --database` and `radiolens worker` hold, and `cluster status`; the reading
+ * room's users, sessions, answers, audit chain and study-key secret (ADR 0188).
  */
 export {
   openPostgresPool,
@@ -43,3 +44,7 @@ export {
   type ClusterSnapshot,
 } from './clusterMember.js';
 export { readClusterStatus, formatClusterStatus, type ClusterStatus } from './clusterStatus.js';
+export { PgUserStore, PgSessionStore } from './pgUsers.js';
+export { PgFeedbackStore } from './pgFeedback.js';
+export { PgAuditChain } from './pgAuditChain.js';
+export { sharedSecret, STUDY_KEY_SECRET } from './sharedSecrets.js';

@@ -102,6 +102,82 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_completed ON jobs (completed_at, id) WHERE state = 'done';
     `,
   },
+  {
+    version: 4,
+    name: 'reading room: users, sessions, answers, audit chain, study-key secret',
+    // What ingest nodes behind one load balancer must share (ADR 0188). Times are ms since the
+    // epoch, as in the embedded tables. The audit chain keeps each entry exactly as hashed
+    // (details as its JSON text, not jsonb, which would rewrite it); its head row is locked
+    // FOR UPDATE by every append, which orders appenders on any host, and records the last
+    // entry so a removed tail shows. seq and prev are unique: the chain cannot fork.
+    sql: `
+      CREATE TABLE users (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        role text NOT NULL
+          CHECK (role IN ('radiologist', 'administrator', 'data-scientist', 'auditor')),
+        password_hash text NOT NULL,
+        created_at bigint NOT NULL,
+        disabled_at bigint
+      );
+      CREATE TABLE sessions (
+        id_sha256 text PRIMARY KEY,
+        user_id bigint NOT NULL REFERENCES users (id),
+        csrf_token text NOT NULL,
+        created_at bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+      CREATE TABLE feedback (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        study_key text NOT NULL,
+        sr_sop_instance_uid text NOT NULL,
+        source_sop_instance_uid text NOT NULL,
+        finding_code text NOT NULL,
+        finding_scheme text NOT NULL,
+        finding_meaning text NOT NULL,
+        label_id text NOT NULL,
+        model_id text NOT NULL,
+        model_version text NOT NULL,
+        ai_call text NOT NULL CHECK (ai_call IN ('positive', 'negative')),
+        probability double precision,
+        answer text NOT NULL CHECK (answer IN ('agree', 'disagree', 'uncertain')),
+        correct_label text,
+        comment text,
+        time_to_answer_ms integer NOT NULL,
+        user_id text NOT NULL,
+        answered_at bigint NOT NULL
+      );
+      CREATE INDEX feedback_study ON feedback (study_key);
+      CREATE INDEX feedback_model ON feedback (model_id, model_version);
+
+      CREATE TABLE audit_log (
+        seq bigint PRIMARY KEY CHECK (seq > 0),
+        at text NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        subject text NOT NULL,
+        details text NOT NULL,
+        prev text NOT NULL UNIQUE,
+        hash text NOT NULL UNIQUE
+      );
+      CREATE INDEX audit_log_subject ON audit_log (subject);
+      CREATE TABLE audit_head (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        seq bigint NOT NULL,
+        hash text NOT NULL
+      );
+      INSERT INTO audit_head (seq, hash) VALUES (0, repeat('0', 64));
+
+      CREATE TABLE shared_secrets (
+        name text PRIMARY KEY,
+        value bytea NOT NULL
+      );
+    `,
+  },
 ];
 
 export function migrationChecksum(migration: Migration): string {

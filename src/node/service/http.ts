@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import { RadiolensError, describeError, outcomeOf } from '../../foundation/core/index.js';
 import type { DicomWebReadRoutes } from '../dicomweb/index.js';
 import { VIEWER_ROOT, type OhifRoutes } from '../viewer/index.js';
 import { matchStowRsPath, type StowRsHandler } from '../ingest/stow/index.js';
@@ -25,7 +25,7 @@ import {
   type AuditTrail,
   type LoginRoutes,
   type Principal,
-  type SessionStore,
+  type SessionPort,
 } from '../access/index.js';
 import { refusalPage, type WebRoutes } from '../web/index.js';
 import { decideHttpAccess, normalizeAddress, type HttpAccessPolicy } from './httpAccess.js';
@@ -63,7 +63,7 @@ export interface NodeHttpOptions {
   /** Which machine clients are admitted: allowed addresses (STOW-RS only) and the token (ADR 0131). */
   readonly access: HttpAccessPolicy;
   /** Users' sessions and the login routes; absent: nobody can log in (machine clients only). */
-  readonly readingRoom?: { readonly sessions: SessionStore; readonly login: LoginRoutes };
+  readonly readingRoom?: { readonly sessions: SessionPort; readonly login: LoginRoutes };
   /** Where the records of routes marked `audit: 'before'` go; absent only in tests. */
   readonly audit?: AuditTrail;
   /** Serve HTTPS with this certificate and key (PEM; ADR 0177). */
@@ -182,17 +182,17 @@ function sendRefusal(
  * Who is asking: the bearer token first (a wrong one is refused, not ignored), then a live
  * session cookie, then an allowed address. Undefined: nobody the node knows.
  */
-function authenticate(
+async function authenticate(
   req: IncomingMessage,
   options: NodeHttpOptions,
-): Principal | 'wrong-token' | undefined {
+): Promise<Principal | 'wrong-token' | undefined> {
   if (/^\s*Bearer\s/i.test(req.headers.authorization ?? '')) {
     const decision = decideHttpAccess(options.access, undefined, req.headers.authorization);
     return decision.allowed ? { kind: 'machine', by: 'token' } : 'wrong-token';
   }
   const sessionId = sessionCookie(req, options.tls !== undefined);
   if (sessionId !== undefined && options.readingRoom !== undefined) {
-    const session = options.readingRoom.sessions.touch(sessionId);
+    const session = await options.readingRoom.sessions.touch(sessionId);
     if (session !== undefined) return { kind: 'user', session, sessionId };
   }
   // A browser is never a machine client: a request with Origin (which browsers send on
@@ -263,7 +263,20 @@ async function handle(
     }
     const { route, params } = match;
     if (route.access !== 'public') {
-      const principal = authenticate(req, options);
+      let principal: Awaited<ReturnType<typeof authenticate>>;
+      try {
+        principal = await authenticate(req, options);
+      } catch (error) {
+        // On a shared database the session lives there (ADR 0188): unreachable, nobody can
+        // be recognised, and nothing is served to someone unrecognised.
+        options.logger.error('session-lookup-failed', { error: scrub(describeError(error)) });
+        sendRefusal(
+          res,
+          503,
+          'sessions cannot be checked now (the database does not answer) — try again shortly',
+        );
+        return;
+      }
       const decision =
         principal === 'wrong-token'
           ? ({
@@ -326,8 +339,15 @@ async function handle(
     if (error instanceof Error && error.stack !== undefined) {
       options.logger.log('debug', 'http-error-stack', { stack: scrub(error.stack) });
     }
-    if (!res.headersSent) sendJson(res, 500, { error: 'internal error; see the node log' });
-    else res.destroy();
+    if (!res.headersSent) {
+      // A store that does not answer now (the shared database, ADR 0188; a full disk) is
+      // 503, try again; anything else is our fault.
+      if (error instanceof RadiolensError && outcomeOf(error).httpStatus === 503) {
+        sendJson(res, 503, {
+          error: 'the node cannot reach its store just now; try again shortly',
+        });
+      } else sendJson(res, 500, { error: 'internal error; see the node log' });
+    } else res.destroy();
   }
 }
 

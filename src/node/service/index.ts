@@ -79,3 +79,8 @@ export {
   type WorkerFlags,
 } from './workerConfig.js';
 export { RadiolensWorker, type WorkerHealth } from './workerNode.js';
+export {
+  embeddedReadingRoom,
+  sharedReadingRoom,
+  type ReadingRoomState,
+} from './readingRoomState.js';

@@ -10,15 +10,9 @@ import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { AnalysisThread } from '../../inference/analysis/index.js';
-import { AuditLog } from '../../foundation/audit/index.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import {
-  AuditTrail,
   LoginThrottle,
-  SessionStore,
-  StudyKeys,
-  UserStore,
-  auditLogPath,
   createAuditReadRoutes,
   createLoginRoutes,
   principalOf,
@@ -26,13 +20,14 @@ import {
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
-import { FeedbackStore, createFeedbackRoutes } from '../feedback/index.js';
+import { createFeedbackRoutes } from '../feedback/index.js';
 import { createWebRoutes } from '../web/index.js';
 import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
 import { ModelCatalog, createModelCatalogRoutes } from '../modelCatalog/index.js';
 import { StudyContextSource, createStudyContextRoutes } from '../studyContext/index.js';
 import { createOhifRoutes } from '../viewer/index.js';
 import { DicomStorageScp, type ScpEvent } from '../ingest/dimse/index.js';
+import { embeddedReadingRoom, sharedReadingRoom } from './readingRoomState.js';
 import { createStowRsHandler } from '../ingest/stow/index.js';
 import { WatchedFolder } from '../ingest/watch/index.js';
 import { ModelRegistry } from '../../inference/models/index.js';
@@ -388,10 +383,16 @@ export class RadiolensNode {
       closers.push(() => scp.stop(0));
       // The reading room's access control and audit trail (issue #13; ADRs 0174–0176).
       const tls = config.http.tls === null ? undefined : readTls(config.http.tls);
-      const audit = new AuditTrail(new AuditLog(auditLogPath(config.dataDir)), new StudyKeys(db));
-      const users = new UserStore(db);
-      const userSessions = new SessionStore(db);
-      const feedbackStore = new FeedbackStore(db);
+      // On a shared database users, sessions, answers and the audit chain are the cluster's
+      // (ADR 0188); otherwise this data directory's.
+      const {
+        audit,
+        users,
+        sessions: userSessions,
+        feedback: feedbackStore,
+      } = cluster === null || config.cluster === null
+        ? embeddedReadingRoom(db, config.dataDir)
+        : await sharedReadingRoom(cluster.pool, config.cluster.databaseUrl);
       const feedbackRoutes = createFeedbackRoutes(feedbackStore, {
         identify: (req) => {
           const principal = principalOf(req);
@@ -425,7 +426,7 @@ export class RadiolensNode {
             studyKeyOf: (uid) => audit.studyKeys.of(uid),
             demoteOnCaveats: config.worklist.demoteOnCaveats,
           });
-          return () => source.entries();
+          return async () => source.entries(await feedbackStore.answered());
         })(),
         budget: config.worklist.alertBudget,
         changes: worklistChanges,
@@ -625,6 +626,7 @@ export class RadiolensNode {
         logger,
         options.version ?? '0.0.0',
       );
+      const activeUsers = (await users.list()).filter((u) => u.disabledAt === null).length;
       // Which configuration this node runs with, as a digest (issue #13 Deliver 7): a change
       // of configuration between starts shows as a new digest in the audit log. A node that
       // cannot write its audit log does not start.
@@ -635,7 +637,7 @@ export class RadiolensNode {
         details: {
           version: options.version ?? '0.0.0',
           configSha256: createHash('sha256').update(JSON.stringify(config)).digest('hex'),
-          activeUsers: users.list().filter((u) => u.disabledAt === null).length,
+          activeUsers,
         },
       });
       holder.node = node;
@@ -648,7 +650,7 @@ export class RadiolensNode {
         dicomCallers: describeCallers(config.allowedCallers),
         http: `${tls === undefined ? 'http' : 'https'}://${config.httpHost}:${http.port}`,
         httpMachines: describeHttpAccess(config.http),
-        httpUsers: users.list().filter((u) => u.disabledAt === null).length,
+        httpUsers: activeUsers,
         httpHealth: 'anyone (no patient data)',
       });
       logger.info('node-started', {

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelRegistry, RegistryEntry } from '../../inference/models/index.js';
-import type { FeedbackStore } from '../feedback/index.js';
+import type { FeedbackPort } from '../feedback/index.js';
 import {
   siteValidationDir,
   validationReportsIn,
@@ -53,7 +53,7 @@ interface Summary {
 export interface StudyContextOptions {
   readonly dataDir: string;
   readonly registry: ModelRegistry;
-  readonly feedback: FeedbackStore;
+  readonly feedback: FeedbackPort;
   /** The study's non-PHI key (the audit log's HMAC, ADR 0176). */
   readonly studyKeyOf: (studyInstanceUid: string) => string;
   /** Caveat codes the site demotes besides those the analysis marked (ADR 0179). */
@@ -204,16 +204,16 @@ export class StudyContextSource {
         label,
       )
     )[0];
-    const answers = this.options.feedback
-      .list({ studyKey, modelId: id, modelVersion: version })
-      .map((a) => ({
-        label: a.finding.labelId,
-        answer: a.answer,
-        answeredAt: new Date(a.answeredAt).toISOString(),
-        ...(a.correctLabel === undefined ? {} : { correctLabel: a.correctLabel }),
-        sourceSopInstanceUid: a.sourceSopInstanceUid,
-        user: a.userId,
-      }));
+    const answers = (
+      await this.options.feedback.list({ studyKey, modelId: id, modelVersion: version })
+    ).map((a) => ({
+      label: a.finding.labelId,
+      answer: a.answer,
+      answeredAt: new Date(a.answeredAt).toISOString(),
+      ...(a.correctLabel === undefined ? {} : { correctLabel: a.correctLabel }),
+      sourceSopInstanceUid: a.sourceSopInstanceUid,
+      user: a.userId,
+    }));
     return {
       model: { id, version, name: manifest?.name ?? null },
       performedAt: summary.performedAt ?? new Date(row.completed_at).toISOString(),

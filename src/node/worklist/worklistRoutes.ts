@@ -19,7 +19,8 @@ import { WORKLIST_DEFAULT_LIMIT, filterRows, parseWorklistQuery } from './workli
 export const WORKLIST_KEEPALIVE_MS = 25_000;
 
 export interface WorklistRouteOptions {
-  readonly entries: () => WorklistEntry[];
+  /** The entries, read at each request (from the node database, answers perhaps from PostgreSQL). */
+  readonly entries: () => WorklistEntry[] | Promise<WorklistEntry[]>;
   readonly budget: AlertBudget;
   readonly changes: WorklistChanges;
   readonly now?: () => number;
@@ -28,7 +29,7 @@ export interface WorklistRouteOptions {
    * Whether the stream's caller may still hear notices (its session not ended or expired);
    * asked before each notice and keep-alive — a false ends the stream.
    */
-  readonly stillAdmitted?: (req: IncomingMessage) => boolean;
+  readonly stillAdmitted?: (req: IncomingMessage) => boolean | Promise<boolean>;
 }
 
 /** A row as the API answers it (times as ISO 8601). */
@@ -67,7 +68,7 @@ export function createWorklistRoutes(options: WorklistRouteOptions): {
           return true;
         }
         const at = now();
-        const all = orderWorklist(options.entries(), options.budget, at);
+        const all = orderWorklist(await options.entries(), options.budget, at);
         const selected = filterRows(all, parsed.query);
         const offset = parsed.query.offset ?? 0;
         const limit = parsed.query.limit ?? WORKLIST_DEFAULT_LIMIT;
@@ -105,15 +106,25 @@ function openStream(
     clearInterval(held.keepAlive);
     held.unsubscribe?.();
   };
+  // Notices go out in the order they came, each after the check before it: on a shared
+  // database the session check is a query (ADR 0188). A check that fails ends the stream.
+  let sending: Promise<void> = Promise.resolve();
   const write = (text: string): void => {
-    if (res.writableEnded) return;
-    if (options.stillAdmitted?.(req) === false) {
-      // A logged-out or expired session hears nothing more: the stream ends.
-      close();
-      res.end();
-      return;
-    }
-    res.write(text);
+    sending = sending
+      .then(async () => {
+        if (res.writableEnded) return;
+        if ((await options.stillAdmitted?.(req)) === false) {
+          // A logged-out or expired session hears nothing more: the stream ends.
+          close();
+          res.end();
+          return;
+        }
+        if (!res.writableEnded) res.write(text);
+      })
+      .catch(() => {
+        close();
+        res.end();
+      });
   };
   const unsubscribe = options.changes.subscribe((change) => {
     write(`event: worklist-changed\nid: ${change.seq}\ndata: ${JSON.stringify(change)}\n\n`);

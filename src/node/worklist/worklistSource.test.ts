@@ -154,7 +154,14 @@ it('a node on a shared database (its job queue in PostgreSQL, no jobs table here
       undefined,
       'no job queue in this database',
     );
-    const entries = new WorklistSource(db, { dataDir: data, studyKeyOf: () => 'key' }).entries();
+    const source = new WorklistSource(db, { dataDir: data, studyKeyOf: () => 'key' });
+    const entries = source.entries();
+    // An answer given on another ingest node (the answers are in PostgreSQL, ADR 0188): the
+    // study shows answered here though this node database has no answer.
+    assert.deepEqual(
+      source.entries(new Set(['key|cxr-pneumonia'])).map((e) => e.status),
+      ['answered'],
+    );
     assert.deepEqual(
       entries.map((e) => [e.model, e.status, e.finding?.probability ?? null]),
       [['cxr-pneumonia@1.2.0', 'analysed', 0.8]],

@@ -146,7 +146,11 @@ export class WorklistSource {
     this.demoteAlso = new Set(options.demoteOnCaveats ?? []);
   }
 
-  entries(): WorklistEntry[] {
+  /**
+   * `answered` (`<studyKey>|<model id>`) comes from wherever the answers are kept; without it,
+   * from this node database's feedback table (the embedded node).
+   */
+  entries(answered?: ReadonlySet<string>): WorklistEntry[] {
     const hasTable = (name: string): boolean =>
       this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !==
       undefined;
@@ -175,14 +179,16 @@ export class WorklistSource {
     const arrival = this.db.prepare(
       'SELECT MIN(received_at) AS at FROM instances WHERE study_instance_uid = ?',
     );
-    const answered = new Set(
-      (
-        this.db.prepare('SELECT DISTINCT study_key, model_id FROM feedback').all() as {
-          study_key: string;
-          model_id: string;
-        }[]
-      ).map((row) => `${row.study_key}|${row.model_id}`),
-    );
+    const answeredPairs =
+      answered ??
+      new Set(
+        (
+          this.db.prepare('SELECT DISTINCT study_key, model_id FROM feedback').all() as {
+            study_key: string;
+            model_id: string;
+          }[]
+        ).map((row) => `${row.study_key}|${row.model_id}`),
+      );
     const arrivedAt = (uid: string, fallback: number): number =>
       (arrival.get(uid) as { at: number | null }).at ?? fallback;
 
@@ -195,7 +201,7 @@ export class WorklistSource {
         studyInstanceUid: row.study_instance_uid,
         model: row.model,
         arrivedAt: arrivedAt(row.study_instance_uid, row.completed_at),
-        status: answered.has(`${studyKey}|${modelIdOf(row.model)}`) ? 'answered' : 'analysed',
+        status: answeredPairs.has(`${studyKey}|${modelIdOf(row.model)}`) ? 'answered' : 'analysed',
         ...decided,
       });
     }
