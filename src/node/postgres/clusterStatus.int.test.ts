@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withTestDatabase } from '../../../test/support/postgres.js';
-import { ClusterMember, NodeLease, PgJobQueue, PgOutbox, readClusterStatus } from './index.js';
+import {
+  ClusterMember,
+  MIGRATIONS,
+  NodeLease,
+  PgJobQueue,
+  PgOutbox,
+  readClusterStatus,
+} from './index.js';
 import { parseDestination } from '../delivery/index.js';
 
 test('cluster status on a database no node has migrated says so instead of a missing table', async () => {
@@ -49,7 +56,7 @@ test('cluster status: live, stopped and expired nodes, the queue by state with t
       'worker-gone': 'worker:expired',
       'worker-stopped': 'worker:stopped',
     });
-    assert.equal(status.schemaVersion, 3);
+    assert.equal(status.schemaVersion, Math.max(...MIGRATIONS.map((m) => m.version)));
     assert.deepEqual(
       [status.jobs.queued, status.jobs.running, status.jobs.done, status.jobs.failed],
       [1, 1, 1, 0],
@@ -58,6 +65,9 @@ test('cluster status: live, stopped and expired nodes, the queue by state with t
     assert.ok(status.jobs.oldestQueuedAgeMs !== null && status.jobs.oldestQueuedAgeMs >= 20);
     assert.equal(status.outbox.pending, 1);
     assert.ok(status.outbox.oldestPendingAgeMs !== null && status.outbox.oldestPendingAgeMs >= 20);
+    assert.ok(status.jobs.oldestDoneAgeMs !== null && status.jobs.oldestDoneAgeMs >= 20);
+    assert.equal(status.outbox.oldestDeliveredAgeMs, null, 'nothing delivered yet');
+    assert.equal(status.retention, null, 'no prune has run');
   });
 });
 

@@ -7,6 +7,9 @@ const PINNED: Record<number, string> = {
   1: '10209d768144841ab6f4c9782affc1d68490409b94bf5cd8129485f48ed16515',
   2: 'b2d2877fe704214b76e74d8ea74c5a44e403275fa33d84aec8c8cbfb2c48a811',
   3: 'bd01a9d1e5d64299654e630b41a8dde728a4cf118bab9c9e0ff80a8797f70d0e',
+  // Placeholder of branch issue-17-shared-state's step 4: the lead takes that branch's pin.
+  4: '17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a',
+  5: '914d214907326f45f4989aa46fe3146bf5aa67fad5223f032f1258663017c975',
 };
 /** First 8 bytes of sha256('radiolens schema migrations'), signed (ADR 0181). */
 const LOCK_KEY = '8766125488404307551';
