@@ -80,12 +80,16 @@ export function formatPruneReport(report: PruneReport): string {
 export const clusterCommand: CommandModule = (program: Command) => {
   const cluster = program
     .command('cluster')
-    .description('Look at a cluster of nodes and workers on PostgreSQL (docs/scale-out.md)');
+    .description(
+      'Look at and prune a cluster of nodes and workers on PostgreSQL (docs/scale-out.md)',
+    );
   cluster
     .command('status')
     .description(
-      'Nodes and workers with their lease and last beat, the queue by state with the age of ' +
-        'the oldest queued job, and the outbox backlog; read-only.',
+      'Nodes and workers with their lease and last beat (ingest nodes: how far they have read ' +
+        'finished jobs), the queue by state with the age of the oldest queued and done job, the ' +
+        'outbox backlog with the age of the oldest delivered entry, and the last prune with its ' +
+        'retention; read-only.',
     )
     .option(
       '--database <postgresql-url>',
@@ -129,7 +133,7 @@ export const clusterCommand: CommandModule = (program: Command) => {
       'finished jobs their ingest node has not read are removed only past this age (and reported)',
       `${RETENTION_DEFAULT_DAYS.unreadJobsDays}d`,
     )
-    .option('--batch <rows>', 'rows per statement', '500')
+    .option('--batch <rows>', 'rows per statement', '5000')
     .option('--json', 'print the report as one JSON object')
     .action(
       async (opts: {

@@ -80,7 +80,7 @@ test('retention settings: defaults, the file overrides one at a time, nonsense r
       failedJobsDays: 90,
       unreadJobsDays: 90,
       intervalMinutes: 60,
-      batchSize: 500,
+      batchSize: 5000,
     });
     const file = join(dir, 'node.json');
     await writeFile(file, JSON.stringify({ retention: { doneJobsDays: 7, intervalMinutes: 15 } }));

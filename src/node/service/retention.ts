@@ -53,7 +53,7 @@ export interface RetentionConfig {
 export const RETENTION_DEFAULTS: RetentionConfig = {
   ...RETENTION_DEFAULT_DAYS,
   intervalMinutes: 60,
-  batchSize: 500,
+  batchSize: 5000,
 };
 
 export function retentionConfigOf(
