@@ -85,6 +85,9 @@ export interface ClusterResultsOptions {
  */
 const START_MARGIN_MS = 10 * 60_000;
 
+/** How far the read position must move before it is written again. */
+const RECORD_EVERY_MS = 60_000;
+
 export class ClusterResults {
   private watermark: number;
   private failedWatermark: number;
@@ -168,7 +171,8 @@ export class ClusterResults {
     const failed =
       finished.failed.length < batch ? complete : (finished.failed.at(-1)?.failedAt ?? complete);
     const readTo = Math.min(done, failed, this.unjoinedAt);
-    if (readTo <= this.readTo) return;
+    // Retention counts in days: a write a minute is plenty, not one every pass.
+    if (readTo < this.readTo + RECORD_EVERY_MS) return;
     try {
       await recordReadTo(readTo);
       this.readTo = readTo;
