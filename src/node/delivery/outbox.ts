@@ -114,6 +114,8 @@ export function ensureOutboxSchema(db: NodeDatabase): void {
       claim_token TEXT
     );
     CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, available_at);
+    -- Retention (ADR 0189) removes delivered entries by age without a scan.
+    CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered_at) WHERE state = 'delivered';
   `);
 }
 
@@ -357,6 +359,20 @@ export class Outbox {
            claim_token = NULL WHERE state = 'failed'`,
       )
       .run(this.now()).changes;
+  }
+
+  /**
+   * Retention (ADR 0189): removes up to `limit` entries delivered before `before` (ms), oldest
+   * first; returns how many. One short transaction per call: the caller loops. Failed entries
+   * are never removed here (a result that never arrived stays until it is requeued).
+   */
+  pruneDelivered(before: number, limit: number): number {
+    return this.db
+      .prepare(
+        `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+           WHERE state = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)`,
+      )
+      .run(before, limit).changes;
   }
 
   /** Earliest time a pending entry becomes due (claims included), or undefined when none. */

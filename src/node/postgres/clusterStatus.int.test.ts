@@ -56,7 +56,7 @@ test('cluster status: live, stopped and expired nodes, the queue by state with t
       'worker-gone': 'worker:expired',
       'worker-stopped': 'worker:stopped',
     });
-    assert.equal(status.schemaVersion, MIGRATIONS.at(-1)!.version);
+    assert.equal(status.schemaVersion, Math.max(...MIGRATIONS.map((m) => m.version)));
     assert.deepEqual(
       [status.jobs.queued, status.jobs.running, status.jobs.done, status.jobs.failed],
       [1, 1, 1, 0],
@@ -65,6 +65,9 @@ test('cluster status: live, stopped and expired nodes, the queue by state with t
     assert.ok(status.jobs.oldestQueuedAgeMs !== null && status.jobs.oldestQueuedAgeMs >= 20);
     assert.equal(status.outbox.pending, 1);
     assert.ok(status.outbox.oldestPendingAgeMs !== null && status.outbox.oldestPendingAgeMs >= 20);
+    assert.ok(status.jobs.oldestDoneAgeMs !== null && status.jobs.oldestDoneAgeMs >= 20);
+    assert.equal(status.outbox.oldestDeliveredAgeMs, null, 'nothing delivered yet');
+    assert.equal(status.retention, null, 'no prune has run');
   });
 });
 

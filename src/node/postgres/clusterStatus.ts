@@ -1,12 +1,15 @@
 /**
  * What `radiolens cluster status` shows (issue #17): every node and worker with its lease and
- * last beat, the queue's depth by state and the age of its oldest waiting job, and the
- * outbox's backlog. One read-only snapshot on the database's clock.
+ * last beat, the queue's depth by state and the age of its oldest waiting job, the outbox's
+ * backlog, and retention (ADR 0189): the age of the oldest done job and delivered entry, how
+ * far each ingest node has read, and the latest prune with the policy it ran by. One
+ * read-only snapshot on the database's clock.
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { databaseNow, query, type PgPool } from './connection.js';
 import { listNodes, type NodeRow } from './nodeLease.js';
 import { schemaVersion } from './migrations.js';
+import { latestPruneRun, type PruneRun } from './retention.js';
 
 export interface ClusterStatus {
   /** The database clock when the status was read (ms since the epoch). */
@@ -22,6 +25,8 @@ export interface ClusterStatus {
     readonly oldestQueuedAgeMs: number | null;
     /** Running jobs whose lease has run out (their worker is gone; the next claim takes them). */
     readonly expiredLeases: number;
+    /** Milliseconds since the oldest done job was completed (retention removes it), or null. */
+    readonly oldestDoneAgeMs: number | null;
   };
   readonly outbox: {
     readonly pending: number;
@@ -30,7 +35,11 @@ export interface ClusterStatus {
     readonly failed: number;
     /** Milliseconds the oldest pending entry has waited since it was added, or null. */
     readonly oldestPendingAgeMs: number | null;
+    /** Milliseconds since the oldest delivered entry was delivered, or null. */
+    readonly oldestDeliveredAgeMs: number | null;
   };
+  /** The latest prune (who, when, by which policy in days, what it removed), or null. */
+  readonly retention: PruneRun | null;
 }
 
 export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
@@ -58,6 +67,7 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
     failed: string;
     oldest: string | null;
     expired: string;
+    oldest_done: string | null;
   }>(
     pool,
     'reading the queue',
@@ -66,7 +76,8 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
             count(*) FILTER (WHERE state = 'done') AS done,
             count(*) FILTER (WHERE state = 'failed') AS failed,
             min(created_at) FILTER (WHERE state = 'queued') AS oldest,
-            count(*) FILTER (WHERE state = 'running' AND lease_expires_at <= $1) AS expired
+            count(*) FILTER (WHERE state = 'running' AND lease_expires_at <= $1) AS expired,
+            (SELECT min(completed_at) FROM jobs WHERE state = 'done') AS oldest_done
      FROM jobs`,
     [at],
   );
@@ -76,6 +87,7 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
     delivered: string;
     failed: string;
     oldest: string | null;
+    oldest_delivered: string | null;
   }>(
     pool,
     'reading the outbox',
@@ -83,7 +95,8 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
             count(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS failing,
             count(*) FILTER (WHERE state = 'delivered') AS delivered,
             count(*) FILTER (WHERE state = 'failed') AS failed,
-            min(created_at) FILTER (WHERE state = 'pending') AS oldest
+            min(created_at) FILTER (WHERE state = 'pending') AS oldest,
+            (SELECT min(delivered_at) FROM outbox WHERE state = 'delivered') AS oldest_delivered
      FROM outbox`,
   );
   const j = jobs.rows[0]!;
@@ -101,6 +114,7 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
       failed: Number(j.failed),
       oldestQueuedAgeMs: age(j.oldest),
       expiredLeases: Number(j.expired),
+      oldestDoneAgeMs: age(j.oldest_done),
     },
     outbox: {
       pending: Number(o.pending),
@@ -108,7 +122,9 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
       delivered: Number(o.delivered),
       failed: Number(o.failed),
       oldestPendingAgeMs: age(o.oldest),
+      oldestDeliveredAgeMs: age(o.oldest_delivered),
     },
+    retention: await latestPruneRun(pool),
   };
 }
 
@@ -116,7 +132,26 @@ function seconds(ms: number | null): string {
   if (ms === null) return '-';
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms < 2 * 86_400_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${(ms / 86_400_000).toFixed(1)} d`;
+}
+
+/** The retention lines: the latest prune and its policy, or that none ran yet. */
+function retentionLines(status: ClusterStatus): string[] {
+  const run = status.retention;
+  if (run === null) {
+    return [
+      'retention  no prune has run yet (each ingest node tries a minute after start, then every retention.intervalMinutes; radiolens cluster prune)',
+    ];
+  }
+  const p = run.policy;
+  const unread = Object.entries(run.removedUnread)
+    .map(([node, u]) => `${node} ${u.jobs}`)
+    .join(', ');
+  return [
+    `retention  done jobs ${p['doneJobsDays']} d, delivered ${p['deliveredOutboxDays']} d, failed jobs ${p['failedJobsDays']} d, unread ${p['unreadJobsDays']} d; failed outbox entries kept until requeued`,
+    `           last prune ${seconds(status.at - run.finishedAt)} ago by ${run.nodeId}: removed ${run.removed.doneJobs} done jobs, ${run.removed.failedJobs} failed jobs, ${run.removed.deliveredOutbox} delivered entries${unread === '' ? '' : `; removed unread: ${unread}`}`,
+  ];
 }
 
 /** The status as a text table for operators. */
@@ -128,8 +163,9 @@ export function formatClusterStatus(status: ClusterStatus): string {
     `${n.host}:${n.pid}`,
     `${seconds(status.at - n.heartbeatAt)} ago`,
     n.state === 'live' ? `${seconds(n.leaseExpiresAt - status.at)} left` : '-',
+    n.resultsReadTo === null ? '-' : `${seconds(status.at - n.resultsReadTo)} ago`,
   ]);
-  const header = ['node', 'role', 'state', 'host:pid', 'last beat', 'lease'];
+  const header = ['node', 'role', 'state', 'host:pid', 'last beat', 'lease', 'results read to'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -144,8 +180,9 @@ export function formatClusterStatus(status: ClusterStatus): string {
     ...rows.map(line),
     ...(rows.length === 0 ? ['(no node has joined)'] : []),
     '',
-    `jobs    queued ${jobs.queued}  running ${jobs.running} (${jobs.expiredLeases} with an expired lease)  done ${jobs.done}  failed ${jobs.failed}  oldest queued ${seconds(jobs.oldestQueuedAgeMs)}`,
-    `outbox  pending ${outbox.pending} (${outbox.failing} retrying)  delivered ${outbox.delivered}  failed ${outbox.failed}  oldest pending ${seconds(outbox.oldestPendingAgeMs)}`,
+    `jobs    queued ${jobs.queued}  running ${jobs.running} (${jobs.expiredLeases} with an expired lease)  done ${jobs.done}  failed ${jobs.failed}  oldest queued ${seconds(jobs.oldestQueuedAgeMs)}  oldest done ${seconds(jobs.oldestDoneAgeMs)}`,
+    `outbox  pending ${outbox.pending} (${outbox.failing} retrying)  delivered ${outbox.delivered}  failed ${outbox.failed}  oldest pending ${seconds(outbox.oldestPendingAgeMs)}  oldest delivered ${seconds(outbox.oldestDeliveredAgeMs)}`,
+    ...retentionLines(status),
     '',
   ].join('\n');
 }

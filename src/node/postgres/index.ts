@@ -3,8 +3,9 @@
  * errors, versioned migrations applied at start, the job queue and the outbox behind the same
  * ports as the embedded SQLite ones, and the node lease that replaces the data-directory lock
  * when several nodes share one database; the membership (lease beat, counts for /health) that
- * `radiolens serve --database` and `radiolens worker` hold, and `cluster status`; the reading
- * room's users, sessions, answers, audit chain and study-key secret (ADR 0188).
+ * `radiolens serve --database` and `radiolens worker` hold, `cluster status`, retention of
+ * finished jobs and delivered outbox entries (ADR 0189); the reading room's users, sessions,
+ * answers, audit chain and study-key secret (ADR 0188).
  */
 export {
   openPostgresPool,
@@ -26,7 +27,12 @@ export {
   type Migration,
   type MigrationResult,
 } from './migrations.js';
-export { PgJobQueue, type PgJobQueueOptions } from './pgJobQueue.js';
+export {
+  PgJobQueue,
+  type PgJobQueueOptions,
+  type FailedJob,
+  type FinishedJobs,
+} from './pgJobQueue.js';
 export { PgOutbox, type PgOutboxOptions } from './pgOutbox.js';
 export {
   NodeLease,
@@ -43,6 +49,20 @@ export {
   type ClusterMemberOptions,
   type ClusterSnapshot,
 } from './clusterMember.js';
+export {
+  pruneCluster,
+  latestPruneRun,
+  recordResultsRead,
+  missedResults,
+  DEFAULT_PRUNE_POLICY,
+  RETENTION_DEFAULT_DAYS,
+  PRUNE_LOCK_KEY,
+  type PrunePolicy,
+  type PruneOptions,
+  type PruneReport,
+  type PruneRun,
+  type UnreadJobs,
+} from './retention.js';
 export { readClusterStatus, formatClusterStatus, type ClusterStatus } from './clusterStatus.js';
 export { PgUserStore, PgSessionStore } from './pgUsers.js';
 export { PgFeedbackStore } from './pgFeedback.js';

@@ -178,6 +178,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'failed jobs for ingest nodes, retention',
+    // ADR 0189. failed_at: when a job failed for good, so that ingest nodes read failures as
+    // they read completions (failures before this step get their last availability, the best
+    // time known). origin_node: the ingest node that enqueued a job, and results_read_to: how
+    // far that node has read finished jobs; a finished job is pruned only once its ingest node
+    // has read it. The partial indexes make each prune batch an index range, not a scan.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN failed_at bigint;
+      ALTER TABLE jobs ADD COLUMN origin_node text;
+      UPDATE jobs SET failed_at = available_at WHERE state = 'failed';
+      CREATE INDEX jobs_failed ON jobs (failed_at, id) WHERE state = 'failed';
+      CREATE INDEX outbox_delivered ON outbox (delivered_at, id) WHERE state = 'delivered';
+      ALTER TABLE nodes ADD COLUMN results_read_to bigint;
+      CREATE TABLE prune_runs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        node_id text NOT NULL,
+        started_at bigint NOT NULL,
+        finished_at bigint NOT NULL,
+        policy jsonb NOT NULL,
+        removed jsonb NOT NULL,
+        unread jsonb NOT NULL
+      );
+      CREATE INDEX prune_runs_finished ON prune_runs (finished_at);
+    `,
+  },
 ];
 
 export function migrationChecksum(migration: Migration): string {

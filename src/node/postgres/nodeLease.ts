@@ -34,6 +34,8 @@ export interface NodeRow {
   readonly heartbeatAt: number;
   readonly leaseExpiresAt: number;
   readonly stoppedAt: number | null;
+  /** An ingest node: every job finished before this was read by it (ADR 0189); else null. */
+  readonly resultsReadTo: number | null;
 }
 
 interface PgNodeRow {
@@ -45,6 +47,7 @@ interface PgNodeRow {
   heartbeat_at: string;
   lease_expires_at: string;
   stopped_at: string | null;
+  results_read_to: string | null;
 }
 
 function toNode(row: PgNodeRow): NodeRow {
@@ -57,6 +60,7 @@ function toNode(row: PgNodeRow): NodeRow {
     heartbeatAt: Number(row.heartbeat_at),
     leaseExpiresAt: Number(row.lease_expires_at),
     stoppedAt: row.stopped_at === null ? null : Number(row.stopped_at),
+    resultsReadTo: row.results_read_to === null ? null : Number(row.results_read_to),
   };
 }
 

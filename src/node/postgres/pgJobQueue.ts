@@ -43,6 +43,20 @@ interface PgJobRow {
   created_at: string;
   completed_at: string | null;
   result: Record<string, unknown> | null;
+  failed_at: string | null;
+}
+
+/** A job that failed for good, with when (database clock, ms; migration 5). */
+export type FailedJob = Job & { readonly failedAt: number };
+
+/**
+ * One read of what finished since two times (ADR 0189): jobs done since one, jobs failed for
+ * good since the other, oldest first, and the database clock when the read began.
+ */
+export interface FinishedJobs {
+  readonly at: number;
+  readonly done: Job[];
+  readonly failed: FailedJob[];
 }
 
 /** `$1` if a clock is injected (tests), else the database clock, in ms. Evaluated once per statement via a CTE. */
@@ -102,8 +116,8 @@ export class PgJobQueue implements JobQueuePort {
       'enqueueing a job',
       `WITH inserted AS (
          INSERT INTO jobs (key, study_instance_uid, model, payload, state, max_attempts,
-           available_at, created_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6)
+           available_at, created_at, origin_node)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $6, $7)
          ON CONFLICT (key) DO NOTHING
          RETURNING *, true AS created)
        SELECT * FROM inserted
@@ -116,6 +130,9 @@ export class PgJobQueue implements JobQueuePort {
         JSON.stringify(job.payload ?? {}),
         job.maxAttempts ?? JOB_QUEUE_DEFAULTS.maxAttempts,
         now,
+        // The ingest node whose study it is: retention keeps the job until that node has read
+        // its outcome (ADR 0189).
+        this.nodeId,
       ],
     );
     const row = result.rows[0];
@@ -143,8 +160,9 @@ export class PgJobQueue implements JobQueuePort {
          WHERE state = 'running' AND lease_expires_at <= clock.now AND attempts >= max_attempts
          FOR UPDATE OF jobs SKIP LOCKED)
        UPDATE jobs SET state = 'failed', lease_token = NULL, lease_expires_at = NULL,
+         failed_at = clock.now,
          last_error = 'lease of worker ' || COALESCE(worker_id, '?') || ' expired on the last attempt'
-       FROM exhausted WHERE jobs.id = exhausted.id`,
+       FROM exhausted, clock WHERE jobs.id = exhausted.id`,
       [now],
     );
     const lease = randomUUID();
@@ -195,6 +213,28 @@ export class PgJobQueue implements JobQueuePort {
     return result.rows.map(toJob);
   }
 
+  /**
+   * What an ingest node reads every 2 s (ADRs 0186, 0189): jobs done at or after `doneSince`
+   * and jobs failed for good at or after `failedSince` (database clock, ms), oldest first, at
+   * most `limit` of each, and the database clock before either was read.
+   */
+  async finishedSince(doneSince: number, failedSince: number, limit = 500): Promise<FinishedJobs> {
+    const at = await databaseNow(this.pool);
+    const done = await this.completedSince(doneSince, limit);
+    const failed = await query<PgJobRow>(
+      this.pool,
+      'reading failed jobs',
+      `SELECT * FROM jobs WHERE state = 'failed' AND failed_at >= $1
+       ORDER BY failed_at, id LIMIT $2`,
+      [failedSince, limit],
+    );
+    return {
+      at,
+      done,
+      failed: failed.rows.map((row) => ({ ...toJob(row), failedAt: Number(row.failed_at) })),
+    };
+  }
+
   async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
     const now = await this.now(this.pool);
     const updated = await query(
@@ -218,18 +258,18 @@ export class PgJobQueue implements JobQueuePort {
       );
       const row = found.rows[0];
       if (row === undefined) return undefined;
+      const now = await this.now(client);
       if (row.attempts >= row.max_attempts) {
         await query(
           client,
           'recording a failed job',
           `UPDATE jobs SET state = 'failed', last_error = $2, lease_token = NULL,
-             lease_expires_at = NULL WHERE id = $1`,
-          [row.id, error],
+             lease_expires_at = NULL, failed_at = $3 WHERE id = $1`,
+          [row.id, error, now],
         );
         return 'failed';
       }
       const delay = jobRetryDelay(row.attempts, this.backoffBaseMs, this.backoffMaxMs);
-      const now = await this.now(client);
       await query(
         client,
         'recording a failed job',

@@ -137,6 +137,8 @@ export function ensureQueueSchema(db: NodeDatabase): void {
       result TEXT
     );
     CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, available_at);
+    -- Retention (ADR 0189) removes done jobs by age without a scan.
+    CREATE INDEX IF NOT EXISTS jobs_done ON jobs (completed_at) WHERE state = 'done';
   `);
 }
 
@@ -316,6 +318,21 @@ export class JobQueue {
         `UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_expires_at > ?`,
       )
       .run(this.now(), this.now()).changes;
+  }
+
+  /**
+   * Retention (ADR 0189): removes up to `limit` jobs done before `before` (ms), oldest first;
+   * returns how many. One short transaction per call: the caller loops. Failed jobs are never
+   * removed: the worklist lists them from here. A study declared stable again after its job
+   * was removed would be analysed again; stability is declared once per content, long before.
+   */
+  pruneDone(before: number, limit: number): number {
+    return this.db
+      .prepare(
+        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+           WHERE state = 'done' AND completed_at < ? ORDER BY completed_at LIMIT ?)`,
+      )
+      .run(before, limit).changes;
   }
 
   get(key: string): Job | undefined {

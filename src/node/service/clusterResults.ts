@@ -4,15 +4,24 @@
  * its own index records the analysis in its analysis log (so its worklist, study context and
  * pilot report see it) and stores the clinical SR, SC and Parametric Map beside the originals
  * (so its DICOMweb and OHIF show them). The worker wrote where the analysis lies, by absolute
- * path on the shared storage, into the job's result. Everything here is idempotent: a job seen
- * twice is recorded once.
+ * path on the shared storage, into the job's result. Jobs of its studies that failed for good
+ * are copied into its ClusterFailures, so that its worklist lists them as the embedded node's
+ * does (ADR 0189). Everything here is idempotent: a job seen twice is recorded once.
+ *
+ * After each pass the node tells the database how far it has read (`nodes.results_read_to`):
+ * retention removes a finished job only once the node that enqueued it has read it, so a node
+ * that was down for a week still finds every analysis of its studies when it comes back; one
+ * that was down longer than the unread age is told at start what it missed (ADR 0189).
  */
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { describeError } from '../../foundation/core/index.js';
+import type { FailedJob, FinishedJobs, UnreadJobs } from '../postgres/index.js';
 import type { Job } from '../queue/index.js';
 import type { InstanceStore } from '../store/index.js';
 import type { AnalysisLog } from './analysisLog.js';
+import type { ClusterFailures } from '../worklist/index.js';
+import { isShadowJob } from './jobs.js';
 import type { NodeLogger } from './log.js';
 
 /** What a worker writes into a completed job's result about its analysis (worker.ts). */
@@ -44,27 +53,55 @@ function analysisOf(job: Job): JobAnalysis | null {
 }
 
 export interface ClusterResultsOptions {
-  /** Completed jobs of the shared queue since a time (database clock, ms). */
-  readonly completedSince: (sinceMs: number) => Promise<Job[]>;
+  /**
+   * Jobs of the shared queue done since one time and failed for good since another (database
+   * clock, ms), at most `limit` of each (PgJobQueue.finishedSince).
+   */
+  readonly finishedSince: (
+    doneSince: number,
+    failedSince: number,
+    limit: number,
+  ) => Promise<FinishedJobs>;
+  /** Records that every job finished before `readTo` was read (retention waits for it). */
+  readonly recordReadTo?: (readTo: number) => Promise<void>;
+  /** Jobs of this node retention removed before it read them; asked once, at the first pass. */
+  readonly missed?: () => Promise<UnreadJobs | null>;
   readonly store: InstanceStore;
   readonly analysisLog: AnalysisLog;
+  readonly failures: ClusterFailures;
   readonly dataDir: string;
   readonly logger: NodeLogger;
   /** A clinical result joined this node (the worklist's change notice). */
   readonly onResult: () => void;
   readonly intervalMs?: number;
+  /** Jobs of each kind read per pass; default 500. */
+  readonly batch?: number;
 }
 
-/** How far back a starting node looks: longer than any clock skew between hosts. */
+/**
+ * How far back a starting node looks, and how far behind the database clock a read counts as
+ * complete: longer than any clock skew between hosts and than any wait between a job's
+ * finishing time being read and its commit.
+ */
 const START_MARGIN_MS = 10 * 60_000;
+
+/** How far the read position must move before it is written again. */
+const RECORD_EVERY_MS = 60_000;
 
 export class ClusterResults {
   private watermark: number;
+  private failedWatermark: number;
+  /** Every job finished before this was read (what the database was last told). */
+  private readTo = 0;
+  /** The earliest job of this node's studies that could not be recorded (kept unread). */
+  private unjoinedAt = Number.POSITIVE_INFINITY;
+  private askedMissed = false;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<number> | undefined;
 
   constructor(private readonly options: ClusterResultsOptions) {
     this.watermark = Math.max(0, options.analysisLog.latestCompletedAt() - START_MARGIN_MS);
+    this.failedWatermark = Math.max(0, options.failures.latestFailedAt() - START_MARGIN_MS);
   }
 
   start(): void {
@@ -80,22 +117,92 @@ export class ClusterResults {
     await this.polling;
   }
 
-  /** One pass: every job completed since the watermark; returns how many joined this node. */
+  /**
+   * One pass: every job done or failed since the watermarks; returns how many joined this
+   * node (analyses and failures).
+   */
   async poll(): Promise<number> {
+    const batch = this.options.batch ?? 500;
     let joined = 0;
-    let jobs: Job[];
+    let finished: FinishedJobs;
     try {
-      jobs = await this.options.completedSince(this.watermark);
+      if (!this.askedMissed && this.options.missed !== undefined) {
+        const missed = await this.options.missed();
+        this.askedMissed = true;
+        if (missed !== null) {
+          this.options.logger.error('cluster-results-missed', {
+            jobs: missed.jobs,
+            from: new Date(missed.from).toISOString(),
+            to: new Date(missed.to).toISOString(),
+            action:
+              'retention removed these finished jobs of this node before it read them (it was away longer than retention.unreadJobsDays); their analyses are not on this worklist — re-send the studies to analyse them again',
+          });
+        }
+      }
+      finished = await this.options.finishedSince(this.watermark, this.failedWatermark, batch);
     } catch (error) {
       // The database is away: the next pass catches up from the same watermark.
       this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
       return 0;
     }
-    for (const job of jobs) {
+    for (const job of finished.done) {
       if (job.completedAt !== null) this.watermark = Math.max(this.watermark, job.completedAt);
       if (await this.join(job)) joined += 1;
     }
+    for (const job of finished.failed) {
+      this.failedWatermark = Math.max(this.failedWatermark, job.failedAt);
+      if (this.joinFailure(job)) joined += 1;
+    }
+    await this.recordReadTo(finished, batch);
     return joined;
+  }
+
+  /**
+   * Everything finished before the earlier of the two read positions has been seen: a kind
+   * read whole (fewer than a batch) is read up to the database clock less the margin, one cut
+   * off by the batch only up to the last job it returned.
+   */
+  private async recordReadTo(finished: FinishedJobs, batch: number): Promise<void> {
+    const { recordReadTo } = this.options;
+    if (recordReadTo === undefined) return;
+    const complete = finished.at - START_MARGIN_MS;
+    const done =
+      finished.done.length < batch ? complete : (finished.done.at(-1)?.completedAt ?? complete);
+    const failed =
+      finished.failed.length < batch ? complete : (finished.failed.at(-1)?.failedAt ?? complete);
+    const readTo = Math.min(done, failed, this.unjoinedAt);
+    // Retention counts in days: a write a minute is plenty, not one every pass.
+    if (readTo < this.readTo + RECORD_EVERY_MS) return;
+    try {
+      await recordReadTo(readTo);
+      this.readTo = readTo;
+    } catch (error) {
+      // Retention waits a little longer; the next pass says it again.
+      this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
+    }
+  }
+
+  /** A failure of this node's study joins its worklist, as a failed job does on its own. */
+  private joinFailure(job: FailedJob): boolean {
+    const { failures, store } = this.options;
+    if (failures.has(job.id)) return false;
+    if (store.studyInstances(job.studyInstanceUid).length === 0) return false;
+    const shadow = isShadowJob(job.payload);
+    failures.record({
+      jobId: job.id,
+      studyInstanceUid: job.studyInstanceUid,
+      model: job.model,
+      shadow,
+      lastError: job.lastError,
+      failedAt: job.failedAt,
+    });
+    this.options.logger.warn('cluster-job-failed', {
+      jobId: job.id,
+      model: job.model,
+      ...(shadow ? { shadow: true } : {}),
+    });
+    if (!shadow) this.options.onResult();
+    return true;
   }
 
   private async join(job: Job): Promise<boolean> {
@@ -120,6 +227,8 @@ export class ClusterResults {
         jobId: job.id,
         error: describeError(error),
       });
+      // Not recorded: retention must keep it (it is not read as far as this node goes).
+      if (job.completedAt !== null) this.unjoinedAt = Math.min(this.unjoinedAt, job.completedAt);
       return false;
     }
     analysisLog.record({

@@ -21,6 +21,7 @@ import { CAVEAT_CODES } from '../../inference/analysis/index.js';
 import { isIP } from 'node:net';
 import { defaultOhifDir } from '../viewer/index.js';
 import { sha256OfToken } from './httpAccess.js';
+import { retentionConfigOf, retentionSchema, type RetentionConfig } from './retention.js';
 
 /** What a routing rule may test; each a value or a list of accepted values. */
 const matchValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -311,6 +312,8 @@ export const nodeConfigFileSchema = z
       .number()
       .min(1, { message: 'nodeLeaseSeconds must be at least 1 (renewed every third)' })
       .optional(),
+    // Retention of finished jobs and delivered outbox entries (ADR 0189).
+    retention: retentionSchema.optional(),
     delivery: z
       .object({
         retryFirstSeconds: positiveSeconds('retryFirstSeconds').optional(),
@@ -434,6 +437,8 @@ export interface NodeConfig {
    * (issue #17, ADR 0183), or null: everything in the data directory's SQLite (the default).
    */
   readonly cluster: ClusterConfig | null;
+  /** How long finished jobs and delivered entries are kept, and how often pruned (ADR 0189). */
+  readonly retention: RetentionConfig;
 }
 
 export interface ClusterConfig {
@@ -778,6 +783,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
       },
       'serve',
     ),
+    retention: retentionConfigOf(fileConfig.retention),
   };
 }
 

@@ -22,7 +22,12 @@ import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
 import { createFeedbackRoutes } from '../feedback/index.js';
 import { createWebRoutes } from '../web/index.js';
-import { WorklistChanges, WorklistSource, createWorklistRoutes } from '../worklist/index.js';
+import {
+  ClusterFailures,
+  WorklistChanges,
+  WorklistSource,
+  createWorklistRoutes,
+} from '../worklist/index.js';
 import { ModelCatalog, createModelCatalogRoutes } from '../modelCatalog/index.js';
 import { StudyContextSource, createStudyContextRoutes } from '../studyContext/index.js';
 import { createOhifRoutes } from '../viewer/index.js';
@@ -50,6 +55,8 @@ import { acquireDataDirLock, type DataDirLock } from './dataDirLock.js';
 import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { ClusterResults } from './clusterResults.js';
+import { RetentionSchedule, clusterPrune, embeddedPrune } from './retention.js';
+import { missedResults, recordResultsRead } from '../postgres/index.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
 /** The analysis thread yields the CPU to ingest when both want it (ADR 0128). */
@@ -236,6 +243,8 @@ export class RadiolensNode {
       readonly drift: DriftSchedule | null;
       /** On a shared database: the analyses worker processes ran on this node's studies. */
       readonly clusterResults: ClusterResults | null;
+      /** Prunes finished jobs and delivered entries (ADR 0189). */
+      readonly retention: RetentionSchedule;
     },
     private readonly logger: NodeLogger,
     private readonly version: string,
@@ -559,13 +568,18 @@ export class RadiolensNode {
       });
       closers.push(() => timer.stop());
       // On a shared database, analyses run by worker processes join this node's worklist and
-      // viewer (ADR 0186); its own job workers record theirs directly.
-      const queueOfCluster = cluster?.queue;
+      // viewer (ADR 0186); its own job workers record theirs directly. So do the failed jobs of
+      // its studies, and it says how far it has read, which retention waits for (ADR 0189).
+      const nodeId = config.cluster?.nodeId ?? '';
       const clusterResults =
-        queueOfCluster === undefined
+        member === null
           ? null
           : new ClusterResults({
-              completedSince: (since) => queueOfCluster.completedSince(since),
+              finishedSince: (done, failed, limit) =>
+                member.queue.finishedSince(done, failed, limit),
+              recordReadTo: (readTo) => recordResultsRead(member.pool, nodeId, readTo),
+              missed: () => missedResults(member.pool, nodeId),
+              failures: new ClusterFailures(db),
               store,
               analysisLog,
               dataDir: config.dataDir,
@@ -574,6 +588,14 @@ export class RadiolensNode {
             });
       clusterResults?.start();
       closers.push(async () => clusterResults?.stop());
+      const retention = new RetentionSchedule(
+        member === null
+          ? embeddedPrune(queue!, outbox!, config.retention)
+          : clusterPrune(member.pool, nodeId, config.retention),
+        { intervalMinutes: config.retention.intervalMinutes, logger },
+      );
+      retention.start();
+      closers.push(() => retention.stop());
       for (const worker of workers) worker.start();
       deliverer.start();
       // Another process took this node id after our lease ran out (we were cut off): its
@@ -622,6 +644,7 @@ export class RadiolensNode {
           lock,
           drift,
           clusterResults,
+          retention,
         },
         logger,
         options.version ?? '0.0.0',
@@ -802,6 +825,7 @@ export class RadiolensNode {
       lock,
       drift,
       clusterResults,
+      retention,
     } = this.parts;
     this.logger.info('node-stopping', { graceSeconds: this.config.shutdownGraceSeconds });
     // 1. Stop accepting; stores already in progress are finished and acknowledged.
@@ -813,6 +837,7 @@ export class RadiolensNode {
     await deliverer.stop();
     await drift?.stop();
     await clusterResults?.stop();
+    await retention.stop();
     await Promise.all(analysisThreads.map((thread) => thread.close()));
     const cluster = this.parts.cluster;
     const counts =

@@ -1,7 +1,8 @@
 /**
  * The reading room's worklist (issue #13 Deliver 2; ADR 0178): analysed studies in clinical
  * priority order with the reason for each place, an alert budget on urgent marks, and change
- * notices for live updates.
+ * notices for live updates; on a shared database, the node's copy of its studies' failed
+ * cluster jobs (ADR 0189).
  */
 export {
   orderWorklist,
@@ -15,6 +16,12 @@ export {
   type WorklistStatus,
 } from './worklistOrder.js';
 export { WorklistSource, decide, type WorklistSourceOptions } from './worklistSource.js';
+export {
+  ClusterFailures,
+  CLUSTER_FAILURES_TABLE,
+  ensureClusterFailuresSchema,
+  type ClusterFailure,
+} from './clusterFailures.js';
 export {
   parseWorklistQuery,
   filterRows,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { NodeDatabase } from '../store/index.js';
 import { ensureFeedbackSchema } from '../feedback/index.js';
 import type { DecisiveFinding, RowCaveat, WorklistEntry } from './worklistOrder.js';
+import { CLUSTER_FAILURES_TABLE } from './clusterFailures.js';
 
 /** The parts of analysis.json (studySummary) the worklist reads. */
 interface SummaryFinding {
@@ -38,6 +39,14 @@ interface AnalysisRow {
   model: string;
   completed_at: number;
   summary_path: string;
+}
+
+/** A failed job as the worklist reads it, from either table. */
+interface FailedRow {
+  study_instance_uid: string;
+  model: string;
+  /** 1 for a shadow job (never on the worklist). */
+  shadow: number | null;
 }
 
 const modelIdOf = (ref: string): string => {
@@ -167,15 +176,25 @@ export class WorklistSource {
     const latest = new Map<string, AnalysisRow>();
     for (const row of analyses)
       latest.set(`${row.study_instance_uid}|${modelIdOf(row.model)}`, row);
-    // On a shared database the job queue is in PostgreSQL, not here (ADR 0183): failed jobs
-    // of a cluster are not listed yet (ADR 0186 records only completed analyses).
-    const failed = hasTable('jobs')
-      ? (this.db
-          .prepare(
-            `SELECT study_instance_uid, model, payload FROM jobs WHERE state = 'failed' ORDER BY id`,
-          )
-          .all() as { study_instance_uid: string; model: string; payload: string }[])
-      : [];
+    // Failed jobs: the embedded node's own job table; on a shared database the queue is in
+    // PostgreSQL (ADR 0183) and the node keeps a copy of its studies' failures (ADR 0189).
+    const failed = [
+      ...(hasTable('jobs')
+        ? (this.db
+            .prepare(
+              `SELECT study_instance_uid, model, json_extract(payload, '$.shadow') = 1 AS shadow
+               FROM jobs WHERE state = 'failed' ORDER BY id`,
+            )
+            .all() as FailedRow[])
+        : []),
+      ...(hasTable(CLUSTER_FAILURES_TABLE)
+        ? (this.db
+            .prepare(
+              `SELECT study_instance_uid, model, shadow FROM ${CLUSTER_FAILURES_TABLE} ORDER BY job_id`,
+            )
+            .all() as FailedRow[])
+        : []),
+    ];
     const arrival = this.db.prepare(
       'SELECT MIN(received_at) AS at FROM instances WHERE study_instance_uid = ?',
     );
@@ -207,7 +226,7 @@ export class WorklistSource {
     }
     const failedSeen = new Set<string>();
     for (const job of failed) {
-      if ((JSON.parse(job.payload) as Record<string, unknown>)['shadow'] === true) continue;
+      if (job.shadow === 1) continue;
       const key = `${job.study_instance_uid}|${modelIdOf(job.model)}`;
       // A later success of the same model supersedes the failure; one row per failure pair.
       if (latest.has(key) || failedSeen.has(key)) continue;

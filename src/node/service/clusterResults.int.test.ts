@@ -1,0 +1,142 @@
+/**
+ * An ingest node's ClusterResults on a real PostgreSQL queue and its real SQLite index
+ * (ADR 0189): the jobs of its studies that failed for good join its worklist as failed, as on
+ * the embedded node; others' studies and shadow runs do not; it records how far it has read;
+ * and a node that was away longer than the unread age is told at start what it missed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withTestDatabase } from '../../../test/support/postgres.js';
+import { syntheticInstance } from '../../../test/support/store.js';
+import {
+  DEFAULT_PRUNE_POLICY,
+  NodeLease,
+  PgJobQueue,
+  missedResults,
+  pruneCluster,
+  recordResultsRead,
+  type PgPool,
+} from '../postgres/index.js';
+import { InstanceStore, openNodeDatabase } from '../store/index.js';
+import { ClusterFailures, WorklistSource } from '../worklist/index.js';
+import { AnalysisLog } from './analysisLog.js';
+import { ClusterResults } from './clusterResults.js';
+import { createLogger } from './log.js';
+
+const DAY = 86_400_000;
+
+async function failForGood(queue: PgJobQueue, key: string, study: string, shadow = false) {
+  await queue.enqueue({
+    key,
+    studyInstanceUid: study,
+    model: 'cxr-pneumonia',
+    maxAttempts: 1,
+    payload: shadow ? { shadow: true } : {},
+  });
+  const claimed = await queue.claim('worker-1');
+  assert.ok(claimed?.job.key === key);
+  assert.equal(await queue.fail(claimed, 'no readable instance of the study'), 'failed');
+}
+
+async function withIngestNode(
+  pool: PgPool,
+  work: (node: {
+    results: ClusterResults;
+    store: InstanceStore;
+    worklist: WorklistSource;
+    lines: Record<string, unknown>[];
+    notices: () => number;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'radiolens-cluster-results-'));
+  const data = join(dir, 'data');
+  const db = openNodeDatabase(data);
+  const lines: Record<string, unknown>[] = [];
+  let notices = 0;
+  try {
+    const store = InstanceStore.onDatabase(data, db);
+    const queue = new PgJobQueue(pool, { nodeId: 'ingest-a' });
+    const results = new ClusterResults({
+      finishedSince: (done, failed, limit) => queue.finishedSince(done, failed, limit),
+      recordReadTo: (readTo) => recordResultsRead(pool, 'ingest-a', readTo),
+      missed: () => missedResults(pool, 'ingest-a'),
+      store,
+      analysisLog: new AnalysisLog(db),
+      failures: new ClusterFailures(db),
+      dataDir: data,
+      logger: createLogger((line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+      onResult: () => (notices += 1),
+    });
+    await work({
+      results,
+      store,
+      worklist: new WorklistSource(db, { dataDir: data, studyKeyOf: (uid) => `key-${uid}` }),
+      lines,
+      notices: () => notices,
+    });
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("an ingest node lists its studies' jobs that failed for good on a shared queue, as the embedded node does", async () => {
+  await withTestDatabase(async ({ pool }) => {
+    await NodeLease.acquire(pool, { nodeId: 'ingest-a', role: 'serve' });
+    await withIngestNode(pool, async ({ results, store, worklist, notices }) => {
+      const ours = await store.storeInstance(syntheticInstance({ study: 'ours', instance: '1' }), {
+        source: 'test',
+      });
+      const shadowed = await store.storeInstance(
+        syntheticInstance({ study: 'shadowed', instance: '1' }),
+        { source: 'test' },
+      );
+      const queue = new PgJobQueue(pool, { nodeId: 'ingest-a' });
+      await failForGood(queue, 'ours', ours.instance.studyInstanceUid);
+      await failForGood(queue, 'theirs', '1.2.826.0.1.3680043.2.1125.99');
+      await failForGood(queue, 'shadow', shadowed.instance.studyInstanceUid, true);
+      assert.deepEqual(worklist.entries(), [], 'nothing before the node has read the queue');
+
+      assert.equal(await results.poll(), 2, 'its own two failures (one a shadow run)');
+      assert.equal(await results.poll(), 0, 'a failure seen twice is recorded once');
+      assert.equal(notices(), 1, 'one change notice: the clinical failure');
+      assert.deepEqual(
+        worklist.entries().map((e) => [e.studyInstanceUid, e.model, e.status, e.finding]),
+        [[ours.instance.studyInstanceUid, 'cxr-pneumonia', 'failed', null]],
+      );
+
+      // It has told the database how far it read: up to the clock less the margin.
+      const read = await pool.query<{ results_read_to: string; now: string }>(
+        `SELECT results_read_to, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now
+         FROM nodes WHERE node_id = 'ingest-a'`,
+      );
+      const lag = Number(read.rows[0]!.now) - Number(read.rows[0]!.results_read_to);
+      assert.ok(lag >= 10 * 60_000 && lag < 11 * 60_000, `read to 10 min before now (${lag} ms)`);
+    });
+  });
+});
+
+test('a node away longer than the unread age is told at start which of its jobs retention removed unread', async () => {
+  await withTestDatabase(async ({ pool }) => {
+    await NodeLease.acquire(pool, { nodeId: 'ingest-a', role: 'serve' });
+    const long = Date.now() - 100 * DAY;
+    const queue = new PgJobQueue(pool, { nodeId: 'ingest-a', now: () => long });
+    await queue.enqueue({ key: 'gone', studyInstanceUid: '1.2.3', model: 'm' });
+    const claimed = await queue.claim('w');
+    await queue.complete(claimed!, {});
+    const pruned = await pruneCluster(pool, { policy: DEFAULT_PRUNE_POLICY, nodeId: 'ingest-b' });
+    assert.equal(pruned.removedUnread['ingest-a']?.jobs, 1);
+    await withIngestNode(pool, async ({ results, lines }) => {
+      await results.poll();
+      await results.poll();
+      const missed = lines.filter((l) => l['event'] === 'cluster-results-missed');
+      assert.equal(missed.length, 1, 'said once');
+      assert.equal(missed[0]!['level'], 'error');
+      assert.equal(missed[0]!['jobs'], 1);
+      assert.equal(missed[0]!['from'], new Date(long).toISOString());
+    });
+  });
+});
