@@ -35,9 +35,11 @@ export interface DecodedFrame {
   readonly photometricInterpretation: 'MONOCHROME1' | 'MONOCHROME2' | 'RGB';
   /**
    * Stored values (signed when pixelRepresentation=1), before any Modality LUT. Float and
-   * Double Float Pixel Data → Float32Array/Float64Array; unsigned 32-bit → Float64Array.
+   * Double Float Pixel Data → Float32Array/Float64Array; unsigned 32-bit → Float64Array;
+   * native unsigned 16-bit grey → Uint16Array, which may be a view on the instance's own
+   * bytes (ADR 0129): read it, never write it.
    */
-  readonly pixels: Int32Array | Float32Array | Float64Array;
+  readonly pixels: Int32Array | Float32Array | Float64Array | Uint16Array;
 }
 
 const COLOUR_PHOTOMETRICS = new Set([
@@ -169,12 +171,15 @@ function nativeFrame(
   const pixels = desc.rows * desc.columns;
   const ybr422 = desc.photometricInterpretation === 'YBR_FULL_422';
   const count = ybr422 ? ybr422SampleCount(desc.rows, desc.columns) : pixels * desc.samplesPerPixel;
+  const photometric = desc.photometricInterpretation;
   const layout = {
     count,
     bitsAllocated: desc.bitsAllocated,
     bitsStored: desc.bitsStored,
     pixelRepresentation: desc.pixelRepresentation,
     float: floatPixels,
+    // Grey samples are only read from here on; colour and palette ones are converted in place.
+    readOnly16: photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2',
   };
   const littleEndian = syntax.littleEndian || desc.bitsAllocated <= 8;
   let samples: SampleArray;

@@ -41,6 +41,29 @@ describe('unpackSamples', () => {
     assert.deepEqual([...unpackSamples(be, 0, layout(16, 16, 1, 2), false, 't')], [-2000, 4095]);
   });
 
+  it('gives read-only unsigned 16-bit samples as a view on the bytes, or masked when bits above Bits Stored are set', () => {
+    // ADR 0129: a grey frame's samples are read, never written, so clean ones need no copy.
+    const bytes = new Uint8Array(8);
+    bytes.set([0x34, 0x0f, 0xff, 0x0f, 0x00, 0x00], 2); // 0x0f34, 0x0fff, 0 from byte 2
+    const clean = unpackSamples(bytes, 2, { ...layout(16, 12, 0, 3), readOnly16: true }, true, 't');
+    assert.ok(clean instanceof Uint16Array);
+    assert.equal(clean.buffer, bytes.buffer, 'a view, not a copy');
+    assert.deepEqual([...clean], [0x0f34, 0x0fff, 0]);
+    bytes[3] = 0xff; // junk above bit 11 in the first sample
+    const masked = unpackSamples(
+      bytes,
+      2,
+      { ...layout(16, 12, 0, 3), readOnly16: true },
+      true,
+      't',
+    );
+    assert.notEqual(masked.buffer, bytes.buffer);
+    assert.deepEqual([...masked], [0x0f34, 0x0fff, 0]);
+    assert.equal(bytes[3], 0xff, 'the file bytes stay as they were');
+    // Without the flag (colour, palette): the Int32Array that is converted in place.
+    assert.ok(unpackSamples(bytes, 2, layout(16, 12, 0, 3), true, 't') instanceof Int32Array);
+  });
+
   it('masks junk above Bits Stored for unsigned samples', () => {
     const samples = Int32Array.from([0xf123, 0x0fff]);
     applyBitsStored(samples, 12, 0);

@@ -9,7 +9,7 @@ import { RadiolensError } from '../core/index.js';
 /** Typed-array views use the host's byte order; only a little-endian host may view LE words. */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export type SampleArray = Int32Array | Float32Array | Float64Array;
+export type SampleArray = Int32Array | Float32Array | Float64Array | Uint16Array;
 
 export interface SampleLayout {
   /** Samples in the frame (rows × columns × samples per pixel, or the 4:2:2 count). */
@@ -19,6 +19,12 @@ export interface SampleLayout {
   readonly pixelRepresentation: 0 | 1;
   /** 'OF'/'OD' mark Float/Double Float Pixel Data. */
   readonly float: boolean;
+  /**
+   * The caller only reads the samples (grey frames): unsigned 16-bit little-endian samples
+   * come back as a Uint16Array — a view on `bytes` itself when no bit above Bits Stored is
+   * set, else a masked copy — instead of a 4-byte-per-sample Int32Array (ADR 0129).
+   */
+  readonly readOnly16?: boolean;
 }
 
 /** Bytes a frame of `count` samples occupies (Bits Allocated 1 frames are bit-packed). */
@@ -70,6 +76,23 @@ export function unpackSamples(
       out[i] = view.getUint32(at, littleEndian);
     return out;
   }
+  const aligned16 =
+    bitsAllocated === 16 &&
+    littleEndian &&
+    HOST_LITTLE_ENDIAN &&
+    pixelRepresentation === 0 &&
+    (bytes.byteOffset + byteOffset) % 2 === 0;
+  if (aligned16 && layout.readOnly16 === true) {
+    // A 2048² radiograph: no 16 MB Int32Array to make and fill, only one read of its 8 MB.
+    const words = new Uint16Array(bytes.buffer, bytes.byteOffset + byteOffset, count);
+    const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
+    let bits = 0;
+    for (let i = 0; i < count; i++) bits |= words[i]!;
+    if ((bits & ~mask) === 0) return words;
+    const masked = new Uint16Array(count);
+    for (let i = 0; i < count; i++) masked[i] = words[i]! & mask;
+    return masked;
+  }
   const out = new Int32Array(count);
   switch (bitsAllocated) {
     case 1: {
@@ -81,12 +104,7 @@ export function unpackSamples(
       for (let i = 0; i < count; i++) out[i] = bytes[byteOffset + i]!;
       break;
     case 16:
-      if (
-        littleEndian &&
-        HOST_LITTLE_ENDIAN &&
-        pixelRepresentation === 0 &&
-        (bytes.byteOffset + byteOffset) % 2 === 0
-      ) {
+      if (aligned16) {
         // The common radiograph case: read 16-bit words and mask to Bits Stored in one pass.
         const words = new Uint16Array(bytes.buffer, bytes.byteOffset + byteOffset, count);
         const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;

@@ -149,3 +149,46 @@ test("Grad-CAM made row by row gives the whole map's values, bit for bit", () =>
   assert.deepEqual(new Uint8Array(made.buffer), new Uint8Array(whole.data.buffer));
   assert.ok(whole.max > 0);
 });
+
+test("the rows a map made by rows names for its maximum hold the whole map's maximum", () => {
+  // Random feature maps on a stretched and a letterboxed grid: the largest value over
+  // maximumRows (16 of 2048 rows at 2048²) is the largest over every row, which is what lets
+  // the heatmap PNG make each map once (ADR 0129).
+  let seed = 7;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  for (const [width, height, inputWidth, inputHeight] of [
+    [300, 300, 16, 16],
+    [317, 203, 16, 16],
+    [120, 410, 32, 16],
+  ] as const) {
+    for (let trial = 0; trial < 20; trial++) {
+      const k = 4;
+      const features = {
+        k,
+        h: 7,
+        w: 7,
+        data: Float32Array.from({ length: k * 49 }, () => random() * 6 - 2),
+      };
+      const weights = Float32Array.from({ length: k }, () => random() * 2 - 0.5);
+      const content = inputPlacement(width, height, {
+        width: inputWidth,
+        height: inputHeight,
+        resize: trial % 2 === 0 ? 'letterbox' : 'stretch',
+      });
+      const target = { width, height, placement: { ...content, inputWidth, inputHeight } };
+      const rows = exactGradCamRows(features, weights, target);
+      assert.ok(rows.maximumRows.length < height / 4, `${rows.maximumRows.length} rows named`);
+      const whole = exactGradCam(features, weights, target);
+      const buffer = new Float32Array(width);
+      let max = 0;
+      for (const y of rows.maximumRows) {
+        rows.row(y, buffer);
+        for (const value of buffer) if (value > max) max = value;
+      }
+      assert.equal(max, whole.max, `${width}×${height}, trial ${trial}`);
+    }
+  }
+});

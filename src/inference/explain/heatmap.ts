@@ -79,6 +79,15 @@ export interface HeatmapRows {
   height: number;
   /** Row y's values (float32, as resampleToImage stores them), written into `into`. */
   row(y: number, into: Float32Array): void;
+  /**
+   * The rows, ascending, that hold the map's largest value up to rounding: the first and
+   * last row of each run of rows blended from the same two map rows. Within such a run a
+   * pixel's value is linear in the blend weight, which grows down the run, so its largest
+   * value lies at one end (16 rows instead of 2048 for a 7-row feature grid at 2048²). A
+   * reader that needs the exact maximum checks the other rows against it as it reads them
+   * (encodeHeatmapPng does).
+   */
+  maximumRows: Int32Array;
 }
 
 /** resampleToImage one row at a time: the same values, bit for bit. */
@@ -106,6 +115,7 @@ export function resampleRows(map: InputGridMap, target: HeatmapTarget): HeatmapR
   return {
     width,
     height,
+    maximumRows: runEnds(ys, height),
     row(y, into) {
       const top = ys.i0[y]! * width;
       const bottom = ys.i1[y]! * width;
@@ -114,6 +124,18 @@ export function resampleRows(map: InputGridMap, target: HeatmapTarget): HeatmapR
       for (let x = 0; x < width; x++) into[x] = along[top + x]! * keep + along[bottom + x]! * fy;
     },
   };
+}
+
+/** The first and last index of each run of equal (i0, i1) pairs, ascending. */
+function runEnds(axis: { i0: Int32Array; i1: Int32Array }, size: number): Int32Array {
+  const { i0, i1 } = axis;
+  const ends: number[] = [];
+  for (let t = 0; t < size; t++) {
+    const first = t === 0 || i0[t] !== i0[t - 1] || i1[t] !== i1[t - 1];
+    const last = t === size - 1 || i0[t] !== i0[t + 1] || i1[t] !== i1[t + 1];
+    if (first || last) ends.push(t);
+  }
+  return Int32Array.from(ends);
 }
 
 /** Source indices and weights along one axis. */

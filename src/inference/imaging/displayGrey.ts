@@ -125,26 +125,39 @@ function greyRowsByStoredValueTable(
       into.set(whole.subarray(from, from + width));
       return into;
     }
-    const lookup = table!;
-    const low = range![0];
-    const entries = lookup.length;
-    for (let x = 0; x < width; x++) {
-      const index = (pixels[from + x] as number) - low;
-      if (index >>> 0 >= entries) {
-        // A decoder that did not mask to Bits Stored: widen the table to the real range, or,
-        // if that is too wide for a table, evaluate the frame directly (same functions).
-        range = scannedRange(pixels, count);
-        table = storedValueTable(frame, dataset, range[0], range[1], windowing);
-        if (table === null) {
-          whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame, windowing);
-        }
-        return row(y, into);
-      }
-      into[x] = lookup[index] as number;
+    if (lookUpRow(pixels, from, width, range![0], table!, into)) return into;
+    // A decoder that did not mask to Bits Stored: widen the table to the real range, or,
+    // if that is too wide for a table, evaluate the frame directly (same functions).
+    range = scannedRange(pixels, count);
+    table = storedValueTable(frame, dataset, range[0], range[1], windowing);
+    if (table === null) {
+      whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame, windowing);
     }
-    return into;
+    return row(y, into);
   };
   return { width, height, row };
+}
+
+/**
+ * into[x] = table[pixels[from + x] − low] for the row's `width` pixels; false, at the first
+ * stored value outside the table. A plain function of typed arrays (not the closure above),
+ * which the compiler turns into a tighter loop (ADR 0129).
+ */
+function lookUpRow(
+  pixels: PixelFrameLike['pixels'],
+  from: number,
+  width: number,
+  low: number,
+  table: Float32Array,
+  into: Float32Array,
+): boolean {
+  const entries = table.length;
+  for (let x = 0; x < width; x++) {
+    const index = (pixels[from + x] as number) - low;
+    if (index >>> 0 >= entries) return false;
+    into[x] = table[index] as number;
+  }
+  return true;
 }
 
 function bitsStoredRange(frame: PixelFrameLike, count: number): [number, number] | null {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { syntheticHeatmap, syntheticSource } from '../../../test/support/results.js';
-import { heatmapRegion, wholeImageRegion } from './findingRegion.js';
+import { fillRegion, heatmapRegion, wholeImageRegion } from './findingRegion.js';
 import type { Heatmap } from './types.js';
 
 /** Even-odd rule: is (x, y) inside the closed polygon? */
@@ -55,4 +55,56 @@ test('two separate hot spots: only the one holding the maximum', () => {
   const region = heatmapRegion({ width: 10, height: 10, data, max: 1 }, syntheticSource());
   assert.equal(region.graphicType, 'POLYLINE');
   assert.ok(Math.max(...region.points) <= 2 * 25.6 + 0.01, region.points.join(','));
+});
+
+test('the span fill finds the same cells as a cell-by-cell 8-connected fill', () => {
+  // ADR 0129: the oracle is the fill heatmapRegion used before, eight neighbours per cell.
+  let seed = 11;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  for (let trial = 0; trial < 200; trial++) {
+    const width = 5 + Math.floor(random() * 40);
+    const height = 5 + Math.floor(random() * 30);
+    const density = 0.3 + random() * 0.5; // mazes, islands, diagonal-only links and holes
+    const data = Float32Array.from({ length: width * height }, () =>
+      random() < density ? 0.5 + random() : random() * 0.49,
+    );
+    const start = Math.floor(random() * data.length);
+    data[start] = 2;
+    const left = new Int32Array(height).fill(width);
+    const right = new Int32Array(height).fill(-1);
+    const count = fillRegion(data, width, height, start, 0.5, left, right);
+
+    const expectedLeft = new Int32Array(height).fill(width);
+    const expectedRight = new Int32Array(height).fill(-1);
+    const seen = new Uint8Array(data.length);
+    const stack = [start];
+    seen[start] = 1;
+    let expectedCount = 0;
+    while (stack.length > 0) {
+      const cell = stack.pop()!;
+      expectedCount += 1;
+      const x = cell % width;
+      const y = (cell - x) / width;
+      expectedLeft[y] = Math.min(expectedLeft[y]!, x);
+      expectedRight[y] = Math.max(expectedRight[y]!, x);
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+          const next = ny * width + nx;
+          if (seen[next] === 0 && data[next]! >= 0.5) {
+            seen[next] = 1;
+            stack.push(next);
+          }
+        }
+      }
+    }
+    assert.equal(count, expectedCount, `trial ${trial}`);
+    assert.deepEqual(left, expectedLeft, `trial ${trial}`);
+    assert.deepEqual(right, expectedRight, `trial ${trial}`);
+  }
 });

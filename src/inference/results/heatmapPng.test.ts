@@ -68,3 +68,39 @@ test('a heatmap given row by row encodes to the same PNG as the whole map', asyn
   });
   assert.deepEqual(byRows, whole);
 });
+
+test('a map whose named maximum rows miss its maximum still gets the exact maximum and peak', async () => {
+  // maximumRows is a shortcut (ADR 0129): a row outside it that holds a larger value must
+  // give the PNG, maxRaw and peak of the map read whole.
+  const width = 20;
+  const height = 12;
+  const data = Float32Array.from({ length: width * height }, (_, i) => (i % 7) * 0.5);
+  data[5 * width + 13] = 9; // the maximum, in row 5
+  data[8 * width + 2] = 9; // and again later: the peak is the first
+  const row = (y: number, into: Float32Array): void =>
+    into.set(data.subarray(y * width, (y + 1) * width));
+  const whole = await encodeHeatmapPng({ width, height, data, max: 9 });
+  const misled = await encodeHeatmapPng({ width, height, row, maximumRows: [0, 11] });
+  assert.deepEqual(misled, whole);
+  assert.equal(misled.maxRaw, 9);
+  assert.deepEqual(misled.peak, { x: 13, y: 5 });
+  const told = await encodeHeatmapPng({ width, height, row, maximumRows: [5] });
+  assert.deepEqual(told, whole);
+});
+
+test('samples are the raw values rounded half up, as Math.round rounds them', async () => {
+  // With the maximum at 65535 the scale is 1: each sample is round(value). Float32 values
+  // at and around every .5 the quantiser could get wrong.
+  const raws = [
+    65535, 0.5, 1.5, 2.5, 0.49999997, 0.50000006, 1.4999999, 255.5, 256.5, 65534.5, 65533.99,
+    32767.5, 1e-30, 0, 3.4999998, 4095.5,
+  ].map(Math.fround);
+  const out = await encodeHeatmapPng({
+    width: raws.length,
+    height: 1,
+    data: Float32Array.from(raws),
+    max: 65535,
+  });
+  const png = values(out.png);
+  raws.forEach((raw, x) => assert.equal(png.at(x, 0), Math.round(raw), `value ${raw}`));
+});

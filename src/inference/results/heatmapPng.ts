@@ -13,6 +13,11 @@ export interface HeatmapRowSource {
   width: number;
   height: number;
   row(y: number, into: Float32Array): void;
+  /**
+   * Rows, ascending, among which the map's largest value lies up to rounding (explain's
+   * HeatmapRows.maximumRows); absent: any row may hold it.
+   */
+  maximumRows?: ArrayLike<number>;
 }
 
 /** A heatmap as data (ADR 0151): a 16-bit greyscale PNG with the source image's size. */
@@ -33,34 +38,66 @@ export interface HeatmapPng {
  * raw = value / 65535 × maxRaw, and encode it as a 16-bit greyscale PNG. Resolution is what
  * the caller resampled to: the source image's columns × rows. The PNG deflate runs in zlib's
  * thread pool, off this thread.
+ *
+ * A map made by rows is made once (ADR 0129): its maximum is taken from the rows that can
+ * hold it (`maximumRows`), and every value is checked against it as it is quantised; should
+ * rounding have put a larger value elsewhere, the maximum is taken from every row and the
+ * PNG made again, so the result never depends on the shortcut.
  */
 export async function encodeHeatmapPng(heatmap: Heatmap | HeatmapRowSource): Promise<HeatmapPng> {
-  const { width, height } = heatmap;
   const rowOf = rowReader(heatmap);
-  // The maximum and where it first lies, row-major (a map made by rows is made twice: once
-  // here, once as it is written, instead of holding 4 bytes per source pixel in between).
-  let max = 0;
-  let peakIndex = 0;
-  for (let y = 0; y < height; y++) {
-    const row = rowOf(y);
-    for (let x = 0; x < width; x++) {
-      if (row[x]! > max) {
-        max = row[x]!;
-        peakIndex = y * width + x;
-      }
-    }
+  const candidates = 'maximumRows' in heatmap ? heatmap.maximumRows : undefined;
+  if (candidates !== undefined) {
+    const first = await quantisedPng(heatmap, rowOf, maximumOf(rowOf, candidates));
+    if (first !== null) return first;
   }
-  // Quantised row by row as the encoder filters them: no full-size copy of the samples.
+  const rows = Int32Array.from({ length: heatmap.height }, (_, y) => y);
+  return (await quantisedPng(heatmap, rowOf, maximumOf(rowOf, rows)))!;
+}
+
+/** The largest value of the given rows (0 when none is positive). */
+function maximumOf(rowOf: (y: number) => Float32Array, rows: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rowOf(rows[i]!);
+    for (let x = 0; x < row.length; x++) if (row[x]! > max) max = row[x]!;
+  }
+  return max;
+}
+
+/**
+ * The PNG with `max` written as 65535, or null when a value larger than `max` turned up (the
+ * caller's maximum was not the map's). The peak is the first value equal to `max`, row-major.
+ */
+async function quantisedPng(
+  heatmap: { width: number; height: number },
+  rowOf: (y: number) => Float32Array,
+  max: number,
+): Promise<HeatmapPng | null> {
+  const { width, height } = heatmap;
   const scale = max > 0 ? HEATMAP_PNG_FULL_SCALE / max : 0;
+  let peakIndex = -1;
+  let exceeded = false;
+  // Quantised row by row as the encoder filters them: no full-size copy of the samples.
   const png = await encodeGrey16PngRows(width, height, (y, samples) => {
-    if (max <= 0) return; // the row buffer starts at zero and stays so
+    if (max <= 0 || exceeded) return; // the row buffer starts at zero and stays so
     const row = rowOf(y);
     for (let x = 0; x < width; x++) {
       const value = row[x]!;
-      // ReLU maps are ≥ 0; clamp anyway so a stray negative or NaN cannot wrap around.
-      samples[x] = value > 0 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.round(value * scale)) : 0;
+      if (value >= max) {
+        if (value > max) exceeded = true;
+        else if (peakIndex < 0) peakIndex = y * width + x;
+      }
+      // round(value × scale), clamped to 0…65535; a negative or NaN value (ReLU maps are ≥ 0)
+      // cannot wrap around. Math.floor(v + 0.5) is Math.round(v) for every v ≥ 0.5 (the sum
+      // is exact or rounds to a double that is no integer farther away) and, below 0.5, both
+      // are 0: the same samples at less than half the cost of Math.round.
+      const scaled = value * scale;
+      samples[x] = scaled >= 0.5 ? Math.min(HEATMAP_PNG_FULL_SCALE, Math.floor(scaled + 0.5)) : 0;
     }
   });
+  if (exceeded) return null;
+  if (peakIndex < 0) peakIndex = 0; // an empty map (max 0): the first pixel, as always
   return {
     png,
     width,

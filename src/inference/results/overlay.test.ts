@@ -100,3 +100,36 @@ test('bad sizes are refused with a code', () => {
     (e: unknown) => isRadiolensError(e) && e.code === 'E_BAD_INPUT',
   );
 });
+
+test('on the source grid every image row below the band is the blended display, nearest-neighbour upscaled', () => {
+  // ADR 0129: rows under the band are not blended, and an exact doubling spreads each pixel
+  // without a table; neither may change a visible byte.
+  const record = syntheticRecord();
+  const display = syntheticDisplay();
+  const heatmap = syntheticHeatmap();
+  const plain = renderOverlayRgb({ display, heatmap, findings: record.findings });
+  for (const factor of [1, 2, 3]) {
+    const rows = display.height * factor;
+    const columns = display.width * factor;
+    const grid = renderOverlayRgb({
+      display,
+      heatmap,
+      findings: record.findings,
+      sourceGrid: { rows, columns },
+    });
+    assert.ok(grid.layout.panel.y1 > 0 && grid.layout.panel.y1 < rows);
+    for (let y = grid.layout.panel.y1; y < rows; y++) {
+      for (let x = 0; x < columns; x++) {
+        const expected = pixel(
+          plain,
+          Math.floor(x / factor),
+          plain.layout.image.y0 + Math.floor(y / factor),
+        );
+        const actual = pixel(grid, x, y);
+        if (actual.join() !== expected.join()) {
+          assert.fail(`×${factor}: pixel (${x}, ${y}) is ${actual}, expected ${expected}`);
+        }
+      }
+    }
+  }
+});

@@ -132,13 +132,16 @@ export function planOverlayRgb(input: OverlayInput): OverlayPlan {
       return y;
     };
 
+    // On the source grid the band across the top (banner, then legend and labels) is filled
+    // over whole rows afterwards: the image is blended only below it.
+    const firstRow = sourceGrid ? layout.panel.y1 : 0;
     if (
       sourceGrid &&
       (sourceGrid.columns !== display.width || sourceGrid.rows !== display.height)
     ) {
-      blendUpscaled(display, heatmap, rgb, width, height);
+      blendUpscaled(display, heatmap, rgb, width, height, firstRow);
     } else {
-      blendImage(display, heatmap, rgb, width, layout.image.y0);
+      blendImage(display, heatmap, rgb, width, layout.image.y0, firstRow);
     }
     fill(layout.banner.y0, layout.banner.y1, BANNER_BACKGROUND);
     writeLines(bannerLines, pad);
@@ -178,6 +181,8 @@ function blendUpscaled(
   to: Uint8Array,
   toWidth: number,
   toHeight: number,
+  /** Rows above this one are painted over afterwards: not blended. */
+  firstRow: number,
 ): void {
   const fromWidth = display.width;
   const fromHeight = display.height;
@@ -187,9 +192,12 @@ function blendUpscaled(
   }
   const blendRow = rowBlender(display, heatmap);
   const from = new Uint8Array(fromWidth * 3);
+  const fromBytes = fromWidth * 3;
   const rowBytes = toWidth * 3;
+  // For an exact doubling, column x = ⌊(x + 0.5) / 2⌋ = ⌊x / 2⌋: no table needed.
+  const factor = toWidth === 2 * fromWidth ? 2 : 0;
   let previous = -1;
-  for (let y = 0; y < toHeight; y++) {
+  for (let y = firstRow; y < toHeight; y++) {
     const row = Math.min(fromHeight - 1, Math.floor(((y + 0.5) * fromHeight) / toHeight));
     if (row === previous) {
       // Upscaling repeats rows: copy the one just written instead of resampling it again.
@@ -199,6 +207,22 @@ function blendUpscaled(
     previous = row;
     blendRow(row, from, 0);
     let at = y * rowBytes;
+    if (factor === 2) {
+      // The 1024 → 2048 overlay of a 2048² radiograph: each blended pixel twice, in order
+      // (nearest-neighbour column x is display pixel ⌊x / 2⌋, the table's value).
+      for (let i = 0; i < fromBytes; i += 3, at += 6) {
+        const r = from[i]!;
+        const g = from[i + 1]!;
+        const b = from[i + 2]!;
+        to[at] = r;
+        to[at + 1] = g;
+        to[at + 2] = b;
+        to[at + 3] = r;
+        to[at + 4] = g;
+        to[at + 5] = b;
+      }
+      continue;
+    }
     for (let x = 0; x < toWidth; x++, at += 3) {
       const i = columns[x]!;
       to[at] = from[i]!;
@@ -269,9 +293,13 @@ function blendImage(
   rgb: Uint8Array,
   width: number,
   yOffset: number,
+  /** Picture rows above this one are painted over afterwards: not blended. */
+  firstRow: number,
 ): void {
   const blendRow = rowBlender(display, heatmap);
-  for (let y = 0; y < display.height; y++) blendRow(y, rgb, (yOffset + y) * width * 3);
+  for (let y = Math.max(0, firstRow - yOffset); y < display.height; y++) {
+    blendRow(y, rgb, (yOffset + y) * width * 3);
+  }
 }
 
 /**
