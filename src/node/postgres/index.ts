@@ -32,6 +32,7 @@ export {
   type PgJobQueueOptions,
   type FailedJob,
   type FinishedJobs,
+  type ReadPosition,
 } from './pgJobQueue.js';
 export { PgOutbox, type PgOutboxOptions } from './pgOutbox.js';
 export {

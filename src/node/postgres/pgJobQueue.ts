@@ -53,6 +53,15 @@ export type FailedJob = Job & { readonly failedAt: number };
  * One read of what finished since two times (ADR 0189): jobs done since one, jobs failed for
  * good since the other, oldest first, and the database clock when the read began.
  */
+/**
+ * Where a reader of finished jobs has got to: rows ordered by (time, id) after this one. The id
+ * breaks ties of jobs finished in the same millisecond, so a page never ends inside them.
+ */
+export interface ReadPosition {
+  readonly at: number;
+  readonly id: number;
+}
+
 export interface FinishedJobs {
   readonly at: number;
   readonly done: Job[];
@@ -199,51 +208,57 @@ export class PgJobQueue implements JobQueuePort {
   }
 
   /**
-   * Jobs completed at or after `sinceMs` (the database clock), oldest first, at most `limit`:
+   * Jobs completed after a read position (the database clock), oldest first, at most `limit`:
    * what an ingest node reads to learn of analyses other processes ran (ADR 0186).
    */
-  async completedSince(sinceMs: number, limit = 500): Promise<Job[]> {
+  async completedSince(after: ReadPosition, limit = 500): Promise<Job[]> {
     const result = await query<PgJobRow>(
       this.pool,
       'reading completed jobs',
-      `SELECT * FROM jobs WHERE state = 'done' AND completed_at >= $1
-       ORDER BY completed_at, id LIMIT $2`,
-      [sinceMs, limit],
+      `SELECT * FROM jobs WHERE state = 'done' AND (completed_at, id) > ($1, $2)
+       ORDER BY completed_at, id LIMIT $3`,
+      [after.at, after.id, limit],
     );
     return result.rows.map(toJob);
   }
 
   /**
-   * What an ingest node reads every 2 s (ADRs 0186, 0189): jobs done at or after `doneSince`
-   * and jobs failed for good at or after `failedSince` (database clock, ms), oldest first, at
-   * most `limit` of each, and the database clock before either was read.
+   * Jobs done and jobs failed for good after two read positions (database clock, ms), at most
+   * `limit` of each, in (time, id) order: a reader pages on from the last row it got.
    */
-  async finishedSince(doneSince: number, failedSince: number, limit = 500): Promise<FinishedJobs> {
+  async finishedSince(
+    done: ReadPosition,
+    failed: ReadPosition,
+    limit = 500,
+  ): Promise<FinishedJobs> {
     const at = await databaseNow(this.pool);
-    const done = await this.completedSince(doneSince, limit);
-    const failed = await query<PgJobRow>(
+    const doneJobs = await this.completedSince(done, limit);
+    const failedJobs = await query<PgJobRow>(
       this.pool,
       'reading failed jobs',
-      `SELECT * FROM jobs WHERE state = 'failed' AND failed_at >= $1
-       ORDER BY failed_at, id LIMIT $2`,
-      [failedSince, limit],
+      `SELECT * FROM jobs WHERE state = 'failed' AND (failed_at, id) > ($1, $2)
+       ORDER BY failed_at, id LIMIT $3`,
+      [failed.at, failed.id, limit],
     );
     return {
       at,
-      done,
-      failed: failed.rows.map((row) => ({ ...toJob(row), failedAt: Number(row.failed_at) })),
+      done: doneJobs,
+      failed: failedJobs.rows.map((row) => ({ ...toJob(row), failedAt: Number(row.failed_at) })),
     };
   }
 
   async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
-    const now = await this.now(this.pool);
+    // The completion time is the clock of the UPDATE itself, not one read a round trip
+    // earlier: readers of completed jobs page by it, and a time taken long before the row
+    // commits is a time they may already have passed (ClusterResults reads back a margin).
     const updated = await query(
       this.pool,
       'completing a job',
-      `UPDATE jobs SET state = 'done', completed_at = $3, result = $4, lease_token = NULL,
-         lease_expires_at = NULL
+      `UPDATE jobs SET state = 'done',
+         completed_at = COALESCE($3::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint),
+         result = $4, lease_token = NULL, lease_expires_at = NULL
        WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
-      [claimed.job.id, claimed.lease, now, JSON.stringify(result)],
+      [claimed.job.id, claimed.lease, this.injectedNow?.() ?? null, JSON.stringify(result)],
     );
     return updated.rowCount === 1;
   }

@@ -228,7 +228,7 @@ test('failed jobs carry when they failed, and ingest nodes read them as they rea
     t = 3_000_000;
     await queue.complete(done!, {});
     await queue.claim('w'); // fails the job whose last lease expired, at this time
-    const finished = await queue.finishedSince(0, 0);
+    const finished = await queue.finishedSince({ at: 0, id: 0 }, { at: 0, id: 0 });
     assert.deepEqual(
       finished.done.map((j) => j.key),
       ['done'],
@@ -241,7 +241,7 @@ test('failed jobs carry when they failed, and ingest nodes read them as they rea
       ],
     );
     assert.deepEqual(
-      (await queue.finishedSince(0, 2_500_000)).failed.map((j) => j.key),
+      (await queue.finishedSince({ at: 0, id: 0 }, { at: 2_500_000, id: 0 })).failed.map((j) => j.key),
       ['expires'],
     );
     const origins = await pool.query<{ origin_node: string }>(

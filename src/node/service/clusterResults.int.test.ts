@@ -50,6 +50,7 @@ async function withIngestNode(
     lines: Record<string, unknown>[];
     notices: () => number;
   }) => Promise<void>,
+  batch?: number,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'radiolens-cluster-results-'));
   const data = join(dir, 'data');
@@ -60,6 +61,7 @@ async function withIngestNode(
     const store = InstanceStore.onDatabase(data, db);
     const queue = new PgJobQueue(pool, { nodeId: 'ingest-a' });
     const results = new ClusterResults({
+      ...(batch === undefined ? {} : { batch }),
       finishedSince: (done, failed, limit) => queue.finishedSince(done, failed, limit),
       recordReadTo: (readTo) => recordResultsRead(pool, 'ingest-a', readTo),
       missed: () => missedResults(pool, 'ingest-a'),
@@ -138,5 +140,49 @@ test('a node away longer than the unread age is told at start which of its jobs 
       assert.equal(missed[0]!['jobs'], 1);
       assert.equal(missed[0]!['from'], new Date(long).toISOString());
     });
+  });
+});
+
+/** A job of `study` completed by a worker at `at` (database clock of the test), with an analysis. */
+async function completeAt(pool: PgPool, key: string, study: string, at: number): Promise<void> {
+  const queue = new PgJobQueue(pool, { nodeId: 'worker-1', now: () => at });
+  await queue.enqueue({ key, studyInstanceUid: study, model: 'cxr-pneumonia' });
+  const claimed = await queue.claim('worker-1');
+  assert.ok(claimed?.job.key === key);
+  const analysis = {
+    mode: 'clinical',
+    accessionNumber: null,
+    summary: `/x/${key}.json`,
+    results: [],
+  };
+  assert.equal(await queue.complete(claimed, { model: 'cxr-pneumonia@1.2.0', analysis }), true);
+}
+
+test('a job that commits with a time the node has read past still joins; ties and backlogs page on', async () => {
+  await withTestDatabase(async ({ pool }) => {
+    await NodeLease.acquire(pool, { nodeId: 'ingest-a', role: 'serve' });
+    await withIngestNode(
+      pool,
+      async ({ results, store }) => {
+        const { instance } = await store.storeInstance(
+          syntheticInstance({ study: 'ours', instance: '1' }),
+          { source: 'test' },
+        );
+        const study = instance.studyInstanceUid;
+        const now = Date.now();
+        await completeAt(pool, 'b', study, now);
+        assert.equal(await results.poll(), 1);
+        // Another worker's job, timed 5 s before b, whose commit became visible only now
+        // (a commit waiting on a synchronous replica): the node has read past its time.
+        await completeAt(pool, 'a', study, now - 5_000);
+        assert.equal(await results.poll(), 1, 'the late commit joins');
+        // Seven jobs finished in the same millisecond, read three per page: one pass reads
+        // them all (a page must not end inside a tie and start it again).
+        for (let i = 0; i < 7; i++) await completeAt(pool, `tie-${i}`, study, now + 1_000);
+        assert.equal(await results.poll(), 7);
+        assert.equal(await results.poll(), 0, 'each recorded once');
+      },
+      3,
+    );
   });
 });

@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { describeError } from '../../foundation/core/index.js';
-import type { FailedJob, FinishedJobs, UnreadJobs } from '../postgres/index.js';
+import type { FailedJob, FinishedJobs, ReadPosition, UnreadJobs } from '../postgres/index.js';
 import type { Job } from '../queue/index.js';
 import type { InstanceStore } from '../store/index.js';
 import type { AnalysisLog } from './analysisLog.js';
@@ -54,12 +54,12 @@ function analysisOf(job: Job): JobAnalysis | null {
 
 export interface ClusterResultsOptions {
   /**
-   * Jobs of the shared queue done since one time and failed for good since another (database
-   * clock, ms), at most `limit` of each (PgJobQueue.finishedSince).
+   * Jobs of the shared queue done and failed for good after two read positions (database
+   * clock, ms), at most `limit` of each, in (time, id) order (PgJobQueue.finishedSince).
    */
   readonly finishedSince: (
-    doneSince: number,
-    failedSince: number,
+    done: ReadPosition,
+    failed: ReadPosition,
     limit: number,
   ) => Promise<FinishedJobs>;
   /** Records that every job finished before `readTo` was read (retention waits for it). */
@@ -74,7 +74,7 @@ export interface ClusterResultsOptions {
   /** A clinical result joined this node (the worklist's change notice). */
   readonly onResult: () => void;
   readonly intervalMs?: number;
-  /** Jobs of each kind read per pass; default 500. */
+  /** Jobs of each kind read per page; default 500. */
   readonly batch?: number;
 }
 
@@ -87,6 +87,18 @@ const START_MARGIN_MS = 10 * 60_000;
 
 /** How far the read position must move before it is written again. */
 const RECORD_EVERY_MS = 60_000;
+
+/**
+ * How far behind the newest finishing time seen each pass reads again. A job's time is taken
+ * when its row is written and the row is seen only at commit, so a job of another worker can
+ * become visible with a time the reader has already passed (a commit waiting on a synchronous
+ * replica, a transaction of fail()); reading back this far, and skipping what is already
+ * recorded, finds it. Costs one re-read of the last minute's finished jobs per pass.
+ */
+const LATE_COMMIT_MS = 60_000;
+
+/** Pages read in one pass at most; the next pass goes on (a backlog after a node was away). */
+const MAX_PAGES = 20;
 
 export class ClusterResults {
   private watermark: number;
@@ -124,7 +136,6 @@ export class ClusterResults {
   async poll(): Promise<number> {
     const batch = this.options.batch ?? 500;
     let joined = 0;
-    let finished: FinishedJobs;
     try {
       if (!this.askedMissed && this.options.missed !== undefined) {
         const missed = await this.options.missed();
@@ -139,21 +150,35 @@ export class ClusterResults {
           });
         }
       }
-      finished = await this.options.finishedSince(this.watermark, this.failedWatermark, batch);
     } catch (error) {
-      // The database is away: the next pass catches up from the same watermark.
       this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
       return 0;
     }
-    for (const job of finished.done) {
-      if (job.completedAt !== null) this.watermark = Math.max(this.watermark, job.completedAt);
-      if (await this.join(job)) joined += 1;
+    let done: ReadPosition = { at: this.watermark - LATE_COMMIT_MS, id: 0 };
+    let failed: ReadPosition = { at: this.failedWatermark - LATE_COMMIT_MS, id: 0 };
+    for (let page = 0; page < MAX_PAGES; page++) {
+      let finished: FinishedJobs;
+      try {
+        finished = await this.options.finishedSince(done, failed, batch);
+      } catch (error) {
+        // The database is away: the next pass catches up from the same watermark.
+        this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
+        return joined;
+      }
+      for (const job of finished.done) {
+        const at = job.completedAt ?? done.at;
+        this.watermark = Math.max(this.watermark, at);
+        done = { at, id: job.id };
+        if (await this.join(job)) joined += 1;
+      }
+      for (const job of finished.failed) {
+        this.failedWatermark = Math.max(this.failedWatermark, job.failedAt);
+        failed = { at: job.failedAt, id: job.id };
+        if (this.joinFailure(job)) joined += 1;
+      }
+      await this.recordReadTo(finished, batch);
+      if (finished.done.length < batch && finished.failed.length < batch) break;
     }
-    for (const job of finished.failed) {
-      this.failedWatermark = Math.max(this.failedWatermark, job.failedAt);
-      if (this.joinFailure(job)) joined += 1;
-    }
-    await this.recordReadTo(finished, batch);
     return joined;
   }
 
