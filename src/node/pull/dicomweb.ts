@@ -144,7 +144,9 @@ export async function retrieveStudyWado(
     `${baseUrl}/studies/${encodeURIComponent(studyInstanceUid)}`,
     'multipart/related; type="application/dicom"; transfer-syntax=*',
     options.timeoutMs ?? 600_000,
-    options.headers,
+    // Uncompressed: fetch asks for gzip by default, and Orthanc then deflates every instance on
+    // the fly — 1 s of its CPU per 8 MiB radiograph, 20× the transfer itself (ADR 0187).
+    { 'accept-encoding': 'identity', ...options.headers },
   );
   if (response.status === 404) {
     await response.body?.cancel();
