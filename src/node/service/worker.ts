@@ -168,6 +168,8 @@ export class JobWorker {
   private wakeUp: (() => void) | undefined;
   private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
   private busySince: number | undefined;
+  /** Since when, and why, the shared store has not given this worker its jobs' studies. */
+  private storeTrouble: { since: number; error: string } | undefined;
 
   constructor(
     readonly id: string,
@@ -230,6 +232,14 @@ export class JobWorker {
       this.busySince = undefined;
     }
     return true;
+  }
+
+  /**
+   * Since when the shared store has not answered this worker, and its last error (ADR 0187),
+   * for /health; undefined once a study was read from it again.
+   */
+  sharedStoreTrouble(): { readonly since: number; readonly error: string } | undefined {
+    return this.storeTrouble;
   }
 
   /** The job this worker runs now and since when (ms since the epoch), for /health. */
@@ -302,9 +312,14 @@ export class JobWorker {
           if (isRadiolensError(error) && error.code === 'E_STUDY_NOT_FOUND') failure = 'final';
           if (isRadiolensError(error) && error.code === 'E_STORE_UNREACHABLE') {
             failure = 'uncounted';
+            this.storeTrouble = {
+              since: this.storeTrouble?.since ?? Date.now(),
+              error: scrub(describeError(error)),
+            };
           }
           throw error;
         }
+        this.storeTrouble = undefined;
         files = fetched.files;
         if (current.abandoned) return;
         logger.info('job-study-fetched', { ...fields, instances: files.length });

@@ -192,6 +192,17 @@ export class RadiolensWorker {
         });
       }
     }
+    // The store away: jobs wait and run again, none is lost; say so (ADR 0187).
+    const trouble = this.parts.workers
+      .map((worker) => worker.sharedStoreTrouble())
+      .find((t) => t !== undefined);
+    if (trouble !== undefined) {
+      conditions.push({
+        condition: 'shared-store-unreachable',
+        blocksIngest: false,
+        detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
+      });
+    }
     const leaseLost = this.parts.cluster.snapshot().leaseLost;
     return {
       status: leaseLost ? 'unavailable' : conditions.length > 0 ? 'degraded' : 'ok',

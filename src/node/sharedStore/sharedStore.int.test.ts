@@ -191,9 +191,19 @@ test('a job naming its study in the shared store: analysed from it; the store aw
       assert.match(away.lastError ?? '', /E_STORE_UNREACHABLE/);
       assert.ok(away.availableAt > Date.now(), 'after a backoff');
       assert.deepEqual(await jobFolders(temp), []);
+      assert.match(worker.sharedStoreTrouble()?.error ?? '', /E_STORE_UNREACHABLE/, '/health');
     } finally {
       await orthanc.resume();
     }
+    queue.enqueue({
+      key: 'back',
+      studyInstanceUid: study.studyInstanceUid,
+      model: 'cxr-pneumonia@1.2.0',
+      payload: { ...source(study.sopInstanceUid), lastReceivedAt: 2 },
+    });
+    await worker.runOnce();
+    assert.equal(queue.get('back')?.state, 'done');
+    assert.equal(worker.sharedStoreTrouble(), undefined, 'the store answers again');
     assert.ok(!lines.some((line) => line.includes(PASSWORD)), 'the password is in no log line');
   } finally {
     if (savedTmp === undefined) delete process.env['TMPDIR'];
