@@ -4,7 +4,8 @@
  * throw-away PostgreSQL database; an ingest node (`radiolens serve --database … --workers 0
  * --shared-store <Orthanc A>`) sends each stable study to Orthanc A by STOW-RS before its job
  * is enqueued; a worker process (`radiolens worker --shared-store <Orthanc B>`) reads it by
- * WADO-RS from Orthanc B, which never received it, and delivers the results. Orthanc A is
+ * WADO-RS from Orthanc B, which never received it — started only once the job exists and
+ * Orthanc A is down, so B is all it can read from — and delivers the results. Orthanc A is
  * stopped while a second study arrives: the study waits in the ingest node (/health
  * degraded, shared-store-unreachable) and is analysed once A is back. Each study analysed
  * once, delivered, no file path in any job, no temporary folder left, and the store's
@@ -123,6 +124,32 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
             { [SHARED_STORE_URL_ENV]: storeUrl(a) },
           );
           running.add(ingest);
+
+          const importFolder = join(work, 'ingest-a', 'import');
+          const first = await makeChestStudy(work, { name: 'Store^First', id: 'SO1' }, 'so1');
+          const second = await makeChestStudy(work, { name: 'Store^Second', id: 'SO2' }, 'so2');
+          const deliveredFiles = async (study: ChestStudy): Promise<string[]> => {
+            const dir = join(delivered, study.studyInstanceUid);
+            return existsSync(dir) ? readdir(dir) : [];
+          };
+          // SR, SC, Parametric Map and the FHIR bundle: four files per analysed study.
+          const analysedAndDelivered = (study: ChestStudy) => async () =>
+            (await deliveredFiles(study)).length >= 4;
+
+          await drop(importFolder, first, 'first');
+          // The job exists once the study is in the store; then Orthanc A goes away, and the
+          // worker, started only now, can only read the study from Orthanc B.
+          await waitFor(
+            'the first study’s job',
+            async () =>
+              (
+                await queueDb.pool.query('SELECT 1 FROM jobs WHERE study_instance_uid = $1', [
+                  first.studyInstanceUid,
+                ])
+              ).rowCount === 1,
+            60_000,
+          );
+          await a.pause();
           const worker = await ServeProcess.start(
             [
               '--database',
@@ -150,20 +177,8 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
             worker.stdout,
             /store {3}dicomweb\+http:\/\/127\.0\.0\.1:\d+\/dicom-web \(basic auth\)/,
           );
-
-          const importFolder = join(work, 'ingest-a', 'import');
-          const first = await makeChestStudy(work, { name: 'Store^First', id: 'SO1' }, 'so1');
-          const second = await makeChestStudy(work, { name: 'Store^Second', id: 'SO2' }, 'so2');
-          const deliveredFiles = async (study: ChestStudy): Promise<string[]> => {
-            const dir = join(delivered, study.studyInstanceUid);
-            return existsSync(dir) ? readdir(dir) : [];
-          };
-          // SR, SC, Parametric Map and the FHIR bundle: four files per analysed study.
-          const analysedAndDelivered = (study: ChestStudy) => async () =>
-            (await deliveredFiles(study)).length >= 4;
-
-          await drop(importFolder, first, 'first');
           await waitFor('the first study delivered', analysedAndDelivered(first), 120_000);
+          await a.resume();
           // Orthanc B never received it, yet serves it: the store is the shared database.
           const onB = await b.getJson<string[]>('/studies');
           assert.equal(onB.length, 1);
