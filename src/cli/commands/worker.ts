@@ -99,7 +99,8 @@ export const workerCommand: CommandModule = (program: Command) => {
         'into a private temporary folder ($TMPDIR), removed after the job; the store ' +
         'unreachable, the job runs again later without using up an attempt; a study missing ' +
         'from it fails the job at once (docs/adr/0187).\n' +
-        'GET /health answers 200 (ok, degraded) or 503 (the node lease was lost); it names ' +
+        'GET /health answers 200 (ok, degraded: the database or the shared store unreachable, a ' +
+        'job running over an hour) or 503 (the node lease was lost); it names ' +
         'the database without its password.\n' +
         'SIGTERM or SIGINT drains: no new claims, a running job finishes within --grace or ' +
         'is given back to the queue, sends in flight finish, the lease is released; exit ' +
