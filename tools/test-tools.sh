@@ -19,6 +19,8 @@ need gdcmconv libgdcm-tools
 need opj_decompress libopenjp2-tools
 need /usr/sbin/Orthanc orthanc
 need /usr/share/orthanc/plugins/libOrthancDicomWeb.so orthanc-dicomweb
+# The shared DICOM store of a cluster: Orthancs on one PostgreSQL database (ADR 0187).
+need /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so orthanc-postgresql
 # PixelMed's DicomSRValidator checks the SR templates (TID 1500/1410); it brings its JRE.
 need /usr/share/java/pixelmed.jar pixelmed-apps
 need java pixelmed-apps

@@ -14,6 +14,11 @@ import { join } from 'node:path';
 
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
 export const ORTHANC_DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+/** Package orthanc-postgresql: the index and the storage area in PostgreSQL (ADR 0187). */
+export const ORTHANC_POSTGRESQL_PLUGINS = [
+  '/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so',
+  '/usr/share/orthanc/plugins/libOrthancPostgreSQLStorage.so',
+] as const;
 
 /** A free TCP port on the loopback interface (closed again before it is returned). */
 export async function freeLoopbackPort(): Promise<number> {
@@ -48,6 +53,14 @@ export interface OrthancOptions {
    * benchmarks report both.
    */
   readonly tcpNoDelay?: boolean;
+  /**
+   * Keep the index and the DICOM files in this PostgreSQL database (package
+   * orthanc-postgresql) instead of SQLite and a folder. Several Orthancs on one database are
+   * one store: what one stores, the others serve (the plugin's "Lock" is off for that).
+   */
+  readonly postgresUrl?: string;
+  /** HTTP basic-auth users (name → password); the harness itself uses the first. */
+  readonly users?: Readonly<Record<string, string>>;
 }
 
 export interface DicomModality {
@@ -66,11 +79,20 @@ export class OrthancServer {
     private process: ChildProcess,
     private readonly dir: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** The harness's own credentials when the server has users. */
+    private readonly auth: Readonly<Record<string, string>> = {},
   ) {}
 
   static async start(options: OrthancOptions = {}): Promise<OrthancServer> {
     if (!existsSync(ORTHANC_BINARY)) {
       throw new Error(`${ORTHANC_BINARY} not found: install the Debian package orthanc`);
+    }
+    if (options.postgresUrl !== undefined) {
+      for (const plugin of ORTHANC_POSTGRESQL_PLUGINS) {
+        if (!existsSync(plugin)) {
+          throw new Error(`${plugin} not found: install the Debian package orthanc-postgresql`);
+        }
+      }
     }
     if (options.dicomWeb === true && !existsSync(ORTHANC_DICOMWEB_PLUGIN)) {
       throw new Error(
@@ -88,7 +110,8 @@ export class OrthancServer {
       IndexDirectory: join(dir, 'storage'),
       HttpPort: httpPort,
       RemoteAccessAllowed: false,
-      AuthenticationEnabled: false,
+      AuthenticationEnabled: options.users !== undefined,
+      ...(options.users === undefined ? {} : { RegisteredUsers: options.users }),
       DicomServerEnabled: dicom,
       DicomAet: aeTitle,
       DicomPort: dicomPort === 0 ? 4242 : dicomPort,
@@ -96,7 +119,22 @@ export class OrthancServer {
       DicomModalitiesInDatabase: true,
       DicomAlwaysAllowStore: true,
       DicomCheckCalledAet: false,
-      Plugins: options.dicomWeb === true ? [ORTHANC_DICOMWEB_PLUGIN] : [],
+      Plugins: [
+        ...(options.dicomWeb === true ? [ORTHANC_DICOMWEB_PLUGIN] : []),
+        ...(options.postgresUrl === undefined ? [] : ORTHANC_POSTGRESQL_PLUGINS),
+      ],
+      ...(options.postgresUrl === undefined
+        ? {}
+        : {
+            PostgreSQL: {
+              EnableIndex: true,
+              EnableStorage: true,
+              ConnectionUri: options.postgresUrl,
+              // Several Orthancs share the database (plugin 4.0: multiple readers/writers).
+              Lock: false,
+              IndexConnectionsCount: 2,
+            },
+          }),
       DicomWeb: {
         Enable: options.dicomWeb === true,
         Root: '/dicom-web/',
@@ -117,7 +155,20 @@ export class OrthancServer {
     await writeFile(join(dir, 'orthanc.json'), JSON.stringify(config));
     const url = `http://127.0.0.1:${httpPort}`;
     const env = { ...process.env, TCP_NODELAY: options.tcpNoDelay === false ? '0' : '1' };
-    const server = new OrthancServer(url, dicomPort, aeTitle, spawnOrthanc(dir, env), dir, env);
+    const [user] = Object.entries(options.users ?? {});
+    const auth: Record<string, string> =
+      user === undefined
+        ? {}
+        : { authorization: `Basic ${Buffer.from(`${user[0]}:${user[1]}`).toString('base64')}` };
+    const server = new OrthancServer(
+      url,
+      dicomPort,
+      aeTitle,
+      spawnOrthanc(dir, env),
+      dir,
+      env,
+      auth,
+    );
     await server.awaitReady();
     return server;
   }
@@ -132,7 +183,7 @@ export class OrthancServer {
     for (let i = 0; i < 200; i++) {
       if (this.process.exitCode !== null) break;
       try {
-        if ((await fetch(`${this.url}/system`)).ok) return;
+        if ((await fetch(`${this.url}/system`, { headers: this.auth })).ok) return;
       } catch {
         // not listening yet
       }
@@ -162,7 +213,11 @@ export class OrthancServer {
     path: string,
     body?: string | Uint8Array,
   ): Promise<Response> {
-    const response = await fetch(`${this.url}${path}`, { method, body: body ?? null });
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      body: body ?? null,
+      headers: this.auth,
+    });
     if (!response.ok) {
       throw new Error(
         `Orthanc ${method} ${path}: HTTP ${response.status} ${await response.text()}`,

@@ -118,6 +118,32 @@ export function jobQueueContract(backend: string, withQueue: WithJobQueue): void
     });
   });
 
+  void test(`${backend} job queue: an uncounted failure keeps the attempts and waits the longest backoff; a final one fails at once`, async () => {
+    let now = 0;
+    await withQueue({ backoffBaseMs: 100, now: () => now }, async (queue) => {
+      await queue.enqueue({ key: KEY, studyInstanceUid: STUDY, model: 'm@1', maxAttempts: 3 });
+      // The shared store is away five times in a row: no attempt is used up (ADR 0187).
+      for (let away = 1; away <= 5; away++) {
+        const claimed = await queue.claim('w');
+        assert.ok(claimed, `claimable after outage ${away}`);
+        assert.equal(await queue.fail(claimed, 'store unreachable', 'uncounted'), 'queued');
+        const job = await queue.get(KEY);
+        assert.equal(job?.attempts, 0);
+        assert.equal(job.availableAt - now, 400, 'base × 2^(maxAttempts − 1)');
+        now = job.availableAt;
+      }
+      const claimed = await queue.claim('w');
+      assert.ok(claimed);
+      assert.equal(claimed.job.attempts, 1);
+      assert.equal(await queue.fail(claimed, 'study not in the store', 'final'), 'failed');
+      const job = await queue.get(KEY);
+      assert.equal(job?.state, 'failed');
+      assert.equal(job.lastError, 'study not in the store');
+      now += 1_000_000;
+      assert.equal(await queue.claim('w'), undefined);
+    });
+  });
+
   void test(`${backend} job queue: an expired lease is taken over; the old holder is fenced off`, async () => {
     let now = 0;
     await withQueue({ leaseMs: 50, now: () => now }, async (queue) => {

@@ -9,6 +9,7 @@ import {
 } from '../../node/service/index.js';
 import { RADIOLENS_VERSION, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { redactUrl } from '../../node/postgres/index.js';
+import { sharedStoreLabel } from '../../node/sharedStore/index.js';
 import { nodeDriftCheck } from '../monitoringSources.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import { isOhifApp } from '../../node/viewer/index.js';
@@ -39,6 +40,7 @@ interface ServeOptions {
   maxAssociations?: number;
   dicomIdleTimeout?: number;
   database?: string;
+  sharedStore?: string;
   nodeId?: string;
 }
 
@@ -132,6 +134,14 @@ export const serveCommand: CommandModule = (program: Command) => {
       "this process's name in the cluster, unique per process (default serve@<hostname>)",
     )
     .option(
+      '--shared-store <dicomweb-url>',
+      'with --database: send each stable study to this DICOMweb store (Orthanc with its ' +
+        'PostgreSQL plugins, e.g. dicomweb+http://orthanc:8042/dicom-web) before it is ' +
+        'queued, and let workers read it from there instead of a shared folder ' +
+        '(docs/adr/0187); basic-auth credentials as user:password@ in the URL, better in ' +
+        '$RADIOLENS_SHARED_STORE_URL (a flag shows in ps)',
+    )
+    .option(
       '--max-associations <n>',
       'DICOM associations open at once; one more is refused "local limit exceeded" (default 64)',
       toNumber,
@@ -178,7 +188,9 @@ export const serveCommand: CommandModule = (program: Command) => {
         'the instance index stays in --data; the file may also set nodeId and ' +
         'nodeLeaseSeconds (default 30). The study files are read by workers at the paths this ' +
         'node stores them: put --data on storage mounted at the same path on every host ' +
-        '(docs/scale-out.md).\n' +
+        '(docs/scale-out.md); or, with --shared-store ("sharedStore" in the file), each ' +
+        'stable study goes to that DICOMweb store first and workers read it by WADO-RS; while ' +
+        'the store does not answer, studies wait here and /health says shared-store-unreachable.\n' +
         'Exit status 2 when the configuration is invalid (every problem is listed); 70 after an ' +
         'internal error (logged as one node-crashed record).',
     )
@@ -208,6 +220,7 @@ export const serveCommand: CommandModule = (program: Command) => {
         ...(opts.dicomIdleTimeout !== undefined ? { dicomIdleTimeout: opts.dicomIdleTimeout } : {}),
         ...(opts.database !== undefined ? { database: opts.database } : {}),
         ...(opts.nodeId !== undefined ? { nodeId: opts.nodeId } : {}),
+        ...(opts.sharedStore !== undefined ? { sharedStore: opts.sharedStore } : {}),
       };
       const config = loadNodeConfig(
         opts.registry !== undefined ? { ...flags, modelsDir: opts.registry } : flags,
@@ -250,6 +263,9 @@ export const serveCommand: CommandModule = (program: Command) => {
           (config.cluster === null
             ? ''
             : `  cluster ${config.cluster.nodeId} on ${redactUrl(config.cluster.databaseUrl)}\n`) +
+          (config.sharedStore === null
+            ? ''
+            : `  store   ${sharedStoreLabel(config.sharedStore)}\n`) +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data directory only)'}\n`,
       );
       await new Promise<void>((resolve) => {

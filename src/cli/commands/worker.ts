@@ -7,6 +7,7 @@ import {
   type WorkerFlags,
 } from '../../node/service/index.js';
 import { redactUrl } from '../../node/postgres/index.js';
+import { sharedStoreLabel } from '../../node/sharedStore/index.js';
 import { RADIOLENS_VERSION, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import { modelRegistryLocation } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
@@ -27,6 +28,7 @@ interface WorkerOptions {
   nodeLease?: number;
   grace?: number;
   patientIdSystem?: string;
+  sharedStore?: string;
 }
 
 export const workerCommand: CommandModule = (program: Command) => {
@@ -35,7 +37,7 @@ export const workerCommand: CommandModule = (program: Command) => {
     .description(
       'Run an analysis worker of a cluster (docs/scale-out.md): take analysis jobs from the ' +
         "shared PostgreSQL queue that 'radiolens serve --database' fills, analyse each study " +
-        'from the shared data folder, put the SR, SC and FHIR results into the shared outbox ' +
+        'from the shared data folder or the shared DICOM store, put the SR, SC and FHIR results into the shared outbox ' +
         'for every --send-to destination, and send what the outbox holds. Any number of ' +
         'workers on any host; each holds a node lease, and a job whose worker dies runs again ' +
         'on another once the lease runs out; each result is delivered once. Logs are JSON ' +
@@ -79,14 +81,26 @@ export const workerCommand: CommandModule = (program: Command) => {
     )
     .option('--patient-id-system <uri>', 'FHIR Patient.identifier system (docs/adr/0152)')
     .option(
+      '--shared-store <dicomweb-url>',
+      'where this worker reads studies that jobs name in the shared DICOM store: any Orthanc ' +
+        "on the store's PostgreSQL database, e.g. dicomweb+http://orthanc-b:8042/dicom-web; " +
+        'credentials as user:password@, better in $RADIOLENS_SHARED_STORE_URL (default: the ' +
+        'store the job names, without credentials)',
+    )
+    .option(
       '--registry <dir>',
       'model registry folder (default: $RADIOLENS_MODELS or the shipped models/)',
     )
     .addHelpText(
       'after',
       '\nThe study files are read at the paths the ingesting node stored them: mount the ' +
-        'shared data folder at the same path on every host (docs/adr/0183).\n' +
-        'GET /health answers 200 (ok, degraded) or 503 (the node lease was lost); it names ' +
+        'shared data folder at the same path on every host (docs/adr/0183); a study the ' +
+        'ingesting node put into the shared store (serve --shared-store) is read by WADO-RS ' +
+        'into a private temporary folder ($TMPDIR), removed after the job; the store ' +
+        'unreachable, the job runs again later without using up an attempt; a study missing ' +
+        'from it fails the job at once (docs/adr/0187).\n' +
+        'GET /health answers 200 (ok, degraded: the database or the shared store unreachable, a ' +
+        'job running over an hour) or 503 (the node lease was lost); it names ' +
         'the database without its password.\n' +
         'SIGTERM or SIGINT drains: no new claims, a running job finishes within --grace or ' +
         'is given back to the queue, sends in flight finish, the lease is released; exit ' +
@@ -110,6 +124,7 @@ export const workerCommand: CommandModule = (program: Command) => {
         ...(opts.nodeLease !== undefined ? { nodeLeaseSeconds: opts.nodeLease } : {}),
         ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
         ...(opts.patientIdSystem !== undefined ? { patientIdSystem: opts.patientIdSystem } : {}),
+        ...(opts.sharedStore !== undefined ? { sharedStore: opts.sharedStore } : {}),
       };
       const config = loadWorkerConfig(flags, modelRegistryLocation());
       const logger = createLogger();
@@ -135,6 +150,9 @@ export const workerCommand: CommandModule = (program: Command) => {
           `  health  http://${config.httpHost}:${worker.httpPort}/health\n` +
           `  jobs    ${config.workers} at a time\n` +
           `  data    ${config.dataDir}\n` +
+          (config.sharedStore === null
+            ? ''
+            : `  store   ${sharedStoreLabel(config.sharedStore)}\n`) +
           `  results ${config.destinations.map((d) => d.spec).join(', ') || '(kept in the data folder only)'}${config.deliver ? '' : ' (sent by other processes)'}\n`,
       );
       await new Promise<void>((resolve) => {

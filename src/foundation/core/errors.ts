@@ -43,7 +43,9 @@ export type ErrorCode =
   /** A value Radiolens was about to write does not fit its VR (ADR 0140). */
   | 'E_VR_INVALID'
   /** The shared PostgreSQL database is unreachable, refused a statement, or has a newer schema (ADR 0181). */
-  | 'E_DATABASE';
+  | 'E_DATABASE'
+  /** The shared DICOM store (Orthanc over DICOMweb) cannot be reached or refused us; retried (ADR 0187). */
+  | 'E_STORE_UNREACHABLE';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

@@ -28,6 +28,8 @@ type DicomWebDestination = Extract<Destination, { kind: 'dicomweb' }>;
 export interface StowSenderOptions {
   /** Whole-request limit; default 120 s. */
   readonly timeoutMs?: number;
+  /** Extra request headers: basic auth to the shared DICOM store (ADR 0187). Never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** HTTP statuses worth retrying: the server, the network or the configuration may recover. */
@@ -138,7 +140,11 @@ export class StowSender implements Sender<DicomWebDestination> {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': contentType, Accept: 'application/dicom+json' },
+        headers: {
+          ...this.options.headers,
+          'Content-Type': contentType,
+          Accept: 'application/dicom+json',
+        },
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });

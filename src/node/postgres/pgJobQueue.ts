@@ -11,8 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   JOB_QUEUE_DEFAULTS,
-  jobRetryDelay,
+  afterJobFailure,
   type ClaimedJob,
+  type JobFailure,
   type Job,
   type JobQueueOptions,
   type JobQueuePort,
@@ -263,7 +264,11 @@ export class PgJobQueue implements JobQueuePort {
     return updated.rowCount === 1;
   }
 
-  async fail(claimed: ClaimedJob, error: string): Promise<'queued' | 'failed' | undefined> {
+  async fail(
+    claimed: ClaimedJob,
+    error: string,
+    how: JobFailure = 'counted',
+  ): Promise<'queued' | 'failed' | undefined> {
     return inTransaction(this.pool, 'recording a failed job', async (client) => {
       const found = await query<PgJobRow>(
         client,
@@ -274,7 +279,13 @@ export class PgJobQueue implements JobQueuePort {
       const row = found.rows[0];
       if (row === undefined) return undefined;
       const now = await this.now(client);
-      if (row.attempts >= row.max_attempts) {
+      const next = afterJobFailure(
+        { attempts: row.attempts, maxAttempts: row.max_attempts },
+        how,
+        now,
+        { baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs },
+      );
+      if (next.state === 'failed') {
         await query(
           client,
           'recording a failed job',
@@ -284,14 +295,13 @@ export class PgJobQueue implements JobQueuePort {
         );
         return 'failed';
       }
-      const delay = jobRetryDelay(row.attempts, this.backoffBaseMs, this.backoffMaxMs);
       await query(
         client,
         'recording a failed job',
-        `UPDATE jobs SET state = 'queued', last_error = $2, available_at = $3,
+        `UPDATE jobs SET state = 'queued', last_error = $2, available_at = $3, attempts = $4,
            lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, node_id = NULL
          WHERE id = $1`,
-        [row.id, error, now + delay],
+        [row.id, error, next.availableAt, next.attempts],
       );
       return 'queued';
     });

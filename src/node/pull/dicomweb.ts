@@ -29,12 +29,17 @@ const TAG_NUMBER_OF_STUDY_RELATED_INSTANCES = '00201208';
 
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
 
-async function request(url: string, accept: string, timeoutMs: number): Promise<Response> {
+async function request(
+  url: string,
+  accept: string,
+  timeoutMs: number,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Response> {
   const where = new URL(url).origin;
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { accept },
+      headers: { ...headers, accept },
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {
@@ -130,6 +135,8 @@ export async function retrieveStudyWado(
     timeoutMs?: number;
     spoolDir: string;
     maxBytes?: number;
+    /** Extra request headers: basic auth to the shared DICOM store (ADR 0187). */
+    headers?: Readonly<Record<string, string>>;
     onInstance: (bytes: Uint8Array, partNumber: number) => Promise<void>;
   },
 ): Promise<number> {
@@ -137,7 +144,17 @@ export async function retrieveStudyWado(
     `${baseUrl}/studies/${encodeURIComponent(studyInstanceUid)}`,
     'multipart/related; type="application/dicom"; transfer-syntax=*',
     options.timeoutMs ?? 600_000,
+    // Uncompressed: fetch asks for gzip by default, and Orthanc then deflates every instance on
+    // the fly — 1 s of its CPU per 8 MiB radiograph, 20× the transfer itself (ADR 0187).
+    { 'accept-encoding': 'identity', ...options.headers },
   );
+  if (response.status === 404) {
+    await response.body?.cancel();
+    throw new RadiolensError(
+      'E_STUDY_NOT_FOUND',
+      `DICOMweb server ${new URL(response.url).origin} has no such study (WADO-RS answered HTTP 404)`,
+    );
+  }
   if (!response.ok) throw await failure(response, 'WADO-RS study retrieval');
   const contentType = response.headers.get('content-type') ?? '';
   const notMultipart = (cause: unknown): RadiolensError =>

@@ -8,6 +8,8 @@ export {
   jobKey,
   JOB_QUEUE_DEFAULTS,
   jobRetryDelay,
+  afterJobFailure,
+  type JobFailure,
   ensureQueueSchema,
   type Job,
   type JobState,

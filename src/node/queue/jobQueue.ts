@@ -73,6 +73,42 @@ export function jobRetryDelay(attempts: number, baseMs: number, maxMs: number): 
   return Math.min(maxMs, baseMs * 2 ** (attempts - 1));
 }
 
+/**
+ * How a failure counts (ADR 0187): `counted` — the job's own attempt failed, retried with
+ * backoff until maxAttempts; `uncounted` — something the job depends on is away (the shared
+ * DICOM store is unreachable), retried after the longest backoff without using up an attempt,
+ * so a store down for an hour fails no study; `final` — retrying cannot help (the study is
+ * not in the store), failed at once.
+ */
+export type JobFailure = 'counted' | 'uncounted' | 'final';
+
+/**
+ * The state and availability after a failure: the one rule both backends apply. `attempts`
+ * is the row's count including the attempt that failed.
+ */
+export function afterJobFailure(
+  row: { attempts: number; maxAttempts: number },
+  how: JobFailure,
+  now: number,
+  backoff: { baseMs: number; maxMs: number },
+): { state: 'failed' } | { state: 'queued'; attempts: number; availableAt: number } {
+  if (how === 'final' || (how === 'counted' && row.attempts >= row.maxAttempts)) {
+    return { state: 'failed' };
+  }
+  if (how === 'uncounted') {
+    return {
+      state: 'queued',
+      attempts: Math.max(row.attempts - 1, 0),
+      availableAt: now + jobRetryDelay(row.maxAttempts, backoff.baseMs, backoff.maxMs),
+    };
+  }
+  return {
+    state: 'queued',
+    attempts: row.attempts,
+    availableAt: now + jobRetryDelay(row.attempts, backoff.baseMs, backoff.maxMs),
+  };
+}
+
 export function jobKey(studyInstanceUid: string, modelId: string, modelVersion: string): string {
   return `${studyInstanceUid}|${modelId}@${modelVersion}`;
 }
@@ -260,16 +296,27 @@ export class JobQueue {
 
   /**
    * Records a failure: the job is retried after an exponential backoff
-   * (base × 2^(attempts−1), capped), or marked failed after maxAttempts. Returns the state
-   * it went to, or undefined when the lease was no longer held.
+   * (base × 2^(attempts−1), capped), or marked failed after maxAttempts; `how` says whether
+   * the attempt counts at all (afterJobFailure). Returns the state it went to, or undefined
+   * when the lease was no longer held.
    */
-  fail(claimed: ClaimedJob, error: string): 'queued' | 'failed' | undefined {
+  fail(
+    claimed: ClaimedJob,
+    error: string,
+    how: JobFailure = 'counted',
+  ): 'queued' | 'failed' | undefined {
     const fail = this.db.transaction((): 'queued' | 'failed' | undefined => {
       const row = this.db
         .prepare(`SELECT * FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'`)
         .get(claimed.job.id, claimed.lease) as JobRow | undefined;
       if (row === undefined) return undefined;
-      if (row.attempts >= row.max_attempts) {
+      const next = afterJobFailure(
+        { attempts: row.attempts, maxAttempts: row.max_attempts },
+        how,
+        this.now(),
+        { baseMs: this.backoffBaseMs, maxMs: this.backoffMaxMs },
+      );
+      if (next.state === 'failed') {
         this.db
           .prepare(
             `UPDATE jobs SET state = 'failed', last_error = ?, lease_token = NULL,
@@ -278,13 +325,12 @@ export class JobQueue {
           .run(error, row.id);
         return 'failed';
       }
-      const delay = jobRetryDelay(row.attempts, this.backoffBaseMs, this.backoffMaxMs);
       this.db
         .prepare(
-          `UPDATE jobs SET state = 'queued', last_error = ?, available_at = ?,
+          `UPDATE jobs SET state = 'queued', last_error = ?, available_at = ?, attempts = ?,
              lease_token = NULL, lease_expires_at = NULL, worker_id = NULL WHERE id = ?`,
         )
-        .run(error, this.now() + delay, row.id);
+        .run(error, next.availableAt, next.attempts, row.id);
       return 'queued';
     });
     return fail.immediate();

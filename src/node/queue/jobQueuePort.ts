@@ -4,7 +4,7 @@
  * wrapped by sqliteJobQueuePort; the PostgreSQL queue (node/postgres) implements it
  * directly. One contract suite (test/support/queueContracts.ts) runs against both.
  */
-import type { ClaimedJob, Job, JobQueue, JobState, NewJob } from './jobQueue.js';
+import type { ClaimedJob, Job, JobFailure, JobQueue, JobState, NewJob } from './jobQueue.js';
 
 export interface JobQueuePort {
   /** Adds a job unless one with the same key exists (in any state). */
@@ -15,8 +15,15 @@ export interface JobQueuePort {
   heartbeat(claimed: ClaimedJob): Promise<boolean>;
   /** Marks the job done; false (changing nothing) when the lease is no longer held. */
   complete(claimed: ClaimedJob, result?: Record<string, unknown>): Promise<boolean>;
-  /** Retry after backoff or give up after maxAttempts; undefined when the lease is lost. */
-  fail(claimed: ClaimedJob, error: string): Promise<'queued' | 'failed' | undefined>;
+  /**
+   * Retry after backoff or give up after maxAttempts (`how`: whether the attempt counts, or
+   * retrying cannot help; default counted); undefined when the lease is lost.
+   */
+  fail(
+    claimed: ClaimedJob,
+    error: string,
+    how?: JobFailure,
+  ): Promise<'queued' | 'failed' | undefined>;
   /** Gives a claimed job back without counting the attempt. */
   release(claimed: ClaimedJob): Promise<boolean>;
   get(key: string): Promise<Job | undefined>;
@@ -34,7 +41,7 @@ export function sqliteJobQueuePort(queue: JobQueue): JobQueuePort {
     claim: async (workerId) => queue.claim(workerId),
     heartbeat: async (claimed) => queue.heartbeat(claimed),
     complete: async (claimed, result) => queue.complete(claimed, result),
-    fail: async (claimed, error) => queue.fail(claimed, error),
+    fail: async (claimed, error, how) => queue.fail(claimed, error, how),
     release: async (claimed) => queue.release(claimed),
     get: async (key) => queue.get(key),
     counts: async () => queue.counts(),

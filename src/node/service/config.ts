@@ -16,6 +16,7 @@ import {
 } from '../../foundation/dimse/index.js';
 import { DEFAULT_PARSING_LIMITS, type ParsingLimits } from '../../foundation/dicom/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
+import { SHARED_STORE_URL_ENV, parseSharedStore, type SharedStore } from '../sharedStore/index.js';
 import { isAbsoluteUri } from '../../inference/results/index.js';
 import { CAVEAT_CODES } from '../../inference/analysis/index.js';
 import { isIP } from 'node:net';
@@ -314,6 +315,8 @@ export const nodeConfigFileSchema = z
       .optional(),
     // Retention of finished jobs and delivered outbox entries (ADR 0189).
     retention: retentionSchema.optional(),
+    // Issue #17: the cluster's shared DICOM store, Orthanc over DICOMweb (ADR 0187).
+    sharedStore: z.string().min(1).optional(),
     delivery: z
       .object({
         retryFirstSeconds: positiveSeconds('retryFirstSeconds').optional(),
@@ -358,6 +361,8 @@ export interface NodeFlags {
   /** postgresql://… : queue, outbox and lease in a shared database (`--database`). */
   readonly database?: string;
   readonly nodeId?: string;
+  /** dicomweb+http://…/dicom-web : the cluster's shared DICOM store (`--shared-store`). */
+  readonly sharedStore?: string;
 }
 
 export interface AllowedCallerConfig {
@@ -439,6 +444,33 @@ export interface NodeConfig {
   readonly cluster: ClusterConfig | null;
   /** How long finished jobs and delivered entries are kept, and how often pruned (ADR 0189). */
   readonly retention: RetentionConfig;
+  /**
+   * The cluster's shared DICOM store (ADR 0187): stable studies go there by STOW-RS and jobs
+   * name them by UIDs, or null: jobs carry file paths on a shared folder (ADR 0183).
+   */
+  readonly sharedStore: SharedStore | null;
+}
+
+/**
+ * The shared store from a flag, the file or $RADIOLENS_SHARED_STORE_URL (in that order), or
+ * null when none names one. It needs the shared queue: without --database every job runs
+ * in this node, on its own files.
+ */
+export function sharedStoreOf(
+  spec: string | undefined,
+  cluster: ClusterConfig | null,
+): SharedStore | null {
+  const env = process.env[SHARED_STORE_URL_ENV];
+  const given = spec ?? (env !== undefined && env !== '' ? env : undefined);
+  if (given === undefined) return null;
+  const store = parseSharedStore(given);
+  if (cluster === null) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `a shared DICOM store (--shared-store, the file's "sharedStore" or ${SHARED_STORE_URL_ENV}) serves a cluster — give --database too, or leave the store out`,
+    );
+  }
+  return store;
 }
 
 export interface ClusterConfig {
@@ -544,6 +576,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   workers: '--workers',
   database: '--database',
   nodeId: '--node-id',
+  sharedStore: '--shared-store',
   modelsDir: '--registry',
   'dicomLimits.maxAssociations': '--max-associations',
   'dicomLimits.idleSeconds': '--dicom-idle-timeout',
@@ -689,6 +722,7 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     ...(flags.modelsDir !== undefined ? { modelsDir: resolve(flags.modelsDir) } : {}),
     ...(flags.database !== undefined ? { database: flags.database } : {}),
     ...(flags.nodeId !== undefined ? { nodeId: flags.nodeId } : {}),
+    ...(flags.sharedStore !== undefined ? { sharedStore: flags.sharedStore } : {}),
     ...(flags.maxAssociations !== undefined || flags.dicomIdleTimeout !== undefined
       ? {
           dicomLimits: {
@@ -738,6 +772,14 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
       `problems in the destinations — fix or remove them:\n${problems.join('\n')}`,
     );
   }
+  const cluster = clusterConfigOf(
+    {
+      ...optional('database', flagConfig.database ?? fileConfig.database),
+      ...optional('nodeId', flagConfig.nodeId ?? fileConfig.nodeId),
+      ...optional('nodeLeaseSeconds', fileConfig.nodeLeaseSeconds),
+    },
+    'serve',
+  );
 
   return {
     dataDir,
@@ -775,14 +817,8 @@ export function loadNodeConfig(flags: NodeFlags, defaultModelsDir: string): Node
     dicomLimits: dicomLimitsOf({ ...fileConfig.dicomLimits, ...flagConfig.dicomLimits }),
     parsingLimits: { ...DEFAULT_PARSING_LIMITS, ...fileConfig.parsingLimits },
     delivery: fileConfig.delivery ?? {},
-    cluster: clusterConfigOf(
-      {
-        ...optional('database', flagConfig.database ?? fileConfig.database),
-        ...optional('nodeId', flagConfig.nodeId ?? fileConfig.nodeId),
-        ...optional('nodeLeaseSeconds', fileConfig.nodeLeaseSeconds),
-      },
-      'serve',
-    ),
+    cluster,
+    sharedStore: sharedStoreOf(flagConfig.sharedStore ?? fileConfig.sharedStore, cluster),
     retention: retentionConfigOf(fileConfig.retention),
   };
 }

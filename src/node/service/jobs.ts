@@ -11,11 +11,12 @@
  * restart (ADR 0035). A pinned `id@version` must be the active version (checked at start and
  * again when the job runs); shadow models (`id@version`) may be any installed version.
  */
-import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
 import { join, resolve } from 'node:path';
 import { JobQueue, type JobQueuePort } from '../queue/index.js';
-import type { InstanceStore, NodeDatabase, StableStudy } from '../store/index.js';
+import { storeStudy, type SharedStore } from '../sharedStore/index.js';
+import type { InstanceRecord, InstanceStore, NodeDatabase, StableStudy } from '../store/index.js';
 import type { RouteRule } from './config.js';
 import { uidTag, type NodeLogger } from './log.js';
 import { AUTO_MODEL, routeStudy, studyFacts, type RouteDecision } from './routing.js';
@@ -67,9 +68,18 @@ export interface StudyJobSchedulerOptions {
    * (ADR 0183). Only used with a queue behind the port.
    */
   readonly dataDir?: string;
+  /**
+   * The cluster's shared DICOM store (ADR 0187): a stable study goes there by STOW-RS before
+   * its jobs are enqueued, and the jobs name it by UIDs and the store instead of file paths.
+   * Only used with a queue behind the port.
+   */
+  readonly sharedStore?: SharedStore;
 }
 
 export class StudyJobScheduler {
+  /** Since when, and why, the shared store has not taken the studies offered (for /health). */
+  private storeFailure: { since: number; error: string } | undefined;
+
   constructor(
     private readonly store: InstanceStore,
     /** The embedded queue (enqueue in the index's transaction), or a shared one (ADR 0183). */
@@ -204,16 +214,26 @@ export class StudyJobScheduler {
     }
   }
 
-  /** Enqueues on a shared queue; the jobs carry the study's files (absolute paths). */
+  /**
+   * Enqueues on a shared queue. The jobs carry the study's files (absolute paths, ADR 0183),
+   * or, with a shared store, name the study in the store once it holds it (ADR 0187).
+   */
   private async enqueueShared(
     queue: JobQueuePort,
     study: StableStudy,
-    instances: readonly { path: string }[],
+    instances: readonly InstanceRecord[],
     runs: readonly { model: string; shadow: boolean }[],
     decision: RouteDecision,
   ): Promise<void> {
     const dataDir = resolve(this.options.dataDir ?? this.store.dataDir);
     const files = instances.map((record) => join(dataDir, record.path));
+    let where: Record<string, unknown> = { files };
+    const store = this.options.sharedStore;
+    if (store !== undefined) {
+      const stored = await this.toSharedStore(store, study, instances, files);
+      if (stored.length === 0) return;
+      where = { source: { kind: 'dicomweb', url: store.baseUrl, sopInstanceUids: stored } };
+    }
     const jobs = [];
     for (const { model, shadow } of runs) {
       const { job, created } = await queue.enqueue({
@@ -222,7 +242,7 @@ export class StudyJobScheduler {
         model,
         payload: {
           lastReceivedAt: study.lastReceivedAt,
-          files,
+          ...where,
           ...(shadow ? { shadow: true } : {}),
         },
       });
@@ -234,6 +254,64 @@ export class StudyJobScheduler {
       .run(study.studyInstanceUid);
     this.logEnqueued(study, decision, jobs);
     this.options.onEnqueued?.();
+  }
+
+  /**
+   * Sends the study to the shared store; the SOP Instance UIDs it holds. Unreachable: throws,
+   * so the study stays undeclared and is offered again (nothing acknowledged is lost). An
+   * instance the store refuses for its content is logged and left out; a study of which the
+   * store took nothing gets no job (its originals stay in this node).
+   */
+  private async toSharedStore(
+    store: SharedStore,
+    study: StableStudy,
+    instances: readonly InstanceRecord[],
+    files: readonly string[],
+  ): Promise<readonly string[]> {
+    const tag = uidTag(study.studyInstanceUid);
+    let result;
+    try {
+      result = await storeStudy(
+        store,
+        instances.map((record, index) => ({
+          file: files[index]!,
+          studyInstanceUid: record.studyInstanceUid,
+          sopInstanceUid: record.sopInstanceUid,
+        })),
+      );
+    } catch (error) {
+      if (isRadiolensError(error) && error.code === 'E_STORE_UNREACHABLE') {
+        this.storeFailure ??= { since: (this.options.now ?? Date.now)(), error: '' };
+        this.storeFailure.error = describeError(error);
+      }
+      throw error;
+    }
+    this.storeFailure = undefined;
+    for (const { reason } of result.refused) {
+      this.options.logger.error('shared-store-refused-instance', { study: tag, reason });
+    }
+    if (result.stored.length === 0) {
+      this.options.logger.error('study-not-in-shared-store', {
+        study: tag,
+        instances: instances.length,
+        reason: 'the shared store refused every instance; the originals stay in this node',
+      });
+    }
+    return result.stored;
+  }
+
+  /**
+   * /health's view of the shared store (ADR 0187): degraded while it does not take the
+   * studies offered; ingest goes on, the studies wait in the local index.
+   */
+  sharedStoreCondition(): { condition: string; blocksIngest: false; detail: string } | undefined {
+    const failure = this.storeFailure;
+    if (failure === undefined) return undefined;
+    return {
+      condition: 'shared-store-unreachable',
+      blocksIngest: false,
+      detail: `since ${new Date(failure.since).toISOString()}: ${failure.error}`,
+    };
   }
 
   notRoutedCount(): number {

@@ -358,6 +358,7 @@ export class RadiolensNode {
         defaultShadow: config.shadowModels,
         logger,
         onEnqueued: () => workers.forEach((worker) => worker.kick()),
+        ...(config.sharedStore === null ? {} : { sharedStore: config.sharedStore }),
       });
       await scheduler.prepare();
       for (let i = 0; i < config.workers; i++) {
@@ -377,6 +378,7 @@ export class RadiolensNode {
             analysisLog,
             onResult: () => worklistChanges.notify('result'),
             ...(mayClaim === undefined ? {} : { mayClaim }),
+            ...(config.sharedStore === null ? {} : { sharedStore: config.sharedStore }),
           }),
         );
       }
@@ -747,6 +749,8 @@ export class RadiolensNode {
       conditions.push(...cluster.conditions);
       database = { ...database, ...cluster.fields };
     }
+    const store = this.parts.scheduler.sharedStoreCondition();
+    if (store !== undefined) conditions.push({ ...store, detail: scrub(store.detail) });
     const stuckAfterMs = this.config.health.stuckJobSeconds * 1000;
     for (const worker of this.parts.workers) {
       const job = worker.currentJob();

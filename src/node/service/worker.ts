@@ -31,8 +31,16 @@ import {
   sqliteJobQueuePort,
   type ClaimedJob,
   type Job,
+  type JobFailure,
   type JobQueuePort,
 } from '../queue/index.js';
+import {
+  fetchStudy,
+  parseSharedStore,
+  sharedSourceOf,
+  type FetchedStudy,
+  type SharedStore,
+} from '../sharedStore/index.js';
 import type { InstanceStore } from '../store/index.js';
 import type { AnalysisLog } from './analysisLog.js';
 import { isShadowJob, parseModelRef } from './jobs.js';
@@ -84,6 +92,12 @@ export interface JobWorkerOptions {
   readonly patientIdSystem?: string;
   /** False while this process may not take work (its node lease is not fresh, ADR 0183). */
   readonly mayClaim?: () => boolean;
+  /**
+   * Where this process reads a study that a job names in the shared DICOM store (ADR 0187):
+   * its DICOMweb root and credentials — any Orthanc on the store's database. Absent: the
+   * root the job names, without credentials.
+   */
+  readonly sharedStore?: SharedStore;
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -154,6 +168,8 @@ export class JobWorker {
   private wakeUp: (() => void) | undefined;
   private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
   private busySince: number | undefined;
+  /** Since when, and why, the shared store has not given this worker its jobs' studies. */
+  private storeTrouble: { since: number; error: string } | undefined;
 
   constructor(
     readonly id: string,
@@ -218,6 +234,14 @@ export class JobWorker {
     return true;
   }
 
+  /**
+   * Since when the shared store has not answered this worker, and its last error (ADR 0187),
+   * for /health; undefined once a study was read from it again.
+   */
+  sharedStoreTrouble(): { readonly since: number; readonly error: string } | undefined {
+    return this.storeTrouble;
+  }
+
   /** The job this worker runs now and since when (ms since the epoch), for /health. */
   currentJob(): { readonly id: number; readonly since: number } | undefined {
     const current = this.current;
@@ -233,6 +257,9 @@ export class JobWorker {
     const job = claimed.job;
     const fields = { worker: this.id, job: job.id, study: uidTag(job.studyInstanceUid) };
     let leaseLost = false;
+    // The study read from the shared store into a folder of the job's own (ADR 0187).
+    let fetched: FetchedStudy | undefined;
+    let failure: JobFailure = 'counted';
     const heartbeat = setInterval(
       () => {
         if (current.abandoned) return;
@@ -269,7 +296,34 @@ export class JobWorker {
         }
         return;
       }
-      const files = studyFilesOf(job, store, this.options.dataDir);
+      const source = sharedSourceOf(job.payload);
+      let files: readonly string[];
+      if (source === undefined) files = studyFilesOf(job, store, this.options.dataDir);
+      else {
+        try {
+          fetched = await fetchStudy(
+            this.options.sharedStore ?? parseSharedStore(source.url),
+            job.studyInstanceUid,
+            source.sopInstanceUids,
+          );
+        } catch (error) {
+          // Retrying cannot bring back a study the store does not have; a store that is away
+          // is not the job's fault, and uses up none of its attempts.
+          if (isRadiolensError(error) && error.code === 'E_STUDY_NOT_FOUND') failure = 'final';
+          if (isRadiolensError(error) && error.code === 'E_STORE_UNREACHABLE') {
+            failure = 'uncounted';
+            this.storeTrouble = {
+              since: this.storeTrouble?.since ?? Date.now(),
+              error: scrub(describeError(error)),
+            };
+          }
+          throw error;
+        }
+        this.storeTrouble = undefined;
+        files = fetched.files;
+        if (current.abandoned) return;
+        logger.info('job-study-fetched', { ...fields, instances: files.length });
+      }
       const request = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir: join(this.options.dataDir, 'results', String(job.id)),
@@ -280,8 +334,8 @@ export class JobWorker {
       const where = this.options.analysis;
       const run =
         'thread' in where
-          ? await where.thread.analyze(files, request)
-          : await analyzeFiles(files, {
+          ? await where.thread.analyze([...files], request)
+          : await analyzeFiles([...files], {
               ...request,
               registry: this.options.registry,
               sessions: where.sessions,
@@ -377,15 +431,17 @@ export class JobWorker {
     } catch (error) {
       if (current.abandoned) return;
       const message = scrub(describeError(error));
-      const state = await queue.fail(claimed, message).catch((failure: unknown) => {
+      const state = await queue.fail(claimed, message, failure).catch((problem: unknown) => {
         // The database is unreachable: the lease runs out and the job runs again.
-        logger.error('job-fail-unrecorded', { ...fields, error: scrub(describeError(failure)) });
+        logger.error('job-fail-unrecorded', { ...fields, error: scrub(describeError(problem)) });
         return undefined;
       });
       if (state === 'failed' && !shadow) this.options.onResult?.();
       logger.error('job-failed', { ...fields, error: message, next: state ?? 'lease-lost' });
     } finally {
       clearInterval(heartbeat);
+      // The copy of the study is the job's own: gone whatever happened (the store keeps it).
+      await fetched?.remove();
     }
   }
 

@@ -8,7 +8,14 @@ import { resolve } from 'node:path';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { parseDestination, type Destination } from '../delivery/index.js';
 import { isAbsoluteUri } from '../../inference/results/index.js';
-import { DATABASE_URL_ENV, DEFAULTS, clusterConfigOf, type ClusterConfig } from './config.js';
+import type { SharedStore } from '../sharedStore/index.js';
+import {
+  DATABASE_URL_ENV,
+  DEFAULTS,
+  clusterConfigOf,
+  sharedStoreOf,
+  type ClusterConfig,
+} from './config.js';
 
 export interface WorkerFlags {
   readonly database?: string;
@@ -28,6 +35,8 @@ export interface WorkerFlags {
   readonly nodeLeaseSeconds?: number;
   readonly graceSeconds?: number;
   readonly patientIdSystem?: string;
+  /** Where this worker reads shared-store studies (ADR 0187), dicomweb+http://…/dicom-web. */
+  readonly sharedStore?: string;
 }
 
 export interface WorkerConfig {
@@ -45,6 +54,8 @@ export interface WorkerConfig {
   readonly shutdownGraceSeconds: number;
   readonly stuckJobSeconds: number;
   readonly patientIdSystem: string | null;
+  /** Where shared-store studies are read, with credentials (ADR 0187); null: where jobs say. */
+  readonly sharedStore: SharedStore | null;
 }
 
 export const WORKER_DEFAULTS = {
@@ -111,6 +122,12 @@ export function loadWorkerConfig(flags: WorkerFlags, defaultModelsDir: string): 
   if (flags.nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(flags.nodeId)) {
     problems.push('  --node-id: 1–128 letters, digits and . _ : @ - (unique in the cluster)');
   }
+  let sharedStore: SharedStore | null = null;
+  try {
+    sharedStore = sharedStoreOf(flags.sharedStore, cluster);
+  } catch (error) {
+    if (cluster !== null) problems.push(`  --shared-store: ${(error as Error).message}`);
+  }
   if (problems.length > 0 || cluster === null) {
     throw new RadiolensError(
       'E_BAD_INPUT',
@@ -131,5 +148,6 @@ export function loadWorkerConfig(flags: WorkerFlags, defaultModelsDir: string): 
     shutdownGraceSeconds: flags.graceSeconds ?? DEFAULTS.shutdownGraceSeconds,
     stuckJobSeconds: WORKER_DEFAULTS.stuckJobSeconds,
     patientIdSystem: flags.patientIdSystem ?? null,
+    sharedStore,
   };
 }

@@ -14,6 +14,7 @@ import { AnalysisThread } from '../../inference/analysis/index.js';
 import { ModelRegistry } from '../../inference/models/index.js';
 import { OutboxDeliverer } from '../delivery/index.js';
 import { ClusterMember } from '../postgres/index.js';
+import { sharedStoreLabel } from '../sharedStore/index.js';
 import { clusterHealth, logClusterEvent, type HealthCondition } from './service.js';
 import type { WorkerConfig } from './workerConfig.js';
 import { JobWorker, TEST_DELAY_ENV, testDelayMs } from './worker.js';
@@ -114,6 +115,7 @@ export class RadiolensWorker {
             ...(config.patientIdSystem === null ? {} : { patientIdSystem: config.patientIdSystem }),
             onOutputsQueued: () => deliverer?.kick(),
             mayClaim: () => cluster.leaseHeld(),
+            ...(config.sharedStore === null ? {} : { sharedStore: config.sharedStore }),
           }),
       );
       http = createServer((req, res) => {
@@ -159,6 +161,7 @@ export class RadiolensWorker {
         threads: config.threads ?? availableParallelism(),
         deliver: config.deliver,
         destinations: config.destinations.length,
+        sharedStore: config.sharedStore === null ? null : sharedStoreLabel(config.sharedStore),
         health: `http://${config.httpHost}:${port}/health`,
       });
       return worker;
@@ -188,6 +191,17 @@ export class RadiolensWorker {
           detail: `job ${job.id} has run ${seconds} s, more than ${this.config.stuckJobSeconds} s`,
         });
       }
+    }
+    // The store away: jobs wait and run again, none is lost; say so (ADR 0187).
+    const trouble = this.parts.workers
+      .map((worker) => worker.sharedStoreTrouble())
+      .find((t) => t !== undefined);
+    if (trouble !== undefined) {
+      conditions.push({
+        condition: 'shared-store-unreachable',
+        blocksIngest: false,
+        detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
+      });
     }
     const leaseLost = this.parts.cluster.snapshot().leaseLost;
     return {

@@ -1,0 +1,264 @@
+/**
+ * Issue #17 item 2 with the real deployment (ADR 0187): Orthanc with its PostgreSQL index and
+ * storage plugins as the cluster's shared DICOM store. Two Orthanc processes share one
+ * throw-away PostgreSQL database; an ingest node (`radiolens serve --database … --workers 0
+ * --shared-store <Orthanc A>`) sends each stable study to Orthanc A by STOW-RS before its job
+ * is enqueued; a worker process (`radiolens worker --shared-store <Orthanc B>`) reads it by
+ * WADO-RS from Orthanc B, which never received it — started only once the job exists and
+ * Orthanc A is down, so B is all it can read from — and delivers the results. Orthanc A is
+ * stopped while a second study arrives: the study waits in the ingest node (/health
+ * degraded, shared-store-unreachable) and is analysed once A is back. Each study analysed
+ * once, delivered, no file path in any job, no temporary folder left, and the store's
+ * password in no output.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withTestDatabase } from '../../../test/support/postgres.js';
+import { OrthancServer, freeLoopbackPort } from '../../../test/support/orthanc.js';
+import {
+  ServeProcess,
+  makeChestStudy,
+  waitFor,
+  type ChestStudy,
+} from '../../../test/support/node.js';
+import { SHARED_STORE_URL_ENV } from '../sharedStore/index.js';
+
+const running = new Set<ServeProcess>();
+const orthancs = new Set<OrthancServer>();
+after(async () => {
+  await Promise.all([...running].map((p) => p.kill()));
+  await Promise.all([...orthancs].map((o) => o.stop()));
+});
+
+const PASSWORD = 'orthanc-pw-that-must-never-be-logged';
+
+/** The store's URL with its credentials, as an operator puts it into the EnvironmentFile. */
+function storeUrl(orthanc: OrthancServer): string {
+  const url = new URL(`${orthanc.url}/dicom-web`);
+  url.username = 'radiolens';
+  url.password = PASSWORD;
+  return `dicomweb+${url.toString()}`;
+}
+
+/** Puts a study into the ingest node's watched folder (written aside, then renamed in). */
+async function drop(folder: string, study: ChestStudy, name: string): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  await copyFile(study.file, join(folder, `${name}.part`));
+  await rename(join(folder, `${name}.part`), join(folder, `${name}.dcm`));
+}
+
+async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}/health`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function conditionsOf(body: Record<string, unknown>): string[] {
+  return ((body['conditions'] ?? []) as { condition: string }[]).map((c) => c.condition);
+}
+
+test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a worker reads over WADO-RS from Orthanc B; A down at enqueue → the study waits, then is analysed; each study analysed once and delivered', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-cluster-orthanc-'));
+  try {
+    // One database for Radiolens' queue, another for Orthanc's index and files (the plugins
+    // create their own schema); both throw-away.
+    await withTestDatabase(async (queueDb) => {
+      await withTestDatabase(
+        async (storeDb) => {
+          const users = { radiolens: PASSWORD };
+          const a = await OrthancServer.start({
+            dicom: false,
+            dicomWeb: true,
+            postgresUrl: storeDb.url,
+            users,
+          });
+          orthancs.add(a);
+          const b = await OrthancServer.start({
+            dicom: false,
+            dicomWeb: true,
+            postgresUrl: storeDb.url,
+            users,
+          });
+          orthancs.add(b);
+
+          const delivered = join(work, 'delivered');
+          const workerTmp = join(work, 'worker-tmp');
+          await mkdir(workerTmp);
+          const serveConfig = join(work, 'serve.json');
+          await writeFile(
+            serveConfig,
+            JSON.stringify({
+              leaseSeconds: 4,
+              nodeLeaseSeconds: 3,
+              delivery: { retryFirstSeconds: 1 },
+            }),
+          );
+          const httpPort = await freeLoopbackPort();
+          const ingest = await ServeProcess.start(
+            [
+              '--config',
+              serveConfig,
+              '--database',
+              queueDb.url,
+              '--node-id',
+              'ingest-a',
+              '--data',
+              join(work, 'ingest-a'),
+              '--workers',
+              '0',
+              '--dicom-port',
+              String(await freeLoopbackPort()),
+              '--http-port',
+              String(httpPort),
+              '--host',
+              '127.0.0.1',
+              '--quiet-period',
+              '1',
+              '--model',
+              'cxr-pneumonia',
+            ],
+            // The password reaches the process through the environment, never a flag.
+            { [SHARED_STORE_URL_ENV]: storeUrl(a) },
+          );
+          running.add(ingest);
+
+          const importFolder = join(work, 'ingest-a', 'import');
+          const first = await makeChestStudy(work, { name: 'Store^First', id: 'SO1' }, 'so1');
+          const second = await makeChestStudy(work, { name: 'Store^Second', id: 'SO2' }, 'so2');
+          const deliveredFiles = async (study: ChestStudy): Promise<string[]> => {
+            const dir = join(delivered, study.studyInstanceUid);
+            return existsSync(dir) ? readdir(dir) : [];
+          };
+          // SR, SC, Parametric Map and the FHIR bundle: four files per analysed study.
+          const analysedAndDelivered = (study: ChestStudy) => async () =>
+            (await deliveredFiles(study)).length >= 4;
+
+          await drop(importFolder, first, 'first');
+          // The job exists once the study is in the store; then Orthanc A goes away, and the
+          // worker, started only now, can only read the study from Orthanc B.
+          await waitFor(
+            'the first study’s job',
+            async () =>
+              (
+                await queueDb.pool.query('SELECT 1 FROM jobs WHERE study_instance_uid = $1', [
+                  first.studyInstanceUid,
+                ])
+              ).rowCount === 1,
+            60_000,
+          );
+          await a.pause();
+          const worker = await ServeProcess.start(
+            [
+              '--database',
+              queueDb.url,
+              '--node-id',
+              'worker-1',
+              '--data',
+              join(work, 'worker'),
+              '--send-to',
+              `file://${delivered}`,
+              '--http-port',
+              String(await freeLoopbackPort()),
+              '--lease',
+              '4',
+              '--node-lease',
+              '3',
+              '--threads',
+              '1',
+            ],
+            { [SHARED_STORE_URL_ENV]: storeUrl(b), TMPDIR: workerTmp },
+            { name: 'worker', ready: 'radiolens worker running' },
+          );
+          running.add(worker);
+          assert.match(
+            worker.stdout,
+            /store {3}dicomweb\+http:\/\/127\.0\.0\.1:\d+\/dicom-web \(basic auth\)/,
+          );
+          await waitFor('the first study delivered', analysedAndDelivered(first), 120_000);
+          await a.resume();
+          // Orthanc B never received it, yet serves it: the store is the shared database.
+          const onB = await b.getJson<string[]>('/studies');
+          assert.equal(onB.length, 1);
+
+          // Orthanc A goes down for maintenance while the second study arrives.
+          await a.pause();
+          await drop(importFolder, second, 'second');
+          const degraded = await waitFor(
+            'the ingest node to say the store is unreachable',
+            async () => {
+              const answer = await health(httpPort);
+              return conditionsOf(answer.body).includes('shared-store-unreachable') && answer;
+            },
+            30_000,
+          );
+          assert.equal(degraded.status, 200, 'ingest goes on: degraded, not unavailable');
+          assert.equal(degraded.body['status'], 'degraded');
+          const waiting = await queueDb.pool.query(
+            'SELECT COUNT(*)::int AS n FROM jobs WHERE study_instance_uid = $1',
+            [second.studyInstanceUid],
+          );
+          assert.equal(waiting.rows[0].n, 0, 'no job names a study the store does not hold');
+          await a.resume();
+          await waitFor('the second study delivered', analysedAndDelivered(second), 120_000);
+          await waitFor(
+            'the ingest node healthy again',
+            async () =>
+              !conditionsOf((await health(httpPort)).body).includes('shared-store-unreachable'),
+            30_000,
+          );
+
+          // Each study: one job, done at its first attempt, naming the store (A, as ingest
+          // wrote to it) and the instance by UID — no file path, no credentials.
+          const jobs = await queueDb.pool.query(
+            'SELECT study_instance_uid, state, attempts, payload FROM jobs ORDER BY id',
+          );
+          assert.deepEqual(
+            jobs.rows.map((row) => [row.study_instance_uid, row.state, row.attempts]),
+            [
+              [first.studyInstanceUid, 'done', 1],
+              [second.studyInstanceUid, 'done', 1],
+            ],
+          );
+          for (const [index, row] of jobs.rows.entries()) {
+            const payload = row.payload as Record<string, unknown>;
+            assert.equal(payload['files'], undefined, 'no file path in the job');
+            assert.deepEqual(payload['source'], {
+              kind: 'dicomweb',
+              url: `${a.url}/dicom-web`,
+              sopInstanceUids: [[first, second][index]!.sopInstanceUid],
+            });
+          }
+          // Analysed once each, read from the store each time.
+          const events = (event: string) => worker.logs().filter((l) => l.event === event);
+          assert.equal(events('job-study-fetched').length, 2);
+          assert.equal(events('job-done').length, 2);
+          const outbox = await queueDb.pool.query(
+            `SELECT COUNT(*)::int AS n, COUNT(*) FILTER (WHERE state = 'delivered')::int AS sent
+             FROM outbox`,
+          );
+          assert.deepEqual(outbox.rows[0], { n: 8, sent: 8 }, 'four results per study, each sent');
+          assert.deepEqual(
+            (await readdir(workerTmp)).filter((name) => name.startsWith('radiolens-job-')),
+            [],
+            'each job’s copy of its study removed',
+          );
+
+          await Promise.all([ingest.stop(), worker.stop()]);
+          for (const process of [ingest, worker]) {
+            const output = process.stdout + process.stderrLines.join('\n');
+            assert.ok(!output.includes(PASSWORD), 'the store password is in no output');
+          }
+          assert.ok(!JSON.stringify(jobs.rows).includes(PASSWORD));
+        },
+        { migrated: false },
+      );
+    });
+  } finally {
+    await Promise.all([...orthancs].map((o) => o.stop()));
+    orthancs.clear();
+    await rm(work, { recursive: true, force: true });
+  }
+});
