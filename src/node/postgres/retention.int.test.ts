@@ -241,7 +241,9 @@ test('failed jobs carry when they failed, and ingest nodes read them as they rea
       ],
     );
     assert.deepEqual(
-      (await queue.finishedSince({ at: 0, id: 0 }, { at: 2_500_000, id: 0 })).failed.map((j) => j.key),
+      (await queue.finishedSince({ at: 0, id: 0 }, { at: 2_500_000, id: 0 })).failed.map(
+        (j) => j.key,
+      ),
       ['expires'],
     );
     const origins = await pool.query<{ origin_node: string }>(
