@@ -55,6 +55,14 @@ export class DimseSender implements Sender<DicomDestination> {
     for (const [index, payload] of payloads.entries()) {
       try {
         await access(payload.file, fsConstants.R_OK);
+      } catch (error) {
+        // Not readable here is not broken (sender.ts, readResultFile): another process may send it.
+        outcomes[index] = retry(
+          `cannot read the result file on this host: ${describeError(error)}`,
+        );
+        continue;
+      }
+      try {
         // Reads and parses the file now; a broken file fails here, not mid-association.
         const request = new requests.CStoreRequest(payload.file);
         request.on('response', (response: DimseCStoreResponse) => {

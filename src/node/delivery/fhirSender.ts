@@ -5,7 +5,6 @@
  * so a resend updates the same resources instead of creating copies, and no server-side
  * urn:uuid resolution is needed. 200 with a transaction-response Bundle is delivered.
  */
-import { readFile } from 'node:fs/promises';
 import { RadiolensError, describeError } from '../../foundation/core/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
 import {
@@ -15,6 +14,7 @@ import {
   retry,
   type SendOutcome,
   type Sender,
+  readResultFile,
 } from './sender.js';
 
 type FhirDestination = Extract<Destination, { kind: 'fhir' }>;
@@ -109,9 +109,11 @@ export class FhirSender implements Sender<FhirDestination> {
     destination: FhirDestination,
     payload: DeliveryPayload,
   ): Promise<SendOutcome> {
+    const bytes = await readResultFile(payload.file);
+    if (!Buffer.isBuffer(bytes)) return bytes;
     let transaction: Json;
     try {
-      transaction = toTransactionBundle(JSON.parse(await readFile(payload.file, 'utf8')));
+      transaction = toTransactionBundle(JSON.parse(bytes.toString('utf8')));
     } catch (error) {
       return rejected(`cannot use the FHIR bundle file: ${describeError(error)}`);
     }

@@ -3,11 +3,17 @@
  * write, so a reader of the folder never sees half a file and a resend replaces the file
  * with identical bytes.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describeError, writeFileAtomic } from '../../foundation/core/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
-import { DELIVERED, rejected, retry, type SendOutcome, type Sender } from './sender.js';
+import {
+  DELIVERED,
+  readResultFile,
+  rejected,
+  retry,
+  type SendOutcome,
+  type Sender,
+} from './sender.js';
 
 type FolderDestination = Extract<Destination, { kind: 'folder' }>;
 
@@ -32,12 +38,8 @@ export class FolderSender implements Sender<FolderDestination> {
   ): Promise<SendOutcome> {
     const study = safeSegment(payload.studyInstanceUid);
     if (study === undefined) return rejected('study instance UID is not a valid UID');
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(payload.file);
-    } catch (error) {
-      return rejected(`cannot read the result file: ${describeError(error)}`);
-    }
+    const bytes = await readResultFile(payload.file);
+    if (!Buffer.isBuffer(bytes)) return bytes;
     try {
       await writeFileAtomic(join(destination.path, study, basename(payload.file)), bytes);
       return DELIVERED;

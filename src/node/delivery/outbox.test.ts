@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticRecord } from '../../../test/support/results.js';
@@ -127,9 +127,12 @@ test('maxAttempts gives up; a refused payload fails at once and can be re-queued
       const port = await freeLoopbackPort();
       const file = join(dir, 'SR.dcm');
       await writeFile(file, writeMeasurementReport(syntheticRecord()).bytes);
+      const junk = join(dir, 'junk.dcm');
+      await writeFile(junk, 'not DICOM at all');
       outbox.enqueue([
         dicomItem(file, `dicom://NOBODY@127.0.0.1:${port}`, 1),
-        dicomItem(join(dir, 'missing.dcm'), 'file:///tmp/radiolens-never-written', 2),
+        // Content the destination kind cannot take: refused for what it is.
+        dicomItem(junk, `dicom://NOBODY@127.0.0.1:${port}`, 2),
       ]);
       const deliverer = new OutboxDeliverer(outbox, { callingAeTitle: 'RADIOLENS' });
       for (let i = 0; i < 3; i++) {
@@ -141,7 +144,7 @@ test('maxAttempts gives up; a refused payload fails at once and can be re-queued
       assert.equal(down!.attempts, 2);
       assert.equal(missing!.state, 'failed');
       assert.equal(missing!.attempts, 1);
-      assert.match(missing!.lastError ?? '', /cannot read the result file/);
+      assert.match(missing!.lastError ?? '', /cannot read the result file as DICOM/);
       assert.deepEqual(outbox.counts(), { pending: 0, delivered: 0, failing: 0, failed: 2 });
       assert.equal(outbox.requeueFailed(), 2);
       assert.equal(outbox.counts().pending, 2);
@@ -222,4 +225,26 @@ test('start/kick/stop: an enqueued entry is delivered without waiting for the po
     db.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a result file this process cannot read is retried, never refused: it is sent once readable', async () => {
+  // On a shared outbox the file may be on another host or on storage that is away (ADR 0187).
+  await withOutbox(async ({ dir, outbox, clock }) => {
+    const file = join(dir, 'later', 'SR.dcm');
+    const target = join(dir, 'delivered');
+    outbox.enqueue([dicomItem(file, `file://${target}`, 1)]);
+    const deliverer = new OutboxDeliverer(outbox, { callingAeTitle: 'RADIOLENS' });
+    for (let i = 0; i < 3; i++) {
+      await deliverer.runOnce();
+      clock.now += 60_000;
+    }
+    const [waiting] = outbox.entries();
+    assert.notEqual(waiting!.state, 'failed', 'not refused for being unreadable here');
+    assert.match(waiting!.lastError ?? '', /cannot read the result file on this host/);
+    await mkdir(join(dir, 'later'), { recursive: true });
+    await writeFile(file, writeMeasurementReport(syntheticRecord()).bytes);
+    clock.now += 3_600_000;
+    await deliverer.runOnce();
+    assert.equal(outbox.entries()[0]!.state, 'delivered');
+  });
 });

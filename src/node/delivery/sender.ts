@@ -3,6 +3,8 @@
  * destination and say, per payload, whether it was delivered, is worth retrying, or was
  * refused for its content. A sender never throws for a delivery problem; it returns it.
  */
+import { readFile } from 'node:fs/promises';
+import { describeError } from '../../foundation/core/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
 import type { SettleOutcome } from './outbox.js';
 
@@ -36,4 +38,19 @@ export function networkReason(error: unknown): string {
     return `${error.message}: ${cause.message}`;
   }
   return error.name === 'TimeoutError' ? `timed out: ${error.message}` : error.message;
+}
+
+/**
+ * The bytes of a payload's result file, or the outcome when this process cannot read it. Not
+ * being able to read the file says nothing about its content: on a shared outbox the file may
+ * lie on another host's disk or on shared storage that is away for a moment (ADRs 0183,
+ * 0187), so it is retried — by whichever process can read it — and never refused, which
+ * would drop a result nobody had looked at.
+ */
+export async function readResultFile(file: string): Promise<Buffer | SendOutcome> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    return retry(`cannot read the result file on this host: ${describeError(error)}`);
+  }
 }

@@ -9,8 +9,6 @@
  * (5xx, 401/403/404, 408, 429) are retried; other 4xx refuse the content. A resend is
  * harmless: the same SOP Instance UID replaces the same object on the server.
  */
-import { readFile } from 'node:fs/promises';
-import { describeError } from '../../foundation/core/index.js';
 import { buildMultipartRelated } from '../../foundation/dicomweb/index.js';
 import type { DeliveryPayload, Destination } from './destinations.js';
 import {
@@ -21,6 +19,7 @@ import {
   retry,
   type SendOutcome,
   type Sender,
+  readResultFile,
 } from './sender.js';
 
 type DicomWebDestination = Extract<Destination, { kind: 'dicomweb' }>;
@@ -110,11 +109,12 @@ export class StowSender implements Sender<DicomWebDestination> {
     const parts: { contentType: string; body: Uint8Array }[] = [];
     const included: number[] = [];
     for (const [index, payload] of payloads.entries()) {
-      try {
-        parts.push({ contentType: 'application/dicom', body: await readFile(payload.file) });
+      const body = await readResultFile(payload.file);
+      if (Buffer.isBuffer(body)) {
+        parts.push({ contentType: 'application/dicom', body });
         included.push(index);
-      } catch (error) {
-        outcomes[index] = rejected(`cannot read the result file: ${describeError(error)}`);
+      } else {
+        outcomes[index] = body;
       }
     }
     if (parts.length > 0) {
