@@ -8,15 +8,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withTestDatabase } from '../../../test/support/postgres.js';
 import { clusterProcesses, dropStudy, httpPortOf } from '../../../test/support/clusterProcesses.js';
 import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
 import { makeChestStudy, waitFor, type ServeProcess } from '../../../test/support/node.js';
-import { UserStore } from '../access/index.js';
-import { openNodeDatabase } from '../store/index.js';
+import { PgUserStore } from '../postgres/index.js';
 
 const running = new Set<ServeProcess>();
 after(async () => {
@@ -38,17 +37,15 @@ test('a job that failed for good on a worker process shows as failed on its inge
   try {
     await withTestDatabase(
       async (db) => {
-        // The ingest node's data folder with a radiologist, as `radiolens users add` makes it.
-        const data = join(work, 'ingest-a');
-        await mkdir(data, { recursive: true, mode: 0o700 });
-        const local = openNodeDatabase(data);
-        await new UserStore(local).add('rita', 'radiologist', PASSWORD);
-        local.close();
         const good = await makeChestStudy(work, { name: 'FINE^ONE', id: 'F-1' }, 'fine');
         const broken = await makeChestStudy(work, { name: 'GONE^TWO', id: 'G-2' }, 'gone');
         const cluster = await clusterProcesses(work, db.url);
         const ingest = await cluster.startIngest('ingest-a');
         running.add(ingest);
+        // A radiologist, as `radiolens users add --database` makes one once the node has
+        // migrated the database: on a shared database the reading room's users live there
+        // (ADR 0188), not in the ingest node's folder.
+        await new PgUserStore(db.pool).add('rita', 'radiologist', PASSWORD);
         await dropStudy(work, 'ingest-a', good, 'good');
         await dropStudy(work, 'ingest-a', broken, 'broken');
         const jobs = async (): Promise<
