@@ -15,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { AuditLog, fileAuditChain, type AuditChain } from '../src/foundation/audit/index.js';
 import {
   SessionStore,
@@ -34,6 +33,7 @@ import {
   type PgPool,
 } from '../src/node/postgres/index.js';
 import { openNodeDatabase } from '../src/node/store/index.js';
+import { createScratchDatabase } from '../test/support/postgres.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -41,19 +41,7 @@ function option(name: string, fallback: string): string {
 }
 const APPENDS = Number(option('appends', '500'));
 const CONCURRENT = 8;
-const ADMIN_URL =
-  process.env.RADIOLENS_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const CHEAP = { ln: 14, r: 8, p: 1 };
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const event = (i: number) => ({
   actor: 'rita',
@@ -109,14 +97,11 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'radiolens-bench-room-'));
-const name = `radiolens_bench_${randomBytes(6).toString('hex')}`;
-await admin(`CREATE DATABASE ${name}`);
-const url = new URL(ADMIN_URL);
-url.pathname = `/${name}`;
+const scratch = await createScratchDatabase('radiolens_bench');
 const pools: PgPool[] = [];
 try {
   for (let i = 0; i < CONCURRENT; i++)
-    pools.push(openPostgresPool(url.toString(), { maxConnections: 2 }));
+    pools.push(openPostgresPool(scratch.url, { maxConnections: 2 }));
   await migrate(pools[0]!);
   const db = openNodeDatabase(join(dir, 'data'));
   const rows: string[][] = [];
@@ -126,7 +111,7 @@ try {
   const fmt = (ms: number): string => `${ms.toFixed(2)} ms`;
 
   const fileOne = await appendRate([fileAuditChain(new AuditLog(join(dir, 'one.jsonl')))], APPENDS);
-  const pgOne = await appendRate([new PgAuditChain(pools[0]!, url.toString())], APPENDS);
+  const pgOne = await appendRate([new PgAuditChain(pools[0]!, scratch.url)], APPENDS);
   row('audit append, 1 appender: median', fmt(fileOne.medianMs), fmt(pgOne.medianMs));
   row(
     'audit append, 1 appender: per second',
@@ -138,7 +123,7 @@ try {
     APPENDS,
   );
   const pgMany = await appendRate(
-    pools.map((pool) => new PgAuditChain(pool, url.toString())),
+    pools.map((pool) => new PgAuditChain(pool, scratch.url)),
     APPENDS,
   );
   row(`audit append, ${CONCURRENT} at once: median`, fmt(fileMany.medianMs), fmt(pgMany.medianMs));
@@ -152,7 +137,7 @@ try {
     fileAuditChain(new AuditLog(join(dir, 'one.jsonl'))).verify(),
   );
   const [pgVerify, pgVerifyMs] = await timed(() =>
-    new PgAuditChain(pools[0]!, url.toString()).verify(),
+    new PgAuditChain(pools[0]!, scratch.url).verify(),
   );
   if (!fileVerify.ok || !pgVerify.ok) throw new Error('a chain did not verify');
   row(
@@ -184,6 +169,6 @@ try {
   process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
 } finally {
   await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await scratch.drop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -11,9 +11,7 @@
  *
  * Usage: npm run bench:retention [-- --jobs 100000 --batch 5000]
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import pg from 'pg';
 import {
   DEFAULT_PRUNE_POLICY,
   NodeLease,
@@ -24,6 +22,7 @@ import {
   recordResultsRead,
   type PgPool,
 } from '../src/node/postgres/index.js';
+import { createScratchDatabase } from '../test/support/postgres.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -31,19 +30,7 @@ function option(name: string, fallback: string): string {
 }
 const JOBS = Number(option('jobs', '100000'));
 const BATCH = Number(option('batch', '5000'));
-const ADMIN_URL =
-  process.env.RADIOLENS_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const DAY = 86_400_000;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Done jobs and delivered entries as the node writes them, finished `ageDays` ago. */
 async function fill(pool: PgPool, jobs: number, ageDays: number, tag: string): Promise<void> {
@@ -124,11 +111,9 @@ async function enqueue(pool: PgPool, n: number, tag: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const name = `radiolens_bench_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const pool = openPostgresPool(url.toString(), { maxConnections: 4 });
+  const scratch = await createScratchDatabase('radiolens_bench');
+  const url = scratch.url;
+  const pool = openPostgresPool(url, { maxConnections: 4 });
   try {
     await migrate(pool);
     await NodeLease.acquire(pool, { nodeId: 'ingest-a', role: 'serve' });
@@ -137,7 +122,7 @@ async function main(): Promise<void> {
     const load = loadavg()[0]!.toFixed(1);
 
     // Baseline: the claimer alone, for as long as a prune takes (8 s at most here).
-    const idle = await claimWhile(url.toString(), new Promise((r) => setTimeout(r, 8000)));
+    const idle = await claimWhile(url, new Promise((r) => setTimeout(r, 8000)));
 
     await fill(pool, JOBS, 40, 'batched');
     // Done jobs first (outbox entries out of reach), then the delivered entries.
@@ -150,7 +135,7 @@ async function main(): Promise<void> {
         reports.push(await pruneCluster(pool, { policy, nodeId: 'bench', batchSize: BATCH }));
       }
     })();
-    const during = await claimWhile(url.toString(), pruning);
+    const during = await claimWhile(url, pruning);
     await pruning;
 
     await fill(pool, JOBS, 40, 'single');
@@ -171,7 +156,7 @@ async function main(): Promise<void> {
         ms: performance.now() - started,
       };
     })();
-    const duringSingle = await claimWhile(url.toString(), deleting);
+    const duringSingle = await claimWhile(url, deleting);
     await deleting;
 
     const [jobsRun, outboxRun] = reports as [(typeof reports)[0], (typeof reports)[0]];
@@ -230,7 +215,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await pool.end();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await scratch.drop();
   }
 }
 

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { ModelSessions, analyzeFiles } from '../src/inference/analysis/index.js';
 import { InferencePool, ModelRegistry } from '../src/inference/models/index.js';
 import { importImages } from '../src/lifecycle/imports/index.js';
@@ -29,6 +29,7 @@ import { PgJobQueue, PgOutbox, migrate, openPostgresPool } from '../src/node/pos
 import { parseDestination } from '../src/node/delivery/index.js';
 import { cliMain, scriptExecArgv } from '../test/support/entryPoints.js';
 import { repoRoot } from '../test/support/index.js';
+import { createScratchDatabase } from '../test/support/postgres.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -37,20 +38,8 @@ function option(name: string, fallback: string): string {
 const JOBS = Number(option('jobs', '64'));
 const WORKER_COUNTS = option('workers', '1,2,4').split(',').map(Number);
 const OVERHEAD_JOBS = Number(option('overhead', '500'));
-const ADMIN_URL =
-  process.env.RADIOLENS_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const MODELS = join(repoRoot, 'models');
 const MODEL = 'cxr-pneumonia';
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Four chest CRs from the shipped samples (samples/cxr), one study each. */
 async function makeStudies(dir: string): Promise<{ file: string; study: string }[]> {
@@ -290,12 +279,10 @@ async function growth(url: string, study: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const name = `radiolens_bench_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase('radiolens_bench');
+  const url = scratch.url;
   const work = await mkdtemp(join(tmpdir(), 'radiolens-scale-'));
-  const pool = openPostgresPool(url.toString(), { maxConnections: 4 });
+  const pool = openPostgresPool(url, { maxConnections: 4 });
   try {
     await migrate(pool);
     const studies = await makeStudies(work);
@@ -317,7 +304,7 @@ async function main(): Promise<void> {
       ],
     ];
     for (const workers of WORKER_COUNTS) {
-      const r = await throughput(pool, queue, url.toString(), work, studies, workers);
+      const r = await throughput(pool, queue, url, work, studies, workers);
       rows.push([
         `radiolens worker × ${workers}`,
         String(workers),
@@ -330,12 +317,12 @@ async function main(): Promise<void> {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
     process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n\n`);
-    const o = await overhead(url.toString());
+    const o = await overhead(url);
     process.stdout.write(
       `queue overhead (PostgreSQL, ${OVERHEAD_JOBS} empty jobs): enqueue ${o.enqueue.toFixed(2)} ms/job; ` +
         `claim→complete ${o.one.toFixed(2)} ms/job with 1 claimer, ${o.four.toFixed(2)} ms/job with 4 at once\n`,
     );
-    const bytes = await growth(url.toString(), studies[0]!.study);
+    const bytes = await growth(url, studies[0]!.study);
     process.stdout.write(
       `database growth per 1,000 studies (jobs + outbox, 1 job and 2 outbox entries each, after VACUUM): ` +
         `${(bytes / 1024 / 1024).toFixed(2)} MiB (${Math.round(bytes / 1000)} bytes per study)\n` +
@@ -343,7 +330,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await pool.end();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await scratch.drop();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -38,20 +38,41 @@ export interface TestDatabase {
   terminateBackends(): Promise<number>;
 }
 
+export interface ScratchDatabase {
+  readonly name: string;
+  /** postgresql://… of the fresh database. */
+  readonly url: string;
+  /** Drops it, ending whatever is still connected. */
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database on the machine's server, for a test or a benchmark. */
+export async function createScratchDatabase(prefix = 'radiolens_test'): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
 /** Runs `work` with a fresh database (migrated unless told otherwise) and drops it after. */
 export async function withTestDatabase(
   work: (db: TestDatabase) => Promise<void>,
   options: { migrated?: boolean } = {},
 ): Promise<void> {
-  const name = `radiolens_test_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const pool = openPostgresPool(url.toString(), { maxConnections: 20 });
+  const scratch = await createScratchDatabase();
+  const { name, url } = scratch;
+  const pool = openPostgresPool(url, { maxConnections: 20 });
   try {
     if (options.migrated !== false) await migrate(pool);
     await work({
-      url: url.toString(),
+      url,
       name,
       pool,
       terminateBackends: () =>
@@ -66,6 +87,6 @@ export async function withTestDatabase(
     });
   } finally {
     await pool.end().catch(() => undefined);
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await scratch.drop();
   }
 }
