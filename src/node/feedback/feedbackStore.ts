@@ -99,6 +99,20 @@ export interface FeedbackFilter {
   readonly labelId?: string;
 }
 
+/** The filter's conditions as column = value pairs (both stores write them in their SQL). */
+export function feedbackFilterTerms(filter: FeedbackFilter): [column: string, value: string][] {
+  const terms: [string, string][] = [];
+  for (const [column, value] of [
+    ['study_key', filter.studyKey],
+    ['model_id', filter.modelId],
+    ['model_version', filter.modelVersion],
+    ['label_id', filter.labelId],
+  ] as const) {
+    if (value !== undefined) terms.push([column, value]);
+  }
+  return terms;
+}
+
 /** The row of an answer, as both stores write it. */
 export function feedbackRowOf(
   answer: FeedbackAnswer,
@@ -169,18 +183,9 @@ export class FeedbackStore {
 
   /** Answers in the order they were given, optionally filtered. */
   list(filter: FeedbackFilter = {}): FeedbackRecord[] {
-    const where: string[] = [];
-    const parameters: string[] = [];
-    for (const [column, value] of [
-      ['study_key', filter.studyKey],
-      ['model_id', filter.modelId],
-      ['model_version', filter.modelVersion],
-      ['label_id', filter.labelId],
-    ] as const) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      parameters.push(value);
-    }
+    const terms = feedbackFilterTerms(filter);
+    const where = terms.map(([column]) => `${column} = ?`);
+    const parameters = terms.map(([, value]) => value);
     const rows = this.db
       .prepare(
         `SELECT * FROM feedback ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id`,

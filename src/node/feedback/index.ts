@@ -8,6 +8,7 @@ export {
   ensureFeedbackSchema,
   feedbackRowOf,
   feedbackRecordOf,
+  feedbackFilterTerms,
   ANONYMOUS_LOCAL_USER,
   type FeedbackRecord,
   type FeedbackFilter,

@@ -5,6 +5,7 @@
  * every node's worklist, study context and export.
  */
 import {
+  feedbackFilterTerms,
   feedbackRecordOf,
   feedbackRowOf,
   type FeedbackAnswer,
@@ -62,18 +63,9 @@ export class PgFeedbackStore implements FeedbackPort {
   }
 
   async list(filter: FeedbackFilter = {}): Promise<FeedbackRecord[]> {
-    const where: string[] = [];
-    const values: string[] = [];
-    for (const [column, value] of [
-      ['study_key', filter.studyKey],
-      ['model_id', filter.modelId],
-      ['model_version', filter.modelVersion],
-      ['label_id', filter.labelId],
-    ] as const) {
-      if (value === undefined) continue;
-      values.push(value);
-      where.push(`${column} = $${values.length}`);
-    }
+    const terms = feedbackFilterTerms(filter);
+    const where = terms.map(([column], i) => `${column} = $${i + 1}`);
+    const values = terms.map(([, value]) => value);
     const result = await query<PgFeedbackRow>(
       this.pool,
       'listing answers',
