@@ -364,6 +364,7 @@ function card(): string {
       (r) =>
         `| ${String(r['split_seed'])} | ${f3(r['test_auc'])} | ${f3(r['tuning_auc'])} | ${String(r['best_epoch'])} | ${String(r['train_seconds'])} |`,
     ),
+    ...repeatsPretraining(),
     '',
     '## Lung fields and training',
     '',
@@ -373,4 +374,29 @@ function card(): string {
     '',
   ];
   return `${lines.join('\n')}`;
+}
+
+/**
+ * Where the repeated splits' pre-trained weights came from: a second run of the recipe
+ * pre-trains again unless given --pretrained; its pretrain record (repeats-pretrain.json) is
+ * compared with the release's, epoch by epoch, so the card says whether the repeats start from
+ * the very weights 2.0.0 was fine-tuned from.
+ */
+function repeatsPretraining(): string[] {
+  const file = join(evidence, 'repeats-pretrain.json');
+  const releaseFile = join(evidence, 'pretrain.json');
+  if (!existsSync(file) || !existsSync(releaseFile)) return [];
+  type Pretrain = { history: Array<{ train_loss: number }>; kermany_test_auc: number };
+  const again = JSON.parse(readFileSync(file, 'utf8')) as Pretrain;
+  const release = JSON.parse(readFileSync(releaseFile, 'utf8')) as Pretrain;
+  const same =
+    again.kermany_test_auc === release.kermany_test_auc &&
+    again.history.length === release.history.length &&
+    again.history.every((h, i) => h.train_loss === release.history[i]!.train_loss);
+  return [
+    '',
+    same
+      ? `The repeats were pre-trained again in their own run (\`repeats-pretrain.json\`): every epoch's training loss and the Kermany test AUC (${again.kermany_test_auc}) equal the release's \`pretrain.json\` exactly, so every split above starts from the weights 2.0.0 was fine-tuned from.`
+      : `The repeats were pre-trained again in their own run (\`repeats-pretrain.json\`), and that pre-training differs from the release's \`pretrain.json\` (Kermany test AUC ${again.kermany_test_auc} vs ${release.kermany_test_auc}): the splits above do not start from 2.0.0's weights.`,
+  ];
 }
