@@ -111,6 +111,28 @@ test('modifications are found by comparing the packages, and each gets its kind'
     change!.detail,
     'the intended use is wider: modalities adds CT; no longer excluded: "paediatric patients" (the summary text changed too: review it)',
   );
+  // The same exclusion for another reason is still an exclusion (2.0.0 kept "children" with a
+  // new reason; compared as whole texts it read as dropped): a narrowing with a note to review.
+  const reworded = await writeTestModelPackage(join(root, 'reworded'), {
+    id: 'cxr',
+    version: '1.1.1',
+    seed: 1,
+    edit: (m) => ({
+      ...m,
+      intendedUse: {
+        ...m.intendedUse,
+        notFor: m.intendedUse.notFor.map((v) =>
+          v === 'paediatric patients' ? 'Paediatric patients: not measured on children' : v,
+        ),
+      },
+    }),
+  });
+  const [kept] = await classifyModifications(base, reworded);
+  assert.equal(kept!.kind, 'intended-use-narrowing');
+  assert.equal(
+    kept!.detail,
+    'the intended use is narrower (the reason given for excluding "paediatric patients" changed: review it)',
+  );
   assert.deepEqual(
     await kinds('labels', {
       edit: (m) => ({ ...m, labels: [{ ...m.labels[0]!, alertLevel: 'routine' }] }),

@@ -162,16 +162,36 @@ function intendedUseChange(a: ModelIntendedUse, b: ModelIntendedUse): Modificati
       `bits stored ${a.bitsStored.min}–${a.bitsStored.max} → ${b.bitsStored.min}–${b.bitsStored.max}`,
     );
   }
-  const dropped = a.notFor.filter((v) => !b.notFor.includes(v));
+  // An exclusion is "<what>: <why>" (or only <what>): it still holds when the candidate
+  // excludes the same <what> for another reason, which is a text to review, not a widening.
+  const candidateExcludes = new Set(b.notFor.map(excludedSubject));
+  const dropped = a.notFor.filter((v) => !candidateExcludes.has(excludedSubject(v)));
+  const reworded = a.notFor.filter(
+    (v) => !b.notFor.includes(v) && candidateExcludes.has(excludedSubject(v)),
+  );
   if (dropped.length > 0)
     wider.push(`no longer excluded: ${dropped.map((v) => `"${v}"`).join('; ')}`);
-  const summary = a.summary === b.summary ? '' : ' (the summary text changed too: review it)';
+  const notes = [
+    ...(reworded.length > 0
+      ? [
+          `the reason given for excluding ${reworded.map((v) => `"${excludedSubject(v)}"`).join(', ')} changed: review it`,
+        ]
+      : []),
+    ...(a.summary === b.summary ? [] : ['the summary text changed too: review it']),
+  ];
+  const review = notes.length === 0 ? '' : ` (${notes.join('; ')})`;
   return wider.length === 0
-    ? modification('intended-use-narrowing', `the intended use is narrower${summary}`)
+    ? modification('intended-use-narrowing', `the intended use is narrower${review}`)
     : modification(
         'intended-use-change',
-        `the intended use is wider: ${wider.join('; ')}${summary}`,
+        `the intended use is wider: ${wider.join('; ')}${review}`,
       );
+}
+
+/** What an exclusion excludes: the text before its first ": ", else all of it, lower-cased. */
+function excludedSubject(exclusion: string): string {
+  const colon = exclusion.indexOf(': ');
+  return (colon < 0 ? exclusion : exclusion.slice(0, colon)).trim().toLowerCase();
 }
 
 /** Structure (nodes, weight shapes, graph inputs/outputs) and which weights changed. */
