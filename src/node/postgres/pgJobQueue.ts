@@ -209,23 +209,10 @@ export class PgJobQueue implements JobQueuePort {
   }
 
   /**
-   * Jobs completed after a read position (the database clock), oldest first, at most `limit`:
-   * what an ingest node reads to learn of analyses other processes ran (ADR 0186).
-   */
-  async completedSince(after: ReadPosition, limit = 500): Promise<Job[]> {
-    const result = await query<PgJobRow>(
-      this.pool,
-      'reading completed jobs',
-      `SELECT * FROM jobs WHERE state = 'done' AND (completed_at, id) > ($1, $2)
-       ORDER BY completed_at, id LIMIT $3`,
-      [after.at, after.id, limit],
-    );
-    return result.rows.map(toJob);
-  }
-
-  /**
    * Jobs done and jobs failed for good after two read positions (database clock, ms), at most
-   * `limit` of each, in (time, id) order: a reader pages on from the last row it got.
+   * `limit` of each, in (time, id) order: a reader pages on from the last row it got. What an
+   * ingest node reads to learn of analyses other processes ran, and of failures (ADRs 0186,
+   * 0189).
    */
   async finishedSince(
     done: ReadPosition,
@@ -233,19 +220,32 @@ export class PgJobQueue implements JobQueuePort {
     limit = 500,
   ): Promise<FinishedJobs> {
     const at = await databaseNow(this.pool);
-    const doneJobs = await this.completedSince(done, limit);
-    const failedJobs = await query<PgJobRow>(
-      this.pool,
-      'reading failed jobs',
-      `SELECT * FROM jobs WHERE state = 'failed' AND (failed_at, id) > ($1, $2)
-       ORDER BY failed_at, id LIMIT $3`,
-      [failed.at, failed.id, limit],
-    );
+    const doneRows = await this.finishedAfter('done', done, limit);
+    const failedRows = await this.finishedAfter('failed', failed, limit);
     return {
       at,
-      done: doneJobs,
-      failed: failedJobs.rows.map((row) => ({ ...toJob(row), failedAt: Number(row.failed_at) })),
+      done: doneRows.map(toJob),
+      failed: failedRows.map((row) => ({ ...toJob(row), failedAt: Number(row.failed_at) })),
     };
+  }
+
+  /** Rows of one finished state after a read position, by the time that state was reached. */
+  private async finishedAfter(
+    state: 'done' | 'failed',
+    after: ReadPosition,
+    limit: number,
+  ): Promise<PgJobRow[]> {
+    const time = state === 'done' ? 'completed_at' : 'failed_at';
+    // The state is written into the statement, not bound, so that the planner matches the
+    // partial indexes jobs_completed and jobs_failed (migrations 3 and 5).
+    const result = await query<PgJobRow>(
+      this.pool,
+      `reading ${state} jobs`,
+      `SELECT * FROM jobs WHERE state = '${state}' AND (${time}, id) > ($1, $2)
+       ORDER BY ${time}, id LIMIT $3`,
+      [after.at, after.id, limit],
+    );
+    return result.rows;
   }
 
   async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
