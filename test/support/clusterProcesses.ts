@@ -2,7 +2,8 @@
  * Test support: processes of one cluster on a test database — `radiolens serve --database …
  * --workers 0` ingest nodes and `radiolens worker` processes on loopback, with short leases so
  * that tests are quick — and a way to put a study into an ingest node's watched folder.
- * (service/cluster.int.test.ts keeps its own copy of this harness for now; it can use this one.)
+ * (service/cluster.int.test.ts keeps its own harness: its workers run inside network
+ * namespaces and reach the database by their own URLs.)
  */
 import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { ServeProcess, type ChestStudy } from './node.js';
 
 export interface ClusterProcesses {
   /** An ingest node with its data folder `<work>/<name>` (which may already hold users). */
-  startIngest(name: string): Promise<ServeProcess>;
+  startIngest(name: string, env?: Record<string, string>): Promise<ServeProcess>;
   /** A worker process writing results under `<work>/shared`. */
   startWorker(name: string, env?: Record<string, string>): Promise<ServeProcess>;
   /** Every process started, to stop or kill. */
@@ -37,14 +38,17 @@ export async function clusterProcesses(
   const started = new Set<ServeProcess>();
   return {
     started,
-    startIngest: async (name) => {
-      const serve = await ServeProcess.start([
-        ...['--config', serveConfig, '--database', url, '--node-id', name],
-        ...['--data', join(work, name), '--workers', '0', ...sendTo],
-        ...['--dicom-port', String(await freeLoopbackPort())],
-        ...['--http-port', String(await freeLoopbackPort()), '--host', '127.0.0.1'],
-        ...['--quiet-period', '1', '--model', 'cxr-pneumonia'],
-      ]);
+    startIngest: async (name, env = {}) => {
+      const serve = await ServeProcess.start(
+        [
+          ...['--config', serveConfig, '--database', url, '--node-id', name],
+          ...['--data', join(work, name), '--workers', '0', ...sendTo],
+          ...['--dicom-port', String(await freeLoopbackPort())],
+          ...['--http-port', String(await freeLoopbackPort()), '--host', '127.0.0.1'],
+          ...['--quiet-period', '1', '--model', 'cxr-pneumonia'],
+        ],
+        env,
+      );
       started.add(serve);
       return serve;
     },

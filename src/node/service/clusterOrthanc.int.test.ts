@@ -13,14 +13,15 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withTestDatabase } from '../../../test/support/postgres.js';
-import { OrthancServer, freeLoopbackPort } from '../../../test/support/orthanc.js';
+import { OrthancServer } from '../../../test/support/orthanc.js';
+import { clusterProcesses, dropStudy, httpPortOf } from '../../../test/support/clusterProcesses.js';
 import {
-  ServeProcess,
+  type ServeProcess,
   makeChestStudy,
   waitFor,
   type ChestStudy,
@@ -42,13 +43,6 @@ function storeUrl(orthanc: OrthancServer): string {
   url.username = 'radiolens';
   url.password = PASSWORD;
   return `dicomweb+${url.toString()}`;
-}
-
-/** Puts a study into the ingest node's watched folder (written aside, then renamed in). */
-async function drop(folder: string, study: ChestStudy, name: string): Promise<void> {
-  await mkdir(folder, { recursive: true });
-  await copyFile(study.file, join(folder, `${name}.part`));
-  await rename(join(folder, `${name}.part`), join(folder, `${name}.dcm`));
 }
 
 async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -87,45 +81,16 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
           const delivered = join(work, 'delivered');
           const workerTmp = join(work, 'worker-tmp');
           await mkdir(workerTmp);
-          const serveConfig = join(work, 'serve.json');
-          await writeFile(
-            serveConfig,
-            JSON.stringify({
-              leaseSeconds: 4,
-              nodeLeaseSeconds: 3,
-              delivery: { retryFirstSeconds: 1 },
-            }),
-          );
-          const httpPort = await freeLoopbackPort();
-          const ingest = await ServeProcess.start(
-            [
-              '--config',
-              serveConfig,
-              '--database',
-              queueDb.url,
-              '--node-id',
-              'ingest-a',
-              '--data',
-              join(work, 'ingest-a'),
-              '--workers',
-              '0',
-              '--dicom-port',
-              String(await freeLoopbackPort()),
-              '--http-port',
-              String(httpPort),
-              '--host',
-              '127.0.0.1',
-              '--quiet-period',
-              '1',
-              '--model',
-              'cxr-pneumonia',
-            ],
-            // The password reaches the process through the environment, never a flag.
-            { [SHARED_STORE_URL_ENV]: storeUrl(a) },
-          );
+          const cluster = await clusterProcesses(work, queueDb.url, {
+            sendTo: `file://${delivered}`,
+          });
+          // The password reaches the processes through the environment, never a flag.
+          const ingest = await cluster.startIngest('ingest-a', {
+            [SHARED_STORE_URL_ENV]: storeUrl(a),
+          });
+          const httpPort = httpPortOf(ingest);
           running.add(ingest);
 
-          const importFolder = join(work, 'ingest-a', 'import');
           const first = await makeChestStudy(work, { name: 'Store^First', id: 'SO1' }, 'so1');
           const second = await makeChestStudy(work, { name: 'Store^Second', id: 'SO2' }, 'so2');
           const deliveredFiles = async (study: ChestStudy): Promise<string[]> => {
@@ -136,7 +101,7 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
           const analysedAndDelivered = (study: ChestStudy) => async () =>
             (await deliveredFiles(study)).length >= 4;
 
-          await drop(importFolder, first, 'first');
+          await dropStudy(work, 'ingest-a', first, 'first');
           // The job exists once the study is in the store; then Orthanc A goes away, and the
           // worker, started only now, can only read the study from Orthanc B.
           await waitFor(
@@ -150,28 +115,10 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
             60_000,
           );
           await a.pause();
-          const worker = await ServeProcess.start(
-            [
-              '--database',
-              queueDb.url,
-              '--node-id',
-              'worker-1',
-              '--data',
-              join(work, 'worker'),
-              '--send-to',
-              `file://${delivered}`,
-              '--http-port',
-              String(await freeLoopbackPort()),
-              '--lease',
-              '4',
-              '--node-lease',
-              '3',
-              '--threads',
-              '1',
-            ],
-            { [SHARED_STORE_URL_ENV]: storeUrl(b), TMPDIR: workerTmp },
-            { name: 'worker', ready: 'radiolens worker running' },
-          );
+          const worker = await cluster.startWorker('worker-1', {
+            [SHARED_STORE_URL_ENV]: storeUrl(b),
+            TMPDIR: workerTmp,
+          });
           running.add(worker);
           assert.match(
             worker.stdout,
@@ -185,7 +132,7 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
 
           // Orthanc A goes down for maintenance while the second study arrives.
           await a.pause();
-          await drop(importFolder, second, 'second');
+          await dropStudy(work, 'ingest-a', second, 'second');
           const degraded = await waitFor(
             'the ingest node to say the store is unreachable',
             async () => {
