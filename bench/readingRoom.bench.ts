@@ -219,7 +219,7 @@ try {
   db.close();
 
   const memory = await throttleMs(memoryLoginThrottle(), APPENDS, 'm');
-  const pgThrottle = await throttleMs(new PgLoginThrottle(pools[0]!), APPENDS, 'p');
+  const pgThrottle = await throttleMs(await PgLoginThrottle.open(pools[0]!), APPENDS, 'p');
   row('login throttle, failed login (admit): median', fmt(memory.failed), fmt(pgThrottle.failed));
   row('login throttle, good login (admit + clear): median', fmt(memory.good), fmt(pgThrottle.good));
   const memoryAtOnce = await guessingAtOnceMs(
@@ -227,7 +227,7 @@ try {
     APPENDS,
   );
   const pgAtOnce = await guessingAtOnceMs(
-    pools.map((pool) => new PgLoginThrottle(pool)),
+    await Promise.all(pools.map((pool) => PgLoginThrottle.open(pool))),
     APPENDS,
   );
   row(

@@ -69,4 +69,8 @@ export { PgUserStore, PgSessionStore } from './pgUsers.js';
 export { PgFeedbackStore } from './pgFeedback.js';
 export { PgAuditChain } from './pgAuditChain.js';
 export { sharedSecret, STUDY_KEY_SECRET } from './sharedSecrets.js';
-export { PgLoginThrottle, type PgLoginThrottleOptions } from './pgLoginThrottle.js';
+export {
+  PgLoginThrottle,
+  LOGIN_THROTTLE_SECRET,
+  type PgLoginThrottleOptions,
+} from './pgLoginThrottle.js';

@@ -11,6 +11,10 @@
  * both. A second node admitting for the same user or address waits for the row and then sees
  * the count this one left: two nodes at once cannot both take the last attempt. A refused
  * attempt writes nothing.
+ *
+ * A user name is stored as its HMAC under a secret the cluster shares (shared_secrets), never
+ * as typed: the name box sometimes holds a password, and the embedded throttle never writes
+ * names down either. Addresses are stored as they are (the audit records name them too).
  */
 import {
   LOGIN_THROTTLE_DEFAULTS,
@@ -21,8 +25,13 @@ import {
   type LoginThrottleLimits,
   type LoginThrottlePort,
 } from '../access/index.js';
+import { createHmac } from 'node:crypto';
 import { RadiolensError } from '../../foundation/core/index.js';
 import { inTransaction, query, type PgClient, type PgPool } from './connection.js';
+import { sharedSecret } from './sharedSecrets.js';
+
+/** The name of the secret user names are keyed by in login_throttle. */
+export const LOGIN_THROTTLE_SECRET = 'login-throttle-user-key';
 
 const DATABASE_CLOCK = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
@@ -48,13 +57,26 @@ export class PgLoginThrottle implements LoginThrottlePort {
   readonly limits: LoginThrottleLimits;
   private readonly now: (() => number) | undefined;
 
-  /** `pool` must be migrated (migrate()); the throttle does not own it. */
+  /**
+   * `pool` must be migrated (migrate()); the throttle does not own it. `userKeySecret` keys the
+   * user names; every node must use the same one (`open` reads the cluster's).
+   */
   constructor(
     private readonly pool: PgPool,
+    private readonly userKeySecret: Buffer,
     options: PgLoginThrottleOptions = {},
   ) {
     this.limits = options.limits ?? LOGIN_THROTTLE_DEFAULTS;
     this.now = options.now;
+  }
+
+  /** The cluster's throttle, keying user names by the secret shared in the database. */
+  static async open(pool: PgPool, options: PgLoginThrottleOptions = {}): Promise<PgLoginThrottle> {
+    return new PgLoginThrottle(pool, await sharedSecret(pool, LOGIN_THROTTLE_SECRET), options);
+  }
+
+  private userKey(name: string): string {
+    return createHmac('sha256', this.userKeySecret).update(name, 'utf8').digest('hex');
   }
 
   private async lock(client: PgClient, address: string, user: string): Promise<Locked> {
@@ -96,8 +118,9 @@ export class PgLoginThrottle implements LoginThrottlePort {
 
   async admit(address: string, user: string): Promise<LoginAdmission> {
     const { windowMs, perAddress, perUser } = this.limits;
+    const userKey = this.userKey(user);
     return inTransaction(this.pool, 'counting a login attempt', async (client) => {
-      const locked = await this.lock(client, address, user);
+      const locked = await this.lock(client, address, userKey);
       const { now } = locked;
       const decision = throttleDecision(
         windowWaitMs(locked.address, perAddress, windowMs, now),
@@ -119,7 +142,7 @@ export class PgLoginThrottle implements LoginThrottlePort {
          WHERE t.kind = v.kind AND t.key = v.key`,
         [
           address,
-          user,
+          userKey,
           kept(locked.address, perAddress),
           kept(locked.user, perUser),
           now - windowMs,
@@ -141,7 +164,7 @@ export class PgLoginThrottle implements LoginThrottlePort {
        SET failures = failures[:array_position(failures, $3::bigint) - 1]
                    || failures[array_position(failures, $3::bigint) + 1:]
        WHERE kind = 'address' AND key = $1 AND array_position(failures, $3::bigint) IS NOT NULL`,
-      [attempt.address, attempt.user, attempt.at],
+      [attempt.address, this.userKey(attempt.user), attempt.at],
     );
   }
 }

@@ -69,6 +69,6 @@ export async function sharedReadingRoom(
       new PgAuditChain(pool, databaseUrl),
       new StudyKeys({ secret: await sharedSecret(pool, STUDY_KEY_SECRET) }),
     ),
-    loginThrottle: new PgLoginThrottle(pool),
+    loginThrottle: await PgLoginThrottle.open(pool),
   };
 }

@@ -14,7 +14,7 @@ if (url === undefined || countText === undefined || user === undefined || addres
   process.exit(2);
 }
 const pool = openPostgresPool(url, { maxConnections: 4 });
-const throttle = new PgLoginThrottle(pool);
+const throttle = await PgLoginThrottle.open(pool);
 try {
   await pool.query('SELECT 1');
   process.stdout.write('ready\n');
