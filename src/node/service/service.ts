@@ -11,11 +11,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { AnalysisThread } from '../../inference/analysis/index.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
-import {
-  createAuditReadRoutes,
-  createLoginRoutes,
-  principalOf,
-} from '../access/index.js';
+import { createAuditReadRoutes, createLoginRoutes, principalOf } from '../access/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
