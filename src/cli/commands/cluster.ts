@@ -60,9 +60,10 @@ export function formatPruneReport(report: PruneReport): string {
     return 'another node is pruning now (it holds the prune lock); nothing was done — try again later\n';
   }
   const verb = report.dryRun ? 'would remove' : 'removed';
-  const { doneJobs, failedJobs, deliveredOutbox } = report.removed;
+  const { doneJobs, failedJobs, deliveredOutbox, studyParts } = report.removed;
+  const parts = studyParts === undefined ? '' : `, ${studyParts} study parts`;
   const lines = [
-    `${verb} ${doneJobs} done jobs, ${failedJobs} failed jobs, ${deliveredOutbox} delivered outbox entries (${report.batches} batches, ${(report.ms / 1000).toFixed(1)} s); failed outbox entries are kept until requeued`,
+    `${verb} ${doneJobs} done jobs, ${failedJobs} failed jobs, ${deliveredOutbox} delivered outbox entries${parts} (${report.batches} batches, ${(report.ms / 1000).toFixed(1)} s); failed outbox entries are kept until requeued`,
   ];
   for (const [node, u] of Object.entries(report.removedUnread)) {
     lines.push(
