@@ -101,9 +101,8 @@ interface JobRow {
 }
 
 async function jobsOf(pool: PgPool): Promise<JobRow[]> {
-  return (
-    await pool.query<JobRow>('SELECT key, model, origin_node, payload FROM jobs ORDER BY id')
-  ).rows;
+  return (await pool.query<JobRow>('SELECT key, model, origin_node, payload FROM jobs ORDER BY id'))
+    .rows;
 }
 
 const STUDY = syntheticUids('split', '1').studyInstanceUid;

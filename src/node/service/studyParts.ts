@@ -87,7 +87,8 @@ export class StudyPartReports {
       this.reportFailing = true;
       return 0;
     }
-    if (this.reportFailing) this.options.logger.info('study-parts-reported', { parts: parts.length });
+    if (this.reportFailing)
+      this.options.logger.info('study-parts-reported', { parts: parts.length });
     this.reportFailing = false;
     return parts.length;
   }
