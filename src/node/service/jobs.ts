@@ -278,9 +278,10 @@ export class StudyJobScheduler {
   ): Promise<boolean> {
     const tag = uidTag(outcome.studyInstanceUid);
     if (outcome.kind === 'waiting') {
+      // Node ids, not patient data: which nodes' parts the study waits for.
       this.options.logger.info('study-part-waiting', {
         study: tag,
-        arrivingAt: outcome.on.length,
+        waitingFor: outcome.on.join(','),
       });
       return false;
     }
