@@ -233,6 +233,8 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE stable_for >= last_received_at
           AND (assembled_for IS NULL OR assembled_for < stable_for);
       CREATE INDEX study_parts_updated ON study_parts (updated_at);
+      CREATE INDEX study_parts_arriving ON study_parts (updated_at)
+        WHERE stable_for IS NULL OR stable_for < last_received_at;
       CREATE TABLE study_assemblies (
         study_instance_uid text PRIMARY KEY,
         key_time bigint NOT NULL,

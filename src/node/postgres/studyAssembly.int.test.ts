@@ -14,6 +14,8 @@ import {
   assembledInstances,
   pruneCluster,
   DEFAULT_PRUNE_POLICY,
+  formatClusterStatus,
+  readClusterStatus,
   type Assembly,
   type PgPool,
   type StablePart,
@@ -65,6 +67,16 @@ test('a study split across two ingest nodes is assembled once both parts are sta
     const first = await a.declareStable(part(200, ['1', '2'], 'a'));
     assert.deepEqual(first, { kind: 'waiting', studyInstanceUid: STUDY, on: ['ingest-b'] });
     assert.deepEqual(await a.unassembled(), [], 'nothing for the sweep while B is live');
+    // cluster status shows the study held back.
+    const status = await readClusterStatus(pool);
+    assert.deepEqual(
+      { ...status.studies, oldestWaitingAgeMs: typeof status.studies?.oldestWaitingAgeMs },
+      { partsArriving: 1, waiting: 1, oldestWaitingAgeMs: 'number' },
+    );
+    assert.match(
+      formatClusterStatus(status),
+      /studies parts arriving 1 {2}waiting for another node's part 1 {2}oldest waiting /,
+    );
     // B's part grew, then went quiet: its declaration completes the study.
     await b.reportArriving([{ studyInstanceUid: STUDY, instances: 2, lastReceivedAt: 300 }]);
     const done = complete(
@@ -104,6 +116,9 @@ test('a study split across two ingest nodes is assembled once both parts are sta
       on: ['ingest-a'],
     });
     assert.equal(complete(await a.declareStable(part(500, ['1', '2', '5'], 'a'))).keyTime, 500);
+    const after = (await readClusterStatus(pool)).studies;
+    assert.equal(after?.partsArriving, 0);
+    assert.equal(after?.waiting, 1, 'complete, not yet marked: the sweep would enqueue it');
   });
 });
 
