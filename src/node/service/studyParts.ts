@@ -22,11 +22,17 @@ export interface StudyPartReportsOptions {
   /** Assembles what no live node will (StudyJobScheduler.assembleUnfinished). */
   readonly sweep: () => Promise<number>;
   readonly logger: NodeLogger;
-  /** Default 500 ms: a node that arrives this late after another's quiet period is a race. */
+  /**
+   * The least time between two reports; default 250 ms. A study's first instance after a
+   * quiet spell is reported at once.
+   */
   readonly reportEveryMs?: number;
   /** Default 2 s. */
   readonly sweepEveryMs?: number;
 }
+
+/** How long a report that failed (the database away) waits before the next try. */
+const RETRY_MS = 2_000;
 
 export class StudyPartReports {
   private readonly arrived = new Set<string>();
@@ -37,19 +43,24 @@ export class StudyPartReports {
   private sweeping: Promise<number> | undefined;
   private reportFailing = false;
   private sweepFailing = false;
+  private running = false;
+  /** performance.now() when the last report began. */
+  private reportedAt = 0;
 
   constructor(private readonly options: StudyPartReportsOptions) {}
 
   start(): void {
-    this.unsubscribe = this.options.store.onArrival((uid) => this.arrived.add(uid));
+    this.running = true;
+    this.reportedAt = performance.now();
+    this.unsubscribe = this.options.store.onArrival((uid) => {
+      this.arrived.add(uid);
+      this.scheduleReport();
+    });
     // What arrived before this start (or before a restart) and is not declared yet.
     for (const study of this.options.timer.pendingStudies()) {
       this.arrived.add(study.studyInstanceUid);
     }
-    this.reportTimer = setInterval(() => {
-      this.reporting ??= this.flush().finally(() => (this.reporting = undefined));
-    }, this.options.reportEveryMs ?? 500);
-    this.reportTimer.unref();
+    this.scheduleReport();
     this.sweepTimer = setInterval(() => {
       this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
     }, this.options.sweepEveryMs ?? 2_000);
@@ -57,10 +68,32 @@ export class StudyPartReports {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     this.unsubscribe?.();
-    clearInterval(this.reportTimer);
+    clearTimeout(this.reportTimer);
     clearInterval(this.sweepTimer);
     await Promise.all([this.reporting, this.sweeping]);
+  }
+
+  /**
+   * A report as soon as a study arrives when none went out for `reportEveryMs`, else when that
+   * has passed: the first instance of a study after a quiet spell is reported at once, a busy
+   * node reports at most every `reportEveryMs`, all arrivals of the interval in one statement.
+   */
+  private scheduleReport(): void {
+    if (!this.running || this.reportTimer !== undefined || this.reporting !== undefined) return;
+    if (this.arrived.size === 0) return;
+    const gap = this.reportFailing ? RETRY_MS : (this.options.reportEveryMs ?? 250);
+    const wait = Math.max(0, this.reportedAt + gap - performance.now());
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      this.reportedAt = performance.now();
+      this.reporting = this.flush().finally(() => {
+        this.reporting = undefined;
+        this.scheduleReport();
+      });
+    }, wait);
+    this.reportTimer.unref();
   }
 
   /** Reports the parts that arrived since the last report; returns how many were reported. */
