@@ -10,6 +10,11 @@
  * is active when the job runs, so a promotion takes effect for the next study without a
  * restart (ADR 0035). A pinned `id@version` must be the active version (checked at start and
  * again when the job runs); shadow models (`id@version`) may be any installed version.
+ *
+ * On a shared database (ADR 0192) a stable study is this node's *part* of it: the part is
+ * declared in PostgreSQL, and the declaration that leaves no live node's part arriving enqueues
+ * one job per model over every node's part, routed by all their instances, keyed by the
+ * assembly's receipt time.
  */
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
@@ -383,8 +388,9 @@ export class StudyJobScheduler {
   }
 
   /**
-   * Enqueues on a shared queue. The jobs carry the study's files (absolute paths, ADR 0183),
-   * or, with a shared store, name the study in the store once it holds it (ADR 0187).
+   * Enqueues on a shared queue without an assembly (one node's study as it is, ADR 0183; a
+   * node of a cluster declares its part instead). The jobs carry the study's files (absolute
+   * paths), or, with a shared store, name the study in the store once it holds it (ADR 0187).
    */
   private async enqueueShared(
     queue: JobQueuePort,
