@@ -11,8 +11,15 @@ import { freeLoopbackPort } from './orthanc.js';
 import { ServeProcess, type ChestStudy } from './node.js';
 
 export interface ClusterProcesses {
-  /** An ingest node with its data folder `<work>/<name>` (which may already hold users). */
-  startIngest(name: string, env?: Record<string, string>): Promise<ServeProcess>;
+  /**
+   * An ingest node with its data folder `<work>/<name>` (which may already hold users); `args`
+   * come after the defaults, so that they override them (`--quiet-period 4`).
+   */
+  startIngest(
+    name: string,
+    env?: Record<string, string>,
+    args?: readonly string[],
+  ): Promise<ServeProcess>;
   /** A worker process writing results under `<work>/shared`. */
   startWorker(name: string, env?: Record<string, string>): Promise<ServeProcess>;
   /** Every process started, to stop or kill. */
@@ -38,7 +45,7 @@ export async function clusterProcesses(
   const started = new Set<ServeProcess>();
   return {
     started,
-    startIngest: async (name, env = {}) => {
+    startIngest: async (name, env = {}, args = []) => {
       const serve = await ServeProcess.start(
         [
           ...['--config', serveConfig, '--database', url, '--node-id', name],
@@ -46,6 +53,7 @@ export async function clusterProcesses(
           ...['--dicom-port', String(await freeLoopbackPort())],
           ...['--http-port', String(await freeLoopbackPort()), '--host', '127.0.0.1'],
           ...['--quiet-period', '1', '--model', 'cxr-pneumonia'],
+          ...args,
         ],
         env,
       );
@@ -85,5 +93,12 @@ export async function dropStudy(
 export function httpPortOf(serve: ServeProcess): number {
   const port = /HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(serve.stdout)?.[1];
   if (port === undefined) throw new Error(`no HTTP port in: ${serve.stdout}`);
+  return Number(port);
+}
+
+/** The DICOM port an ingest node printed at start (its C-STORE SCP). */
+export function dicomPortOf(serve: ServeProcess): number {
+  const port = /DICOM\s+\S+ on 127\.0\.0\.1:(\d+)/.exec(serve.stdout)?.[1];
+  if (port === undefined) throw new Error(`no DICOM port in: ${serve.stdout}`);
   return Number(port);
 }

@@ -60,10 +60,13 @@ export function formatPruneReport(report: PruneReport): string {
     return 'another node is pruning now (it holds the prune lock); nothing was done — try again later\n';
   }
   const verb = report.dryRun ? 'would remove' : 'removed';
-  const { doneJobs, failedJobs, deliveredOutbox } = report.removed;
+  const { doneJobs, failedJobs, deliveredOutbox, studyParts } = report.removed;
   const lines = [
     `${verb} ${doneJobs} done jobs, ${failedJobs} failed jobs, ${deliveredOutbox} delivered outbox entries (${report.batches} batches, ${(report.ms / 1000).toFixed(1)} s); failed outbox entries are kept until requeued`,
   ];
+  if (studyParts !== undefined && studyParts > 0) {
+    lines.push(`${verb} ${studyParts} study parts of ingest nodes (ADR 0192)`);
+  }
   for (const [node, u] of Object.entries(report.removedUnread)) {
     lines.push(
       `${verb} ${u.jobs} finished jobs that ingest node ${node} never read (finished ${iso(u.from)} … ${iso(u.to)}): their analyses are not on its worklist`,

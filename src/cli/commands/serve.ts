@@ -126,7 +126,7 @@ export const serveCommand: CommandModule = (program: Command) => {
       'keep the job queue, outbox, node lease and the reading room (users, sessions, answers, ' +
         'audit chain) in this shared PostgreSQL database, so worker processes on other hosts ' +
         '(radiolens worker) analyse what this node ingests and ingest nodes behind one load ' +
-        'balancer are one reading room (docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
+        'balancer are one reading room, a study split across them one analysis (docs/scale-out.md); prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the password, ' +
         'a flag shows in ps (default: everything in the data directory)',
     )
     .option(

@@ -2,8 +2,9 @@
  * What `radiolens cluster status` shows (issue #17): every node and worker with its lease and
  * last beat, the queue's depth by state and the age of its oldest waiting job, the outbox's
  * backlog, and retention (ADR 0189): the age of the oldest done job and delivered entry, how
- * far each ingest node has read, and the latest prune with the policy it ran by. One
- * read-only snapshot on the database's clock.
+ * far each ingest node has read, and the latest prune with the policy it ran by; studies split
+ * across ingest nodes that wait for a part (ADR 0192). One read-only snapshot on the database's
+ * clock.
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { databaseNow, query, type PgPool } from './connection.js';
@@ -40,6 +41,36 @@ export interface ClusterStatus {
   };
   /** The latest prune (who, when, by which policy in days, what it removed), or null. */
   readonly retention: PruneRun | null;
+  /**
+   * Studies split across ingest nodes (ADR 0192; absent before schema 6): parts still arriving
+   * at a node, and studies with a stable part that no job covers yet — waiting for another
+   * node's part — with how long the oldest has waited.
+   */
+  readonly studies?: {
+    readonly partsArriving: number;
+    readonly waiting: number;
+    readonly oldestWaitingAgeMs: number | null;
+  };
+}
+
+/** Study parts (schema 6): each count walks a partial index of migration 6, not the table. */
+async function studyParts(pool: PgPool, at: number): Promise<ClusterStatus['studies']> {
+  const ready = `stable_for >= last_received_at AND (assembled_for IS NULL OR assembled_for < stable_for)`;
+  const result = await query<{ arriving: string; waiting: string; oldest: string | null }>(
+    pool,
+    'reading study parts',
+    `SELECT
+       (SELECT count(*) FROM study_parts
+        WHERE stable_for IS NULL OR stable_for < last_received_at) AS arriving,
+       (SELECT count(DISTINCT study_instance_uid) FROM study_parts WHERE ${ready}) AS waiting,
+       (SELECT min(updated_at) FROM study_parts WHERE ${ready}) AS oldest`,
+  );
+  const row = result.rows[0]!;
+  return {
+    partsArriving: Number(row.arriving),
+    waiting: Number(row.waiting),
+    oldestWaitingAgeMs: row.oldest === null ? null : Math.max(0, at - Number(row.oldest)),
+  };
 }
 
 export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
@@ -125,6 +156,7 @@ export async function readClusterStatus(pool: PgPool): Promise<ClusterStatus> {
       oldestDeliveredAgeMs: age(o.oldest_delivered),
     },
     retention: await latestPruneRun(pool),
+    ...(version >= 6 ? { studies: await studyParts(pool, at) } : {}),
   };
 }
 
@@ -182,6 +214,11 @@ export function formatClusterStatus(status: ClusterStatus): string {
     '',
     `jobs    queued ${jobs.queued}  running ${jobs.running} (${jobs.expiredLeases} with an expired lease)  done ${jobs.done}  failed ${jobs.failed}  oldest queued ${seconds(jobs.oldestQueuedAgeMs)}  oldest done ${seconds(jobs.oldestDoneAgeMs)}`,
     `outbox  pending ${outbox.pending} (${outbox.failing} retrying)  delivered ${outbox.delivered}  failed ${outbox.failed}  oldest pending ${seconds(outbox.oldestPendingAgeMs)}  oldest delivered ${seconds(outbox.oldestDeliveredAgeMs)}`,
+    ...(status.studies === undefined
+      ? []
+      : [
+          `studies parts arriving ${status.studies.partsArriving}  waiting for another node's part ${status.studies.waiting}  oldest waiting ${seconds(status.studies.oldestWaitingAgeMs)}`,
+        ]),
     ...retentionLines(status),
     '',
   ].join('\n');

@@ -4,8 +4,9 @@
  * ports as the embedded SQLite ones, and the node lease that replaces the data-directory lock
  * when several nodes share one database; the membership (lease beat, counts for /health) that
  * `radiolens serve --database` and `radiolens worker` hold, `cluster status`, retention of
- * finished jobs and delivered outbox entries (ADR 0189); the reading room's users, sessions,
- * answers, audit chain and study-key secret (ADR 0188), and its login throttle (ADR 0194).
+ * finished jobs and delivered outbox entries (ADR 0189); one job per study across ingest nodes
+ * (study parts and their assembly, ADR 0192); the reading room's users, sessions, answers,
+ * audit chain and study-key secret (ADR 0188), and its login throttle (ADR 0194).
  */
 export {
   openPostgresPool,
@@ -64,6 +65,19 @@ export {
   type PruneRun,
   type UnreadJobs,
 } from './retention.js';
+export {
+  StudyAssembly,
+  assembledInstances,
+  pruneStudyParts,
+  ASSEMBLY_LOCK_CLASS,
+  type ArrivingPart,
+  type StablePart,
+  type AssembledPart,
+  type Assembly,
+  type PartFacts,
+  type StudyAssemblyOptions,
+  type StudyPartSource,
+} from './studyAssembly.js';
 export { readClusterStatus, formatClusterStatus, type ClusterStatus } from './clusterStatus.js';
 export { PgUserStore, PgSessionStore } from './pgUsers.js';
 export { PgFeedbackStore } from './pgFeedback.js';

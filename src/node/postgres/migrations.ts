@@ -206,6 +206,46 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'study parts of ingest nodes, study assemblies',
+    // ADR 0192. A study whose instances reach several ingest nodes is one part per node; a
+    // node reports its part while it arrives (last_received_at, its own clock) and when its
+    // stability timer declares it (stable_for, with what a worker needs to read it: source,
+    // and the routing facts). A part is ready when stable_for covers its last receipt and
+    // assembled once a job covering it was enqueued (assembled_for). study_assemblies keeps,
+    // per study, the parts the last jobs covered and the receipt time in their keys, so that
+    // the same parts make the same keys again and different ones new keys. updated_at is the
+    // database clock (retention).
+    sql: `
+      CREATE TABLE study_parts (
+        study_instance_uid text NOT NULL,
+        node_id text NOT NULL,
+        instances integer NOT NULL,
+        last_received_at bigint NOT NULL,
+        stable_for bigint,
+        assembled_for bigint,
+        source jsonb,
+        facts jsonb,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (study_instance_uid, node_id)
+      );
+      CREATE INDEX study_parts_unassembled ON study_parts (node_id, study_instance_uid)
+        WHERE stable_for >= last_received_at
+          AND (assembled_for IS NULL OR assembled_for < stable_for);
+      CREATE INDEX study_parts_updated ON study_parts (updated_at);
+      CREATE INDEX study_parts_arriving ON study_parts (updated_at)
+        WHERE stable_for IS NULL OR stable_for < last_received_at;
+      CREATE TABLE study_assemblies (
+        study_instance_uid text PRIMARY KEY,
+        key_time bigint NOT NULL,
+        parts jsonb NOT NULL,
+        assembled_by text NOT NULL,
+        assembled_at bigint NOT NULL
+      );
+      CREATE INDEX study_assemblies_at ON study_assemblies (assembled_at);
+    `,
+  },
+  {
     version: 8,
     name: 'login throttle counted cluster-wide',
     // ADR 0194. One row per client address and per user name with the times (ms, database

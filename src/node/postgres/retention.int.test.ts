@@ -126,7 +126,12 @@ test('prune: old done jobs, old failed jobs and delivered entries go in small ba
       batchSize: 2,
     });
     assert.equal(report.ran, true);
-    assert.deepEqual(report.removed, { doneJobs: 7, failedJobs: 1, deliveredOutbox: 3 });
+    assert.deepEqual(report.removed, {
+      doneJobs: 7,
+      failedJobs: 1,
+      deliveredOutbox: 3,
+      studyParts: 0,
+    });
     assert.ok(report.batches >= 4 + 1 + 2, `small batches (${report.batches})`);
     assert.deepEqual(Object.keys(report.removedUnread), ['ingest-b']);
     assert.equal(report.removedUnread['ingest-b']!.jobs, 1);
@@ -154,7 +159,12 @@ test('prune: old done jobs, old failed jobs and delivered entries go in small ba
 
     // Once read, its old job goes with the next prune.
     const again = await pruneCluster(pool, { policy: DEFAULT_PRUNE_POLICY, nodeId: 'ingest-a' });
-    assert.deepEqual(again.removed, { doneJobs: 1, failedJobs: 0, deliveredOutbox: 0 });
+    assert.deepEqual(again.removed, {
+      doneJobs: 1,
+      failedJobs: 0,
+      deliveredOutbox: 0,
+      studyParts: 0,
+    });
     assert.deepEqual(again.keptUnread, {});
 
     const status = await readClusterStatus(pool);

@@ -5,7 +5,8 @@
  * operator requeues it). A finished job is removed only once the ingest node that enqueued it
  * has read it (`nodes.results_read_to`, written by that node's ClusterResults), or once it is
  * older than the policy's unread age; such a job is counted per node in `prune_runs.unread`,
- * so that the node, when it comes back, can say what it missed.
+ * so that the node, when it comes back, can say what it missed. Study parts (ADR 0192) go
+ * with the done jobs once assembled, after the unread age otherwise.
  *
  * Work goes in batches of a few thousand rows, each its own short statement walking an index
  * range (migrations 3 and 5) with keyset pagination, so no batch rescans rows kept earlier and
@@ -14,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { databaseNow, query, type PgClient, type PgPool } from './connection.js';
+import { pruneStudyParts } from './studyAssembly.js';
 
 /** Ages in ms: rows finished longer ago than these are removed. */
 export interface PrunePolicy {
@@ -80,6 +82,8 @@ export interface PruneReport {
     readonly doneJobs: number;
     readonly failedJobs: number;
     readonly deliveredOutbox: number;
+    /** Study parts of ingest nodes (ADR 0192); absent on the embedded node. */
+    readonly studyParts?: number;
   };
   /** Jobs removed unread (older than the unread age), by ingest node. */
   readonly removedUnread: Readonly<Record<string, UnreadJobs>>;
@@ -301,10 +305,20 @@ export async function pruneCluster(pool: PgPool, options: PruneOptions): Promise
         keptUnread,
       );
       const delivered = await pruneDelivered(client, at - policy.deliveredOutboxMs, batch, dryRun);
+      // Parts of assembled studies go with the done jobs; a part never assembled (its node did
+      // not come back) after the unread age (ADR 0192).
+      const parts = await pruneStudyParts(client, {
+        at,
+        assembledMs: policy.doneJobsMs,
+        anyMs: Math.max(policy.doneJobsMs, policy.unreadJobsMs),
+        batch,
+        dryRun,
+      });
       const removed = {
         doneJobs: done.removed,
         failedJobs: failed.removed,
         deliveredOutbox: delivered.removed,
+        studyParts: parts.removed,
       };
       if (!dryRun) {
         const finished = options.now?.() ?? (await databaseNow(client));
@@ -333,7 +347,7 @@ export async function pruneCluster(pool: PgPool, options: PruneOptions): Promise
         removed,
         removedUnread: asRecord(removedUnread),
         keptUnread: asRecord(keptUnread),
-        batches: done.batches + failed.batches + delivered.batches,
+        batches: done.batches + failed.batches + delivered.batches + parts.batches,
         ms: performance.now() - started,
       };
     } finally {

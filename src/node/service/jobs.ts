@@ -10,16 +10,34 @@
  * is active when the job runs, so a promotion takes effect for the next study without a
  * restart (ADR 0035). A pinned `id@version` must be the active version (checked at start and
  * again when the job runs); shadow models (`id@version`) may be any installed version.
+ *
+ * On a shared database (ADR 0192) a stable study is this node's *part* of it: the part is
+ * declared in PostgreSQL, and the declaration that leaves no live node's part arriving enqueues
+ * one job per model over every node's part, routed by all their instances, keyed by the
+ * assembly's receipt time.
  */
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
 import { join, resolve } from 'node:path';
 import { JobQueue, type JobQueuePort } from '../queue/index.js';
 import { storeStudy, type SharedStore } from '../sharedStore/index.js';
+import {
+  assembledInstances,
+  type Assembly,
+  type PartFacts,
+  type StudyAssembly,
+  type StudyPartSource,
+} from '../postgres/index.js';
 import type { InstanceRecord, InstanceStore, NodeDatabase, StableStudy } from '../store/index.js';
 import type { RouteRule } from './config.js';
 import { uidTag, type NodeLogger } from './log.js';
-import { AUTO_MODEL, routeStudy, studyFacts, type RouteDecision } from './routing.js';
+import {
+  AUTO_MODEL,
+  routeStudy,
+  studyFacts,
+  type RouteDecision,
+  type StudyFacts,
+} from './routing.js';
 
 export function studyJobKey(
   studyInstanceUid: string,
@@ -74,6 +92,40 @@ export interface StudyJobSchedulerOptions {
    * Only used with a queue behind the port.
    */
   readonly sharedStore?: SharedStore;
+  /**
+   * One job per study across ingest nodes (ADR 0192): a stable study is this node's part of
+   * it; the jobs are enqueued, covering every node's part, once no part is still arriving.
+   * Only used with a queue behind the port.
+   */
+  readonly assembly?: Pick<
+    StudyAssembly,
+    'declareStable' | 'assemble' | 'markAssembled' | 'unassembled'
+  >;
+}
+
+const FACT_NAMES = [
+  'modality',
+  'bodyPartExamined',
+  'viewPosition',
+  'sopClassUid',
+  'callingAeTitle',
+] as const satisfies readonly (keyof StudyFacts)[];
+
+function factsToJson(facts: StudyFacts): PartFacts {
+  return Object.fromEntries(FACT_NAMES.map((name) => [name, [...facts[name]].sort()]));
+}
+
+/** The routing facts of a study assembled from parts: at least one instance of any part. */
+function mergedFacts(parts: readonly { facts: PartFacts }[]): StudyFacts {
+  const merged = (name: (typeof FACT_NAMES)[number]): Set<string> =>
+    new Set(parts.flatMap((part) => part.facts[name] ?? []));
+  return {
+    modality: merged('modality'),
+    bodyPartExamined: merged('bodyPartExamined'),
+    viewPosition: merged('viewPosition'),
+    sopClassUid: merged('sopClassUid'),
+    callingAeTitle: merged('callingAeTitle'),
+  };
 }
 
 export class StudyJobScheduler {
@@ -138,41 +190,21 @@ export class StudyJobScheduler {
    */
   onStable = (study: StableStudy): void | Promise<void> => {
     const instances = this.store.studyInstances(study.studyInstanceUid);
+    const assembly = this.options.assembly;
+    if (assembly !== undefined && !(this.queue instanceof JobQueue)) {
+      return this.declarePart(assembly, this.queue, study, instances);
+    }
     const decision = routeStudy(
       studyFacts(instances),
       this.options.routes,
       this.options.defaultModels,
       this.options.defaultShadow ?? [],
     );
-    const tag = uidTag(study.studyInstanceUid);
     if (decision.kind === 'not-routed') {
-      this.store.db
-        .prepare(
-          `INSERT INTO not_routed_studies (study_instance_uid, last_received_at, reason, recorded_at)
-           VALUES (?, ?, ?, ?) ON CONFLICT (study_instance_uid) DO UPDATE SET
-             last_received_at = excluded.last_received_at, reason = excluded.reason,
-             recorded_at = excluded.recorded_at`,
-        )
-        .run(
-          study.studyInstanceUid,
-          study.lastReceivedAt,
-          decision.reason,
-          (this.options.now ?? Date.now)(),
-        );
-      this.options.logger.warn('study-not-routed', {
-        study: tag,
-        instances: study.instanceCount,
-        reason: decision.reason,
-      });
+      this.recordNotRouted(study, decision.reason);
       return;
     }
-    const runs = [
-      ...(decision.kind === 'auto' ? [AUTO_MODEL] : decision.models).map((model) => ({
-        model,
-        shadow: false,
-      })),
-      ...decision.shadow.map((model) => ({ model, shadow: true })),
-    ];
+    const runs = this.runsOf(decision);
     if (!(this.queue instanceof JobQueue)) {
       return this.enqueueShared(this.queue, study, instances, runs, decision);
     }
@@ -197,6 +229,147 @@ export class StudyJobScheduler {
     this.options.onEnqueued?.();
   };
 
+  /**
+   * This node's part of a study is stable (ADR 0192): with a shared store it goes there first
+   * (ADR 0187), then it is declared in the database; the declaration that leaves no live
+   * node's part arriving enqueues the study.
+   */
+  private async declarePart(
+    assembly: NonNullable<StudyJobSchedulerOptions['assembly']>,
+    queue: JobQueuePort,
+    study: StableStudy,
+    instances: readonly InstanceRecord[],
+  ): Promise<void> {
+    const dataDir = resolve(this.options.dataDir ?? this.store.dataDir);
+    const files = instances.map((record) => join(dataDir, record.path));
+    let source: StudyPartSource = {
+      sopInstanceUids: instances.map((record) => record.sopInstanceUid),
+      files,
+    };
+    const store = this.options.sharedStore;
+    if (store !== undefined) {
+      source = { sopInstanceUids: await this.toSharedStore(store, study, instances, files) };
+    }
+    const outcome = await assembly.declareStable({
+      studyInstanceUid: study.studyInstanceUid,
+      instances: study.instanceCount,
+      lastReceivedAt: study.lastReceivedAt,
+      source,
+      facts: factsToJson(studyFacts(instances)),
+    });
+    await this.enqueueAssembly(assembly, queue, outcome);
+  }
+
+  /**
+   * The studies in which this node holds a ready part that no enqueued job covers and for which
+   * no live node's part is arriving (ADR 0192): those whose assembling node died, or whose
+   * other parts belong to nodes whose lease ran out. Returns how many were enqueued.
+   */
+  async assembleUnfinished(): Promise<number> {
+    const assembly = this.options.assembly;
+    if (assembly === undefined || this.queue instanceof JobQueue) return 0;
+    let enqueued = 0;
+    for (const uid of await assembly.unassembled()) {
+      const outcome = await assembly.assemble(uid);
+      if (await this.enqueueAssembly(assembly, this.queue, outcome)) enqueued += 1;
+    }
+    return enqueued;
+  }
+
+  private async enqueueAssembly(
+    assembly: NonNullable<StudyJobSchedulerOptions['assembly']>,
+    queue: JobQueuePort,
+    outcome: Assembly,
+  ): Promise<boolean> {
+    const tag = uidTag(outcome.studyInstanceUid);
+    if (outcome.kind === 'waiting') {
+      // Node ids, not patient data: which nodes' parts the study waits for.
+      this.options.logger.info('study-part-waiting', {
+        study: tag,
+        waitingFor: outcome.on.join(','),
+      });
+      return false;
+    }
+    if (outcome.kind === 'nothing') return false;
+    const union = assembledInstances(outcome.parts);
+    const study: StableStudy = {
+      studyInstanceUid: outcome.studyInstanceUid,
+      lastReceivedAt: outcome.keyTime,
+      instanceCount: union.sopInstanceUids.length,
+    };
+    if (outcome.leftOut.length > 0) {
+      this.options.logger.warn('study-parts-left-out', {
+        study: tag,
+        nodes: outcome.leftOut.join(','),
+        reason:
+          'their nodes’ leases expired while these parts were arriving; the study is analysed without them, and again once their nodes declare them',
+      });
+    }
+    const decision = routeStudy(
+      mergedFacts(outcome.parts),
+      this.options.routes,
+      this.options.defaultModels,
+      this.options.defaultShadow ?? [],
+    );
+    if (decision.kind === 'not-routed') {
+      this.recordNotRouted(study, decision.reason);
+      await assembly.markAssembled(outcome);
+      return false;
+    }
+    const where: Record<string, unknown> =
+      this.options.sharedStore === undefined
+        ? { files: union.files }
+        : {
+            source: {
+              kind: 'dicomweb',
+              url: this.options.sharedStore.baseUrl,
+              sopInstanceUids: union.sopInstanceUids,
+            },
+          };
+    if (union.sopInstanceUids.length === 0) {
+      // The shared store took none of any part's instances (logged where they were refused).
+      await assembly.markAssembled(outcome);
+      return false;
+    }
+    this.options.logger.info('study-assembled', {
+      study: tag,
+      parts: outcome.parts.length,
+      instances: union.sopInstanceUids.length,
+    });
+    await this.enqueueRuns(queue, study, this.runsOf(decision), decision, where);
+    await assembly.markAssembled(outcome);
+    return true;
+  }
+
+  private runsOf(decision: Exclude<RouteDecision, { kind: 'not-routed' }>): {
+    model: string;
+    shadow: boolean;
+  }[] {
+    return [
+      ...(decision.kind === 'auto' ? [AUTO_MODEL] : decision.models).map((model) => ({
+        model,
+        shadow: false,
+      })),
+      ...decision.shadow.map((model) => ({ model, shadow: true })),
+    ];
+  }
+
+  private recordNotRouted(study: StableStudy, reason: string): void {
+    this.store.db
+      .prepare(
+        `INSERT INTO not_routed_studies (study_instance_uid, last_received_at, reason, recorded_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT (study_instance_uid) DO UPDATE SET
+           last_received_at = excluded.last_received_at, reason = excluded.reason,
+           recorded_at = excluded.recorded_at`,
+      )
+      .run(study.studyInstanceUid, study.lastReceivedAt, reason, (this.options.now ?? Date.now)());
+    this.options.logger.warn('study-not-routed', {
+      study: uidTag(study.studyInstanceUid),
+      instances: study.instanceCount,
+      reason,
+    });
+  }
+
   private logEnqueued(
     study: StableStudy,
     decision: RouteDecision,
@@ -215,8 +388,9 @@ export class StudyJobScheduler {
   }
 
   /**
-   * Enqueues on a shared queue. The jobs carry the study's files (absolute paths, ADR 0183),
-   * or, with a shared store, name the study in the store once it holds it (ADR 0187).
+   * Enqueues on a shared queue without an assembly (one node's study as it is, ADR 0183; a
+   * node of a cluster declares its part instead). The jobs carry the study's files (absolute
+   * paths), or, with a shared store, name the study in the store once it holds it (ADR 0187).
    */
   private async enqueueShared(
     queue: JobQueuePort,
@@ -234,6 +408,17 @@ export class StudyJobScheduler {
       if (stored.length === 0) return;
       where = { source: { kind: 'dicomweb', url: store.baseUrl, sopInstanceUids: stored } };
     }
+    await this.enqueueRuns(queue, study, runs, decision, where);
+  }
+
+  /** One job per run on a shared queue, each naming where the study is read (`where`). */
+  private async enqueueRuns(
+    queue: JobQueuePort,
+    study: StableStudy,
+    runs: readonly { model: string; shadow: boolean }[],
+    decision: RouteDecision,
+    where: Record<string, unknown>,
+  ): Promise<void> {
     const jobs = [];
     for (const { model, shadow } of runs) {
       const { job, created } = await queue.enqueue({

@@ -51,7 +51,8 @@ import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { ClusterResults } from './clusterResults.js';
 import { RetentionSchedule, clusterPrune, embeddedPrune } from './retention.js';
-import { missedResults, recordResultsRead } from '../postgres/index.js';
+import { StudyAssembly, missedResults, recordResultsRead } from '../postgres/index.js';
+import { StudyPartReports } from './studyParts.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
 /** The analysis thread yields the CPU to ingest when both want it (ADR 0128). */
@@ -346,7 +347,14 @@ export class RadiolensNode {
       const analysisLog = new AnalysisLog(db);
       // The worklist's live updates: a notice per settled result and per answer (ADR 0178).
       const worklistChanges = new WorklistChanges();
+      // On a shared database a stable study is this node's part of it: one job per study
+      // covers every ingest node's part, once none is still arriving (ADR 0192).
+      const assembly =
+        cluster === null || config.cluster === null
+          ? null
+          : new StudyAssembly(cluster.pool, { nodeId: config.cluster.nodeId });
       const scheduler = new StudyJobScheduler(store, queuePort, registry, {
+        ...(assembly === null ? {} : { assembly }),
         dataDir: config.dataDir,
         routes: config.routes,
         defaultModels: config.models,
@@ -549,6 +557,18 @@ export class RadiolensNode {
       const timer = new StudyStabilityTimer(store, {
         quietPeriodMs: config.quietPeriodSeconds * 1000,
       });
+      const parts =
+        assembly === null
+          ? null
+          : new StudyPartReports({
+              store,
+              timer,
+              report: (arriving) => assembly.reportArriving(arriving),
+              sweep: () => scheduler.assembleUnfinished(),
+              logger,
+            });
+      parts?.start();
+      closers.push(async () => parts?.stop());
       // A failing check repeats every poll (a full disk once logged it 6,400 times a minute):
       // one record a minute with the count, and /health names the condition (ADR 0133).
       const repeated = new RateLimitedLog(logger, REPEATED_CONDITION_LOG_MS);

@@ -253,3 +253,57 @@ test('after a crash that lost an object rename, reopening the store renames it a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('arrivals are announced after their index commit, and pendingStudies counts what is not declared yet, quiet or not', async () => {
+  await withStore(async (store) => {
+    const arrived: string[] = [];
+    const unsubscribe = store.onArrival((uid) => {
+      // Called after the commit: the instance is already in the index.
+      assert.ok(store.studyInstances(uid).length > 0);
+      arrived.push(uid);
+    });
+    const s1 = syntheticUids('p1', 'i1').studyInstanceUid;
+    const s2 = syntheticUids('p2', 'i1').studyInstanceUid;
+    await store.storeInstance(syntheticInstance({ study: 'p1', instance: 'i1' }), {
+      source: 'a',
+      receivedAt: 1000,
+    });
+    await store.storeInstance(syntheticInstance({ study: 'p1', instance: 'i2' }), {
+      source: 'b',
+      receivedAt: 1500,
+    });
+    // A resend only touches the receipt time; it is an arrival too (the study is pending again).
+    await store.storeInstance(syntheticInstance({ study: 'p1', instance: 'i1' }), {
+      source: 'a again',
+      receivedAt: 1600,
+    });
+    await store.storeInstance(syntheticInstance({ study: 'p2', instance: 'i1' }), {
+      source: 'c',
+      receivedAt: 1700,
+    });
+    await assert.rejects(
+      store.storeInstance(new TextEncoder().encode('not dicom'), { source: 'junk' }),
+    );
+    assert.deepEqual(arrived, [s1, s1, s1, s2], 'a refused instance is no arrival');
+    const timer = new StudyStabilityTimer(store, { quietPeriodMs: 1000, now: () => 2000 });
+    assert.deepEqual(timer.pendingStudies(), [
+      { studyInstanceUid: s1, lastReceivedAt: 1600, instanceCount: 2 },
+      { studyInstanceUid: s2, lastReceivedAt: 1700, instanceCount: 1 },
+    ]);
+    assert.deepEqual(timer.pendingStudies([s2, 'not.a.study']), [
+      { studyInstanceUid: s2, lastReceivedAt: 1700, instanceCount: 1 },
+    ]);
+    timer.markDeclared({ studyInstanceUid: s1, lastReceivedAt: 1600, instanceCount: 2 });
+    assert.deepEqual(
+      timer.pendingStudies().map((s) => s.studyInstanceUid),
+      [s2],
+      'a declared study is no longer pending',
+    );
+    unsubscribe();
+    await store.storeInstance(syntheticInstance({ study: 'p2', instance: 'i2' }), {
+      source: 'd',
+      receivedAt: 1800,
+    });
+    assert.equal(arrived.length, 4, 'not announced after unsubscribing');
+  });
+});

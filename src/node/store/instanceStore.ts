@@ -147,6 +147,7 @@ function prepareStatements(db: NodeDatabase) {
 
 export class InstanceStore {
   private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly arrivalListeners: ((studyInstanceUid: string) => void)[] = [];
 
   private constructor(
     readonly dataDir: string,
@@ -257,6 +258,7 @@ export class InstanceStore {
         }
       } else if (pending !== undefined) discardPendingObject(pending);
       touch.run(receivedAt, known.id);
+      this.arrived(instance.studyInstanceUid);
       return {
         outcome: restore ? 'restored' : 'duplicate',
         instance: toRecord({
@@ -326,7 +328,25 @@ export class InstanceStore {
     } catch (cause) {
       throw cannotWrite(cause);
     }
+    this.arrived(instance.studyInstanceUid);
     return result;
+  }
+
+  /**
+   * Calls `listener` with the study of each instance indexed from now on (a resend that only
+   * touched its receipt time included), after its index commit. An ingest node of a cluster
+   * reports the parts of studies arriving at it (ADR 0192). Returns the unsubscribe.
+   */
+  onArrival(listener: (studyInstanceUid: string) => void): () => void {
+    this.arrivalListeners.push(listener);
+    return () => {
+      const at = this.arrivalListeners.indexOf(listener);
+      if (at >= 0) this.arrivalListeners.splice(at, 1);
+    };
+  }
+
+  private arrived(studyInstanceUid: string): void {
+    for (const listener of this.arrivalListeners) listener(studyInstanceUid);
   }
 
   /** The latest version of an instance, or undefined. */

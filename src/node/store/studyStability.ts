@@ -60,6 +60,37 @@ export class StudyStabilityTimer {
     return rows.map((r) => ({ studyInstanceUid: r.s, lastReceivedAt: r.t, instanceCount: r.n }));
   }
 
+  /**
+   * Studies not declared for their newest receipt, quiet or not — all of them, or those of
+   * `studyInstanceUids` — as the declaration would count them: what an ingest node of a
+   * cluster reports as its parts still arriving (ADR 0192).
+   */
+  pendingStudies(studyInstanceUids?: readonly string[]): StableStudy[] {
+    const select = (only: readonly string[] | undefined): StableStudy[] => {
+      const rows = this.store.db
+        .prepare(
+          `SELECT i.study_instance_uid AS s, MAX(i.last_received_at) AS t,
+             COUNT(DISTINCT i.sop_instance_uid) AS n
+           FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
+           WHERE ${NOT_A_RESULT}
+             ${only === undefined ? '' : `AND i.study_instance_uid IN (${only.map(() => '?').join(', ')})`}
+           GROUP BY i.study_instance_uid, d.stable_for_last_received_at
+           HAVING d.stable_for_last_received_at IS NULL
+             OR d.stable_for_last_received_at < MAX(i.last_received_at)
+           ORDER BY t`,
+        )
+        .all(...(only ?? [])) as { s: string; t: number; n: number }[];
+      return rows.map((r) => ({ studyInstanceUid: r.s, lastReceivedAt: r.t, instanceCount: r.n }));
+    };
+    if (studyInstanceUids === undefined) return select(undefined);
+    const found: StableStudy[] = [];
+    // Well under SQLite's limit of bound parameters per statement.
+    for (let at = 0; at < studyInstanceUids.length; at += 500) {
+      found.push(...select(studyInstanceUids.slice(at, at + 500)));
+    }
+    return found;
+  }
+
   /** Records that a study was declared stable for its receipts up to lastReceivedAt. */
   markDeclared(study: StableStudy): void {
     this.store.db
