@@ -64,6 +64,12 @@ export function formatPruneReport(report: PruneReport): string {
   const lines = [
     `${verb} ${doneJobs} done jobs, ${failedJobs} failed jobs, ${deliveredOutbox} delivered outbox entries (${report.batches} batches, ${(report.ms / 1000).toFixed(1)} s); failed outbox entries are kept until requeued`,
   ];
+  const files = report.resultFiles;
+  if (files.files > 0) {
+    lines.push(
+      `${verb} ${files.files} result files (${(files.bytes / 1048576).toFixed(1)} MiB) of ${files.jobs} jobs read by their ingest node and delivered`,
+    );
+  }
   for (const [node, u] of Object.entries(report.removedUnread)) {
     lines.push(
       `${verb} ${u.jobs} finished jobs that ingest node ${node} never read (finished ${iso(u.from)} … ${iso(u.to)}): their analyses are not on its worklist`,

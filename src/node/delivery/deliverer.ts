@@ -10,12 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { describeError } from '../../foundation/core/index.js';
-import type { Destination } from './destinations.js';
+import type { DeliveryPayload, Destination } from './destinations.js';
 import { DimseSender } from './dimseSender.js';
 import { FhirSender } from './fhirSender.js';
 import { FolderSender } from './folderSender.js';
 import { Outbox, type ClaimedEntry, type OutboxState } from './outbox.js';
 import { sqliteOutboxPort, type OutboxPort } from './outboxPort.js';
+import { stageResultFiles, type ResultFilesPort } from './resultFiles.js';
 import { retry, type SendOutcome, type Sender } from './sender.js';
 import { StowSender } from './stowSender.js';
 
@@ -53,6 +54,11 @@ export interface OutboxDelivererOptions {
   readonly mayClaim?: () => boolean;
   /** Replace the sender of a kind (another transport, or a test double of a real peer). */
   readonly senders?: Partial<SenderRegistry>;
+  /**
+   * Where entries that name a result file by (job id, name) are read (the shared database,
+   * ADR 0193). Absent: such an entry is retried, for a process that can read it.
+   */
+  readonly resultFiles?: Pick<ResultFilesPort, 'read'>;
 }
 
 /** How often an outcome whose record failed is recorded again, a second apart. */
@@ -198,15 +204,30 @@ export class OutboxDeliverer {
       return 0;
     }
     let outcomes: SendOutcome[];
+    // Entries naming a result file in the database are sent from a private copy (ADR 0193); one
+    // that cannot be read is retried without a send and says nothing about the destination.
+    const staged = await this.stage(group.map((c) => c.entry.payload));
     try {
-      outcomes = await sender.send(
-        destination,
-        group.map((c) => c.entry.payload),
+      const sendable = staged.payloads.flatMap((p) => ('outcome' in p ? [] : [p.payload]));
+      let sent: SendOutcome[] = [];
+      if (sendable.length > 0) {
+        try {
+          sent = await sender.send(destination, sendable);
+        } catch (error) {
+          // A sender bug must not lose the entries: record and retry.
+          sent = sendable.map(() => retry(`sender failed: ${describeError(error)}`));
+        }
+      }
+      let next = 0;
+      outcomes = staged.payloads.map((p) =>
+        'outcome' in p ? p.outcome : (sent[next++] ?? retry('sender returned no outcome')),
       );
-    } catch (error) {
-      // A sender bug must not lose the entries: record and retry.
-      outcomes = group.map(() => retry(`sender failed: ${describeError(error)}`));
+    } finally {
+      await staged.remove();
     }
+    const unstaged = new Set(
+      staged.payloads.flatMap((p, i) => ('outcome' in p ? [group[i]!.entry.id] : [])),
+    );
     let delivered = 0;
     let nextAttemptAt: number | undefined;
     for (const [i, claimed] of group.entries()) {
@@ -239,16 +260,76 @@ export class OutboxDeliverer {
         }
       }
     }
-    if (
-      outcomes.length > 0 &&
-      outcomes.every((o) => o.status === 'retry') &&
-      nextAttemptAt !== undefined
-    ) {
+    const tried = outcomes.filter((_, i) => !unstaged.has(group[i]!.entry.id));
+    if (tried.length > 0 && tried.every((o) => o.status === 'retry') && nextAttemptAt !== undefined) {
       down.set(label, nextAttemptAt);
       const postponed = await this.outbox.postponeDestination(label, nextAttemptAt);
       this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
     }
     return delivered;
+  }
+
+  /**
+   * The payloads as the senders read them: a result file named in the database is read and put
+   * into a private folder of this process, removed after the send; one that cannot be read
+   * gets its outcome here (retry: another process, or a later look, may read it).
+   */
+  private async stage(payloads: readonly DeliveryPayload[]): Promise<{
+    payloads: ({ payload: DeliveryPayload } | { outcome: SendOutcome })[];
+    remove(): Promise<void>;
+  }> {
+    const read: { ref: NonNullable<DeliveryPayload['result']>; bytes: Buffer }[] = [];
+    const found: ({ payload: DeliveryPayload } | { outcome: SendOutcome } | { at: number })[] = [];
+    for (const payload of payloads) {
+      const ref = payload.result;
+      if (ref === undefined) {
+        found.push({ payload });
+        continue;
+      }
+      const { resultFiles } = this.options;
+      if (resultFiles === undefined) {
+        found.push({ outcome: retry('this process does not read result files from the database') });
+        continue;
+      }
+      try {
+        const bytes = await resultFiles.read(ref);
+        if (bytes === undefined) {
+          found.push({
+            outcome: retry(
+              `result file ${ref.name} of job ${ref.jobId} is not in the database (its job was not completed, or retention removed it)`,
+            ),
+          });
+          continue;
+        }
+        found.push({ at: read.length });
+        read.push({ ref, bytes });
+      } catch (error) {
+        found.push({ outcome: retry(`cannot read the result file: ${describeError(error)}`) });
+      }
+    }
+    if (read.length === 0) {
+      return {
+        payloads: found as ({ payload: DeliveryPayload } | { outcome: SendOutcome })[],
+        remove: async () => undefined,
+      };
+    }
+    let staged: Awaited<ReturnType<typeof stageResultFiles>>;
+    try {
+      staged = await stageResultFiles(read);
+    } catch (error) {
+      // No room in this host's temporary folder: a later send, or another process, goes on.
+      const outcome = retry(`cannot put the result files where they are sent from: ${describeError(error)}`);
+      return {
+        payloads: found.map((f) => ('at' in f ? { outcome } : f)),
+        remove: async () => undefined,
+      };
+    }
+    return {
+      payloads: found.map((f, i) =>
+        'at' in f ? { payload: { ...payloads[i]!, file: staged.paths[f.at]! } } : f,
+      ),
+      remove: staged.remove,
+    };
   }
 
   /**

@@ -205,6 +205,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX prune_runs_finished ON prune_runs (finished_at);
     `,
   },
+  {
+    version: 7,
+    name: 'result files in the database',
+    // ADR 0193. A worker without a shared folder commits its job's result files with the job's
+    // completion; outbox entries name them by (job id, name) and carry the job in result_job,
+    // so retention can tell when every entry of a job is delivered and its bytes may go. The
+    // files go with their job (ON DELETE CASCADE), and earlier once read and delivered.
+    sql: `
+      CREATE TABLE result_files (
+        job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        size integer NOT NULL,
+        sha256 text NOT NULL,
+        bytes bytea NOT NULL,
+        PRIMARY KEY (job_id, name)
+      );
+      ALTER TABLE outbox ADD COLUMN result_job bigint;
+      CREATE INDEX outbox_result_job ON outbox (result_job) WHERE state <> 'delivered';
+    `,
+  },
 ];
 
 export function migrationChecksum(migration: Migration): string {
