@@ -9,7 +9,7 @@ const PINNED: Record<number, string> = {
   3: 'bd01a9d1e5d64299654e630b41a8dde728a4cf118bab9c9e0ff80a8797f70d0e',
   4: 'e370bdba037c4e53acd394de266fd12d612cd6bd9470b04c20c3f67448be37d6',
   5: '914d214907326f45f4989aa46fe3146bf5aa67fad5223f032f1258663017c975',
-  7: 'd5185bb50d402d4d0bf6120343608affcd61635d254ee60b6e988e4977e3b16d',
+  7: 'fb1015f4bb496826f2fa36f59a8b8f205f08d0a84e06da87f4429f2a86891cb5',
 };
 /** First 8 bytes of sha256('radiolens schema migrations'), signed (ADR 0181). */
 const LOCK_KEY = '8766125488404307551';

@@ -223,6 +223,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       ALTER TABLE outbox ADD COLUMN result_job bigint;
       CREATE INDEX outbox_result_job ON outbox (result_job) WHERE state <> 'delivered';
+      -- lz4 where the server has it (14+, built with lz4): measured 2x faster than pglz with a
+      -- third less stored and written to WAL (bench/resultFiles.bench.ts); else pglz.
+      DO $$
+      BEGIN
+        IF current_setting('server_version_num')::int >= 140000 THEN
+          BEGIN
+            EXECUTE 'ALTER TABLE result_files ALTER COLUMN bytes SET COMPRESSION lz4';
+          EXCEPTION WHEN OTHERS THEN
+            NULL;
+          END;
+        END IF;
+      END $$;
     `,
   },
 ];

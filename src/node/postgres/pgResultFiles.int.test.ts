@@ -75,6 +75,12 @@ test('a job completes with its result files and outbox entries in one transactio
     const outbox = new PgOutbox(pool);
     const results = new PgResultFiles(pool, queue, outbox);
 
+    // Migration 7 stores the bytes lz4-compressed where the server can.
+    const compression = await pool.query<{ c: string }>(
+      `SELECT attcompression AS c FROM pg_attribute
+       WHERE attrelid = 'result_files'::regclass AND attname = 'bytes'`,
+    );
+    assert.equal(compression.rows[0]?.c, 'l');
     const claimed = await claimOne(queue, 'a');
     assert.equal(
       await results.complete(claimed, { model: 'm@1' }, files, itemsTo('/tmp/x', 1)),
