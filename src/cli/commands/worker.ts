@@ -112,11 +112,11 @@ export const workerCommand: CommandModule = (program: Command) => {
         'unreachable, the job runs again later without using up an attempt; a study missing ' +
         'from it fails the job at once (docs/adr/0187); no room for it in $TMPDIR, the job runs ' +
         'again later without using up an attempt (E_DISK_FULL, /health degraded).\n' +
-        'With --results database (the default with --shared-store) a job\'s result files — SR, ' +
+        "With --results database (the default with --shared-store) a job's result files — SR, " +
         'SC, Parametric Map, FHIR bundle, heatmap PNGs, analysis.json — are committed to the ' +
         'database with the job, the outbox entries name them there, any process sends them from ' +
         'there, the ingest node of the study copies them into its own data folder, and retention ' +
-        'removes them once that node has read the job and every entry is delivered; the job\'s ' +
+        "removes them once that node has read the job and every entry is delivered; the job's " +
         'folder under --data is removed once they are committed, so --data needs no shared ' +
         'mount (docs/adr/0193).\n' +
         'GET /health answers 200 (ok, degraded: the database or the shared store unreachable, a ' +

@@ -261,7 +261,11 @@ export class OutboxDeliverer {
       }
     }
     const tried = outcomes.filter((_, i) => !unstaged.has(group[i]!.entry.id));
-    if (tried.length > 0 && tried.every((o) => o.status === 'retry') && nextAttemptAt !== undefined) {
+    if (
+      tried.length > 0 &&
+      tried.every((o) => o.status === 'retry') &&
+      nextAttemptAt !== undefined
+    ) {
       down.set(label, nextAttemptAt);
       const postponed = await this.outbox.postponeDestination(label, nextAttemptAt);
       this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
@@ -318,7 +322,9 @@ export class OutboxDeliverer {
       staged = await stageResultFiles(read);
     } catch (error) {
       // No room in this host's temporary folder: a later send, or another process, goes on.
-      const outcome = retry(`cannot put the result files where they are sent from: ${describeError(error)}`);
+      const outcome = retry(
+        `cannot put the result files where they are sent from: ${describeError(error)}`,
+      );
       return {
         payloads: found.map((f) => ('at' in f ? { outcome } : f)),
         remove: async () => undefined,
