@@ -101,3 +101,21 @@ test('serve and worker: --shared-store or the environment; it needs --database',
     );
   });
 });
+
+test('a worker keeps its results in the database by default with the shared store, in its folder without it; --results overrides; a bad value is refused (ADR 0193)', () => {
+  withoutEnv(() => {
+    const database = 'postgresql://radiolens@db.example/radiolens';
+    const store = 'dicomweb+http://orthanc-b:8042/dicom-web';
+    const config = (flags: { sharedStore?: string; results?: string }) =>
+      loadWorkerConfig({ database, data: '/srv/w', ...flags }, '/m').results;
+    assert.equal(config({}), 'folder', 'a shared folder, as before');
+    assert.equal(config({ sharedStore: store }), 'database', 'no shared folder with the store');
+    assert.equal(config({ sharedStore: store, results: 'folder' }), 'folder');
+    assert.equal(config({ results: 'database' }), 'database');
+    assert.throws(
+      () => config({ results: 'nfs' }),
+      (error: unknown) =>
+        isRadiolensError(error) && /--results: folder .* or database/.test(error.message),
+    );
+  });
+});
