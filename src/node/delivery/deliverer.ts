@@ -16,7 +16,7 @@ import { FhirSender } from './fhirSender.js';
 import { FolderSender } from './folderSender.js';
 import { Outbox, type ClaimedEntry, type OutboxState } from './outbox.js';
 import { sqliteOutboxPort, type OutboxPort } from './outboxPort.js';
-import { stageResultFiles, type ResultFilesPort } from './resultFiles.js';
+import { ResultStaging, type ResultFilesPort } from './resultFiles.js';
 import { retry, type SendOutcome, type Sender } from './sender.js';
 import { StowSender } from './stowSender.js';
 
@@ -282,60 +282,48 @@ export class OutboxDeliverer {
     payloads: ({ payload: DeliveryPayload } | { outcome: SendOutcome })[];
     remove(): Promise<void>;
   }> {
-    const read: { ref: NonNullable<DeliveryPayload['result']>; bytes: Buffer }[] = [];
-    const found: ({ payload: DeliveryPayload } | { outcome: SendOutcome } | { at: number })[] = [];
+    const staging = new ResultStaging();
+    const staged: ({ payload: DeliveryPayload } | { outcome: SendOutcome })[] = [];
     for (const payload of payloads) {
       const ref = payload.result;
       if (ref === undefined) {
-        found.push({ payload });
+        staged.push({ payload });
         continue;
       }
       const { resultFiles } = this.options;
       if (resultFiles === undefined) {
-        found.push({ outcome: retry('this process does not read result files from the database') });
+        staged.push({
+          outcome: retry('this process does not read result files from the database'),
+        });
+        continue;
+      }
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await resultFiles.read(ref);
+      } catch (error) {
+        staged.push({ outcome: retry(`cannot read the result file: ${describeError(error)}`) });
+        continue;
+      }
+      if (bytes === undefined) {
+        staged.push({
+          outcome: retry(
+            `result file ${ref.name} of job ${ref.jobId} is not in the database (its job was not completed, or retention removed it)`,
+          ),
+        });
         continue;
       }
       try {
-        const bytes = await resultFiles.read(ref);
-        if (bytes === undefined) {
-          found.push({
-            outcome: retry(
-              `result file ${ref.name} of job ${ref.jobId} is not in the database (its job was not completed, or retention removed it)`,
-            ),
-          });
-          continue;
-        }
-        found.push({ at: read.length });
-        read.push({ ref, bytes });
+        staged.push({ payload: { ...payload, file: await staging.put(ref, bytes) } });
       } catch (error) {
-        found.push({ outcome: retry(`cannot read the result file: ${describeError(error)}`) });
+        // No room in this host's temporary folder: a later send, or another process, goes on.
+        staged.push({
+          outcome: retry(
+            `cannot put the result file where it is sent from: ${describeError(error)}`,
+          ),
+        });
       }
     }
-    if (read.length === 0) {
-      return {
-        payloads: found as ({ payload: DeliveryPayload } | { outcome: SendOutcome })[],
-        remove: async () => undefined,
-      };
-    }
-    let staged: Awaited<ReturnType<typeof stageResultFiles>>;
-    try {
-      staged = await stageResultFiles(read);
-    } catch (error) {
-      // No room in this host's temporary folder: a later send, or another process, goes on.
-      const outcome = retry(
-        `cannot put the result files where they are sent from: ${describeError(error)}`,
-      );
-      return {
-        payloads: found.map((f) => ('at' in f ? { outcome } : f)),
-        remove: async () => undefined,
-      };
-    }
-    return {
-      payloads: found.map((f, i) =>
-        'at' in f ? { payload: { ...payloads[i]!, file: staged.paths[f.at]! } } : f,
-      ),
-      remove: staged.remove,
-    };
+    return { payloads: staged, remove: () => staging.remove() };
   }
 
   /**

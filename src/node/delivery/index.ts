@@ -15,7 +15,7 @@ export {
   checkResultFileName,
   readResultFolder,
   writeResultFolder,
-  stageResultFiles,
+  ResultStaging,
   sha256Hex,
   type ResultFile,
   type ResultFilesPort,

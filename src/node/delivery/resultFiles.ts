@@ -98,24 +98,24 @@ export async function writeResultFolder(
 
 /**
  * A private folder of this process holding result files read from the database for one send;
- * the senders read files (a C-STORE streams one from disk), so the bytes are put where they can.
- * Each file keeps its base name (a folder destination names its copy by it).
+ * the senders read files (a C-STORE streams one from disk), so the bytes are put where they can,
+ * one at a time (a batch of Secondary Captures is hundreds of MiB; none is held in memory longer
+ * than its write). Each file keeps its base name (a folder destination names its copy by it).
  */
-export async function stageResultFiles(
-  files: readonly { readonly ref: ResultFileRef; readonly bytes: Buffer }[],
-): Promise<{ readonly paths: string[]; remove(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'radiolens-send-'));
-  const paths: string[] = [];
-  try {
-    for (const [i, file] of files.entries()) {
-      const path = join(dir, String(i), basename(checkResultFileName(file.ref.name)));
-      await mkdir(dirname(path), { mode: 0o700 });
-      await writeFile(path, file.bytes, { mode: 0o600 });
-      paths.push(path);
-    }
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
+export class ResultStaging {
+  private dir: string | undefined;
+  private count = 0;
+
+  /** Writes one file into the folder (made at the first); its path. */
+  async put(ref: ResultFileRef, bytes: Buffer): Promise<string> {
+    this.dir ??= await mkdtemp(join(tmpdir(), 'radiolens-send-'));
+    const path = join(this.dir, String(this.count++), basename(checkResultFileName(ref.name)));
+    await mkdir(dirname(path), { mode: 0o700 });
+    await writeFile(path, bytes, { mode: 0o600 });
+    return path;
   }
-  return { paths, remove: () => rm(dir, { recursive: true, force: true }) };
+
+  async remove(): Promise<void> {
+    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+  }
 }
