@@ -27,11 +27,15 @@ export interface FetchedStudy {
  * some named instances are missing; E_DISK_FULL when this host's temporary folder has no room
  * for the study (not the store's fault, nor the study's: retried without using up an attempt).
  */
-/** Whether an error, or any error it was caused by, is a full disk (or a full quota). */
+/**
+ * Whether an error, or any error it was caused by, is a full disk (or a full quota). An error
+ * that crossed from the analysis thread keeps only its message, which names the errno.
+ */
 export function diskFull(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    if (code === undefined && /^(?:Error: )?(?:ENOSPC|EDQUOT): /.test(e.message)) return true;
     e = e.cause;
   }
   return false;
