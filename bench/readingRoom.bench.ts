@@ -8,6 +8,11 @@
  *    taking turns through the lock file). Every append is durable (fsync / commit).
  * 2. Session check (touch within its minute: a read), the cost every request pays.
  * 3. Verify of the whole chain after the appends.
+ * 4. The login throttle (ADR 0194), what a login adds besides its password check: a failed
+ *    login (one admission, new address and user), a good one (admission, then the user's count
+ *    cleared), and 8 at once guessing one user from 8 pools (waiting on one row; all but 5
+ *    refused). Baseline: the embedded node's, in memory. The password check itself (scrypt at
+ *    the default cost) is printed for scale.
  *
  * Usage: npm run bench:reading-room [-- --appends 500]
  */
@@ -19,13 +24,18 @@ import { AuditLog, fileAuditChain, type AuditChain } from '../src/foundation/aud
 import {
   SessionStore,
   UserStore,
+  hashPassword,
+  memoryLoginThrottle,
+  verifyPassword,
   sqliteSessionPort,
   sqliteUserPort,
+  type LoginThrottlePort,
   type SessionPort,
   type UserPort,
 } from '../src/node/access/index.js';
 import {
   PgAuditChain,
+  PgLoginThrottle,
   PgSessionStore,
   PgUserStore,
   migrate,
@@ -88,6 +98,55 @@ async function touchMs(users: UserPort, sessions: SessionPort, n: number): Promi
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(n / 2)]!;
+}
+
+const median = (times: number[]): number => {
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+};
+
+/** Median ms of a failed login's admission and of a good login's admission and clearing. */
+async function throttleMs(
+  throttle: LoginThrottlePort,
+  n: number,
+  tag: string,
+): Promise<{ failed: number; good: number }> {
+  const failed: number[] = [];
+  const good: number[] = [];
+  for (let i = 0; i < n; i++) {
+    // A new address and user each time: the throttle's rows are made, as at a first failure.
+    let t = performance.now();
+    await throttle.admit(`10.${tag}.${i >> 8}.${i & 255}`, `guess-${tag}-${i}`);
+    failed.push(performance.now() - t);
+    t = performance.now();
+    const admitted = await throttle.admit('10.0.0.1', `rita-${tag}`);
+    if (!admitted.allowed) throw new Error('a good login was refused');
+    await throttle.succeeded(admitted.attempt);
+    good.push(performance.now() - t);
+  }
+  return { failed: median(failed), good: median(good) };
+}
+
+/** Median ms of an admission, `throttles.length` at once guessing one user, `n` in all. */
+async function guessingAtOnceMs(
+  throttles: readonly LoginThrottlePort[],
+  n: number,
+): Promise<{ medianMs: number; admitted: number }> {
+  const times: number[] = [];
+  let next = 0;
+  let admitted = 0;
+  await Promise.all(
+    throttles.map(async (throttle) => {
+      while (next < n) {
+        next += 1;
+        const address = `192.0.2.${next & 255}`;
+        const t = performance.now();
+        if ((await throttle.admit(address, 'dora')).allowed) admitted += 1;
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  return { medianMs: median(times), admitted };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
@@ -159,7 +218,37 @@ try {
   row('session check (touch): median', fmt(sqliteTouch), fmt(pgTouch));
   db.close();
 
-  const header = ['', 'baseline: embedded (file log, SQLite)', 'PostgreSQL (ADR 0188)'];
+  const memory = await throttleMs(memoryLoginThrottle(), APPENDS, 'm');
+  const pgThrottle = await throttleMs(await PgLoginThrottle.open(pools[0]!), APPENDS, 'p');
+  row('login throttle, failed login (admit): median', fmt(memory.failed), fmt(pgThrottle.failed));
+  row('login throttle, good login (admit + clear): median', fmt(memory.good), fmt(pgThrottle.good));
+  const memoryAtOnce = await guessingAtOnceMs(
+    Array.from({ length: CONCURRENT }, () => memoryLoginThrottle()),
+    APPENDS,
+  );
+  const pgAtOnce = await guessingAtOnceMs(
+    await Promise.all(pools.map((pool) => PgLoginThrottle.open(pool))),
+    APPENDS,
+  );
+  row(
+    `login throttle, ${CONCURRENT} at once on one user: median (admitted)`,
+    `${fmt(memoryAtOnce.medianMs)} (${memoryAtOnce.admitted} admitted)`,
+    `${fmt(pgAtOnce.medianMs)} (${pgAtOnce.admitted} admitted)`,
+  );
+  const hash = await hashPassword('a long enough passphrase');
+  const checks: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await verifyPassword('not the passphrase at all', hash);
+    checks.push(performance.now() - t);
+  }
+  const passwordCheckMs = median(checks);
+
+  const header = [
+    '',
+    'baseline: embedded (file log, SQLite, memory)',
+    'PostgreSQL (ADRs 0188, 0194)',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
@@ -167,6 +256,9 @@ try {
     `reading room stores, ${APPENDS} appends / checks each, load average ${loadavg()[0]!.toFixed(1)}\n\n`,
   );
   process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(
+    `\nfor scale: one password check (scrypt, default cost), median of 20: ${fmt(passwordCheckMs)}\n`,
+  );
 } finally {
   await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));
   await scratch.drop();

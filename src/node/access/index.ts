@@ -40,9 +40,17 @@ export {
 export {
   LoginThrottle,
   LOGIN_THROTTLE_DEFAULTS,
+  windowWaitMs,
+  throttleDecision,
   type LoginThrottleLimits,
   type ThrottleDecision,
 } from './loginThrottle.js';
+export {
+  memoryLoginThrottle,
+  type LoginThrottlePort,
+  type LoginAdmission,
+  type LoginAttempt,
+} from './loginThrottlePort.js';
 export { securityHeaders, viewerSecurityHeaders } from './securityHeaders.js';
 export {
   decideAccess,

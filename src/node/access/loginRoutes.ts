@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AuditTrail } from './auditTrail.js';
-import { type LoginThrottle } from './loginThrottle.js';
+import type { LoginThrottlePort } from './loginThrottlePort.js';
 import { MAX_PASSWORD_LENGTH } from './password.js';
 import { principalOf } from './principal.js';
 import type { SessionPort } from './sessionPort.js';
@@ -32,7 +32,8 @@ const THROTTLED_RECORD_INTERVAL_MS = 60_000;
 export interface LoginRouteOptions {
   readonly users: UserPort;
   readonly sessions: SessionPort;
-  readonly throttle: LoginThrottle;
+  /** In memory on the embedded node, in PostgreSQL on a cluster (ADR 0194). */
+  readonly throttle: LoginThrottlePort;
   readonly audit: AuditTrail;
   readonly tls: boolean;
 }
@@ -124,7 +125,9 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
     const name = parsed.user.trim().toLowerCase();
     // A name that is no user is not written down: it may be a password typed in the wrong box.
     const subject = (await users.find(name)) === undefined ? 'user:unknown' : `user:${name}`;
-    const gate = throttle.check(address, name);
+    // Counted now, before the password is hashed: concurrent guesses on any node of a cluster
+    // cannot all pass a check that is counted only after they failed (ADR 0194).
+    const gate = await throttle.admit(address, name);
     if (!gate.allowed) {
       // Once a minute per address and reason, with the count since: a flood of refused
       // attempts must not become a flood of fsynced records.
@@ -158,7 +161,7 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
     }
     const user = await users.authenticate(name, parsed.password);
     if (user === undefined) {
-      throttle.failed(address, name);
+      // Already counted when admitted.
       await audit.record({
         actor: 'anonymous',
         action: 'auth.login-failed',
@@ -168,7 +171,7 @@ export function createLoginRoutes(options: LoginRouteOptions): LoginRoutes {
       send(res, 401, { error: 'wrong user name or password (or the user is disabled)' });
       return;
     }
-    throttle.succeeded(name);
+    await throttle.succeeded(gate.attempt);
     // A new id at every login (no session fixation); an old session of this browser ends.
     const old = sessionCookie(req, tls);
     if (old !== undefined) await sessions.end(old);

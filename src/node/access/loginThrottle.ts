@@ -5,7 +5,9 @@
  * the node nothing. A good login clears the user's count, not the address's: one valid
  * account must not reset an address that is guessing others.
  *
- * In memory: a restart forgets the counts, which an attacker cannot cause from outside.
+ * This is the embedded node's throttle, in memory: a restart forgets the counts, which an
+ * attacker cannot cause from outside. The cluster's is PgLoginThrottle (ADR 0194); both are
+ * reached through LoginThrottlePort, and both judge with `windowWaitMs`.
  */
 export interface LoginThrottleLimits {
   readonly windowMs: number;
@@ -24,6 +26,33 @@ export const LOGIN_THROTTLE_DEFAULTS: LoginThrottleLimits = {
 /** Keys kept at most per kind; the oldest go first (a spray of addresses cannot fill memory). */
 const MAX_KEYS = 10_000;
 
+/**
+ * Milliseconds until another attempt is allowed for a key whose failures were at `times` (ms,
+ * any order, old ones included); 0 when it is allowed now. The one rule both throttles use.
+ */
+export function windowWaitMs(
+  times: readonly number[],
+  limit: number,
+  windowMs: number,
+  now: number,
+): number {
+  const recent = times.filter((t) => now - t < windowMs).sort((a, b) => a - b);
+  if (recent.length < limit) return 0;
+  // The attempt is allowed again once the limit-th newest failure leaves the window.
+  return recent[recent.length - limit]! + windowMs - now;
+}
+
+/** The decision for one attempt from the waits of its address and its user (address first). */
+export function throttleDecision(addressWaitMs: number, userWaitMs: number): ThrottleDecision {
+  if (addressWaitMs > 0) {
+    return { allowed: false, by: 'address', retryAfterSeconds: Math.ceil(addressWaitMs / 1000) };
+  }
+  if (userWaitMs > 0) {
+    return { allowed: false, by: 'user', retryAfterSeconds: Math.ceil(userWaitMs / 1000) };
+  }
+  return { allowed: true };
+}
+
 class SlidingWindowCounter {
   private readonly failures = new Map<string, number[]>();
 
@@ -41,9 +70,7 @@ class SlidingWindowCounter {
 
   /** Milliseconds until another attempt is allowed; 0 when it is allowed now. */
   waitMs(key: string, now: number): number {
-    const times = this.recent(key, now);
-    if (times.length < this.limit) return 0;
-    return times[times.length - this.limit]! + this.windowMs - now;
+    return windowWaitMs(this.recent(key, now), this.limit, this.windowMs, now);
   }
 
   fail(key: string, now: number): void {
@@ -58,6 +85,15 @@ class SlidingWindowCounter {
 
   clear(key: string): void {
     this.failures.delete(key);
+  }
+
+  /** Takes back one failure counted at `at` (an attempt that turned out to be a good login). */
+  withdraw(key: string, at: number): void {
+    const times = this.failures.get(key);
+    const index = times?.lastIndexOf(at) ?? -1;
+    if (times === undefined || index < 0) return;
+    times.splice(index, 1);
+    if (times.length === 0) this.failures.delete(key);
   }
 }
 
@@ -79,14 +115,7 @@ export class LoginThrottle {
   }
 
   check(address: string, user: string, now = Date.now()): ThrottleDecision {
-    const address_ = this.byAddress.waitMs(address, now);
-    if (address_ > 0) {
-      return { allowed: false, by: 'address', retryAfterSeconds: Math.ceil(address_ / 1000) };
-    }
-    const user_ = this.byUser.waitMs(user, now);
-    if (user_ > 0)
-      return { allowed: false, by: 'user', retryAfterSeconds: Math.ceil(user_ / 1000) };
-    return { allowed: true };
+    return throttleDecision(this.byAddress.waitMs(address, now), this.byUser.waitMs(user, now));
   }
 
   failed(address: string, user: string, now = Date.now()): void {
@@ -96,5 +125,10 @@ export class LoginThrottle {
 
   succeeded(user: string): void {
     this.byUser.clear(user);
+  }
+
+  /** The address's failure counted at `at` was a good login after all (LoginThrottlePort). */
+  withdrawAddressFailure(address: string, at: number): void {
+    this.byAddress.withdraw(address, at);
   }
 }

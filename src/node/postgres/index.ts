@@ -5,7 +5,7 @@
  * when several nodes share one database; the membership (lease beat, counts for /health) that
  * `radiolens serve --database` and `radiolens worker` hold, `cluster status`, retention of
  * finished jobs and delivered outbox entries (ADR 0189); the reading room's users, sessions,
- * answers, audit chain and study-key secret (ADR 0188).
+ * answers, audit chain and study-key secret (ADR 0188), and its login throttle (ADR 0194).
  */
 export {
   openPostgresPool,
@@ -70,3 +70,8 @@ export { PgUserStore, PgSessionStore } from './pgUsers.js';
 export { PgFeedbackStore } from './pgFeedback.js';
 export { PgAuditChain } from './pgAuditChain.js';
 export { sharedSecret, STUDY_KEY_SECRET } from './sharedSecrets.js';
+export {
+  PgLoginThrottle,
+  LOGIN_THROTTLE_SECRET,
+  type PgLoginThrottleOptions,
+} from './pgLoginThrottle.js';

@@ -237,6 +237,25 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 8,
+    name: 'login throttle counted cluster-wide',
+    // ADR 0194. One row per client address and per user name with the times (ms, database
+    // clock) of its latest failed logins, at most the limit of them: the row every node locks
+    // FOR UPDATE while it admits an attempt, so attempts on several nodes at once are counted
+    // one after another. last_at is the newest count; rows older than the window are swept by
+    // the next admissions along this index.
+    sql: `
+      CREATE TABLE login_throttle (
+        kind text NOT NULL CHECK (kind IN ('address', 'user')),
+        key text NOT NULL,
+        failures bigint[] NOT NULL,
+        last_at bigint NOT NULL,
+        PRIMARY KEY (kind, key)
+      );
+      CREATE INDEX login_throttle_last ON login_throttle (last_at);
+    `,
+  },
 ];
 
 export function migrationChecksum(migration: Migration): string {

@@ -11,12 +11,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { AnalysisThread } from '../../inference/analysis/index.js';
 import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
-import {
-  LoginThrottle,
-  createAuditReadRoutes,
-  createLoginRoutes,
-  principalOf,
-} from '../access/index.js';
+import { createAuditReadRoutes, createLoginRoutes, principalOf } from '../access/index.js';
 import { configureParsingLimits } from '../../foundation/dicom/index.js';
 import { Outbox, OutboxDeliverer, type OutboxPort } from '../delivery/index.js';
 import { createDicomWebReadRoutes } from '../dicomweb/index.js';
@@ -402,13 +397,14 @@ export class RadiolensNode {
       closers.push(() => scp.stop(0));
       // The reading room's access control and audit trail (issue #13; ADRs 0174–0176).
       const tls = config.http.tls === null ? undefined : readTls(config.http.tls);
-      // On a shared database users, sessions, answers and the audit chain are the cluster's
-      // (ADR 0188); otherwise this data directory's.
+      // On a shared database users, sessions, answers, the audit chain and the login throttle
+      // are the cluster's (ADRs 0188, 0194); otherwise this data directory's (and memory's).
       const {
         audit,
         users,
         sessions: userSessions,
         feedback: feedbackStore,
+        loginThrottle,
       } = cluster === null || config.cluster === null
         ? embeddedReadingRoom(db, config.dataDir)
         : await sharedReadingRoom(cluster.pool, config.cluster.databaseUrl);
@@ -499,7 +495,7 @@ export class RadiolensNode {
           login: createLoginRoutes({
             users,
             sessions: userSessions,
-            throttle: new LoginThrottle(),
+            throttle: loginThrottle,
             audit,
             tls: tls !== undefined,
           }),

@@ -32,13 +32,22 @@ const STUDY_UID = '1.2.826.0.1.3680043.10.99.1';
 async function login(
   base: string,
   user: string,
-): Promise<{ status: number; cookie: string; csrf: string }> {
+  password = PASSWORD,
+): Promise<{ status: number; cookie: string; csrf: string; retryAfter?: string }> {
   const answer = await httpCall(`${base}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user, password: PASSWORD }),
+    body: JSON.stringify({ user, password }),
   });
-  if (answer.status !== 200) return { status: answer.status, cookie: '', csrf: '' };
+  if (answer.status !== 200) {
+    const retryAfter = answer.headers['retry-after'];
+    return {
+      status: answer.status,
+      cookie: '',
+      csrf: '',
+      ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+    };
+  }
   return {
     status: 200,
     cookie: cookieOf(answer),
@@ -190,6 +199,75 @@ test('two ingest nodes on one database: one login, one session, one set of answe
       for (const name of ['ingest-a', 'ingest-b']) {
         assert.equal(existsSync(auditLogPath(join(dir, name))), false, name);
       }
+    } finally {
+      for (const node of nodes) await node.node.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('two ingest nodes on one database: failed logins on A count on B, a lock-out on A is honoured by B, guesses at once on both get 5 password checks in all (ADR 0194)', async () => {
+  await withTestDatabase(async ({ url, pool }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'radiolens-shared-throttle-'));
+    const nodes: LoopbackNode[] = [];
+    try {
+      for (const name of ['rita', 'dana', 'otto']) {
+        await addUser({ database: url, role: 'radiologist' }, name, PASSWORD);
+      }
+      const start = async (name: string): Promise<LoopbackNode> => {
+        await mkdir(join(dir, `${name}-config`), { recursive: true });
+        const node = await startLoopbackNode(
+          join(dir, `${name}-config`),
+          join(dir, name),
+          { http: { allowAddresses: [] }, database: url, nodeId: name },
+          0,
+        );
+        nodes.push(node);
+        return node;
+      };
+      const a = await start('ingest-a');
+      const b = await start('ingest-b');
+      const WRONG = 'not the passphrase at all';
+
+      // Three failures on A and two on B are rita's five: B then refuses even the right
+      // passphrase, and so does A, with the same Retry-After rule.
+      for (const base of [a.base, a.base, a.base, b.base, b.base]) {
+        assert.equal((await login(base, 'rita', WRONG)).status, 401);
+      }
+      for (const base of [b.base, a.base]) {
+        const refused = await login(base, 'rita');
+        assert.equal(refused.status, 429, base);
+        const seconds = Number(refused.retryAfter);
+        assert.ok(seconds > 800 && seconds <= 900, `Retry-After ${refused.retryAfter}`);
+      }
+
+      // A lock-out earned on A alone is honoured by B.
+      for (let i = 0; i < 5; i++) assert.equal((await login(a.base, 'dana', WRONG)).status, 401);
+      assert.equal((await login(a.base, 'dana')).status, 429);
+      assert.equal((await login(b.base, 'dana')).status, 429);
+
+      // Twelve guesses at once, six on each node: five passwords checked in all, seven refused.
+      const statuses = await Promise.all(
+        [...Array<string>(6).fill(a.base), ...Array<string>(6).fill(b.base)].map(
+          async (base) => (await login(base, 'otto', WRONG)).status,
+        ),
+      );
+      assert.deepEqual(
+        statuses.sort((x, y) => x - y),
+        [...Array<number>(5).fill(401), ...Array<number>(7).fill(429)],
+      );
+
+      // Audited as on one node: each failure once, refusals once a minute per node and reason.
+      const entries = await new PgAuditChain(pool, url).latest(1000);
+      const count = (action: string, subject: string): number =>
+        entries.filter((e) => e.action === action && e.subject === subject).length;
+      for (const user of ['rita', 'dana', 'otto']) {
+        assert.equal(count('auth.login-failed', `user:${user}`), 5, user);
+      }
+      assert.equal(count('auth.login-throttled', 'user:rita'), 2);
+      const throttled = entries.find((e) => e.action === 'auth.login-throttled');
+      assert.equal(throttled?.details['by'], 'user');
+      assert.equal(count('auth.login', 'user:rita'), 0);
     } finally {
       for (const node of nodes) await node.node.stop();
       await rm(dir, { recursive: true, force: true });
