@@ -20,8 +20,15 @@ export interface ClusterProcesses {
     env?: Record<string, string>,
     args?: readonly string[],
   ): Promise<ServeProcess>;
-  /** A worker process writing results under `<work>/shared`. */
-  startWorker(name: string, env?: Record<string, string>): Promise<ServeProcess>;
+  /**
+   * A worker process writing results under `<work>/shared`, or under `options.data`, with
+   * `options.args` added to its flags.
+   */
+  startWorker(
+    name: string,
+    env?: Record<string, string>,
+    options?: { readonly data?: string; readonly args?: readonly string[] },
+  ): Promise<ServeProcess>;
   /** Every process started, to stop or kill. */
   readonly started: Set<ServeProcess>;
 }
@@ -60,10 +67,12 @@ export async function clusterProcesses(
       started.add(serve);
       return serve;
     },
-    startWorker: async (name, env = {}) => {
+    startWorker: async (name, env = {}, workerOptions = {}) => {
+      const data = workerOptions.data ?? join(work, 'shared');
       const worker = await ServeProcess.start(
         [
-          ...['--database', url, '--node-id', name, '--data', join(work, 'shared'), ...sendTo],
+          ...['--database', url, '--node-id', name, '--data', data, ...sendTo],
+          ...(workerOptions.args ?? []),
           ...['--http-port', String(await freeLoopbackPort())],
           ...['--lease', '4', '--node-lease', '3', '--threads', '1'],
         ],

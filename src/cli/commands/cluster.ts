@@ -67,6 +67,12 @@ export function formatPruneReport(report: PruneReport): string {
   if (studyParts !== undefined && studyParts > 0) {
     lines.push(`${verb} ${studyParts} study parts of ingest nodes (ADR 0192)`);
   }
+  const files = report.resultFiles;
+  if (files.files > 0) {
+    lines.push(
+      `${verb} ${files.files} result files (${(files.bytes / 1048576).toFixed(1)} MiB) of ${files.jobs} jobs read by their ingest node and delivered`,
+    );
+  }
   for (const [node, u] of Object.entries(report.removedUnread)) {
     lines.push(
       `${verb} ${u.jobs} finished jobs that ingest node ${node} never read (finished ${iso(u.from)} … ${iso(u.to)}): their analyses are not on its worklist`,

@@ -29,6 +29,7 @@ interface WorkerOptions {
   grace?: number;
   patientIdSystem?: string;
   sharedStore?: string;
+  results?: string;
 }
 
 export const workerCommand: CommandModule = (program: Command) => {
@@ -48,7 +49,18 @@ export const workerCommand: CommandModule = (program: Command) => {
       'the shared PostgreSQL database (prefer $RADIOLENS_DATABASE_URL or ~/.pgpass for the ' +
         'password: a flag shows in ps)',
     )
-    .option('--data <dir>', 'shared data folder: results go to <dir>/results (required)')
+    .option(
+      '--data <dir>',
+      'data folder: results are written to <dir>/results/<job id> (required); shared with ' +
+        'every sender and ingest node with --results folder, private to this worker with ' +
+        '--results database',
+    )
+    .option(
+      '--results <where>',
+      'where job results go: folder (the --data folder, mounted at the same path on every ' +
+        'host) or database (the shared database, committed with the job; default with ' +
+        '--shared-store, else folder)',
+    )
     .option(
       '--node-id <id>',
       "this process's name in the cluster, unique per process (default worker@<hostname>)",
@@ -98,7 +110,15 @@ export const workerCommand: CommandModule = (program: Command) => {
         'ingesting node put into the shared store (serve --shared-store) is read by WADO-RS ' +
         'into a private temporary folder ($TMPDIR), removed after the job; the store ' +
         'unreachable, the job runs again later without using up an attempt; a study missing ' +
-        'from it fails the job at once (docs/adr/0187).\n' +
+        'from it fails the job at once (docs/adr/0187); no room for it in $TMPDIR, the job runs ' +
+        'again later without using up an attempt (E_DISK_FULL, /health degraded).\n' +
+        "With --results database (the default with --shared-store) a job's result files — SR, " +
+        'SC, Parametric Map, FHIR bundle, heatmap PNGs, analysis.json — are committed to the ' +
+        'database with the job, the outbox entries name them there, any process sends them from ' +
+        'there, the ingest node of the study copies them into its own data folder, and retention ' +
+        "removes them once that node has read the job and every entry is delivered; the job's " +
+        'folder under --data is removed once they are committed, so --data needs no shared ' +
+        'mount (docs/adr/0193).\n' +
         'GET /health answers 200 (ok, degraded: the database or the shared store unreachable, a ' +
         'job running over an hour) or 503 (the node lease was lost); it names ' +
         'the database without its password.\n' +
@@ -125,6 +145,7 @@ export const workerCommand: CommandModule = (program: Command) => {
         ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
         ...(opts.patientIdSystem !== undefined ? { patientIdSystem: opts.patientIdSystem } : {}),
         ...(opts.sharedStore !== undefined ? { sharedStore: opts.sharedStore } : {}),
+        ...(opts.results !== undefined ? { results: opts.results } : {}),
       };
       const config = loadWorkerConfig(flags, modelRegistryLocation());
       const logger = createLogger();
@@ -149,7 +170,7 @@ export const workerCommand: CommandModule = (program: Command) => {
           `  node    ${config.cluster.nodeId} on ${redactUrl(config.cluster.databaseUrl)}\n` +
           `  health  http://${config.httpHost}:${worker.httpPort}/health\n` +
           `  jobs    ${config.workers} at a time\n` +
-          `  data    ${config.dataDir}\n` +
+          `  data    ${config.dataDir}${config.results === 'database' ? ' (private; results in the database)' : ''}\n` +
           (config.sharedStore === null
             ? ''
             : `  store   ${sharedStoreLabel(config.sharedStore)}\n`) +

@@ -45,7 +45,9 @@ export type ErrorCode =
   /** The shared PostgreSQL database is unreachable, refused a statement, or has a newer schema (ADR 0181). */
   | 'E_DATABASE'
   /** The shared DICOM store (Orthanc over DICOMweb) cannot be reached or refused us; retried (ADR 0187). */
-  | 'E_STORE_UNREACHABLE';
+  | 'E_STORE_UNREACHABLE'
+  /** This host's own disk (a temporary or data folder) is full; the work is retried later (ADR 0193). */
+  | 'E_DISK_FULL';
 
 export class RadiolensError extends Error {
   readonly code: ErrorCode;

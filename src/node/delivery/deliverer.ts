@@ -10,12 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { describeError } from '../../foundation/core/index.js';
-import type { Destination } from './destinations.js';
+import type { DeliveryPayload, Destination } from './destinations.js';
 import { DimseSender } from './dimseSender.js';
 import { FhirSender } from './fhirSender.js';
 import { FolderSender } from './folderSender.js';
 import { Outbox, type ClaimedEntry, type OutboxState } from './outbox.js';
 import { sqliteOutboxPort, type OutboxPort } from './outboxPort.js';
+import { ResultStaging, type ResultFilesPort } from './resultFiles.js';
 import { retry, type SendOutcome, type Sender } from './sender.js';
 import { StowSender } from './stowSender.js';
 
@@ -53,6 +54,11 @@ export interface OutboxDelivererOptions {
   readonly mayClaim?: () => boolean;
   /** Replace the sender of a kind (another transport, or a test double of a real peer). */
   readonly senders?: Partial<SenderRegistry>;
+  /**
+   * Where entries that name a result file by (job id, name) are read (the shared database,
+   * ADR 0193). Absent: such an entry is retried, for a process that can read it.
+   */
+  readonly resultFiles?: Pick<ResultFilesPort, 'read'>;
 }
 
 /** How often an outcome whose record failed is recorded again, a second apart. */
@@ -198,15 +204,30 @@ export class OutboxDeliverer {
       return 0;
     }
     let outcomes: SendOutcome[];
+    // Entries naming a result file in the database are sent from a private copy (ADR 0193); one
+    // that cannot be read is retried without a send and says nothing about the destination.
+    const staged = await this.stage(group.map((c) => c.entry.payload));
     try {
-      outcomes = await sender.send(
-        destination,
-        group.map((c) => c.entry.payload),
+      const sendable = staged.payloads.flatMap((p) => ('outcome' in p ? [] : [p.payload]));
+      let sent: SendOutcome[] = [];
+      if (sendable.length > 0) {
+        try {
+          sent = await sender.send(destination, sendable);
+        } catch (error) {
+          // A sender bug must not lose the entries: record and retry.
+          sent = sendable.map(() => retry(`sender failed: ${describeError(error)}`));
+        }
+      }
+      let next = 0;
+      outcomes = staged.payloads.map((p) =>
+        'outcome' in p ? p.outcome : (sent[next++] ?? retry('sender returned no outcome')),
       );
-    } catch (error) {
-      // A sender bug must not lose the entries: record and retry.
-      outcomes = group.map(() => retry(`sender failed: ${describeError(error)}`));
+    } finally {
+      await staged.remove();
     }
+    const unstaged = new Set(
+      staged.payloads.flatMap((p, i) => ('outcome' in p ? [group[i]!.entry.id] : [])),
+    );
     let delivered = 0;
     let nextAttemptAt: number | undefined;
     for (const [i, claimed] of group.entries()) {
@@ -239,9 +260,10 @@ export class OutboxDeliverer {
         }
       }
     }
+    const tried = outcomes.filter((_, i) => !unstaged.has(group[i]!.entry.id));
     if (
-      outcomes.length > 0 &&
-      outcomes.every((o) => o.status === 'retry') &&
+      tried.length > 0 &&
+      tried.every((o) => o.status === 'retry') &&
       nextAttemptAt !== undefined
     ) {
       down.set(label, nextAttemptAt);
@@ -249,6 +271,59 @@ export class OutboxDeliverer {
       this.emit({ type: 'destination-down', destination: label, postponed, until: nextAttemptAt });
     }
     return delivered;
+  }
+
+  /**
+   * The payloads as the senders read them: a result file named in the database is read and put
+   * into a private folder of this process, removed after the send; one that cannot be read
+   * gets its outcome here (retry: another process, or a later look, may read it).
+   */
+  private async stage(payloads: readonly DeliveryPayload[]): Promise<{
+    payloads: ({ payload: DeliveryPayload } | { outcome: SendOutcome })[];
+    remove(): Promise<void>;
+  }> {
+    const staging = new ResultStaging();
+    const staged: ({ payload: DeliveryPayload } | { outcome: SendOutcome })[] = [];
+    for (const payload of payloads) {
+      const ref = payload.result;
+      if (ref === undefined) {
+        staged.push({ payload });
+        continue;
+      }
+      const { resultFiles } = this.options;
+      if (resultFiles === undefined) {
+        staged.push({
+          outcome: retry('this process does not read result files from the database'),
+        });
+        continue;
+      }
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await resultFiles.read(ref);
+      } catch (error) {
+        staged.push({ outcome: retry(`cannot read the result file: ${describeError(error)}`) });
+        continue;
+      }
+      if (bytes === undefined) {
+        staged.push({
+          outcome: retry(
+            `result file ${ref.name} of job ${ref.jobId} is not in the database (its job was not completed, or retention removed it)`,
+          ),
+        });
+        continue;
+      }
+      try {
+        staged.push({ payload: { ...payload, file: await staging.put(ref, bytes) } });
+      } catch (error) {
+        // No room in this host's temporary folder: a later send, or another process, goes on.
+        staged.push({
+          outcome: retry(
+            `cannot put the result file where it is sent from: ${describeError(error)}`,
+          ),
+        });
+      }
+    }
+    return { payloads: staged, remove: () => staging.remove() };
   }
 
   /**

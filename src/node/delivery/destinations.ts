@@ -15,9 +15,30 @@ export type Destination =
   | { kind: 'fhir'; baseUrl: string }
   | { kind: 'folder'; path: string };
 
+/**
+ * A result file kept in the shared database with its job (ADR 0193): the job and the file's
+ * path inside the job's results folder.
+ */
+export interface ResultFileRef {
+  readonly jobId: number;
+  readonly name: string;
+}
+
+/**
+ * What an outbox entry sends: a result file by its path on this host (the embedded node, a
+ * shared folder), or — `result` set — by (job id, name) in the shared database, `file` then
+ * only saying where the worker wrote it; the deliverer puts such a file where the senders
+ * read it before each send.
+ */
 export type DeliveryPayload =
-  | { kind: 'dicom'; file: string; studyInstanceUid: string; sopInstanceUid: string }
-  | { kind: 'fhir-bundle'; file: string; studyInstanceUid: string };
+  | {
+      kind: 'dicom';
+      file: string;
+      result?: ResultFileRef;
+      studyInstanceUid: string;
+      sopInstanceUid: string;
+    }
+  | { kind: 'fhir-bundle'; file: string; result?: ResultFileRef; studyInstanceUid: string };
 
 const ACCEPTED_FORMS =
   'dicom://AET@host:port, dicomweb+http(s)://host[:port]/path, fhir+http(s)://host[:port]/path or file:///absolute/path';

@@ -9,7 +9,17 @@ export {
   accepts,
   type Destination,
   type DeliveryPayload,
+  type ResultFileRef,
 } from './destinations.js';
+export {
+  checkResultFileName,
+  readResultFolder,
+  writeResultFolder,
+  ResultStaging,
+  sha256Hex,
+  type ResultFile,
+  type ResultFilesPort,
+} from './resultFiles.js';
 export {
   Outbox,
   OUTBOX_DEFAULTS,

@@ -12,6 +12,7 @@ import { openPostgresPool, redactUrl, type PgPool } from './connection.js';
 import { migrate } from './migrations.js';
 import { NodeLease, reclaimStaleNodes, type NodeRole } from './nodeLease.js';
 import { PgJobQueue } from './pgJobQueue.js';
+import { PgResultFiles } from './pgResultFiles.js';
 import { PgOutbox, type PgOutboxOptions } from './pgOutbox.js';
 
 export type ClusterEvent =
@@ -72,7 +73,12 @@ export class ClusterMember {
     readonly queue: PgJobQueue,
     readonly outbox: PgOutbox,
     private readonly options: ClusterMemberOptions,
-  ) {}
+  ) {
+    this.resultFiles = new PgResultFiles(pool, queue, outbox);
+  }
+
+  /** Result files committed with their jobs (ADR 0193). */
+  readonly resultFiles: PgResultFiles;
 
   /**
    * Connects, migrates (safe when several start at once, ADR 0181) and takes the node lease;

@@ -36,6 +36,7 @@ export {
   type ReadPosition,
 } from './pgJobQueue.js';
 export { PgOutbox, type PgOutboxOptions } from './pgOutbox.js';
+export { PgResultFiles } from './pgResultFiles.js';
 export {
   NodeLease,
   reclaimStaleNodes,

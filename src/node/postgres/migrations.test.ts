@@ -10,6 +10,7 @@ const PINNED: Record<number, string> = {
   4: 'e370bdba037c4e53acd394de266fd12d612cd6bd9470b04c20c3f67448be37d6',
   5: '914d214907326f45f4989aa46fe3146bf5aa67fad5223f032f1258663017c975',
   6: '32a4978757570d34f39988658178fea18f14326e6d5cb0d889b9080fc28c474d',
+  7: 'fb1015f4bb496826f2fa36f59a8b8f205f08d0a84e06da87f4429f2a86891cb5',
   8: 'bc2339be3f0d5cd1fb9e51f8f47b7434cc9150bb6ba70785e02375fb232f4974',
 };
 /** First 8 bytes of sha256('radiolens schema migrations'), signed (ADR 0181). */

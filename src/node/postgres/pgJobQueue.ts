@@ -249,11 +249,23 @@ export class PgJobQueue implements JobQueuePort {
   }
 
   async complete(claimed: ClaimedJob, result: Record<string, unknown> = {}): Promise<boolean> {
+    return this.completeOn(this.pool, claimed, result);
+  }
+
+  /**
+   * complete() on a given connection: inside a transaction of the caller's, the job's result
+   * files and outbox entries commit with it or not at all (ADR 0193).
+   */
+  async completeOn(
+    db: PgQueryable,
+    claimed: ClaimedJob,
+    result: Record<string, unknown> = {},
+  ): Promise<boolean> {
     // The completion time is the clock of the UPDATE itself, not one read a round trip
     // earlier: readers of completed jobs page by it, and a time taken long before the row
     // commits is a time they may already have passed (ClusterResults reads back a margin).
     const updated = await query(
-      this.pool,
+      db,
       'completing a job',
       `UPDATE jobs SET state = 'done',
          completed_at = COALESCE($3::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint),

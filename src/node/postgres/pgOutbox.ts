@@ -69,6 +69,18 @@ function toEntry(row: PgOutboxRow): OutboxEntry {
   };
 }
 
+/** E_BAD_INPUT, adding none, when a payload cannot go to its destination. */
+function checkItems(items: readonly OutboxItem[]): void {
+  for (const item of items) {
+    if (!accepts(item.destination, item.payload)) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `a ${item.payload.kind} payload cannot go to ${destinationLabel(item.destination)} — DICOM objects go to dicom://, dicomweb+http(s):// or file:// destinations, FHIR bundles to fhir+http(s):// or file://`,
+      );
+    }
+  }
+}
+
 const EXPIRED_CLAIM = 'claim expired before the send finished (process crashed or hung)';
 
 export class PgOutbox implements OutboxPort {
@@ -97,36 +109,41 @@ export class PgOutbox implements OutboxPort {
   }
 
   async enqueue(items: readonly OutboxItem[]): Promise<number> {
-    for (const item of items) {
-      if (!accepts(item.destination, item.payload)) {
-        throw new RadiolensError(
-          'E_BAD_INPUT',
-          `a ${item.payload.kind} payload cannot go to ${destinationLabel(item.destination)} — DICOM objects go to dicom://, dicomweb+http(s):// or file:// destinations, FHIR bundles to fhir+http(s):// or file://`,
-        );
-      }
-    }
+    checkItems(items);
     if (items.length === 0) return 0;
-    return inTransaction(this.pool, 'adding to the outbox', async (client) => {
-      const now = await this.clock(client);
-      let added = 0;
-      for (const item of items) {
-        const result = await query(
-          client,
-          'adding to the outbox',
-          `INSERT INTO outbox (key, destination, label, payload, state, available_at, created_at)
-           VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING`,
-          [
-            item.key,
-            JSON.stringify(item.destination),
-            destinationLabel(item.destination),
-            JSON.stringify(item.payload),
-            now,
-          ],
-        );
-        added += result.rowCount ?? 0;
-      }
-      return added;
-    });
+    return inTransaction(this.pool, 'adding to the outbox', (client) =>
+      this.enqueueOn(client, items),
+    );
+  }
+
+  /**
+   * The inserts of enqueue() on a connection in a transaction of the caller's (a job's
+   * completion with its result files, ADR 0193). An entry naming a result file in the database
+   * records its job in result_job, which retention reads.
+   */
+  async enqueueOn(client: PgQueryable, items: readonly OutboxItem[]): Promise<number> {
+    checkItems(items);
+    const now = await this.clock(client);
+    let added = 0;
+    for (const item of items) {
+      const result = await query(
+        client,
+        'adding to the outbox',
+        `INSERT INTO outbox (key, destination, label, payload, state, available_at, created_at,
+           result_job)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5, $6) ON CONFLICT (key) DO NOTHING`,
+        [
+          item.key,
+          JSON.stringify(item.destination),
+          destinationLabel(item.destination),
+          JSON.stringify(item.payload),
+          now,
+          item.payload.result?.jobId ?? null,
+        ],
+      );
+      added += result.rowCount ?? 0;
+    }
+    return added;
   }
 
   async claimDue(limit: number, exclude: ClaimExclusions = {}): Promise<ClaimedEntry[]> {

@@ -85,6 +85,12 @@ export interface PruneReport {
     /** Study parts of ingest nodes (ADR 0192); absent on the embedded node. */
     readonly studyParts?: number;
   };
+  /**
+   * Result files removed from the database (ADR 0193) ahead of their jobs: those of done jobs
+   * their ingest node has read and whose every outbox entry is delivered — how many jobs' files,
+   * how many files and their bytes. Files of removed jobs go with them and are not counted.
+   */
+  readonly resultFiles: { readonly jobs: number; readonly files: number; readonly bytes: number };
   /** Jobs removed unread (older than the unread age), by ingest node. */
   readonly removedUnread: Readonly<Record<string, UnreadJobs>>;
   /** Jobs past their age kept because their ingest node has not read them, by node. */
@@ -237,6 +243,63 @@ async function pruneDelivered(
   return { removed, batches };
 }
 
+/**
+ * Result files whose job is done, read by the ingest node that enqueued it (or enqueued by
+ * none), and whose every outbox entry is delivered: nothing will read them again (ADR 0193).
+ * In batches of jobs, by job id. A failed entry keeps its job's files until it is requeued
+ * and delivered; a job pruned as unread takes its files with it (ON DELETE CASCADE).
+ */
+async function pruneResultFiles(
+  client: PgClient,
+  batch: number,
+  dryRun: boolean,
+): Promise<PassResult & { jobs: number; files: number; bytes: number }> {
+  const remove = dryRun
+    ? `removed AS (SELECT f.job_id, f.size FROM result_files f JOIN judged ON f.job_id = judged.job_id)`
+    : `removed AS (DELETE FROM result_files f USING judged WHERE f.job_id = judged.job_id
+         RETURNING f.job_id, f.size)`;
+  let after = -1;
+  const total = { removed: 0, batches: 0, jobs: 0, files: 0, bytes: 0 };
+  for (;;) {
+    const result = await query<{
+      scanned: string;
+      last: string | null;
+      jobs: string;
+      files: string;
+      bytes: string | null;
+    }>(
+      client,
+      'pruning result files',
+      `WITH scanned AS (
+         SELECT DISTINCT job_id FROM result_files WHERE job_id > $1 ORDER BY job_id LIMIT $2),
+       judged AS (
+         SELECT scanned.job_id FROM scanned
+         JOIN jobs ON jobs.id = scanned.job_id
+         LEFT JOIN nodes ON nodes.node_id = jobs.origin_node
+         WHERE jobs.state = 'done'
+           AND (jobs.origin_node IS NULL OR jobs.completed_at < COALESCE(nodes.results_read_to, 0))
+           AND NOT EXISTS (SELECT 1 FROM outbox
+             WHERE outbox.result_job = scanned.job_id AND outbox.state <> 'delivered')),
+       ${remove}
+       SELECT (SELECT count(*) FROM scanned) AS scanned,
+         (SELECT max(job_id) FROM scanned) AS last,
+         (SELECT count(DISTINCT job_id) FROM removed) AS jobs,
+         (SELECT count(*) FROM removed) AS files,
+         (SELECT sum(size) FROM removed) AS bytes`,
+      [after, batch],
+    );
+    const row = result.rows[0]!;
+    total.batches += 1;
+    total.jobs += Number(row.jobs);
+    total.files += Number(row.files);
+    total.bytes += Number(row.bytes ?? 0);
+    if (Number(row.scanned) < batch || row.last === null) break;
+    after = Number(row.last);
+  }
+  total.removed = total.files;
+  return total;
+}
+
 const asRecord = (map: UnreadTally): Record<string, UnreadJobs> => Object.fromEntries(map);
 
 const policyDays = (policy: PrunePolicy): Record<string, number> => ({
@@ -275,6 +338,7 @@ export async function pruneCluster(pool: PgPool, options: PruneOptions): Promise
         dryRun,
         at,
         removed: { doneJobs: 0, failedJobs: 0, deliveredOutbox: 0 },
+        resultFiles: { jobs: 0, files: 0, bytes: 0 },
         removedUnread: {},
         keptUnread: {},
         batches: 0,
@@ -314,6 +378,8 @@ export async function pruneCluster(pool: PgPool, options: PruneOptions): Promise
         batch,
         dryRun,
       });
+      // After the jobs: files of a job removed above went with it.
+      const files = await pruneResultFiles(client, batch, dryRun);
       const removed = {
         doneJobs: done.removed,
         failedJobs: failed.removed,
@@ -345,9 +411,10 @@ export async function pruneCluster(pool: PgPool, options: PruneOptions): Promise
         dryRun,
         at,
         removed,
+        resultFiles: { jobs: files.jobs, files: files.files, bytes: files.bytes },
         removedUnread: asRecord(removedUnread),
         keptUnread: asRecord(keptUnread),
-        batches: done.batches + failed.batches + delivered.batches + parts.batches,
+        batches: done.batches + failed.batches + delivered.batches + parts.batches + files.batches,
         ms: performance.now() - started,
       };
     } finally {

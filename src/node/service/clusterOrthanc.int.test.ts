@@ -13,7 +13,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,10 @@ import {
   waitFor,
   type ChestStudy,
 } from '../../../test/support/node.js';
+import { cookieOf, httpCall } from '../../../test/support/httpClient.js';
+import { PgUserStore } from '../postgres/index.js';
 import { SHARED_STORE_URL_ENV } from '../sharedStore/index.js';
+import { TEST_DELAY_ENV } from './worker.js';
 
 const running = new Set<ServeProcess>();
 const orthancs = new Set<OrthancServer>();
@@ -199,6 +202,226 @@ test('Orthanc + PostgreSQL as the shared store: ingest STOWs to Orthanc A, a wor
             assert.ok(!output.includes(PASSWORD), 'the store password is in no output');
           }
           assert.ok(!JSON.stringify(jobs.rows).includes(PASSWORD));
+        },
+        { migrated: false },
+      );
+    });
+  } finally {
+    await Promise.all([...orthancs].map((o) => o.stop()));
+    orthancs.clear();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+/** Every file under a folder, by path relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+test('results without a shared folder (ADR 0193): each worker’s --data is its own and goes away; a killed worker’s uncommitted results are never sent; the ingest node sends the results from the database once, and has the SR, SC and PM in its DICOMweb and the heatmap PNG in its own folder', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-cluster-results-db-'));
+  try {
+    await withTestDatabase(async (queueDb) => {
+      await withTestDatabase(
+        async (storeDb) => {
+          const users = { radiolens: PASSWORD };
+          const a = await OrthancServer.start({
+            dicom: false,
+            dicomWeb: true,
+            postgresUrl: storeDb.url,
+            users,
+          });
+          orthancs.add(a);
+          const b = await OrthancServer.start({
+            dicom: false,
+            dicomWeb: true,
+            postgresUrl: storeDb.url,
+            users,
+          });
+          orthancs.add(b);
+          const delivered = join(work, 'delivered');
+          const cluster = await clusterProcesses(work, queueDb.url, {
+            sendTo: `file://${delivered}`,
+          });
+          const ingest = await cluster.startIngest('ingest-a', {
+            [SHARED_STORE_URL_ENV]: storeUrl(a),
+          });
+          running.add(ingest);
+          const reader = 'a passphrase long enough';
+          await new PgUserStore(queueDb.pool).add('rita', 'radiologist', reader);
+          const study = await makeChestStudy(work, { name: 'Private^Data', id: 'PD1' }, 'pd1');
+
+          // Worker 1 analyses the study into a folder of its own, then is killed before it
+          // commits (the test hook holds it between the analysis and the completion). It
+          // leaves no sender to this cluster: workers here do not deliver, the ingest node does.
+          const private1 = join(work, 'host-1-private');
+          const worker1 = await cluster.startWorker(
+            'worker-1',
+            { [SHARED_STORE_URL_ENV]: storeUrl(b), [TEST_DELAY_ENV]: '120000' },
+            { data: private1, args: ['--no-deliver'] },
+          );
+          running.add(worker1);
+          assert.match(
+            worker1.stdout,
+            /data .*host-1-private \(private; results in the database\)/,
+          );
+          await dropStudy(work, 'ingest-a', study, 'pd1');
+          await waitFor(
+            'worker 1 holding its analysed job',
+            async () => worker1.logs().some((l) => l.event === 'job-test-delay'),
+            120_000,
+            200,
+          );
+          const [{ id: jobId }] = (await queueDb.pool.query<{ id: string }>('SELECT id FROM jobs'))
+            .rows as [{ id: string }];
+          const written = await filesUnder(join(private1, 'results', jobId));
+          assert.ok(
+            written.some((f) => f.endsWith('.png')),
+            `worker 1 wrote its results (${written.join(', ')})`,
+          );
+          await worker1.kill();
+          running.delete(worker1);
+          await rm(private1, { recursive: true, force: true }); // that host's disk is gone
+          const committed = async () =>
+            (
+              await queueDb.pool.query<{ files: number; entries: number }>(
+                `SELECT (SELECT count(*)::int FROM result_files) AS files, (SELECT count(*)::int FROM outbox) AS entries`,
+              )
+            ).rows[0]!;
+          assert.deepEqual(
+            await committed(),
+            { files: 0, entries: 0 },
+            'nothing of the killed worker’s attempt is committed, so nothing of it can be sent',
+          );
+
+          // Worker 2, another private folder, takes the job once worker 1's lease runs out.
+          const private2 = join(work, 'host-2-private');
+          const worker2 = await cluster.startWorker(
+            'worker-2',
+            { [SHARED_STORE_URL_ENV]: storeUrl(b) },
+            { data: private2, args: ['--no-deliver'] },
+          );
+          running.add(worker2);
+          await waitFor(
+            'the job done on worker 2',
+            async () =>
+              (await queueDb.pool.query(`SELECT 1 FROM jobs WHERE state = 'done'`)).rowCount === 1,
+            120_000,
+            200,
+          );
+          assert.deepEqual(
+            await filesUnder(join(private2, 'results', jobId)),
+            [],
+            'worker 2 removed its job folder once the files were committed',
+          );
+          assert.deepEqual(await worker2.stop(), { code: 0, signal: null });
+          running.delete(worker2);
+          await rm(private2, { recursive: true, force: true });
+
+          // Only the ingest node sends, from the database: four results, each once.
+          await waitFor(
+            'the results delivered',
+            async () => (await filesUnder(join(delivered, study.studyInstanceUid))).length >= 4,
+            60_000,
+            200,
+          );
+          await waitFor(
+            'every entry settled',
+            async () =>
+              (await queueDb.pool.query(`SELECT 1 FROM outbox WHERE state <> 'delivered'`))
+                .rowCount === 0,
+            30_000,
+            200,
+          );
+          const entries = (
+            await queueDb.pool.query<{
+              payload: { result?: { jobId: number; name: string } };
+              result_job: string;
+            }>('SELECT payload, result_job FROM outbox ORDER BY id')
+          ).rows;
+          assert.equal(entries.length, 4);
+          for (const entry of entries) {
+            assert.equal(entry.payload.result?.jobId, Number(jobId), 'named by (job id, name)');
+            assert.equal(Number(entry.result_job), Number(jobId));
+          }
+          assert.equal(
+            ingest.logs().filter((l) => l.event === 'delivery-delivered').length,
+            4,
+            'each result sent once',
+          );
+          const jobRow = (
+            await queueDb.pool.query<{ attempts: number; result: Record<string, unknown> }>(
+              'SELECT attempts, result FROM jobs',
+            )
+          ).rows[0]!;
+          assert.equal(jobRow.attempts, 2, 'worker 1’s attempt, then worker 2’s');
+          assert.ok(
+            !JSON.stringify(jobRow.result).includes(work),
+            'the job’s result names no path on any host',
+          );
+          // The bytes sent are the ones committed with the job.
+          const sr = (await filesUnder(join(delivered, study.studyInstanceUid)))[0]!;
+          const row = (
+            await queueDb.pool.query<{ bytes: Buffer }>(
+              'SELECT bytes FROM result_files WHERE name LIKE $1',
+              [`%/${sr}`],
+            )
+          ).rows[0];
+          assert.deepEqual(row?.bytes, await readFile(join(delivered, study.studyInstanceUid, sr)));
+
+          // The ingest node has the analysis: on its worklist, the SR, SC and Parametric Map in
+          // its DICOMweb beside the original, the summary and heatmap PNGs in its own folder.
+          const base = `http://127.0.0.1:${httpPortOf(ingest)}`;
+          const login = await httpCall(`${base}/api/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ user: 'rita', password: reader }),
+          });
+          assert.equal(login.status, 200, login.body);
+          const cookie = cookieOf(login);
+          const listed = await waitFor(
+            'the study analysed on the ingest node’s worklist',
+            async () => {
+              const answer = await httpCall(`${base}/api/worklist`, { headers: { cookie } });
+              const rows = (
+                JSON.parse(answer.body) as { rows: { studyInstanceUid: string; status: string }[] }
+              ).rows;
+              return rows.find(
+                (r) => r.studyInstanceUid === study.studyInstanceUid && r.status === 'analysed',
+              );
+            },
+            30_000,
+            500,
+          );
+          assert.ok(listed);
+          const qido = await httpCall(
+            `${base}/dicomweb/studies?StudyInstanceUID=${study.studyInstanceUid}`,
+            { headers: { cookie, accept: 'application/dicom+json' } },
+          );
+          assert.equal(qido.status, 200, qido.body);
+          const found = JSON.parse(qido.body) as Record<string, { Value?: unknown[] }>[];
+          assert.deepEqual(
+            found.map((s) => s['00201206']?.Value?.[0]),
+            [4],
+            'the original series, the SR, the SC and the Parametric Map',
+          );
+          const kept = await filesUnder(join(work, 'ingest-a', 'results', jobId));
+          assert.ok(
+            kept.some((f) => f.endsWith('analysis.json')),
+            kept.join(', '),
+          );
+          assert.ok(
+            kept.some((f) => f.endsWith('.png')),
+            `the heatmap PNG in the ingest node’s folder (${kept.join(', ')})`,
+          );
+          assert.ok(ingest.logs().every((l) => l.event !== 'cluster-result-unreadable'));
+          assert.deepEqual(await ingest.stop(), { code: 0, signal: null });
+          running.delete(ingest);
         },
         { migrated: false },
       );

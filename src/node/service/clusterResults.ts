@@ -14,8 +14,9 @@
  * that was down longer than the unread age is told at start what it missed (ADR 0189).
  */
 import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
-import { describeError } from '../../foundation/core/index.js';
+import { join, relative } from 'node:path';
+import { RadiolensError, describeError } from '../../foundation/core/index.js';
+import { writeResultFolder, type ResultFile } from '../delivery/index.js';
 import type { FailedJob, FinishedJobs, ReadPosition, UnreadJobs } from '../postgres/index.js';
 import type { Job } from '../queue/index.js';
 import type { InstanceStore } from '../store/index.js';
@@ -24,10 +25,15 @@ import type { ClusterFailures } from '../worklist/index.js';
 import { isShadowJob } from './jobs.js';
 import type { NodeLogger } from './log.js';
 
-/** What a worker writes into a completed job's result about its analysis (worker.ts). */
+/**
+ * What a worker writes into a completed job's result about its analysis (worker.ts): where the
+ * summary and the DICOM results lie — absolute paths on the shared storage, or (`files:
+ * 'database'`, ADR 0193) names among the job's result files in the database.
+ */
 interface JobAnalysis {
   readonly mode: 'clinical' | 'shadow';
   readonly accessionNumber: string | null;
+  readonly inDatabase: boolean;
   readonly summary: string;
   readonly results: readonly string[];
 }
@@ -47,9 +53,19 @@ function analysisOf(job: Job): JobAnalysis | null {
   return {
     mode: a['mode'],
     accessionNumber: typeof a['accessionNumber'] === 'string' ? a['accessionNumber'] : null,
+    inDatabase: a['files'] === 'database',
     summary: a['summary'],
     results: a['results'] as string[],
   };
+}
+
+/** The path a copied file got, or a coded error when the job's files lack it. */
+function pathOf(copied: ReadonlyMap<string, string>, name: string): string {
+  const path = copied.get(name);
+  if (path === undefined) {
+    throw new RadiolensError('E_STORE', `the job's result files have no ${name}`);
+  }
+  return path;
 }
 
 export interface ClusterResultsOptions {
@@ -66,6 +82,11 @@ export interface ClusterResultsOptions {
   readonly recordReadTo?: (readTo: number) => Promise<void>;
   /** Jobs of this node retention removed before it read them; asked once, at the first pass. */
   readonly missed?: () => Promise<UnreadJobs | null>;
+  /**
+   * Every result file of a job in the shared database (PgResultFiles.list, ADR 0193): a job
+   * whose worker kept its results there has them copied into this node's results folder.
+   */
+  readonly resultFiles?: (jobId: number) => Promise<ResultFile[]>;
   readonly store: InstanceStore;
   readonly analysisLog: AnalysisLog;
   readonly failures: ClusterFailures;
@@ -238,8 +259,15 @@ export class ClusterResults {
     if (analysisLog.has(job.id)) return false;
     // Only this node's studies: another ingest node's studies are on its own worklist.
     if (store.studyInstances(job.studyInstanceUid).length === 0) return false;
+    let summary = analysis.summary;
     try {
-      for (const path of analysis.results) {
+      let results = analysis.results;
+      if (analysis.inDatabase) {
+        const copied = await this.copyResultFiles(job.id);
+        summary = pathOf(copied, analysis.summary);
+        results = analysis.results.map((name) => pathOf(copied, name));
+      }
+      for (const path of results) {
         await store.storeResult(await readFile(path), {
           source: `result of job ${job.id}`,
           jobId: job.id,
@@ -263,9 +291,32 @@ export class ClusterResults {
       model,
       mode: analysis.mode,
       completedAt: job.completedAt ?? Date.now(),
-      summaryPath: relative(this.options.dataDir, analysis.summary),
+      summaryPath: relative(this.options.dataDir, summary),
     });
     if (analysis.mode === 'clinical') this.options.onResult();
     return true;
+  }
+
+  /**
+   * A job's result files from the database into this node's own results folder
+   * (`<data>/results/<job id>`, where its own workers put theirs): the summary, the heatmap
+   * PNGs it names and the DICOM results, as the worker wrote them. Their paths by name.
+   */
+  private async copyResultFiles(jobId: number): Promise<Map<string, string>> {
+    const { resultFiles } = this.options;
+    if (resultFiles === undefined) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `job ${jobId} keeps its results in the database and this node does not read them there`,
+      );
+    }
+    const files = await resultFiles(jobId);
+    if (files.length === 0) {
+      throw new RadiolensError(
+        'E_STORE',
+        `job ${jobId} has no result files in the database (retention removed them) — re-send the study to analyse it again`,
+      );
+    }
+    return writeResultFolder(join(this.options.dataDir, 'results', String(jobId)), files);
   }
 }

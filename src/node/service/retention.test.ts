@@ -130,3 +130,24 @@ test('the schedule logs what a run removed, what it removed unread and what it k
   assert.equal(lines[1]!['node'], 'ingest-old');
   await schedule.stop();
 });
+
+test('the schedule logs the result files a run removed, also when no row went (ADR 0193)', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger((line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  const schedule = new RetentionSchedule(
+    async () => ({
+      ran: true,
+      removed: { doneJobs: 0, failedJobs: 0, deliveredOutbox: 0 },
+      resultFiles: { jobs: 2, files: 12, bytes: 34_000_000 },
+      removedUnread: {},
+      keptUnread: {},
+    }),
+    { intervalMinutes: 60, logger },
+  );
+  await schedule.runOnce();
+  assert.deepEqual(
+    lines.map((l) => [l['event'], l['resultFiles'], l['resultBytes']]),
+    [['retention-pruned', 12, 34_000_000]],
+  );
+  await schedule.stop();
+});

@@ -74,7 +74,8 @@ export function prunePolicyOf(config: RetentionConfig): PrunePolicy {
 }
 
 /** What one run removed, for the log. */
-export type PruneSummary = Pick<PruneReport, 'ran' | 'removed' | 'removedUnread' | 'keptUnread'>;
+export type PruneSummary = Pick<PruneReport, 'ran' | 'removed' | 'removedUnread' | 'keptUnread'> &
+  Partial<Pick<PruneReport, 'resultFiles'>>;
 
 /** The prune of a shared database: whichever ingest node takes the lock does it. */
 export function clusterPrune(
@@ -168,8 +169,17 @@ export class RetentionSchedule {
       const summary = await this.prune();
       if (!summary.ran) return;
       const { doneJobs, failedJobs, deliveredOutbox } = summary.removed;
-      if (doneJobs + failedJobs + deliveredOutbox > 0) {
-        logger.info('retention-pruned', { doneJobs, failedJobs, deliveredOutbox });
+      const files = summary.resultFiles;
+      if (doneJobs + failedJobs + deliveredOutbox + (files?.files ?? 0) > 0) {
+        logger.info('retention-pruned', {
+          doneJobs,
+          failedJobs,
+          deliveredOutbox,
+          // Result files of jobs read and delivered, ahead of their jobs (ADR 0193).
+          ...(files === undefined || files.files === 0
+            ? {}
+            : { resultFiles: files.files, resultBytes: files.bytes }),
+        });
       }
       for (const [node, unread] of Object.entries(summary.removedUnread)) {
         logger.error('retention-removed-unread', {

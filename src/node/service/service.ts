@@ -336,6 +336,9 @@ export class RadiolensNode {
       const deliverer = new OutboxDeliverer(outboxPort, {
         callingAeTitle: config.aeTitle,
         ...(mayClaim === undefined ? {} : { mayClaim }),
+        // Any process sends any entry of a shared outbox, those naming a result file in the
+        // database included (ADR 0193).
+        ...(member === null ? {} : { resultFiles: member.resultFiles }),
         onEvent: (event) => {
           const { type, ...rest } = event;
           const level = type === 'delivered' ? 'info' : type === 'retry' ? 'warn' : 'error';
@@ -382,6 +385,11 @@ export class RadiolensNode {
             onResult: () => worklistChanges.notify('result'),
             ...(mayClaim === undefined ? {} : { mayClaim }),
             ...(config.sharedStore === null ? {} : { sharedStore: config.sharedStore }),
+            // With the shared store there is no shared folder: results of another node's study
+            // reach it, and the senders, through the database (ADR 0193).
+            ...(member === null || config.sharedStore === null
+              ? {}
+              : { resultFiles: member.resultFiles }),
           }),
         );
       }
@@ -597,6 +605,7 @@ export class RadiolensNode {
                 member.queue.finishedSince(done, failed, limit),
               recordReadTo: (readTo) => recordResultsRead(member.pool, nodeId, readTo),
               missed: () => missedResults(member.pool, nodeId),
+              resultFiles: (jobId) => member.resultFiles.list(jobId),
               failures: new ClusterFailures(db),
               store,
               analysisLog,

@@ -5,8 +5,8 @@
  * after its lease expires; the outputs carry deterministic UIDs and the outbox keys are
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import {
   analyzeFiles,
   type AnalysisThread,
@@ -24,6 +24,8 @@ import {
   type Destination,
   type OutboxItem,
   type OutboxPort,
+  readResultFolder,
+  type ResultFilesPort,
 } from '../delivery/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
 import {
@@ -35,6 +37,7 @@ import {
   type JobQueuePort,
 } from '../queue/index.js';
 import {
+  diskFull,
   fetchStudy,
   parseSharedStore,
   sharedSourceOf,
@@ -98,6 +101,35 @@ export interface JobWorkerOptions {
    * root the job names, without credentials.
    */
   readonly sharedStore?: SharedStore;
+  /**
+   * Where a job's result files go when this process's data folder is its own (ADR 0193): the
+   * shared database, with the job's completion and its outbox entries in one transaction; the
+   * job's results folder is removed once they are committed. Absent: the files stay in
+   * `<dataDir>/results/<job id>` and outbox entries name them by path (a shared folder).
+   */
+  readonly resultFiles?: ResultFilesPort;
+  /** Where studies read from the shared store are put (default the system's, $TMPDIR). */
+  readonly fetchDir?: string;
+}
+
+/** The name of a file inside a job's results folder, as the database keeps it. */
+function resultName(outDir: string, file: string): string {
+  return relative(outDir, file).split(sep).join('/');
+}
+
+/**
+ * The outbox items naming each output by (job id, name) in the database instead of by path
+ * (ADR 0193); `file` keeps where the worker wrote it, for the operator.
+ */
+export function inDatabase(
+  items: readonly OutboxItem[],
+  jobId: number,
+  outDir: string,
+): OutboxItem[] {
+  return items.map((item) => ({
+    ...item,
+    payload: { ...item.payload, result: { jobId, name: resultName(outDir, item.payload.file) } },
+  }));
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -170,6 +202,8 @@ export class JobWorker {
   private busySince: number | undefined;
   /** Since when, and why, the shared store has not given this worker its jobs' studies. */
   private storeTrouble: { since: number; error: string } | undefined;
+  /** Since when, and why, this host's disk has had no room for a job (E_DISK_FULL). */
+  private diskTrouble: { since: number; error: string } | undefined;
 
   constructor(
     readonly id: string,
@@ -242,6 +276,14 @@ export class JobWorker {
     return this.storeTrouble;
   }
 
+  /**
+   * Since when this host's disk has had no room for a job's study or results, and the last
+   * error, for /health; undefined once a job got its room again.
+   */
+  localDiskTrouble(): { readonly since: number; readonly error: string } | undefined {
+    return this.diskTrouble;
+  }
+
   /** The job this worker runs now and since when (ms since the epoch), for /health. */
   currentJob(): { readonly id: number; readonly since: number } | undefined {
     const current = this.current;
@@ -260,6 +302,11 @@ export class JobWorker {
     // The study read from the shared store into a folder of the job's own (ADR 0187).
     let fetched: FetchedStudy | undefined;
     let failure: JobFailure = 'counted';
+    const outDir = join(this.options.dataDir, 'results', String(job.id));
+    const { resultFiles } = this.options;
+    // In the database mode the job's folder goes once its files are committed (or the job
+    // failed), unless this node's own analysis log names it (its own study, below).
+    let keepOutDir = resultFiles === undefined;
     const heartbeat = setInterval(
       () => {
         if (current.abandoned) return;
@@ -305,6 +352,7 @@ export class JobWorker {
             this.options.sharedStore ?? parseSharedStore(source.url),
             job.studyInstanceUid,
             source.sopInstanceUids,
+            this.options.fetchDir === undefined ? {} : { parentDir: this.options.fetchDir },
           );
         } catch (error) {
           // Retrying cannot bring back a study the store does not have; a store that is away
@@ -324,9 +372,12 @@ export class JobWorker {
         if (current.abandoned) return;
         logger.info('job-study-fetched', { ...fields, instances: files.length });
       }
+      // Whatever an earlier attempt of the job left here (a process stopped mid-job) is not
+      // this attempt's: in the database mode every file of the folder is committed.
+      if (resultFiles !== undefined) await rm(outDir, { recursive: true, force: true });
       const request = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
-        outDir: join(this.options.dataDir, 'results', String(job.id)),
+        outDir,
         ...(this.options.patientIdSystem === undefined
           ? {}
           : { patientIdentifierSystem: this.options.patientIdSystem }),
@@ -371,8 +422,9 @@ export class JobWorker {
         }
         if (current.abandoned) return;
       }
-      const queued = await this.outbox.enqueue(items);
-      if (items.length > 0) this.options.onOutputsQueued?.();
+      // Database mode: the entries are written with the completion, below, not before it.
+      const queued = resultFiles === undefined ? await this.outbox.enqueue(items) : 0;
+      if (resultFiles === undefined && items.length > 0) this.options.onOutputsQueued?.();
       const delay = testDelayMs();
       if (delay > 0) {
         logger.warn('job-test-delay', { ...fields, ms: delay });
@@ -385,6 +437,7 @@ export class JobWorker {
       const accessionNumber =
         typeof accession === 'string' && accession.trim() !== '' ? accession.trim() : null;
       if (analysed && ours) {
+        keepOutDir = keepOutDir || this.options.analysisLog !== undefined;
         this.options.analysisLog?.record({
           jobId: job.id,
           studyInstanceUid: job.studyInstanceUid,
@@ -395,24 +448,47 @@ export class JobWorker {
           summaryPath: relative(this.options.dataDir, outcome.outputs.summary),
         });
       }
-      const completed = await queue.complete(claimed, {
+      const results = shadow ? [] : dicomArtifacts(outcome.artifacts).map((a) => a.path);
+      const result = {
         model: ran,
         outputs,
         outboxItems: items.length,
         ...(outputs === 0 ? { reason: outcome.problem ?? 'nothing to analyse' } : {}),
-        // Where the analysis lies, by absolute path on the shared storage, so that the ingest
-        // node of a cluster can put it on its worklist and in its viewer (ADR 0186).
+        // Where the analysis lies, so that the ingest node of a cluster can put it on its
+        // worklist and in its viewer (ADR 0186): by absolute path on the shared storage, or by
+        // name among the job's result files in the database (ADR 0193).
         ...(analysed
           ? {
               analysis: {
                 mode: shadow ? 'shadow' : 'clinical',
                 accessionNumber,
-                summary: outcome.outputs.summary,
-                results: shadow ? [] : dicomArtifacts(outcome.artifacts).map((a) => a.path),
+                ...(resultFiles === undefined
+                  ? { summary: outcome.outputs.summary, results }
+                  : {
+                      files: 'database',
+                      summary: resultName(outDir, outcome.outputs.summary),
+                      results: results.map((path) => resultName(outDir, path)),
+                    }),
               },
             }
           : {}),
-      });
+      };
+      let completed: boolean;
+      if (resultFiles === undefined) completed = await queue.complete(claimed, result);
+      else {
+        completed = await resultFiles.complete(
+          claimed,
+          result,
+          await readResultFolder(outDir).catch((error: unknown) => {
+            // Nothing written (no analysable image): no files, the job completes all the same.
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+            throw error;
+          }),
+          inDatabase(items, job.id, outDir),
+        );
+        if (completed && items.length > 0) this.options.onOutputsQueued?.();
+      }
+      this.diskTrouble = undefined;
       if (!completed) {
         logger.warn('job-lease-lost', fields);
         return;
@@ -424,12 +500,29 @@ export class JobWorker {
         ...(shadow ? { shadow: true } : {}),
         images: outcome.record?.sources.length ?? 0,
         outputs,
-        outboxNew: queued,
+        outboxNew: resultFiles === undefined ? queued : items.length,
         ms: Date.now() - started,
         ...(outputs === 0 ? { reason: scrub(outcome.problem ?? 'nothing to analyse') } : {}),
       });
-    } catch (error) {
+    } catch (caught) {
       if (current.abandoned) return;
+      let error = caught;
+      // No room on this host's disk (its temporary folder, its results folder) is neither the
+      // study's fault nor the job's: it runs again later without using up an attempt.
+      if (diskFull(error) && !(isRadiolensError(error) && error.code === 'E_DISK_FULL')) {
+        error = new RadiolensError(
+          'E_DISK_FULL',
+          `no room on this host's disk for the job's results (${outDir}) — the job runs again later without using up an attempt; free space there`,
+          { cause: error },
+        );
+      }
+      if (isRadiolensError(error) && error.code === 'E_DISK_FULL') {
+        failure = 'uncounted';
+        this.diskTrouble = {
+          since: this.diskTrouble?.since ?? Date.now(),
+          error: scrub(describeError(error)),
+        };
+      }
       const message = scrub(describeError(error));
       const state = await queue.fail(claimed, message, failure).catch((problem: unknown) => {
         // The database is unreachable: the lease runs out and the job runs again.
@@ -442,6 +535,8 @@ export class JobWorker {
       clearInterval(heartbeat);
       // The copy of the study is the job's own: gone whatever happened (the store keeps it).
       await fetched?.remove();
+      // A private results folder: its files are in the database, or the job failed.
+      if (!keepOutDir && !current.abandoned) await rm(outDir, { recursive: true, force: true });
     }
   }
 

@@ -37,12 +37,25 @@ export interface WorkerFlags {
   readonly patientIdSystem?: string;
   /** Where this worker reads shared-store studies (ADR 0187), dicomweb+http://…/dicom-web. */
   readonly sharedStore?: string;
+  /** Where job results go (ADR 0193): `database`, or `folder`; default by --shared-store. */
+  readonly results?: string;
 }
+
+/**
+ * Where a worker keeps a job's result files (ADR 0193): in its data folder, shared with the
+ * senders and the ingest nodes (`folder`), or in the shared database (`database`, the data
+ * folder then private to the worker).
+ */
+export type ResultsPlace = 'folder' | 'database';
 
 export interface WorkerConfig {
   readonly cluster: ClusterConfig;
-  /** Where results are written (`<data>/results/<job id>`): shared with the senders. */
+  /**
+   * Where results are written (`<data>/results/<job id>`): shared with the senders and the
+   * ingest nodes when `results` is `folder`; private to this worker when `database`.
+   */
   readonly dataDir: string;
+  readonly results: ResultsPlace;
   readonly modelsDir: string;
   readonly workers: number;
   readonly threads: number | null;
@@ -88,7 +101,12 @@ export function loadWorkerConfig(flags: WorkerFlags, defaultModelsDir: string): 
     problems.push('  --http-host: the IP address /health listens on, e.g. 127.0.0.1');
   }
   if (flags.data === undefined) {
-    problems.push('  --data: the shared data folder where results are written (required)');
+    problems.push('  --data: the data folder where results are written (required)');
+  }
+  if (flags.results !== undefined && flags.results !== 'folder' && flags.results !== 'database') {
+    problems.push(
+      '  --results: folder (the --data folder, shared with every sender and ingest node) or database (the shared database; --data private to this worker)',
+    );
   }
   if (flags.patientIdSystem !== undefined && !isAbsoluteUri(flags.patientIdSystem)) {
     problems.push('  --patient-id-system: an absolute URI, e.g. urn:oid:1.2.3.4');
@@ -149,5 +167,12 @@ export function loadWorkerConfig(flags: WorkerFlags, defaultModelsDir: string): 
     stuckJobSeconds: WORKER_DEFAULTS.stuckJobSeconds,
     patientIdSystem: flags.patientIdSystem ?? null,
     sharedStore,
+    // With the shared DICOM store there is no shared folder to keep results in (ADR 0193).
+    results:
+      flags.results === 'folder' || flags.results === 'database'
+        ? flags.results
+        : sharedStore === null
+          ? 'folder'
+          : 'database',
   };
 }

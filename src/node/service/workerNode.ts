@@ -93,6 +93,7 @@ export class RadiolensWorker {
         ? new OutboxDeliverer(cluster.outbox, {
             callingAeTitle: 'RADIOLENS',
             mayClaim: () => cluster.leaseHeld(),
+            resultFiles: cluster.resultFiles,
             onEvent: (event) => {
               const { type, ...rest } = event;
               const level = type === 'delivered' ? 'info' : type === 'retry' ? 'warn' : 'error';
@@ -116,6 +117,7 @@ export class RadiolensWorker {
             onOutputsQueued: () => deliverer?.kick(),
             mayClaim: () => cluster.leaseHeld(),
             ...(config.sharedStore === null ? {} : { sharedStore: config.sharedStore }),
+            ...(config.results === 'database' ? { resultFiles: cluster.resultFiles } : {}),
           }),
       );
       http = createServer((req, res) => {
@@ -162,6 +164,7 @@ export class RadiolensWorker {
         deliver: config.deliver,
         destinations: config.destinations.length,
         sharedStore: config.sharedStore === null ? null : sharedStoreLabel(config.sharedStore),
+        results: config.results,
         health: `http://${config.httpHost}:${port}/health`,
       });
       return worker;
@@ -191,6 +194,17 @@ export class RadiolensWorker {
           detail: `job ${job.id} has run ${seconds} s, more than ${this.config.stuckJobSeconds} s`,
         });
       }
+    }
+    // This host's disk full: jobs wait and run again, none is lost; say so (ADR 0193).
+    const disk = this.parts.workers
+      .map((worker) => worker.localDiskTrouble())
+      .find((t) => t !== undefined);
+    if (disk !== undefined) {
+      conditions.push({
+        condition: 'disk-full',
+        blocksIngest: false,
+        detail: `since ${new Date(disk.since).toISOString()}: ${disk.error}`,
+      });
     }
     // The store away: jobs wait and run again, none is lost; say so (ADR 0187).
     const trouble = this.parts.workers

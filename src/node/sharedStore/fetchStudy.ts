@@ -24,8 +24,31 @@ export interface FetchedStudy {
  * empty). Throws E_STUDY_NOT_FOUND when the store has no such study or none of those
  * instances — retrying cannot help; E_STORE_UNREACHABLE when the store cannot be reached or
  * answers with an error — the job runs again later without using up an attempt; E_PEER when
- * some named instances are missing.
+ * some named instances are missing; E_DISK_FULL when this host's temporary folder has no room
+ * for the study (not the store's fault, nor the study's: retried without using up an attempt).
  */
+/**
+ * Whether an error, or any error it was caused by, is a full disk (or a full quota). An error
+ * that crossed from the analysis thread keeps only its message, which names the errno.
+ */
+export function diskFull(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    if (code === undefined && /^(?:Error: )?(?:ENOSPC|EDQUOT): /.test(e.message)) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
+function diskFullError(parent: string, cause: unknown): RadiolensError {
+  return new RadiolensError(
+    'E_DISK_FULL',
+    `no room on this host's disk for the study (${parent}) — the job runs again later without using up an attempt; free space there or point $TMPDIR at a larger disk`,
+    { cause },
+  );
+}
+
 export async function fetchStudy(
   store: SharedStore,
   studyInstanceUid: string,
@@ -33,7 +56,10 @@ export async function fetchStudy(
   options: { readonly parentDir?: string; readonly timeoutMs?: number } = {},
 ): Promise<FetchedStudy> {
   // mkdtemp makes the folder 0700: patient data, readable by this user only.
-  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'radiolens-job-'));
+  const parent = options.parentDir ?? tmpdir();
+  const dir = await mkdtemp(join(parent, 'radiolens-job-')).catch((error: unknown) => {
+    throw diskFull(error) ? diskFullError(parent, error) : error;
+  });
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const wanted = new Set(sopInstanceUids);
@@ -57,6 +83,8 @@ export async function fetchStudy(
         },
       });
     } catch (error) {
+      // Checked first: a spool write that ran out of room reads as a dropped connection (E_PEER).
+      if (diskFull(error)) throw diskFullError(parent, error);
       if (isRadiolensError(error) && error.code === 'E_PEER') {
         throw new RadiolensError(
           'E_STORE_UNREACHABLE',

@@ -12,4 +12,4 @@ export {
   type SharedStudySource,
 } from './sharedStore.js';
 export { storeStudy, type StoredStudy, type StudyInstanceFile } from './storeStudy.js';
-export { fetchStudy, type FetchedStudy } from './fetchStudy.js';
+export { diskFull, fetchStudy, type FetchedStudy } from './fetchStudy.js';

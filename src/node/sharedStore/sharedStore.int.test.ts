@@ -5,11 +5,12 @@
  * the job worker's use of them: analysed from the store, retried without using up an attempt
  * while the store is away, failed at once when the study is gone, its folder removed each time.
  */
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isRadiolensError } from '../../foundation/core/index.js';
 import { readInstanceIdentity } from '../../foundation/dicom/index.js';
@@ -212,4 +213,101 @@ test('a job naming its study in the shared store: analysed from it; the store aw
     db.close();
   }
   assert.ok(existsSync(temp));
+});
+
+/**
+ * A folder on a tmpfs of `bytes` (root, mount permitted), or null with the reason: a disk that
+ * really is full, rather than a pretended error.
+ */
+function smallDisk(dir: string, bytes: number): string | null {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', dir], {
+      stdio: 'pipe',
+    });
+    return null;
+  } catch (error) {
+    return `cannot mount a small tmpfs here (${String(error).split('\n')[0]})`;
+  }
+}
+
+test('a worker whose temporary disk is full: the job runs again later without using up an attempt (E_DISK_FULL, not the store), /health says so, and it runs once there is room', async (t: TestContext) => {
+  const store = storeAt(PASSWORD);
+  await storeStudy(store, [
+    {
+      file: study.file,
+      studyInstanceUid: study.studyInstanceUid,
+      sopInstanceUid: study.sopInstanceUid,
+    },
+  ]);
+  const size = (await stat(study.file)).size;
+  const full = join(work, 'full');
+  await mkdir(full);
+  // Room for the WADO-RS answer as it is spooled, not for the instance written out of it: the
+  // write that failed and used up an attempt before (and the spool alone, larger still, read
+  // as the store unreachable).
+  const why = smallDisk(full, Math.ceil((size * 1.5) / 4096) * 4096);
+  if (why !== null) {
+    t.skip(why);
+    return;
+  }
+  const db = openNodeDatabase(join(work, 'disk-full-node'));
+  const sessions = new ModelSessions();
+  try {
+    let clock = Date.now();
+    const queue = new JobQueue(db, { leaseMs: 10_000, now: () => clock });
+    const worker = (fetchDir: string) =>
+      new JobWorker('w', {
+        queue,
+        outbox: new Outbox(db),
+        registry: new ModelRegistry(join(repoRoot, 'models')),
+        analysis: { sessions },
+        destinations: [],
+        dataDir: join(work, 'disk-full-node'),
+        logger: createLogger(() => undefined),
+        leaseMs: 10_000,
+        sharedStore: store,
+        fetchDir,
+      });
+    const payload = {
+      lastReceivedAt: 1,
+      source: { kind: 'dicomweb', url: store.baseUrl, sopInstanceUids: [study.sopInstanceUid] },
+    };
+    for (const [key, room] of [
+      ['tight', size * 1.5],
+      ['tighter', 16 * 1024],
+    ] as const) {
+      execFileSync('mount', ['-o', `remount,size=${Math.ceil(room / 4096) * 4096}`, full]);
+      queue.enqueue({
+        key,
+        studyInstanceUid: study.studyInstanceUid,
+        model: 'cxr-pneumonia@1.2.0',
+        payload: { ...payload, lastReceivedAt: key.length },
+      });
+      const onFullDisk = worker(full);
+      await onFullDisk.runOnce();
+      const job = queue.get(key);
+      assert.equal(job?.state, 'queued', `${key}: runs again later`);
+      assert.equal(job.attempts, 0, `${key}: a full disk uses up no attempt`);
+      assert.match(job.lastError ?? '', /E_DISK_FULL: no room on this host's disk/);
+      assert.match(onFullDisk.localDiskTrouble()?.error ?? '', /E_DISK_FULL/, '/health');
+      assert.equal(onFullDisk.sharedStoreTrouble(), undefined, 'the store is not to blame');
+      assert.deepEqual(await jobFolders(full), [], 'nothing left on the full disk');
+    }
+    // Room again (another folder): the job is analysed.
+    const roomy = join(work, 'roomy');
+    await mkdir(roomy);
+    const fine = worker(roomy);
+    clock += 60_000; // past the retry delay
+    await fine.runOnce();
+    await fine.runOnce();
+    assert.deepEqual(
+      ['tight', 'tighter'].map((key) => queue.get(key)?.state),
+      ['done', 'done'],
+    );
+    assert.equal(fine.localDiskTrouble(), undefined);
+  } finally {
+    execFileSync('umount', [full]);
+    await sessions.dispose();
+    db.close();
+  }
 });

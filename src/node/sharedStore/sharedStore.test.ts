@@ -9,6 +9,7 @@ import {
   sharedSourceOf,
   sharedStoreHeaders,
   sharedStoreLabel,
+  diskFull,
 } from './index.js';
 
 const SECRET = 'p@ss:word-never-shown';
@@ -100,4 +101,35 @@ test('serve and worker: --shared-store or the environment; it needs --database',
         !error.message.includes(SECRET),
     );
   });
+});
+
+test('a worker keeps its results in the database by default with the shared store, in its folder without it; --results overrides; a bad value is refused (ADR 0193)', () => {
+  withoutEnv(() => {
+    const database = 'postgresql://radiolens@db.example/radiolens';
+    const store = 'dicomweb+http://orthanc-b:8042/dicom-web';
+    const config = (flags: { sharedStore?: string; results?: string }) =>
+      loadWorkerConfig({ database, data: '/srv/w', ...flags }, '/m').results;
+    assert.equal(config({}), 'folder', 'a shared folder, as before');
+    assert.equal(config({ sharedStore: store }), 'database', 'no shared folder with the store');
+    assert.equal(config({ sharedStore: store, results: 'folder' }), 'folder');
+    assert.equal(config({ results: 'database' }), 'database');
+    assert.throws(
+      () => config({ results: 'nfs' }),
+      (error: unknown) =>
+        isRadiolensError(error) && /--results: folder .* or database/.test(error.message),
+    );
+  });
+});
+
+test('a full disk is told from other errors, through causes and across the analysis thread', () => {
+  const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+  });
+  assert.equal(diskFull(full), true);
+  assert.equal(diskFull(new Error('wrapped', { cause: full })), true);
+  assert.equal(diskFull(new Error('ENOSPC: no space left on device, write')), true, 'thread');
+  assert.equal(diskFull(Object.assign(new Error('quota'), { code: 'EDQUOT' })), true);
+  assert.equal(diskFull(Object.assign(new Error('gone'), { code: 'ENOENT' })), false);
+  assert.equal(diskFull(new Error('the model wrote ENOSPC: in its log')), false);
+  assert.equal(diskFull('ENOSPC'), false);
 });
