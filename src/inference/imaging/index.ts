@@ -22,7 +22,7 @@ export {
   type VoiLutFunction,
 } from './voiLut.js';
 export { toDisplayGrey } from './displayGrey.js';
-export { resizeArea } from './resize.js';
+export { resizeArea, AreaResizeProbe } from './resize.js';
 export { toModelInput, inputPlacement, type InputPlacement } from './modelInput.js';
 export { buildVolume, type VolumeSlice } from './volume.js';
 export {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RadiolensError } from '../../foundation/core/index.js';
-import { resizeArea } from './resize.js';
+import { AreaResizeProbe, resizeArea } from './resize.js';
 import { assertClose } from '../../../test/support/imaging.js';
 import type { GreyImage } from './types.js';
 
@@ -97,4 +97,73 @@ test('an exact halving in both directions adds each output pixel as the whole-im
     }
   }
   assert.deepEqual(out.data, expected);
+});
+
+test('AreaResizeProbe: every pixel bit-identical to resizeArea, up, down, halving, mixed, same size', () => {
+  let seed = 11;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  // Values near 0.5 with fine fractions, so any change in rounding order would show.
+  const source = image(
+    64,
+    48,
+    Array.from({ length: 64 * 48 }, () => 0.5 + (random() - 0.5) * 1e-3),
+  );
+  for (const [w, h] of [
+    [256, 192], // 4× up, as a 256² lung map onto a 1024² overlay
+    [250, 131], // awkward up
+    [32, 24], // exact halving both ways (the resampler's paired-row path)
+    [32, 100], // halving x, growing y
+    [17, 48], // shrinking x, same y
+    [64, 48], // same size: a copy
+    [1, 1],
+  ] as const) {
+    const whole = resizeArea(source, w, h);
+    const probe = new AreaResizeProbe(source, w, h);
+    // Visit pixels out of raster order: a row's horizontal pass is made whenever first needed.
+    for (let y = h - 1; y >= 0; y--) {
+      for (let x = 0; x < w; x++) {
+        assert.ok(
+          Object.is(probe.at(x, y), whole.data[y * w + x]),
+          `${w}×${h} at ${x},${y}: ${probe.at(x, y)} vs ${whole.data[y * w + x]}`,
+        );
+      }
+    }
+  }
+});
+
+test('an exact 1/k reduction (2048 → 256 is k = 8) adds each pixel in the documented order', () => {
+  // Horizontal: k products (weight 1/k) summed in float64 from +0, left to right; vertical:
+  // the output row accumulates its k source rows into float32, top to bottom (ADR 0021).
+  let seed = 23;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  // Magnitudes from 1 down to 2^−60, so that float64 sums round and their order shows.
+  const random = (): number => (next() - 0.4) * 2 ** -Math.floor(next() * 60);
+  for (const [kx, ky, outW, outH] of [
+    [8, 8, 5, 4],
+    [3, 3, 7, 5],
+    [8, 3, 4, 6],
+  ] as const) {
+    const width = kx * outW;
+    const height = ky * outH;
+    const data = Float32Array.from({ length: width * height }, random);
+    // One output whose float32 value depends on the order of its horizontal sum: left to
+    // right, 1 + 2^−24 is a tie that rounds to 1; the two small values added first would
+    // lift it past the tie.
+    for (let r = 0; r < ky; r++) data.fill(0, r * width, r * width + kx);
+    data.set([1, 2 ** -24, 3 * 2 ** -55, 3 * 2 ** -55], 0);
+    const out = resizeArea({ width, height, data }, outW, outH);
+    const expected = new Float32Array(outW * outH);
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        let value = 0;
+        for (let r = y * ky; r < (y + 1) * ky; r++) {
+          let along = 0;
+          for (let c = x * kx; c < (x + 1) * kx; c++) along += (1 / kx) * data[r * width + c]!;
+          value = Math.fround(value + (1 / ky) * along);
+        }
+        expected[y * outW + x] = value;
+      }
+    }
+    assert.deepEqual(out.data, expected, `${width}×${height} → ${outW}×${outH}`);
+  }
 });

@@ -50,7 +50,11 @@ export class AreaResampler {
   private readonly rowTarget: Int32Array;
   private readonly rowWeight: Float64Array;
   private readonly horizontal: Float64Array;
-  /** 2 when the horizontal pass is an exact halving (every output = 0.5·a + 0.5·b). */
+  /**
+   * k when the horizontal pass is an exact 1/k reduction (every output sums k neighbours,
+   * each times the same weight 1/k: 2 for 2048 → 1024 overlays, 8 for 2048 → 256 lung
+   * inputs), else 0.
+   */
   private readonly boxFactor: number;
   /**
    * Exact halving in both directions (2048² → 1024² overlays): the even source row's
@@ -92,7 +96,7 @@ export class AreaResampler {
       }
     }
     this.horizontal = new Float64Array(width);
-    this.boxFactor = sourceWidth === 2 * width ? 2 : 0;
+    this.boxFactor = integerBoxFactor(this.xKernel, sourceWidth, width);
     this.pending =
       this.boxFactor === 2 && sourceHeight === 2 * height ? new Float64Array(width) : null;
     this.data = new Float32Array(width * height);
@@ -139,6 +143,14 @@ export class AreaResampler {
       for (let x = 0, j = 0; x < width; x++, j += 2) {
         // 0 + …: the kernel loop starts its sum at +0, so even a −0 pixel rounds the same.
         horizontal[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+      }
+    } else if (factor > 2) {
+      // Exact 1/k reduction: the kernel's k taps in its order, without the table lookups.
+      const w = weight[0] as number;
+      for (let x = 0, j = 0; x < width; x++) {
+        let sum = 0;
+        for (const end = j + factor; j < end; j++) sum += w * (row[j] as number);
+        horizontal[x] = sum;
       }
     } else {
       this.horizontalByKernel(row, start, index, weight);
@@ -188,6 +200,93 @@ export class AreaResampler {
     }
     return { width: this.width, height: this.height, data: this.data };
   }
+}
+
+/**
+ * resizeArea's value at single pixels, without resizing the whole image: the same kernels and
+ * the same arithmetic in the same order (a horizontal pass in float64 per source row, then the
+ * rows' contributions added into a float32 value in kernel order, as AreaResampler adds them),
+ * so `at(x, y)` is bit-identical to `resizeArea(image, width, height).data[y * width + x]`.
+ * For callers that need only some pixels of a large upscale: the lung mask where a heatmap
+ * has heat (ADR 0163). A source row's horizontal pass is made once, the first time a pixel
+ * needs it.
+ */
+export class AreaResizeProbe {
+  readonly width: number;
+  readonly height: number;
+  private readonly image: GreyImage;
+  private readonly same: boolean;
+  private readonly xKernel: AxisKernel;
+  private readonly yKernel: AxisKernel;
+  /** Horizontal pass of each source row (width values), made on first use. */
+  private readonly horizontal: Float64Array;
+  private readonly made: Uint8Array;
+
+  constructor(image: GreyImage, width: number, height: number) {
+    checkSize(width, height, 'target');
+    checkSize(image.width, image.height, 'source');
+    this.width = width;
+    this.height = height;
+    this.image = image;
+    this.same = width === image.width && height === image.height;
+    this.xKernel = axisKernel(image.width, width);
+    this.yKernel = axisKernel(image.height, height);
+    this.horizontal = new Float64Array(this.same ? 0 : image.height * width);
+    this.made = new Uint8Array(this.same ? 0 : image.height);
+  }
+
+  /** The resized image's value at column x, row y (integers inside the target). */
+  at(x: number, y: number): number {
+    if (this.same) return this.image.data[y * this.width + x] as number;
+    const { start, index, weight } = this.yKernel;
+    const width = this.width;
+    let value = 0;
+    const end = start[y + 1] as number;
+    for (let t = start[y] as number; t < end; t++) {
+      const s = index[t] as number;
+      if (this.made[s] === 0) this.makeRow(s);
+      value = Math.fround(
+        value + (weight[t] as number) * (this.horizontal[s * width + x] as number),
+      );
+    }
+    return value;
+  }
+
+  private makeRow(s: number): void {
+    const { start, index, weight } = this.xKernel;
+    const sourceWidth = this.image.width;
+    const row = this.image.data.subarray(s * sourceWidth, (s + 1) * sourceWidth);
+    const base = s * this.width;
+    for (let x = 0; x < this.width; x++) {
+      let sum = 0;
+      const end = start[x + 1] as number;
+      for (let t = start[x] as number; t < end; t++) {
+        sum += (weight[t] as number) * (row[index[t] as number] as number);
+      }
+      this.horizontal[base + x] = sum;
+    }
+    this.made[s] = 1;
+  }
+}
+
+/**
+ * k when the kernel reduces by the whole number k with k taps per output, consecutive and
+ * all of the same weight (what boxKernel makes for integer ratios), else 0: then the fast
+ * paths in pushRow add the same products in the same order as the kernel loop.
+ */
+function integerBoxFactor(kernel: AxisKernel, source: number, target: number): number {
+  if (target >= source || source % target !== 0) return 0;
+  const k = source / target;
+  const { start, index, weight } = kernel;
+  const w = weight[0] as number;
+  if (index.length !== source) return 0;
+  for (let x = 0; x < target; x++) {
+    if (start[x] !== x * k) return 0;
+    for (let t = x * k; t < (x + 1) * k; t++) {
+      if (index[t] !== t || weight[t] !== w) return 0;
+    }
+  }
+  return k;
 }
 
 function axisKernel(source: number, target: number): AxisKernel {

@@ -8,7 +8,7 @@
  * (procedure.test.ts). Thresholds: ADR 0161.
  */
 import { RadiolensError } from '../../foundation/core/index.js';
-import { resizeArea } from '../imaging/index.js';
+import { AreaResizeProbe, resizeArea } from '../imaging/index.js';
 import type { GreyImage } from '../imaging/index.js';
 
 /** The lung model's grid: the whole image is stretched to it (LUNG_FIELD.md step 1). */
@@ -393,6 +393,63 @@ export function heatmapInLungs(
   }
   if (!(total > 0)) return { energyInside: null, peakInside: null };
   return { energyInside: inside / total, peakInside: mask[peak] !== 0 };
+}
+
+/**
+ * heatmapInLungs(heatmap, lungMaskAt(probabilities, heatmap.width, heatmap.height)), the same
+ * numbers bit for bit, without making the mask: a pixel with no heat adds nothing to the
+ * share, so step 8's mask is evaluated only where the heatmap is not zero, and at its peak
+ * (AreaResizeProbe: resizeArea's arithmetic at single pixels). A lung-field classifier's
+ * heatmap is zero outside its crop and wherever the CAM's ReLU cut it, so on a 1024² overlay
+ * this skips most of the two 1-Mpx resizes the whole mask costs (ADR 0163).
+ */
+export function heatmapInLungMask(
+  heatmap: { width: number; height: number; data: Float32Array },
+  probabilities: LungProbabilities,
+): HeatmapInLungs {
+  const { width, height, data } = heatmap;
+  const plane = LUNG_GRID * LUNG_GRID;
+  if (data.length !== width * height || probabilities.data.length !== 2 * plane) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `the heatmap holds ${data.length} values for ${width}×${height} and the lung maps ${probabilities.data.length} for 2×${LUNG_GRID}×${LUNG_GRID}`,
+    );
+  }
+  const channels = [0, 1].map(
+    (c) =>
+      new AreaResizeProbe(
+        {
+          width: LUNG_GRID,
+          height: LUNG_GRID,
+          data: probabilities.data.subarray(c * plane, (c + 1) * plane),
+        },
+        width,
+        height,
+      ),
+  ) as [AreaResizeProbe, AreaResizeProbe];
+  const inLungs = (x: number, y: number): boolean =>
+    channels[0].at(x, y) >= THRESHOLD32 || channels[1].at(x, y) >= THRESHOLD32;
+  let total = 0;
+  let inside = 0;
+  let peak = -1;
+  let peakValue = 0;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      const v = data[i]!;
+      total += v;
+      // v === 0 adds nothing to `inside` whether or not the pixel is lung.
+      if (v !== 0 && inLungs(x, y)) inside += v;
+      if (v > peakValue) {
+        peakValue = v;
+        peak = i;
+      }
+    }
+  }
+  if (!(total > 0)) return { energyInside: null, peakInside: null };
+  return {
+    energyInside: inside / total,
+    peakInside: inLungs(peak % width, Math.floor(peak / width)),
+  };
 }
 
 /**
