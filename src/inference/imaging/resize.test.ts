@@ -167,3 +167,44 @@ test('an exact 1/k reduction (2048 → 256 is k = 8) adds each pixel in the docu
     assert.deepEqual(out.data, expected, `${width}×${height} → ${outW}×${outH}`);
   }
 });
+
+test('a region is resized as if it had been cut out first; one outside the image is refused', () => {
+  let seed = 31;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const source = image(90, 70, Array.from({ length: 90 * 70 }, random));
+  const cut = (r: { left: number; top: number; right: number; bottom: number }): GreyImage => {
+    const width = r.right - r.left;
+    const height = r.bottom - r.top;
+    const data = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++)
+        data[y * width + x] = source.data[(r.top + y) * 90 + r.left + x]!;
+    }
+    return { width, height, data };
+  };
+  for (const region of [
+    { left: 7, top: 3, right: 81, bottom: 66 },
+    { left: 0, top: 0, right: 90, bottom: 70 },
+    { left: 10, top: 20, right: 11, bottom: 60 },
+  ]) {
+    for (const [w, h] of [
+      [22, 22],
+      [region.right - region.left, region.bottom - region.top],
+      [200, 9],
+    ] as const) {
+      assert.deepEqual(resizeArea(source, w, h, region), resizeArea(cut(region), w, h));
+    }
+  }
+  for (const region of [
+    { left: -1, top: 0, right: 10, bottom: 10 },
+    { left: 0, top: 0, right: 91, bottom: 10 },
+    { left: 5, top: 5, right: 5, bottom: 10 },
+    { left: 0.5, top: 0, right: 10, bottom: 10 },
+  ]) {
+    assert.throws(
+      () => resizeArea(source, 4, 4, region),
+      (e: unknown) => e instanceof RadiolensError && e.code === 'E_BAD_INPUT',
+      JSON.stringify(region),
+    );
+  }
+});

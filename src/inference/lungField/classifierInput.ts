@@ -11,7 +11,6 @@ import { inputPlacement, toModelInput, type GreyImage } from '../imaging/index.j
 import { checkLungFieldUse, loadModelPackage, type ModelPackage } from '../models/index.js';
 import type { LungSegmenter, SegmentedLungs } from './lungSegmenter.js';
 import {
-  cropGrey,
   heatmapInLungMask,
   lungFieldPlacement,
   zeroOutsideBox,
@@ -87,7 +86,8 @@ export async function classifierInput(
   const box = segmented.field.box!;
   return {
     kind: 'input',
-    input: toModelInput(cropGrey(grey, box), { ...spec, resize: 'stretch' }),
+    // The crop resized in place (no copy of most of a 4-Mpx image): cropGrey's values.
+    input: toModelInput(grey, { ...spec, resize: 'stretch' }, box),
     placement: lungFieldPlacement(box, grey.width, grey.height, spec.width, spec.height),
     box,
     lungs: segmented,
