@@ -1,35 +1,47 @@
 /**
  * Both chest models together (issue #11 item 10): per-image milliseconds of the lung-field
  * pipeline — decode, display grey, lung model, lung field (steps 3–6), crop + classifier,
- * CAM over the crop, lung mask and heatmap share — on 2048² 12-bit radiographs, against the
- * named baseline in the same run: cxr-pneumonia 1.2.0 alone (the one-pass whole-image path
- * the pipeline takes today, ADR 0024). Target: ≤ 100 ms per image for both models together.
+ * CAM over the crop, heatmap lung share — on 2048² 12-bit radiographs. Target: ≤ 100 ms per
+ * image for both models together. Named baselines in the same run, interleaved image by image:
+ *  - cxr-pneumonia 1.2.0 alone (the one-pass whole-image path, ADR 0024);
+ *  - the previous lung-field path (ADR 0160/0161 as first built): full-resolution grey, then
+ *    separate resizes for the overlay and the lung model, the crop copied then resized, the
+ *    CAM over the whole overlay then clipped, step 8's mask made whole at the overlay's size
+ *    (ADR 0163 lists what changed; shared primitives such as the resize's fast paths speed up
+ *    both paths alike);
+ *  - the floor: bare onnxruntime sessions of the two networks on the same inputs.
+ * The two lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
+ * share): the bench checks it on every image and fails otherwise.
  *
  * Inputs: real adult chest radiographs (cxr-site-nih test split, shared data) enlarged to
  * 2048² and stored as 12-bit CR, so that the lung model finds lungs and the classifier runs;
  * a synthetic image would be refused by the lung-field gate and skip the classifier.
  * The classifier is cxr-pneumonia 2.0.0 when models/ has it, else 1.2.0's network fed the
- * lung-field crop as a stand-in of the same input size (the 2.0.0 network is larger: re-run
- * when it is packaged).
+ * lung-field crop as a stand-in of the same input size.
  *
  * Run: npm run bench:cxr   (or: npx tsx bench/cxr.bench.ts [--images N] [--side 2048])
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeFileAtomic } from '../src/foundation/core/index.js';
 import { decodeFrame, encodeDicomPart10, readDicomFile } from '../src/foundation/dicom/index.js';
 import { decodeRaster } from '../src/foundation/raster/index.js';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { loadCamHead } from '../src/inference/explain/index.js';
 import {
   displaySize,
   resizeArea,
   toDisplayGrey,
+  toDisplayGreyAndResized,
+  toModelInput,
   toModelInputAndDisplay,
+  type GreyImage,
 } from '../src/inference/imaging/index.js';
 import {
+  checkLungFieldUse,
   createModelRunner,
   InferencePool,
   loadModelPackage,
@@ -38,8 +50,13 @@ import {
 import { exactGradCam } from '../src/inference/explain/index.js';
 import {
   classifierInput,
+  clipToBox,
+  cropGrey,
+  heatmapInLungs,
   heatmapLungShare,
   heatmapOver,
+  lungFieldPlacement,
+  lungMaskAt,
   LungSegmenter,
 } from '../src/inference/lungField/index.js';
 import { crDataset } from '../src/lifecycle/imports/index.js';
@@ -109,6 +126,12 @@ function add(stages: Stages, name: string, ms: number): void {
   (stages[name] ??= []).push(ms);
 }
 
+function sameArray(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
 async function main(): Promise<void> {
   if (!existsSync(SITE)) {
     throw new Error(
@@ -144,9 +167,18 @@ async function main(): Promise<void> {
     const head12 = await loadCamHead(v12);
     const head2 = await loadCamHead(lungField);
 
+    // The floor: the two networks alone, in bare sessions with onnxruntime's defaults.
+    const bareLungs = await InferenceSession.create(lungsPkg.modelPath);
+    const bareClassifier = await InferenceSession.create(lungField.modelPath);
+    const lungSpec = lungsPkg.manifest.input;
+    const classifierSpec = lungField.manifest.input;
+
     const base: Stages = {};
+    const before: Stages = {};
     const both: Stages = {};
+    const floor: Stages = {};
     let refused = 0;
+    let identical = 0;
     // One warm-up pass of each path (sessions, JIT), not measured.
     for (const [round, list] of [
       ['warm-up', files.slice(0, 1)],
@@ -180,24 +212,56 @@ async function main(): Promise<void> {
           add(base, 'total', decodeA + prepA + inferA + camA);
         }
 
-        // Both models: lungs, the lung field, the crop, the classifier, CAM, where the heat lies.
+        // The previous lung-field path, step by step as it was first built.
+        t = performance.now();
+        const instanceB = await readDicomFile(file);
+        const frameB = await decodeFrame(instanceB, 0);
+        const decodeB = performance.now() - t;
+        t = performance.now();
+        const greyB = toDisplayGrey(frameB, instanceB.dataset, classifierSpec.windowing);
+        const shownB = displaySize(greyB.width, greyB.height, OVERLAY);
+        const displayB = resizeArea(greyB, shownB.width, shownB.height);
+        const displayMsB = performance.now() - t;
+        t = performance.now();
+        const [lungsB] = await segmenter.segment([greyB]);
+        const lungMsB = performance.now() - t;
+        t = performance.now();
+        const useB = checkLungFieldUse(lungField.manifest, lungsB!.field);
+        const boxB = useB.ok ? lungsB!.field.box! : null;
+        const inputB =
+          boxB === null
+            ? null
+            : toModelInput(cropGrey(greyB, boxB), { ...classifierSpec, resize: 'stretch' });
+        const cropMsB = performance.now() - t;
+
+        // The pipeline as it runs now (inference/analysis/analyze.ts).
         t = performance.now();
         const instance = await readDicomFile(file);
         const frame = await decodeFrame(instance, 0);
         const decode = performance.now() - t;
         t = performance.now();
-        const grey = toDisplayGrey(frame, instance.dataset, lungField.manifest.input.windowing);
-        const shown = displaySize(grey.width, grey.height, OVERLAY);
-        const display = resizeArea(grey, shown.width, shown.height);
+        const shown = displaySize(frame.columns, frame.rows, OVERLAY);
+        const { grey, resized } = toDisplayGreyAndResized(
+          frame,
+          instance.dataset,
+          classifierSpec.windowing,
+          [shown, segmenter.gridSize(frame.columns, frame.rows)],
+        );
+        const [display, grid] = resized as [GreyImage, GreyImage];
         const displayMs = performance.now() - t;
         t = performance.now();
-        const [lungs] = await segmenter.segment([grey]);
+        const [lungs] = await segmenter.segmentResized([
+          { width: grey.width, height: grey.height, grid },
+        ]);
         const lungMs = performance.now() - t;
         t = performance.now();
         const prepared = await classifierInput(lungField, grey, null, lungs!);
         const cropMs = performance.now() - t;
-        if (prepared.kind === 'refused') {
-          refused += 1;
+        if (prepared.kind === 'refused' || inputB === null || boxB === null) {
+          if ((prepared.kind === 'refused') !== (inputB === null)) {
+            throw new Error(`${file}: the two lung-field paths disagree on the gate`);
+          }
+          if (measure) refused += 1;
           continue;
         }
         t = performance.now();
@@ -213,44 +277,133 @@ async function main(): Promise<void> {
         );
         const camMs = performance.now() - t;
         t = performance.now();
-        heatmapLungShare(heatmap, lungs!.probabilities);
+        const share = heatmapLungShare(heatmap, lungs!.probabilities);
         const shareMs = performance.now() - t;
-        if (measure) {
-          add(both, 'read + decode', decode);
-          add(both, 'display grey (full size) + overlay resize', displayMs);
-          add(both, 'lung model: 256² input + onnxruntime + field (steps 1–6)', lungMs);
-          add(both, 'gate + crop + 224² input (steps 4, 7)', cropMs);
-          add(both, 'classifier (onnxruntime)', inferMs);
-          add(both, 'Grad-CAM over the crop (step 9)', camMs);
-          add(both, 'lung mask + heatmap share (step 8)', shareMs);
-          add(both, 'total', decode + displayMs + lungMs + cropMs + inferMs + camMs + shareMs);
-        }
+
+        // The previous path's classifier, CAM and share (same network, its own input copy).
+        t = performance.now();
+        const outB = await classifier.run([inputB]);
+        const inferMsB = performance.now() - t;
+        t = performance.now();
+        const placementB = lungFieldPlacement(
+          boxB,
+          greyB.width,
+          greyB.height,
+          classifierSpec.width,
+          classifierSpec.height,
+        );
+        const heatmapB = clipToBox(
+          exactGradCam(outB.features![0]!, head2.weightsFor(0), {
+            width: displayB.width,
+            height: displayB.height,
+            placement: placementB,
+          }),
+          boxB,
+          greyB,
+        );
+        const camMsB = performance.now() - t;
+        t = performance.now();
+        const shareB = heatmapInLungs(
+          heatmapB,
+          lungMaskAt(lungsB!.probabilities, heatmapB.width, heatmapB.height),
+        );
+        const shareMsB = performance.now() - t;
+
+        // The floor: both networks on the same inputs in bare sessions.
+        t = performance.now();
+        await bareLungs.run({
+          [lungSpec.inputName]: new Tensor('float32', toModelInput(grid, lungSpec), [
+            1,
+            1,
+            lungSpec.height,
+            lungSpec.width,
+          ]),
+        });
+        const bareLungMs = performance.now() - t;
+        t = performance.now();
+        await bareClassifier.run({
+          [classifierSpec.inputName]: new Tensor('float32', prepared.input.slice(), [
+            1,
+            classifierSpec.channels,
+            classifierSpec.height,
+            classifierSpec.width,
+          ]),
+        });
+        const bareClassifierMs = performance.now() - t;
+
+        const same =
+          sameArray(display.data, displayB.data) &&
+          sameArray(lungs!.probabilities.data, lungsB!.probabilities.data) &&
+          sameArray(prepared.input, inputB) &&
+          sameArray(out.scores[0]!, outB.scores[0]!) &&
+          sameArray(heatmap.data, heatmapB.data) &&
+          heatmap.max === heatmapB.max &&
+          share.energyInside === shareB.energyInside &&
+          share.peakInside === shareB.peakInside;
+        if (!same) throw new Error(`${file}: the two lung-field paths give different outputs`);
+        if (!measure) continue;
+        identical += 1;
+        add(before, 'read + decode', decodeB);
+        add(before, 'display grey (full size) + overlay resize', displayMsB);
+        add(before, 'lung model: 256² input + onnxruntime + field (steps 1–6)', lungMsB);
+        add(before, 'gate + crop (copied) + 224² input (steps 4, 7)', cropMsB);
+        add(before, 'classifier (onnxruntime)', inferMsB);
+        add(before, 'Grad-CAM over the overlay, then clipped (step 9)', camMsB);
+        add(before, 'lung mask (whole) + heatmap share (step 8)', shareMsB);
+        add(
+          before,
+          'total',
+          decodeB + displayMsB + lungMsB + cropMsB + inferMsB + camMsB + shareMsB,
+        );
+        add(both, 'read + decode', decode);
+        add(both, 'display grey + overlay + 256² lung grid (one pass)', displayMs);
+        add(both, 'lung model: input + onnxruntime + field (steps 1–6)', lungMs);
+        add(both, 'gate + crop (in place) + 224² input (steps 4, 7)', cropMs);
+        add(both, 'classifier (onnxruntime)', inferMs);
+        add(both, 'Grad-CAM inside the crop (step 9)', camMs);
+        add(both, 'heatmap share, mask where there is heat (step 8)', shareMs);
+        add(both, 'total', decode + displayMs + lungMs + cropMs + inferMs + camMs + shareMs);
+        add(floor, 'lung model, bare onnxruntime session', bareLungMs);
+        add(floor, 'classifier, bare onnxruntime session', bareClassifierMs);
+        add(floor, 'total', bareLungMs + bareClassifierMs);
       }
     }
     await Promise.all([baseline.dispose(), classifier.dispose(), segmenter.dispose()]);
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    const [load1, load5] = loadavg();
     console.log(
-      `cxr bench: ${IMAGES} chest radiographs enlarged to ${SIDE}² 12-bit CR; ${availableParallelism()} cores (${cpu}); one inference thread; overlay ${OVERLAY} px; median ms per image`,
+      `cxr bench: ${IMAGES} chest radiographs enlarged to ${SIDE}² 12-bit CR; ${availableParallelism()} cores (${cpu}); one inference thread; overlay ${OVERLAY} px; median ms per image; load average ${load1!.toFixed(2)} / ${load5!.toFixed(2)} (1 / 5 min) at the end`,
     );
     console.log(`classifier: ${classifierName}; lung model: cxr-lungs@1.0.0`);
+    console.log(
+      `outputs of the previous and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`,
+    );
     if (refused > 0)
       console.log(`${refused} image(s) refused by the lung-field gate (not in the medians)`);
     console.log('');
     console.log('| path | stage | median ms/image |');
     console.log('|---|---|---|');
-    for (const [name, values] of Object.entries(base)) {
-      console.log(`| baseline: 1.2.0 alone | ${name} | ${median(values).toFixed(1)} |`);
-    }
-    for (const [name, values] of Object.entries(both)) {
-      console.log(`| lungs + classifier | ${name} | ${median(values).toFixed(1)} |`);
+    const table: Array<[string, Stages]> = [
+      ['baseline: 1.2.0 alone', base],
+      ['baseline: previous lung-field path', before],
+      ['lungs + classifier (now)', both],
+      ['floor: the two networks alone', floor],
+    ];
+    for (const [path, stages] of table) {
+      for (const [name, values] of Object.entries(stages)) {
+        console.log(`| ${path} | ${name} | ${median(values).toFixed(1)} |`);
+      }
     }
     const total = median(both['total'] ?? [NaN]);
     const baseTotal = median(base['total'] ?? [NaN]);
+    const beforeTotal = median(before['total'] ?? [NaN]);
+    const floorTotal = median(floor['total'] ?? [NaN]);
     console.log('');
     console.log(
-      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image; ratio ${(total / baseTotal).toFixed(2)}×`,
+      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); previous path ${beforeTotal.toFixed(1)} ms/image (${(beforeTotal / total).toFixed(2)}× now); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image (now ${(total / baseTotal).toFixed(2)}× it); floor (the two networks alone) ${floorTotal.toFixed(1)} ms/image: now ${(total - floorTotal).toFixed(1)} ms above it`,
     );
+    await Promise.all([bareLungs.release(), bareClassifier.release()]);
   } finally {
     await pool.close();
     await rm(work, { recursive: true, force: true });

@@ -119,14 +119,23 @@ test('AreaResizeProbe: every pixel bit-identical to resizeArea, up, down, halvin
   ] as const) {
     const whole = resizeArea(source, w, h);
     const probe = new AreaResizeProbe(source, w, h);
-    // Visit pixels out of raster order: a row's horizontal pass is made whenever first needed.
+    // Rows out of order (a source row's horizontal pass is made whenever first needed), in
+    // whole rows and in spans that leave the rest of the buffer as it was.
+    const into = new Float32Array(w);
     for (let y = h - 1; y >= 0; y--) {
+      into.fill(-7);
+      const from = Math.floor(w / 3);
+      const to = Math.max(from + 1, Math.floor((2 * w) / 3));
+      probe.row(y, into, from, to);
       for (let x = 0; x < w; x++) {
+        const expected = x >= from && x < to ? whole.data[y * w + x]! : -7;
         assert.ok(
-          Object.is(probe.at(x, y), whole.data[y * w + x]),
-          `${w}×${h} at ${x},${y}: ${probe.at(x, y)} vs ${whole.data[y * w + x]}`,
+          Object.is(into[x], expected),
+          `${w}×${h} at ${x},${y}: ${into[x]} vs ${expected}`,
         );
       }
+      probe.row(y, into);
+      assert.deepEqual(into, whole.data.subarray(y * w, (y + 1) * w), `${w}×${h} row ${y}`);
     }
   }
 });

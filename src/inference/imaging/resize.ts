@@ -243,7 +243,7 @@ export class AreaResampler {
  * resizeArea's value at single pixels, without resizing the whole image: the same kernels and
  * the same arithmetic in the same order (a horizontal pass in float64 per source row, then the
  * rows' contributions added into a float32 value in kernel order, as AreaResampler adds them),
- * so `at(x, y)` is bit-identical to `resizeArea(image, width, height).data[y * width + x]`.
+ * so `row(y, …)` is bit-identical to that row of `resizeArea(image, width, height)`.
  * For callers that need only some pixels of a large upscale: the lung mask where a heatmap
  * has heat (ADR 0163). A source row's horizontal pass is made once, the first time a pixel
  * needs it.
@@ -272,21 +272,29 @@ export class AreaResizeProbe {
     this.made = new Uint8Array(this.same ? 0 : image.height);
   }
 
-  /** The resized image's value at column x, row y (integers inside the target). */
-  at(x: number, y: number): number {
-    if (this.same) return this.image.data[y * this.width + x] as number;
-    const { start, index, weight } = this.yKernel;
+  /**
+   * Columns from … to − 1 of the resized image's row y, written into `into` at the same
+   * columns (the rest of `into` is left as it was): each value as resizeArea computes it.
+   */
+  row(y: number, into: Float32Array, from = 0, to = this.width): void {
     const width = this.width;
-    let value = 0;
+    if (this.same) {
+      into.set(this.image.data.subarray(y * width + from, y * width + to), from);
+      return;
+    }
+    const { start, index, weight } = this.yKernel;
+    const horizontal = this.horizontal;
+    into.fill(0, from, to);
     const end = start[y + 1] as number;
     for (let t = start[y] as number; t < end; t++) {
       const s = index[t] as number;
       if (this.made[s] === 0) this.makeRow(s);
-      value = Math.fround(
-        value + (weight[t] as number) * (this.horizontal[s * width + x] as number),
-      );
+      const w = weight[t] as number;
+      const base = s * width;
+      // Float32Array stores round as AreaResampler's output rows do, tap after tap.
+      for (let x = from; x < to; x++)
+        into[x] = (into[x] as number) + w * (horizontal[base + x] as number);
     }
-    return value;
   }
 
   private makeRow(s: number): void {

@@ -397,59 +397,134 @@ export function heatmapInLungs(
 
 /**
  * heatmapInLungs(heatmap, lungMaskAt(probabilities, heatmap.width, heatmap.height)), the same
- * numbers bit for bit, without making the mask: a pixel with no heat adds nothing to the
- * share, so step 8's mask is evaluated only where the heatmap is not zero, and at its peak
- * (AreaResizeProbe: resizeArea's arithmetic at single pixels). A lung-field classifier's
- * heatmap is zero outside its crop and wherever the CAM's ReLU cut it, so on a 1024² overlay
- * this skips most of the two 1-Mpx resizes the whole mask costs (ADR 0163).
+ * numbers bit for bit, without making the mask (ADR 0163). A pixel with no heat adds nothing
+ * to the share, so step 8's mask is needed only where the heatmap is not zero (a lung-field
+ * classifier's heatmap is zero outside its crop and wherever the CAM's ReLU cut it), and at
+ * its peak. There, when the heatmap is at least the grid's size (an upscale: 256² → 1024²),
+ * most pixels are decided by their grid cell: a resized value is a convex combination of the
+ * 2×2 grid values around the pixel, all within the cell's 3×3 neighbourhood, and is computed
+ * within SURE_MARGIN of it (float64 sums, two float32 roundings: < 2e-7), so a neighbourhood
+ * whose values all lie SURE_MARGIN or more on one side of 0.5 decides the pixel. The rest are
+ * computed exactly (AreaResizeProbe: resizeArea's arithmetic on the rows that need it).
  */
 export function heatmapInLungMask(
   heatmap: { width: number; height: number; data: Float32Array },
   probabilities: LungProbabilities,
 ): HeatmapInLungs {
   const { width, height, data } = heatmap;
-  const plane = LUNG_GRID * LUNG_GRID;
+  const n = LUNG_GRID;
+  const plane = n * n;
   if (data.length !== width * height || probabilities.data.length !== 2 * plane) {
     throw new RadiolensError(
       'E_BAD_INPUT',
-      `the heatmap holds ${data.length} values for ${width}×${height} and the lung maps ${probabilities.data.length} for 2×${LUNG_GRID}×${LUNG_GRID}`,
+      `the heatmap holds ${data.length} values for ${width}×${height} and the lung maps ${probabilities.data.length} for 2×${n}×${n}`,
     );
   }
-  const channels = [0, 1].map(
+  const [right, left] = [0, 1].map(
     (c) =>
       new AreaResizeProbe(
-        {
-          width: LUNG_GRID,
-          height: LUNG_GRID,
-          data: probabilities.data.subarray(c * plane, (c + 1) * plane),
-        },
+        { width: n, height: n, data: probabilities.data.subarray(c * plane, (c + 1) * plane) },
         width,
         height,
       ),
   ) as [AreaResizeProbe, AreaResizeProbe];
-  const inLungs = (x: number, y: number): boolean =>
-    channels[0].at(x, y) >= THRESHOLD32 || channels[1].at(x, y) >= THRESHOLD32;
+  const cells = width >= n && height >= n ? sureCells(probabilities.data) : null;
+  // The grid cell under each pixel's centre (only used with `cells`).
+  const cellX = new Int32Array(width);
+  for (let x = 0; x < width; x++) cellX[x] = Math.min(n - 1, Math.floor(((x + 0.5) * n) / width));
+  const a = new Float32Array(width);
+  const b = new Float32Array(width);
   let total = 0;
   let inside = 0;
   let peak = -1;
   let peakValue = 0;
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, i++) {
-      const v = data[i]!;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    let first = -1;
+    let last = -1;
+    for (let x = 0; x < width; x++) {
+      const v = data[base + x]!;
       total += v;
-      // v === 0 adds nothing to `inside` whether or not the pixel is lung.
-      if (v !== 0 && inLungs(x, y)) inside += v;
+      if (v !== 0) {
+        if (first < 0) first = x;
+        last = x;
+      }
       if (v > peakValue) {
         peakValue = v;
-        peak = i;
+        peak = base + x;
       }
+    }
+    if (first < 0) continue;
+    const cellRow = cells === null ? 0 : Math.min(n - 1, Math.floor(((y + 0.5) * n) / height)) * n;
+    // a and b hold exact values up to column madeTo (exclusive) from the last stretch made.
+    let madeTo = -1;
+    // In raster order, as heatmapInLungs adds them; v === 0 adds nothing either way.
+    for (let x = first; x <= last; x++) {
+      const v = data[base + x]!;
+      if (v === 0) continue;
+      const sure = cells === null ? UNSURE : cells[cellRow + cellX[x]!]!;
+      if (sure === SURE_OUT) continue;
+      if (sure === SURE_IN) {
+        inside += v;
+        continue;
+      }
+      if (x >= madeTo) {
+        // The unsure pixels lie along the lungs' edges: compute a short stretch at a time.
+        madeTo = Math.min(last + 1, x + EXACT_STRETCH);
+        right.row(y, a, x, madeTo);
+        left.row(y, b, x, madeTo);
+      }
+      if (a[x]! >= THRESHOLD32 || b[x]! >= THRESHOLD32) inside += v;
     }
   }
   if (!(total > 0)) return { energyInside: null, peakInside: null };
+  const px = peak % width;
+  const py = (peak - px) / width;
+  right.row(py, a, px, px + 1);
+  left.row(py, b, px, px + 1);
   return {
     energyInside: inside / total,
-    peakInside: inLungs(peak % width, Math.floor(peak / width)),
+    peakInside: a[px]! >= THRESHOLD32 || b[px]! >= THRESHOLD32,
   };
+}
+
+/** Far more than the < 2e-7 a resized value can differ from the convex combination it is. */
+const SURE_MARGIN = 1e-6;
+/** Columns computed at once where a pixel is unsure (the edges of the lungs). */
+const EXACT_STRETCH = 16;
+const UNSURE = 0;
+const SURE_IN = 1;
+const SURE_OUT = 2;
+
+/**
+ * Per grid cell: SURE_IN when some channel's values in the cell's 3×3 neighbourhood are all
+ * ≥ 0.5 + SURE_MARGIN, SURE_OUT when both channels' are all ≤ 0.5 − SURE_MARGIN, else UNSURE.
+ */
+function sureCells(maps: Float32Array): Uint8Array {
+  const n = LUNG_GRID;
+  const plane = n * n;
+  const out = new Uint8Array(plane);
+  const high = LUNG_FIELD_RULE.threshold + SURE_MARGIN;
+  const low = LUNG_FIELD_RULE.threshold - SURE_MARGIN;
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      let min0 = Infinity;
+      let min1 = Infinity;
+      let max = -Infinity;
+      for (let r = Math.max(0, j - 1); r <= Math.min(n - 1, j + 1); r++) {
+        for (let c = Math.max(0, i - 1); c <= Math.min(n - 1, i + 1); c++) {
+          const p0 = maps[r * n + c]!;
+          const p1 = maps[plane + r * n + c]!;
+          if (p0 < min0) min0 = p0;
+          if (p1 < min1) min1 = p1;
+          if (p0 > max) max = p0;
+          if (p1 > max) max = p1;
+        }
+      }
+      out[j * n + i] = min0 >= high || min1 >= high ? SURE_IN : max <= low ? SURE_OUT : UNSURE;
+    }
+  }
+  return out;
 }
 
 /**
