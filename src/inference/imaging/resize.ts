@@ -93,6 +93,8 @@ export class AreaResampler {
    * inputs), else 0.
    */
   private readonly boxFactor: number;
+  /** Every output's horizontal taps are consecutive source pixels (a box kernel). */
+  private readonly contiguous: boolean;
   /**
    * Exact halving in both directions (2048² → 1024² overlays): the even source row's
    * horizontal pass waits here and the odd row writes its output row once, as the two
@@ -134,6 +136,7 @@ export class AreaResampler {
     }
     this.horizontal = new Float64Array(width);
     this.boxFactor = integerBoxFactor(this.xKernel, sourceWidth, width);
+    this.contiguous = consecutiveTaps(this.xKernel, width);
     this.pending =
       this.boxFactor === 2 && sourceHeight === 2 * height ? new Float64Array(width) : null;
     this.data = new Float32Array(width * height);
@@ -203,6 +206,20 @@ export class AreaResampler {
   ): void {
     const horizontal = this.horizontal;
     const width = this.width;
+    if (this.contiguous) {
+      // A box kernel's taps are consecutive source pixels: step through them instead of
+      // reading each one's index (the same products, added in the same order).
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        const begin = start[x] as number;
+        const end = start[x + 1] as number;
+        for (let t = begin, j = index[begin] as number; t < end; t++, j++) {
+          sum += (weight[t] as number) * (row[j] as number);
+        }
+        horizontal[x] = sum;
+      }
+      return;
+    }
     for (let x = 0; x < width; x++) {
       let sum = 0;
       const end = start[x + 1] as number;
@@ -332,6 +349,20 @@ function integerBoxFactor(kernel: AxisKernel, source: number, target: number): n
     }
   }
   return k;
+}
+
+/** Whether each output's taps are index[start], index[start] + 1, … (box kernels; not the
+ * bilinear kernel, whose two taps coincide at a clamped edge). */
+function consecutiveTaps(kernel: AxisKernel, target: number): boolean {
+  const { start, index } = kernel;
+  for (let x = 0; x < target; x++) {
+    const begin = start[x] as number;
+    const end = start[x + 1] as number;
+    for (let t = begin + 1; t < end; t++) {
+      if (index[t] !== (index[t - 1] as number) + 1) return false;
+    }
+  }
+  return true;
 }
 
 function axisKernel(source: number, target: number): AxisKernel {
