@@ -257,13 +257,12 @@ export class AreaResampler {
 }
 
 /**
- * resizeArea's value at single pixels, without resizing the whole image: the same kernels and
- * the same arithmetic in the same order (a horizontal pass in float64 per source row, then the
+ * resizeArea's values at chosen pixels, without resizing the whole image: the same kernels and
+ * the same arithmetic in the same order (each source row's horizontal sum in float64, then the
  * rows' contributions added into a float32 value in kernel order, as AreaResampler adds them),
- * so `row(y, …)` is bit-identical to that row of `resizeArea(image, width, height)`.
- * For callers that need only some pixels of a large upscale: the lung mask where a heatmap
- * has heat (ADR 0163). A source row's horizontal pass is made once, the first time a pixel
- * needs it.
+ * so `row(y, …)` is bit-identical to that row of `resizeArea(image, width, height)`. For
+ * callers that need a few stretches of a large upscale: the lung mask along the lungs' edges
+ * where a heatmap has heat (ADR 0163).
  */
 export class AreaResizeProbe {
   readonly width: number;
@@ -272,9 +271,6 @@ export class AreaResizeProbe {
   private readonly same: boolean;
   private readonly xKernel: AxisKernel;
   private readonly yKernel: AxisKernel;
-  /** Horizontal pass of each source row (width values), made on first use. */
-  private readonly horizontal: Float64Array;
-  private readonly made: Uint8Array;
 
   constructor(image: GreyImage, width: number, height: number) {
     checkSize(width, height, 'target');
@@ -285,8 +281,6 @@ export class AreaResizeProbe {
     this.same = width === image.width && height === image.height;
     this.xKernel = axisKernel(image.width, width);
     this.yKernel = axisKernel(image.height, height);
-    this.horizontal = new Float64Array(this.same ? 0 : image.height * width);
-    this.made = new Uint8Array(this.same ? 0 : image.height);
   }
 
   /**
@@ -295,39 +289,29 @@ export class AreaResizeProbe {
    */
   row(y: number, into: Float32Array, from = 0, to = this.width): void {
     const width = this.width;
+    const source = this.image.data;
     if (this.same) {
-      into.set(this.image.data.subarray(y * width + from, y * width + to), from);
+      into.set(source.subarray(y * width + from, y * width + to), from);
       return;
     }
     const { start, index, weight } = this.yKernel;
-    const horizontal = this.horizontal;
+    const x = this.xKernel;
+    const sourceWidth = this.image.width;
     into.fill(0, from, to);
     const end = start[y + 1] as number;
     for (let t = start[y] as number; t < end; t++) {
-      const s = index[t] as number;
-      if (this.made[s] === 0) this.makeRow(s);
+      const rowStart = (index[t] as number) * sourceWidth;
       const w = weight[t] as number;
-      const base = s * width;
-      // Float32Array stores round as AreaResampler's output rows do, tap after tap.
-      for (let x = from; x < to; x++)
-        into[x] = (into[x] as number) + w * (horizontal[base + x] as number);
-    }
-  }
-
-  private makeRow(s: number): void {
-    const { start, index, weight } = this.xKernel;
-    const sourceWidth = this.image.width;
-    const row = this.image.data.subarray(s * sourceWidth, (s + 1) * sourceWidth);
-    const base = s * this.width;
-    for (let x = 0; x < this.width; x++) {
-      let sum = 0;
-      const end = start[x + 1] as number;
-      for (let t = start[x] as number; t < end; t++) {
-        sum += (weight[t] as number) * (row[index[t] as number] as number);
+      for (let c = from; c < to; c++) {
+        let sum = 0;
+        const tapsEnd = x.start[c + 1] as number;
+        for (let u = x.start[c] as number; u < tapsEnd; u++) {
+          sum += (x.weight[u] as number) * (source[rowStart + (x.index[u] as number)] as number);
+        }
+        // Float32Array stores round as AreaResampler's output rows do, tap after tap.
+        into[c] = (into[c] as number) + w * sum;
       }
-      this.horizontal[base + x] = sum;
     }
-    this.made[s] = 1;
   }
 }
 

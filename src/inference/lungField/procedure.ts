@@ -402,10 +402,11 @@ export function heatmapInLungs(
  * classifier's heatmap is zero outside its crop and wherever the CAM's ReLU cut it), and at
  * its peak. There, when the heatmap is at least the grid's size (an upscale: 256² → 1024²),
  * most pixels are decided by their grid cell: a resized value is a convex combination of the
- * 2×2 grid values around the pixel, all within the cell's 3×3 neighbourhood, and is computed
- * within SURE_MARGIN of it (float64 sums, two float32 roundings: < 2e-7), so a neighbourhood
- * whose values all lie SURE_MARGIN or more on one side of 0.5 decides the pixel. The rest are
- * computed exactly (AreaResizeProbe: resizeArea's arithmetic on the rows that need it).
+ * 2×2 grid values around the pixel, all within the cell's 3×3 neighbourhood, and the computed
+ * value differs from that combination by < 2e-7 (float64 sums, two float32 roundings), far
+ * less than SURE_MARGIN; so a neighbourhood whose values all lie SURE_MARGIN or more on one
+ * side of 0.5 decides the pixel. The rest (along the lungs' edges) are computed exactly,
+ * 16 columns at a time (AreaResizeProbe: resizeArea's arithmetic at chosen pixels).
  */
 export function heatmapInLungMask(
   heatmap: { width: number; height: number; data: Float32Array },
@@ -440,27 +441,17 @@ export function heatmapInLungMask(
   let peakValue = 0;
   for (let y = 0; y < height; y++) {
     const base = y * width;
-    let first = -1;
-    let last = -1;
+    const cellRow = cells === null ? 0 : Math.min(n - 1, Math.floor(((y + 0.5) * n) / height)) * n;
+    // a and b hold exact values of this row's columns below madeTo, from the last stretch.
+    let madeTo = -1;
+    // In raster order, as heatmapInLungs adds them; v === 0 adds nothing to `inside` either way.
     for (let x = 0; x < width; x++) {
       const v = data[base + x]!;
       total += v;
-      if (v !== 0) {
-        if (first < 0) first = x;
-        last = x;
-      }
       if (v > peakValue) {
         peakValue = v;
         peak = base + x;
       }
-    }
-    if (first < 0) continue;
-    const cellRow = cells === null ? 0 : Math.min(n - 1, Math.floor(((y + 0.5) * n) / height)) * n;
-    // a and b hold exact values up to column madeTo (exclusive) from the last stretch made.
-    let madeTo = -1;
-    // In raster order, as heatmapInLungs adds them; v === 0 adds nothing either way.
-    for (let x = first; x <= last; x++) {
-      const v = data[base + x]!;
       if (v === 0) continue;
       const sure = cells === null ? UNSURE : cells[cellRow + cellX[x]!]!;
       if (sure === SURE_OUT) continue;
@@ -470,7 +461,7 @@ export function heatmapInLungMask(
       }
       if (x >= madeTo) {
         // The unsure pixels lie along the lungs' edges: compute a short stretch at a time.
-        madeTo = Math.min(last + 1, x + EXACT_STRETCH);
+        madeTo = Math.min(width, x + EXACT_STRETCH);
         right.row(y, a, x, madeTo);
         left.row(y, b, x, madeTo);
       }
