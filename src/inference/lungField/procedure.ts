@@ -494,25 +494,48 @@ const SURE_OUT = 2;
 function sureCells(maps: Float32Array): Uint8Array {
   const n = LUNG_GRID;
   const plane = n * n;
-  const out = new Uint8Array(plane);
   const high = LUNG_FIELD_RULE.threshold + SURE_MARGIN;
   const low = LUNG_FIELD_RULE.threshold - SURE_MARGIN;
+  // Per cell: the smallest value of each channel and the largest of both over its 3×3
+  // neighbourhood (clipped at the grid's edges), as a 1×3 pass then a 3×1 pass.
+  const rowMin0 = new Float32Array(plane);
+  const rowMin1 = new Float32Array(plane);
+  const rowMax = new Float32Array(plane);
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
-      let min0 = Infinity;
-      let min1 = Infinity;
-      let max = -Infinity;
-      for (let r = Math.max(0, j - 1); r <= Math.min(n - 1, j + 1); r++) {
-        for (let c = Math.max(0, i - 1); c <= Math.min(n - 1, i + 1); c++) {
-          const p0 = maps[r * n + c]!;
-          const p1 = maps[plane + r * n + c]!;
-          if (p0 < min0) min0 = p0;
-          if (p1 < min1) min1 = p1;
-          if (p0 > max) max = p0;
-          if (p1 > max) max = p1;
-        }
+      const at = j * n + i;
+      let min0 = maps[at]!;
+      let min1 = maps[plane + at]!;
+      let max = min0 > min1 ? min0 : min1;
+      for (let d = -1; d <= 1; d += 2) {
+        if (i + d < 0 || i + d >= n) continue;
+        const p0 = maps[at + d]!;
+        const p1 = maps[plane + at + d]!;
+        if (p0 < min0) min0 = p0;
+        if (p1 < min1) min1 = p1;
+        if (p0 > max) max = p0;
+        if (p1 > max) max = p1;
       }
-      out[j * n + i] = min0 >= high || min1 >= high ? SURE_IN : max <= low ? SURE_OUT : UNSURE;
+      rowMin0[at] = min0;
+      rowMin1[at] = min1;
+      rowMax[at] = max;
+    }
+  }
+  const out = new Uint8Array(plane);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const at = j * n + i;
+      let min0 = rowMin0[at]!;
+      let min1 = rowMin1[at]!;
+      let max = rowMax[at]!;
+      for (let d = -n; d <= n; d += 2 * n) {
+        if (j === 0 && d < 0) continue;
+        if (j === n - 1 && d > 0) continue;
+        if (rowMin0[at + d]! < min0) min0 = rowMin0[at + d]!;
+        if (rowMin1[at + d]! < min1) min1 = rowMin1[at + d]!;
+        if (rowMax[at + d]! > max) max = rowMax[at + d]!;
+      }
+      out[at] = min0 >= high || min1 >= high ? SURE_IN : max <= low ? SURE_OUT : UNSURE;
     }
   }
   return out;
