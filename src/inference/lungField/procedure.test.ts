@@ -244,6 +244,15 @@ test('heatmapInLungMask: the same share and peak as the whole step-8 mask, bit f
       );
     }
   }
+  // A broken lung model's NaN inside a lung: its neighbourhood is not decided by cell.
+  const broken = { data: Float32Array.from(data) };
+  broken.data[N * N + 128 * N + Math.floor(0.7 * N)] = NaN; // the left lung, where p > 0.5
+  const heat = { width: 1024, height: 1024, data: new Float32Array(1024 * 1024).fill(1) };
+  assert.deepEqual(
+    heatmapInLungMask(heat, broken),
+    heatmapInLungs(heat, lungMaskAt(broken, 1024, 1024)),
+    'NaN in the lung maps',
+  );
   const empty = { width: 8, height: 8, data: new Float32Array(64) };
   assert.deepEqual(heatmapInLungMask(empty, probabilities), {
     energyInside: null,

@@ -489,11 +489,15 @@ const SURE_OUT = 2;
 
 /**
  * Per grid cell: SURE_IN when some channel's values in the cell's 3×3 neighbourhood are all
- * ≥ 0.5 + SURE_MARGIN, SURE_OUT when both channels' are all ≤ 0.5 − SURE_MARGIN, else UNSURE.
+ * ≥ 0.5 + SURE_MARGIN, SURE_OUT when both channels' are all ≤ 0.5 − SURE_MARGIN, else UNSURE;
+ * null when a value is NaN.
  */
-function sureCells(maps: Float32Array): Uint8Array {
+function sureCells(maps: Float32Array): Uint8Array | null {
   const n = LUNG_GRID;
   const plane = n * n;
+  // A NaN (a broken lung model) makes its neighbours' resized values NaN, whatever the rest:
+  // decide nothing by cell then, and let every pixel be computed.
+  for (let i = 0; i < maps.length; i++) if (Number.isNaN(maps[i])) return null;
   const high = LUNG_FIELD_RULE.threshold + SURE_MARGIN;
   const low = LUNG_FIELD_RULE.threshold - SURE_MARGIN;
   // Per cell: the smallest value of each channel and the largest of both over its 3×3
