@@ -10,8 +10,7 @@ import {
 import { decodeFrame, readDicomFile, type DicomInstance } from '../../foundation/dicom/index.js';
 import {
   displaySize,
-  resizeArea,
-  toDisplayGrey,
+  toDisplayGreyAndResized,
   toModelInputAndDisplay,
   type GreyImage,
   type InputPlacement,
@@ -416,17 +415,22 @@ async function prepareBatch(
       t = performance.now();
       const source = { width: frame.columns, height: frame.rows };
       if (study.lungs !== null) {
-        // The lung model needs the full-resolution display grey (LUNG_FIELD.md step 1); the
-        // overlay is area-reduced from it, bit-identical to the one-pass path (ADR 0024).
+        // The lung model needs the full-resolution display grey (LUNG_FIELD.md step 1) and
+        // the classifier a crop of it; one pass makes it, the overlay and the lung model's
+        // grid, bit-identical to separate resizes (ADR 0024, ADR 0163).
         const spec = study.pkg.manifest.input;
-        const grey = toDisplayGrey(frame, instance.dataset, spec.windowing);
         const shown = displaySize(
-          grey.width,
-          grey.height,
+          source.width,
+          source.height,
           options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
         );
-        const display = resizeArea(grey, shown.width, shown.height);
-        const input = await classifierInput(study.pkg, grey, study.lungs);
+        const { grey, resized } = toDisplayGreyAndResized(frame, instance.dataset, spec.windowing, [
+          shown,
+          study.lungs.gridSize(source.width, source.height),
+        ]);
+        const [display, grid] = resized as [GreyImage, GreyImage];
+        const [lungs] = await study.lungs.segmentResized([{ ...source, grid }]);
+        const input = await classifierInput(study.pkg, grey, null, lungs!);
         timings.preprocess += performance.now() - t;
         if (input.kind === 'refused') {
           study.record.notAnalysed.push({

@@ -77,8 +77,11 @@ export function resampleWithMax(map: InputGridMap, target: HeatmapTarget): Heatm
 export interface HeatmapRows {
   width: number;
   height: number;
-  /** Row y's values (float32, as resampleToImage stores them), written into `into`. */
-  row(y: number, into: Float32Array): void;
+  /**
+   * Row y's values (float32, as resampleToImage stores them), written into `into`; only
+   * columns from … to − 1 when given (the rest of `into` is left as it was).
+   */
+  row(y: number, into: Float32Array, from?: number, to?: number): void;
   /**
    * The rows, ascending, that hold the map's largest value up to rounding: the first and
    * last row of each run of rows blended from the same two map rows. Within such a run a
@@ -116,12 +119,12 @@ export function resampleRows(map: InputGridMap, target: HeatmapTarget): HeatmapR
     width,
     height,
     maximumRows: runEnds(ys, height),
-    row(y, into) {
+    row(y, into, from = 0, to = width) {
       const top = ys.i0[y]! * width;
       const bottom = ys.i1[y]! * width;
       const fy = ys.f[y]!;
       const keep = 1 - fy;
-      for (let x = 0; x < width; x++) into[x] = along[top + x]! * keep + along[bottom + x]! * fy;
+      for (let x = from; x < to; x++) into[x] = along[top + x]! * keep + along[bottom + x]! * fy;
     },
   };
 }

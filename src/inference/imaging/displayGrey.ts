@@ -79,6 +79,8 @@ export interface GreyRows {
   readonly height: number;
   /** Row y's display values: written into `into` (width values) and returned, or returned from a buffer. */
   row(y: number, into: Float32Array): Float32Array;
+  /** The whole display grey, when the frame did not qualify for rows and it was made at once. */
+  readonly whole?: GreyImage;
 }
 
 /**
@@ -97,6 +99,7 @@ export function displayGreyRows(
     width: grey.width,
     height: grey.height,
     row: (y) => grey.data.subarray(y * grey.width, (y + 1) * grey.width),
+    whole: grey,
   };
 }
 

@@ -7,6 +7,7 @@ export type {
   PixelArray,
   PixelFrameLike,
   GreyImage,
+  PixelRegion,
   ImageInputSpec,
   Volume,
   VoiFallback,
@@ -22,11 +23,12 @@ export {
   type VoiLutFunction,
 } from './voiLut.js';
 export { toDisplayGrey } from './displayGrey.js';
-export { resizeArea } from './resize.js';
-export { toModelInput, inputPlacement, type InputPlacement } from './modelInput.js';
+export { resizeArea, AreaResizeProbe } from './resize.js';
+export { toModelInput, inputPlacement, placeInInput, type InputPlacement } from './modelInput.js';
 export { buildVolume, type VolumeSlice } from './volume.js';
 export {
   toModelInputAndDisplay,
+  toDisplayGreyAndResized,
   displaySize,
   type ModelInputAndDisplay,
 } from './inputAndDisplay.js';

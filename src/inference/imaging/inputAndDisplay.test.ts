@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toDisplayGrey } from './displayGrey.js';
-import { displaySize, toModelInputAndDisplay } from './inputAndDisplay.js';
+import { displaySize, toDisplayGreyAndResized, toModelInputAndDisplay } from './inputAndDisplay.js';
 import { toModelInput } from './modelInput.js';
 import { resizeArea } from './resize.js';
 import type { ImageInputSpec, PixelFrameLike } from './types.js';
@@ -114,4 +114,31 @@ test('the placement returned is where the image sits in the input', () => {
   );
   // 300×200 into 32×24: scale 0.1067 (width-bound) → 32×21, centred vertically.
   assert.deepEqual(placement, { x: 0, y: 1, width: 32, height: 21 });
+});
+
+test('toDisplayGreyAndResized: the full grey and every size bit-identical to separate passes', () => {
+  const windowed = { WindowCenter: 2048, WindowWidth: 4096 };
+  const cases: Array<[PixelFrameLike, Record<string, unknown>]> = [
+    [radiograph(512, 384, 12), windowed], // the table path: 256-style grid and an overlay
+    [radiograph(97, 131, 12), {}], // the histogram fallback: made whole, then resized
+  ];
+  for (const [frame, dataset] of cases) {
+    const expected = toDisplayGrey(frame, dataset);
+    const sizes = [
+      displaySize(frame.columns, frame.rows, 256),
+      { width: 64, height: 64 },
+      { width: frame.columns, height: frame.rows }, // same size: a copy
+      { width: 33, height: 700 },
+    ];
+    const { grey, resized } = toDisplayGreyAndResized(frame, dataset, undefined, sizes);
+    assert.deepEqual(grey, expected);
+    assert.equal(resized.length, sizes.length);
+    for (const [i, size] of sizes.entries()) {
+      assert.deepEqual(
+        resized[i],
+        resizeArea(expected, size.width, size.height),
+        `${size.width}×${size.height}`,
+      );
+    }
+  }
 });

@@ -14,8 +14,14 @@ import {
   placeInInput,
   type InputPlacement,
 } from './modelInput.js';
-import { AreaResampler } from './resize.js';
-import type { DatasetLike, GreyImage, ImageInputSpec, PixelFrameLike } from './types.js';
+import { AreaResampler, resizeArea } from './resize.js';
+import type {
+  DatasetLike,
+  GreyImage,
+  ImageInputSpec,
+  PixelFrameLike,
+  WindowingRule,
+} from './types.js';
 
 export interface ModelInputAndDisplay {
   /** The tensor the model package asks for (CHW, normalised), as toModelInput makes it. */
@@ -50,6 +56,37 @@ export function toModelInputAndDisplay(
     placement,
     display: display.finish(),
   };
+}
+
+/**
+ * The display grey at full resolution and area-resized copies of it at `sizes`, from one pass
+ * over the frame: each row is made once (stored-value table) and fed to every resampler while
+ * it is in cache. The lung-field pipeline needs the full-resolution grey for the classifier's
+ * crop, and from the same pass the overlay and the lung model's 256² grid (ADR 0163); three
+ * passes over 16 MB of floats cost ~14 ms more at 2048². Bit-identical to toDisplayGrey, then
+ * resizeArea for each size.
+ */
+export function toDisplayGreyAndResized(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing: WindowingRule | undefined,
+  sizes: ReadonlyArray<{ width: number; height: number }>,
+): { grey: GreyImage; resized: GreyImage[] } {
+  const rows = displayGreyRows(frame, dataset, windowing);
+  if (rows.whole !== undefined) {
+    const grey = rows.whole;
+    return { grey, resized: sizes.map((size) => resizeArea(grey, size.width, size.height)) };
+  }
+  const { width, height } = rows;
+  const data = new Float32Array(width * height);
+  const sinks = sizes.map((size) => rowSink(width, height, size.width, size.height));
+  for (let y = 0; y < height; y++) {
+    const into = data.subarray(y * width, (y + 1) * width);
+    const row = rows.row(y, into);
+    if (row !== into) into.set(row);
+    for (const sink of sinks) sink.pushRow(into);
+  }
+  return { grey: { width, height, data }, resized: sinks.map((sink) => sink.finish()) };
 }
 
 /** Longest side at most maxSide, aspect kept (rounded); smaller images keep their size. */

@@ -5,7 +5,7 @@
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { resizeArea } from './resize.js';
-import type { GreyImage, ImageInputSpec } from './types.js';
+import type { GreyImage, ImageInputSpec, PixelRegion } from './types.js';
 
 /** Where the source image lands inside the model input, to map heatmaps back to the image. */
 export interface InputPlacement {
@@ -38,10 +38,22 @@ export function inputPlacement(
   };
 }
 
-export function toModelInput(image: GreyImage, spec: ImageInputSpec): Float32Array {
+/** `region`: the input of that rectangle of the image alone (a crop, without copying it). */
+export function toModelInput(
+  image: GreyImage,
+  spec: ImageInputSpec,
+  region?: PixelRegion,
+): Float32Array {
   channelNormalisation(spec);
-  const placement = inputPlacement(image.width, image.height, spec);
-  return placeInInput(resizeArea(image, placement.width, placement.height), spec, placement);
+  const placement =
+    region === undefined
+      ? inputPlacement(image.width, image.height, spec)
+      : inputPlacement(region.right - region.left, region.bottom - region.top, spec);
+  return placeInInput(
+    resizeArea(image, placement.width, placement.height, region),
+    spec,
+    placement,
+  );
 }
 
 /**

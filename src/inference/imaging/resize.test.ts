@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RadiolensError } from '../../foundation/core/index.js';
-import { resizeArea } from './resize.js';
+import { AreaResizeProbe, resizeArea } from './resize.js';
 import { assertClose } from '../../../test/support/imaging.js';
 import type { GreyImage } from './types.js';
 
@@ -97,4 +97,123 @@ test('an exact halving in both directions adds each output pixel as the whole-im
     }
   }
   assert.deepEqual(out.data, expected);
+});
+
+test('AreaResizeProbe: every pixel bit-identical to resizeArea, up, down, halving, mixed, same size', () => {
+  let seed = 11;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  // Values near 0.5 with fine fractions, so any change in rounding order would show.
+  const source = image(
+    64,
+    48,
+    Array.from({ length: 64 * 48 }, () => 0.5 + (random() - 0.5) * 1e-3),
+  );
+  for (const [w, h] of [
+    [256, 192], // 4× up, as a 256² lung map onto a 1024² overlay
+    [250, 131], // awkward up
+    [32, 24], // exact halving both ways (the resampler's paired-row path)
+    [32, 100], // halving x, growing y
+    [17, 48], // shrinking x, same y
+    [64, 48], // same size: a copy
+    [1, 1],
+  ] as const) {
+    const whole = resizeArea(source, w, h);
+    const probe = new AreaResizeProbe(source, w, h);
+    // Rows out of order (a source row's horizontal pass is made whenever first needed), in
+    // whole rows and in spans that leave the rest of the buffer as it was.
+    const into = new Float32Array(w);
+    for (let y = h - 1; y >= 0; y--) {
+      into.fill(-7);
+      const from = Math.floor(w / 3);
+      const to = Math.max(from + 1, Math.floor((2 * w) / 3));
+      probe.row(y, into, from, to);
+      for (let x = 0; x < w; x++) {
+        const expected = x >= from && x < to ? whole.data[y * w + x]! : -7;
+        assert.ok(
+          Object.is(into[x], expected),
+          `${w}×${h} at ${x},${y}: ${into[x]} vs ${expected}`,
+        );
+      }
+      probe.row(y, into);
+      assert.deepEqual(into, whole.data.subarray(y * w, (y + 1) * w), `${w}×${h} row ${y}`);
+    }
+  }
+});
+
+test('an exact 1/k reduction (2048 → 256 is k = 8) adds each pixel in the documented order', () => {
+  // Horizontal: k products (weight 1/k) summed in float64 from +0, left to right; vertical:
+  // the output row accumulates its k source rows into float32, top to bottom (ADR 0021).
+  let seed = 23;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  // Magnitudes from 1 down to 2^−60, so that float64 sums round and their order shows.
+  const random = (): number => (next() - 0.4) * 2 ** -Math.floor(next() * 60);
+  for (const [kx, ky, outW, outH] of [
+    [8, 8, 5, 4],
+    [3, 3, 7, 5],
+    [8, 3, 4, 6],
+  ] as const) {
+    const width = kx * outW;
+    const height = ky * outH;
+    const data = Float32Array.from({ length: width * height }, random);
+    // One output whose float32 value depends on the order of its horizontal sum: left to
+    // right, 1 + 2^−24 is a tie that rounds to 1; the two small values added first would
+    // lift it past the tie.
+    for (let r = 0; r < ky; r++) data.fill(0, r * width, r * width + kx);
+    data.set([1, 2 ** -24, 3 * 2 ** -55, 3 * 2 ** -55], 0);
+    const out = resizeArea({ width, height, data }, outW, outH);
+    const expected = new Float32Array(outW * outH);
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        let value = 0;
+        for (let r = y * ky; r < (y + 1) * ky; r++) {
+          let along = 0;
+          for (let c = x * kx; c < (x + 1) * kx; c++) along += (1 / kx) * data[r * width + c]!;
+          value = Math.fround(value + (1 / ky) * along);
+        }
+        expected[y * outW + x] = value;
+      }
+    }
+    assert.deepEqual(out.data, expected, `${width}×${height} → ${outW}×${outH}`);
+  }
+});
+
+test('a region is resized as if it had been cut out first; one outside the image is refused', () => {
+  let seed = 31;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const source = image(90, 70, Array.from({ length: 90 * 70 }, random));
+  const cut = (r: { left: number; top: number; right: number; bottom: number }): GreyImage => {
+    const width = r.right - r.left;
+    const height = r.bottom - r.top;
+    const data = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++)
+        data[y * width + x] = source.data[(r.top + y) * 90 + r.left + x]!;
+    }
+    return { width, height, data };
+  };
+  for (const region of [
+    { left: 7, top: 3, right: 81, bottom: 66 },
+    { left: 0, top: 0, right: 90, bottom: 70 },
+    { left: 10, top: 20, right: 11, bottom: 60 },
+  ]) {
+    for (const [w, h] of [
+      [22, 22],
+      [region.right - region.left, region.bottom - region.top],
+      [200, 9],
+    ] as const) {
+      assert.deepEqual(resizeArea(source, w, h, region), resizeArea(cut(region), w, h));
+    }
+  }
+  for (const region of [
+    { left: -1, top: 0, right: 10, bottom: 10 },
+    { left: 0, top: 0, right: 91, bottom: 10 },
+    { left: 5, top: 5, right: 5, bottom: 10 },
+    { left: 0.5, top: 0, right: 10, bottom: 10 },
+  ]) {
+    assert.throws(
+      () => resizeArea(source, 4, 4, region),
+      (e: unknown) => e instanceof RadiolensError && e.code === 'E_BAD_INPUT',
+      JSON.stringify(region),
+    );
+  }
 });

@@ -10,7 +10,7 @@
  * own filter (a 3000×2000 → 512×1024 resize shrinks x and grows y).
  */
 import { RadiolensError } from '../../foundation/core/index.js';
-import type { GreyImage } from './types.js';
+import type { GreyImage, PixelRegion } from './types.js';
 
 /** For one axis: output i = Σ_t weight[t] · source[index[t]] for t in start[i] … start[i+1]−1. */
 interface AxisKernel {
@@ -19,15 +19,52 @@ interface AxisKernel {
   weight: Float64Array;
 }
 
-export function resizeArea(image: GreyImage, width: number, height: number): GreyImage {
+/**
+ * `region`: resize only that rectangle of the image, as if it had been cut out first — the
+ * same values as resizeArea(crop(image, region), …) without copying the crop (a lung field is
+ * most of a 4-Mpx radiograph; ADR 0163).
+ */
+export function resizeArea(
+  image: GreyImage,
+  width: number,
+  height: number,
+  region?: PixelRegion,
+): GreyImage {
   checkSize(width, height, 'target');
   checkSize(image.width, image.height, 'source');
-  if (width === image.width && height === image.height) {
-    return { width, height, data: new Float32Array(image.data) };
+  const { left, top, right, bottom } = region ?? {
+    left: 0,
+    top: 0,
+    right: image.width,
+    bottom: image.height,
+  };
+  if (
+    !(right > left && bottom > top) ||
+    left < 0 ||
+    top < 0 ||
+    right > image.width ||
+    bottom > image.height ||
+    ![left, top, right, bottom].every(Number.isInteger)
+  ) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `cannot resize: region [${left}, ${right}) × [${top}, ${bottom}) does not lie inside the ${image.width}×${image.height} image`,
+    );
   }
-  const resampler = new AreaResampler(image.width, image.height, width, height);
-  for (let y = 0; y < image.height; y++) {
-    resampler.pushRow(image.data.subarray(y * image.width, (y + 1) * image.width));
+  const sourceWidth = right - left;
+  const sourceHeight = bottom - top;
+  if (width === sourceWidth && height === sourceHeight) {
+    const data = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      const from = (top + y) * image.width + left;
+      data.set(image.data.subarray(from, from + width), y * width);
+    }
+    return { width, height, data };
+  }
+  const resampler = new AreaResampler(sourceWidth, sourceHeight, width, height);
+  for (let y = top; y < bottom; y++) {
+    const from = y * image.width + left;
+    resampler.pushRow(image.data.subarray(from, from + sourceWidth));
   }
   return resampler.finish();
 }
@@ -50,8 +87,14 @@ export class AreaResampler {
   private readonly rowTarget: Int32Array;
   private readonly rowWeight: Float64Array;
   private readonly horizontal: Float64Array;
-  /** 2 when the horizontal pass is an exact halving (every output = 0.5·a + 0.5·b). */
+  /**
+   * k when the horizontal pass is an exact 1/k reduction (every output sums k neighbours,
+   * each times the same weight 1/k: 2 for 2048 → 1024 overlays, 8 for 2048 → 256 lung
+   * inputs), else 0.
+   */
   private readonly boxFactor: number;
+  /** Every output's horizontal taps are consecutive source pixels (a box kernel). */
+  private readonly contiguous: boolean;
   /**
    * Exact halving in both directions (2048² → 1024² overlays): the even source row's
    * horizontal pass waits here and the odd row writes its output row once, as the two
@@ -92,7 +135,8 @@ export class AreaResampler {
       }
     }
     this.horizontal = new Float64Array(width);
-    this.boxFactor = sourceWidth === 2 * width ? 2 : 0;
+    this.boxFactor = integerBoxFactor(this.xKernel, sourceWidth, width);
+    this.contiguous = consecutiveTaps(this.xKernel, width);
     this.pending =
       this.boxFactor === 2 && sourceHeight === 2 * height ? new Float64Array(width) : null;
     this.data = new Float32Array(width * height);
@@ -140,6 +184,14 @@ export class AreaResampler {
         // 0 + …: the kernel loop starts its sum at +0, so even a −0 pixel rounds the same.
         horizontal[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
       }
+    } else if (factor > 2) {
+      // Exact 1/k reduction: the kernel's k taps in its order, without the table lookups.
+      const w = weight[0] as number;
+      for (let x = 0, j = 0; x < width; x++) {
+        let sum = 0;
+        for (const end = j + factor; j < end; j++) sum += w * (row[j] as number);
+        horizontal[x] = sum;
+      }
     } else {
       this.horizontalByKernel(row, start, index, weight);
     }
@@ -154,6 +206,20 @@ export class AreaResampler {
   ): void {
     const horizontal = this.horizontal;
     const width = this.width;
+    if (this.contiguous) {
+      // A box kernel's taps are consecutive source pixels: step through them instead of
+      // reading each one's index (the same products, added in the same order).
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        const begin = start[x] as number;
+        const end = start[x + 1] as number;
+        for (let t = begin, j = index[begin] as number; t < end; t++, j++) {
+          sum += (weight[t] as number) * (row[j] as number);
+        }
+        horizontal[x] = sum;
+      }
+      return;
+    }
     for (let x = 0; x < width; x++) {
       let sum = 0;
       const end = start[x + 1] as number;
@@ -188,6 +254,99 @@ export class AreaResampler {
     }
     return { width: this.width, height: this.height, data: this.data };
   }
+}
+
+/**
+ * resizeArea's values at chosen pixels, without resizing the whole image: the same kernels and
+ * the same arithmetic in the same order (each source row's horizontal sum in float64, then the
+ * rows' contributions added into a float32 value in kernel order, as AreaResampler adds them),
+ * so `row(y, …)` is bit-identical to that row of `resizeArea(image, width, height)`. For
+ * callers that need a few stretches of a large upscale: the lung mask along the lungs' edges
+ * where a heatmap has heat (ADR 0163).
+ */
+export class AreaResizeProbe {
+  readonly width: number;
+  readonly height: number;
+  private readonly image: GreyImage;
+  private readonly same: boolean;
+  private readonly xKernel: AxisKernel;
+  private readonly yKernel: AxisKernel;
+
+  constructor(image: GreyImage, width: number, height: number) {
+    checkSize(width, height, 'target');
+    checkSize(image.width, image.height, 'source');
+    this.width = width;
+    this.height = height;
+    this.image = image;
+    this.same = width === image.width && height === image.height;
+    this.xKernel = axisKernel(image.width, width);
+    this.yKernel = axisKernel(image.height, height);
+  }
+
+  /**
+   * Columns from … to − 1 of the resized image's row y, written into `into` at the same
+   * columns (the rest of `into` is left as it was): each value as resizeArea computes it.
+   */
+  row(y: number, into: Float32Array, from = 0, to = this.width): void {
+    const width = this.width;
+    const source = this.image.data;
+    if (this.same) {
+      into.set(source.subarray(y * width + from, y * width + to), from);
+      return;
+    }
+    const { start, index, weight } = this.yKernel;
+    const x = this.xKernel;
+    const sourceWidth = this.image.width;
+    into.fill(0, from, to);
+    const end = start[y + 1] as number;
+    for (let t = start[y] as number; t < end; t++) {
+      const rowStart = (index[t] as number) * sourceWidth;
+      const w = weight[t] as number;
+      for (let c = from; c < to; c++) {
+        let sum = 0;
+        const tapsEnd = x.start[c + 1] as number;
+        for (let u = x.start[c] as number; u < tapsEnd; u++) {
+          sum += (x.weight[u] as number) * (source[rowStart + (x.index[u] as number)] as number);
+        }
+        // Float32Array stores round as AreaResampler's output rows do, tap after tap.
+        into[c] = (into[c] as number) + w * sum;
+      }
+    }
+  }
+}
+
+/**
+ * k when the kernel reduces by the whole number k with k taps per output, consecutive and
+ * all of the same weight (what boxKernel makes for integer ratios), else 0: then the fast
+ * paths in pushRow add the same products in the same order as the kernel loop.
+ */
+function integerBoxFactor(kernel: AxisKernel, source: number, target: number): number {
+  if (target >= source || source % target !== 0) return 0;
+  const k = source / target;
+  const { start, index, weight } = kernel;
+  const w = weight[0] as number;
+  if (index.length !== source) return 0;
+  for (let x = 0; x < target; x++) {
+    if (start[x] !== x * k) return 0;
+    for (let t = x * k; t < (x + 1) * k; t++) {
+      if (index[t] !== t || weight[t] !== w) return 0;
+    }
+  }
+  return k;
+}
+
+/** Whether each output's taps are index[start], index[start] + 1, … (box kernels; not the
+ * bilinear kernel, whose two taps coincide at a clamped edge). */
+function consecutiveTaps(kernel: AxisKernel, target: number): boolean {
+  const { start, index } = kernel;
+  for (let x = 0; x < target; x++) {
+    const begin = start[x] as number;
+    const end = start[x + 1] as number;
+    for (let t = begin + 1; t < end; t++) {
+      if (index[t] !== (index[t - 1] as number) + 1) return false;
+    }
+  }
+  return true;
 }
 
 function axisKernel(source: number, target: number): AxisKernel {

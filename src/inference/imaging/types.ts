@@ -33,6 +33,14 @@ export interface PixelFrameLike {
   readonly pixels: PixelArray;
 }
 
+/** Half-open rectangle [left, right) × [top, bottom) of an image, in whole pixels. */
+export interface PixelRegion {
+  readonly left: number;
+  readonly top: number;
+  readonly right: number;
+  readonly bottom: number;
+}
+
 /** Display values in [0,1] with 0 = black, whatever the source photometric interpretation. */
 export interface GreyImage {
   readonly width: number;

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { RadiolensError } from '../../foundation/core/index.js';
 import {
   exactGradCam,
+  exactGradCamRows,
   type FeatureMapInput,
   type Heatmap,
   type ModelInputPlacement,
@@ -10,10 +11,8 @@ import { inputPlacement, toModelInput, type GreyImage } from '../imaging/index.j
 import { checkLungFieldUse, loadModelPackage, type ModelPackage } from '../models/index.js';
 import type { LungSegmenter, SegmentedLungs } from './lungSegmenter.js';
 import {
-  cropGrey,
-  heatmapInLungs,
+  heatmapInLungMask,
   lungFieldPlacement,
-  lungMaskAt,
   zeroOutsideBox,
   type HeatmapInLungs,
   type LungField,
@@ -87,7 +86,8 @@ export async function classifierInput(
   const box = segmented.field.box!;
   return {
     kind: 'input',
-    input: toModelInput(cropGrey(grey, box), { ...spec, resize: 'stretch' }),
+    // The crop resized in place (no copy of most of a 4-Mpx image): cropGrey's values.
+    input: toModelInput(grey, { ...spec, resize: 'stretch' }, box),
     placement: lungFieldPlacement(box, grey.width, grey.height, spec.width, spec.height),
     box,
     lungs: segmented,
@@ -96,7 +96,9 @@ export async function classifierInput(
 
 /**
  * Exact Grad-CAM of a prepared input over an image of the given size (the source's, or the
- * overlay's), with no heat outside a lung-field crop (LUNG_FIELD.md step 9).
+ * overlay's), with no heat outside a lung-field crop (LUNG_FIELD.md step 9). For a crop only
+ * the pixels inside it are computed: the same map, bit for bit, as clipToBox(exactGradCam(…)),
+ * without resampling the rest of the image only to zero it (ADR 0163).
  */
 export function heatmapOver(
   prepared: Extract<ClassifierInput, { kind: 'input' }>,
@@ -105,8 +107,37 @@ export function heatmapOver(
   size: { width: number; height: number },
   source: { width: number; height: number },
 ): Heatmap {
-  const heatmap = exactGradCam(features, weights, { ...size, placement: prepared.placement });
-  return prepared.box === null ? heatmap : clipToBox(heatmap, prepared.box, source);
+  const target = { ...size, placement: prepared.placement };
+  const box = prepared.box;
+  if (box === null) return exactGradCam(features, weights, target);
+  const rows = exactGradCamRows(features, weights, target);
+  const { width, height } = size;
+  const [x0, x1] = insideSpan(width, box.left, box.right, source.width);
+  const [y0, y1] = insideSpan(height, box.top, box.bottom, source.height);
+  const data = new Float32Array(width * height);
+  let max = 0;
+  for (let y = y0; y < y1; y++) {
+    const row = data.subarray(y * width, (y + 1) * width);
+    rows.row(y, row, x0, x1);
+    for (let x = x0; x < x1; x++) if (row[x]! > max) max = row[x]!;
+  }
+  return { width, height, data, max };
+}
+
+/**
+ * The pixels [first, end) of a map `size` wide whose centres lie in [low, high) of a source
+ * `sourceSize` wide — zeroOutsideBox's rule; centres grow with the index, so they are a run.
+ */
+function insideSpan(size: number, low: number, high: number, sourceSize: number): [number, number] {
+  const inside = (i: number): boolean => {
+    const centre = ((i + 0.5) * sourceSize) / size;
+    return centre >= low && centre < high;
+  };
+  let first = 0;
+  while (first < size && !inside(first)) first++;
+  let end = first;
+  while (end < size && inside(end)) end++;
+  return [first, end];
 }
 
 /** Zero a heatmap outside a lung-field crop and recompute its maximum. */
@@ -121,12 +152,15 @@ export function clipToBox(
   return { ...heatmap, max };
 }
 
-/** Where a heatmap's energy lies relative to the lung mask, at the heatmap's size. */
+/**
+ * Where a heatmap's energy lies relative to the lung mask, at the heatmap's size (step 8's
+ * mask, evaluated only where the heatmap has heat: the same numbers as the whole mask).
+ */
 export function heatmapLungShare(
   heatmap: { width: number; height: number; data: Float32Array },
   probabilities: LungProbabilities,
 ): HeatmapInLungs {
-  return heatmapInLungs(heatmap, lungMaskAt(probabilities, heatmap.width, heatmap.height));
+  return heatmapInLungMask(heatmap, probabilities);
 }
 
 export type { LungField };

@@ -7,6 +7,7 @@ export {
   cropGrey,
   lungMaskAt,
   heatmapInLungs,
+  heatmapInLungMask,
   lungFieldPlacement,
   zeroOutsideBox,
   type LungField,

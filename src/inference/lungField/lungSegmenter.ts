@@ -1,5 +1,5 @@
 import { RadiolensError } from '../../foundation/core/index.js';
-import { toModelInput, type GreyImage } from '../imaging/index.js';
+import { inputPlacement, placeInInput, toModelInput, type GreyImage } from '../imaging/index.js';
 import { sharedInferencePool, type InferencePool, type ModelPackage } from '../models/index.js';
 import { LUNG_GRID, lungFieldOf, type LungField, type LungProbabilities } from './procedure.js';
 
@@ -77,12 +77,57 @@ export class LungSegmenter {
 
   /** Lung probabilities and lung field of each image (display grey at full resolution). */
   async segment(images: readonly GreyImage[]): Promise<SegmentedLungs[]> {
+    const { input } = this.pkg.manifest;
+    return this.run(
+      images.map((image) => ({
+        width: image.width,
+        height: image.height,
+        input: toModelInput(image, input),
+      })),
+    );
+  }
+
+  /**
+   * The size an image of width × height is area-resized to before it is placed in the lung
+   * model's input (LUNG_FIELD.md step 1: stretched to the 256² grid).
+   */
+  gridSize(width: number, height: number): { width: number; height: number } {
+    const placement = inputPlacement(width, height, this.pkg.manifest.input);
+    return { width: placement.width, height: placement.height };
+  }
+
+  /**
+   * segment() for images already area-resized to gridSize() — by the one pass that also makes
+   * the overlay (imaging's toDisplayGreyAndResized; ADR 0163): the same input, bit for bit,
+   * without a second pass over the full-resolution grey.
+   */
+  async segmentResized(
+    images: ReadonlyArray<{ width: number; height: number; grid: GreyImage }>,
+  ): Promise<SegmentedLungs[]> {
+    const spec = this.pkg.manifest.input;
+    return this.run(
+      images.map(({ width, height, grid }) => {
+        const placement = inputPlacement(width, height, spec);
+        if (grid.width !== placement.width || grid.height !== placement.height) {
+          throw new RadiolensError(
+            'E_BAD_INPUT',
+            `the lung grid of a ${width}×${height} image is ${placement.width}×${placement.height}, not ${grid.width}×${grid.height} — resize it to gridSize()`,
+          );
+        }
+        return { width, height, input: placeInInput(grid, spec, placement) };
+      }),
+    );
+  }
+
+  private async run(
+    images: ReadonlyArray<{ width: number; height: number; input: Float32Array }>,
+  ): Promise<SegmentedLungs[]> {
     if (images.length === 0) return [];
     const { manifest } = this.pkg;
     const plane = 2 * LUNG_GRID * LUNG_GRID;
     const size = LUNG_GRID * LUNG_GRID;
     const stacked = new Float32Array(images.length * size);
-    images.forEach((image, i) => stacked.set(toModelInput(image, manifest.input), i * size));
+    images.forEach((image, i) => stacked.set(image.input, i * size));
     const name = manifest.outputs.scores;
     let outputs: Awaited<ReturnType<InferencePool['run']>>;
     try {

@@ -4,10 +4,12 @@ import {
   LUNG_GRID,
   boxToSource,
   cropGrey,
+  heatmapInLungMask,
   heatmapInLungs,
   largestComponent,
   lungFieldOf,
   lungFieldPlacement,
+  lungMaskAt,
   zeroOutsideBox,
 } from './procedure.js';
 import { exactGradCam } from '../explain/index.js';
@@ -192,6 +194,67 @@ test('heatmapInLungs: share of energy inside the mask and whether the peak is', 
     peakInside: false,
   });
   assert.deepEqual(heatmapInLungs({ ...heat, data: new Float32Array(4) }, new Uint8Array(4)), {
+    energyInside: null,
+    peakInside: null,
+  });
+});
+
+test('heatmapInLungMask: the same share and peak as the whole step-8 mask, bit for bit', () => {
+  let seed = 5;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  // Lung maps whose edges sit near 0.5, where a change in the resize's rounding would flip
+  // mask pixels: the ellipses at 0.95 blurred by a ramp, plus noise of ±0.002.
+  const base = twoLungs();
+  const data = new Float32Array(base.length);
+  for (let i = 0; i < data.length; i++) {
+    const x = i % N;
+    data[i] = Math.min(1, Math.max(0, base[i]! * (0.4 + (0.3 * x) / N) + (random() - 0.5) * 0.004));
+  }
+  const probabilities = { data };
+  for (const [width, height] of [
+    [1024, 1024],
+    [1024, 853],
+    [700, 1024],
+    [128, 128],
+    [256, 256],
+    [97, 300],
+  ] as const) {
+    const heat = new Float32Array(width * height);
+    for (let i = 0; i < heat.length; i++) {
+      // Zero outside a central box and in a third of the rest, as a clipped, ReLU'd CAM is.
+      const x = i % width;
+      const y = Math.floor(i / width);
+      const inBox = x > width * 0.1 && x < width * 0.9 && y > height * 0.05 && y < height * 0.95;
+      heat[i] = inBox && random() > 0.33 ? random() : 0;
+    }
+    const heatmap = { width, height, data: heat };
+    assert.deepEqual(
+      heatmapInLungMask(heatmap, probabilities),
+      heatmapInLungs(heatmap, lungMaskAt(probabilities, width, height)),
+      `${width}×${height}`,
+    );
+    // The peak outside the lungs, then inside: both answers as the mask gives them.
+    for (const at of [0, Math.floor(height / 2) * width + Math.floor(width * 0.3)]) {
+      const peaked = { width, height, data: Float32Array.from(heat) };
+      peaked.data[at] = 2;
+      assert.deepEqual(
+        heatmapInLungMask(peaked, probabilities),
+        heatmapInLungs(peaked, lungMaskAt(probabilities, width, height)),
+        `${width}×${height}, peak at ${at}`,
+      );
+    }
+  }
+  // A broken lung model's NaN inside a lung: its neighbourhood is not decided by cell.
+  const broken = { data: Float32Array.from(data) };
+  broken.data[N * N + 128 * N + Math.floor(0.7 * N)] = NaN; // the left lung, where p > 0.5
+  const heat = { width: 1024, height: 1024, data: new Float32Array(1024 * 1024).fill(1) };
+  assert.deepEqual(
+    heatmapInLungMask(heat, broken),
+    heatmapInLungs(heat, lungMaskAt(broken, 1024, 1024)),
+    'NaN in the lung maps',
+  );
+  const empty = { width: 8, height: 8, data: new Float32Array(64) };
+  assert.deepEqual(heatmapInLungMask(empty, probabilities), {
     energyInside: null,
     peakInside: null,
   });

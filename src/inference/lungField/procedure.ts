@@ -8,7 +8,7 @@
  * (procedure.test.ts). Thresholds: ADR 0161.
  */
 import { RadiolensError } from '../../foundation/core/index.js';
-import { resizeArea } from '../imaging/index.js';
+import { AreaResizeProbe, resizeArea } from '../imaging/index.js';
 import type { GreyImage } from '../imaging/index.js';
 
 /** The lung model's grid: the whole image is stretched to it (LUNG_FIELD.md step 1). */
@@ -393,6 +393,156 @@ export function heatmapInLungs(
   }
   if (!(total > 0)) return { energyInside: null, peakInside: null };
   return { energyInside: inside / total, peakInside: mask[peak] !== 0 };
+}
+
+/**
+ * heatmapInLungs(heatmap, lungMaskAt(probabilities, heatmap.width, heatmap.height)), the same
+ * numbers bit for bit, without making the mask (ADR 0163). A pixel with no heat adds nothing
+ * to the share, so step 8's mask is needed only where the heatmap is not zero (a lung-field
+ * classifier's heatmap is zero outside its crop and wherever the CAM's ReLU cut it), and at
+ * its peak. There, when the heatmap is at least the grid's size (an upscale: 256² → 1024²),
+ * most pixels are decided by their grid cell: a resized value is a convex combination of the
+ * 2×2 grid values around the pixel, all within the cell's 3×3 neighbourhood, and the computed
+ * value differs from that combination by < 2e-7 (float64 sums, two float32 roundings), far
+ * less than SURE_MARGIN; so a neighbourhood whose values all lie SURE_MARGIN or more on one
+ * side of 0.5 decides the pixel. The rest (along the lungs' edges) are computed exactly,
+ * 16 columns at a time (AreaResizeProbe: resizeArea's arithmetic at chosen pixels).
+ */
+export function heatmapInLungMask(
+  heatmap: { width: number; height: number; data: Float32Array },
+  probabilities: LungProbabilities,
+): HeatmapInLungs {
+  const { width, height, data } = heatmap;
+  const n = LUNG_GRID;
+  const plane = n * n;
+  if (data.length !== width * height || probabilities.data.length !== 2 * plane) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `the heatmap holds ${data.length} values for ${width}×${height} and the lung maps ${probabilities.data.length} for 2×${n}×${n}`,
+    );
+  }
+  const [right, left] = [0, 1].map(
+    (c) =>
+      new AreaResizeProbe(
+        { width: n, height: n, data: probabilities.data.subarray(c * plane, (c + 1) * plane) },
+        width,
+        height,
+      ),
+  ) as [AreaResizeProbe, AreaResizeProbe];
+  const cells = width >= n && height >= n ? sureCells(probabilities.data) : null;
+  // The grid cell under each pixel's centre (only used with `cells`).
+  const cellX = new Int32Array(width);
+  for (let x = 0; x < width; x++) cellX[x] = Math.min(n - 1, Math.floor(((x + 0.5) * n) / width));
+  const a = new Float32Array(width);
+  const b = new Float32Array(width);
+  let total = 0;
+  let inside = 0;
+  let peak = -1;
+  let peakValue = 0;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    const cellRow = cells === null ? 0 : Math.min(n - 1, Math.floor(((y + 0.5) * n) / height)) * n;
+    // a and b hold exact values of this row's columns below madeTo, from the last stretch.
+    let madeTo = -1;
+    // In raster order, as heatmapInLungs adds them; v === 0 adds nothing to `inside` either way.
+    for (let x = 0; x < width; x++) {
+      const v = data[base + x]!;
+      total += v;
+      if (v > peakValue) {
+        peakValue = v;
+        peak = base + x;
+      }
+      if (v === 0) continue;
+      const sure = cells === null ? UNSURE : cells[cellRow + cellX[x]!]!;
+      if (sure === SURE_OUT) continue;
+      if (sure === SURE_IN) {
+        inside += v;
+        continue;
+      }
+      if (x >= madeTo) {
+        // The unsure pixels lie along the lungs' edges: compute a short stretch at a time.
+        madeTo = Math.min(width, x + EXACT_STRETCH);
+        right.row(y, a, x, madeTo);
+        left.row(y, b, x, madeTo);
+      }
+      if (a[x]! >= THRESHOLD32 || b[x]! >= THRESHOLD32) inside += v;
+    }
+  }
+  if (!(total > 0)) return { energyInside: null, peakInside: null };
+  const px = peak % width;
+  const py = (peak - px) / width;
+  right.row(py, a, px, px + 1);
+  left.row(py, b, px, px + 1);
+  return {
+    energyInside: inside / total,
+    peakInside: a[px]! >= THRESHOLD32 || b[px]! >= THRESHOLD32,
+  };
+}
+
+/** Far more than the < 2e-7 a resized value can differ from the convex combination it is. */
+const SURE_MARGIN = 1e-6;
+/** Columns computed at once where a pixel is unsure (the edges of the lungs). */
+const EXACT_STRETCH = 16;
+const UNSURE = 0;
+const SURE_IN = 1;
+const SURE_OUT = 2;
+
+/**
+ * Per grid cell: SURE_IN when some channel's values in the cell's 3×3 neighbourhood are all
+ * ≥ 0.5 + SURE_MARGIN, SURE_OUT when both channels' are all ≤ 0.5 − SURE_MARGIN, else UNSURE;
+ * null when a value is NaN.
+ */
+function sureCells(maps: Float32Array): Uint8Array | null {
+  const n = LUNG_GRID;
+  const plane = n * n;
+  // A NaN (a broken lung model) makes its neighbours' resized values NaN, whatever the rest:
+  // decide nothing by cell then, and let every pixel be computed.
+  for (let i = 0; i < maps.length; i++) if (Number.isNaN(maps[i])) return null;
+  const high = LUNG_FIELD_RULE.threshold + SURE_MARGIN;
+  const low = LUNG_FIELD_RULE.threshold - SURE_MARGIN;
+  // Per cell: the smallest value of each channel and the largest of both over its 3×3
+  // neighbourhood (clipped at the grid's edges), as a 1×3 pass then a 3×1 pass.
+  const rowMin0 = new Float32Array(plane);
+  const rowMin1 = new Float32Array(plane);
+  const rowMax = new Float32Array(plane);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const at = j * n + i;
+      let min0 = maps[at]!;
+      let min1 = maps[plane + at]!;
+      let max = min0 > min1 ? min0 : min1;
+      for (let d = -1; d <= 1; d += 2) {
+        if (i + d < 0 || i + d >= n) continue;
+        const p0 = maps[at + d]!;
+        const p1 = maps[plane + at + d]!;
+        if (p0 < min0) min0 = p0;
+        if (p1 < min1) min1 = p1;
+        if (p0 > max) max = p0;
+        if (p1 > max) max = p1;
+      }
+      rowMin0[at] = min0;
+      rowMin1[at] = min1;
+      rowMax[at] = max;
+    }
+  }
+  const out = new Uint8Array(plane);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const at = j * n + i;
+      let min0 = rowMin0[at]!;
+      let min1 = rowMin1[at]!;
+      let max = rowMax[at]!;
+      for (let d = -n; d <= n; d += 2 * n) {
+        if (j === 0 && d < 0) continue;
+        if (j === n - 1 && d > 0) continue;
+        if (rowMin0[at + d]! < min0) min0 = rowMin0[at + d]!;
+        if (rowMin1[at + d]! < min1) min1 = rowMin1[at + d]!;
+        if (rowMax[at + d]! > max) max = rowMax[at + d]!;
+      }
+      out[at] = min0 >= high || min1 >= high ? SURE_IN : max <= low ? SURE_OUT : UNSURE;
+    }
+  }
+  return out;
 }
 
 /**
