@@ -195,27 +195,21 @@ export class RadiolensWorker {
         });
       }
     }
-    // This host's disk full: jobs wait and run again, none is lost; say so (ADR 0193).
-    const disk = this.parts.workers
-      .map((worker) => worker.localDiskTrouble())
-      .find((t) => t !== undefined);
-    if (disk !== undefined) {
-      conditions.push({
-        condition: 'disk-full',
-        blocksIngest: false,
-        detail: `since ${new Date(disk.since).toISOString()}: ${disk.error}`,
-      });
-    }
-    // The store away: jobs wait and run again, none is lost; say so (ADR 0187).
-    const trouble = this.parts.workers
-      .map((worker) => worker.sharedStoreTrouble())
-      .find((t) => t !== undefined);
-    if (trouble !== undefined) {
-      conditions.push({
-        condition: 'shared-store-unreachable',
-        blocksIngest: false,
-        detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
-      });
+    // Trouble that makes jobs wait and run again, losing none: say so. This host's disk full
+    // (ADR 0193); the shared store away (ADR 0187).
+    const waiting = [
+      ['disk-full', (worker: JobWorker) => worker.localDiskTrouble()],
+      ['shared-store-unreachable', (worker: JobWorker) => worker.sharedStoreTrouble()],
+    ] as const;
+    for (const [condition, troubleOf] of waiting) {
+      const trouble = this.parts.workers.map(troubleOf).find((t) => t !== undefined);
+      if (trouble !== undefined) {
+        conditions.push({
+          condition,
+          blocksIngest: false,
+          detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
+        });
+      }
     }
     const leaseLost = this.parts.cluster.snapshot().leaseLost;
     return {

@@ -45,19 +45,7 @@ export class StudyStabilityTimer {
 
   /** Studies whose quiet period has passed and that are not declared for their last receipt. */
   dueStudies(): StableStudy[] {
-    const rows = this.store.db
-      .prepare(
-        `SELECT i.study_instance_uid AS s, MAX(i.last_received_at) AS t,
-           COUNT(DISTINCT i.sop_instance_uid) AS n
-         FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
-         WHERE ${NOT_A_RESULT}
-         GROUP BY i.study_instance_uid, d.stable_for_last_received_at
-         HAVING MAX(i.last_received_at) <= ?
-           AND (d.stable_for_last_received_at IS NULL OR d.stable_for_last_received_at < MAX(i.last_received_at))
-         ORDER BY t`,
-      )
-      .all(this.now() - this.options.quietPeriodMs) as { s: string; t: number; n: number }[];
-    return rows.map((r) => ({ studyInstanceUid: r.s, lastReceivedAt: r.t, instanceCount: r.n }));
+    return this.undeclaredStudies({ quietSince: this.now() - this.options.quietPeriodMs });
   }
 
   /**
@@ -66,29 +54,44 @@ export class StudyStabilityTimer {
    * cluster reports as its parts still arriving (ADR 0192).
    */
   pendingStudies(studyInstanceUids?: readonly string[]): StableStudy[] {
-    const select = (only: readonly string[] | undefined): StableStudy[] => {
-      const rows = this.store.db
-        .prepare(
-          `SELECT i.study_instance_uid AS s, MAX(i.last_received_at) AS t,
-             COUNT(DISTINCT i.sop_instance_uid) AS n
-           FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
-           WHERE ${NOT_A_RESULT}
-             ${only === undefined ? '' : `AND i.study_instance_uid IN (${only.map(() => '?').join(', ')})`}
-           GROUP BY i.study_instance_uid, d.stable_for_last_received_at
-           HAVING d.stable_for_last_received_at IS NULL
-             OR d.stable_for_last_received_at < MAX(i.last_received_at)
-           ORDER BY t`,
-        )
-        .all(...(only ?? [])) as { s: string; t: number; n: number }[];
-      return rows.map((r) => ({ studyInstanceUid: r.s, lastReceivedAt: r.t, instanceCount: r.n }));
-    };
-    if (studyInstanceUids === undefined) return select(undefined);
+    if (studyInstanceUids === undefined) return this.undeclaredStudies({});
     const found: StableStudy[] = [];
     // Well under SQLite's limit of bound parameters per statement.
     for (let at = 0; at < studyInstanceUids.length; at += 500) {
-      found.push(...select(studyInstanceUids.slice(at, at + 500)));
+      found.push(...this.undeclaredStudies({ only: studyInstanceUids.slice(at, at + 500) }));
     }
     return found;
+  }
+
+  /**
+   * The one query behind dueStudies and pendingStudies, so that a declaration and a cluster's
+   * part report count a study's instances alike: studies whose newest receipt is not declared,
+   * optionally only those quiet since `quietSince` and only those of `only`, oldest first.
+   */
+  private undeclaredStudies(filter: {
+    readonly quietSince?: number;
+    readonly only?: readonly string[];
+  }): StableStudy[] {
+    const { quietSince, only } = filter;
+    const rows = this.store.db
+      .prepare(
+        `SELECT i.study_instance_uid AS s, MAX(i.last_received_at) AS t,
+           COUNT(DISTINCT i.sop_instance_uid) AS n
+         FROM instances i LEFT JOIN study_stability d ON d.study_instance_uid = i.study_instance_uid
+         WHERE ${NOT_A_RESULT}
+           ${only === undefined ? '' : `AND i.study_instance_uid IN (${only.map(() => '?').join(', ')})`}
+         GROUP BY i.study_instance_uid, d.stable_for_last_received_at
+         HAVING (d.stable_for_last_received_at IS NULL
+             OR d.stable_for_last_received_at < MAX(i.last_received_at))
+           ${quietSince === undefined ? '' : 'AND MAX(i.last_received_at) <= ?'}
+         ORDER BY t`,
+      )
+      .all(...(only ?? []), ...(quietSince === undefined ? [] : [quietSince])) as {
+      s: string;
+      t: number;
+      n: number;
+    }[];
+    return rows.map((r) => ({ studyInstanceUid: r.s, lastReceivedAt: r.t, instanceCount: r.n }));
   }
 
   /** Records that a study was declared stable for its receipts up to lastReceivedAt. */
