@@ -195,22 +195,7 @@ export class RadiolensWorker {
         });
       }
     }
-    // Trouble that makes jobs wait and run again, losing none: say so. This host's disk full
-    // (ADR 0193); the shared store away (ADR 0187).
-    const waiting = [
-      ['disk-full', (worker: JobWorker) => worker.localDiskTrouble()],
-      ['shared-store-unreachable', (worker: JobWorker) => worker.sharedStoreTrouble()],
-    ] as const;
-    for (const [condition, troubleOf] of waiting) {
-      const trouble = this.parts.workers.map(troubleOf).find((t) => t !== undefined);
-      if (trouble !== undefined) {
-        conditions.push({
-          condition,
-          blocksIngest: false,
-          detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
-        });
-      }
-    }
+    conditions.push(...waitingConditions(this.parts.workers));
     const leaseLost = this.parts.cluster.snapshot().leaseLost;
     return {
       status: leaseLost ? 'unavailable' : conditions.length > 0 ? 'degraded' : 'ok',
@@ -256,4 +241,31 @@ export class RadiolensWorker {
       outboxPending: counts.outbox?.pending ?? null,
     });
   }
+}
+
+/** What a worker thread says of trouble that makes its jobs wait (worker.ts). */
+type WaitingTrouble = Pick<JobWorker, 'localDiskTrouble' | 'sharedStoreTrouble'>;
+
+/**
+ * /health conditions for trouble that makes jobs wait and run again, losing none — this host's
+ * disk full (ADR 0193), the shared store away (ADR 0187) — one per kind, from the first worker
+ * thread that has it. They degrade the worker; they never block ingest.
+ */
+export function waitingConditions(workers: readonly WaitingTrouble[]): HealthCondition[] {
+  const kinds = [
+    ['disk-full', (worker: WaitingTrouble) => worker.localDiskTrouble()],
+    ['shared-store-unreachable', (worker: WaitingTrouble) => worker.sharedStoreTrouble()],
+  ] as const;
+  const conditions: HealthCondition[] = [];
+  for (const [condition, troubleOf] of kinds) {
+    const trouble = workers.map(troubleOf).find((t) => t !== undefined);
+    if (trouble !== undefined) {
+      conditions.push({
+        condition,
+        blocksIngest: false,
+        detail: `since ${new Date(trouble.since).toISOString()}: ${trouble.error}`,
+      });
+    }
+  }
+  return conditions;
 }
