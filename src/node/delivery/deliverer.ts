@@ -205,7 +205,9 @@ export class OutboxDeliverer {
     }
     let outcomes: SendOutcome[];
     // Entries naming a result file in the database are sent from a private copy (ADR 0193); one
-    // that cannot be read is retried without a send and says nothing about the destination.
+    // that cannot be read is retried without a send and says nothing about the destination:
+    // only the outcomes of what was sent (`tried`) can mark the destination down.
+    const tried: SendOutcome[] = [];
     const staged = await this.stage(group.map((c) => c.entry.payload));
     try {
       const sendable = staged.payloads.flatMap((p) => ('outcome' in p ? [] : [p.payload]));
@@ -219,15 +221,15 @@ export class OutboxDeliverer {
         }
       }
       let next = 0;
-      outcomes = staged.payloads.map((p) =>
-        'outcome' in p ? p.outcome : (sent[next++] ?? retry('sender returned no outcome')),
-      );
+      outcomes = staged.payloads.map((p) => {
+        if ('outcome' in p) return p.outcome;
+        const outcome = sent[next++] ?? retry('sender returned no outcome');
+        tried.push(outcome);
+        return outcome;
+      });
     } finally {
       await staged.remove();
     }
-    const unstaged = new Set(
-      staged.payloads.flatMap((p, i) => ('outcome' in p ? [group[i]!.entry.id] : [])),
-    );
     let delivered = 0;
     let nextAttemptAt: number | undefined;
     for (const [i, claimed] of group.entries()) {
@@ -260,7 +262,6 @@ export class OutboxDeliverer {
         }
       }
     }
-    const tried = outcomes.filter((_, i) => !unstaged.has(group[i]!.entry.id));
     if (
       tried.length > 0 &&
       tried.every((o) => o.status === 'retry') &&

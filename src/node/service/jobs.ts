@@ -20,7 +20,7 @@ import { RadiolensError, describeError, isRadiolensError } from '../../foundatio
 import type { ModelRegistry } from '../../inference/models/index.js';
 import { join, resolve } from 'node:path';
 import { JobQueue, type JobQueuePort } from '../queue/index.js';
-import { storeStudy, type SharedStore } from '../sharedStore/index.js';
+import { sharedSourceFor, storeStudy, type SharedStore } from '../sharedStore/index.js';
 import {
   assembledInstances,
   type Assembly,
@@ -319,13 +319,7 @@ export class StudyJobScheduler {
     const where: Record<string, unknown> =
       this.options.sharedStore === undefined
         ? { files: union.files }
-        : {
-            source: {
-              kind: 'dicomweb',
-              url: this.options.sharedStore.baseUrl,
-              sopInstanceUids: union.sopInstanceUids,
-            },
-          };
+        : { source: sharedSourceFor(this.options.sharedStore, union.sopInstanceUids) };
     if (union.sopInstanceUids.length === 0) {
       // The shared store took none of any part's instances (logged where they were refused).
       await assembly.markAssembled(outcome);
@@ -406,7 +400,7 @@ export class StudyJobScheduler {
     if (store !== undefined) {
       const stored = await this.toSharedStore(store, study, instances, files);
       if (stored.length === 0) return;
-      where = { source: { kind: 'dicomweb', url: store.baseUrl, sopInstanceUids: stored } };
+      where = { source: sharedSourceFor(store, stored) };
     }
     await this.enqueueRuns(queue, study, runs, decision, where);
   }

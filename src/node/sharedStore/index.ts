@@ -5,6 +5,7 @@
 export {
   SHARED_STORE_URL_ENV,
   parseSharedStore,
+  sharedSourceFor,
   sharedSourceOf,
   sharedStoreHeaders,
   sharedStoreLabel,

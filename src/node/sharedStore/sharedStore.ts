@@ -83,6 +83,14 @@ export interface SharedStudySource {
   readonly sopInstanceUids: readonly string[];
 }
 
+/** The source a job's payload names for instances the ingest node stored in `store`. */
+export function sharedSourceFor(
+  store: SharedStore,
+  sopInstanceUids: readonly string[],
+): SharedStudySource {
+  return { kind: 'dicomweb', url: store.baseUrl, sopInstanceUids };
+}
+
 /** The payload's source, or undefined when the job names none (it carries files instead). */
 export function sharedSourceOf(
   payload: Readonly<Record<string, unknown>>,
