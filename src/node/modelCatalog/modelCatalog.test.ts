@@ -123,5 +123,15 @@ test('the catalogue: active state, routes, card by version, lineage and evidence
   assert.ok(
     v2?.validationReports.some((r) => r.source === 'validation-site-test-split/report.json'),
   );
+  // 2.0.1: 2.0.0's weights republished with the minMax window (ADR 0027); not the default
+  // either (the gate refused it, ADR 0162), and its card is made by radiolens model-card.
+  assert.equal(byRef.get('cxr-pneumonia@2.0.1')?.active, false);
+  const v201 = await catalog.detail('cxr-pneumonia', '2.0.1');
+  assert.equal(v201?.card?.source, 'MODEL_CARD-2.0.1.md');
+  assert.match(v201?.card?.markdown ?? '', /`cxr-pneumonia@2\.0\.1`/);
+  assert.equal(v201?.lineage.parent, 'cxr-pneumonia@2.0.0');
+  assert.ok(
+    v201?.validationReports.some((r) => r.source === 'validation-site-test-split/report.json'),
+  );
   assert.equal(await catalog.detail('cxr-pneumonia', '9.9.9'), undefined);
 });
