@@ -3,8 +3,10 @@
 # gate against the active version (ADR 0162): validate on the site test split, localisation with
 # the cxr-lungs lung fields (NIH boxes and the lung-mask set), robustness on the site test split,
 # then `models promote` on the locked site test dataset. Evidence goes to
-# models/cxr-pneumonia/evidence/<version>/. The version becomes the default only if the gate
-# says so; this script never edits active.json itself.
+# models/cxr-pneumonia/evidence/<version>/, and the card made from it by radiolens model-card
+# to models/cxr-pneumonia/MODEL_CARD-<version>.md (the recipe's own record has its card,
+# MODEL_CARD-<version>-training.md, from tools/package-cxr-pneumonia-2.ts). The version becomes
+# the default only if the gate says so; this script never edits active.json itself.
 #
 # Used by tools/release-cxr-pneumonia-2.sh for 2.0.0 and on its own for a republished 2.x with
 # the same weights (2.0.1, tools/republish-cxr-pneumonia-2.ts), whose build folder is gone: the
@@ -13,7 +15,8 @@
 #
 # Usage: RADIOLENS_SHARED_DIR=/work/shared tools/measure-cxr-pneumonia-2.sh <version> [training-run.json]
 #   training-run.json: default models/cxr-pneumonia/<version>/training-run.json
-# Expects a built CLI (npm run build).
+# Expects a built CLI (npm run build). Measuring 2.0.0 again would also write it a card
+# (MODEL_CARD-2.0.0.md), which it has never had: the catalogue test says so.
 set -euo pipefail
 VERSION_2=${1:?usage: tools/measure-cxr-pneumonia-2.sh <version> [training-run.json]}
 RECORD=$(realpath "${2:-models/cxr-pneumonia/$VERSION_2/training-run.json}")
@@ -86,4 +89,12 @@ set +e
 $RL models promote "$MODEL" --test "$WORK/locked@$LOCKED" --data "$WORK/node" --json > "$EV/gate.json"
 GATE=$?
 set -e
+
+# The card from the evidence above; pneumonia_v2.py's record is not train.py's, so without it.
+$RL model-card -m "$MODEL" --no-training-run \
+  --validation "NIH site test split (1.2.0 splits; the images the lung-field gate accepts)=$EV/validation-site-test-split/report.json" \
+  --localisation "NIH pneumonia boxes=$EV/localisation-nih-boxes/localisation.json" \
+  --localisation "lung-mask set=$EV/localisation-lung-masks/localisation.json" \
+  --robustness "NIH site test split=$EV/robustness-site-test-split/robustness.json" \
+  -o "models/cxr-pneumonia/MODEL_CARD-$VERSION_2.md"
 echo "gate exit status $GATE (0: promoted, $VERSION_2 is now the default; otherwise refused — see $EV/gate.json)"
