@@ -39,6 +39,14 @@ if (windowing.kind !== 'voiLut' || windowing.fallback !== undefined) {
   );
 }
 
+/** `site_splits` as a path in the project when it is an absolute path into a checkout of it. */
+function relativeSplits(parameters: Record<string, unknown> | undefined): Record<string, string> {
+  const splits = parameters?.['site_splits'];
+  if (typeof splits !== 'string' || !splits.startsWith('/')) return {};
+  const at = splits.indexOf('/models/cxr-pneumonia/');
+  return at < 0 ? {} : { site_splits: splits.slice(at + 1) };
+}
+
 const { files: _files, ...previous } = from.manifest;
 const manifest: Omit<ModelManifest, 'files'> = {
   ...previous,
@@ -48,6 +56,9 @@ const manifest: Omit<ModelManifest, 'files'> = {
     ...previous.lineage!,
     parameters: {
       ...previous.lineage!.parameters,
+      // 2.0.0's record named its splits by the absolute path of the machine it was trained on;
+      // a package names files of the project by their path in it.
+      ...relativeSplits(previous.lineage!.parameters),
       republishedFrom: `${FROM}: same model.onnx and training-run.json; declares the minMax window for DICOM images without one (ADR 0027), which ${FROM} was packaged without — its what-if robustness run flipped 1/117 site test decisions on 12-bit images without a window instead of 3/117 (ADR 0162)`,
     },
     parent: { id: 'cxr-pneumonia', version: FROM },
