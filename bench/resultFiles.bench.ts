@@ -31,7 +31,8 @@ import {
   type ResultFile,
 } from '../src/node/delivery/index.js';
 import { PgJobQueue, PgOutbox, PgResultFiles, type PgPool } from '../src/node/postgres/index.js';
-import { inDatabase, outboxItemsFor } from '../src/node/service/worker.js';
+import { outboxItemsFor } from '../src/node/service/worker.js';
+import { inDatabase } from '../src/node/service/resultKeeping.js';
 import { repoRoot } from '../test/support/index.js';
 import { withTestDatabase } from '../test/support/postgres.js';
 import { writeSyntheticRadiographs } from './syntheticRadiographs.js';

@@ -56,6 +56,7 @@ export {
   pruneCluster,
   latestPruneRun,
   recordResultsRead,
+  recordedResultsRead,
   missedResults,
   DEFAULT_PRUNE_POLICY,
   RETENTION_DEFAULT_DAYS,

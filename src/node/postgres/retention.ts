@@ -480,6 +480,18 @@ export async function recordResultsRead(
   );
 }
 
+/** How far an ingest node last said it has read (`recordResultsRead`); null before it said. */
+export async function recordedResultsRead(pool: PgPool, nodeId: string): Promise<number | null> {
+  const result = await query<{ results_read_to: string | null }>(
+    pool,
+    'reading how far results were read',
+    'SELECT results_read_to FROM nodes WHERE node_id = $1',
+    [nodeId],
+  );
+  const value = result.rows[0]?.results_read_to ?? null;
+  return value === null ? null : Number(value);
+}
+
 /**
  * Jobs of this ingest node that retention removed before it read them (it was away longer
  * than the unread age): the runs since the position it had recorded.

@@ -2,7 +2,8 @@
  * An ingest node's ClusterResults on a real PostgreSQL queue and its real SQLite index
  * (ADR 0189): the jobs of its studies that failed for good join its worklist as failed, as on
  * the embedded node; others' studies and shadow runs do not; it records how far it has read;
- * and a node that was away longer than the unread age is told at start what it missed.
+ * and a node that was away longer than the unread age is told at start what it missed; a job
+ * whose results it could not take is tried again until it joins, also after a restart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import {
   missedResults,
   pruneCluster,
   recordResultsRead,
+  recordedResultsRead,
   type PgPool,
 } from '../postgres/index.js';
 import { InstanceStore, openNodeDatabase } from '../store/index.js';
@@ -25,6 +27,7 @@ import { ClusterFailures, WorklistSource } from '../worklist/index.js';
 import { AnalysisLog } from './analysisLog.js';
 import { ClusterResults } from './clusterResults.js';
 import { createLogger } from './log.js';
+import type { ResultFile } from '../delivery/index.js';
 
 const DAY = 86_400_000;
 
@@ -41,16 +44,25 @@ async function failForGood(queue: PgJobQueue, key: string, study: string, shadow
   assert.equal(await queue.fail(claimed, 'no readable instance of the study'), 'failed');
 }
 
+interface IngestNodeOptions {
+  readonly batch?: number;
+  readonly resultFiles?: (jobId: number) => Promise<ResultFile[]>;
+  readonly now?: () => number;
+}
+
 async function withIngestNode(
   pool: PgPool,
   work: (node: {
     results: ClusterResults;
+    /** The node's ClusterResults as a restarted process makes it, over the same index. */
+    restart: () => ClusterResults;
     store: InstanceStore;
     worklist: WorklistSource;
+    analysisLog: AnalysisLog;
     lines: Record<string, unknown>[];
     notices: () => number;
   }) => Promise<void>,
-  batch?: number,
+  { batch, resultFiles, now }: IngestNodeOptions = {},
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'radiolens-cluster-results-'));
   const data = join(dir, 'data');
@@ -60,21 +72,28 @@ async function withIngestNode(
   try {
     const store = InstanceStore.onDatabase(data, db);
     const queue = new PgJobQueue(pool, { nodeId: 'ingest-a' });
-    const results = new ClusterResults({
-      ...(batch === undefined ? {} : { batch }),
-      finishedSince: (done, failed, limit) => queue.finishedSince(done, failed, limit),
-      recordReadTo: (readTo) => recordResultsRead(pool, 'ingest-a', readTo),
-      missed: () => missedResults(pool, 'ingest-a'),
-      store,
-      analysisLog: new AnalysisLog(db),
-      failures: new ClusterFailures(db),
-      dataDir: data,
-      logger: createLogger((line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
-      onResult: () => (notices += 1),
-    });
+    const analysisLog = new AnalysisLog(db);
+    const makeResults = () =>
+      new ClusterResults({
+        ...(batch === undefined ? {} : { batch }),
+        ...(resultFiles === undefined ? {} : { resultFiles }),
+        ...(now === undefined ? {} : { now }),
+        finishedSince: (done, failed, limit) => queue.finishedSince(done, failed, limit),
+        recordReadTo: (readTo) => recordResultsRead(pool, 'ingest-a', readTo),
+        missed: () => missedResults(pool, 'ingest-a'),
+        recordedReadTo: () => recordedResultsRead(pool, 'ingest-a'),
+        store,
+        analysisLog,
+        failures: new ClusterFailures(db),
+        dataDir: data,
+        logger: createLogger((line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+        onResult: () => (notices += 1),
+      });
     await work({
-      results,
+      results: makeResults(),
+      restart: makeResults,
       store,
+      analysisLog,
       worklist: new WorklistSource(db, { dataDir: data, studyKeyOf: (uid) => `key-${uid}` }),
       lines,
       notices: () => notices,
@@ -144,18 +163,28 @@ test('a node away longer than the unread age is told at start which of its jobs 
 });
 
 /** A job of `study` completed by a worker at `at` (database clock of the test), with an analysis. */
-async function completeAt(pool: PgPool, key: string, study: string, at: number): Promise<void> {
+async function completeAt(
+  pool: PgPool,
+  key: string,
+  study: string,
+  at: number,
+  inDatabase = false,
+): Promise<number> {
   const queue = new PgJobQueue(pool, { nodeId: 'worker-1', now: () => at });
   await queue.enqueue({ key, studyInstanceUid: study, model: 'cxr-pneumonia' });
   const claimed = await queue.claim('worker-1');
   assert.ok(claimed?.job.key === key);
-  const analysis = {
-    mode: 'clinical',
-    accessionNumber: null,
-    summary: `/x/${key}.json`,
-    results: [],
-  };
+  const analysis = inDatabase
+    ? {
+        mode: 'clinical',
+        accessionNumber: null,
+        summary: 'analysis.json',
+        results: [],
+        files: 'database',
+      }
+    : { mode: 'clinical', accessionNumber: null, summary: `/x/${key}.json`, results: [] };
   assert.equal(await queue.complete(claimed, { model: 'cxr-pneumonia@1.2.0', analysis }), true);
+  return claimed.job.id;
 }
 
 test('a job that commits with a time the node has read past still joins; ties and backlogs page on', async () => {
@@ -182,7 +211,78 @@ test('a job that commits with a time the node has read past still joins; ties an
         assert.equal(await results.poll(), 7);
         assert.equal(await results.poll(), 0, 'each recorded once');
       },
-      3,
+      { batch: 3 },
+    );
+  });
+});
+
+test('a job whose results cannot be taken (a full disk) is tried again until it joins, also after a restart, and retention keeps it meanwhile', async () => {
+  await withTestDatabase(async ({ pool }) => {
+    await NodeLease.acquire(pool, { nodeId: 'ingest-a', role: 'serve' });
+    let diskFull = true;
+    let clock = Date.now();
+    const copies: number[] = [];
+    const resultFiles = (jobId: number): Promise<ResultFile[]> => {
+      copies.push(jobId);
+      if (diskFull) {
+        const error = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
+        error.code = 'ENOSPC';
+        return Promise.reject(error);
+      }
+      return Promise.resolve([{ name: 'analysis.json', bytes: Buffer.from('{}') }]);
+    };
+    const readTo = async () => (await recordedResultsRead(pool, 'ingest-a')) ?? 0;
+    await withIngestNode(
+      pool,
+      async ({ results, restart, store, analysisLog, lines }) => {
+        const { instance } = await store.storeInstance(
+          syntheticInstance({ study: 'ours', instance: '1' }),
+          { source: 'test' },
+        );
+        const study = instance.studyInstanceUid;
+        const now = Date.now();
+        // A job finished 20 min ago whose files cannot be copied (the node's disk is full).
+        const stuck = await completeAt(pool, 'stuck', study, now - 20 * 60_000, true);
+        assert.equal(await results.poll(), 0);
+        assert.deepEqual(copies, [stuck]);
+        assert.equal(await readTo(), now - 20 * 60_000, 'read only up to the stuck job');
+        // Later jobs join and move the read time far past the stuck one's late-commit window.
+        await completeAt(pool, 'later', study, now);
+        clock += 1_000;
+        assert.equal(await results.poll(), 1, 'the later job joins');
+        assert.deepEqual(copies, [stuck], 'not tried again before its retry time');
+        clock += 2_000;
+        assert.equal(await results.poll(), 0);
+        assert.deepEqual(copies, [stuck, stuck], 'tried again after 2 s, still failing');
+        clock += 2_000;
+        assert.equal(await results.poll(), 0);
+        assert.equal(copies.length, 2, 'the second wait is 4 s');
+        assert.ok(analysisLog.has(stuck) === false);
+        const unreadable = lines.filter((l) => l['event'] === 'cluster-result-unreadable');
+        assert.deepEqual(
+          unreadable.map((l) => l['failures']),
+          [1, 2],
+        );
+        assert.equal(await readTo(), now - 20 * 60_000, 'retention still keeps the stuck job');
+
+        // The node restarts while the disk is still full: it reads again from its recorded
+        // position, not from its newest analysis less the margin (which lies past the job).
+        const restarted = restart();
+        clock += 60_000;
+        assert.equal(await restarted.poll(), 0);
+        assert.equal(copies.length, 3, 'the restarted node found the stuck job and tried it');
+
+        // The disk is freed: the next try joins it, and the read position moves on.
+        diskFull = false;
+        clock += 2_000;
+        assert.equal(await restarted.poll(), 1, 'the stuck job joins');
+        assert.ok(analysisLog.has(stuck));
+        assert.ok((await readTo()) > now - 11 * 60_000, 'read on to 10 min before now');
+        clock += 120_000;
+        assert.equal(await restarted.poll(), 0, 'recorded once');
+        assert.equal(copies.length, 4);
+      },
+      { resultFiles, now: () => clock },
     );
   });
 });

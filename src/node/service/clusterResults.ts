@@ -12,6 +12,11 @@
  * retention removes a finished job only once the node that enqueued it has read it, so a node
  * that was down for a week still finds every analysis of its studies when it comes back; one
  * that was down longer than the unread age is told at start what it missed (ADR 0189).
+ *
+ * A job of its studies whose results it cannot take yet (a disk full, the shared storage not
+ * mounted, the database away while copying its files) is kept and tried again, less often the
+ * longer it fails, until it joins; until then the node's read position stays before it, so
+ * retention keeps it, and a node restarted meanwhile reads again from there.
  */
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -83,6 +88,12 @@ export interface ClusterResultsOptions {
   /** Jobs of this node retention removed before it read them; asked once, at the first pass. */
   readonly missed?: () => Promise<UnreadJobs | null>;
   /**
+   * What the database was last told (`recordReadTo`), asked once, at the first pass: a job
+   * this node had not joined before it stopped lies after it, though perhaps before the newest
+   * analysis in its log.
+   */
+  readonly recordedReadTo?: () => Promise<number | null>;
+  /**
    * Every result file of a job in the shared database (PgResultFiles.list, ADR 0193): a job
    * whose worker kept its results there has them copied into this node's results folder.
    */
@@ -97,6 +108,8 @@ export interface ClusterResultsOptions {
   readonly intervalMs?: number;
   /** Jobs of each kind read per page; default 500. */
   readonly batch?: number;
+  /** The clock for retrying unjoined jobs (ms); default Date.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -121,14 +134,39 @@ const LATE_COMMIT_MS = 60_000;
 /** Pages read in one pass at most; the next pass goes on (a backlog after a node was away). */
 const MAX_PAGES = 20;
 
+/**
+ * An unjoined job is tried again after 2 s, then twice as long each time up to a minute: a
+ * job's result files can be 16 MiB (ADR 0193), not to be read every pass while a disk is full.
+ */
+const RETRY_FIRST_MS = 2_000;
+const RETRY_MAX_MS = 60_000;
+
+/**
+ * Unjoined jobs kept in memory at most. Beyond it (the shared storage away for hours at a
+ * large site) the rest are left to the read position, which stays before the earliest of
+ * them: a restart of the node reads them again.
+ */
+const MAX_UNJOINED = 10_000;
+
+/** A job of this node's studies that could not be joined yet, and when to try it again. */
+interface Unjoined {
+  readonly job: Job;
+  readonly completedAt: number;
+  failures: number;
+  retryAt: number;
+}
+
 export class ClusterResults {
   private watermark: number;
   private failedWatermark: number;
   /** Every job finished before this was read (what the database was last told). */
   private readTo = 0;
-  /** The earliest job of this node's studies that could not be recorded (kept unread). */
-  private unjoinedAt = Number.POSITIVE_INFINITY;
+  /** Jobs of this node's studies that could not be joined yet, by id. */
+  private readonly unjoined = new Map<number, Unjoined>();
+  /** The earliest unjoined job left out of `unjoined` (it was full), until a restart. */
+  private overflowAt = Number.POSITIVE_INFINITY;
   private askedMissed = false;
+  private askedReadTo = false;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<number> | undefined;
 
@@ -171,10 +209,16 @@ export class ClusterResults {
           });
         }
       }
+      if (!this.askedReadTo && this.options.recordedReadTo !== undefined) {
+        const recorded = await this.options.recordedReadTo();
+        this.askedReadTo = true;
+        if (recorded !== null) this.watermark = Math.min(this.watermark, recorded);
+      }
     } catch (error) {
       this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
       return 0;
     }
+    joined += await this.retryUnjoined();
     let done: ReadPosition = { at: this.watermark - LATE_COMMIT_MS, id: 0 };
     let failed: ReadPosition = { at: this.failedWatermark - LATE_COMMIT_MS, id: 0 };
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -190,7 +234,9 @@ export class ClusterResults {
         const at = job.completedAt ?? done.at;
         this.watermark = Math.max(this.watermark, at);
         done = { at, id: job.id };
-        if (await this.join(job)) joined += 1;
+        // Read again within the late-commit window: it has its own retry time.
+        if (this.unjoined.has(job.id)) continue;
+        if ((await this.join(job)) === 'joined') joined += 1;
       }
       for (const job of finished.failed) {
         this.failedWatermark = Math.max(this.failedWatermark, job.failedAt);
@@ -216,7 +262,7 @@ export class ClusterResults {
       finished.done.length < batch ? complete : (finished.done.at(-1)?.completedAt ?? complete);
     const failed =
       finished.failed.length < batch ? complete : (finished.failed.at(-1)?.failedAt ?? complete);
-    const readTo = Math.min(done, failed, this.unjoinedAt);
+    const readTo = Math.min(done, failed, this.unjoinedAt());
     // Retention counts in days: a write a minute is plenty, not one every pass.
     if (readTo < this.readTo + RECORD_EVERY_MS) return;
     try {
@@ -226,6 +272,51 @@ export class ClusterResults {
       // Retention waits a little longer; the next pass says it again.
       this.options.logger.warn('cluster-results-unreachable', { error: describeError(error) });
     }
+  }
+
+  /** The earliest job of this node's studies not joined yet: the database must keep it. */
+  private unjoinedAt(): number {
+    let earliest = this.overflowAt;
+    for (const entry of this.unjoined.values()) earliest = Math.min(earliest, entry.completedAt);
+    return earliest;
+  }
+
+  /** Every unjoined job whose retry time has come, once; returns how many joined. */
+  private async retryUnjoined(): Promise<number> {
+    const now = this.options.now ?? Date.now;
+    let joined = 0;
+    for (const entry of [...this.unjoined.values()]) {
+      if (entry.retryAt > now()) continue;
+      const outcome = await this.join(entry.job);
+      // Joined, or no longer to be joined (another pass recorded it, the study left the index).
+      if (outcome !== 'failed') this.unjoined.delete(entry.job.id);
+      if (outcome === 'joined') joined += 1;
+    }
+    return joined;
+  }
+
+  /** Keeps a job that could not be joined for its next try, later each time it fails. */
+  private keepUnjoined(job: Job): void {
+    const now = (this.options.now ?? Date.now)();
+    const completedAt = job.completedAt ?? now;
+    const entry = this.unjoined.get(job.id);
+    if (entry !== undefined) {
+      entry.failures += 1;
+      entry.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (entry.failures - 1));
+      return;
+    }
+    if (this.unjoined.size >= MAX_UNJOINED) {
+      if (this.overflowAt === Number.POSITIVE_INFINITY) {
+        this.options.logger.error('cluster-results-backlog', {
+          unjoined: this.unjoined.size,
+          action:
+            'this node cannot take the results of its jobs (see cluster-result-unreadable); fix that, then restart the node: it reads the jobs it missed again',
+        });
+      }
+      this.overflowAt = Math.min(this.overflowAt, completedAt);
+      return;
+    }
+    this.unjoined.set(job.id, { job, completedAt, failures: 1, retryAt: now + RETRY_FIRST_MS });
   }
 
   /** A failure of this node's study joins its worklist, as a failed job does on its own. */
@@ -251,14 +342,19 @@ export class ClusterResults {
     return true;
   }
 
-  private async join(job: Job): Promise<boolean> {
+  /**
+   * A done job's analysis into this node's log and store: `skipped` when it is not this
+   * node's to join (another node's study, recorded already, no analysis), `failed` when its
+   * results could not be taken (kept for a retry).
+   */
+  private async join(job: Job): Promise<'joined' | 'skipped' | 'failed'> {
     const analysis = analysisOf(job);
     const model = job.result?.['model'];
-    if (analysis === null || typeof model !== 'string') return false;
+    if (analysis === null || typeof model !== 'string') return 'skipped';
     const { store, analysisLog } = this.options;
-    if (analysisLog.has(job.id)) return false;
+    if (analysisLog.has(job.id)) return 'skipped';
     // Only this node's studies: another ingest node's studies are on its own worklist.
-    if (store.studyInstances(job.studyInstanceUid).length === 0) return false;
+    if (store.studyInstances(job.studyInstanceUid).length === 0) return 'skipped';
     let summary = analysis.summary;
     try {
       let results = analysis.results;
@@ -274,15 +370,15 @@ export class ClusterResults {
         });
       }
     } catch (error) {
-      // The result files are not readable here (shared storage not mounted at the same path):
-      // say so; the job is retried on the next pass, as it is not yet in the log.
+      // The result files are not readable here (shared storage not mounted at the same path,
+      // a full disk): say so and keep the job for its next try; retention keeps it meanwhile.
+      this.keepUnjoined(job);
       this.options.logger.warn('cluster-result-unreadable', {
         jobId: job.id,
+        failures: this.unjoined.get(job.id)?.failures ?? null,
         error: describeError(error),
       });
-      // Not recorded: retention must keep it (it is not read as far as this node goes).
-      if (job.completedAt !== null) this.unjoinedAt = Math.min(this.unjoinedAt, job.completedAt);
-      return false;
+      return 'failed';
     }
     analysisLog.record({
       jobId: job.id,
@@ -294,7 +390,7 @@ export class ClusterResults {
       summaryPath: relative(this.options.dataDir, summary),
     });
     if (analysis.mode === 'clinical') this.options.onResult();
-    return true;
+    return 'joined';
   }
 
   /**

@@ -51,7 +51,12 @@ import { secureDataDir } from './dataDirPrivacy.js';
 import { AnalysisLog } from './analysisLog.js';
 import { ClusterResults } from './clusterResults.js';
 import { RetentionSchedule, clusterPrune, embeddedPrune } from './retention.js';
-import { StudyAssembly, missedResults, recordResultsRead } from '../postgres/index.js';
+import {
+  StudyAssembly,
+  missedResults,
+  recordResultsRead,
+  recordedResultsRead,
+} from '../postgres/index.js';
 import { StudyPartReports } from './studyParts.js';
 import { DriftSchedule, type DriftCheck } from './driftSchedule.js';
 
@@ -605,6 +610,7 @@ export class RadiolensNode {
                 member.queue.finishedSince(done, failed, limit),
               recordReadTo: (readTo) => recordResultsRead(member.pool, nodeId, readTo),
               missed: () => missedResults(member.pool, nodeId),
+              recordedReadTo: () => recordedResultsRead(member.pool, nodeId),
               resultFiles: (jobId) => member.resultFiles.list(jobId),
               failures: new ClusterFailures(db),
               store,

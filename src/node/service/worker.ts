@@ -6,7 +6,7 @@
  * `destination|SOP Instance UID`, so a re-run never sends a second copy.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import {
   analyzeFiles,
   type AnalysisThread,
@@ -24,7 +24,6 @@ import {
   type Destination,
   type OutboxItem,
   type OutboxPort,
-  readResultFolder,
   type ResultFilesPort,
 } from '../delivery/index.js';
 import type { ModelRegistry } from '../../inference/models/index.js';
@@ -49,6 +48,7 @@ import type { AnalysisLog } from './analysisLog.js';
 import { isShadowJob, parseModelRef } from './jobs.js';
 import { scrub, uidTag, type NodeLogger } from './log.js';
 import { AUTO_MODEL } from './routing.js';
+import { resultsInDatabase, resultsInFolder, type ResultKeeping } from './resultKeeping.js';
 
 /**
  * TEST ONLY: milliseconds a worker waits after queueing a job's outputs and before
@@ -110,26 +110,6 @@ export interface JobWorkerOptions {
   readonly resultFiles?: ResultFilesPort;
   /** Where studies read from the shared store are put (default the system's, $TMPDIR). */
   readonly fetchDir?: string;
-}
-
-/** The name of a file inside a job's results folder, as the database keeps it. */
-function resultName(outDir: string, file: string): string {
-  return relative(outDir, file).split(sep).join('/');
-}
-
-/**
- * The outbox items naming each output by (job id, name) in the database instead of by path
- * (ADR 0193); `file` keeps where the worker wrote it, for the operator.
- */
-export function inDatabase(
-  items: readonly OutboxItem[],
-  jobId: number,
-  outDir: string,
-): OutboxItem[] {
-  return items.map((item) => ({
-    ...item,
-    payload: { ...item.payload, result: { jobId, name: resultName(outDir, item.payload.file) } },
-  }));
 }
 
 /** The outbox items for a study's outputs: each output to each destination that takes it. */
@@ -196,6 +176,7 @@ export class JobWorker {
   private running = false;
   private readonly queue: JobQueuePort;
   private readonly outbox: OutboxPort;
+  private readonly keeping: ResultKeeping;
   private loop: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   private current: { claimed: ClaimedJob; done: Promise<void>; abandoned: boolean } | undefined;
@@ -213,6 +194,11 @@ export class JobWorker {
       options.queue instanceof JobQueue ? sqliteJobQueuePort(options.queue) : options.queue;
     this.outbox =
       options.outbox instanceof Outbox ? sqliteOutboxPort(options.outbox) : options.outbox;
+    const onQueued = () => options.onOutputsQueued?.();
+    this.keeping =
+      options.resultFiles === undefined
+        ? resultsInFolder(this.queue, this.outbox, onQueued)
+        : resultsInDatabase(options.resultFiles, onQueued);
   }
 
   start(): void {
@@ -303,10 +289,10 @@ export class JobWorker {
     let fetched: FetchedStudy | undefined;
     let failure: JobFailure = 'counted';
     const outDir = join(this.options.dataDir, 'results', String(job.id));
-    const { resultFiles } = this.options;
+    const { keeping } = this;
     // In the database mode the job's folder goes once its files are committed (or the job
     // failed), unless this node's own analysis log names it (its own study, below).
-    let keepOutDir = resultFiles === undefined;
+    let keepOutDir = keeping.keepsFolder;
     const heartbeat = setInterval(
       () => {
         if (current.abandoned) return;
@@ -372,9 +358,7 @@ export class JobWorker {
         if (current.abandoned) return;
         logger.info('job-study-fetched', { ...fields, instances: files.length });
       }
-      // Whatever an earlier attempt of the job left here (a process stopped mid-job) is not
-      // this attempt's: in the database mode every file of the folder is committed.
-      if (resultFiles !== undefined) await rm(outDir, { recursive: true, force: true });
+      await keeping.prepare(outDir);
       const request = {
         ...(model.kind === 'auto' ? {} : { model: model.model }),
         outDir,
@@ -422,9 +406,7 @@ export class JobWorker {
         }
         if (current.abandoned) return;
       }
-      // Database mode: the entries are written with the completion, below, not before it.
-      const queued = resultFiles === undefined ? await this.outbox.enqueue(items) : 0;
-      if (resultFiles === undefined && items.length > 0) this.options.onOutputsQueued?.();
+      const queued = await keeping.queue(items);
       const delay = testDelayMs();
       if (delay > 0) {
         logger.warn('job-test-delay', { ...fields, ms: delay });
@@ -462,32 +444,12 @@ export class JobWorker {
               analysis: {
                 mode: shadow ? 'shadow' : 'clinical',
                 accessionNumber,
-                ...(resultFiles === undefined
-                  ? { summary: outcome.outputs.summary, results }
-                  : {
-                      files: 'database',
-                      summary: resultName(outDir, outcome.outputs.summary),
-                      results: results.map((path) => resultName(outDir, path)),
-                    }),
+                ...keeping.locate(outDir, outcome.outputs.summary, results),
               },
             }
           : {}),
       };
-      let completed: boolean;
-      if (resultFiles === undefined) completed = await queue.complete(claimed, result);
-      else {
-        completed = await resultFiles.complete(
-          claimed,
-          result,
-          await readResultFolder(outDir).catch((error: unknown) => {
-            // Nothing written (no analysable image): no files, the job completes all the same.
-            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-            throw error;
-          }),
-          inDatabase(items, job.id, outDir),
-        );
-        if (completed && items.length > 0) this.options.onOutputsQueued?.();
-      }
+      const completed = await keeping.complete(claimed, result, items, outDir);
       this.diskTrouble = undefined;
       if (!completed) {
         logger.warn('job-lease-lost', fields);
@@ -500,7 +462,7 @@ export class JobWorker {
         ...(shadow ? { shadow: true } : {}),
         images: outcome.record?.sources.length ?? 0,
         outputs,
-        outboxNew: resultFiles === undefined ? queued : items.length,
+        outboxNew: queued,
         ms: Date.now() - started,
         ...(outputs === 0 ? { reason: scrub(outcome.problem ?? 'nothing to analyse') } : {}),
       });
