@@ -9,7 +9,7 @@
 # the default only if the gate says so; this script never edits active.json itself.
 #
 # Used by tools/release-cxr-pneumonia-2.sh for 2.0.0 and on its own for a republished 2.x with
-# the same weights (2.0.1, tools/republish-cxr-pneumonia-2.ts), whose build folder is gone: the
+# the same weights (2.0.1, tools/republish-with-min-max-window.ts), whose build folder is gone: the
 # only thing taken from the training run is the list of images the lung-field gate refuses,
 # which the record kept in the package holds as well.
 #
