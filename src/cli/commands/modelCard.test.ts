@@ -127,6 +127,31 @@ test('model-card names the missing evidence file and the command that makes it',
   assert.match(c.stderr, /cannot read .*nope\.json — produce it with `radiolens ood evaluate`/);
 });
 
+test("--no-training-run: a package whose record is not train.py's still gets a card from its reports", async () => {
+  // cxr-pneumonia 2.x keeps pneumonia_v2.py's record in the package; model-card cannot read it.
+  await writeTestModelPackage(join(work, 'models', 'cxr-v2', '1.0.0'), {
+    id: 'cxr-v2',
+    size: 32,
+    extraFiles: { 'training-run.json': '{"recipe": "training/pneumonia_v2.py", "evaluation": {}}' },
+  });
+  const refused = radiolens('model-card', '-m', 'cxr-v2', '--out', join(work, 'v2.md'));
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /is not a training run record/);
+
+  const c = radiolens(
+    'model-card',
+    '-m',
+    'cxr-v2',
+    '--no-training-run',
+    '--out',
+    join(work, 'v2.md'),
+  );
+  assert.equal(c.status, 0, c.stderr);
+  const markdown = await readFile(join(work, 'v2.md'), 'utf8');
+  assert.match(markdown, /^# Model card: /);
+  assert.doesNotMatch(markdown, /## Training data and its limits|training run record/);
+});
+
 test('training-split writes the internal test split and the rest from a training run', async () => {
   const kermany = join(sharedDir, 'data', 'cxr-train-kermany', 'labels.csv');
   const first = (await readFile(kermany, 'utf8')).split('\n')[1]!.split(',')[0]!;

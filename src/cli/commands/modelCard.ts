@@ -44,6 +44,10 @@ export const modelCardCommand: CommandModule = (program: Command) => {
       'training run record (default: training-run.json in the package)',
     )
     .option(
+      '--no-training-run',
+      "no training run section: for a package whose record is not training/train.py's (cxr-pneumonia 2.x, whose record is rendered into MODEL_CARD-<version>-training.md by tools/package-cxr-pneumonia-2.ts)",
+    )
+    .option(
       '--validation <[name=]report.json...>',
       'report.json files of `radiolens validate`; the first is the reference the others are compared with (e.g. the internal test)',
     )
@@ -63,7 +67,8 @@ export const modelCardCommand: CommandModule = (program: Command) => {
     .action(
       async (opts: {
         model: string;
-        trainingRun?: string;
+        /** false with --no-training-run */
+        trainingRun?: string | false;
         validation?: string[];
         ood?: string[];
         faithfulness?: string[];
@@ -74,7 +79,8 @@ export const modelCardCommand: CommandModule = (program: Command) => {
         registry?: string;
       }) => {
         const pkg = await resolveModel(opts.model, opts.registry);
-        const runPath = await packageTrainingRun(pkg, opts.trainingRun);
+        const runPath =
+          opts.trainingRun === false ? null : await packageTrainingRun(pkg, opts.trainingRun);
         const validations = [];
         for (const spec of opts.validation ?? []) {
           const { name, path } = namedPath(spec);

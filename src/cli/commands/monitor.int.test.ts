@@ -1,9 +1,10 @@
 /**
- * Drift monitoring on real data (issue #15), against the reference cxr-pneumonia@1.2.0 ships
- * (its site test split): the site's own held-out images (the tuning split, other patients) are
- * not drift; the same images 20% brighter, and paediatric radiographs from another hospital,
- * are. Through the CLI (analyze, then monitor report --results) and through a node's data
- * directory (monitor report --data and the node's scheduled check). Slow, hence *.int.
+ * Drift monitoring on real data (issue #15), against the reference the active cxr-pneumonia
+ * ships (1.2.1's, 1.2.0's byte for byte; its site test split): the site's own held-out images
+ * (the tuning split, other patients) are not drift; the same images 20% brighter, and
+ * paediatric radiographs from another hospital, are. Through the CLI (analyze, then monitor
+ * report --results) and through a node's data directory (monitor report --data and the node's
+ * scheduled check). Slow, hence *.int.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,7 +158,7 @@ test("a node's data directory: monitor report --data with the radiologists' answ
         jobId: job,
         studyInstanceUid: study,
         accessionNumber: `ACC${job}`,
-        model: 'cxr-pneumonia@1.2.0',
+        model: 'cxr-pneumonia@1.2.1',
         mode: 'clinical',
         completedAt: from + job,
         summaryPath: join('results', String(job), study, 'analysis.json'),
@@ -189,7 +190,7 @@ test("a node's data directory: monitor report --data with the radiologists' answ
     '--data',
     data,
     '--model',
-    'cxr-pneumonia@1.2.0',
+    'cxr-pneumonia@1.2.1',
     '--labels',
     join(work, 'answers.csv'),
     '--out',
@@ -214,7 +215,7 @@ test("a node's data directory: monitor report --data with the radiologists' answ
   const [quiet] = await check();
   assert.deepEqual(
     [quiet!.model, quiet!.drift, quiet!.windowImages],
-    ['cxr-pneumonia@1.2.0', false, 60],
+    ['cxr-pneumonia@1.2.1', false, 60],
   );
   const reopened = openNodeDatabase(data);
   const later = new AnalysisLog(reopened);
@@ -228,7 +229,7 @@ test("a node's data directory: monitor report --data with the radiologists' answ
       jobId: 1000 + i,
       studyInstanceUid: study,
       accessionNumber: null,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
       mode: 'clinical',
       completedAt: Date.UTC(2026, 11, 2) + i,
       summaryPath: join('results', `b${i}`, study, 'analysis.json'),
@@ -238,5 +239,5 @@ test("a node's data directory: monitor report --data with the radiologists' answ
   const [drifting] = await check();
   assert.equal(drifting!.drift, true);
   assert.ok(drifting!.features.includes('pixel mean'), drifting!.features.join());
-  assert.match(drifting!.report!, /monitoring\/cxr-pneumonia@1\.2\.0\/report\.html$/);
+  assert.match(drifting!.report!, /monitoring\/cxr-pneumonia@1\.2\.1\/report\.html$/);
 });

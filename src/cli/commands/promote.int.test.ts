@@ -1,6 +1,7 @@
 /**
  * The change-control gate on real data (issue #15): the shipped cxr-pneumonia packages, the
- * locked site test dataset that 1.2.0's plan names (rebuilt here byte for byte), and the CLI.
+ * locked site test dataset that the plan names (1.2.0's, which the active 1.2.1 carries; rebuilt
+ * here byte for byte), and the CLI.
  * Slow (both models analyse 118 radiographs per promotion), hence *.int.
  */
 import { test, before, after } from 'node:test';
@@ -18,6 +19,9 @@ let registry: string;
 let data: string;
 let testRef: string;
 
+/** The shipped active version, whose plan judges every candidate. */
+const ACTIVE = '1.2.1';
+
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'radiolens-gate-int-'));
   registry = join(work, 'models');
@@ -31,12 +35,12 @@ before(async () => {
     join(work, 'dataset-work'),
   );
   const plan = parseManifest(
-    await readFile(join(registry, 'cxr-pneumonia', '1.2.0', 'manifest.json'), 'utf8'),
+    await readFile(join(registry, 'cxr-pneumonia', ACTIVE, 'manifest.json'), 'utf8'),
   ).changeControl!;
   assert.equal(
     created.version,
     plan.acceptance.testDataset.version,
-    "the locked site test dataset no longer rebuilds to the version 1.2.0's plan locks: import-images or de-identification output changed. If that was intended, re-run tools/lock-site-test-dataset.ts and publish a new plan",
+    'the locked site test dataset no longer rebuilds to the version the active plan locks: import-images or de-identification output changed. If that was intended, re-run tools/lock-site-test-dataset.ts and publish a new plan',
   );
   testRef = `${join(work, 'dataset')}@${created.version}`;
 });
@@ -57,7 +61,7 @@ function activeVersion(): string {
   )!.version;
 }
 
-test('promoting cxr-pneumonia@1.0.0 over 1.2.0 on the locked site test dataset is refused, for the right reasons, with the evidence kept and audited', () => {
+test('promoting cxr-pneumonia@1.0.0 over the active 1.2.1 on the locked site test dataset is refused, for the right reasons, with the evidence kept and audited', () => {
   const run = models('promote', 'cxr-pneumonia@1.0.0', '--test', testRef, '--data', data, '--json');
   assert.equal(run.status, 1, run.stderr);
   const report = JSON.parse(run.stdout) as PromotionReport;
@@ -74,7 +78,7 @@ test('promoting cxr-pneumonia@1.0.0 over 1.2.0 on the locked site test dataset i
   );
   assert.ok(
     Math.abs(auc['aucActive']! - 0.8946444249341524) < 0.005,
-    `AUC 1.2.0 ${auc['aucActive']}`,
+    `AUC ${ACTIVE} ${auc['aucActive']}`,
   );
   assert.ok(auc['lower']! < -0.05);
   assert.equal(failed['sensitivity']!.found, '0.642 (43/67)');
@@ -89,7 +93,7 @@ test('promoting cxr-pneumonia@1.0.0 over 1.2.0 on the locked site test dataset i
   );
   assert.ok(passed.includes('test-dataset') && passed.includes('analysed-fraction'));
 
-  assert.equal(activeVersion(), '1.2.0', 'the active version did not change');
+  assert.equal(activeVersion(), ACTIVE, 'the active version did not change');
   const evidence = join(registry, 'cxr-pneumonia', 'evidence', '1.0.0');
   const files = existsSync(evidence) ? readdirSync(evidence).sort() : [];
   assert.equal(files.length, 2, files.join());
@@ -129,9 +133,9 @@ test('a wrong or damaged test dataset is refused before any model runs', async (
 });
 
 test('a candidate that meets the plan is promoted, routing and analyze follow it, and rollback returns', async () => {
-  // 1.2.1: 1.2.0's network and plan under a new version (documentation only changed).
-  const from = join(registry, 'cxr-pneumonia', '1.2.0');
-  const to = join(registry, 'cxr-pneumonia', '1.2.1');
+  // 1.2.2: the active 1.2.1's network and plan under a new version (nothing else changed).
+  const from = join(registry, 'cxr-pneumonia', ACTIVE);
+  const to = join(registry, 'cxr-pneumonia', '1.2.2');
   await cp(from, to, { recursive: true });
   const manifest = JSON.parse(await readFile(join(to, 'manifest.json'), 'utf8')) as Record<
     string,
@@ -139,28 +143,28 @@ test('a candidate that meets the plan is promoted, routing and analyze follow it
   >;
   await writeFile(
     join(to, 'manifest.json'),
-    JSON.stringify({ ...manifest, version: '1.2.1' }, null, 2),
+    JSON.stringify({ ...manifest, version: '1.2.2' }, null, 2),
   );
 
-  const run = models('promote', 'cxr-pneumonia@1.2.1', '--test', testRef, '--data', data);
+  const run = models('promote', 'cxr-pneumonia@1.2.2', '--test', testRef, '--data', data);
   assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   assert.match(
     run.stdout,
-    /^PROMOTED: cxr-pneumonia@1\.2\.1 is now the active version \(was cxr-pneumonia@1\.2\.0\)/,
+    /^PROMOTED: cxr-pneumonia@1\.2\.2 is now the active version \(was cxr-pneumonia@1\.2\.1\)/,
   );
   assert.match(
     run.stdout,
     /✓ auc-non-inferiority \(pneumonia\): AUC 0\.89\d vs 0\.89\d: difference 0\.000/,
   );
-  assert.equal(activeVersion(), '1.2.1');
+  assert.equal(activeVersion(), '1.2.2');
   const state = JSON.parse(
     await readFile(join(registry, 'cxr-pneumonia', 'active.json'), 'utf8'),
   ) as {
     stack: string[];
     transitions: { evidence?: string }[];
   };
-  assert.deepEqual(state.stack, ['1.2.0', '1.2.1']);
-  assert.ok(existsSync(join(registry, 'cxr-pneumonia', state.transitions[0]!.evidence!)));
+  assert.deepEqual(state.stack, ['1.2.0', '1.2.1', '1.2.2']);
+  assert.ok(existsSync(join(registry, 'cxr-pneumonia', state.transitions.at(-1)!.evidence!)));
 
   const images = await readdir(join(work, 'dataset', 'objects'));
   const oneImage = join(work, 'dataset', 'objects', images[0]!);
@@ -170,23 +174,23 @@ test('a candidate that meets the plan is promoted, routing and analyze follow it
     '--out',
     join(work, 'out'),
     '--model',
-    'cxr-pneumonia@1.2.0',
+    'cxr-pneumonia@1.2.1',
     '--registry',
     registry,
   ]);
   assert.equal(old.status, 2);
   assert.match(
     old.stderr,
-    /E_MODEL_NOT_ACTIVE: cxr-pneumonia@1\.2\.0 is installed but not active \(the active version is 1\.2\.1\)/,
+    /E_MODEL_NOT_ACTIVE: cxr-pneumonia@1\.2\.1 is installed but not active \(the active version is 1\.2\.2\)/,
   );
 
   const back = models('rollback', 'cxr-pneumonia', '--data', data);
   assert.equal(back.status, 0, back.stderr);
   assert.match(
     back.stdout,
-    /ROLLED BACK: cxr-pneumonia@1\.2\.0 is the active version again \(was 1\.2\.1\)/,
+    /ROLLED BACK: cxr-pneumonia@1\.2\.1 is the active version again \(was 1\.2\.2\)/,
   );
-  assert.equal(activeVersion(), '1.2.0');
+  assert.equal(activeVersion(), ACTIVE);
 
   const audit = (await readFile(join(data, 'audit', 'audit.jsonl'), 'utf8'))
     .trim()
@@ -194,7 +198,7 @@ test('a candidate that meets the plan is promoted, routing and analyze follow it
     .map((l) => JSON.parse(l) as { action: string; subject: string });
   assert.deepEqual(
     audit.slice(-2).map((e) => `${e.action} ${e.subject}`),
-    ['model.promote cxr-pneumonia@1.2.1', 'model.rollback cxr-pneumonia@1.2.0'],
+    ['model.promote cxr-pneumonia@1.2.2', 'model.rollback cxr-pneumonia@1.2.1'],
   );
   assert.equal(runCli(['audit', 'verify', '--data', data]).status, 0);
   // Someone edits the record of the promotion: verify names it.

@@ -99,18 +99,28 @@ test('the catalogue: active state, routes, card by version, lineage and evidence
   });
   const list = await catalog.list();
   const byRef = new Map(list.map((m) => [`${m.id}@${m.version}`, m]));
-  assert.equal(byRef.get('cxr-pneumonia@1.2.0')?.active, true);
-  assert.deepEqual(byRef.get('cxr-pneumonia@1.2.0')?.routes, ['route of cxr-pneumonia@1.2.0']);
+  assert.equal(byRef.get('cxr-pneumonia@1.2.1')?.active, true);
+  assert.deepEqual(byRef.get('cxr-pneumonia@1.2.1')?.routes, ['route of cxr-pneumonia@1.2.1']);
+  assert.equal(byRef.get('cxr-pneumonia@1.2.0')?.active, false);
   assert.equal(byRef.get('cxr-pneumonia@2.0.0')?.active, false);
   assert.equal(byRef.get('cxr-lungs@1.0.0')?.task, 'segmentation');
 
   const v1 = await catalog.detail('cxr-pneumonia', '1.0.0');
   assert.equal(v1?.card?.source, 'MODEL_CARD-1.0.0.md', 'a version card beside the folder');
   const v12 = await catalog.detail('cxr-pneumonia', '1.2.0');
-  assert.equal(v12?.card?.source, 'MODEL_CARD.md', 'the current card names this version');
+  assert.equal(v12?.card?.source, 'MODEL_CARD-1.2.0.md');
   assert.equal(v12?.lineage.parent, 'cxr-pneumonia@1.1.0');
   assert.ok(
     v12?.validationReports.some((r) => r.source === 'validation-site-test-split.json'),
+    "the model's own evidence",
+  );
+  // 1.2.1: 1.2.0's files with the minMax window (ADR 0027), promoted by the gate.
+  const v121 = await catalog.detail('cxr-pneumonia', '1.2.1');
+  assert.equal(v121?.card?.source, 'MODEL_CARD.md', 'the current card names this version');
+  assert.match(v121?.card?.markdown ?? '', /`cxr-pneumonia@1\.2\.1`/);
+  assert.equal(v121?.lineage.parent, 'cxr-pneumonia@1.2.0');
+  assert.ok(
+    v121?.validationReports.some((r) => r.source === 'validation-site-test-split.json'),
     "the model's own evidence",
   );
   const v2 = await catalog.detail('cxr-pneumonia', '2.0.0');
@@ -122,6 +132,16 @@ test('the catalogue: active state, routes, card by version, lineage and evidence
   );
   assert.ok(
     v2?.validationReports.some((r) => r.source === 'validation-site-test-split/report.json'),
+  );
+  // 2.0.1: 2.0.0's weights republished with the minMax window (ADR 0027); not the default
+  // either (the gate refused it, ADR 0162), and its card is made by radiolens model-card.
+  assert.equal(byRef.get('cxr-pneumonia@2.0.1')?.active, false);
+  const v201 = await catalog.detail('cxr-pneumonia', '2.0.1');
+  assert.equal(v201?.card?.source, 'MODEL_CARD-2.0.1.md');
+  assert.match(v201?.card?.markdown ?? '', /`cxr-pneumonia@2\.0\.1`/);
+  assert.equal(v201?.lineage.parent, 'cxr-pneumonia@2.0.0');
+  assert.ok(
+    v201?.validationReports.some((r) => r.source === 'validation-site-test-split/report.json'),
   );
   assert.equal(await catalog.detail('cxr-pneumonia', '9.9.9'), undefined);
 });

@@ -300,7 +300,7 @@ test('DICOMweb: Orthanc sends by STOW-RS, the results come back by STOW-RS into 
         { match: { modality: 'CT' }, models: [], shadow: ['cxr-pneumonia@1.0.0'] },
         {
           match: { modality: ['CR', 'DX'], bodyPartExamined: 'CHEST' },
-          models: ['cxr-pneumonia@1.2.0'],
+          models: ['cxr-pneumonia@1.2.1'],
         },
       ],
     },

@@ -113,7 +113,7 @@ test('an unknown model, or a live route pinned to a version that is not active, 
       assert.match(error.message, /model cxr-pneumonia@7\.0\.0: E_MODEL_NOT_FOUND/);
       assert.match(
         error.message,
-        /model cxr-pneumonia@1\.1\.0: E_MODEL_NOT_ACTIVE: .*active version is 1\.2\.0/,
+        /model cxr-pneumonia@1\.1\.0: E_MODEL_NOT_ACTIVE: .*active version is 1\.2\.1/,
       );
       assert.match(error.message, /shadow model cxr-pneumonia@8\.0\.0: E_MODEL_NOT_FOUND/);
       return true;
@@ -130,9 +130,9 @@ test('the worker analyses the stored study, queues each output once per destinat
       parseDestination(`file://${join(dir, 'out')}`),
     ];
     queue.enqueue({
-      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.2.0', 1),
+      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.2.1', 1),
       studyInstanceUid: study.studyInstanceUid,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
     });
     const options = {
       store,
@@ -168,9 +168,9 @@ test('the worker analyses the stored study, queues each output once per destinat
     // The same job again (as after a crash before completion): same UIDs, same keys, nothing new.
     const rerun = new JobWorker('w2', options);
     queue.enqueue({
-      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.2.0', 2),
+      key: studyJobKey(study.studyInstanceUid, 'cxr-pneumonia@1.2.1', 2),
       studyInstanceUid: study.studyInstanceUid,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
     });
     assert.equal(await rerun.runOnce(), true);
     assert.equal(outbox.entries().length, 7, 'no output queued twice');
@@ -187,7 +187,7 @@ test('a study outside the intended use completes with the reason and no outputs'
     queue.enqueue({
       key: 'k',
       studyInstanceUid: instance.studyInstanceUid,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
     });
     const worker = new JobWorker('w', {
       store,
@@ -274,7 +274,7 @@ test('a shadow job keeps its results in the node and delivers nothing; a live jo
     );
     assert.deepEqual(
       analysisLog.list({ mode: 'clinical' }).map((e) => e.model),
-      ['cxr-pneumonia@1.2.0'],
+      ['cxr-pneumonia@1.2.1'],
     );
     // The clinical results are in the node's own store for its DICOMweb (ADR 0195), the
     // shadow model's are not; neither is an arrival nor an input of a later analysis.
@@ -317,7 +317,7 @@ test("on a shared queue, another ingest node's study is analysed and delivered b
     queue.enqueue({
       key: 'other-node-study',
       studyInstanceUid: study.studyInstanceUid,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
       payload: { files: [study.file] },
     });
     const analysisLog = new AnalysisLog(store.db);

@@ -65,7 +65,7 @@ const SITE_REPORT = join(
   'models',
   'cxr-pneumonia',
   'evidence',
-  '1.2.0',
+  '1.2.1',
   'validation-site-test-split.json',
 );
 
@@ -102,7 +102,7 @@ describe('the reading room APIs of a node with an analysed study', () => {
     const [analysis] = body.analyses;
     assert.deepEqual(
       { id: analysis!.model.id, version: analysis!.model.version },
-      { id: 'cxr-pneumonia', version: '1.2.0' },
+      { id: 'cxr-pneumonia', version: '1.2.1' },
     );
     assert.match(analysis!.model.name, /pneumonia/i);
     assert.ok(!Number.isNaN(Date.parse(analysis!.performedAt)));
@@ -152,7 +152,7 @@ describe('the reading room APIs of a node with an analysed study', () => {
       body: JSON.stringify(
         feedbackAnswer({
           studyKey: room.studyKey,
-          model: { id: 'cxr-pneumonia', version: '1.2.0' },
+          model: { id: 'cxr-pneumonia', version: '1.2.1' },
           sourceSopInstanceUid: finding.sopInstanceUid,
           answer: 'uncertain',
         }),
@@ -214,7 +214,7 @@ describe('the reading room APIs of a node with an analysed study', () => {
         }[];
       }
     ).models;
-    const active = models.find((m) => m.id === 'cxr-pneumonia' && m.version === '1.2.0');
+    const active = models.find((m) => m.id === 'cxr-pneumonia' && m.version === '1.2.1');
     assert.equal(active?.active, true);
     assert.equal(active?.task, 'classification');
     assert.deepEqual(active?.routes, [
@@ -224,7 +224,7 @@ describe('the reading room APIs of a node with an analysed study', () => {
     assert.equal(inactive?.active, false);
     assert.deepEqual(inactive?.routes, []);
 
-    const one = await get('/api/models/cxr-pneumonia/1.2.0', dana.cookie);
+    const one = await get('/api/models/cxr-pneumonia/1.2.1', dana.cookie);
     assert.equal(one.status, 200, one.body);
     const detail = JSON.parse(one.body) as {
       id: string;
@@ -246,9 +246,9 @@ describe('the reading room APIs of a node with an analysed study', () => {
       detail.labels.map((l) => l.id),
       ['pneumonia'],
     );
-    assert.match(detail.card?.markdown ?? '', /`cxr-pneumonia@1\.2\.0`/);
+    assert.match(detail.card?.markdown ?? '', /`cxr-pneumonia@1\.2\.1`/);
     assert.equal(detail.lineage.datasets[0]?.name, 'cxr-site-nih');
-    assert.equal(detail.lineage.parent, 'cxr-pneumonia@1.1.0');
+    assert.equal(detail.lineage.parent, 'cxr-pneumonia@1.2.0');
     assert.ok(
       detail.validationReports.some((r) => r.origin === 'site'),
       'the registered site report',
