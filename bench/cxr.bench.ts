@@ -4,13 +4,16 @@
  * CAM over the crop, heatmap lung share — on 2048² 12-bit radiographs. Target: ≤ 100 ms per
  * image for both models together. Named baselines in the same run, interleaved image by image:
  *  - cxr-pneumonia 1.2.0 alone (the one-pass whole-image path, ADR 0024);
+ *  - the ADR 0163 path: the pipeline as it was before ADR 0164, which held the full-resolution
+ *    display grey (16 MB at 2048²), written by the one pass, and cut the classifier's crop from
+ *    it; now the crop's rows are made again from the stored values and no grey is held;
  *  - the previous lung-field path (ADR 0160/0161 as first built): full-resolution grey, then
  *    separate resizes for the overlay and the lung model, the crop copied then resized, the
  *    CAM over the whole overlay then clipped, step 8's mask made whole at the overlay's size
  *    (ADR 0163 lists what changed; shared primitives such as the resize's fast paths speed up
  *    both paths alike);
  *  - the floor: bare onnxruntime sessions of the two networks on the same inputs.
- * The two lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
+ * The three lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
  * share): the bench checks it on every image and fails otherwise.
  *
  * Inputs: real adult chest radiographs (cxr-site-nih test split, shared data) enlarged to
@@ -62,6 +65,9 @@ import {
   type HeatmapInLungs,
 } from '../src/inference/lungField/index.js';
 import { crDataset } from '../src/lifecycle/imports/index.js';
+import { displayGreyRows } from '../src/inference/imaging/displayGrey.js';
+import { AreaResampler } from '../src/inference/imaging/resize.js';
+import type { DatasetLike, PixelFrameLike, WindowingRule } from '../src/inference/imaging/index.js';
 import { repoRoot, sharedDir } from '../test/support/index.js';
 
 function option(name: string, fallback: number): number {
@@ -70,6 +76,18 @@ function option(name: string, fallback: number): number {
 }
 const IMAGES = option('--images', 10);
 const SIDE = option('--side', 2048);
+/**
+ * --alone now|held: that lung-field path only, without the baselines and the floor, so that the
+ * garbage collector sees one path's allocations as a serving node does (ADR 0164); the outputs
+ * are then not compared. Run it once per path and compare the two runs.
+ */
+const ALONE = ((): 'now' | 'held' | null => {
+  const at = process.argv.indexOf('--alone');
+  if (at < 0) return null;
+  const value = process.argv[at + 1];
+  if (value !== 'now' && value !== 'held') throw new Error('--alone takes now or held');
+  return value;
+})();
 const OVERLAY = 1024;
 const SITE = join(sharedDir, 'data', 'cxr-site-nih');
 
@@ -121,6 +139,30 @@ async function writeInputs(dir: string): Promise<string[]> {
     files.push(path);
   }
   return files;
+}
+
+/**
+ * ADR 0163's one pass, kept here as the baseline it is: every row written into a held
+ * full-resolution grey as it is fed to the resamplers (the bench's images take the table path).
+ */
+function heldGreyAndResized(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing: WindowingRule | undefined,
+  sizes: ReadonlyArray<{ width: number; height: number }>,
+): { grey: GreyImage; resized: GreyImage[] } {
+  const rows = displayGreyRows(frame, dataset, windowing);
+  if (rows.whole !== undefined) throw new Error('the bench expects the stored-value table path');
+  const { width, height } = rows;
+  const data = new Float32Array(width * height);
+  const sinks = sizes.map((size) => new AreaResampler(width, height, size.width, size.height));
+  for (let y = 0; y < height; y++) {
+    const into = data.subarray(y * width, (y + 1) * width);
+    const row = rows.row(y, into);
+    if (row !== into) into.set(row);
+    for (const sink of sinks) sink.pushRow(into);
+  }
+  return { grey: { width, height, data }, resized: sinks.map((sink) => sink.finish()) };
 }
 
 type Stages = Record<string, number[]>;
@@ -191,6 +233,7 @@ async function main(): Promise<void> {
 
     const base: Stages = {};
     const before: Stages = {};
+    const held: Stages = {};
     const both: Stages = {};
     const floor: Stages = {};
     let refused = 0;
@@ -266,15 +309,18 @@ async function main(): Promise<void> {
       };
     }
 
-    /** The pipeline as it runs now (inference/analysis/analyze.ts); null if refused. */
-    async function currentPath(file: string): Promise<LungFieldRun | null> {
+    /**
+     * The pipeline as it runs now (inference/analysis/analyze.ts), or with `holdGrey` as ADR
+     * 0163 left it (the full-resolution grey held, the crop cut from it); null if refused.
+     */
+    async function currentPath(file: string, holdGrey = false): Promise<LungFieldRun | null> {
       let t = performance.now();
       const instance = await readDicomFile(file);
       const frame = await decodeFrame(instance, 0);
       const decode = performance.now() - t;
       t = performance.now();
       const shown = displaySize(frame.columns, frame.rows, OVERLAY);
-      const { grey, resized } = toDisplayGreyAndResized(
+      const { grey, resized } = (holdGrey ? heldGreyAndResized : toDisplayGreyAndResized)(
         frame,
         instance.dataset,
         classifierSpec.windowing,
@@ -311,9 +357,13 @@ async function main(): Promise<void> {
         prepared,
         ms: {
           'read + decode': decode,
-          'display grey + overlay + 256² lung grid (one pass)': displayMs,
+          [holdGrey
+            ? 'display grey (held) + overlay + 256² lung grid (one pass)'
+            : 'overlay + 256² lung grid (one pass, grey not held)']: displayMs,
           'lung model: input + onnxruntime + field (steps 1–6)': lungMs,
-          'gate + crop (in place) + 224² input (steps 4, 7)': cropMs,
+          [holdGrey
+            ? 'gate + crop (in place) + 224² input (steps 4, 7)'
+            : 'gate + crop (rows re-made from stored values) + 224² input (steps 4, 7)']: cropMs,
           'classifier (onnxruntime)': inferMs,
           'Grad-CAM inside the crop (step 9)': camMs,
           'heatmap share, mask where there is heat (step 8)': shareMs,
@@ -330,6 +380,15 @@ async function main(): Promise<void> {
     ] as const) {
       for (const file of list) {
         const measure = round === 'measure';
+        if (ALONE !== null) {
+          const run = await currentPath(file, ALONE === 'held');
+          if (run === null) refused += measure ? 1 : 0;
+          else if (measure) {
+            for (const [name, ms] of Object.entries(run.ms))
+              add(ALONE === 'held' ? held : both, name, ms);
+          }
+          continue;
+        }
         // Baseline: 1.2.0 alone, the one-pass whole-image path.
         let t = performance.now();
         const instanceA = await readDicomFile(file);
@@ -356,16 +415,24 @@ async function main(): Promise<void> {
           add(base, 'total', decodeA + prepA + inferA + camA);
         }
 
-        // The two lung-field paths, in alternating order image by image, so that neither
-        // always pays for the garbage the other left.
-        const first = position++ % 2 === 0;
-        const previous = first ? await previousPath(file) : null;
-        const now = await currentPath(file);
-        const prev = previous ?? (await previousPath(file));
-        if ((now === null) !== (prev === null)) {
-          throw new Error(`${file}: the two lung-field paths disagree on the gate`);
+        // The three lung-field paths, in an order rotated image by image, so that none
+        // always pays for the garbage another left.
+        const runs: Record<string, LungFieldRun | null> = {};
+        const order = ['previous', 'held', 'now'] as const;
+        const turn = position++ % order.length;
+        for (const name of [...order.slice(turn), ...order.slice(0, turn)]) {
+          runs[name] =
+            name === 'previous'
+              ? await previousPath(file)
+              : await currentPath(file, name === 'held');
         }
-        if (now === null || prev === null) {
+        const prev = runs['previous'] ?? null;
+        const was = runs['held'] ?? null;
+        const now = runs['now'] ?? null;
+        if ((now === null) !== (prev === null) || (now === null) !== (was === null)) {
+          throw new Error(`${file}: the lung-field paths disagree on the gate`);
+        }
+        if (now === null || prev === null || was === null) {
           if (measure) refused += 1;
           continue;
         }
@@ -394,19 +461,22 @@ async function main(): Promise<void> {
         });
         const bareClassifierMs = performance.now() - t;
 
-        const same =
-          sameArray(now.display, prev.display) &&
-          sameArray(now.lungs, prev.lungs) &&
-          sameArray(now.input, prev.input) &&
-          sameArray(now.scores, prev.scores) &&
-          sameArray(now.heatmap.data, prev.heatmap.data) &&
-          now.heatmap.max === prev.heatmap.max &&
-          now.share.energyInside === prev.share.energyInside &&
-          now.share.peakInside === prev.share.peakInside;
-        if (!same) throw new Error(`${file}: the two lung-field paths give different outputs`);
+        const same = (a: LungFieldRun, b: LungFieldRun): boolean =>
+          sameArray(a.display, b.display) &&
+          sameArray(a.lungs, b.lungs) &&
+          sameArray(a.input, b.input) &&
+          sameArray(a.scores, b.scores) &&
+          sameArray(a.heatmap.data, b.heatmap.data) &&
+          a.heatmap.max === b.heatmap.max &&
+          a.share.energyInside === b.share.energyInside &&
+          a.share.peakInside === b.share.peakInside;
+        if (!same(now, prev) || !same(now, was)) {
+          throw new Error(`${file}: the lung-field paths give different outputs`);
+        }
         if (!measure) continue;
         identical += 1;
         for (const [name, ms] of Object.entries(prev.ms)) add(before, name, ms);
+        for (const [name, ms] of Object.entries(was.ms)) add(held, name, ms);
         for (const [name, ms] of Object.entries(now.ms)) add(both, name, ms);
         add(floor, 'lung model, bare onnxruntime session', bareLungMs);
         add(floor, 'classifier, bare onnxruntime session', bareClassifierMs);
@@ -422,7 +492,9 @@ async function main(): Promise<void> {
     );
     console.log(`classifier: ${classifierName}; lung model: cxr-lungs@1.0.0`);
     console.log(
-      `outputs of the previous and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`,
+      ALONE === null
+        ? `outputs of the previous, the ADR 0163 and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`
+        : `--alone ${ALONE}: that path only, outputs not compared`,
     );
     if (refused > 0)
       console.log(`${refused} image(s) refused by the lung-field gate (not in the medians)`);
@@ -434,6 +506,7 @@ async function main(): Promise<void> {
     const table: Array<[string, Stages]> = [
       ['baseline: 1.2.0 alone', base],
       ['baseline: previous lung-field path', before],
+      ['baseline: ADR 0163 path (grey held)', held],
       ['lungs + classifier (now)', both],
       ['floor: the two networks alone', floor],
     ];
@@ -447,10 +520,19 @@ async function main(): Promise<void> {
     const total = median(both['total'] ?? [NaN]);
     const baseTotal = median(base['total'] ?? [NaN]);
     const beforeTotal = median(before['total'] ?? [NaN]);
+    const heldTotal = median(held['total'] ?? [NaN]);
     const floorTotal = median(floor['total'] ?? [NaN]);
     console.log('');
+    if (ALONE !== null) {
+      const alone = median((ALONE === 'held' ? held : both)['total'] ?? [NaN]);
+      console.log(
+        `both models, ${ALONE === 'held' ? 'the ADR 0163 path (grey held)' : 'now'}, alone: ${alone.toFixed(1)} ms/image (target ≤ 100 ms: ${alone <= 100 ? 'met' : 'NOT met'})`,
+      );
+      await Promise.all([bareLungs.release(), bareClassifier.release()]);
+      return;
+    }
     console.log(
-      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); previous path ${beforeTotal.toFixed(1)} ms/image (${(beforeTotal / total).toFixed(2)}× now); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image (now ${(total / baseTotal).toFixed(2)}× it); floor (the two networks alone) ${floorTotal.toFixed(1)} ms/image: now ${(total - floorTotal).toFixed(1)} ms above it`,
+      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); previous path ${beforeTotal.toFixed(1)} ms/image (${(beforeTotal / total).toFixed(2)}× now); ADR 0163 path (grey held) ${heldTotal.toFixed(1)} ms/image (${(heldTotal / total).toFixed(2)}× now); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image (now ${(total / baseTotal).toFixed(2)}× it); floor (the two networks alone) ${floorTotal.toFixed(1)} ms/image: now ${(total - floorTotal).toFixed(1)} ms above it`,
     );
     await Promise.all([bareLungs.release(), bareClassifier.release()]);
   } finally {
