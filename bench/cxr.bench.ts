@@ -28,7 +28,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { writeFileAtomic } from '../src/foundation/core/index.js';
 import { decodeFrame, encodeDicomPart10, readDicomFile } from '../src/foundation/dicom/index.js';
 import { decodeRaster } from '../src/foundation/raster/index.js';
@@ -240,6 +240,37 @@ async function main(): Promise<void> {
     let identical = 0;
     let position = 0;
 
+    // What a path costs beyond its wall time, which other processes' load inflates: the
+    // process's CPU time while it runs (all threads: the inference thread and the collector's
+    // helpers too) and the collector's pauses inside its runs (ADR 0164: the 16 MB grey was
+    // what drove the mark-compacts).
+    const collections: Array<{ start: number; duration: number; major: boolean }> = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        // @types/node 20 does not declare a gc entry's detail; Node fills it (kind, flags).
+        const kind = (entry as { detail?: { kind?: number } | null }).detail?.kind;
+        collections.push({
+          start: entry.startTime,
+          duration: entry.duration,
+          major: kind === constants.NODE_PERFORMANCE_GC_MAJOR,
+        });
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const costs: Record<string, { cpu: number[]; windows: Array<[number, number]> }> = {};
+    async function costed<T>(name: string, measure: boolean, run: () => Promise<T>): Promise<T> {
+      const cpu = process.cpuUsage();
+      const from = performance.now();
+      const result = await run();
+      if (measure && result !== null) {
+        const used = process.cpuUsage(cpu);
+        const entry = (costs[name] ??= { cpu: [], windows: [] });
+        entry.cpu.push((used.user + used.system) / 1000);
+        entry.windows.push([from, performance.now()]);
+      }
+      return result;
+    }
+
     /** The previous lung-field path, step by step as it was first built; null if refused. */
     async function previousPath(file: string): Promise<LungFieldRun | null> {
       let t = performance.now();
@@ -381,7 +412,7 @@ async function main(): Promise<void> {
       for (const file of list) {
         const measure = round === 'measure';
         if (ALONE !== null) {
-          const run = await currentPath(file, ALONE === 'held');
+          const run = await costed(ALONE, measure, () => currentPath(file, ALONE === 'held'));
           if (run === null) refused += measure ? 1 : 0;
           else if (measure) {
             for (const [name, ms] of Object.entries(run.ms))
@@ -421,10 +452,9 @@ async function main(): Promise<void> {
         const order = ['previous', 'held', 'now'] as const;
         const turn = position++ % order.length;
         for (const name of [...order.slice(turn), ...order.slice(0, turn)]) {
-          runs[name] =
-            name === 'previous'
-              ? await previousPath(file)
-              : await currentPath(file, name === 'held');
+          runs[name] = await costed(name, measure, () =>
+            name === 'previous' ? previousPath(file) : currentPath(file, name === 'held'),
+          );
         }
         const prev = runs['previous'] ?? null;
         const was = runs['held'] ?? null;
@@ -484,6 +514,8 @@ async function main(): Promise<void> {
       }
     }
     await Promise.all([baseline.dispose(), classifier.dispose(), segmenter.dispose()]);
+    await new Promise((resolve) => setImmediate(resolve)); // the last gc entries
+    observer.disconnect();
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const [load1, load5] = loadavg();
@@ -516,6 +548,26 @@ async function main(): Promise<void> {
           `| ${path} | ${name} | ${median(values).toFixed(1)} | ${Math.min(...values).toFixed(1)} |`,
         );
       }
+    }
+    console.log('');
+    console.log(
+      '| path | process CPU ms/image, median / least (all threads) | mark-compacts per image | collector pauses, ms/image (all kinds) |',
+    );
+    console.log('|---|---|---|---|');
+    const pathNames: Record<string, string> = {
+      previous: 'baseline: previous lung-field path',
+      held: 'baseline: ADR 0163 path (grey held)',
+      now: 'lungs + classifier (now)',
+    };
+    for (const [name, { cpu, windows }] of Object.entries(costs)) {
+      const inside = collections.filter(({ start }) =>
+        windows.some(([from, to]) => start >= from && start < to),
+      );
+      const pauses = inside.reduce((sum, { duration }) => sum + duration, 0);
+      const majors = inside.filter(({ major }) => major).length;
+      console.log(
+        `| ${pathNames[name] ?? name} | ${median(cpu).toFixed(1)} / ${Math.min(...cpu).toFixed(1)} | ${(majors / windows.length).toFixed(2)} | ${(pauses / windows.length).toFixed(1)} |`,
+      );
     }
     const total = median(both['total'] ?? [NaN]);
     const baseTotal = median(base['total'] ?? [NaN]);
