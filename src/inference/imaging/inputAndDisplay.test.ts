@@ -307,5 +307,11 @@ test('the crop read again from the stored values is the crop of the full grey, b
       toModelInput(expected, input, crops[0]),
       `${name}: model input`,
     );
+    // A whole-image classifier run with the lung model (analyze --lungs): the whole grey, letterboxed.
+    assert.deepEqual(
+      toModelInput(grey, spec),
+      toModelInput(expected, spec),
+      `${name}: whole-image model input`,
+    );
   }
 });
