@@ -4,13 +4,16 @@
  * CAM over the crop, heatmap lung share — on 2048² 12-bit radiographs. Target: ≤ 100 ms per
  * image for both models together. Named baselines in the same run, interleaved image by image:
  *  - cxr-pneumonia 1.2.0 alone (the one-pass whole-image path, ADR 0024);
+ *  - the ADR 0163 path: the pipeline as it was before ADR 0164, which held the full-resolution
+ *    display grey (16 MB at 2048²), written by the one pass, and cut the classifier's crop from
+ *    it; now the crop's rows are made again from the stored values and no grey is held;
  *  - the previous lung-field path (ADR 0160/0161 as first built): full-resolution grey, then
  *    separate resizes for the overlay and the lung model, the crop copied then resized, the
  *    CAM over the whole overlay then clipped, step 8's mask made whole at the overlay's size
  *    (ADR 0163 lists what changed; shared primitives such as the resize's fast paths speed up
  *    both paths alike);
  *  - the floor: bare onnxruntime sessions of the two networks on the same inputs.
- * The two lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
+ * The three lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
  * share): the bench checks it on every image and fails otherwise.
  *
  * Inputs: real adult chest radiographs (cxr-site-nih test split, shared data) enlarged to
@@ -25,7 +28,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { writeFileAtomic } from '../src/foundation/core/index.js';
 import { decodeFrame, encodeDicomPart10, readDicomFile } from '../src/foundation/dicom/index.js';
 import { decodeRaster } from '../src/foundation/raster/index.js';
@@ -62,6 +65,9 @@ import {
   type HeatmapInLungs,
 } from '../src/inference/lungField/index.js';
 import { crDataset } from '../src/lifecycle/imports/index.js';
+import { displayGreyRows } from '../src/inference/imaging/displayGrey.js';
+import { AreaResampler } from '../src/inference/imaging/resize.js';
+import type { DatasetLike, PixelFrameLike, WindowingRule } from '../src/inference/imaging/index.js';
 import { repoRoot, sharedDir } from '../test/support/index.js';
 
 function option(name: string, fallback: number): number {
@@ -70,6 +76,18 @@ function option(name: string, fallback: number): number {
 }
 const IMAGES = option('--images', 10);
 const SIDE = option('--side', 2048);
+/**
+ * --alone now|held: that lung-field path only, without the baselines and the floor, so that the
+ * garbage collector sees one path's allocations as a serving node does (ADR 0164); the outputs
+ * are then not compared. Run it once per path and compare the two runs.
+ */
+const ALONE = ((): 'now' | 'held' | null => {
+  const at = process.argv.indexOf('--alone');
+  if (at < 0) return null;
+  const value = process.argv[at + 1];
+  if (value !== 'now' && value !== 'held') throw new Error('--alone takes now or held');
+  return value;
+})();
 const OVERLAY = 1024;
 const SITE = join(sharedDir, 'data', 'cxr-site-nih');
 
@@ -121,6 +139,30 @@ async function writeInputs(dir: string): Promise<string[]> {
     files.push(path);
   }
   return files;
+}
+
+/**
+ * ADR 0163's one pass, kept here as the baseline it is: every row written into a held
+ * full-resolution grey as it is fed to the resamplers (the bench's images take the table path).
+ */
+function heldGreyAndResized(
+  frame: PixelFrameLike,
+  dataset: DatasetLike,
+  windowing: WindowingRule | undefined,
+  sizes: ReadonlyArray<{ width: number; height: number }>,
+): { grey: GreyImage; resized: GreyImage[] } {
+  const rows = displayGreyRows(frame, dataset, windowing);
+  if (rows.whole !== undefined) throw new Error('the bench expects the stored-value table path');
+  const { width, height } = rows;
+  const data = new Float32Array(width * height);
+  const sinks = sizes.map((size) => new AreaResampler(width, height, size.width, size.height));
+  for (let y = 0; y < height; y++) {
+    const into = data.subarray(y * width, (y + 1) * width);
+    const row = rows.row(y, into);
+    if (row !== into) into.set(row);
+    for (const sink of sinks) sink.pushRow(into);
+  }
+  return { grey: { width, height, data }, resized: sinks.map((sink) => sink.finish()) };
 }
 
 type Stages = Record<string, number[]>;
@@ -191,11 +233,43 @@ async function main(): Promise<void> {
 
     const base: Stages = {};
     const before: Stages = {};
+    const held: Stages = {};
     const both: Stages = {};
     const floor: Stages = {};
     let refused = 0;
     let identical = 0;
     let position = 0;
+
+    // What a path costs beyond its wall time, which other processes' load inflates: the
+    // process's CPU time while it runs (all threads: the inference thread and the collector's
+    // helpers too) and the collector's pauses inside its runs (ADR 0164: the 16 MB grey was
+    // what drove the mark-compacts).
+    const collections: Array<{ start: number; duration: number; major: boolean }> = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        // @types/node 20 does not declare a gc entry's detail; Node fills it (kind, flags).
+        const kind = (entry as { detail?: { kind?: number } | null }).detail?.kind;
+        collections.push({
+          start: entry.startTime,
+          duration: entry.duration,
+          major: kind === constants.NODE_PERFORMANCE_GC_MAJOR,
+        });
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const costs: Record<string, { cpu: number[]; windows: Array<[number, number]> }> = {};
+    async function costed<T>(name: string, measure: boolean, run: () => Promise<T>): Promise<T> {
+      const cpu = process.cpuUsage();
+      const from = performance.now();
+      const result = await run();
+      if (measure && result !== null) {
+        const used = process.cpuUsage(cpu);
+        const entry = (costs[name] ??= { cpu: [], windows: [] });
+        entry.cpu.push((used.user + used.system) / 1000);
+        entry.windows.push([from, performance.now()]);
+      }
+      return result;
+    }
 
     /** The previous lung-field path, step by step as it was first built; null if refused. */
     async function previousPath(file: string): Promise<LungFieldRun | null> {
@@ -266,15 +340,18 @@ async function main(): Promise<void> {
       };
     }
 
-    /** The pipeline as it runs now (inference/analysis/analyze.ts); null if refused. */
-    async function currentPath(file: string): Promise<LungFieldRun | null> {
+    /**
+     * The pipeline as it runs now (inference/analysis/analyze.ts), or with `holdGrey` as ADR
+     * 0163 left it (the full-resolution grey held, the crop cut from it); null if refused.
+     */
+    async function currentPath(file: string, holdGrey = false): Promise<LungFieldRun | null> {
       let t = performance.now();
       const instance = await readDicomFile(file);
       const frame = await decodeFrame(instance, 0);
       const decode = performance.now() - t;
       t = performance.now();
       const shown = displaySize(frame.columns, frame.rows, OVERLAY);
-      const { grey, resized } = toDisplayGreyAndResized(
+      const { grey, resized } = (holdGrey ? heldGreyAndResized : toDisplayGreyAndResized)(
         frame,
         instance.dataset,
         classifierSpec.windowing,
@@ -311,9 +388,13 @@ async function main(): Promise<void> {
         prepared,
         ms: {
           'read + decode': decode,
-          'display grey + overlay + 256² lung grid (one pass)': displayMs,
+          [holdGrey
+            ? 'display grey (held) + overlay + 256² lung grid (one pass)'
+            : 'overlay + 256² lung grid (one pass, grey not held)']: displayMs,
           'lung model: input + onnxruntime + field (steps 1–6)': lungMs,
-          'gate + crop (in place) + 224² input (steps 4, 7)': cropMs,
+          [holdGrey
+            ? 'gate + crop (in place) + 224² input (steps 4, 7)'
+            : 'gate + crop (rows re-made from stored values) + 224² input (steps 4, 7)']: cropMs,
           'classifier (onnxruntime)': inferMs,
           'Grad-CAM inside the crop (step 9)': camMs,
           'heatmap share, mask where there is heat (step 8)': shareMs,
@@ -330,6 +411,15 @@ async function main(): Promise<void> {
     ] as const) {
       for (const file of list) {
         const measure = round === 'measure';
+        if (ALONE !== null) {
+          const run = await costed(ALONE, measure, () => currentPath(file, ALONE === 'held'));
+          if (run === null) refused += measure ? 1 : 0;
+          else if (measure) {
+            for (const [name, ms] of Object.entries(run.ms))
+              add(ALONE === 'held' ? held : both, name, ms);
+          }
+          continue;
+        }
         // Baseline: 1.2.0 alone, the one-pass whole-image path.
         let t = performance.now();
         const instanceA = await readDicomFile(file);
@@ -356,16 +446,23 @@ async function main(): Promise<void> {
           add(base, 'total', decodeA + prepA + inferA + camA);
         }
 
-        // The two lung-field paths, in alternating order image by image, so that neither
-        // always pays for the garbage the other left.
-        const first = position++ % 2 === 0;
-        const previous = first ? await previousPath(file) : null;
-        const now = await currentPath(file);
-        const prev = previous ?? (await previousPath(file));
-        if ((now === null) !== (prev === null)) {
-          throw new Error(`${file}: the two lung-field paths disagree on the gate`);
+        // The three lung-field paths, in an order rotated image by image, so that none
+        // always pays for the garbage another left.
+        const runs: Record<string, LungFieldRun | null> = {};
+        const order = ['previous', 'held', 'now'] as const;
+        const turn = position++ % order.length;
+        for (const name of [...order.slice(turn), ...order.slice(0, turn)]) {
+          runs[name] = await costed(name, measure, () =>
+            name === 'previous' ? previousPath(file) : currentPath(file, name === 'held'),
+          );
         }
-        if (now === null || prev === null) {
+        const prev = runs['previous'] ?? null;
+        const was = runs['held'] ?? null;
+        const now = runs['now'] ?? null;
+        if ((now === null) !== (prev === null) || (now === null) !== (was === null)) {
+          throw new Error(`${file}: the lung-field paths disagree on the gate`);
+        }
+        if (now === null || prev === null || was === null) {
           if (measure) refused += 1;
           continue;
         }
@@ -394,19 +491,22 @@ async function main(): Promise<void> {
         });
         const bareClassifierMs = performance.now() - t;
 
-        const same =
-          sameArray(now.display, prev.display) &&
-          sameArray(now.lungs, prev.lungs) &&
-          sameArray(now.input, prev.input) &&
-          sameArray(now.scores, prev.scores) &&
-          sameArray(now.heatmap.data, prev.heatmap.data) &&
-          now.heatmap.max === prev.heatmap.max &&
-          now.share.energyInside === prev.share.energyInside &&
-          now.share.peakInside === prev.share.peakInside;
-        if (!same) throw new Error(`${file}: the two lung-field paths give different outputs`);
+        const same = (a: LungFieldRun, b: LungFieldRun): boolean =>
+          sameArray(a.display, b.display) &&
+          sameArray(a.lungs, b.lungs) &&
+          sameArray(a.input, b.input) &&
+          sameArray(a.scores, b.scores) &&
+          sameArray(a.heatmap.data, b.heatmap.data) &&
+          a.heatmap.max === b.heatmap.max &&
+          a.share.energyInside === b.share.energyInside &&
+          a.share.peakInside === b.share.peakInside;
+        if (!same(now, prev) || !same(now, was)) {
+          throw new Error(`${file}: the lung-field paths give different outputs`);
+        }
         if (!measure) continue;
         identical += 1;
         for (const [name, ms] of Object.entries(prev.ms)) add(before, name, ms);
+        for (const [name, ms] of Object.entries(was.ms)) add(held, name, ms);
         for (const [name, ms] of Object.entries(now.ms)) add(both, name, ms);
         add(floor, 'lung model, bare onnxruntime session', bareLungMs);
         add(floor, 'classifier, bare onnxruntime session', bareClassifierMs);
@@ -414,6 +514,8 @@ async function main(): Promise<void> {
       }
     }
     await Promise.all([baseline.dispose(), classifier.dispose(), segmenter.dispose()]);
+    await new Promise((resolve) => setImmediate(resolve)); // the last gc entries
+    observer.disconnect();
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const [load1, load5] = loadavg();
@@ -422,7 +524,9 @@ async function main(): Promise<void> {
     );
     console.log(`classifier: ${classifierName}; lung model: cxr-lungs@1.0.0`);
     console.log(
-      `outputs of the previous and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`,
+      ALONE === null
+        ? `outputs of the previous, the ADR 0163 and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`
+        : `--alone ${ALONE}: that path only, outputs not compared`,
     );
     if (refused > 0)
       console.log(`${refused} image(s) refused by the lung-field gate (not in the medians)`);
@@ -434,6 +538,7 @@ async function main(): Promise<void> {
     const table: Array<[string, Stages]> = [
       ['baseline: 1.2.0 alone', base],
       ['baseline: previous lung-field path', before],
+      ['baseline: ADR 0163 path (grey held)', held],
       ['lungs + classifier (now)', both],
       ['floor: the two networks alone', floor],
     ];
@@ -444,13 +549,42 @@ async function main(): Promise<void> {
         );
       }
     }
+    console.log('');
+    console.log(
+      '| path | process CPU ms/image, median / least (all threads) | mark-compacts per image | collector pauses, ms/image (all kinds) |',
+    );
+    console.log('|---|---|---|---|');
+    const pathNames: Record<string, string> = {
+      previous: 'baseline: previous lung-field path',
+      held: 'baseline: ADR 0163 path (grey held)',
+      now: 'lungs + classifier (now)',
+    };
+    for (const [name, { cpu, windows }] of Object.entries(costs)) {
+      const inside = collections.filter(({ start }) =>
+        windows.some(([from, to]) => start >= from && start < to),
+      );
+      const pauses = inside.reduce((sum, { duration }) => sum + duration, 0);
+      const majors = inside.filter(({ major }) => major).length;
+      console.log(
+        `| ${pathNames[name] ?? name} | ${median(cpu).toFixed(1)} / ${Math.min(...cpu).toFixed(1)} | ${(majors / windows.length).toFixed(2)} | ${(pauses / windows.length).toFixed(1)} |`,
+      );
+    }
     const total = median(both['total'] ?? [NaN]);
     const baseTotal = median(base['total'] ?? [NaN]);
     const beforeTotal = median(before['total'] ?? [NaN]);
+    const heldTotal = median(held['total'] ?? [NaN]);
     const floorTotal = median(floor['total'] ?? [NaN]);
     console.log('');
+    if (ALONE !== null) {
+      const alone = median((ALONE === 'held' ? held : both)['total'] ?? [NaN]);
+      console.log(
+        `both models, ${ALONE === 'held' ? 'the ADR 0163 path (grey held)' : 'now'}, alone: ${alone.toFixed(1)} ms/image (target ≤ 100 ms: ${alone <= 100 ? 'met' : 'NOT met'})`,
+      );
+      await Promise.all([bareLungs.release(), bareClassifier.release()]);
+      return;
+    }
     console.log(
-      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); previous path ${beforeTotal.toFixed(1)} ms/image (${(beforeTotal / total).toFixed(2)}× now); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image (now ${(total / baseTotal).toFixed(2)}× it); floor (the two networks alone) ${floorTotal.toFixed(1)} ms/image: now ${(total - floorTotal).toFixed(1)} ms above it`,
+      `both models: ${total.toFixed(1)} ms/image (target ≤ 100 ms: ${total <= 100 ? 'met' : 'NOT met'}); previous path ${beforeTotal.toFixed(1)} ms/image (${(beforeTotal / total).toFixed(2)}× now); ADR 0163 path (grey held) ${heldTotal.toFixed(1)} ms/image (${(heldTotal / total).toFixed(2)}× now); baseline 1.2.0 alone ${baseTotal.toFixed(1)} ms/image (now ${(total / baseTotal).toFixed(2)}× it); floor (the two networks alone) ${floorTotal.toFixed(1)} ms/image: now ${(total - floorTotal).toFixed(1)} ms above it`,
     );
     await Promise.all([bareLungs.release(), bareClassifier.release()]);
   } finally {

@@ -416,8 +416,9 @@ async function prepareBatch(
       const source = { width: frame.columns, height: frame.rows };
       if (study.lungs !== null) {
         // The lung model needs the full-resolution display grey (LUNG_FIELD.md step 1) and
-        // the classifier a crop of it; one pass makes it, the overlay and the lung model's
-        // grid, bit-identical to separate resizes (ADR 0024, ADR 0163).
+        // the classifier a crop of it; one pass makes the overlay and the lung model's grid,
+        // bit-identical to separate resizes (ADR 0024, ADR 0163), and the crop's rows are made
+        // again from the stored values rather than a 16 MB grey being held (ADR 0164).
         const spec = study.pkg.manifest.input;
         const shown = displaySize(
           source.width,

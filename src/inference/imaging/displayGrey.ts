@@ -6,7 +6,7 @@
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { applyModalityLut } from './modalityLut.js';
-import type { DatasetLike, GreyImage, PixelFrameLike, WindowingRule } from './types.js';
+import type { DatasetLike, GreyImage, GreyRows, PixelFrameLike, WindowingRule } from './types.js';
 import { applyVoiLut, selectVoi } from './voiLut.js';
 
 /** ITU-R BT.601 luma weights, the ones DICOM's YBR_FULL uses (PS3.3 C.7.6.3.1.2). */
@@ -73,16 +73,6 @@ export function greyByStoredValueTable(
   return out;
 }
 
-/** Display grey produced one row at a time (for passes that never hold the whole image). */
-export interface GreyRows {
-  readonly width: number;
-  readonly height: number;
-  /** Row y's display values: written into `into` (width values) and returned, or returned from a buffer. */
-  row(y: number, into: Float32Array): Float32Array;
-  /** The whole display grey, when the frame did not qualify for rows and it was made at once. */
-  readonly whole?: GreyImage;
-}
-
 /**
  * The display-grey image row by row: through the stored-value table when the frame
  * qualifies, else from toDisplayGrey's whole-image result. Values are those of toDisplayGrey.
@@ -98,7 +88,8 @@ export function displayGreyRows(
   return {
     width: grey.width,
     height: grey.height,
-    row: (y) => grey.data.subarray(y * grey.width, (y + 1) * grey.width),
+    row: (y, _into, from = 0, to = grey.width) =>
+      grey.data.subarray(y * grey.width + from, y * grey.width + to),
     whole: grey,
   };
 }
@@ -122,13 +113,17 @@ function greyRowsByStoredValueTable(
   if (table === null) return null;
   /** Whole-frame values, only if a stored value escaped both the range and a table. */
   let whole: Float32Array | null = null;
-  const row = (y: number, into: Float32Array): Float32Array => {
-    const from = y * width;
+  // Every table maps a stored value to the same display value (the window or VOI LUT does not
+  // depend on the range tabulated), so rows read before and after a widening agree, and a row
+  // read again gives the values it gave the first time.
+  const row = (y: number, into: Float32Array, from = 0, to = width): Float32Array => {
+    const start = y * width + from;
+    const length = to - from;
     if (whole !== null) {
-      into.set(whole.subarray(from, from + width));
+      into.set(whole.subarray(start, start + length));
       return into;
     }
-    if (lookUpRow(pixels, from, width, range![0], table!, into)) return into;
+    if (lookUpRow(pixels, start, length, range![0], table!, into)) return into;
     // A decoder that did not mask to Bits Stored: widen the table to the real range, or,
     // if that is too wide for a table, evaluate the frame directly (same functions).
     range = scannedRange(pixels, count);
@@ -136,13 +131,13 @@ function greyRowsByStoredValueTable(
     if (table === null) {
       whole = applyVoiLut(applyModalityLut(frame, dataset), dataset, frame, windowing);
     }
-    return row(y, into);
+    return row(y, into, from, to);
   };
   return { width, height, row };
 }
 
 /**
- * into[x] = table[pixels[from + x] − low] for the row's `width` pixels; false, at the first
+ * into[x] = table[pixels[from + x] − low] for `width` pixels from `from`; false, at the first
  * stored value outside the table. A plain function of typed arrays (not the closure above),
  * which the compiler turns into a tighter loop (ADR 0129).
  */

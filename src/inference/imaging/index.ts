@@ -7,6 +7,8 @@ export type {
   PixelArray,
   PixelFrameLike,
   GreyImage,
+  GreyRows,
+  GreySource,
   PixelRegion,
   ImageInputSpec,
   Volume,

@@ -4,7 +4,7 @@ import { toDisplayGrey } from './displayGrey.js';
 import { displaySize, toDisplayGreyAndResized, toModelInputAndDisplay } from './inputAndDisplay.js';
 import { toModelInput } from './modelInput.js';
 import { resizeArea } from './resize.js';
-import type { ImageInputSpec, PixelFrameLike } from './types.js';
+import type { GreySource, ImageInputSpec, PixelFrameLike, WindowingRule } from './types.js';
 
 const spec: ImageInputSpec = {
   width: 32,
@@ -116,13 +116,23 @@ test('the placement returned is where the image sits in the input', () => {
   assert.deepEqual(placement, { x: 0, y: 1, width: 32, height: 21 });
 });
 
-test('toDisplayGreyAndResized: the full grey and every size bit-identical to separate passes', () => {
+/** Every row of a grey source, read bottom to top (rows can be read again, in any order). */
+function readAll(source: GreySource): Float32Array {
+  if ('data' in source) return source.data;
+  const { width, height } = source;
+  const out = new Float32Array(width * height);
+  const buffer = new Float32Array(width);
+  for (let y = height - 1; y >= 0; y--) out.set(source.row(y, buffer), y * width);
+  return out;
+}
+
+test('toDisplayGreyAndResized: the grey and every size bit-identical to separate passes', () => {
   const windowed = { WindowCenter: 2048, WindowWidth: 4096 };
-  const cases: Array<[PixelFrameLike, Record<string, unknown>]> = [
-    [radiograph(512, 384, 12), windowed], // the table path: 256-style grid and an overlay
-    [radiograph(97, 131, 12), {}], // the histogram fallback: made whole, then resized
+  const cases: Array<[PixelFrameLike, Record<string, unknown>, boolean]> = [
+    [radiograph(512, 384, 12), windowed, false], // the table path: rows, not held
+    [radiograph(97, 131, 12), {}, true], // the histogram fallback: made whole, then resized
   ];
-  for (const [frame, dataset] of cases) {
+  for (const [frame, dataset, held] of cases) {
     const expected = toDisplayGrey(frame, dataset);
     const sizes = [
       displaySize(frame.columns, frame.rows, 256),
@@ -131,7 +141,14 @@ test('toDisplayGreyAndResized: the full grey and every size bit-identical to sep
       { width: 33, height: 700 },
     ];
     const { grey, resized } = toDisplayGreyAndResized(frame, dataset, undefined, sizes);
-    assert.deepEqual(grey, expected);
+    assert.equal(
+      'data' in grey,
+      held,
+      'the full-resolution grey is held only when it had to be made whole',
+    );
+    assert.equal(grey.width, expected.width);
+    assert.equal(grey.height, expected.height);
+    assert.deepEqual(readAll(grey), expected.data);
     assert.equal(resized.length, sizes.length);
     for (const [i, size] of sizes.entries()) {
       assert.deepEqual(
@@ -140,5 +157,161 @@ test('toDisplayGreyAndResized: the full grey and every size bit-identical to sep
         `${size.width}×${size.height}`,
       );
     }
+  }
+});
+
+/** Deterministic stored values in [low, low + span). */
+function storedValues(count: number, low: number, span: number, seed: number): number[] {
+  const values: number[] = [];
+  for (let i = 0; i < count; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    values.push(low + (seed % span));
+  }
+  return values;
+}
+
+test('the crop read again from the stored values is the crop of the full grey, bit for bit', () => {
+  const columns = 150;
+  const rows = 110;
+  const count = columns * rows;
+  const frameOf = (
+    pixels: PixelFrameLike['pixels'],
+    bitsStored: number,
+    signed: boolean,
+    photometric: 'MONOCHROME1' | 'MONOCHROME2',
+  ): PixelFrameLike => ({
+    rows,
+    columns,
+    samplesPerPixel: 1,
+    bitsAllocated: bitsStored <= 8 ? 8 : 16,
+    bitsStored,
+    pixelRepresentation: signed ? 1 : 0,
+    photometricInterpretation: photometric,
+    pixels,
+  });
+  const voiLut = {
+    VOILUTSequence: [
+      { LUTDescriptor: [4096, 0, 12], LUTData: Array.from({ length: 4096 }, (_, i) => 4095 - i) },
+    ],
+  };
+  const cases: Array<{
+    name: string;
+    frame: PixelFrameLike;
+    dataset: Record<string, unknown>;
+    windowing?: WindowingRule;
+  }> = [
+    {
+      name: '8-bit, windowed',
+      frame: frameOf(Uint8Array.from(storedValues(count, 0, 256, 1)), 8, false, 'MONOCHROME2'),
+      dataset: { WindowCenter: 120, WindowWidth: 180 },
+    },
+    {
+      name: '12-bit MONOCHROME1, windowed',
+      frame: frameOf(Uint16Array.from(storedValues(count, 0, 4096, 2)), 12, false, 'MONOCHROME1'),
+      dataset: { WindowCenter: 1800, WindowWidth: 1200, VOILUTFunction: 'SIGMOID' },
+    },
+    {
+      name: '12-bit, VOI LUT',
+      frame: frameOf(Uint16Array.from(storedValues(count, 0, 4096, 3)), 12, false, 'MONOCHROME2'),
+      dataset: voiLut,
+    },
+    {
+      name: '16-bit, windowed (more values than pixels: the scanned range)',
+      frame: frameOf(Uint16Array.from(storedValues(count, 0, 65536, 4)), 16, false, 'MONOCHROME2'),
+      dataset: { WindowCenter: 30000, WindowWidth: 50000 },
+    },
+    {
+      name: '16-bit signed, rescaled, LINEAR_EXACT',
+      frame: frameOf(
+        Int16Array.from(storedValues(count, -32768, 65536, 5)),
+        16,
+        true,
+        'MONOCHROME2',
+      ),
+      dataset: {
+        WindowCenter: 40,
+        WindowWidth: 4000,
+        RescaleSlope: 1.5,
+        RescaleIntercept: -1024,
+        VOILUTFunction: 'LINEAR_EXACT',
+      },
+    },
+    {
+      name: '12-bit signed MONOCHROME1, windowed',
+      frame: frameOf(Int32Array.from(storedValues(count, -2048, 4096, 6)), 12, true, 'MONOCHROME1'),
+      dataset: { WindowCenter: 0, WindowWidth: 3000 },
+    },
+    {
+      name: '12-bit unwindowed, the stored range',
+      frame: frameOf(Uint16Array.from(storedValues(count, 0, 4096, 7)), 12, false, 'MONOCHROME2'),
+      dataset: {},
+      windowing: { kind: 'voiLut', fallback: 'storedRange' },
+    },
+    {
+      name: '12-bit unwindowed, the histogram fallback (made whole)',
+      frame: frameOf(Uint16Array.from(storedValues(count, 0, 4096, 8)), 12, false, 'MONOCHROME1'),
+      dataset: {},
+    },
+    {
+      name: '12-bit, a decoder that did not mask (the table widened after the first rows)',
+      frame: frameOf(
+        Int32Array.from(storedValues(count, 0, 4096, 9), (v, i) =>
+          i === 40 * columns + 3 ? 6000 : v,
+        ),
+        12,
+        false,
+        'MONOCHROME2',
+      ),
+      dataset: { WindowCenter: 2048, WindowWidth: 4096 },
+    },
+    {
+      name: '12-bit, a value too far for any table (evaluated whole, inside the rows)',
+      frame: frameOf(
+        Int32Array.from(storedValues(count, 0, 4096, 10), (v, i) =>
+          i === 70 * columns ? 400_000 : v,
+        ),
+        12,
+        false,
+        'MONOCHROME2',
+      ),
+      dataset: { WindowCenter: 2048, WindowWidth: 4096 },
+    },
+  ];
+  const crops = [
+    { left: 13, top: 9, right: 141, bottom: 104 },
+    { left: 0, top: 0, right: columns, bottom: rows },
+    { left: 70, top: 50, right: 71, bottom: 90 },
+  ];
+  for (const { name, frame, dataset, windowing } of cases) {
+    const expected = toDisplayGrey(frame, dataset, windowing);
+    const { grey } = toDisplayGreyAndResized(frame, dataset, windowing, [
+      { width: 40, height: 30 },
+    ]);
+    for (const crop of crops) {
+      for (const [w, h] of [
+        [224, 224], // the classifier's input: the crop stretched up
+        [31, 17], // down
+        [crop.right - crop.left, crop.bottom - crop.top], // same size: the crop itself
+      ] as const) {
+        assert.deepEqual(
+          resizeArea(grey, w, h, crop),
+          resizeArea(expected, w, h, crop),
+          `${name}, crop ${JSON.stringify(crop)} → ${w}×${h}`,
+        );
+      }
+    }
+    // And the classifier's tensor itself (stretched, normalised), as classifierInput makes it.
+    const input: ImageInputSpec = { ...spec, resize: 'stretch' };
+    assert.deepEqual(
+      toModelInput(grey, input, crops[0]),
+      toModelInput(expected, input, crops[0]),
+      `${name}: model input`,
+    );
+    // A whole-image classifier run with the lung model (analyze --lungs): the whole grey, letterboxed.
+    assert.deepEqual(
+      toModelInput(grey, spec),
+      toModelInput(expected, spec),
+      `${name}: whole-image model input`,
+    );
   }
 });

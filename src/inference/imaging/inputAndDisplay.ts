@@ -18,6 +18,7 @@ import { AreaResampler, resizeArea } from './resize.js';
 import type {
   DatasetLike,
   GreyImage,
+  GreySource,
   ImageInputSpec,
   PixelFrameLike,
   WindowingRule,
@@ -59,34 +60,35 @@ export function toModelInputAndDisplay(
 }
 
 /**
- * The display grey at full resolution and area-resized copies of it at `sizes`, from one pass
- * over the frame: each row is made once (stored-value table) and fed to every resampler while
- * it is in cache. The lung-field pipeline needs the full-resolution grey for the classifier's
- * crop, and from the same pass the overlay and the lung model's 256² grid (ADR 0163); three
- * passes over 16 MB of floats cost ~14 ms more at 2048². Bit-identical to toDisplayGrey, then
- * resizeArea for each size.
+ * The display grey and area-resized copies of it at `sizes`, from one pass over the frame:
+ * each row is made once (stored-value table) and fed to every resampler while it is in cache.
+ * The lung-field pipeline needs, from the same pass, the overlay and the lung model's 256²
+ * grid (ADR 0163), and afterwards the classifier's crop of the grey at full resolution. That
+ * grey is not held: `grey` re-makes any row from the stored values on demand, so the crop reads
+ * only its own pixels again (~3 ms of table lookups at 2048²) instead of a 16 MB array being
+ * written, held and collected per image (ADR 0164). A frame that does not qualify for the table
+ * (float pixels, a histogram-based window) is made whole and `grey` is that image.
+ * Bit-identical to toDisplayGrey, then resizeArea for each size and for any crop.
  */
 export function toDisplayGreyAndResized(
   frame: PixelFrameLike,
   dataset: DatasetLike,
   windowing: WindowingRule | undefined,
   sizes: ReadonlyArray<{ width: number; height: number }>,
-): { grey: GreyImage; resized: GreyImage[] } {
+): { grey: GreySource; resized: GreyImage[] } {
   const rows = displayGreyRows(frame, dataset, windowing);
   if (rows.whole !== undefined) {
     const grey = rows.whole;
     return { grey, resized: sizes.map((size) => resizeArea(grey, size.width, size.height)) };
   }
   const { width, height } = rows;
-  const data = new Float32Array(width * height);
+  const buffer = new Float32Array(width);
   const sinks = sizes.map((size) => rowSink(width, height, size.width, size.height));
   for (let y = 0; y < height; y++) {
-    const into = data.subarray(y * width, (y + 1) * width);
-    const row = rows.row(y, into);
-    if (row !== into) into.set(row);
-    for (const sink of sinks) sink.pushRow(into);
+    const row = rows.row(y, buffer);
+    for (const sink of sinks) sink.pushRow(row);
   }
-  return { grey: { width, height, data }, resized: sinks.map((sink) => sink.finish()) };
+  return { grey: rows, resized: sinks.map((sink) => sink.finish()) };
 }
 
 /** Longest side at most maxSide, aspect kept (rounded); smaller images keep their size. */

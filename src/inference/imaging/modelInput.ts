@@ -5,7 +5,7 @@
  */
 import { RadiolensError } from '../../foundation/core/index.js';
 import { resizeArea } from './resize.js';
-import type { GreyImage, ImageInputSpec, PixelRegion } from './types.js';
+import type { GreyImage, GreySource, ImageInputSpec, PixelRegion } from './types.js';
 
 /** Where the source image lands inside the model input, to map heatmaps back to the image. */
 export interface InputPlacement {
@@ -38,9 +38,12 @@ export function inputPlacement(
   };
 }
 
-/** `region`: the input of that rectangle of the image alone (a crop, without copying it). */
+/**
+ * `region`: the input of that rectangle of the image alone (a crop, without copying it).
+ * `image` may be rows re-made from the stored values (resizeArea reads only the region's).
+ */
 export function toModelInput(
-  image: GreyImage,
+  image: GreySource,
   spec: ImageInputSpec,
   region?: PixelRegion,
 ): Float32Array {

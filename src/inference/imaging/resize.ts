@@ -10,7 +10,7 @@
  * own filter (a 3000×2000 → 512×1024 resize shrinks x and grows y).
  */
 import { RadiolensError } from '../../foundation/core/index.js';
-import type { GreyImage, PixelRegion } from './types.js';
+import type { GreyImage, GreySource, PixelRegion } from './types.js';
 
 /** For one axis: output i = Σ_t weight[t] · source[index[t]] for t in start[i] … start[i+1]−1. */
 interface AxisKernel {
@@ -22,10 +22,12 @@ interface AxisKernel {
 /**
  * `region`: resize only that rectangle of the image, as if it had been cut out first — the
  * same values as resizeArea(crop(image, region), …) without copying the crop (a lung field is
- * most of a 4-Mpx radiograph; ADR 0163).
+ * most of a 4-Mpx radiograph; ADR 0163). `image` may be rows re-made from the stored values
+ * (GreyRows): only the region's pixels are made, one row at a time, and the values are those
+ * of the held image (ADR 0164).
  */
 export function resizeArea(
-  image: GreyImage,
+  image: GreySource,
   width: number,
   height: number,
   region?: PixelRegion,
@@ -53,20 +55,33 @@ export function resizeArea(
   }
   const sourceWidth = right - left;
   const sourceHeight = bottom - top;
+  const rowOf = regionRows(image, left, right);
   if (width === sourceWidth && height === sourceHeight) {
     const data = new Float32Array(width * height);
     for (let y = 0; y < height; y++) {
-      const from = (top + y) * image.width + left;
-      data.set(image.data.subarray(from, from + width), y * width);
+      const into = data.subarray(y * width, (y + 1) * width);
+      const row = rowOf(top + y, into);
+      if (row !== into) into.set(row);
     }
     return { width, height, data };
   }
   const resampler = new AreaResampler(sourceWidth, sourceHeight, width, height);
-  for (let y = top; y < bottom; y++) {
-    const from = y * image.width + left;
-    resampler.pushRow(image.data.subarray(from, from + sourceWidth));
-  }
+  const buffer = new Float32Array(sourceWidth);
+  for (let y = top; y < bottom; y++) resampler.pushRow(rowOf(y, buffer));
   return resampler.finish();
+}
+
+/** Columns [left, right) of row y of a held image (a view) or of rows (made into `into`). */
+function regionRows(
+  image: GreySource,
+  left: number,
+  right: number,
+): (y: number, into: Float32Array) => Float32Array {
+  if ('data' in image) {
+    const { data, width } = image;
+    return (y) => data.subarray(y * width + left, y * width + right);
+  }
+  return (y, into) => image.row(y, into, left, right);
 }
 
 /**

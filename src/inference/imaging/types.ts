@@ -48,6 +48,26 @@ export interface GreyImage {
   readonly data: Float32Array;
 }
 
+/**
+ * Display grey made one row at a time, from the frame's stored values, for passes that never
+ * hold the whole image (a 2048² radiograph's grey is 16 MB of floats; ADR 0164). Rows can be
+ * read again, in any order: the same values each time.
+ */
+export interface GreyRows {
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Columns from … to − 1 of row y's display values (default: the whole row): written into
+   * `into` from index 0 and returned, or returned as a view of a held image.
+   */
+  row(y: number, into: Float32Array, from?: number, to?: number): Float32Array;
+  /** The whole display grey, when the frame did not qualify for rows and it was made at once. */
+  readonly whole?: GreyImage;
+}
+
+/** A display grey to read from: held whole, or re-made row by row from the stored values. */
+export type GreySource = GreyImage | GreyRows;
+
 /** What a model package's manifest says its network wants as input. */
 export interface ImageInputSpec {
   width: number;

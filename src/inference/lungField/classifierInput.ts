@@ -7,7 +7,7 @@ import {
   type Heatmap,
   type ModelInputPlacement,
 } from '../explain/index.js';
-import { inputPlacement, toModelInput, type GreyImage } from '../imaging/index.js';
+import { inputPlacement, toModelInput, type GreySource } from '../imaging/index.js';
 import { checkLungFieldUse, loadModelPackage, type ModelPackage } from '../models/index.js';
 import type { LungSegmenter, SegmentedLungs } from './lungSegmenter.js';
 import {
@@ -42,7 +42,8 @@ export type ClassifierInput =
     };
 
 /**
- * The tensor a classifier package asks for, from an image's display grey at full resolution.
+ * The tensor a classifier package asks for, from an image's display grey at full resolution
+ * (held, or rows re-made from the stored values: only the crop's pixels are read; ADR 0164).
  * Whole-image classifiers: resize (stretch or letterbox) as the manifest says. Lung-field
  * classifiers (input.region, ADR 0161): segment the lungs, refuse the image when its lung
  * field is not plausible, else crop the lung field and stretch it (LUNG_FIELD.md steps 1–7).
@@ -52,7 +53,7 @@ export type ClassifierInput =
  */
 export async function classifierInput(
   pkg: ModelPackage,
-  grey: GreyImage,
+  grey: GreySource,
   segmenter: LungSegmenter | null,
   lungs: SegmentedLungs | null = null,
 ): Promise<ClassifierInput> {

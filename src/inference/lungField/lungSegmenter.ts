@@ -1,5 +1,11 @@
 import { RadiolensError } from '../../foundation/core/index.js';
-import { inputPlacement, placeInInput, toModelInput, type GreyImage } from '../imaging/index.js';
+import {
+  inputPlacement,
+  placeInInput,
+  toModelInput,
+  type GreyImage,
+  type GreySource,
+} from '../imaging/index.js';
 import { sharedInferencePool, type InferencePool, type ModelPackage } from '../models/index.js';
 import { LUNG_GRID, lungFieldOf, type LungField, type LungProbabilities } from './procedure.js';
 
@@ -76,7 +82,7 @@ export class LungSegmenter {
   }
 
   /** Lung probabilities and lung field of each image (display grey at full resolution). */
-  async segment(images: readonly GreyImage[]): Promise<SegmentedLungs[]> {
+  async segment(images: readonly GreySource[]): Promise<SegmentedLungs[]> {
     const { input } = this.pkg.manifest;
     return this.run(
       images.map((image) => ({
