@@ -182,7 +182,7 @@ test('a job naming its study in the shared store: analysed from it; the store aw
       queue.enqueue({
         key: 'away',
         studyInstanceUid: study.studyInstanceUid,
-        model: 'cxr-pneumonia@1.2.0',
+        model: 'cxr-pneumonia@1.2.1',
         payload: source(study.sopInstanceUid),
       });
       await worker.runOnce();
@@ -199,7 +199,7 @@ test('a job naming its study in the shared store: analysed from it; the store aw
     queue.enqueue({
       key: 'back',
       studyInstanceUid: study.studyInstanceUid,
-      model: 'cxr-pneumonia@1.2.0',
+      model: 'cxr-pneumonia@1.2.1',
       payload: { ...source(study.sopInstanceUid), lastReceivedAt: 2 },
     });
     await worker.runOnce();
@@ -280,7 +280,7 @@ test('a worker whose temporary disk is full: the job runs again later without us
       queue.enqueue({
         key,
         studyInstanceUid: study.studyInstanceUid,
-        model: 'cxr-pneumonia@1.2.0',
+        model: 'cxr-pneumonia@1.2.1',
         payload: { ...payload, lastReceivedAt: key.length },
       });
       const onFullDisk = worker(full);
