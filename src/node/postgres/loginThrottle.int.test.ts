@@ -10,8 +10,9 @@ import { once } from 'node:events';
 import { childScript } from '../../../test/support/index.js';
 import { withTestDatabase } from '../../../test/support/postgres.js';
 import { loginThrottleContract } from '../../../test/support/loginThrottleContracts.js';
+import { hammer } from '../../../test/support/loginAttempts.js';
 import { freeLoopbackPort } from '../../../test/support/orthanc.js';
-import { LOGIN_THROTTLE_DEFAULTS, type LoginThrottlePort } from '../access/index.js';
+import { LOGIN_THROTTLE_DEFAULTS } from '../access/index.js';
 import { PgLoginThrottle, databaseNow, openPostgresPool } from './index.js';
 
 loginThrottleContract('PostgreSQL', (limits, clock, body) =>
@@ -69,26 +70,6 @@ function guesser(url: string, count: number, user: string, address: string): Gue
     return { code: code as number | null, out: out.replace(/^ready\n/, ''), err };
   });
   return { ready, go: () => child.stdin.write('go\n'), done };
-}
-
-/** Admits `count` attempts, four at a time, and says how many were let through. */
-async function hammer(
-  throttle: LoginThrottlePort,
-  count: number,
-  attempt: (n: number) => [string, string],
-): Promise<number> {
-  let next = 0;
-  let admitted = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < count) {
-        next += 1;
-        const [address, user] = attempt(next);
-        if ((await throttle.admit(address, user)).allowed) admitted += 1;
-      }
-    }),
-  );
-  return admitted;
 }
 
 test('PostgreSQL login throttle: two pools here and two other processes at once admit the limit in total, never more', async () => {

@@ -7,6 +7,7 @@
  */
 import { once } from 'node:events';
 import { PgLoginThrottle, openPostgresPool } from '../../../src/node/postgres/index.js';
+import { hammer } from '../loginAttempts.js';
 
 const [url, countText, user, address] = process.argv.slice(2);
 if (url === undefined || countText === undefined || user === undefined || address === undefined) {
@@ -19,19 +20,10 @@ try {
   await pool.query('SELECT 1');
   process.stdout.write('ready\n');
   await once(process.stdin, 'data');
-  const count = Number(countText);
-  let next = 0;
-  let admitted = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < count) {
-        next += 1;
-        const n = String(next);
-        const answer = await throttle.admit(address.replace('*', n), user.replace('*', n));
-        if (answer.allowed) admitted += 1;
-      }
-    }),
-  );
+  const admitted = await hammer(throttle, Number(countText), (n) => [
+    address.replace('*', String(n)),
+    user.replace('*', String(n)),
+  ]);
   process.stdout.write(`${JSON.stringify({ admitted })}\n`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
