@@ -167,12 +167,15 @@ export class ClusterResults {
   private overflowAt = Number.POSITIVE_INFINITY;
   private askedMissed = false;
   private askedReadTo = false;
+  /** The clock of the retries (this host's). */
+  private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<number> | undefined;
 
   constructor(private readonly options: ClusterResultsOptions) {
     this.watermark = Math.max(0, options.analysisLog.latestCompletedAt() - START_MARGIN_MS);
     this.failedWatermark = Math.max(0, options.failures.latestFailedAt() - START_MARGIN_MS);
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -283,10 +286,9 @@ export class ClusterResults {
 
   /** Every unjoined job whose retry time has come, once; returns how many joined. */
   private async retryUnjoined(): Promise<number> {
-    const now = this.options.now ?? Date.now;
     let joined = 0;
     for (const entry of [...this.unjoined.values()]) {
-      if (entry.retryAt > now()) continue;
+      if (entry.retryAt > this.now()) continue;
       const outcome = await this.join(entry.job);
       // Joined, or no longer to be joined (another pass recorded it, the study left the index).
       if (outcome !== 'failed') this.unjoined.delete(entry.job.id);
@@ -297,7 +299,7 @@ export class ClusterResults {
 
   /** Keeps a job that could not be joined for its next try, later each time it fails. */
   private keepUnjoined(job: Job): void {
-    const now = (this.options.now ?? Date.now)();
+    const now = this.now();
     const completedAt = job.completedAt ?? now;
     const entry = this.unjoined.get(job.id);
     if (entry !== undefined) {
