@@ -13,6 +13,7 @@
  *    (ADR 0163 lists what changed; shared primitives such as the resize's fast paths speed up
  *    both paths alike);
  *  - the floor: bare onnxruntime sessions of the two networks on the same inputs.
+ * `--against DIR` compares instead two builds of the current path (see AGAINST).
  * The three lung-field paths must give identical outputs (scores, lung maps, heatmaps, lung
  * share): the bench checks it on every image and fails otherwise.
  *
@@ -23,17 +24,19 @@
  * lung-field crop as a stand-in of the same input size.
  *
  * Run: npm run bench:cxr   (or: npx tsx bench/cxr.bench.ts [--images N] [--side 2048])
+ *      npm run bench:cxr -- --against ../base/dist   (two builds, interleaved)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { writeFileAtomic } from '../src/foundation/core/index.js';
 import { decodeFrame, encodeDicomPart10, readDicomFile } from '../src/foundation/dicom/index.js';
 import { decodeRaster } from '../src/foundation/raster/index.js';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { loadCamHead, type Heatmap } from '../src/inference/explain/index.js';
+import { loadCamHead, type CamHead, type Heatmap } from '../src/inference/explain/index.js';
 import {
   displaySize,
   resizeArea,
@@ -49,6 +52,7 @@ import {
   InferencePool,
   loadModelPackage,
   type ModelPackage,
+  type ModelRunner,
 } from '../src/inference/models/index.js';
 import { exactGradCam } from '../src/inference/explain/index.js';
 import {
@@ -68,6 +72,11 @@ import { crDataset } from '../src/lifecycle/imports/index.js';
 import { displayGreyRows } from '../src/inference/imaging/displayGrey.js';
 import { AreaResampler } from '../src/inference/imaging/resize.js';
 import type { DatasetLike, PixelFrameLike, WindowingRule } from '../src/inference/imaging/index.js';
+import type * as DicomModule from '../src/foundation/dicom/index.js';
+import type * as ExplainModule from '../src/inference/explain/index.js';
+import type * as ImagingModule from '../src/inference/imaging/index.js';
+import type * as LungFieldModule from '../src/inference/lungField/index.js';
+import type * as ModelsModule from '../src/inference/models/index.js';
 import { repoRoot, sharedDir } from '../test/support/index.js';
 
 function option(name: string, fallback: number): number {
@@ -87,6 +96,24 @@ const ALONE = ((): 'now' | 'held' | null => {
   const value = process.argv[at + 1];
   if (value !== 'now' && value !== 'held') throw new Error('--alone takes now or held');
   return value;
+})();
+/**
+ * --against DIR: DIR is another build's compiled tree (the dist/ of a second checkout, e.g. the
+ * commit before a change, built with `npm run build`). Its current lung-field path runs image
+ * by image alternately with this build's, in this process, under the same load: on a shared
+ * machine, whose load swings more between runs than a change of a few ms (ADR 0164), the
+ * only fair comparison of two versions of the same code. Without the baselines and the
+ * floor; the two builds' outputs must be identical. DIR a copy of this build's own dist/ (an
+ * A/A run) shows how far apart the same code comes out: totals up to 11 ms at load ~3.9.
+ */
+const AGAINST = ((): string | null => {
+  const at = process.argv.indexOf('--against');
+  if (at < 0) return null;
+  const value = process.argv[at + 1];
+  if (value === undefined || !existsSync(join(value, 'src'))) {
+    throw new Error('--against takes a build folder holding src/ (e.g. another checkout’s dist)');
+  }
+  return resolve(value);
 })();
 const OVERLAY = 1024;
 const SITE = join(sharedDir, 'data', 'cxr-site-nih');
@@ -190,6 +217,57 @@ function sameArray(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+function sameOutputs(a: LungFieldRun, b: LungFieldRun): boolean {
+  return (
+    sameArray(a.display, b.display) &&
+    sameArray(a.lungs, b.lungs) &&
+    sameArray(a.input, b.input) &&
+    sameArray(a.scores, b.scores) &&
+    sameArray(a.heatmap.data, b.heatmap.data) &&
+    a.heatmap.max === b.heatmap.max &&
+    a.share.energyInside === b.share.energyInside &&
+    a.share.peakInside === b.share.peakInside
+  );
+}
+
+/** What the current lung-field path calls, from one build: this one's, or --against's. */
+interface Pipeline {
+  dicom: Pick<typeof DicomModule, 'readDicomFile' | 'decodeFrame'>;
+  imaging: Pick<typeof ImagingModule, 'displaySize' | 'toDisplayGreyAndResized'>;
+  lungField: Pick<typeof LungFieldModule, 'classifierInput' | 'heatmapOver' | 'heatmapLungShare'>;
+  segmenter: LungSegmenter;
+  classifier: ModelRunner;
+  head: CamHead;
+}
+
+/** The current path's modules and models from the build at `root`, on its own inference pool. */
+async function pipelineAt(
+  root: string,
+  lungsPkg: ModelPackage,
+  classifierPkg: ModelPackage,
+): Promise<Pipeline & { close(): Promise<void> }> {
+  const load = async <T>(path: string): Promise<T> =>
+    (await import(pathToFileURL(join(root, path)).href)) as T;
+  const models = await load<typeof ModelsModule>('src/inference/models/index.js');
+  const lungField = await load<typeof LungFieldModule>('src/inference/lungField/index.js');
+  const explain = await load<typeof ExplainModule>('src/inference/explain/index.js');
+  const pool = new models.InferencePool({ threads: 1 });
+  const classifier = await models.createModelRunner(classifierPkg, { pool });
+  const segmenter = await lungField.LungSegmenter.open(lungsPkg, { pool });
+  return {
+    dicom: await load<typeof DicomModule>('src/foundation/dicom/index.js'),
+    imaging: await load<typeof ImagingModule>('src/inference/imaging/index.js'),
+    lungField,
+    segmenter,
+    classifier,
+    head: await explain.loadCamHead(classifierPkg),
+    async close() {
+      await Promise.all([classifier.dispose(), segmenter.dispose()]);
+      await pool.close();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   if (!existsSync(SITE)) {
     throw new Error(
@@ -224,6 +302,15 @@ async function main(): Promise<void> {
     const segmenter = await LungSegmenter.open(lungsPkg, { pool });
     const head12 = await loadCamHead(v12);
     const head2 = await loadCamHead(lungField);
+    const own: Pipeline = {
+      dicom: { readDicomFile, decodeFrame },
+      imaging: { displaySize, toDisplayGreyAndResized },
+      lungField: { classifierInput, heatmapOver, heatmapLungShare },
+      segmenter,
+      classifier,
+      head: head2,
+    };
+    const other = AGAINST === null ? null : await pipelineAt(AGAINST, lungsPkg, lungField);
 
     // The floor: the two networks alone, in bare sessions with onnxruntime's defaults.
     const bareLungs = await InferenceSession.create(lungsPkg.modelPath);
@@ -236,6 +323,7 @@ async function main(): Promise<void> {
     const held: Stages = {};
     const both: Stages = {};
     const floor: Stages = {};
+    const against: Stages = {};
     let refused = 0;
     let identical = 0;
     let position = 0;
@@ -344,14 +432,19 @@ async function main(): Promise<void> {
      * The pipeline as it runs now (inference/analysis/analyze.ts), or with `holdGrey` as ADR
      * 0163 left it (the full-resolution grey held, the crop cut from it); null if refused.
      */
-    async function currentPath(file: string, holdGrey = false): Promise<LungFieldRun | null> {
+    async function currentPath(
+      file: string,
+      holdGrey = false,
+      p: Pipeline = own,
+    ): Promise<LungFieldRun | null> {
+      const { segmenter, classifier } = p;
       let t = performance.now();
-      const instance = await readDicomFile(file);
-      const frame = await decodeFrame(instance, 0);
+      const instance = await p.dicom.readDicomFile(file);
+      const frame = await p.dicom.decodeFrame(instance, 0);
       const decode = performance.now() - t;
       t = performance.now();
-      const shown = displaySize(frame.columns, frame.rows, OVERLAY);
-      const { grey, resized } = (holdGrey ? heldGreyAndResized : toDisplayGreyAndResized)(
+      const shown = p.imaging.displaySize(frame.columns, frame.rows, OVERLAY);
+      const { grey, resized } = (holdGrey ? heldGreyAndResized : p.imaging.toDisplayGreyAndResized)(
         frame,
         instance.dataset,
         classifierSpec.windowing,
@@ -365,17 +458,23 @@ async function main(): Promise<void> {
       ]);
       const lungMs = performance.now() - t;
       t = performance.now();
-      const prepared = await classifierInput(lungField, grey, null, lungs!);
+      const prepared = await p.lungField.classifierInput(lungField, grey, null, lungs!);
       const cropMs = performance.now() - t;
       if (prepared.kind === 'refused') return null;
       t = performance.now();
       const out = await classifier.run([prepared.input]);
       const inferMs = performance.now() - t;
       t = performance.now();
-      const heatmap = heatmapOver(prepared, out.features![0]!, head2.weightsFor(0), display, grey);
+      const heatmap = p.lungField.heatmapOver(
+        prepared,
+        out.features![0]!,
+        p.head.weightsFor(0),
+        display,
+        grey,
+      );
       const camMs = performance.now() - t;
       t = performance.now();
-      const share = heatmapLungShare(heatmap, lungs!.probabilities);
+      const share = p.lungField.heatmapLungShare(heatmap, lungs!.probabilities);
       const shareMs = performance.now() - t;
       return {
         display: display.data,
@@ -411,6 +510,32 @@ async function main(): Promise<void> {
     ] as const) {
       for (const file of list) {
         const measure = round === 'measure';
+        if (other !== null) {
+          // This build and the other, in an order that alternates image by image.
+          const pair = [
+            ['now', own],
+            ['against', other],
+          ] as const;
+          const runs: Record<string, LungFieldRun | null> = {};
+          for (const [name, p] of position++ % 2 === 0 ? pair : [...pair].reverse()) {
+            runs[name] = await costed(name, measure, () => currentPath(file, false, p));
+          }
+          const now = runs['now'] ?? null;
+          const then = runs['against'] ?? null;
+          if ((now === null) !== (then === null)) {
+            throw new Error(`${file}: the two builds disagree on the gate`);
+          }
+          if (now === null || then === null) {
+            refused += measure ? 1 : 0;
+            continue;
+          }
+          if (!sameOutputs(now, then)) throw new Error(`${file}: the two builds' outputs differ`);
+          if (!measure) continue;
+          identical += 1;
+          for (const [name, ms] of Object.entries(now.ms)) add(both, name, ms);
+          for (const [name, ms] of Object.entries(then.ms)) add(against, name, ms);
+          continue;
+        }
         if (ALONE !== null) {
           const run = await costed(ALONE, measure, () => currentPath(file, ALONE === 'held'));
           if (run === null) refused += measure ? 1 : 0;
@@ -491,16 +616,7 @@ async function main(): Promise<void> {
         });
         const bareClassifierMs = performance.now() - t;
 
-        const same = (a: LungFieldRun, b: LungFieldRun): boolean =>
-          sameArray(a.display, b.display) &&
-          sameArray(a.lungs, b.lungs) &&
-          sameArray(a.input, b.input) &&
-          sameArray(a.scores, b.scores) &&
-          sameArray(a.heatmap.data, b.heatmap.data) &&
-          a.heatmap.max === b.heatmap.max &&
-          a.share.energyInside === b.share.energyInside &&
-          a.share.peakInside === b.share.peakInside;
-        if (!same(now, prev) || !same(now, was)) {
+        if (!sameOutputs(now, prev) || !sameOutputs(now, was)) {
           throw new Error(`${file}: the lung-field paths give different outputs`);
         }
         if (!measure) continue;
@@ -514,6 +630,7 @@ async function main(): Promise<void> {
       }
     }
     await Promise.all([baseline.dispose(), classifier.dispose(), segmenter.dispose()]);
+    await other?.close();
     await new Promise((resolve) => setImmediate(resolve)); // the last gc entries
     observer.disconnect();
 
@@ -524,9 +641,11 @@ async function main(): Promise<void> {
     );
     console.log(`classifier: ${classifierName}; lung model: cxr-lungs@1.0.0`);
     console.log(
-      ALONE === null
-        ? `outputs of the previous, the ADR 0163 and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`
-        : `--alone ${ALONE}: that path only, outputs not compared`,
+      AGAINST !== null
+        ? `--against ${AGAINST}: the current lung-field path of this build and of that one, alternately; outputs identical on ${identical} of ${identical} image(s)`
+        : ALONE === null
+          ? `outputs of the previous, the ADR 0163 and the current lung-field path identical on ${identical} of ${identical} image(s) (scores, lung maps, inputs, heatmaps, lung share)`
+          : `--alone ${ALONE}: that path only, outputs not compared`,
     );
     if (refused > 0)
       console.log(`${refused} image(s) refused by the lung-field gate (not in the medians)`);
@@ -540,6 +659,7 @@ async function main(): Promise<void> {
       ['baseline: previous lung-field path', before],
       ['baseline: ADR 0163 path (grey held)', held],
       ['lungs + classifier (now)', both],
+      [`baseline: the build at ${AGAINST ?? '--against'}`, against],
       ['floor: the two networks alone', floor],
     ];
     for (const [path, stages] of table) {
@@ -558,6 +678,7 @@ async function main(): Promise<void> {
       previous: 'baseline: previous lung-field path',
       held: 'baseline: ADR 0163 path (grey held)',
       now: 'lungs + classifier (now)',
+      against: `baseline: the build at ${AGAINST ?? '--against'}`,
     };
     for (const [name, { cpu, windows }] of Object.entries(costs)) {
       const inside = collections.filter(({ start }) =>
@@ -575,6 +696,14 @@ async function main(): Promise<void> {
     const heldTotal = median(held['total'] ?? [NaN]);
     const floorTotal = median(floor['total'] ?? [NaN]);
     console.log('');
+    if (AGAINST !== null) {
+      const then = median(against['total'] ?? [NaN]);
+      console.log(
+        `both models, this build: ${total.toFixed(1)} ms/image; the build at ${AGAINST}: ${then.toFixed(1)} ms/image (${(then / total).toFixed(2)}× this one's); medians of the same images, interleaved`,
+      );
+      await Promise.all([bareLungs.release(), bareClassifier.release()]);
+      return;
+    }
     if (ALONE !== null) {
       const alone = median((ALONE === 'held' ? held : both)['total'] ?? [NaN]);
       console.log(

@@ -64,6 +64,39 @@ describe('unpackSamples', () => {
     assert.ok(unpackSamples(bytes, 2, layout(16, 12, 0, 3), true, 't') instanceof Int32Array);
   });
 
+  it('finds junk above Bits Stored in any read-only sample, whatever the alignment and count', () => {
+    // The scan reads two words at a time from a 4-byte boundary: the first word, the pairs and
+    // an odd last word are each checked, from a start on and off that boundary.
+    for (const start of [0, 2, 4, 6]) {
+      for (const count of [1, 2, 3, 4, 5]) {
+        for (let junkAt = 0; junkAt < count; junkAt++) {
+          const bytes = new Uint8Array(start + 2 * count);
+          for (let i = 0; i < count; i++) bytes[start + 2 * i] = 0x10 + i;
+          const read = () =>
+            unpackSamples(
+              bytes,
+              start,
+              { ...layout(16, 12, 0, count), readOnly16: true },
+              true,
+              't',
+            );
+          assert.equal(read().buffer, bytes.buffer, `clean: start ${start}, count ${count}`);
+          bytes[start + 2 * junkAt + 1] = 0x80; // bit 15 of one sample
+          const masked = read();
+          assert.notEqual(
+            masked.buffer,
+            bytes.buffer,
+            `junk at ${junkAt} of ${count} from ${start}`,
+          );
+          assert.deepEqual(
+            [...masked],
+            Array.from({ length: count }, (_, i) => 0x10 + i),
+          );
+        }
+      }
+    }
+  });
+
   it('masks junk above Bits Stored for unsigned samples', () => {
     const samples = Int32Array.from([0xf123, 0x0fff]);
     applyBitsStored(samples, 12, 0);

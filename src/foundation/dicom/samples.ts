@@ -86,9 +86,9 @@ export function unpackSamples(
     // A 2048² radiograph: no 16 MB Int32Array to make and fill, only one read of its 8 MB.
     const words = new Uint16Array(bytes.buffer, bytes.byteOffset + byteOffset, count);
     const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
-    let bits = 0;
-    for (let i = 0; i < count; i++) bits |= words[i]!;
-    if ((bits & ~mask) === 0) return words;
+    if ((bitsSetInWords(bytes.buffer, bytes.byteOffset + byteOffset, count) & ~mask) === 0) {
+      return words;
+    }
     const masked = new Uint16Array(count);
     for (let i = 0; i < count; i++) masked[i] = words[i]! & mask;
     return masked;
@@ -134,6 +134,29 @@ export function unpackSamples(
   }
   applyBitsStored(out, bitsStored, pixelRepresentation);
   return out;
+}
+
+/**
+ * The OR of `count` 16-bit words from byte `start` (even) of `buffer`: which bits any sample
+ * sets. Read two words at a time where they lie on 4-byte boundaries, the first word apart
+ * when they do not: half the loop of a word-by-word OR, which took 3.4 ms for a 2048² frame
+ * against 1.7 (ADR 0164, 2026-12-04). An OR does not depend on order, so the result is the same.
+ */
+function bitsSetInWords(buffer: ArrayBufferLike, start: number, count: number): number {
+  let bits = 0;
+  let at = start;
+  let left = count;
+  if (at % 4 !== 0 && left > 0) {
+    bits = new Uint16Array(buffer, at, 1)[0]!;
+    at += 2;
+    left -= 1;
+  }
+  const pairs = new Uint32Array(buffer, at, left >>> 1);
+  let both = 0;
+  for (let i = 0; i < pairs.length; i++) both |= pairs[i]!;
+  bits |= (both | (both >>> 16)) & 0xffff;
+  if (left % 2 === 1) bits |= new Uint16Array(buffer, at + 2 * (left - 1), 1)[0]!;
+  return bits;
 }
 
 /** Masks bits above Bits Stored and sign-extends signed values, in place. */

@@ -147,10 +147,13 @@ test('an exact 1/k reduction (2048 → 256 is k = 8) adds each pixel in the docu
   const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   // Magnitudes from 1 down to 2^−60, so that float64 sums round and their order shows.
   const random = (): number => (next() - 0.4) * 2 ** -Math.floor(next() * 60);
+  // Output widths around the four summed side by side (ADR 0164): 2 (none), 4, 5, 7, 9.
   for (const [kx, ky, outW, outH] of [
     [8, 8, 5, 4],
     [3, 3, 7, 5],
     [8, 3, 4, 6],
+    [3, 3, 2, 2],
+    [4, 2, 9, 3],
   ] as const) {
     const width = kx * outW;
     const height = ky * outH;

@@ -200,13 +200,7 @@ export class AreaResampler {
         horizontal[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
       }
     } else if (factor > 2) {
-      // Exact 1/k reduction: the kernel's k taps in its order, without the table lookups.
-      const w = weight[0] as number;
-      for (let x = 0, j = 0; x < width; x++) {
-        let sum = 0;
-        for (const end = j + factor; j < end; j++) sum += w * (row[j] as number);
-        horizontal[x] = sum;
-      }
+      reduceByWholeFactor(row, horizontal, width, factor, weight[0] as number);
     } else {
       this.horizontalByKernel(row, start, index, weight);
     }
@@ -268,6 +262,45 @@ export class AreaResampler {
       );
     }
     return { width: this.width, height: this.height, data: this.data };
+  }
+}
+
+/**
+ * An exact 1/k horizontal reduction: output x = Σ w · row[k·x + t] for t = 0 … k − 1, each sum
+ * from +0 in the kernel's order, as the kernel loop adds it (bit for bit). Four outputs are
+ * summed side by side: their additions do not wait on each other, so the CPU overlaps them,
+ * where one output at a time waits on each addition of its own chain. 2048 rows of 2048 → 256
+ * (the lung grid): 4.4 → 2.8 ms (micro-benchmark, least of 31; ADR 0164, 2026-12-04).
+ */
+function reduceByWholeFactor(
+  row: Float32Array,
+  horizontal: Float64Array,
+  width: number,
+  k: number,
+  w: number,
+): void {
+  let x = 0;
+  let j = 0;
+  for (; x + 3 < width; x += 4, j += 4 * k) {
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let d = 0;
+    for (let t = j, end = j + k; t < end; t++) {
+      a += w * (row[t] as number);
+      b += w * (row[t + k] as number);
+      c += w * (row[t + 2 * k] as number);
+      d += w * (row[t + 3 * k] as number);
+    }
+    horizontal[x] = a;
+    horizontal[x + 1] = b;
+    horizontal[x + 2] = c;
+    horizontal[x + 3] = d;
+  }
+  for (; x < width; x++) {
+    let sum = 0;
+    for (const end = j + k; j < end; j++) sum += w * (row[j] as number);
+    horizontal[x] = sum;
   }
 }
 
