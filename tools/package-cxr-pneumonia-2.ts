@@ -21,6 +21,7 @@
  *    card's "Repeated site splits" section is generated from it.
  *
  * Usage: npx tsx tools/package-cxr-pneumonia-2.ts <pneumonia_v2 out dir> [--registry models] [--version 2.0.0]
+ *          [--lungs-version 1.0.0]   (the cxr-lungs package whose fields it was trained on)
  *        npx tsx tools/package-cxr-pneumonia-2.ts --card-only [--registry models] [--version 2.0.0]
  *          (the card again from evidence/<version>/, e.g. after repeats.json was added; the
  *          package is not touched)
@@ -54,6 +55,8 @@ interface Record2 {
     architecture: string;
     parameters_count: number;
     lung_model_sha256: string;
+    /** The lung model's ONNX beside its weights (2.1.0 on). */
+    lung_model_onnx_sha256?: string | null;
   };
   datasets: {
     kermany: { version: string; images: number };
@@ -118,9 +121,19 @@ const runText = readFileSync(join(trainDir, RECORD), 'utf8');
 const run = JSON.parse(runText.replace(/\bNaN\b/g, 'null')) as Record2;
 const parentDir = join(registry, 'cxr-pneumonia', '1.2.0');
 const parent = JSON.parse(readFileSync(join(parentDir, 'manifest.json'), 'utf8')) as ModelManifest;
+// The lung model whose fields the recipe trained on (pneumonia_v2.py --lungs): 1.0.0 for
+// 2.0.0, 1.1.0 for 2.1.0. A record that names the lung model's ONNX must name this one's.
+const lungsVersion = option('--lungs-version', '1.0.0');
 const lungs = JSON.parse(
-  readFileSync(join(registry, 'cxr-lungs', '1.0.0', 'manifest.json'), 'utf8'),
+  readFileSync(join(registry, 'cxr-lungs', lungsVersion, 'manifest.json'), 'utf8'),
 ) as ModelManifest;
+const trainedWithLungs = run.parameters.lung_model_onnx_sha256;
+if (trainedWithLungs && trainedWithLungs !== lungs.files['model.onnx']) {
+  console.error(
+    `the record was trained with the lung model ONNX ${trainedWithLungs}, but cxr-lungs@${lungs.version}'s model.onnx is ${lungs.files['model.onnx'] ?? 'missing'} — pass the right --lungs-version`,
+  );
+  process.exit(2);
+}
 const commit = execFileSync('git', ['log', '-1', '--format=%H', '--', 'training/pneumonia_v2.py'], {
   encoding: 'utf8',
 }).trim();
@@ -153,7 +166,7 @@ const manifest: Omit<ModelManifest, 'files'> = {
     ...parent.intendedUse,
     summary:
       'Second reader that flags pneumonia on frontal (PA/AP) chest radiographs of ADULTS for review by a radiologist. ' +
-      'Research use; not a diagnosis. Sees only the lung field found by cxr-lungs@1.0.0 (images without two plausible ' +
+      `Research use; not a diagnosis. Sees only the lung field found by cxr-lungs@${lungs.version} (images without two plausible ` +
       'lungs are not scored); pre-trained on paediatric radiographs (Kermany), then the whole network adapted to adult ' +
       'site data (NIH ChestX-ray8). Confirm its performance on your own site with radiolens validate before use.',
     notFor: [
@@ -165,7 +178,7 @@ const manifest: Omit<ModelManifest, 'files'> = {
     `Adapted on ${run.site_split.counts['train']?.images ?? '?'} images of one adult site (cxr-site-nih), threshold and calibration on ${run.site_split.counts['tuning']?.images ?? '?'} more; its performance elsewhere must be shown there.`,
     'Training labels are image-level (pneumonia vs normal); the heatmap shows what drove the score, not a delineation of the consolidation.',
     'Pneumonia vs no finding only: radiographs with other abnormalities were not in the training data and may be scored unpredictably.',
-    `Depends on cxr-lungs@1.0.0 (${lungs.files['model.onnx'] ?? ''}): a mirrored or grey-inverted film still gets a lung field; photometric interpretation must be right before it.`,
+    `Depends on cxr-lungs@${lungs.version} (${lungs.files['model.onnx'] ?? ''}): a mirrored or grey-inverted film still gets a lung field; photometric interpretation must be right before it.`,
   ],
   input: {
     width: 224,
@@ -173,7 +186,12 @@ const manifest: Omit<ModelManifest, 'files'> = {
     channels: 1,
     resize: 'stretch',
     normalisation: { kind: 'meanStd', mean: [0.5], std: [0.25] },
-    windowing: parent.input.windowing ?? { kind: 'voiLut' },
+    // The recipe's images are 8-bit PNGs seen as stored, so a DICOM without a window gets the
+    // stored range (ADR 0027); 2.0.0 was packaged without it and republished as 2.0.1.
+    windowing:
+      version === '2.0.0'
+        ? (parent.input.windowing ?? { kind: 'voiLut' })
+        : { kind: 'voiLut', fallback: 'minMax' },
     region: { kind: 'lungField', model: { id: 'cxr-lungs', version: lungs.version } },
     inputName: 'image',
   },

@@ -13,7 +13,7 @@ Exports ONNX (opset 13, dynamic batch): input `image` [n,1,256,256] = (grey - 0.
 grey in [0,1]; output `lungs` [n,2,256,256] sigmoid probabilities. Writes a run record.
 
 Usage: /usr/bin/python3 training/lungs.py --data ../shared/data/cxr-lung-masks --out build/lungs
-       [--epochs 100] [--limit N] [--seed 1]
+       [--epochs 100] [--limit N] [--seed 1] [--train-seed N] [--site DIR] [--air] [--opacity]
 """
 import argparse
 import csv
@@ -92,8 +92,98 @@ class ExportWrapper(nn.Module):
 
 # --------------------------------------------------------------------------- augmentation
 
-def augment(x, y, g):
+def air_beside_body(x, y, g, probability=0.6):
+    """Some radiographs show the detector beyond the body: black air lateral to the chest wall,
+    below the arms, in the lower corners. The training images are mostly collimated to the
+    chest, and cxr-lungs 1.0.0 took such air for lung (ADR 0162: 91 of 573 site lung fields ran
+    to the image edge). For 60% of the images this paints air outside a random body
+    outline: an ellipse around both lungs (semi-axes 1.05-1.45 x the lungs' half-width and
+    1.1-1.7 x their half-height, with a wobbly edge), never nearer to a lung than a random chest
+    wall of 4-14 grid pixels, sometimes only below a random level (arms above it). The air is
+    0-0.8 x the lungs' own mean grey, skewed dark (median 0.2 x; on site images air beside the
+    body measured 0.02-0.25 x the lungs' grey), with a gentle gradient and noise, blended over a soft 1-4 pixel skin edge. Masks unchanged:
+    air is never lung. x: [n,1,256,256] display values in [0,1]; y: [n,2,256,256] soft masks."""
+    n, _, h, w = x.shape
+    r = lambda *s: torch.rand(*s, generator=g)
+    yy = torch.arange(h, dtype=torch.float32).view(h, 1).expand(h, w)
+    xx = torch.arange(w, dtype=torch.float32).view(1, w).expand(h, w)
+    out = x.clone()
+    for i in range(n):
+        if float(r(1)) >= probability:
+            continue
+        lung = y[i].sum(0) >= 0.5
+        if not bool(lung.any()):
+            continue
+        ys, xs = torch.nonzero(lung, as_tuple=True)
+        x0, x1 = float(xs.min()), float(xs.max())
+        y0, y1 = float(ys.min()), float(ys.max())
+        half_w, half_h = (x1 - x0 + 1) / 2, (y1 - y0 + 1) / 2
+        cx = (x0 + x1) / 2 + (float(r(1)) * 2 - 1) * 0.05 * half_w
+        cy = (y0 + y1) / 2 + float(r(1)) * 0.25 * half_h
+        ax = half_w * (1.05 + float(r(1)) * 0.40)
+        ay = half_h * (1.10 + float(r(1)) * 0.60)
+        angle = torch.atan2(yy - cy, xx - cx)
+        wobble = 1 + 0.04 * torch.sin(angle * float(2 + torch.randint(0, 4, (1,), generator=g)) + float(r(1)) * 6.283)
+        d = torch.sqrt(((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2) / wobble
+        soft = 1 + float(r(1)) * 3
+        outside = torch.sigmoid((d - 1) * min(ax, ay) / soft)
+        if float(r(1)) < 0.5:
+            level = y0 + (0.15 + float(r(1)) * 0.6) * (y1 - y0)
+            outside = outside * torch.sigmoid((yy - level) / soft)
+        wall = int(4 + float(r(1)) * 10) * 2 + 1
+        near_lung = F.max_pool2d(lung.float().view(1, 1, h, w), wall, 1, wall // 2).view(h, w)
+        near_lung = F.avg_pool2d(near_lung.view(1, 1, h, w), 5, 1, 2, count_include_pad=False).view(h, w)
+        air_weight = outside * (1 - near_lung)
+        lung_grey = float(x[i, 0][lung].mean())
+        base = lung_grey * 0.8 * float(r(1)) ** 2  # median 0.2 x the lungs' grey; site air is 0.02-0.25 x
+        gradient = ((xx - w / 2) * (float(r(1)) * 2 - 1) + (yy - h / 2) * (float(r(1)) * 2 - 1)) / w * 0.08
+        air = (base + gradient + torch.randn(h, w, generator=g) * float(r(1)) * 0.02).clamp(0, 1)
+        out[i, 0] = x[i, 0] * (1 - air_weight) + air * air_weight
+    return out
+
+
+def opacity_in_lung(x, y, g, probability=0.3):
+    """A lung whitened by disease is still a lung: pneumonia, effusion and collapse make part or
+    all of a lung as bright as soft tissue, and these are exactly the images a pneumonia reader
+    must not refuse. The training images are COVID-19 cases with mostly mild opacities; a lung
+    model trained only on them found no right lung on several site images with a whitened right
+    lung (measured on cxr-site-nih while testing air_beside_body). For 30% of the images this
+    whitens part of one lung towards the image's soft-tissue grey (its 85th percentile): either a
+    consolidation (a Gaussian blob of sd 8-40 grid pixels at a random lung pixel) or an effusion
+    (rising from the lung's base to a random level, with a soft meniscus), at 40-100% strength,
+    spilling a little past the lung edge as real opacities do. Masks unchanged."""
+    n, _, h, w = x.shape
+    r = lambda *s: torch.rand(*s, generator=g)
+    yy = torch.arange(h, dtype=torch.float32).view(h, 1).expand(h, w)
+    xx = torch.arange(w, dtype=torch.float32).view(1, w).expand(h, w)
+    out = x.clone()
+    for i in range(n):
+        if float(r(1)) >= probability:
+            continue
+        c = int(torch.randint(0, 2, (1,), generator=g))
+        lung = y[i, c] >= 0.5
+        if not bool(lung.any()):
+            continue
+        ys, xs = torch.nonzero(lung, as_tuple=True)
+        region = F.avg_pool2d(F.max_pool2d(y[i, c].view(1, 1, h, w), 7, 1, 3), 7, 1, 3, count_include_pad=False).view(h, w)
+        if float(r(1)) < 0.5:
+            k = int(torch.randint(0, len(ys), (1,), generator=g))
+            sd = 8 + float(r(1)) * 32
+            shape = torch.exp(-((xx - float(xs[k])) ** 2 + (yy - float(ys[k])) ** 2) / (2 * sd * sd))
+        else:
+            y0, y1 = float(ys.min()), float(ys.max())
+            level = y1 - (0.15 + float(r(1)) * 0.85) * (y1 - y0)
+            shape = torch.sigmoid((yy - level) / (2 + float(r(1)) * 6))
+        weight = (0.4 + float(r(1)) * 0.6) * shape * region
+        target = float(torch.quantile(x[i, 0].flatten(), 0.85))
+        out[i, 0] = x[i, 0] * (1 - weight) + target * weight
+    return out
+
+
+def augment(x, y, g, air=False, opacity=False):
     """x: [n,1,256,256] display values in [0,1]; y: [n,2,256,256] soft masks.
+    Optionally first (lungs.py --air, --opacity; ADR 0165): air beside the body for 60% of the
+    images (air_beside_body), then a whitened part of one lung for 30% (opacity_in_lung).
     Geometry (same for image and masks): rotation +-10 deg, isotropic scale 0.8-1.2 (zoom-in =
     crop, zoom-out = the chest smaller inside a black or edge-extended frame), anisotropic
     stretch +-12% (images of other aspect ratios stretched to a square), shift +-8%.
@@ -101,6 +191,10 @@ def augment(x, y, g):
     contrast, brightness +-10%, optional sigmoid LUT, blur or noise, coarse quantisation."""
     n = x.shape[0]
     r = lambda *s: torch.rand(*s, generator=g)
+    if air:
+        x = air_beside_body(x, y, g)
+    if opacity:
+        x = opacity_in_lung(x, y, g)
     angle = (r(n) * 2 - 1) * math.radians(10)
     scale = 0.8 + r(n) * 0.4
     aniso = torch.exp((r(n) * 2 - 1) * 0.12)
@@ -200,6 +294,61 @@ def evaluate(probs, natives, names):
     return summary, per
 
 
+EDGE_CELLS = 2      # a field whose box comes within this many grid cells of the image edge "reaches the edge"
+BOX_MOVED = 0.05   # a crop box side moving by more than 5% of the box's size counts as moved
+
+
+def site_fields(net, site_dir):
+    """The lung field (LUNG_FIELD.md, cxrlib.lung_field) of every image of a site folder without
+    masks (cxr-site-nih), whole and with floor(2%) cut off each side as the robustness report
+    does. Measures what ADR 0162 found: the share of plausible fields whose box reaches within
+    EDGE_CELLS of the image edge (a lung component running into the air beside the body), and
+    how far the crop box moves when 2% is cut off (mapped back into the whole image's pixels)."""
+    rows = list(csv.DictReader(open(os.path.join(site_dir, 'labels.csv'))))
+    per = []
+    for s in range(0, len(rows), 32):
+        batch = rows[s:s + 32]
+        whole = [cxrlib.load_grey(os.path.join(site_dir, r['image'])) for r in batch]
+        cropped = []
+        for im in whole:
+            h, w = im.shape
+            dx, dy = math.floor(0.02 * w), math.floor(0.02 * h)
+            cropped.append((im[dy:h - dy, dx:w - dx], dx, dy))
+        p_whole = predict(net, np.stack([cxrlib.resize_area(im, LUNG_SIZE, LUNG_SIZE) for im in whole]))
+        p_crop = predict(net, np.stack([cxrlib.resize_area(c, LUNG_SIZE, LUNG_SIZE) for c, _, _ in cropped]))
+        for r, im, pw, (c, dx, dy), pc in zip(batch, whole, p_whole, cropped, p_crop):
+            h, w = im.shape
+            fw = cxrlib.lung_field(pw, w, h)
+            fc = cxrlib.lung_field(pc, c.shape[1], c.shape[0])
+            rec = {'image': os.path.basename(r['image']), 'plausible': fw['plausible'],
+                   'plausible_cropped': fc['plausible'], 'box256': fw.get('box256')}
+            if fw.get('box256') is not None:
+                x0, y0, x1, y1 = fw['box256']
+                rec['reaches_edge'] = min(x0, y0, LUNG_SIZE - 1 - x1, LUNG_SIZE - 1 - y1) <= EDGE_CELLS
+            if fw['box'] is not None and fc['box'] is not None:
+                l, t, rr, b = fw['box']
+                moved = [fc['box'][0] + dx - l, fc['box'][1] + dy - t, fc['box'][2] + dx - rr, fc['box'][3] + dy - b]
+                size = [rr - l, b - t, rr - l, b - t]
+                rec['crop_box_shift'] = max(abs(m) / z for m, z in zip(moved, size))
+            per.append(rec)
+    plausible = [p for p in per if p['plausible']]
+    both = [p for p in per if p['plausible'] and p['plausible_cropped'] and 'crop_box_shift' in p]
+    shifts = np.array([p['crop_box_shift'] for p in both]) if both else np.zeros(0)
+    summary = {
+        'images': len(per),
+        'plausible': len(plausible),
+        'plausible_reaching_edge': sum(1 for p in plausible if p.get('reaches_edge')),
+        'plausible_after_crop_2pct': sum(1 for p in per if p['plausible_cropped']),
+        'verdict_changed_by_crop_2pct': sum(1 for p in per if p['plausible'] != p['plausible_cropped']),
+        'crop_box_shift': {'n': len(both), 'mean': float(shifts.mean()) if len(shifts) else None,
+                           'median': float(np.median(shifts)) if len(shifts) else None,
+                           'p90': float(np.percentile(shifts, 90)) if len(shifts) else None,
+                           'moved_over_5pct': int((shifts > BOX_MOVED).sum())},
+        'rule': f'lung field per LUNG_FIELD.md on each whole image and on it with floor(0.02 W), floor(0.02 H) px cut off each side; reaches_edge: the field box256 within {EDGE_CELLS} grid cells of any image edge; crop_box_shift: the largest move of a crop-box side (cropped image box mapped back by the cut) over the whole image box width (left, right) or height (top, bottom), for images plausible both ways; moved_over_5pct counts shifts > {BOX_MOVED}',
+    }
+    return summary, per
+
+
 def soft_dice_loss(logits, target):
     p = torch.sigmoid(logits)
     inter = (p * target).sum(dim=(2, 3))
@@ -215,15 +364,24 @@ def main():
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--lr', type=float, default=3e-3)
     parser.add_argument('--weight-decay', type=float, default=1e-4)
-    parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--seed', type=int, default=1, help='the patient split (and, unless --train-seed, the training randomness)')
+    parser.add_argument('--train-seed', type=int, default=None,
+                        help='weights initialisation, batch order and augmentation only; the split stays --seed\'s')
     parser.add_argument('--eval-every', type=int, default=5)
     parser.add_argument('--limit', type=int, default=0, help='use only N permissive images (CI smoke run)')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--site', help='a site folder without masks (labels.csv + images, e.g. cxr-site-nih): '
+                        'measure its lung fields (edge reach, 2%% crop) with the chosen epoch')
+    # Off by default, so that the plain command reproduces the shipped 1.0.0 bit for bit; ADR 0165
+    # says what each did to Dice and to the site lung fields over several training seeds.
+    parser.add_argument('--air', action='store_true', help='add the air-beside-the-body augmentation (air_beside_body)')
+    parser.add_argument('--opacity', action='store_true', help='add the whitened-lung augmentation (opacity_in_lung)')
     args = parser.parse_args()
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    train_seed = args.seed if args.train_seed is None else args.train_seed
+    random.seed(train_seed)
+    np.random.seed(train_seed)
+    torch.manual_seed(train_seed)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
@@ -255,7 +413,7 @@ def main():
     steps = max(1, math.ceil(len(idx['train']) / args.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, epochs=args.epochs,
                                                     steps_per_epoch=steps, pct_start=0.15)
-    g = torch.Generator().manual_seed(args.seed)
+    g = torch.Generator().manual_seed(train_seed)
     history, best = [], (-1.0, None, 0)
     for epoch in range(1, args.epochs + 1):
         net.train()
@@ -265,7 +423,8 @@ def main():
             b = order[s:s + args.batch_size]
             if len(b) < 2:
                 continue  # BatchNorm needs two samples
-            x, y = augment(torch.from_numpy(planes[b]).unsqueeze(1), torch.from_numpy(targets[b]), g)
+            x, y = augment(torch.from_numpy(planes[b]).unsqueeze(1), torch.from_numpy(targets[b]), g,
+                           air=args.air, opacity=args.opacity)
             logits = net((x - LUNG_MEAN) / LUNG_STD)
             loss = F.binary_cross_entropy_with_logits(logits, y) + soft_dice_loss(logits, y)
             optimiser.zero_grad()
@@ -299,6 +458,10 @@ def main():
         results['external_nonpermissive'], per_image['external_nonpermissive'] = evaluate(
             probs, ext_natives, [r['image'] for r in external])
     print('dice', json.dumps(results, indent=1), flush=True)
+    site = None
+    if args.site:
+        site, site_per_image = site_fields(net, args.site)
+        print('site lung fields', json.dumps(site, indent=1), flush=True)
 
     onnx_path = os.path.join(args.out, 'cxr-lungs.onnx')
     torch.onnx.export(ExportWrapper(net), torch.zeros(1, 1, LUNG_SIZE, LUNG_SIZE), onnx_path,
@@ -315,7 +478,8 @@ def main():
             'normalisation': {'mean': LUNG_MEAN, 'std': LUNG_STD, 'of': 'grey in [0,1] after the area resize'},
             'loss': 'BCE + soft Dice, per channel, soft 256x256 targets (masks area-resized)',
             'optimiser': 'AdamW + OneCycle', 'best_epoch': best[2],
-            'epoch_choice': 'highest mean merged Dice (256x256, >=0.5) on the tuning split, every eval_every epochs'},
+            'epoch_choice': 'highest mean merged Dice (256x256, >=0.5) on the tuning split, every eval_every epochs',
+            'augmentation': 'rotation, scale/crop, anisotropic stretch, shift, black or edge frames, window/level, sigmoid LUT, gamma, contrast, brightness, blur, noise, 6-bit quantisation' + ('; air beside the body (air_beside_body, p 0.6)' if args.air else '') + ('; a whitened part of one lung (opacity_in_lung, p 0.3)' if args.opacity else '')},
         'dataset': {'path': os.path.basename(os.path.abspath(args.data)), 'version': version,
                     'rows': 'permissive == 1 only', 'version_rule': 'sha256 of labels.csv, then for each row sorted by image: image name, sha256(image), mask_right name, sha256, mask_left name, sha256'},
         'external_test': {'rows': 'permissive == 0 (measurement only, never trained or tuned on)', 'images': len(external),
@@ -330,6 +494,8 @@ def main():
         'dice': results,
         'dice_rule': 'at source resolution: probabilities area-resized (bilinear enlargement, half-pixel centres) to the image size, >= 0.5; vs the dataset masks >= 128',
         'dice_per_image': per_image,
+        'site_lung_fields': None if site is None else {
+            'folder': os.path.basename(os.path.abspath(args.site)), **site, 'per_image': site_per_image},
         'train_seconds': train_seconds,
         'torch_version': torch.__version__,
         'artefacts': {'cxr-lungs.onnx': cxrlib.sha256_file(onnx_path)},

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Radiolens cxr-pneumonia 2.0.0: lung-field classifier recipe (issue #11).
+"""Radiolens cxr-pneumonia 2.x: lung-field classifier recipe (issue #11; 2.0.0, 2.1.0).
 
 1. Lung fields: the cxr-lungs model (training/lungs.py) segments every image; the lung-field
    box (training/LUNG_FIELD.md) is cropped from the full-resolution image and stretched to
@@ -20,7 +20,8 @@ is 14 x 14 and exact. ONNX: input `image` [n,1,224,224] = (grey - 0.5) / 0.25; o
 
 Usage: /usr/bin/python3 training/pneumonia_v2.py --lungs build/lungs/cxr-lungs.pt --out build/pneu
        [--kermany DIR] [--site DIR] [--pretrain-epochs 8] [--epochs 24] [--repeats 5]
-       [--pretrained PATH] [--limit 40 --epochs 1]  (smoke: every stage once on N images per set)
+       [--pretrained PATH] [--version 2.0.0] [--limit 40 --epochs 1]  (smoke: every stage once on N
+       images per set)
 """
 import argparse
 import csv
@@ -466,6 +467,7 @@ def main():
                     help='with --pretrained: only the repeated site splits, written to repeats.json')
     ap.add_argument('--limit', type=int, default=0, help='use only N images per dataset (CI smoke run)')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--version', default='2.0.0', help='the version the package will have: names the ONNX/.pt files and the record')
     args = ap.parse_args()
     if args.limit:  # smoke run: every stage once, as short as --epochs says
         args.pretrain_epochs = min(args.pretrain_epochs, args.epochs)
@@ -486,6 +488,10 @@ def main():
 
     lung = LungModel(args.lungs)
     lung_sha = cxrlib.sha256_file(args.lungs)
+    # The ONNX export lungs.py wrote beside the weights: the package's model.onnx, so the
+    # packager can check that the lung model the manifest names is the one trained with.
+    lung_onnx = os.path.join(os.path.dirname(os.path.abspath(args.lungs)), 'cxr-lungs.onnx')
+    lung_onnx_sha = cxrlib.sha256_file(lung_onnx) if os.path.exists(lung_onnx) else None
     krows, srows = load_rows(args.kermany), load_rows(args.site)
     if args.limit:
         krows = sorted(krows, key=lambda r: cxrlib.patient_key(r['image'], 0))[:args.limit]
@@ -709,12 +715,12 @@ def main():
     log('robustness ' + json.dumps(robustness))
 
     # ---- export
-    onnx_path = os.path.join(args.out, 'cxr-pneumonia-2.0.0.onnx')
+    onnx_path = os.path.join(args.out, f'cxr-pneumonia-{args.version}.onnx')
     torch.onnx.export(ExportWrapper(net), torch.zeros(1, 1, CLS_SIZE, CLS_SIZE), onnx_path,
                       input_names=['image'], output_names=['scores', 'features'],
                       dynamic_axes={'image': {0: 'n'}, 'scores': {0: 'n'}, 'features': {0: 'n'}},
                       opset_version=13, do_constant_folding=True)
-    torch.save(net.state_dict(), os.path.join(args.out, 'cxr-pneumonia-2.0.0.pt'))
+    torch.save(net.state_dict(), os.path.join(args.out, f'cxr-pneumonia-{args.version}.pt'))
     total_seconds = round(time.time() - started, 1)
 
     repeat_summary = run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log)
@@ -722,12 +728,13 @@ def main():
 
     head = net.head
     run = {
-        'recipe': 'training/pneumonia_v2.py', 'model': 'cxr-pneumonia', 'version': '2.0.0',
+        'recipe': 'training/pneumonia_v2.py', 'model': 'cxr-pneumonia', 'version': args.version,
         'parameters': vars(args) | {
             'input_size': CLS_SIZE, 'architecture': 'LungFieldNet: per-image standardisation, (24,48,96,192) four stride-2 stages + dilated conv, GAP, linear; CAM 14x14',
             'parameters_count': int(sum(p.numel() for p in net.parameters())),
             'normalisation': {'mean': CLS_MEAN, 'std': CLS_STD, 'of': 'grey in [0,1] of the lung-field crop after the area resize'},
             'lung_field': 'training/LUNG_FIELD.md', 'lung_model_sha256': lung_sha,
+            'lung_model_onnx_sha256': lung_onnx_sha,
             'augmentation': augment.__doc__.strip() + ' Lung box jitter: each edge +-8% of the box size.',
             'best_epoch': best_epoch},
         'datasets': {'kermany': {'version': kver, 'images': len(krows)}, 'site': {'version': sver, 'images': len(srows)}},
@@ -751,7 +758,7 @@ def main():
                  'calibrated': True},
         'onnx': {'input': {'name': 'image', 'shape': ['n', 1, CLS_SIZE, CLS_SIZE]},
                  'outputs': {'scores': ['n', 1], 'features': ['n', net.channels, 14, 14]}, 'opset': 13},
-        'artefacts': {'cxr-pneumonia-2.0.0.onnx': cxrlib.sha256_file(onnx_path)},
+        'artefacts': {os.path.basename(onnx_path): cxrlib.sha256_file(onnx_path)},
         'torch_version': torch.__version__,
         'seconds_to_export': total_seconds,
         'seconds': round(time.time() - started, 1),
