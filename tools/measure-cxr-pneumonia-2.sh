@@ -14,7 +14,9 @@
 # which the record kept in the package holds as well.
 #
 # Usage: RADIOLENS_SHARED_DIR=/work/shared tools/measure-cxr-pneumonia-2.sh <version> [training-run.json]
-#   training-run.json: default models/cxr-pneumonia/<version>/training-run.json
+#   training-run.json: default models/cxr-pneumonia/<version>/training-run.json. For a version
+#   whose lung field is not the recipe's (2.0.2's edge guard, ADR 0165), pass instead what
+#   tools/lung-field-refusals.ts writes: the same list, found by the TypeScript pipeline.
 # Expects a built CLI (npm run build). Measuring 2.0.0 again would also write it a card
 # (MODEL_CARD-2.0.0.md), which it has never had: the catalogue test says so.
 set -euo pipefail

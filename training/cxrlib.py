@@ -165,6 +165,35 @@ def lung_input(image):
     return ((x - np.float32(LUNG_MEAN)) / np.float32(LUNG_STD)).astype(np.float32)
 
 
+def edge_guard_box(width, height, inset):
+    """LUNG_FIELD.md step 2b: the inset view [left, top, right, bottom): floor(inset * W)
+    columns and floor(inset * H) rows off each side."""
+    dx, dy = math.floor(inset * width), math.floor(inset * height)
+    return [dx, dy, width - dx, height - dy]
+
+
+def guard_edges(whole, inset_probs, width, height, box):
+    """LUNG_FIELD.md step 2b: each whole-grid value lowered to the inset view's value under
+    its cell centre (nearest cell; 0 outside the inset view). whole, inset_probs: float32
+    [2, 256, 256]. TypeScript: src/inference/lungField/edgeGuard.ts."""
+    n = LUNG_SIZE
+
+    def cells(size, start, end):
+        out = np.full(n, -1, dtype=np.int64)
+        for g in range(n):
+            s = math.floor((((g + 0.5) * size) / n - start) / (end - start) * n)
+            if 0 <= s < n:
+                out[g] = s
+        return out
+
+    cx, cy = cells(width, box[0], box[2]), cells(height, box[1], box[3])
+    mapped = inset_probs[:, np.clip(cy, 0, n - 1)][:, :, np.clip(cx, 0, n - 1)]
+    out = np.minimum(whole, mapped).astype(np.float32)
+    out[:, cy < 0, :] = 0
+    out[:, :, cx < 0] = 0
+    return out
+
+
 def label_components(mask):
     """4-connected components of a boolean 2-D mask by row runs + union-find.
     Returns (labels int32 array, 0 = background, 1.. in raster order of first pixel; sizes)."""

@@ -122,7 +122,13 @@ export const localisationCommand: CommandModule = (program: Command) => {
                 async (grey) => {
                   // Each lung's probability map resized to the image (area resize, bilinear
                   // when enlarging), as the recipe measured CAM placement.
-                  const [segmented] = await segmenter.segment([grey]);
+                  // The lung field the classifier sees: with its edge guard when its lung
+                  // model is the one measuring (LUNG_FIELD.md step 2b).
+                  const [segmented] = await segmenter.segment([grey], {
+                    edgeGuardInset: sameModel(pkg.manifest.input.region?.model, segmenter.pkg)
+                      ? pkg.manifest.input.region?.edgeGuard?.inset
+                      : undefined,
+                  });
                   const plane = LUNG_GRID * LUNG_GRID;
                   return [0, 1].map(
                     (c) =>
@@ -260,4 +266,11 @@ async function lungModel(
     if ((error as { code?: string }).code === 'E_MODEL_NOT_FOUND') return null;
     throw error;
   }
+}
+
+/** Whether a region's lung model reference names this package. */
+function sameModel(ref: { id: string; version: string } | undefined, lungs: ModelPackage): boolean {
+  return (
+    ref !== undefined && ref.id === lungs.manifest.id && ref.version === lungs.manifest.version
+  );
 }

@@ -430,7 +430,9 @@ async function prepareBatch(
           study.lungs.gridSize(source.width, source.height),
         ]);
         const [display, grid] = resized as [GreyImage, GreyImage];
-        const [lungs] = await study.lungs.segmentResized([{ ...source, grid }]);
+        const [lungs] = await study.lungs.segmentResized([{ ...source, grid, grey }], {
+          edgeGuardInset: spec.region?.edgeGuard?.inset,
+        });
         const input = await classifierInput(study.pkg, grey, null, lungs!);
         timings.preprocess += performance.now() - t;
         if (input.kind === 'refused') {

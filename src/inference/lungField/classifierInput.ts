@@ -60,7 +60,11 @@ export async function classifierInput(
   const spec = pkg.manifest.input;
   const region = spec.region;
   const segmented =
-    lungs ?? (segmenter === null ? null : ((await segmenter.segment([grey]))[0] ?? null));
+    lungs ??
+    (segmenter === null
+      ? null
+      : ((await segmenter.segment([grey], { edgeGuardInset: region?.edgeGuard?.inset }))[0] ??
+        null));
   if (region === undefined) {
     return {
       kind: 'input',

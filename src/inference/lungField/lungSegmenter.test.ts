@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../../test/support/index.js';
+import { repoRoot, sharedDir } from '../../../test/support/index.js';
 import { RadiolensError } from '../../foundation/core/index.js';
-import { resizeArea, type GreyImage } from '../imaging/index.js';
+import { readGreyImage, resizeArea, type GreyImage } from '../imaging/index.js';
 import { InferencePool, loadModelPackage } from '../models/index.js';
+import { cropGrey, type SourceBox } from './procedure.js';
 import { LungSegmenter } from './lungSegmenter.js';
 
 /** A chest-like picture: two dark ovals in a brighter body on a dark background. */
@@ -45,3 +47,79 @@ test('segmentResized on the grid one pass made gives what segment gives, bit for
     await pool.close();
   }
 });
+
+test('with an edge guard, segmentResized (given the grey) still gives what segment gives', async () => {
+  const pool = new InferencePool({ threads: 1 });
+  const pkg = await loadModelPackage(join(repoRoot, 'models', 'cxr-lungs', '1.0.0'));
+  const segmenter = await LungSegmenter.open(pkg, { pool });
+  try {
+    const image = chestLike(1024, 896);
+    const grid = resizeArea(image, 256, 256);
+    const guard = { edgeGuardInset: 0.04 };
+    const guarded = await segmenter.segment([image], guard);
+    assert.deepEqual(
+      await segmenter.segmentResized([{ width: 1024, height: 896, grid, grey: image }], guard),
+      guarded,
+    );
+    assert.notDeepEqual(guarded, await segmenter.segment([image]), 'the guard changes the maps');
+    await assert.rejects(
+      segmenter.segmentResized([{ width: 1024, height: 896, grid }], guard),
+      (e: unknown) =>
+        e instanceof RadiolensError &&
+        e.code === 'E_BAD_INPUT' &&
+        /needs the image/.test(e.message),
+    );
+  } finally {
+    await segmenter.dispose();
+    await pool.close();
+  }
+});
+
+const SITE = join(sharedDir, 'data', 'cxr-site-nih', 'images');
+
+test(
+  'the edge guard holds the lung field still when 2% is cropped off an image whose field ran into the air beside the body',
+  { skip: existsSync(SITE) ? false : `no shared data under ${SITE}` },
+  async () => {
+    // ADR 0162/0165: on 00001054_002 cxr-lungs 1.0.0's left lung runs on into the dark air at
+    // the bottom right; with 2% cut off each side it does not, and the classifier's crop moved.
+    const pool = new InferencePool({ threads: 1 });
+    const pkg = await loadModelPackage(join(repoRoot, 'models', 'cxr-lungs', '1.0.0'));
+    const segmenter = await LungSegmenter.open(pkg, { pool });
+    try {
+      const { grey: image } = await readGreyImage(join(SITE, '00001054_002.png'));
+      const dx = Math.floor(0.02 * image.width);
+      const dy = Math.floor(0.02 * image.height);
+      const cropped = cropGrey(image, {
+        left: dx,
+        top: dy,
+        right: image.width - dx,
+        bottom: image.height - dy,
+      });
+      /** The largest move of a crop-box side, over the whole image's box size. */
+      const moved = async (inset: number | undefined): Promise<number> => {
+        const [whole, cut] = await segmenter.segment([image, cropped], { edgeGuardInset: inset });
+        const a = whole!.field.box!;
+        const b = cut!.field.box!;
+        const shift = (k: keyof SourceBox, size: number, by: number): number =>
+          Math.abs(b[k] + by - a[k]) / size;
+        const w = a.right - a.left;
+        const h = a.bottom - a.top;
+        assert.ok(whole!.field.plausible && cut!.field.plausible);
+        return Math.max(
+          shift('left', w, dx),
+          shift('right', w, dx),
+          shift('top', h, dy),
+          shift('bottom', h, dy),
+        );
+      };
+      const unguarded = await moved(undefined);
+      const guarded = await moved(0.04);
+      assert.ok(unguarded > 0.2, `without the guard the box moves by ${unguarded}`);
+      assert.ok(guarded < 0.05, `with it by ${guarded}`);
+    } finally {
+      await segmenter.dispose();
+      await pool.close();
+    }
+  },
+);

@@ -7,9 +7,16 @@ import {
   type GreySource,
 } from '../imaging/index.js';
 import { sharedInferencePool, type InferencePool, type ModelPackage } from '../models/index.js';
+import { edgeGuardBox, guardEdges } from './edgeGuard.js';
 import { LUNG_GRID, lungFieldOf, type LungField, type LungProbabilities } from './procedure.js';
 
 /** One image's lung probabilities (LUNG_FIELD.md step 2) and its lung field (steps 3–6). */
+/** How a classifier asks for its lung field (its manifest's input.region). */
+export interface SegmentOptions {
+  /** LUNG_FIELD.md step 2b (edgeGuard.inset): keep only lung also found with this much cut off each side. */
+  edgeGuardInset?: number | undefined;
+}
+
 export interface SegmentedLungs {
   probabilities: LungProbabilities;
   field: LungField;
@@ -82,14 +89,19 @@ export class LungSegmenter {
   }
 
   /** Lung probabilities and lung field of each image (display grey at full resolution). */
-  async segment(images: readonly GreySource[]): Promise<SegmentedLungs[]> {
+  async segment(
+    images: readonly GreySource[],
+    options: SegmentOptions = {},
+  ): Promise<SegmentedLungs[]> {
     const { input } = this.pkg.manifest;
     return this.run(
       images.map((image) => ({
         width: image.width,
         height: image.height,
         input: toModelInput(image, input),
+        grey: image,
       })),
+      options,
     );
   }
 
@@ -105,14 +117,16 @@ export class LungSegmenter {
   /**
    * segment() for images already area-resized to gridSize() — by the one pass that also makes
    * the overlay (imaging's toDisplayGreyAndResized; ADR 0163): the same input, bit for bit,
-   * without a second pass over the full-resolution grey.
+   * without a second pass over the full-resolution grey. With an edge guard the image's grey
+   * is needed too: the inset view is a crop of it.
    */
   async segmentResized(
-    images: ReadonlyArray<{ width: number; height: number; grid: GreyImage }>,
+    images: ReadonlyArray<{ width: number; height: number; grid: GreyImage; grey?: GreySource }>,
+    options: SegmentOptions = {},
   ): Promise<SegmentedLungs[]> {
     const spec = this.pkg.manifest.input;
     return this.run(
-      images.map(({ width, height, grid }) => {
+      images.map(({ width, height, grid, grey }) => {
         const placement = inputPlacement(width, height, spec);
         if (grid.width !== placement.width || grid.height !== placement.height) {
           throw new RadiolensError(
@@ -120,20 +134,55 @@ export class LungSegmenter {
             `the lung grid of a ${width}×${height} image is ${placement.width}×${placement.height}, not ${grid.width}×${grid.height} — resize it to gridSize()`,
           );
         }
-        return { width, height, input: placeInInput(grid, spec, placement) };
+        return { width, height, input: placeInInput(grid, spec, placement), grey };
       }),
+      options,
     );
   }
 
   private async run(
-    images: ReadonlyArray<{ width: number; height: number; input: Float32Array }>,
+    images: ReadonlyArray<{
+      width: number;
+      height: number;
+      input: Float32Array;
+      grey?: GreySource | undefined;
+    }>,
+    options: SegmentOptions,
   ): Promise<SegmentedLungs[]> {
-    if (images.length === 0) return [];
+    const inset = options.edgeGuardInset;
+    if (inset === undefined) {
+      const maps = await this.probabilities(images.map((image) => image.input));
+      return images.map((image, i) => segmented(maps[i]!, image.width, image.height));
+    }
+    // LUNG_FIELD.md step 2b: the inset views in the same batch as the whole images.
+    const boxes = images.map((image) => edgeGuardBox(image.width, image.height, inset));
+    const insetInputs = images.map((image, i) => {
+      if (image.grey === undefined) {
+        throw new RadiolensError(
+          'E_BAD_INPUT',
+          'an edge-guarded lung field needs the image itself, not only its lung grid',
+        );
+      }
+      return toModelInput(image.grey, { ...this.pkg.manifest.input, resize: 'stretch' }, boxes[i]);
+    });
+    const maps = await this.probabilities([...images.map((image) => image.input), ...insetInputs]);
+    return images.map((image, i) =>
+      segmented(
+        guardEdges(maps[i]!, maps[images.length + i]!, image.width, image.height, boxes[i]!),
+        image.width,
+        image.height,
+      ),
+    );
+  }
+
+  /** Step 2: the model's [2, 256, 256] probability maps of each prepared input, in one batch. */
+  private async probabilities(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
     const { manifest } = this.pkg;
     const plane = 2 * LUNG_GRID * LUNG_GRID;
     const size = LUNG_GRID * LUNG_GRID;
-    const stacked = new Float32Array(images.length * size);
-    images.forEach((image, i) => stacked.set(image.input, i * size));
+    const stacked = new Float32Array(inputs.length * size);
+    inputs.forEach((input, i) => stacked.set(input, i * size));
     const name = manifest.outputs.scores;
     let outputs: Awaited<ReturnType<InferencePool['run']>>;
     try {
@@ -141,7 +190,7 @@ export class LungSegmenter {
         this.key,
         manifest.input.inputName,
         stacked,
-        [images.length, 1, LUNG_GRID, LUNG_GRID],
+        [inputs.length, 1, LUNG_GRID, LUNG_GRID],
         [name],
       );
     } catch (error) {
@@ -152,25 +201,29 @@ export class LungSegmenter {
       );
     }
     const maps = outputs[name]!;
-    if (maps.type !== 'float32' || maps.data.length !== images.length * plane) {
+    if (maps.type !== 'float32' || maps.data.length !== inputs.length * plane) {
       throw new RadiolensError(
         'E_MODEL_RUNTIME',
-        `${manifest.id}@${manifest.version}: output "${name}" has shape [${maps.dims.join(',')}] (${maps.type}); [${images.length},2,${LUNG_GRID},${LUNG_GRID}] float32 was expected`,
+        `${manifest.id}@${manifest.version}: output "${name}" has shape [${maps.dims.join(',')}] (${maps.type}); [${inputs.length},2,${LUNG_GRID},${LUNG_GRID}] float32 was expected`,
         { subject: this.pkg.modelPath },
       );
     }
     const activation = manifest.outputs.activation;
-    return images.map((image, i) => {
+    return inputs.map((_, i) => {
       const data = maps.data.slice(i * plane, (i + 1) * plane);
       if (activation === 'sigmoid') {
         for (let j = 0; j < data.length; j++) data[j] = 1 / (1 + Math.exp(-data[j]!));
       }
-      const probabilities = { data };
-      return { probabilities, field: lungFieldOf(probabilities, image.width, image.height) };
+      return data;
     });
   }
 
   async dispose(): Promise<void> {
     await this.pool.release(this.key);
   }
+}
+
+function segmented(data: Float32Array, width: number, height: number): SegmentedLungs {
+  const probabilities = { data };
+  return { probabilities, field: lungFieldOf(probabilities, width, height) };
 }

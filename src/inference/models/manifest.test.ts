@@ -261,3 +261,21 @@ test('a classifier may declare the lung field of a named segmentation package as
   bad.input.region = { kind: 'lungMask', model: { id: 'cxr-lungs', version: '1' } };
   assert.ok(issuesOf(bad).some((i) => i.path.startsWith('$.input.region')));
 });
+
+test('a lung-field region may ask for the edge guard, with an inset inside (0, 0.25)', () => {
+  const json = validManifest();
+  json.input.region = {
+    kind: 'lungField',
+    model: { id: 'cxr-lungs', version: '1.0.0' },
+    edgeGuard: { inset: 0.04 },
+  };
+  assert.deepEqual(parseManifest(JSON.stringify(json)).input.region?.edgeGuard, { inset: 0.04 });
+  for (const inset of [0, 0.25, -0.1]) {
+    const bad = validManifest() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    bad.input.region = { ...json.input.region, edgeGuard: { inset } };
+    assert.ok(
+      issuesOf(bad).some((i) => i.path.startsWith('$.input.region.edgeGuard')),
+      `inset ${inset}`,
+    );
+  }
+});

@@ -108,6 +108,11 @@ const windowing = z.discriminatedUnion('kind', [
 const inputRegion = z.strictObject({
   kind: z.literal('lungField'),
   model: z.strictObject({ id: modelId, version: semver }),
+  /**
+   * LUNG_FIELD.md step 2b (ADR 0165): keep only lung that the model also finds with `inset` of
+   * the width and height cut off each side. Absent: the whole image's maps alone (2.0.x).
+   */
+  edgeGuard: z.strictObject({ inset: z.number().gt(0).lt(0.25) }).optional(),
 });
 
 const input = z

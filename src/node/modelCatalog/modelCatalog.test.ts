@@ -143,5 +143,10 @@ test('the catalogue: active state, routes, card by version, lineage and evidence
   assert.ok(
     v201?.validationReports.some((r) => r.source === 'validation-site-test-split/report.json'),
   );
+  // 2.0.2: 2.0.1 with the lung field's edge guard (ADR 0165); refused by the gate likewise.
+  assert.equal(byRef.get('cxr-pneumonia@2.0.2')?.active, false);
+  const v202 = await catalog.detail('cxr-pneumonia', '2.0.2');
+  assert.equal(v202?.card?.source, 'MODEL_CARD-2.0.2.md');
+  assert.equal(v202?.lineage.parent, 'cxr-pneumonia@2.0.1');
   assert.equal(await catalog.detail('cxr-pneumonia', '9.9.9'), undefined);
 });
