@@ -423,6 +423,25 @@ export function heatmapInLungMask(
   }
   const mask = new LungMaskPixels(probabilities, width, height);
   const cells = width >= n && height >= n ? sureCells(probabilities.data) : null;
+  const { total, inside, peak } = sumHeat(heatmap, cells, mask);
+  if (!(total > 0)) return { energyInside: null, peakInside: null };
+  const px = peak % width;
+  mask.startRow((peak - px) / width);
+  return { energyInside: inside / total, peakInside: mask.has(px, BOTH_UNSURE) };
+}
+
+/**
+ * The heatmap's sums in raster order, as heatmapInLungs adds them, each row's pixels decided
+ * by `cells` (sureCells; null: every pixel is computed). The loops over pixels each sit in a
+ * function that ends with them: V8 compiles a long-running loop while it runs (on-stack
+ * replacement), and the code after it, not yet run, would deoptimise on each early call.
+ */
+function sumHeat(
+  heatmap: { width: number; height: number; data: Float32Array },
+  cells: Uint8Array | null,
+  mask: LungMaskPixels,
+): HeatSums {
+  const { width, height, data } = heatmap;
   const cellStart = cells === null ? null : cellStarts(width);
   const sums: HeatSums = { total: 0, inside: 0, peak: -1, peakValue: 0 };
   for (let y = 0; y < height; y++) {
@@ -439,15 +458,11 @@ export function heatmapInLungMask(
     if (cells === null) {
       addHeat(sums, data, base, from, to, BOTH_UNSURE, mask);
     } else {
-      const cellRow = cellOf(y, height) * n;
+      const cellRow = cellOf(y, height) * LUNG_GRID;
       addHeatByCell(sums, data, base, from, to, cells, cellRow, cellStart!, mask);
     }
   }
-  const { total, inside, peak } = sums;
-  if (!(total > 0)) return { energyInside: null, peakInside: null };
-  const px = peak % width;
-  mask.startRow((peak - px) / width);
-  return { energyInside: inside / total, peakInside: mask.has(px, BOTH_UNSURE) };
+  return sums;
 }
 
 /** Σ heat, Σ heat inside the mask, and the first maximal pixel (raster order, above 0). */
@@ -662,13 +677,20 @@ const LEFT_LOW = 8;
  * the bench's lung maps).
  */
 function sureCells(maps: Float32Array): Uint8Array | null {
-  const n = LUNG_GRID;
-  const plane = n * n;
   const sides = sidesOf(maps);
   // A NaN (a broken lung model) makes its neighbours' resized values NaN, whatever the rest:
   // decide nothing by cell then, and let every pixel be computed.
   if (sides === null) return null;
-  // A clipped neighbourhood is the same as one whose missing values repeat the cell's own.
+  return decideCells(acrossRows(sides));
+}
+
+/**
+ * Per grid value, the bits it and its left and right neighbours all have. A neighbourhood
+ * clipped at the grid's edge is the same as one whose missing values repeat the cell's own.
+ */
+function acrossRows(sides: Uint8Array): Uint8Array {
+  const n = LUNG_GRID;
+  const plane = n * n;
   const across = new Uint8Array(plane);
   for (let row = 0; row < plane; row += n) {
     for (let i = 0; i < n; i++) {
@@ -676,6 +698,13 @@ function sureCells(maps: Float32Array): Uint8Array | null {
       across[at] = sides[i > 0 ? at - 1 : at]! & sides[at]! & sides[i < n - 1 ? at + 1 : at]!;
     }
   }
+  return across;
+}
+
+/** Per grid cell, its decision from the bits its 3×3 neighbourhood all have (acrossRows). */
+function decideCells(across: Uint8Array): Uint8Array {
+  const n = LUNG_GRID;
+  const plane = n * n;
   const out = new Uint8Array(plane);
   for (let row = 0; row < plane; row += n) {
     const up = row > 0 ? row - n : row;
