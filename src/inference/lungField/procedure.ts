@@ -508,7 +508,8 @@ function cellStarts(width: number): Int32Array {
 /**
  * Adds heat[base + from … base + to − 1] to `sums`, each grid cell's run of pixels as its
  * cell decides them. One loop per decision rather than a test per pixel: the runs are 4
- * pixels long at 1024², and most are sure.
+ * pixels long at 1024², and most are sure (on the bench's lung maps 1 855 of 65 536 cells
+ * are not).
  */
 function addHeatByCell(
   sums: HeatSums,
@@ -522,7 +523,8 @@ function addHeatByCell(
   mask: LungMaskPixels,
 ): void {
   let { total, inside, peak, peakValue } = sums;
-  let c = cellOf(from, cellStart[LUNG_GRID]!);
+  const width = cellStart[LUNG_GRID]!;
+  let c = cellOf(from, width);
   for (let x = from; x < to; c++) {
     const end = Math.min(to, cellStart[c + 1]!);
     const decision = cells[cellRow + c]!;
