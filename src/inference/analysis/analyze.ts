@@ -22,7 +22,6 @@ import {
   type ModelRunResult,
 } from '../models/index.js';
 import {
-  exactGradCam,
   exactGradCamRows,
   occlusionSensitivity,
   resampleWithMax,
@@ -55,6 +54,7 @@ import { inputStatistics, type InputStatistics } from '../monitoring/index.js';
 import {
   classifierInput,
   clipToBox,
+  heatmapOver,
   heatmapLungShare,
   type LungSegmenter,
   type SegmentedLungs,
@@ -527,7 +527,15 @@ async function explainAndWrite(
     let heatmap: Heatmap | null = null;
     const maps: ExplainedMap[] = [];
     if (features && camHead?.weightsFor(top)) {
-      heatmap = exactGradCam(features, camHead.weightsFor(top)!, target);
+      // A lung-field crop's heatmap is made inside the crop only: clipToBox's map, bit for bit,
+      // without resampling the rest of the overlay only to zero it (ADR 0163, 0164).
+      heatmap = heatmapOver(
+        { placement, box: item.box },
+        features,
+        camHead.weightsFor(top)!,
+        item.display,
+        item.source,
+      );
       for (const [labelIndex, label] of labels.entries()) {
         const weights = camHead.weightsFor(labelIndex);
         if (!weights) continue;
@@ -554,6 +562,7 @@ async function explainAndWrite(
         { labelIndex: top },
       );
       heatmap = resampled(grid, target);
+      if (item.box !== null) heatmap = clipToBox(heatmap, item.box, item.source);
       maps.push({
         labelId: labels[top]!.id,
         method: 'occlusion',
@@ -561,7 +570,6 @@ async function explainAndWrite(
         map: resampled(grid, sourceTarget),
       });
     }
-    if (heatmap && item.box !== null) heatmap = clipToBox(heatmap, item.box, item.source);
     if (heatmap && item.lungs !== null) {
       // Where the evidence lies: the share of the heatmap's energy inside the lung mask, at
       // the overlay's size (ADR 0161). It belongs to the finding the heatmap explains.

@@ -106,7 +106,7 @@ export async function classifierInput(
  * without resampling the rest of the image only to zero it (ADR 0163).
  */
 export function heatmapOver(
-  prepared: Extract<ClassifierInput, { kind: 'input' }>,
+  prepared: Pick<Extract<ClassifierInput, { kind: 'input' }>, 'placement' | 'box'>,
   features: FeatureMapInput,
   weights: Float32Array,
   size: { width: number; height: number },

@@ -259,3 +259,105 @@ test('heatmapInLungMask: the same share and peak as the whole step-8 mask, bit f
     peakInside: null,
   });
 });
+
+/** Lung maps whose probability falls smoothly through 0.5 at each ellipse's edge. */
+function smoothLungs(rightCx: number, leftCx: number): Float32Array {
+  const data = new Float32Array(2 * N * N);
+  for (const [channel, cx] of [
+    [0, rightCx],
+    [1, leftCx],
+  ] as const) {
+    for (let y = 0; y < N; y++) {
+      for (let x = 0; x < N; x++) {
+        const dx = ((x + 0.5) / N - cx) / 0.12;
+        const dy = ((y + 0.5) / N - 0.5) / 0.3;
+        const r = Math.sqrt(dx * dx + dy * dy);
+        data[channel * N * N + y * N + x] = 1 / (1 + Math.exp(-(1 - r) / 0.05));
+      }
+    }
+  }
+  return data;
+}
+
+test('heatmapInLungMask equals the whole step-8 mask on real-size, zero-edged, −0, NaN, tiny and non-square maps', () => {
+  let seed = 11;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const apart = smoothLungs(0.3, 0.7);
+  // Lungs that touch: cells where both lungs' masks must be computed, and where both are in.
+  const touching = smoothLungs(0.42, 0.58);
+  const nanInLung = Float32Array.from(apart);
+  nanInLung[N * N + 128 * N + Math.floor(0.7 * N)] = NaN;
+  const nanInCorner = Float32Array.from(touching);
+  nanInCorner[0] = NaN;
+  const maps: [string, Float32Array][] = [
+    ['apart', apart],
+    ['touching', touching],
+    ['NaN in a lung', nanInLung],
+    ['NaN in a corner', nanInCorner],
+  ];
+  const sizes = [
+    [1024, 1024],
+    [2048, 2048],
+    [1024, 853],
+    [853, 1024],
+    [256, 256],
+    [255, 300],
+    [300, 255],
+    [97, 64],
+    [3, 1000],
+    [1000, 3],
+    [1, 1],
+  ] as const;
+  for (const [name, data] of maps) {
+    const probabilities = { data };
+    for (const [width, height] of sizes) {
+      const mask = lungMaskAt(probabilities, width, height);
+      const check = (heat: Float32Array, what: string): void => {
+        const heatmap = { width, height, data: heat };
+        assert.deepEqual(
+          heatmapInLungMask(heatmap, probabilities),
+          heatmapInLungs(heatmap, mask),
+          `${name}, ${width}×${height}, ${what}`,
+        );
+      };
+      // A crop's heatmap: zero outside a box (+0 on one side, −0 on the other), ReLU zeros
+      // and −0 inside it, a row of −0 across the box, and heat at the box's edge columns.
+      const heat = new Float32Array(width * height);
+      const [bx0, bx1] = [Math.floor(width * 0.15), Math.ceil(width * 0.85)];
+      const [by0, by1] = [Math.floor(height * 0.1), Math.ceil(height * 0.9)];
+      const zeroRow = Math.floor((by0 + by1) / 2);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const inBox = x >= bx0 && x < bx1 && y >= by0 && y < by1;
+          const r = random();
+          heat[y * width + x] =
+            !inBox || y === zeroRow ? (x < width / 2 ? 0 : -0) : r < 0.25 ? 0 : r < 0.3 ? -0 : r;
+        }
+      }
+      if (by0 < height) heat[by0 * width + bx0] = 0.5;
+      if (by1 - 1 >= 0 && bx1 - 1 >= 0) heat[(by1 - 1) * width + bx1 - 1] = 0.5;
+      check(heat, 'a crop');
+      // Heat in every column, reaching both edges of the image.
+      check(
+        heat.map((v) => v + 0.25),
+        'heat everywhere',
+      );
+      // The peak outside the lungs, then inside, then two equal peaks (the first one counts).
+      for (const at of [0, Math.floor(height / 2) * width + Math.floor(width * 0.3)]) {
+        const peaked = Float32Array.from(heat);
+        peaked[at] = 2;
+        check(peaked, `peak at ${at}`);
+        peaked[width * height - 1] = 2;
+        check(peaked, `equal peaks at ${at} and the last pixel`);
+      }
+      // Negative heat (not a ReLU'd CAM, but the definition takes it) and a NaN in the heat.
+      const signed = heat.map((v, i) => (i % 7 === 0 ? -v : v));
+      check(signed, 'negative values');
+      const withNaN = Float32Array.from(heat);
+      withNaN[Math.floor(withNaN.length / 2)] = NaN;
+      check(withNaN, 'a NaN in the heat');
+      check(new Float32Array(width * height).fill(-0), 'all −0');
+      check(new Float32Array(width * height), 'all +0');
+    }
+  }
+});
