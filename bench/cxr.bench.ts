@@ -25,6 +25,7 @@
  *
  * Run: npm run bench:cxr   (or: npx tsx bench/cxr.bench.ts [--images N] [--side 2048])
  *      npm run bench:cxr -- --against ../base/dist   (two builds, interleaved)
+ *      npm run bench:cxr -- --alone now --edge-guard 0.04   (the edge guard's cost, ADR 0165)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -114,6 +115,18 @@ const AGAINST = ((): string | null => {
     throw new Error('--against takes a build folder holding src/ (e.g. another checkout’s dist)');
   }
   return resolve(value);
+})();
+/**
+ * --edge-guard INSET (with --alone now): the current path with the lung field's edge guard
+ * (LUNG_FIELD.md step 2b, ADR 0165; cxr-pneumonia 2.0.2 uses 0.04): a second lung inference on
+ * the image with INSET cut off each side. Its outputs differ from the other paths' by design,
+ * so it runs alone; compare with a plain `--alone now` run.
+ */
+const EDGE_GUARD = ((): number | undefined => {
+  const inset = option('--edge-guard', 0);
+  if (inset === 0) return undefined;
+  if (ALONE !== 'now') throw new Error('--edge-guard runs with --alone now');
+  return inset;
 })();
 const OVERLAY = 1024;
 const SITE = join(sharedDir, 'data', 'cxr-site-nih');
@@ -453,9 +466,10 @@ async function main(): Promise<void> {
       const [display, grid] = resized as [GreyImage, GreyImage];
       const displayMs = performance.now() - t;
       t = performance.now();
-      const [lungs] = await segmenter.segmentResized([
-        { width: grey.width, height: grey.height, grid },
-      ]);
+      const [lungs] = await segmenter.segmentResized(
+        [{ width: grey.width, height: grey.height, grid, grey }],
+        { edgeGuardInset: EDGE_GUARD },
+      );
       const lungMs = performance.now() - t;
       t = performance.now();
       const prepared = await p.lungField.classifierInput(lungField, grey, null, lungs!);
@@ -707,7 +721,7 @@ async function main(): Promise<void> {
     if (ALONE !== null) {
       const alone = median((ALONE === 'held' ? held : both)['total'] ?? [NaN]);
       console.log(
-        `both models, ${ALONE === 'held' ? 'the ADR 0163 path (grey held)' : 'now'}, alone: ${alone.toFixed(1)} ms/image (target ≤ 100 ms: ${alone <= 100 ? 'met' : 'NOT met'})`,
+        `both models, ${ALONE === 'held' ? 'the ADR 0163 path (grey held)' : 'now'}${EDGE_GUARD === undefined ? '' : ` with the edge guard (inset ${EDGE_GUARD})`}, alone: ${alone.toFixed(1)} ms/image (target ≤ 100 ms: ${alone <= 100 ? 'met' : 'NOT met'})`,
       );
       await Promise.all([bareLungs.release(), bareClassifier.release()]);
       return;
