@@ -60,6 +60,7 @@ import {
   classifierInput,
   clipToBox,
   cropGrey,
+  edgeGuardBox,
   heatmapInLungs,
   heatmapLungShare,
   heatmapOver,
@@ -457,17 +458,32 @@ async function main(): Promise<void> {
       const decode = performance.now() - t;
       t = performance.now();
       const shown = p.imaging.displaySize(frame.columns, frame.rows, OVERLAY);
+      // --edge-guard: the inset view's grid from the same pass, as analyze makes it.
+      const insetBox =
+        EDGE_GUARD === undefined ? null : edgeGuardBox(frame.columns, frame.rows, EDGE_GUARD);
       const { grey, resized } = (holdGrey ? heldGreyAndResized : p.imaging.toDisplayGreyAndResized)(
         frame,
         instance.dataset,
         classifierSpec.windowing,
-        [shown, segmenter.gridSize(frame.columns, frame.rows)],
+        [
+          shown,
+          segmenter.gridSize(frame.columns, frame.rows),
+          ...(insetBox === null ? [] : [{ width: 256, height: 256, region: insetBox }]),
+        ],
       );
-      const [display, grid] = resized as [GreyImage, GreyImage];
+      const [display, grid, insetGrid] = resized as [GreyImage, GreyImage, GreyImage?];
       const displayMs = performance.now() - t;
       t = performance.now();
       const [lungs] = await segmenter.segmentResized(
-        [{ width: grey.width, height: grey.height, grid, grey }],
+        [
+          {
+            width: grey.width,
+            height: grey.height,
+            grid,
+            grey,
+            ...(insetGrid === undefined ? {} : { insetGrid }),
+          },
+        ],
         { edgeGuardInset: EDGE_GUARD },
       );
       const lungMs = performance.now() - t;

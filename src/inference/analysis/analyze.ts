@@ -54,6 +54,7 @@ import { inputStatistics, type InputStatistics } from '../monitoring/index.js';
 import {
   classifierInput,
   clipToBox,
+  edgeGuardBox,
   heatmapOver,
   heatmapLungShare,
   type LungSegmenter,
@@ -425,14 +426,30 @@ async function prepareBatch(
           source.height,
           options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
         );
+        // With the edge guard (ADR 0165) the same pass also makes the inset view's grid.
+        const inset = spec.region?.edgeGuard?.inset;
+        const insetBox =
+          inset === undefined ? null : edgeGuardBox(source.width, source.height, inset);
         const { grey, resized } = toDisplayGreyAndResized(frame, instance.dataset, spec.windowing, [
           shown,
           study.lungs.gridSize(source.width, source.height),
+          ...(insetBox === null
+            ? []
+            : [
+                {
+                  ...study.lungs.gridSize(
+                    insetBox.right - insetBox.left,
+                    insetBox.bottom - insetBox.top,
+                  ),
+                  region: insetBox,
+                },
+              ]),
         ]);
-        const [display, grid] = resized as [GreyImage, GreyImage];
-        const [lungs] = await study.lungs.segmentResized([{ ...source, grid, grey }], {
-          edgeGuardInset: spec.region?.edgeGuard?.inset,
-        });
+        const [display, grid, insetGrid] = resized as [GreyImage, GreyImage, GreyImage?];
+        const [lungs] = await study.lungs.segmentResized(
+          [{ ...source, grid, grey, ...(insetGrid === undefined ? {} : { insetGrid }) }],
+          { edgeGuardInset: inset },
+        );
         const input = await classifierInput(study.pkg, grey, null, lungs!);
         timings.preprocess += performance.now() - t;
         if (input.kind === 'refused') {

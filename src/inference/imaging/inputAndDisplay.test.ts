@@ -160,6 +160,42 @@ test('toDisplayGreyAndResized: the grey and every size bit-identical to separate
   }
 });
 
+test('toDisplayGreyAndResized: a size with a region resizes that crop, bit-identical to resizeArea of it', () => {
+  // The lung field's edge-guard view (ADR 0165) comes from the same pass as the whole grid.
+  const windowed = { WindowCenter: 2048, WindowWidth: 4096 };
+  for (const [frame, dataset] of [
+    [radiograph(512, 384, 12), windowed], // rows, not held
+    [radiograph(97, 131, 12), {}], // made whole
+  ] as const) {
+    const expected = toDisplayGrey(frame, dataset);
+    const regions = [
+      { left: 20, top: 15, right: frame.columns - 20, bottom: frame.rows - 15 },
+      { left: 0, top: 0, right: frame.columns, bottom: 1 }, // the first row only
+      { left: frame.columns - 3, top: 2, right: frame.columns, bottom: frame.rows }, // a strip
+    ];
+    const sizes = [
+      { width: 64, height: 64 },
+      ...regions.map((region) => ({ width: 40, height: 30, region })),
+      { width: 3, height: frame.rows - 2, region: regions[2]! }, // same size: a copy
+    ];
+    const { resized } = toDisplayGreyAndResized(frame, dataset, undefined, sizes);
+    for (const [i, size] of sizes.entries()) {
+      assert.deepEqual(
+        resized[i],
+        resizeArea(expected, size.width, size.height, 'region' in size ? size.region : undefined),
+        `${size.width}×${size.height} of ${JSON.stringify('region' in size ? size.region : 'all')}`,
+      );
+    }
+    assert.throws(
+      () =>
+        toDisplayGreyAndResized(frame, dataset, undefined, [
+          { width: 8, height: 8, region: { left: 0, top: 0, right: frame.columns + 1, bottom: 4 } },
+        ]),
+      /does not lie inside/,
+    );
+  }
+});
+
 /** Deterministic stored values in [low, low + span). */
 function storedValues(count: number, low: number, span: number, seed: number): number[] {
   const values: number[] = [];

@@ -7,6 +7,7 @@
  * and fed straight into both area resamplers, so the full-resolution work is done once.
  * The results are bit-identical to toDisplayGrey → toModelInput / resizeArea (ADR 0024).
  */
+import { RadiolensError } from '../../foundation/core/index.js';
 import { displayGreyRows } from './displayGrey.js';
 import {
   channelNormalisation,
@@ -21,6 +22,7 @@ import type {
   GreySource,
   ImageInputSpec,
   PixelFrameLike,
+  PixelRegion,
   WindowingRule,
 } from './types.js';
 
@@ -74,21 +76,50 @@ export function toDisplayGreyAndResized(
   frame: PixelFrameLike,
   dataset: DatasetLike,
   windowing: WindowingRule | undefined,
-  sizes: ReadonlyArray<{ width: number; height: number }>,
+  sizes: ReadonlyArray<{ width: number; height: number; region?: PixelRegion }>,
 ): { grey: GreySource; resized: GreyImage[] } {
   const rows = displayGreyRows(frame, dataset, windowing);
   if (rows.whole !== undefined) {
     const grey = rows.whole;
-    return { grey, resized: sizes.map((size) => resizeArea(grey, size.width, size.height)) };
+    return {
+      grey,
+      resized: sizes.map((size) => resizeArea(grey, size.width, size.height, size.region)),
+    };
   }
   const { width, height } = rows;
   const buffer = new Float32Array(width);
-  const sinks = sizes.map((size) => rowSink(width, height, size.width, size.height));
+  // A size with a region (the lung field's edge-guard view, ADR 0165) resizes only that crop:
+  // its rows, its columns, from the same made rows.
+  const sinks = sizes.map(({ width: w, height: h, region }) => {
+    const { left, top, right, bottom } = region ?? {
+      left: 0,
+      top: 0,
+      right: width,
+      bottom: height,
+    };
+    if (!(
+      left >= 0 &&
+      top >= 0 &&
+      right <= width &&
+      bottom <= height &&
+      right > left &&
+      bottom > top
+    )) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `cannot resize: region [${left}, ${right}) × [${top}, ${bottom}) does not lie inside the ${width}×${height} image`,
+      );
+    }
+    return { sink: rowSink(right - left, bottom - top, w, h), left, top, right, bottom };
+  });
   for (let y = 0; y < height; y++) {
     const row = rows.row(y, buffer);
-    for (const sink of sinks) sink.pushRow(row);
+    for (const { sink, left, top, right, bottom } of sinks) {
+      if (y >= top && y < bottom)
+        sink.pushRow(left === 0 && right === width ? row : row.subarray(left, right));
+    }
   }
-  return { grey: rows, resized: sinks.map((sink) => sink.finish()) };
+  return { grey: rows, resized: sinks.map(({ sink }) => sink.finish()) };
 }
 
 /** Longest side at most maxSide, aspect kept (rounded); smaller images keep their size. */

@@ -18,7 +18,8 @@ export {
   type SourceBox,
   type HeatmapInLungs,
 } from './procedure.js';
-export { LungSegmenter, type SegmentedLungs } from './lungSegmenter.js';
+export { LungSegmenter, type SegmentedLungs, type SegmentOptions } from './lungSegmenter.js';
+export { edgeGuardBox, guardEdges } from './edgeGuard.js';
 export {
   classifierInput,
   heatmapOver,

@@ -7,6 +7,7 @@ import { RadiolensError } from '../../foundation/core/index.js';
 import { readGreyImage, resizeArea, type GreyImage } from '../imaging/index.js';
 import { InferencePool, loadModelPackage } from '../models/index.js';
 import { cropGrey, type SourceBox } from './procedure.js';
+import { edgeGuardBox } from './edgeGuard.js';
 import { LungSegmenter } from './lungSegmenter.js';
 
 /** A chest-like picture: two dark ovals in a brighter body on a dark background. */
@@ -62,6 +63,15 @@ test('with an edge guard, segmentResized (given the grey) still gives what segme
       guarded,
     );
     assert.notDeepEqual(guarded, await segmenter.segment([image]), 'the guard changes the maps');
+    // The inset view's grid made beforehand (analyze makes it in the one pass) gives the same.
+    const box = edgeGuardBox(1024, 896, 0.04);
+    assert.deepEqual(
+      await segmenter.segmentResized(
+        [{ width: 1024, height: 896, grid, insetGrid: resizeArea(image, 256, 256, box) }],
+        guard,
+      ),
+      guarded,
+    );
     await assert.rejects(
       segmenter.segmentResized([{ width: 1024, height: 896, grid }], guard),
       (e: unknown) =>

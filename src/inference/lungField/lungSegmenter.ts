@@ -117,27 +117,43 @@ export class LungSegmenter {
   /**
    * segment() for images already area-resized to gridSize() — by the one pass that also makes
    * the overlay (imaging's toDisplayGreyAndResized; ADR 0163): the same input, bit for bit,
-   * without a second pass over the full-resolution grey. With an edge guard the image's grey
-   * is needed too: the inset view is a crop of it.
+   * without a second pass over the full-resolution grey. With an edge guard the inset view is
+   * needed too: `insetGrid`, the edgeGuardBox crop resized to gridSize() of its size by the same
+   * pass, or else `grey`, from which it is made.
    */
   async segmentResized(
-    images: ReadonlyArray<{ width: number; height: number; grid: GreyImage; grey?: GreySource }>,
+    images: ReadonlyArray<{
+      width: number;
+      height: number;
+      grid: GreyImage;
+      grey?: GreySource;
+      insetGrid?: GreyImage;
+    }>,
     options: SegmentOptions = {},
   ): Promise<SegmentedLungs[]> {
-    const spec = this.pkg.manifest.input;
     return this.run(
-      images.map(({ width, height, grid, grey }) => {
-        const placement = inputPlacement(width, height, spec);
-        if (grid.width !== placement.width || grid.height !== placement.height) {
-          throw new RadiolensError(
-            'E_BAD_INPUT',
-            `the lung grid of a ${width}×${height} image is ${placement.width}×${placement.height}, not ${grid.width}×${grid.height} — resize it to gridSize()`,
-          );
-        }
-        return { width, height, input: placeInInput(grid, spec, placement), grey };
-      }),
+      images.map(({ width, height, grid, grey, insetGrid }) => ({
+        width,
+        height,
+        input: this.placeGrid(grid, width, height),
+        grey,
+        insetGrid,
+      })),
       options,
     );
+  }
+
+  /** A grid made for an image (or crop) of width × height, placed in the model's input. */
+  private placeGrid(grid: GreyImage, width: number, height: number): Float32Array {
+    const spec = this.pkg.manifest.input;
+    const placement = inputPlacement(width, height, spec);
+    if (grid.width !== placement.width || grid.height !== placement.height) {
+      throw new RadiolensError(
+        'E_BAD_INPUT',
+        `the lung grid of a ${width}×${height} image is ${placement.width}×${placement.height}, not ${grid.width}×${grid.height} — resize it to gridSize()`,
+      );
+    }
+    return placeInInput(grid, spec, placement);
   }
 
   private async run(
@@ -146,6 +162,7 @@ export class LungSegmenter {
       height: number;
       input: Float32Array;
       grey?: GreySource | undefined;
+      insetGrid?: GreyImage | undefined;
     }>,
     options: SegmentOptions,
   ): Promise<SegmentedLungs[]> {
@@ -157,13 +174,17 @@ export class LungSegmenter {
     // LUNG_FIELD.md step 2b: the inset views in the same batch as the whole images.
     const boxes = images.map((image) => edgeGuardBox(image.width, image.height, inset));
     const insetInputs = images.map((image, i) => {
+      const box = boxes[i]!;
+      if (image.insetGrid !== undefined) {
+        return this.placeGrid(image.insetGrid, box.right - box.left, box.bottom - box.top);
+      }
       if (image.grey === undefined) {
         throw new RadiolensError(
           'E_BAD_INPUT',
-          'an edge-guarded lung field needs the image itself, not only its lung grid',
+          'an edge-guarded lung field needs the image itself or its inset grid, not only its lung grid',
         );
       }
-      return toModelInput(image.grey, { ...this.pkg.manifest.input, resize: 'stretch' }, boxes[i]);
+      return toModelInput(image.grey, { ...this.pkg.manifest.input, resize: 'stretch' }, box);
     });
     const maps = await this.probabilities([...images.map((image) => image.input), ...insetInputs]);
     return images.map((image, i) =>
