@@ -92,6 +92,21 @@ class ExportWrapper(nn.Module):
 
 # --------------------------------------------------------------------------- augmentation
 
+def pixel_grids(x):
+    """Row and column index of every pixel of x's [h, w] planes, as float tensors."""
+    h, w = x.shape[2], x.shape[3]
+    yy = torch.arange(h, dtype=torch.float32).view(h, 1).expand(h, w)
+    xx = torch.arange(w, dtype=torch.float32).view(1, w).expand(h, w)
+    return yy, xx
+
+
+def picked(n, probability, r):
+    """The indices of a batch of n that an augmentation applies to, one draw each in order."""
+    for i in range(n):
+        if float(r(1)) < probability:
+            yield i
+
+
 def air_beside_body(x, y, g, probability=0.6):
     """Some radiographs show the detector beyond the body: black air lateral to the chest wall,
     below the arms, in the lower corners. The training images are mostly collimated to the
@@ -103,14 +118,11 @@ def air_beside_body(x, y, g, probability=0.6):
     0-0.8 x the lungs' own mean grey, skewed dark (median 0.2 x; on site images air beside the
     body measured 0.02-0.25 x the lungs' grey), with a gentle gradient and noise, blended over a soft 1-4 pixel skin edge. Masks unchanged:
     air is never lung. x: [n,1,256,256] display values in [0,1]; y: [n,2,256,256] soft masks."""
-    n, _, h, w = x.shape
     r = lambda *s: torch.rand(*s, generator=g)
-    yy = torch.arange(h, dtype=torch.float32).view(h, 1).expand(h, w)
-    xx = torch.arange(w, dtype=torch.float32).view(1, w).expand(h, w)
+    h, w = x.shape[2], x.shape[3]
+    yy, xx = pixel_grids(x)
     out = x.clone()
-    for i in range(n):
-        if float(r(1)) >= probability:
-            continue
+    for i in picked(x.shape[0], probability, r):
         lung = y[i].sum(0) >= 0.5
         if not bool(lung.any()):
             continue
@@ -152,14 +164,11 @@ def opacity_in_lung(x, y, g, probability=0.3):
     consolidation (a Gaussian blob of sd 8-40 grid pixels at a random lung pixel) or an effusion
     (rising from the lung's base to a random level, with a soft meniscus), at 40-100% strength,
     spilling a little past the lung edge as real opacities do. Masks unchanged."""
-    n, _, h, w = x.shape
     r = lambda *s: torch.rand(*s, generator=g)
-    yy = torch.arange(h, dtype=torch.float32).view(h, 1).expand(h, w)
-    xx = torch.arange(w, dtype=torch.float32).view(1, w).expand(h, w)
+    h, w = x.shape[2], x.shape[3]
+    yy, xx = pixel_grids(x)
     out = x.clone()
-    for i in range(n):
-        if float(r(1)) >= probability:
-            continue
+    for i in picked(x.shape[0], probability, r):
         c = int(torch.randint(0, 2, (1,), generator=g))
         lung = y[i, c] >= 0.5
         if not bool(lung.any()):
