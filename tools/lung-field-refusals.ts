@@ -10,8 +10,9 @@
  * Usage: npx tsx tools/lung-field-refusals.ts <model dir> <labels.csv> <out.json>
  *   image paths in the CSV's `image` column are relative to the CSV's folder
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readImageRows } from '../src/cli/labelledImages.js';
 import { readGreyImage } from '../src/inference/imaging/index.js';
 import {
   classifierInput,
@@ -33,19 +34,15 @@ if (lungs === null) {
   );
   process.exit(2);
 }
-const [header, ...lines] = readFileSync(labels, 'utf8').trim().split(/\r?\n/);
-const column = header!.split(',').indexOf('image');
-if (column < 0) {
-  console.error(`${labels} has no image column`);
-  process.exit(2);
-}
+// The labels CSV read as every measuring command reads it (quoting, BOM, the image column).
+const { table, imageRow } = readImageRows(labels, false);
+const rows = table.rows.map(imageRow);
 const segmenter = await LungSegmenter.open(lungs);
 const refused: string[] = [];
 const reasons: Record<string, string[]> = {};
 try {
-  for (const line of lines) {
-    const image = line.split(',')[column]!;
-    const { grey } = await readGreyImage(join(dirname(resolve(labels)), image), {
+  for (const { image, path } of rows) {
+    const { grey } = await readGreyImage(path, {
       ...(pkg.manifest.input.windowing === undefined
         ? {}
         : { windowing: pkg.manifest.input.windowing }),
@@ -61,8 +58,8 @@ try {
 }
 writeFileSync(
   out,
-  `${JSON.stringify({ model: `${pkg.manifest.id}@${pkg.manifest.version}`, images: lines.length, lung_fields: { site_implausible_images: refused, reasons } }, null, 1)}\n`,
+  `${JSON.stringify({ model: `${pkg.manifest.id}@${pkg.manifest.version}`, images: rows.length, lung_fields: { site_implausible_images: refused, reasons } }, null, 1)}\n`,
 );
 console.log(
-  `${refused.length} of ${lines.length} images refused by the lung field: ${refused.join(' ')}`,
+  `${refused.length} of ${rows.length} images refused by the lung field: ${refused.join(' ')}`,
 );

@@ -11,8 +11,9 @@
  * Usage: npx tsx tools/lung-field-stability.ts <lung model dir> <labels.csv> [inset ...] [--json out.json]
  *   e.g. npx tsx tools/lung-field-stability.ts models/cxr-lungs/1.0.0 ../shared/data/cxr-site-nih/labels.csv 0.04
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readImageRows } from '../src/cli/labelledImages.js';
 import { readGreyImage } from '../src/inference/imaging/index.js';
 import { cropGrey, LungSegmenter, type LungField } from '../src/inference/lungField/index.js';
 import { loadModelPackage } from '../src/inference/models/index.js';
@@ -31,9 +32,13 @@ const settings: Array<number | undefined> = [undefined, ...insetArgs.map(Number)
 const EDGE_CELLS = 2;
 const MOVED = 0.05;
 
-const [header, ...lines] = readFileSync(labels, 'utf8').trim().split(/\r?\n/);
-const column = header!.split(',').indexOf('image');
-const segmenter = await LungSegmenter.open(await loadModelPackage(resolve(lungDir)));
+// The labels CSV read as every measuring command reads it (quoting, BOM, the image column).
+const { table, imageRow } = readImageRows(labels, false);
+const images = table.rows.map(imageRow);
+const lungPkg = await loadModelPackage(resolve(lungDir));
+// A DICOM input is windowed as the lung model's manifest says, as in the pipeline.
+const windowing = lungPkg.manifest.input.windowing;
+const segmenter = await LungSegmenter.open(lungPkg);
 const tallies = settings.map(() => ({
   plausible: 0,
   reachingEdge: 0,
@@ -41,9 +46,10 @@ const tallies = settings.map(() => ({
   shifts: [] as number[],
 }));
 try {
-  for (const line of lines) {
-    const image = line.split(',')[column]!;
-    const { grey } = await readGreyImage(join(dirname(resolve(labels)), image));
+  for (const { path } of images) {
+    const { grey } = await readGreyImage(path, {
+      ...(windowing === undefined ? {} : { windowing }),
+    });
     const dx = Math.floor(0.02 * grey.width);
     const dy = Math.floor(0.02 * grey.height);
     const cut = cropGrey(grey, {
@@ -74,7 +80,7 @@ const rows = settings.map((inset, k) => {
   const sorted = [...t.shifts].sort((p, q) => p - q);
   return {
     edgeGuardInset: inset ?? null,
-    images: lines.length,
+    images: images.length,
     plausible: t.plausible,
     reachingEdge: t.reachingEdge,
     verdictChangedByCrop: t.changed,

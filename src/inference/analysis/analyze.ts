@@ -13,6 +13,7 @@ import {
   toDisplayGreyAndResized,
   toModelInputAndDisplay,
   type GreyImage,
+  type PixelRegion,
   type InputPlacement,
 } from '../imaging/index.js';
 import {
@@ -426,25 +427,23 @@ async function prepareBatch(
           source.height,
           options.overlayMaxSide ?? DEFAULT_OVERLAY_MAX_SIDE,
         );
-        // With the edge guard (ADR 0165) the same pass also makes the inset view's grid.
-        const inset = spec.region?.edgeGuard?.inset;
-        const insetBox =
-          inset === undefined ? null : edgeGuardBox(source.width, source.height, inset);
-        const { grey, resized } = toDisplayGreyAndResized(frame, instance.dataset, spec.windowing, [
+        const sizes: Array<{ width: number; height: number; region?: PixelRegion }> = [
           shown,
           study.lungs.gridSize(source.width, source.height),
-          ...(insetBox === null
-            ? []
-            : [
-                {
-                  ...study.lungs.gridSize(
-                    insetBox.right - insetBox.left,
-                    insetBox.bottom - insetBox.top,
-                  ),
-                  region: insetBox,
-                },
-              ]),
-        ]);
+        ];
+        // With the edge guard (ADR 0165) the same pass also makes the inset view's grid.
+        const inset = spec.region?.edgeGuard?.inset;
+        if (inset !== undefined) {
+          const region = edgeGuardBox(source.width, source.height, inset);
+          const size = study.lungs.gridSize(region.right - region.left, region.bottom - region.top);
+          sizes.push({ ...size, region });
+        }
+        const { grey, resized } = toDisplayGreyAndResized(
+          frame,
+          instance.dataset,
+          spec.windowing,
+          sizes,
+        );
         const [display, grid, insetGrid] = resized as [GreyImage, GreyImage, GreyImage?];
         const [lungs] = await study.lungs.segmentResized(
           [{ ...source, grid, grey, ...(insetGrid === undefined ? {} : { insetGrid }) }],

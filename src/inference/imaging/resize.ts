@@ -34,25 +34,7 @@ export function resizeArea(
 ): GreyImage {
   checkSize(width, height, 'target');
   checkSize(image.width, image.height, 'source');
-  const { left, top, right, bottom } = region ?? {
-    left: 0,
-    top: 0,
-    right: image.width,
-    bottom: image.height,
-  };
-  if (
-    !(right > left && bottom > top) ||
-    left < 0 ||
-    top < 0 ||
-    right > image.width ||
-    bottom > image.height ||
-    ![left, top, right, bottom].every(Number.isInteger)
-  ) {
-    throw new RadiolensError(
-      'E_BAD_INPUT',
-      `cannot resize: region [${left}, ${right}) × [${top}, ${bottom}) does not lie inside the ${image.width}×${image.height} image`,
-    );
-  }
+  const { left, top, right, bottom } = regionWithin(image.width, image.height, region);
   const sourceWidth = right - left;
   const sourceHeight = bottom - top;
   const rowOf = regionRows(image, left, right);
@@ -69,6 +51,28 @@ export function resizeArea(
   const buffer = new Float32Array(sourceWidth);
   for (let y = top; y < bottom; y++) resampler.pushRow(rowOf(y, buffer));
   return resampler.finish();
+}
+
+/**
+ * The region of a width × height image a resize reads (all of it when absent), refused unless
+ * it is a non-empty rectangle of whole pixels inside the image.
+ */
+export function regionWithin(width: number, height: number, region?: PixelRegion): PixelRegion {
+  const { left, top, right, bottom } = region ?? { left: 0, top: 0, right: width, bottom: height };
+  if (
+    !(right > left && bottom > top) ||
+    left < 0 ||
+    top < 0 ||
+    right > width ||
+    bottom > height ||
+    ![left, top, right, bottom].every(Number.isInteger)
+  ) {
+    throw new RadiolensError(
+      'E_BAD_INPUT',
+      `cannot resize: region [${left}, ${right}) × [${top}, ${bottom}) does not lie inside the ${width}×${height} image`,
+    );
+  }
+  return { left, top, right, bottom };
 }
 
 /** Columns [left, right) of row y of a held image (a view) or of rows (made into `into`). */

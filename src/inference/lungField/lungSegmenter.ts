@@ -10,13 +10,13 @@ import { sharedInferencePool, type InferencePool, type ModelPackage } from '../m
 import { edgeGuardBox, guardEdges } from './edgeGuard.js';
 import { LUNG_GRID, lungFieldOf, type LungField, type LungProbabilities } from './procedure.js';
 
-/** One image's lung probabilities (LUNG_FIELD.md step 2) and its lung field (steps 3–6). */
 /** How a classifier asks for its lung field (its manifest's input.region). */
 export interface SegmentOptions {
   /** LUNG_FIELD.md step 2b (edgeGuard.inset): keep only lung also found with this much cut off each side. */
   edgeGuardInset?: number | undefined;
 }
 
+/** One image's lung probabilities (LUNG_FIELD.md step 2) and its lung field (steps 3–6). */
 export interface SegmentedLungs {
   probabilities: LungProbabilities;
   field: LungField;
