@@ -180,6 +180,51 @@ test('an exact 1/k reduction (2048 → 256 is k = 8) adds each pixel in the docu
   }
 });
 
+test('a non-integer area reduction (the edge guard’s 1886 → 256) adds each pixel in the documented order', () => {
+  // Output i covers source [i·s, (i+1)·s), s = source/target; each tap weighs its overlap / s.
+  // Horizontal: the taps summed in float64 from +0, left to right; vertical: the output row
+  // accumulates its source rows into float32, top to bottom (ADR 0021).
+  let seed = 29;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const random = (): number => (next() - 0.4) * 2 ** -Math.floor(next() * 60);
+  const taps = (source: number, target: number, i: number): Array<[number, number]> => {
+    const from = (i * source) / target;
+    const to = ((i + 1) * source) / target;
+    const out: Array<[number, number]> = [];
+    for (let j = Math.floor(from); j < Math.min(Math.ceil(to), source); j++) {
+      const overlap = Math.min(to, j + 1) - Math.max(from, j);
+      if (overlap > 0) out.push([j, overlap / (source / target)]);
+    }
+    return out;
+  };
+  // Output widths around the four summed side by side: 1–3 (none), 4, 5, 7, 9, 13.
+  for (const [width, height, outW, outH] of [
+    [19, 11, 5, 3],
+    [23, 9, 7, 4],
+    [17, 17, 2, 3],
+    [31, 8, 9, 3],
+    [66, 10, 13, 4],
+    [7, 7, 3, 2],
+    [9, 5, 4, 2],
+  ] as const) {
+    const data = Float32Array.from({ length: width * height }, random);
+    const out = resizeArea({ width, height, data }, outW, outH);
+    const expected = new Float32Array(outW * outH);
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        let value = 0;
+        for (const [r, wy] of taps(height, outH, y)) {
+          let along = 0;
+          for (const [c, wx] of taps(width, outW, x)) along += wx * data[r * width + c]!;
+          value = Math.fround(value + wy * along);
+        }
+        expected[y * outW + x] = value;
+      }
+    }
+    assert.deepEqual(out.data, expected, `${width}×${height} → ${outW}×${outH}`);
+  }
+});
+
 test('a region is resized as if it had been cut out first; one outside the image is refused', () => {
   let seed = 31;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;

@@ -220,17 +220,7 @@ export class AreaResampler {
     const horizontal = this.horizontal;
     const width = this.width;
     if (this.contiguous) {
-      // A box kernel's taps are consecutive source pixels: step through them instead of
-      // reading each one's index (the same products, added in the same order).
-      for (let x = 0; x < width; x++) {
-        let sum = 0;
-        const begin = start[x] as number;
-        const end = start[x + 1] as number;
-        for (let t = begin, j = index[begin] as number; t < end; t++, j++) {
-          sum += (weight[t] as number) * (row[j] as number);
-        }
-        horizontal[x] = sum;
-      }
+      reduceByBoxKernel(row, horizontal, width, start, index, weight);
       return;
     }
     for (let x = 0; x < width; x++) {
@@ -304,6 +294,64 @@ function reduceByWholeFactor(
   for (; x < width; x++) {
     let sum = 0;
     for (const end = j + k; j < end; j++) sum += w * (row[j] as number);
+    horizontal[x] = sum;
+  }
+}
+
+/**
+ * A box kernel's horizontal pass (taps of each output are consecutive source pixels, as for
+ * a non-integer ratio such as the edge guard's 1886 → 256 inset view, ADR 0165): each output's
+ * products added from +0 in kernel order, bit for bit as the kernel loop adds them. Four
+ * outputs are summed side by side over the taps they all have, then each finishes its own
+ * (a box kernel's outputs differ by at most one tap), so their additions overlap as in
+ * reduceByWholeFactor; stepping through consecutive pixels saves reading each tap's index.
+ */
+function reduceByBoxKernel(
+  row: Float32Array,
+  horizontal: Float64Array,
+  width: number,
+  start: Int32Array,
+  index: Int32Array,
+  weight: Float64Array,
+): void {
+  let x = 0;
+  for (; x + 3 < width; x += 4) {
+    const t0 = start[x] as number;
+    const t1 = start[x + 1] as number;
+    const t2 = start[x + 2] as number;
+    const t3 = start[x + 3] as number;
+    const t4 = start[x + 4] as number;
+    const j0 = (index[t0] as number) - t0;
+    const j1 = (index[t1] as number) - t1;
+    const j2 = (index[t2] as number) - t2;
+    const j3 = (index[t3] as number) - t3;
+    const common = Math.min(t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let d = 0;
+    for (let i = 0; i < common; i++) {
+      a += (weight[t0 + i] as number) * (row[j0 + t0 + i] as number);
+      b += (weight[t1 + i] as number) * (row[j1 + t1 + i] as number);
+      c += (weight[t2 + i] as number) * (row[j2 + t2 + i] as number);
+      d += (weight[t3 + i] as number) * (row[j3 + t3 + i] as number);
+    }
+    for (let t = t0 + common; t < t1; t++) a += (weight[t] as number) * (row[j0 + t] as number);
+    for (let t = t1 + common; t < t2; t++) b += (weight[t] as number) * (row[j1 + t] as number);
+    for (let t = t2 + common; t < t3; t++) c += (weight[t] as number) * (row[j2 + t] as number);
+    for (let t = t3 + common; t < t4; t++) d += (weight[t] as number) * (row[j3 + t] as number);
+    horizontal[x] = a;
+    horizontal[x + 1] = b;
+    horizontal[x + 2] = c;
+    horizontal[x + 3] = d;
+  }
+  for (; x < width; x++) {
+    let sum = 0;
+    const begin = start[x] as number;
+    const end = start[x + 1] as number;
+    for (let t = begin, j = index[begin] as number; t < end; t++, j++) {
+      sum += (weight[t] as number) * (row[j] as number);
+    }
     horizontal[x] = sum;
   }
 }
