@@ -57,6 +57,8 @@ interface Record2 {
     lung_model_sha256: string;
     /** The lung model's ONNX beside its weights (2.1.0 on). */
     lung_model_onnx_sha256?: string | null;
+    /** pneumonia_v2.py --edge-guard: the lung fields it trained on were edge-guarded (0: not). */
+    edge_guard?: number;
   };
   datasets: {
     kermany: { version: string; images: number };
@@ -192,7 +194,13 @@ const manifest: Omit<ModelManifest, 'files'> = {
       version === '2.0.0'
         ? (parent.input.windowing ?? { kind: 'voiLut' })
         : { kind: 'voiLut', fallback: 'minMax' },
-    region: { kind: 'lungField', model: { id: 'cxr-lungs', version: lungs.version } },
+    // A recipe run with --edge-guard trained on edge-guarded lung fields (LUNG_FIELD.md step
+    // 2b): the package asks the pipeline for the same fields (ADR 0165).
+    region: {
+      kind: 'lungField',
+      model: { id: 'cxr-lungs', version: lungs.version },
+      ...(run.parameters.edge_guard ? { edgeGuard: { inset: run.parameters.edge_guard } } : {}),
+    },
     inputName: 'image',
   },
   // Platt scaling is folded into the head: the scores output is the calibrated probability.

@@ -4,6 +4,9 @@
 1. Lung fields: the cxr-lungs model (training/lungs.py) segments every image; the lung-field
    box (training/LUNG_FIELD.md) is cropped from the full-resolution image and stretched to
    224 x 224 with the area resize. Nothing outside the box is seen by the classifier.
+   With --edge-guard INSET (2.1.0: 0.04) the lung maps are edge-guarded (step 2b) before the
+   field is found, as the TypeScript pipeline does for a manifest with input.region.edgeGuard,
+   so the classifier trains on the crops it will be given (ADR 0165).
 2. Pre-training on the paediatric Kermany set (lung-field crops; patient split 80/10/10).
 3. Fine-tuning of the WHOLE network on the adult NIH site data, with the site split of
    models/cxr-pneumonia/1.2.0/splits.json (HMAC rule of src/finetune/patientSplit.ts, seed 1),
@@ -20,7 +23,7 @@ is 14 x 14 and exact. ONNX: input `image` [n,1,224,224] = (grey - 0.5) / 0.25; o
 
 Usage: /usr/bin/python3 training/pneumonia_v2.py --lungs build/lungs/cxr-lungs.pt --out build/pneu
        [--kermany DIR] [--site DIR] [--pretrain-epochs 8] [--epochs 24] [--repeats 5]
-       [--pretrained PATH] [--version 2.0.0] [--limit 40 --epochs 1]  (smoke: every stage once on N
+       [--pretrained PATH] [--version 2.0.0] [--edge-guard 0.04] [--limit 40 --epochs 1]  (smoke: every stage once on N
        images per set)
 """
 import argparse
@@ -120,18 +123,31 @@ class LungModel:
         return np.concatenate(out)
 
 
-def pipeline(lung, image):
+def lung_probs(lung, images, inset):
+    """LUNG_FIELD.md steps 1-2b for source images (float32 [H,W] in [0,1]): [n,2,256,256]
+    lung probabilities of each whole image, with an edge-guard inset (step 2b) lowered to
+    those found with inset*W, inset*H cut off each side (cxrlib.guard_edges)."""
+    probs = lung.probs(np.stack([cxrlib.resize_area(im, 256, 256) for im in images]))
+    if not inset:
+        return probs
+    boxes = [cxrlib.edge_guard_box(im.shape[1], im.shape[0], inset) for im in images]
+    views = lung.probs(np.stack([cxrlib.resize_area(np.ascontiguousarray(im[b[1]:b[3], b[0]:b[2]]), 256, 256)
+                                 for im, b in zip(images, boxes)]))
+    return np.stack([cxrlib.guard_edges(p, v, im.shape[1], im.shape[0], b)
+                     for p, v, im, b in zip(probs, views, images, boxes)])
+
+
+def pipeline(lung, image, inset):
     """LUNG_FIELD.md on one image (float32 [H,W] in [0,1]). Returns (field dict, probs,
     classifier plane [224,224] unnormalised, source lung mask)."""
     h, w = image.shape
-    plane = cxrlib.resize_area(image, 256, 256)
-    probs = lung.probs(plane[None])[0]
+    probs = lung_probs(lung, [image], inset)[0]
     field = cxrlib.lung_field(probs, w, h)
     box = field['box'] if field['box'] is not None else [0, 0, w, h]
     return field, probs, cxrlib.classifier_plane(image, box), box
 
 
-def compute_fields(lung, data_dir, rows, cache_path):
+def compute_fields(lung, data_dir, rows, cache_path, inset):
     """For every row: lung probabilities, the lung-field verdict and box, the source-resolution
     lung mask (for augmentation and probes). Cached: the lung model and images are fixed."""
     if os.path.exists(cache_path):
@@ -142,8 +158,7 @@ def compute_fields(lung, data_dir, rows, cache_path):
     batch = []
 
     def flush():
-        planes = np.stack([cxrlib.resize_area(im, 256, 256) for im in batch])
-        for im, p in zip(batch, lung.probs(planes)):
+        for im, p in zip(batch, lung_probs(lung, batch, inset)):
             h, w = im.shape
             f = cxrlib.lung_field(p, w, h)
             fields.append({k: f[k] for k in ('plausible', 'reasons', 'box', 'lungs')})
@@ -466,9 +481,13 @@ def main():
     ap.add_argument('--only-repeats', action='store_true',
                     help='with --pretrained: only the repeated site splits, written to repeats.json')
     ap.add_argument('--limit', type=int, default=0, help='use only N images per dataset (CI smoke run)')
+    ap.add_argument('--edge-guard', type=float, default=0.0,
+                    help='LUNG_FIELD.md step 2b: keep only lung also found with this share of each side cut off (0: none; 2.0.2 uses 0.04 at inference)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--version', default='2.0.0', help='the version the package will have: names the ONNX/.pt files and the record')
     args = ap.parse_args()
+    if args.edge_guard and not 0 < args.edge_guard < 0.25:
+        ap.error(f'--edge-guard {args.edge_guard} is not in (0, 0.25)')
     if args.limit:  # smoke run: every stage once, as short as --epochs says
         args.pretrain_epochs = min(args.pretrain_epochs, args.epochs)
         args.repeats = min(args.repeats, 1)
@@ -502,10 +521,12 @@ def main():
 
     # ---- stage 1: lung fields
     rule = f'{cxrlib.LF_THRESHOLD}-{cxrlib.LF_MARGIN}-{cxrlib.LF_MIN_AREA}-{cxrlib.LF_MAX_AREA}-{cxrlib.LF_MIN_CONFIDENCE}-{cxrlib.LF_MIN_FILL}-{cxrlib.LF_MAX_FILL}-{cxrlib.LF_MIN_SEPARATION}'
+    if args.edge_guard:
+        rule += f'-guard{args.edge_guard}'
     tag = f'{len(krows)}-{len(srows)}-{lung_sha[:12]}-' + hashlib.sha256(rule.encode()).hexdigest()[:8]
     t0 = time.time()
-    kimg, kmask, kfield = compute_fields(lung, args.kermany, krows, os.path.join(args.out, f'fields-kermany-{tag}.npz'))
-    simg, smask, sfield = compute_fields(lung, args.site, srows, os.path.join(args.out, f'fields-site-{tag}.npz'))
+    kimg, kmask, kfield = compute_fields(lung, args.kermany, krows, os.path.join(args.out, f'fields-kermany-{tag}.npz'), args.edge_guard)
+    simg, smask, sfield = compute_fields(lung, args.site, srows, os.path.join(args.out, f'fields-site-{tag}.npz'), args.edge_guard)
     field_seconds = round(time.time() - t0, 1)
     kl = np.array([int(r['pneumonia']) for r in krows])
     sl = np.array([int(r['pneumonia']) for r in srows])
@@ -682,7 +703,7 @@ def main():
     def scores_of(imgs):
         planes, bxs = [], []
         for im in imgs:
-            field, _, plane, box = pipeline(lung, im)
+            field, _, plane, box = pipeline(lung, im, args.edge_guard)
             planes.append(plane)
             bxs.append(box)
         z, _ = predict_planes(net, torch.from_numpy(np.stack(planes)).unsqueeze(1))

@@ -132,6 +132,9 @@ test(
         '1',
         '--repeats',
         '1',
+        // The lung fields edge-guarded (LUNG_FIELD.md step 2b), as 2.1.0 was trained.
+        '--edge-guard',
+        '0.04',
       ]);
       // Python writes NaN for an AUC a 40-image split cannot define; JSON has no NaN.
       const text = (await readFile(join(pneuOut, 'training-run.json'), 'utf8')).replace(/\bNaN\b/g, 'null');
@@ -141,7 +144,9 @@ test(
         cam: { grid: number[] };
         robustness: Record<string, unknown>;
         head: { weight_initializer: string; bias_initializer: string };
+        parameters: { edge_guard: number };
       };
+      assert.equal(run.parameters.edge_guard, 0.04);
       assert.ok(run.evaluation.threshold > 0 && run.evaluation.threshold < 1);
       assert.equal(run.evaluation.reliability_test.length, 10);
       for (const probe of ['auc_test_border_only', 'auc_test_lungs_out', 'auc_test_lungs_only'])
