@@ -26,6 +26,7 @@
  * Run: npm run bench:cxr   (or: npx tsx bench/cxr.bench.ts [--images N] [--side 2048])
  *      npm run bench:cxr -- --against ../base/dist   (two builds, interleaved)
  *      npm run bench:cxr -- --alone now --edge-guard 0.04   (the edge guard's cost, ADR 0165)
+ *      npm run bench:cxr -- --against ../base/dist --edge-guard 0.04   (two builds, guarded)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -118,15 +119,18 @@ const AGAINST = ((): string | null => {
   return resolve(value);
 })();
 /**
- * --edge-guard INSET (with --alone now): the current path with the lung field's edge guard
- * (LUNG_FIELD.md step 2b, ADR 0165; cxr-pneumonia 2.0.2 uses 0.04): a second lung inference on
- * the image with INSET cut off each side. Its outputs differ from the other paths' by design,
- * so it runs alone; compare with a plain `--alone now` run.
+ * --edge-guard INSET (with --alone now or --against DIR): the current path with the lung
+ * field's edge guard (LUNG_FIELD.md step 2b, ADR 0165; cxr-pneumonia 2.0.2 and 2.1.0 use 0.04):
+ * a second lung inference on the image with INSET cut off each side. Its outputs differ from
+ * the other paths' by design, so it runs alone (compare with a plain `--alone now` run) or
+ * against another build's current path with the same guard.
  */
 const EDGE_GUARD = ((): number | undefined => {
   const inset = option('--edge-guard', 0);
   if (inset === 0) return undefined;
-  if (ALONE !== 'now') throw new Error('--edge-guard runs with --alone now');
+  if (ALONE !== 'now' && AGAINST === null) {
+    throw new Error('--edge-guard runs with --alone now or --against DIR');
+  }
   return inset;
 })();
 const OVERLAY = 1024;
@@ -729,7 +733,7 @@ async function main(): Promise<void> {
     if (AGAINST !== null) {
       const then = median(against['total'] ?? [NaN]);
       console.log(
-        `both models, this build: ${total.toFixed(1)} ms/image; the build at ${AGAINST}: ${then.toFixed(1)} ms/image (${(then / total).toFixed(2)}× this one's); medians of the same images, interleaved`,
+        `both models${EDGE_GUARD === undefined ? '' : ` with the edge guard (inset ${EDGE_GUARD})`}, this build: ${total.toFixed(1)} ms/image; the build at ${AGAINST}: ${then.toFixed(1)} ms/image (${(then / total).toFixed(2)}× this one's); medians of the same images, interleaved`,
       );
       await Promise.all([bareLungs.release(), bareClassifier.release()]);
       return;
