@@ -114,6 +114,8 @@ export class AreaResampler {
   private readonly boxFactor: number;
   /** Every output's horizontal taps are consecutive source pixels (a box kernel). */
   private readonly contiguous: boolean;
+  /** The weight of every horizontal tap between an output's first and last, or NaN. */
+  private readonly innerWeight: number;
   /**
    * Exact halving in both directions (2048² → 1024² overlays): the even source row's
    * horizontal pass waits here and the odd row writes its output row once, as the two
@@ -156,6 +158,7 @@ export class AreaResampler {
     this.horizontal = new Float64Array(width);
     this.boxFactor = integerBoxFactor(this.xKernel, sourceWidth, width);
     this.contiguous = consecutiveTaps(this.xKernel, width);
+    this.innerWeight = innerTapWeight(this.xKernel, width);
     this.pending =
       this.boxFactor === 2 && sourceHeight === 2 * height ? new Float64Array(width) : null;
     this.data = new Float32Array(width * height);
@@ -220,7 +223,7 @@ export class AreaResampler {
     const horizontal = this.horizontal;
     const width = this.width;
     if (this.contiguous) {
-      reduceByBoxKernel(row, horizontal, width, start, index, weight);
+      reduceByBoxKernel(row, horizontal, width, start, index, weight, this.innerWeight);
       return;
     }
     for (let x = 0; x < width; x++) {
@@ -304,7 +307,9 @@ function reduceByWholeFactor(
  * products added from +0 in kernel order, bit for bit as the kernel loop adds them. Four
  * outputs are summed side by side over the taps they all have, then each finishes its own
  * (a box kernel's outputs differ by at most one tap), so their additions overlap as in
- * reduceByWholeFactor; stepping through consecutive pixels saves reading each tap's index.
+ * reduceByWholeFactor. `inner`: the weight every tap between an output's first and last has
+ * (1/scale: a whole source pixel inside the footprint), or NaN; with it those weights are not
+ * read, only the first and last taps' fractional ones.
  */
 function reduceByBoxKernel(
   row: Float32Array,
@@ -313,37 +318,41 @@ function reduceByBoxKernel(
   start: Int32Array,
   index: Int32Array,
   weight: Float64Array,
+  inner: number,
 ): void {
   let x = 0;
-  for (; x + 3 < width; x += 4) {
-    const t0 = start[x] as number;
-    const t1 = start[x + 1] as number;
-    const t2 = start[x + 2] as number;
-    const t3 = start[x + 3] as number;
-    const t4 = start[x + 4] as number;
-    const j0 = (index[t0] as number) - t0;
-    const j1 = (index[t1] as number) - t1;
-    const j2 = (index[t2] as number) - t2;
-    const j3 = (index[t3] as number) - t3;
-    const common = Math.min(t1 - t0, t2 - t1, t3 - t2, t4 - t3);
-    let a = 0;
-    let b = 0;
-    let c = 0;
-    let d = 0;
-    for (let i = 0; i < common; i++) {
-      a += (weight[t0 + i] as number) * (row[j0 + t0 + i] as number);
-      b += (weight[t1 + i] as number) * (row[j1 + t1 + i] as number);
-      c += (weight[t2 + i] as number) * (row[j2 + t2 + i] as number);
-      d += (weight[t3 + i] as number) * (row[j3 + t3 + i] as number);
+  if (inner === inner) {
+    for (; x + 3 < width; x += 4) {
+      const t0 = start[x] as number;
+      const t1 = start[x + 1] as number;
+      const t2 = start[x + 2] as number;
+      const t3 = start[x + 3] as number;
+      const t4 = start[x + 4] as number;
+      const j0 = (index[t0] as number) - t0;
+      const j1 = (index[t1] as number) - t1;
+      const j2 = (index[t2] as number) - t2;
+      const j3 = (index[t3] as number) - t3;
+      // Taps 1 … common − 1 of each output are inner ones (the last tap is at n − 1 ≥ common).
+      const common = Math.min(t1 - t0, t2 - t1, t3 - t2, t4 - t3) - 1;
+      let a = 0 + (weight[t0] as number) * (row[j0 + t0] as number);
+      let b = 0 + (weight[t1] as number) * (row[j1 + t1] as number);
+      let c = 0 + (weight[t2] as number) * (row[j2 + t2] as number);
+      let d = 0 + (weight[t3] as number) * (row[j3 + t3] as number);
+      for (let i = 1; i < common; i++) {
+        a += inner * (row[j0 + t0 + i] as number);
+        b += inner * (row[j1 + t1 + i] as number);
+        c += inner * (row[j2 + t2 + i] as number);
+        d += inner * (row[j3 + t3 + i] as number);
+      }
+      for (let t = t0 + common; t < t1; t++) a += (weight[t] as number) * (row[j0 + t] as number);
+      for (let t = t1 + common; t < t2; t++) b += (weight[t] as number) * (row[j1 + t] as number);
+      for (let t = t2 + common; t < t3; t++) c += (weight[t] as number) * (row[j2 + t] as number);
+      for (let t = t3 + common; t < t4; t++) d += (weight[t] as number) * (row[j3 + t] as number);
+      horizontal[x] = a;
+      horizontal[x + 1] = b;
+      horizontal[x + 2] = c;
+      horizontal[x + 3] = d;
     }
-    for (let t = t0 + common; t < t1; t++) a += (weight[t] as number) * (row[j0 + t] as number);
-    for (let t = t1 + common; t < t2; t++) b += (weight[t] as number) * (row[j1 + t] as number);
-    for (let t = t2 + common; t < t3; t++) c += (weight[t] as number) * (row[j2 + t] as number);
-    for (let t = t3 + common; t < t4; t++) d += (weight[t] as number) * (row[j3 + t] as number);
-    horizontal[x] = a;
-    horizontal[x + 1] = b;
-    horizontal[x + 2] = c;
-    horizontal[x + 3] = d;
   }
   for (; x < width; x++) {
     let sum = 0;
@@ -354,6 +363,26 @@ function reduceByBoxKernel(
     }
     horizontal[x] = sum;
   }
+}
+
+/**
+ * The weight shared by every tap strictly between an output's first and last, when each output
+ * has at least two taps and they all share it (a box kernel's whole pixels: 1/scale), else NaN.
+ */
+function innerTapWeight(kernel: AxisKernel, target: number): number {
+  const { start, weight } = kernel;
+  let inner = NaN;
+  for (let x = 0; x < target; x++) {
+    const begin = start[x] as number;
+    const end = start[x + 1] as number;
+    if (end - begin < 2) return NaN;
+    for (let t = begin + 1; t < end - 1; t++) {
+      const w = weight[t] as number;
+      if (inner !== inner) inner = w;
+      else if (w !== inner) return NaN;
+    }
+  }
+  return inner;
 }
 
 /**
