@@ -8,7 +8,10 @@
  * every score stays what it was; only the manifest hash that outputs name changes.
  *
  * Usage: (RADIOLENS_SHARED_DIR=<shared> when not beside the checkout) npx tsx tools/publish-monitoring-cxr-pneumonia.ts \
- *          --locked <version printed by tools/lock-site-test-dataset.ts> [--registry models]
+ *          --locked <version printed by tools/lock-site-test-dataset.ts> [--registry models] [--versions 2.1.0,…]
+ * --versions: only these versions (default 1.0.0,1.1.0,1.2.0); a 2.x trained by
+ * pneumonia_v2.py was validated on 1.2.0's split and gets its drift reference from it (2.1.0,
+ * ADR 0166), so that a 2.x that passes the gate brings post-market monitoring with it.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,7 +102,8 @@ export const PLAN: ChangeControlPlan = {
 
 const registry = new ModelRegistry(registryDir);
 const sharedSplit = join(registryDir, 'cxr-pneumonia', '1.2.0', 'splits.json');
-for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
+const versions = (option('--versions') ?? '1.0.0,1.1.0,1.2.0').split(',');
+for (const version of versions) {
   const dir = join(registryDir, 'cxr-pneumonia', version);
   const own = join(dir, 'splits.json');
   const splitsFile =
