@@ -156,8 +156,8 @@ export const monitorCommand: CommandModule = (program: Command) => {
     .command('reference')
     .description(
       "Compute a model's drift reference on the images it was validated on (PNG/JPEG or DICOM " +
-        'named in a labels CSV), through the same pipeline as production; publish it in the ' +
-        'package (manifest "monitoring") so monitor report can compare against it.',
+        'named in a labels CSV), through the same pipeline as production, and write it to --out: ' +
+        'the file a package names in its manifest ("monitoring") so monitor report can compare against it.',
     )
     .requiredOption('-m, --model <id@version>', 'the model version')
     .requiredOption(
