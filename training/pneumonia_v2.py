@@ -143,7 +143,7 @@ def pipeline(lung, image, inset):
     h, w = image.shape
     probs = lung_probs(lung, [image], inset)[0]
     field = cxrlib.lung_field(probs, w, h)
-    box = field['box'] if field['box'] is not None else [0, 0, w, h]
+    box = crop_box(field, w, h)
     return field, probs, cxrlib.classifier_plane(image, box), box
 
 
@@ -188,7 +188,8 @@ def compute_fields(lung, data_dir, rows, cache_path, inset):
 
 def crop_box(field, w, h):
     """The lung-field box, or the whole image when the lung model found no plausible field
-    (only in pre-training on children; the site images all have one, see the record)."""
+    (a few images; the record lists the site's). The TypeScript pipeline does not score those
+    at all; the recipe still evaluates them, on the whole image, in every section alike."""
     return field['box'] if field['plausible'] else [0, 0, w, h]
 
 
