@@ -388,11 +388,12 @@ function card(): string {
     '|---|---|',
     ...rows(repeated),
     '',
-    '| split seed | test AUC | tuning AUC | best epoch | seconds |',
-    '|---|---|---|---|---|',
+    // ECE, sensitivity/specificity and CAM peaks per split since ADR 0166 (2.0.0's repeats: n/a).
+    '| split seed | test AUC | tuning AUC | best epoch | seconds | test ECE | sensitivity | specificity | CAM peaks in the lungs |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...(repeated.splits ?? []).map(
       (r) =>
-        `| ${String(r['split_seed'])} | ${f3(r['test_auc'])} | ${f3(r['tuning_auc'])} | ${String(r['best_epoch'])} | ${String(r['train_seconds'])} |`,
+        `| ${String(r['split_seed'])} | ${f3(r['test_auc'])} | ${f3(r['tuning_auc'])} | ${String(r['best_epoch'])} | ${String(r['train_seconds'])} | ${f3(r['ece_test'])} | ${f3(r['sensitivity_test'])} | ${f3(r['specificity_test'])} | ${f3(r['peak_in_lung_mask'])} |`,
     ),
     ...repeatsPretraining(),
     '',
