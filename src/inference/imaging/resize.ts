@@ -321,7 +321,7 @@ function reduceByBoxKernel(
   inner: number,
 ): void {
   let x = 0;
-  if (inner === inner) {
+  if (!Number.isNaN(inner)) {
     for (; x + 3 < width; x += 4) {
       const t0 = start[x] as number;
       const t1 = start[x + 1] as number;
@@ -378,7 +378,7 @@ function innerTapWeight(kernel: AxisKernel, target: number): number {
     if (end - begin < 2) return NaN;
     for (let t = begin + 1; t < end - 1; t++) {
       const w = weight[t] as number;
-      if (inner !== inner) inner = w;
+      if (Number.isNaN(inner)) inner = w;
       else if (w !== inner) return NaN;
     }
   }
