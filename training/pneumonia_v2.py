@@ -428,6 +428,14 @@ def cam_peaks(features, weight, boxes):
     return out
 
 
+def peak_placement(peak, lungmask):
+    """Where a cam_peaks peak lies in its source image: (inside the lung mask, in the outer 10%
+    band: x < 0.1 W or x >= 0.9 W or y < 0.1 H or y >= 0.9 H), the pixel under it clamped in."""
+    h, w = lungmask.shape
+    px, py = min(int(peak['x']), w - 1), min(int(peak['y']), h - 1)
+    return bool(lungmask[py, px]), bool(px < 0.1 * w or px >= 0.9 * w or py < 0.1 * h or py >= 0.9 * h)
+
+
 # --------------------------------------------------------------------------- main
 
 def run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log):
@@ -463,10 +471,9 @@ def run_repeats(args, pretrained_state, simg, smask, sfield, sl, srows, log):
         boxes = [crop_box(sfield[i], simg[i].shape[1], simg[i].shape[0]) for i in ri['test']]
         in_lung, in_band = [], []
         for i, pk in zip(ri['test'], cam_peaks(rf.astype(np.float64), w, boxes)):
-            h_, w_ = simg[i].shape
-            px, py = min(int(pk['x']), w_ - 1), min(int(pk['y']), h_ - 1)
-            in_lung.append(bool(smask[i][py, px]))
-            in_band.append(bool(px < 0.1 * w_ or px >= 0.9 * w_ or py < 0.1 * h_ or py >= 0.9 * h_))
+            inside, band = peak_placement(pk, smask[i])
+            in_lung.append(inside)
+            in_band.append(band)
         at = cxrlib.sens_spec(y_test, p_test, threshold)
         pooled_y += y_test.tolist()
         pooled_p += p_test.tolist()
@@ -701,10 +708,9 @@ def main():
     in_lung, in_band, rnd_lung_crop, rnd_band_crop, rnd_lung_img = [], [], [], [], []
     for k, (i, pk) in enumerate(zip(sidx['test'], peaks)):
         h_, w_ = simg[i].shape
-        px, py = min(int(pk['x']), w_ - 1), min(int(pk['y']), h_ - 1)
-        in_lung.append(bool(smask[i][py, px]))
-        band = px < 0.1 * w_ or px >= 0.9 * w_ or py < 0.1 * h_ or py >= 0.9 * h_
-        in_band.append(bool(band))
+        inside, band = peak_placement(pk, smask[i])
+        in_lung.append(inside)
+        in_band.append(band)
         l, t, r, b = boxes[k]
         rnd_lung_crop.append(float(smask[i][t:b, l:r].mean()))
         bm = np.zeros((h_, w_), bool)
