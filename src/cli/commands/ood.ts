@@ -68,7 +68,7 @@ function usable(
   groups: readonly string[],
   what: string,
 ): { vectors: Float32Array[]; groups: string[] } {
-  const failed = features.filter((f) => f.pooled === null);
+  const failed = features.filter((f) => f.pooled === null && f.refused === null);
   if (failed.length > 0) {
     // A fit set with silently dropped images would describe a different population.
     const listed = failed
@@ -80,7 +80,16 @@ function usable(
       `${failed.length} image(s) of the ${what} could not be read; remove them from the list:\n${listed}`,
     );
   }
-  return { vectors: features.map((f) => f.pooled!), groups: [...groups] };
+  // Images the lung-field check refuses are never scored, so they are not part of what the
+  // flag is about; said, not silently dropped.
+  const refused = features.filter((f) => f.refused !== null).length;
+  if (refused > 0) {
+    process.stdout.write(
+      `${what}: ${refused} of ${features.length} image(s) left out — the lung-field check refuses them, so analyze never scores them\n`,
+    );
+  }
+  const kept = features.flatMap((f, i) => (f.pooled === null ? [] : [i]));
+  return { vectors: kept.map((i) => features[i]!.pooled!), groups: kept.map((i) => groups[i]!) };
 }
 
 interface EvalSet {
@@ -155,7 +164,7 @@ export const oodCommand: CommandModule = (program: Command) => {
   ood
     .command('check')
     .description(
-      "Check images against the model's OOD statistics (the package's, or --stats); exit 1 when any image is flagged or unreadable",
+      "Check images against the model's OOD statistics (the package's, or --stats); exit 1 when any image is flagged, unreadable or (lung-field classifiers) refused by the lung-field check",
     )
     .requiredOption('-m, --model <id[@version]>', 'model')
     .option('--stats <file>', 'statistics file (default: the one the package ships)')
@@ -186,7 +195,7 @@ export const oodCommand: CommandModule = (program: Command) => {
         const features = await extractPooledFeatures(files, pkg);
         const results = features.map((f) =>
           f.pooled === null
-            ? { path: f.path, problem: f.problem }
+            ? { path: f.path, problem: f.problem, refused: f.refused !== null }
             : { path: f.path, kind: f.kind, ...oodFlag(stats, f.pooled) },
         );
         if (opts.json) {
@@ -196,7 +205,7 @@ export const oodCommand: CommandModule = (program: Command) => {
             process.stdout.write(
               'distance' in r
                 ? `${r.flagged ? 'OUT-OF-DISTRIBUTION' : 'ok'}  distance ${r.distance.toFixed(2)} (threshold ${r.threshold.toFixed(2)})  ${r.path}\n`
-                : `unreadable  ${r.path}: ${r.problem}\n`,
+                : `${r.refused ? 'refused' : 'unreadable'}  ${r.path}: ${r.problem}\n`,
             );
           }
         }
@@ -279,6 +288,7 @@ export const oodCommand: CommandModule = (program: Command) => {
           );
         }
         const label = pkg.manifest.labels[0]!;
+        const lungField = pkg.manifest.input.region !== undefined;
         const labelled = opts.labels
           ? await readLabelled(
               namedPath(opts.labels).path,
@@ -444,36 +454,33 @@ export const oodCommand: CommandModule = (program: Command) => {
           };
           const reference = distances.map((d) => d.distance);
           const detection: OodDetection[] = [];
-          const usableOf = (features: readonly ImageFeatures[]) =>
-            distinctInstances(features).flatMap((f) =>
+          // A lung-field classifier's refusals count beside its flags: both keep a score from
+          // reaching the reader unannounced.
+          const detect = (kind: string, name: string, features: readonly ImageFeatures[]) => {
+            const scored = features.flatMap((f) =>
               f.pooled === null ? [] : [{ pooled: f.pooled, kind: f.kind }],
             );
-          if (paediatric)
+            const refused = features.filter((f) => f.refused !== null).length;
+            if (scored.length + refused === 0) return;
             detection.push(
-              oodDetection(
-                stats,
-                'paediatric',
-                'paediatric chest radiographs',
-                usableOf(paediatric.features),
-                reference,
-              ),
+              oodDetection(stats, kind, name, scored, reference, lungField ? refused : undefined),
+            );
+          };
+          if (paediatric)
+            detect(
+              'paediatric',
+              'paediatric chest radiographs',
+              distinctInstances(paediatric.features),
             );
           if (lateral)
-            detection.push(
-              oodDetection(
-                stats,
-                'lateral',
-                'lateral chest radiographs',
-                usableOf(lateral.features),
-                reference,
-              ),
-            );
-          const all = usableOf(nonChest);
-          if (all.length > 0)
-            detection.push(oodDetection(stats, 'non-chest', 'non-chest images', all, reference));
+            detect('lateral', 'lateral chest radiographs', distinctInstances(lateral.features));
+          detect('non-chest', 'non-chest images', nonChest);
           for (const [kind, name] of NON_CHEST_GROUPS) {
-            const group = all.filter((f) => nonChestGroup(f.kind) === kind);
-            if (group.length > 0) detection.push(oodDetection(stats, kind, name, group, reference));
+            detect(
+              kind,
+              name,
+              nonChest.filter((f) => nonChestGroup(f.kind) === kind),
+            );
           }
           result.detection = detection;
         };
@@ -538,8 +545,9 @@ export const oodCommand: CommandModule = (program: Command) => {
             `${v.name}: fit ${v.fitCount}, threshold ${v.threshold.toFixed(2)}\n`,
           );
           for (const set of v.sets) {
+            const refused = set.refused?.length ?? 0;
             process.stdout.write(
-              `  ${set.name}: ${set.flagged}/${set.decoded} flagged (${(100 * set.rate).toFixed(1)}%)\n`,
+              `  ${set.name}: ${set.flagged}/${set.decoded} flagged (${(100 * set.rate).toFixed(1)}%)${refused > 0 ? `; ${refused} refused by the lung-field check` : ''}\n`,
             );
           }
           const e = v.errors;
@@ -550,7 +558,7 @@ export const oodCommand: CommandModule = (program: Command) => {
           }
           for (const d of v.detection ?? []) {
             process.stdout.write(
-              `  detects ${d.name}: ${d.flagged.count}/${d.flagged.n} flagged; AUC ${d.auc ? `${d.auc.estimate.toFixed(3)} (${d.auc.ci[0].toFixed(3)}-${d.auc.ci[1].toFixed(3)})` : (d.aucNote ?? 'n/a')}\n`,
+              `  detects ${d.name}: ${d.flagged.count}/${d.flagged.n} flagged${d.refused ? `, ${d.refused.count}/${d.refused.n} refused by the lung-field check, ${d.stopped!.count}/${d.stopped!.n} refused or flagged` : ''}; AUC ${d.auc ? `${d.auc.estimate.toFixed(3)} (${d.auc.ci[0].toFixed(3)}-${d.auc.ci[1].toFixed(3)})` : (d.aucNote ?? 'n/a')}\n`,
             );
           }
         }

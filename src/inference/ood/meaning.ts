@@ -37,8 +37,12 @@ export const oodMeaningSchema = z.strictObject({
     })
     .nullable(),
   errorNote: z.string().optional(),
-  /** How often the flag fires on images the model is not for, per kind. */
-  detection: z.array(z.strictObject({ kind: z.string(), flagged: rate })),
+  /**
+   * How often the flag fires on images the model is not for, per kind; for a lung-field
+   * classifier `flagged` counts the images its lung-field check let through, and `refused` the
+   * images that check refused before scoring (of all the kind's images).
+   */
+  detection: z.array(z.strictObject({ kind: z.string(), flagged: rate, refused: rate.optional() })),
   /** Kinds the evaluation had no images of, said plainly. */
   notMeasured: z.array(z.string()),
 });
@@ -76,7 +80,13 @@ export function oodCaveat(flag: OodFlag, meaning: OodMeaning | undefined): strin
   }
   if (meaning.detection.length > 0) {
     parts.push(
-      `it flagged ${meaning.detection.map((d) => `${pct(d.flagged.estimate)} of ${d.kind} (${d.flagged.count}/${d.flagged.n})`).join(', ')}`,
+      `it flagged ${meaning.detection
+        .map((d) =>
+          d.refused === undefined
+            ? `${pct(d.flagged.estimate)} of ${d.kind} (${d.flagged.count}/${d.flagged.n})`
+            : `${pct(d.flagged.estimate)} of ${d.kind} that the lung-field check let through (${d.flagged.count}/${d.flagged.n}; it refused ${d.refused.count}/${d.refused.n} before scoring)`,
+        )
+        .join(', ')}`,
     );
   }
   if (meaning.notMeasured.length > 0) parts.push(`not measured: ${meaning.notMeasured.join(', ')}`);

@@ -111,6 +111,9 @@ export const oodReportSchema = z.looseObject({
           ci: interval,
           duplicates: z.int(),
           undecodable: z.array(z.looseObject({ path: z.string(), problem: z.string() })),
+          refused: z
+            .array(z.looseObject({ path: z.string(), kind: z.string(), reason: z.string() }))
+            .optional(),
           details: z.array(
             z.looseObject({
               path: z.string(),
@@ -149,6 +152,8 @@ export const oodReportSchema = z.looseObject({
             kind: z.string(),
             name: z.string(),
             flagged: rate,
+            refused: rate.optional(),
+            stopped: rate.optional(),
             auc: aucCi.nullable(),
           }),
         )

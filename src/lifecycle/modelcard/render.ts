@@ -250,6 +250,14 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
       }
     }
     line();
+    const refusals = ood.variants[0]?.sets.filter((s) => (s.refused ?? []).length > 0) ?? [];
+    if (refusals.length > 0) {
+      // The same images for every variant: the lung-field check does not depend on the fit.
+      line(
+        `Not scored, so neither flagged nor counted above: images the lung-field check refused — ${refusals.map((s) => `${s.name}: ${count(s.refused!.length)} of ${count(s.images)}`).join('; ')}.`,
+      );
+      line();
+    }
     oodMeaningSection(ood, line, entries);
   }
 
@@ -487,12 +495,24 @@ function oodMeaningSection(ood: OodEvidence, line: Line, entries: ManifestValida
       'The flag as a detector of images the model is not for (AUC: the distance of the set against the labelled reference):',
     );
     line();
-    line('| statistics | images | flagged | rate (Wilson CI) | AUC (CI) |');
-    line('|---|---|---|---|---|');
+    // A lung-field classifier's check refuses some images before the flag sees them.
+    const lungField = withDetection.some((v) => v.detection!.some((d) => d.refused));
+    line(
+      lungField
+        ? '| statistics | images | flagged (of those scored) | rate (Wilson CI) | refused by the lung-field check | refused or flagged (Wilson CI) | AUC (CI) |'
+        : '| statistics | images | flagged | rate (Wilson CI) | AUC (CI) |',
+    );
+    line(lungField ? '|---|---|---|---|---|---|---|' : '|---|---|---|---|---|');
     for (const v of withDetection) {
       for (const d of v.detection!) {
+        const stopped =
+          d.refused && d.stopped
+            ? ` ${count(d.refused.count)} / ${count(d.refused.n)} | ${count(d.stopped.count)} / ${count(d.stopped.n)} = ${percentText(d.stopped)} |`
+            : lungField
+              ? ' n/a | n/a |'
+              : '';
         line(
-          `| ${v.name} | ${d.name} | ${count(d.flagged.count)} / ${count(d.flagged.n)} | ${percentText(d.flagged)} | ${d.auc ? estimateText(d.auc) : 'n/a'} |`,
+          `| ${v.name} | ${d.name} | ${count(d.flagged.count)} / ${count(d.flagged.n)} | ${percentText(d.flagged)} |${stopped} ${d.auc ? estimateText(d.auc) : 'n/a'} |`,
         );
         entries.push({
           dataset: d.name,
@@ -527,7 +547,13 @@ function oodMeaningFailures(input: ModelCardInput): string[] {
       );
     }
     for (const det of v.detection ?? []) {
-      if (det.flagged.n > 0 && det.flagged.estimate < 0.5) {
+      if (det.stopped) {
+        if (det.stopped.n > 0 && det.stopped.estimate < 0.5) {
+          out.push(
+            `The lung-field check and the OOD flag (${v.name}) together stop only ${percent(det.stopped.estimate)} of ${det.name} (${count(det.stopped.count)} / ${count(det.stopped.n)}: ${count(det.refused!.count)} refused, ${count(det.flagged.count)} flagged): the rest are scored unannounced; the DICOM intended-use check and the reader must catch them.`,
+          );
+        }
+      } else if (det.flagged.n > 0 && det.flagged.estimate < 0.5) {
         out.push(
           `The OOD flag (${v.name}) fires on only ${percent(det.flagged.estimate)} of ${det.name} (${count(det.flagged.count)} / ${count(det.flagged.n)}): it does not keep the model from scoring them; the intended-use check and the reader must.`,
         );

@@ -214,6 +214,13 @@ export interface OodDetection {
   kind: string;
   name: string;
   flagged: RateWithCi;
+  /**
+   * Lung-field classifiers only: images of the set the lung-field check refused before scoring
+   * (of all the set's readable images), and those refused or flagged — what keeps the model's
+   * score from reaching a reader unannounced.
+   */
+  refused?: RateWithCi;
+  stopped?: RateWithCi;
   /** AUC of the distance: this set (positive) against the in-distribution reference. */
   auc: AucWithCi | null;
   aucNote?: string;
@@ -221,12 +228,17 @@ export interface OodDetection {
   kinds: string[];
 }
 
+/**
+ * `refusedCount`: for a lung-field classifier, how many images of the set its lung-field check
+ * refused (they have no features); undefined for a whole-image classifier.
+ */
 export function oodDetection(
   stats: OodStatistics,
   kind: string,
   name: string,
   pooled: ReadonlyArray<{ pooled: Float32Array; kind: string }>,
   reference: readonly number[],
+  refusedCount?: number,
 ): OodDetection {
   const distances = pooled.map((p) => oodFlag(stats, p.pooled).distance);
   const flagged = distances.filter((d) => d > stats.threshold).length;
@@ -248,6 +260,12 @@ export function oodDetection(
     kind,
     name,
     flagged: rate(flagged, distances.length),
+    ...(refusedCount === undefined
+      ? {}
+      : {
+          refused: rate(refusedCount, refusedCount + distances.length),
+          stopped: rate(refusedCount + flagged, refusedCount + distances.length),
+        }),
     auc,
     ...(aucNote === undefined ? {} : { aucNote }),
     kinds: [...new Set(pooled.map((p) => p.kind))].sort(),

@@ -15,6 +15,11 @@ export interface OodSetResult {
   /** Wilson 95% interval of the rate. */
   ci: [number, number];
   undecodable: Array<{ path: string; problem: string }>;
+  /**
+   * Images a lung-field classifier's pixel check refused: analyze never scores them, so they
+   * have no features and no flag, and count neither as decoded nor as undecodable.
+   */
+  refused?: Array<{ path: string; kind: string; reason: string }>;
   /** Files skipped because an earlier file held the same SOP Instance (other transfer syntax). */
   duplicates: number;
   /**
@@ -33,6 +38,7 @@ export function evaluateOodSet(
 ): OodSetResult {
   const details: OodSetResult['details'] = [];
   const undecodable: OodSetResult['undecodable'] = [];
+  const refused: NonNullable<OodSetResult['refused']> = [];
   const seen = new Set<string>();
   let duplicates = 0;
   let decoded = 0;
@@ -44,6 +50,10 @@ export function evaluateOodSet(
         continue;
       }
       seen.add(item.uid);
+    }
+    if (item.refused !== null) {
+      refused.push({ path: item.path, kind: item.kind, reason: item.refused });
+      continue;
     }
     if (item.pooled === null) {
       undecodable.push({ path: item.path, problem: item.problem ?? 'no features' });
@@ -70,6 +80,7 @@ export function evaluateOodSet(
     rate: decoded === 0 ? 0 : flagged / decoded,
     ci: wilson(flagged, decoded),
     undecodable,
+    refused,
     duplicates,
     details,
   };

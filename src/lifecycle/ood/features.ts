@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, filesUnder, RadiolensError } from '../../foundation/core/index.js';
-import { readGreyImage, toModelInput } from '../../inference/imaging/index.js';
+import { readGreyImage } from '../../inference/imaging/index.js';
+import {
+  classifierInput,
+  LungSegmenter,
+  regionPackageOf,
+} from '../../inference/lungField/index.js';
 import { createModelRunner, type ModelPackage } from '../../inference/models/index.js';
 import { globalAveragePool } from '../../inference/ood/index.js';
 import { readCsvFile, requireColumns } from '../../foundation/csv/index.js';
@@ -13,6 +18,11 @@ export interface ImageFeatures {
   /** The model's scores for the image (per label, manifest order), beside its features. */
   scores: Float32Array | null;
   problem: string | null;
+  /**
+   * For a lung-field classifier (manifest input.region): why the lung-field check refused the
+   * image, which analyze would then not score — so it has no features either. Null otherwise.
+   */
+  refused: string | null;
   /** Modality / Body Part Examined / Photometric Interpretation when DICOM; 'raster' otherwise. */
   kind: string;
   /** SOP Instance UID when DICOM: the same image in several transfer syntaxes counts once. */
@@ -21,9 +31,13 @@ export interface ImageFeatures {
 
 /**
  * Pooled features of any decodable image, DICOM or PNG/JPEG. Unlike scoreImages this does NOT
- * apply the intended-use check: the OOD check is measured on what the pixels look like,
- * because DICOM attributes are often missing or wrong (secondary captures, legacy imports)
- * and the check must hold where the attribute check cannot.
+ * apply the attribute intended-use check: the OOD check is measured on what the pixels look
+ * like, because DICOM attributes are often missing or wrong (secondary captures, legacy
+ * imports) and the check must hold where the attribute check cannot.
+ * A lung-field classifier's features are those of the input analyze gives it — the lung-field
+ * crop, found by the segmentation package installed beside it — since statistics fitted on any
+ * other input would describe images the model never sees. An image whose lung field the
+ * pixel check refuses is never scored by analyze, so it gets no features: `refused` says why.
  */
 export async function extractPooledFeatures(
   paths: readonly string[],
@@ -37,27 +51,39 @@ export async function extractPooledFeatures(
     );
   }
   const runner = await createModelRunner(pkg);
+  let segmenter: LungSegmenter | null = null;
   const batchSize = options.batchSize ?? 16;
   const out: ImageFeatures[] = [];
   try {
+    const lungPkg = await regionPackageOf(pkg);
+    if (lungPkg !== null) segmenter = await LungSegmenter.open(lungPkg);
     for (let start = 0; start < paths.length; start += batchSize) {
       const batch: Array<{ path: string; kind: string; uid: string | null; input: Float32Array }> =
         [];
       for (const path of paths.slice(start, start + batchSize)) {
         try {
           const loaded = await readGreyImage(path, { windowing: pkg.manifest.input.windowing });
-          batch.push({
-            path,
-            kind: loaded.kind,
-            uid: loaded.uid,
-            input: toModelInput(loaded.grey, pkg.manifest.input),
-          });
+          const prepared = await classifierInput(pkg, loaded.grey, segmenter);
+          if (prepared.kind === 'refused') {
+            out.push({
+              path,
+              pooled: null,
+              scores: null,
+              problem: `not analysed: ${prepared.reason}`,
+              refused: prepared.reason,
+              kind: loaded.kind,
+              uid: loaded.uid,
+            });
+            continue;
+          }
+          batch.push({ path, kind: loaded.kind, uid: loaded.uid, input: prepared.input });
         } catch (error) {
           out.push({
             path,
             pooled: null,
             scores: null,
             problem: describeError(error),
+            refused: null,
             kind: 'undecodable',
             uid: null,
           });
@@ -71,6 +97,7 @@ export async function extractPooledFeatures(
             kind: b.kind,
             uid: b.uid,
             problem: null,
+            refused: null,
             pooled: globalAveragePool(result.features![i]!),
             scores: result.scores[i]!,
           });
@@ -80,6 +107,7 @@ export async function extractPooledFeatures(
     }
   } finally {
     await runner.dispose();
+    await segmenter?.dispose();
   }
   const byPath = new Map(out.map((item) => [item.path, item]));
   return paths.map((path) => byPath.get(path)!);

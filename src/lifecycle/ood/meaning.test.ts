@@ -91,6 +91,48 @@ test('detection: flag rate with Wilson CI and AUC against the reference', () => 
   assert.deepEqual(d.kinds, ['CT/-/MONOCHROME2', 'CT/HEAD/MONOCHROME2', 'US/-/RGB']);
 });
 
+test('detection for a lung-field classifier: refusals count beside flags, the caveat says both', () => {
+  const stats = statsWithThreshold(3);
+  const scored = [
+    { pooled: Float32Array.of(30, 30), kind: 'CR/HAND/MONOCHROME2' },
+    { pooled: Float32Array.of(1.4, 1.4), kind: 'CR/KNEE/MONOCHROME2' },
+  ];
+  const d = oodDetection(stats, 'non-chest', 'non-chest images', scored, [0.5, 1, 1.2], 6);
+  // Of 8 images: 6 refused before scoring, 1 of the 2 scored flagged → 7 stopped.
+  assert.deepEqual([d.flagged.count, d.flagged.n], [1, 2]);
+  assert.deepEqual([d.refused!.count, d.refused!.n], [6, 8]);
+  assert.deepEqual([d.stopped!.count, d.stopped!.n], [7, 8]);
+  assert.ok(d.stopped!.ci[0] < 7 / 8 && d.stopped!.ci[1] > 7 / 8);
+  // A whole-image classifier's detection has no refusals to report.
+  assert.equal(oodDetection(stats, 'CT', 'CT', scored, [0.5, 1]).refused, undefined);
+
+  const meaning = oodMeaningFrom(
+    {
+      name: 'as shipped',
+      fitSources: [],
+      fitCount: 5,
+      percentile: 99,
+      thresholdSource: 'in-sample',
+      threshold: 3,
+      shrinkage: 0,
+      sets: [],
+      detection: [d],
+    },
+    { path: 'r.json', sha256: 'c'.repeat(64), generatedAt: 'now' },
+  );
+  assert.deepEqual(meaning.detection[0]!.refused, {
+    count: 6,
+    n: 8,
+    estimate: 0.75,
+    ci: d.refused!.ci,
+  });
+  const caveat = oodCaveat({ distance: 5, threshold: 3, flagged: true }, meaning);
+  assert.match(
+    caveat,
+    /50% of non-chest images that the lung-field check let through \(1\/2; it refused 6\/8 before scoring\)/,
+  );
+});
+
 test('the meaning travels in the statistics file, and the caveat says it with its numbers', () => {
   const variant: OodVariantResult = {
     name: 'as shipped',

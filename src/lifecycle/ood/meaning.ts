@@ -37,7 +37,11 @@ export function oodMeaningFrom(
     // The caveat names the kinds a reader asks about; the per-modality detail stays in the report.
     detection: (variant.detection ?? [])
       .filter((d) => CAVEAT_KINDS.includes(d.kind))
-      .map((d) => ({ kind: d.name, flagged: rateOf(d.flagged) })),
+      .map((d) => ({
+        kind: d.name,
+        flagged: rateOf(d.flagged),
+        ...(d.refused === undefined ? {} : { refused: rateOf(d.refused) }),
+      })),
     notMeasured: variant.notMeasured ?? [],
   };
 }
@@ -54,7 +58,7 @@ export function renderOodReportHtml(report: OodReport): string {
     const sets = v.sets
       .map(
         (s) =>
-          `<tr><td>${escapeXml(s.name)}</td><td>${s.expect}</td><td>${s.flagged} / ${s.decoded}</td><td>${percentHtml({ estimate: s.rate, ci: s.ci })}</td></tr>`,
+          `<tr><td>${escapeXml(s.name)}</td><td>${s.expect}</td><td>${s.flagged} / ${s.decoded}</td><td>${percentHtml({ estimate: s.rate, ci: s.ci })}</td><td>${(s.refused ?? []).length}</td></tr>`,
       )
       .join('');
     const e = v.errors;
@@ -81,14 +85,14 @@ export function renderOodReportHtml(report: OodReport): string {
     const detection = (v.detection ?? [])
       .map(
         (d) =>
-          `<tr><td>${escapeXml(d.name)}</td><td>${d.flagged.count} / ${d.flagged.n}</td><td>${percentHtml(d.flagged)}</td><td>${d.auc ? estimateHtml(d.auc) : escapeXml(d.aucNote ?? '')}</td><td class="small">${escapeXml(d.kinds.join(', '))}</td></tr>`,
+          `<tr><td>${escapeXml(d.name)}</td><td>${d.flagged.count} / ${d.flagged.n}</td><td>${percentHtml(d.flagged)}</td><td>${d.refused ? `${d.refused.count} / ${d.refused.n}` : '—'}</td><td>${d.stopped ? percentHtml(d.stopped) : '—'}</td><td>${d.auc ? estimateHtml(d.auc) : escapeXml(d.aucNote ?? '')}</td><td class="small">${escapeXml(d.kinds.join(', '))}</td></tr>`,
       )
       .join('');
     return `<section><h2>${escapeXml(v.name)}</h2>
 <p>${v.origin === 'given' ? 'Evaluated as given' : 'Fitted here'} on ${v.fitCount} images (${escapeXml(v.fitSources.join('; '))}); threshold ${v.threshold.toFixed(3)} (p${v.percentile}, ${escapeXml(v.thresholdSource)}).</p>
-<table><caption>Flag rates (Wilson 95% CIs)</caption><tr><th>set</th><th>expected</th><th>flagged / decoded</th><th>rate</th></tr>${sets}</table>
+<table><caption>Flag rates (Wilson 95% CIs)</caption><tr><th>set</th><th>expected</th><th>flagged / decoded</th><th>rate</th><th>refused by the lung-field check (not scored)</th></tr>${sets}</table>
 ${errors}
-${detection ? `<table><caption>The flag as a detector (AUC: distance of the set against the labelled reference)</caption><tr><th>set</th><th>flagged</th><th>rate</th><th>AUC</th><th>kinds</th></tr>${detection}</table>` : ''}
+${detection ? `<table><caption>The flag as a detector (AUC: distance of the set against the labelled reference)</caption><tr><th>set</th><th>flagged</th><th>rate</th><th>refused by the lung-field check</th><th>refused or flagged</th><th>AUC</th><th>kinds</th></tr>${detection}</table>` : ''}
 ${(v.notMeasured ?? []).map((n) => `<p>Not measured: ${escapeXml(n)}.</p>`).join('')}
 </section>`;
   };

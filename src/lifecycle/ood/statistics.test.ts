@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateManifest } from '../../inference/models/index.js';
+import { ModelRegistry, validateManifest } from '../../inference/models/index.js';
+import { scoreImages } from '../../inference/analysis/index.js';
+import { encodePng } from '../../foundation/raster/index.js';
 import {
+  repoRoot,
   seededRandom,
   sharedDir,
   conformanceDir,
@@ -158,6 +161,48 @@ test('real images through a real model: features, package statistics, flags, set
       }).then(loadPackageOodStatistics),
       /was fitted on model\.onnx bbbbbbbbbbbb/,
     );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('a lung-field classifier: features of the lung-field crop analyze scores, and refused images have none', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-ood-lung-'));
+  try {
+    const pkg = await new ModelRegistry(join(repoRoot, 'models')).resolve('cxr-pneumonia', '2.0.2');
+    assert.ok(pkg.manifest.input.region, '2.0.2 is a lung-field classifier');
+    const chest = join(sharedDir, 'data', 'cxr-site-nih', 'images', '00001054_002.png');
+    // A flat grey field: no lungs for the pixel check to find.
+    const flat = join(work, 'flat.png');
+    await writeFile(
+      flat,
+      encodePng({ width: 256, height: 256, bitDepth: 8, samples: new Uint8Array(256 * 256) }),
+    );
+    const [lungs, blank] = await extractPooledFeatures([chest, flat], pkg);
+    assert.equal(lungs!.refused, null);
+    assert.equal(lungs!.pooled!.length, 192);
+    assert.equal(blank!.pooled, null);
+    assert.equal(blank!.kind, 'raster', 'a refused image keeps what it is');
+    assert.match(blank!.refused!, /lung/i);
+    assert.match(blank!.problem!, /^not analysed: /);
+    // The same features, and score, as the path validate and analyze take.
+    const [scored] = await scoreImages([chest], pkg);
+    assert.deepEqual(Array.from(lungs!.pooled!), Array.from(scored!.pooledFeatures!));
+    assert.deepEqual(Array.from(lungs!.scores!), Array.from(scored!.scores!));
+
+    const set = evaluateOodSet(
+      fitOodStatistics(
+        Array.from({ length: 400 }, (_, i) =>
+          Array.from(lungs!.pooled!, (v, k) => v + 0.01 * Math.sin(i * 7 + k)),
+        ),
+        { model: MODEL },
+      ),
+      'two',
+      'out-of-distribution',
+      [lungs!, blank!],
+    );
+    assert.deepEqual([set.images, set.decoded, set.undecodable.length], [2, 1, 0]);
+    assert.deepEqual(set.refused, [{ path: flat, kind: 'raster', reason: blank!.refused! }]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
