@@ -2,7 +2,8 @@
 # Measure a packaged cxr-pneumonia 2.x through the TypeScript pipeline and run the change-control
 # gate against the active version (ADR 0162): validate on the site test split, localisation with
 # the cxr-lungs lung fields (NIH boxes and the lung-mask set), robustness on the site test split,
-# then `models promote` on the locked site test dataset. Evidence goes to
+# what a shipped OOD flag means (ood evaluate, when the package ships ood.json), then
+# `models promote` on the locked site test dataset. Evidence goes to
 # models/cxr-pneumonia/evidence/<version>/, and the card made from it by radiolens model-card
 # to models/cxr-pneumonia/MODEL_CARD-<version>.md (the recipe's own record has its card,
 # MODEL_CARD-<version>-training.md, from tools/package-cxr-pneumonia-2.ts). The version becomes
@@ -92,8 +93,20 @@ $RL models promote "$MODEL" --test "$WORK/locked@$LOCKED" --data "$WORK/node" --
 GATE=$?
 set -e
 
+# A package that ships OOD statistics (ADR 0167): what its flag means, measured as shipped —
+# on the site test split (error prediction), paediatric radiographs and the non-chest corpus.
+OOD_CARD=()
+if python3 -c 'import json,sys; sys.exit(0 if "ood" in json.load(open(sys.argv[1])) else 1)' \
+  "models/cxr-pneumonia/$VERSION_2/manifest.json"; then
+  $RL ood evaluate -m "$MODEL" \
+    --labels "NIH site test split=$SITE/labels.csv" --splits models/cxr-pneumonia/1.2.0/splits.json --split test \
+    --paediatric "$SHARED/data/cxr-train-kermany/labels.csv" --non-chest "$SHARED/data/dicom-conformance" \
+    --out "$EV/ood-evaluation.json"
+  OOD_CARD=(--ood "$EV/ood-evaluation.json")
+fi
+
 # The card from the evidence above; pneumonia_v2.py's record is not train.py's, so without it.
-$RL model-card -m "$MODEL" --no-training-run \
+$RL model-card -m "$MODEL" --no-training-run "${OOD_CARD[@]}" \
   --validation "NIH site test split (1.2.0 splits; the images the lung-field gate accepts)=$EV/validation-site-test-split/report.json" \
   --localisation "NIH pneumonia boxes=$EV/localisation-nih-boxes/localisation.json" \
   --localisation "lung-mask set=$EV/localisation-lung-masks/localisation.json" \

@@ -15,14 +15,8 @@
  * Usage: npx tsx tools/republish-with-edge-guard.ts --from <version> --to <version>
  *          --inset 0.04 --why "<what was measured>" [--registry models]
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  loadModelPackage,
-  writeModelPackage,
-  type ModelManifest,
-} from '../src/inference/models/index.js';
+import { loadRepublished, republish } from './republishPackage.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,36 +38,18 @@ if (
   );
 }
 const inset = Number(values.inset);
-const from = await loadModelPackage(join(resolve(values.registry), 'cxr-pneumonia', values.from));
-const region = from.manifest.input.region;
+const target = { registry: values.registry, id: 'cxr-pneumonia', from: values.from };
+const region = (await loadRepublished(target)).manifest.input.region;
 if (region === undefined || region.edgeGuard !== undefined) {
   // A whole-image model has no lung field to guard; a guarded one would change by its inset only.
   throw new Error(
     `cxr-pneumonia@${values.from} ${region === undefined ? 'sees the whole image' : `already has an edge guard (${JSON.stringify(region.edgeGuard)})`}; this tool adds one to an unguarded lung-field model`,
   );
 }
-
-const { files: copied, ...previous } = from.manifest;
-const manifest: Omit<ModelManifest, 'files'> = {
-  ...previous,
-  version: values.to,
+await republish({
+  ...target,
+  to: values.to,
+  why: `its lung field keeps only lung also found with ${inset} of each side cut off (LUNG_FIELD.md step 2b, ADR 0165) — ${values.why}`,
   // writeModelPackage checks the manifest, so an inset outside (0, 0.25) is refused there.
-  input: { ...previous.input, region: { ...region, edgeGuard: { inset } } },
-  lineage: {
-    ...previous.lineage!,
-    parameters: {
-      ...previous.lineage!.parameters,
-      republishedFrom: `${values.from}: same ${Object.keys(copied).join(' and ')}; its lung field keeps only lung also found with ${inset} of each side cut off (LUNG_FIELD.md step 2b, ADR 0165) — ${values.why}`,
-    },
-    parent: { id: 'cxr-pneumonia', version: values.from },
-  },
-};
-
-const files: Record<string, Buffer> = {};
-for (const name of Object.keys(copied)) files[name] = readFileSync(join(from.dir, name));
-const pkg = await writeModelPackage(
-  join(resolve(values.registry), 'cxr-pneumonia', values.to),
-  manifest,
-  files,
-);
-console.log(`wrote ${pkg.dir} (manifest sha256 ${pkg.manifestSha256})`);
+  edit: (m) => ({ ...m, input: { ...m.input, region: { ...region, edgeGuard: { inset } } } }),
+});

@@ -242,20 +242,7 @@ export function oodDetection(
 ): OodDetection {
   const distances = pooled.map((p) => oodFlag(stats, p.pooled).distance);
   const flagged = distances.filter((d) => d > stats.threshold).length;
-  let auc: AucWithCi | null = null;
-  let aucNote: string | undefined;
-  try {
-    const r = aucWithDelong(
-      {
-        truth: [...distances.map(() => 1 as const), ...reference.map(() => 0 as const)],
-        scores: [...distances, ...reference],
-      },
-      { what: `OOD distance, ${name} against the in-distribution reference` },
-    );
-    auc = { estimate: r.auc, ci: toPair(r.ci), method: 'DeLong' };
-  } catch (error) {
-    aucNote = describeError(error);
-  }
+  const { auc, aucNote } = detectionAuc(name, distances, reference);
   return {
     kind,
     name,
@@ -270,4 +257,30 @@ export function oodDetection(
     ...(aucNote === undefined ? {} : { aucNote }),
     kinds: [...new Set(pooled.map((p) => p.kind))].sort(),
   };
+}
+
+/** AUC of the distance, the set against the reference; a note instead when it cannot be had. */
+function detectionAuc(
+  name: string,
+  distances: readonly number[],
+  reference: readonly number[],
+): { auc: AucWithCi | null; aucNote?: string } {
+  if (distances.length === 0) {
+    return {
+      auc: null,
+      aucNote: 'no image of the set was scored (the lung-field check refused them all)',
+    };
+  }
+  try {
+    const r = aucWithDelong(
+      {
+        truth: [...distances.map(() => 1 as const), ...reference.map(() => 0 as const)],
+        scores: [...distances, ...reference],
+      },
+      { what: `OOD distance, ${name} against the in-distribution reference` },
+    );
+    return { auc: { estimate: r.auc, ci: toPair(r.ci), method: 'DeLong' } };
+  } catch (error) {
+    return { auc: null, aucNote: describeError(error) };
+  }
 }
