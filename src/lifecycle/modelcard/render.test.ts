@@ -351,6 +351,48 @@ test("model card: where the heatmap lies, stable decisions and the OOD flag's me
   }
 });
 
+test("model card: a lung-field classifier's OOD flag is read beside its lung-field check (2.0.3's evidence)", async () => {
+  const path = join(
+    repoRoot,
+    'models',
+    'cxr-pneumonia',
+    'evidence',
+    '2.0.3',
+    'ood-evaluation.json',
+  );
+  const report = oodReportSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  const work = await mkdtemp(join(tmpdir(), 'radiolens-card-'));
+  try {
+    const pkg = await writeTestModelPackage(join(work, 'm'));
+    const input: ModelCardInput = {
+      manifest: pkg.manifest,
+      trainingRun: null,
+      validations: [],
+      ood: [{ path: 'ood-evaluation.json', report }],
+      faithfulness: [],
+    };
+    const card = renderModelCard(input);
+    // 0.95: the level the card's manifest entries give their Wilson intervals.
+    assert.deepEqual(untraceable(card.markdown, [input, 0.95]), []);
+    // Refused images are named apart, over distinct instances (the corpus repeats some).
+    assert.match(card.markdown, /non-chest images \(conformance corpus\): 52 of 69/);
+    assert.match(card.markdown, /\| refused by the lung-field check \| refused or flagged/);
+    assert.match(
+      card.markdown,
+      /\| non-chest images \| 16 \/ 16 \| [^|]+\| 52 \/ 68 \| 68 \/ 68 = 100\.0%/,
+    );
+    assert.match(card.markdown, /\| MR images \| 0 \/ 0 \| none scored \| 5 \/ 5 \|/);
+    // A kind is judged by what the check and the flag stop together.
+    assert.match(
+      card.markdown,
+      /together stop only 15\.6% of paediatric chest radiographs \(418 \/ 2682: 3 refused, 415 flagged\)/,
+    );
+    assert.doesNotMatch(card.markdown, /fires on only .* of non-chest images/);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
 test('model card: an ECE is read against what perfect calibration shows on that many cases', async () => {
   const work = await mkdtemp(join(tmpdir(), 'radiolens-card-'));
   try {

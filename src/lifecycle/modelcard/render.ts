@@ -254,7 +254,7 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
     if (refusals.length > 0) {
       // The same images for every variant: the lung-field check does not depend on the fit.
       line(
-        `Not scored, so neither flagged nor counted above: images the lung-field check refused — ${refusals.map((s) => `${s.name}: ${count(s.refused!.length)} of ${count(s.images)}`).join('; ')}.`,
+        `Not scored, so neither flagged nor counted above: images the lung-field check refused — ${refusals.map((s) => `${s.name}: ${count(s.refused!.length)} of ${count(s.images - s.duplicates)}`).join('; ')}.`,
       );
       line();
     }
@@ -512,7 +512,7 @@ function oodMeaningSection(ood: OodEvidence, line: Line, entries: ManifestValida
               ? ' n/a | n/a |'
               : '';
         line(
-          `| ${v.name} | ${d.name} | ${count(d.flagged.count)} / ${count(d.flagged.n)} | ${percentText(d.flagged)} |${stopped} ${d.auc ? estimateText(d.auc) : 'n/a'} |`,
+          `| ${v.name} | ${d.name} | ${count(d.flagged.count)} / ${count(d.flagged.n)} | ${d.flagged.n === 0 ? 'none scored' : percentText(d.flagged)} |${stopped} ${d.auc ? estimateText(d.auc) : 'n/a'} |`,
         );
         entries.push({
           dataset: d.name,

@@ -148,5 +148,11 @@ test('the catalogue: active state, routes, card by version, lineage and evidence
   const v202 = await catalog.detail('cxr-pneumonia', '2.0.2');
   assert.equal(v202?.card?.source, 'MODEL_CARD-2.0.2.md');
   assert.equal(v202?.lineage.parent, 'cxr-pneumonia@2.0.1');
+  // 2.0.3: 2.0.2 with OOD statistics and their measured meaning (ADR 0167); refused likewise.
+  assert.equal(byRef.get('cxr-pneumonia@2.0.3')?.active, false);
+  const v203 = await catalog.detail('cxr-pneumonia', '2.0.3');
+  assert.equal(v203?.card?.source, 'MODEL_CARD-2.0.3.md');
+  assert.match(v203?.card?.markdown ?? '', /### What the flag means \(measured\)/);
+  assert.equal(v203?.lineage.parent, 'cxr-pneumonia@2.0.2');
   assert.equal(await catalog.detail('cxr-pneumonia', '9.9.9'), undefined);
 });
