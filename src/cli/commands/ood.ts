@@ -110,7 +110,7 @@ export const oodCommand: CommandModule = (program: Command) => {
   const ood = program
     .command('ood')
     .description(
-      'Out-of-distribution check: flag images that are not frontal chest radiographs (Mahalanobis distance of pooled features).',
+      "Out-of-distribution check: flag images that are not frontal chest radiographs (Mahalanobis distance of pooled features; a lung-field classifier's are those of its lung-field crop, and an image its lung-field check refuses has none and is counted apart).",
     );
 
   ood
