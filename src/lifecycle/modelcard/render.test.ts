@@ -438,6 +438,11 @@ test('model card: an ECE is read against what perfect calibration shows on that 
       card(withCalibration(0.04, 0.05)),
       /poorly calibrated|perfectly calibrated/,
     );
+    // Every ECE is shown beside what chance gives on that many cases.
+    assert.match(
+      card(withCalibration(0.04, 0.05)),
+      /site": 0\.040, where scores drawn as exact probabilities give a median of 0\.035 \(95th percentile 0\.050\) on 80 cases/,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -204,6 +204,23 @@ export function renderModelCard(input: ModelCardInput): ModelCard {
       `Intervals are ${levelPercent(level)}% (AUC: DeLong and stratified bootstrap; proportions: Wilson). ECE: expected calibration error over equal-width bins.`,
     );
     line();
+    // An ECE on a hundred cases is mostly noise: say how much, next to the number (ADR 0058).
+    const chance = input.validations.flatMap((v) =>
+      v.report.labels.flatMap((l) => {
+        const c = l.calibration?.consistency;
+        return l.calibration && c
+          ? [
+              `${l.id} on "${v.name}": ${fixed3(l.calibration.ece)}, where scores drawn as exact probabilities give a median of ${fixed3(c.medianEce)} (95th percentile ${fixed3(c.upperEce)}) on ${count(l.cases)} cases`,
+            ]
+          : [];
+      }),
+    );
+    if (chance.length > 0) {
+      line(
+        `ECE against chance (consistency resampling, scores taken as the true probabilities): ${chance.join('; ')}. Any ECE up to the 95th percentile is consistent with exact probabilities, and a calibration error smaller than the median cannot be shown on so few cases.`,
+      );
+      line();
+    }
     line('### Operating point');
     line();
     line('| dataset | label | threshold | TP | FP | TN | FN |');
