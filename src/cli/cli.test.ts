@@ -94,6 +94,17 @@ test('models list and show read the registry and verify the package', () => {
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /sha256 verified/);
   assert.match(show.stdout, /pneumonia +SCT 233604007 "Pneumonia"/);
+  assert.match(show.stdout, /^ood +— \(no out-of-distribution statistics/m);
+  // A shipped package with statistics says what they were fitted on and whether the flag's
+  // meaning was measured (ADR 0086).
+  const shipped = runCli(['models', 'show', 'cxr-pneumonia@2.0.3'], {
+    RADIOLENS_MODELS: join(repoRoot, 'models'),
+  });
+  assert.equal(shipped.status, 0, shipped.stderr);
+  assert.match(
+    shipped.stdout,
+    /^ood +ood\.json: fitted on 456 images, threshold 10\.838 \(p99, out-of-fold\); what the flag means was measured .* on 116 held-out images/m,
+  );
   const missing = radiolens('models', 'show', 'nope');
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /E_MODEL_NOT_FOUND/);

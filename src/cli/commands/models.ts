@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ModelRegistry, type ActiveVersion } from '../../inference/models/index.js';
+import { loadPackageOodStatistics } from '../../inference/ood/index.js';
 import { modelRegistryLocation, parseModelRef } from '../modelRegistryLocation.js';
 import type { CommandModule } from './index.js';
 import { registerPromotionCommands } from './promote.js';
@@ -64,7 +65,7 @@ export const modelsCommand: CommandModule = (program: Command) => {
   models
     .command('show')
     .description(
-      'Show a model package: verified hashes, intended use, labels and operating points, lineage, validation',
+      'Show a model package: verified hashes, intended use, labels and operating points, lineage, validation, OOD statistics, monitoring and change control',
     )
     .argument('<model>', '<id>[@<version>] (default version: the active one)')
     .option('--registry <dir>', 'model registry folder')
@@ -82,6 +83,8 @@ export const modelsCommand: CommandModule = (program: Command) => {
         );
         return;
       }
+      // The statistics are loaded (and checked against this model.onnx) to say what the flag means.
+      const ood = await loadPackageOodStatistics(pkg);
       const lines = [
         `${m.id}@${m.version} — ${m.name} (${m.manufacturer})`,
         `package     ${pkg.dir} (every file's sha256 verified; manifest sha256 ${pkg.manifestSha256})`,
@@ -101,6 +104,15 @@ export const modelsCommand: CommandModule = (program: Command) => {
         `lineage     ${JSON.stringify(m.lineage)}`,
         `validation  ${m.validation.length} result(s)`,
         ...m.validation.map((v) => `  ${JSON.stringify(v)}`),
+        `ood         ${
+          ood === null
+            ? '— (no out-of-distribution statistics: analyze shows no OOD flag)'
+            : `${m.ood!.file}: fitted on ${ood.fitCount} images, threshold ${ood.threshold.toFixed(3)} (p${ood.percentile}, ${ood.thresholdSource}); ${
+                ood.meaning
+                  ? `what the flag means was measured ${ood.meaning.measuredAt} on ${ood.meaning.reference.images} held-out images (${ood.meaning.reference.name})`
+                  : 'what the flag means was not measured'
+              }`
+        }`,
         `monitoring  ${m.monitoring ? `drift reference ${m.monitoring.reference}` : '— (no drift reference)'}`,
         `change      ${
           m.changeControl
