@@ -182,30 +182,19 @@ export class AreaResampler {
     if (pending !== null) {
       const w = weight[0] as number;
       if (s % 2 === 0) {
-        for (let x = 0, j = 0; x < width; x++, j += 2) {
-          pending[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
-        }
+        halveRow(row, pending, width, w);
         return;
       }
       // Output row (s − 1) / 2 = float32(float32(0 + w0·even) + w1·odd), as addToOutputRows
       // would leave it after both rows.
       const w0 = this.rowWeight[this.rowStart[s - 1] as number] as number;
       const w1 = this.rowWeight[this.rowStart[s] as number] as number;
-      const data = this.data;
-      const outRow = (s >> 1) * width;
-      for (let x = 0, j = 0; x < width; x++, j += 2) {
-        const odd = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
-        data[outRow + x] = Math.fround(0 + w0 * (pending[x] as number)) + w1 * odd;
-      }
+      halveRowPair(row, pending, this.data, (s >> 1) * width, width, w, w0, w1);
       return;
     }
     if (factor === 2) {
       // Exact halving (2048 → 1024 overlays): the same two taps, without the table lookups.
-      const w = weight[0] as number;
-      for (let x = 0, j = 0; x < width; x++, j += 2) {
-        // 0 + …: the kernel loop starts its sum at +0, so even a −0 pixel rounds the same.
-        horizontal[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
-      }
+      halveRow(row, horizontal, width, weight[0] as number);
     } else if (factor > 2) {
       reduceByWholeFactor(row, horizontal, width, factor, weight[0] as number);
     } else {
@@ -237,16 +226,15 @@ export class AreaResampler {
   }
 
   private addToOutputRows(s: number): void {
-    const horizontal = this.horizontal;
-    const width = this.width;
-    const data = this.data;
     const end = this.rowStart[s + 1] as number;
     for (let j = this.rowStart[s] as number; j < end; j++) {
-      const w = this.rowWeight[j] as number;
-      const outRow = (this.rowTarget[j] as number) * width;
-      for (let x = 0; x < width; x++) {
-        data[outRow + x] = (data[outRow + x] as number) + w * (horizontal[x] as number);
-      }
+      addWeightedRow(
+        this.data,
+        (this.rowTarget[j] as number) * this.width,
+        this.horizontal,
+        this.width,
+        this.rowWeight[j] as number,
+      );
     }
   }
 
@@ -269,6 +257,53 @@ export class AreaResampler {
  * where one output at a time waits on each addition of its own chain. 2048 rows of 2048 → 256
  * (the lung grid): 4.4 → 2.8 ms (micro-benchmark, least of 31; ADR 0164, 2026-12-04).
  */
+/*
+ * The per-pixel loops of AreaResampler live in functions of their own that see only typed
+ * arrays and numbers: V8 optimises them once and keeps them optimised, whatever happens to the
+ * code of the method that calls them. Written inside pushRow, they ran unoptimised whenever
+ * that method was deoptimised (its optimised code is dropped when objects it embeds die, once
+ * per image), and every sum then allocated a heap number — about 23 MB per 2048² image, which
+ * brought a full collection with it (ADR 0164, fourth follow-up).
+ */
+
+/** out[x] = 0 + w·row[2x] + w·row[2x+1]: one row halved (the kernel loop's order and +0 start). */
+function halveRow(row: Float32Array, out: Float64Array, width: number, w: number): void {
+  for (let x = 0, j = 0; x < width; x++, j += 2) {
+    // 0 + …: the kernel loop starts its sum at +0, so even a −0 pixel rounds the same.
+    out[x] = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+  }
+}
+
+/** An output row of an exact halving in both directions, from the pending even row and the odd one. */
+function halveRowPair(
+  row: Float32Array,
+  pending: Float64Array,
+  data: Float32Array,
+  outRow: number,
+  width: number,
+  w: number,
+  w0: number,
+  w1: number,
+): void {
+  for (let x = 0, j = 0; x < width; x++, j += 2) {
+    const odd = 0 + w * (row[j] as number) + w * (row[j + 1] as number);
+    data[outRow + x] = Math.fround(0 + w0 * (pending[x] as number)) + w1 * odd;
+  }
+}
+
+/** data[outRow + x] += w · horizontal[x] (float32 accumulation, as a whole-image pass adds). */
+function addWeightedRow(
+  data: Float32Array,
+  outRow: number,
+  horizontal: Float64Array,
+  width: number,
+  w: number,
+): void {
+  for (let x = 0; x < width; x++) {
+    data[outRow + x] = (data[outRow + x] as number) + w * (horizontal[x] as number);
+  }
+}
+
 function reduceByWholeFactor(
   row: Float32Array,
   horizontal: Float64Array,

@@ -522,46 +522,92 @@ function addHeatByCell(
   cellStart: Int32Array,
   mask: LungMaskPixels,
 ): void {
-  let { total, inside, peak, peakValue } = sums;
+  // total, inside, peakValue, peak: the sure cells' loops see only typed arrays and numbers.
+  const acc = Float64Array.of(sums.total, sums.inside, sums.peakValue, sums.peak);
   const width = cellStart[LUNG_GRID]!;
   let c = cellOf(from, width);
   for (let x = from; x < to; c++) {
     const end = Math.min(to, cellStart[c + 1]!);
     const decision = cells[cellRow + c]!;
     if (decision === SURE_OUT) {
-      for (; x < end; x++) {
-        const v = data[base + x]!;
-        total += v;
-        if (v > peakValue) {
-          peakValue = v;
-          peak = base + x;
-        }
-      }
+      addHeatOutside(data, base, x, end, acc);
     } else if (decision === SURE_IN) {
-      // A zero here adds ±0 to `inside`, which leaves it as it was (see heatmapInLungMask).
-      for (; x < end; x++) {
-        const v = data[base + x]!;
-        total += v;
-        inside += v;
-        if (v > peakValue) {
-          peakValue = v;
-          peak = base + x;
-        }
-      }
+      addHeatInside(data, base, x, end, acc);
     } else {
-      sums.total = total;
-      sums.inside = inside;
-      sums.peak = peak;
-      sums.peakValue = peakValue;
+      sums.total = acc[0]!;
+      sums.inside = acc[1]!;
+      sums.peakValue = acc[2]!;
+      sums.peak = acc[3]!;
       addHeat(sums, data, base, x, end, decision, mask);
-      ({ total, inside, peak, peakValue } = sums);
-      x = end;
+      acc[0] = sums.total;
+      acc[1] = sums.inside;
+      acc[2] = sums.peakValue;
+      acc[3] = sums.peak;
+    }
+    x = end;
+  }
+  sums.total = acc[0]!;
+  sums.inside = acc[1]!;
+  sums.peakValue = acc[2]!;
+  sums.peak = acc[3]!;
+}
+
+/*
+ * The sure cells' loops sit in functions of their own that see only typed arrays and numbers:
+ * addHeatByCell's optimised code is dropped when objects it embeds die (once per image), and
+ * a loop run unoptimised allocates a heap number per sum — several MB per 1024² overlay, and a
+ * full collection with it (ADR 0164, fourth follow-up). acc: total, inside, peakValue, peak.
+ */
+
+/** Σ heat[base + from … base + to − 1] into total, and the first maximal pixel (a sure-out cell). */
+function addHeatOutside(
+  data: Float32Array,
+  base: number,
+  from: number,
+  to: number,
+  acc: Float64Array,
+): void {
+  let total = acc[0]!;
+  let peakValue = acc[2]!;
+  let peak = acc[3]!;
+  for (let x = from; x < to; x++) {
+    const v = data[base + x]!;
+    total += v;
+    if (v > peakValue) {
+      peakValue = v;
+      peak = base + x;
     }
   }
-  sums.total = total;
-  sums.inside = inside;
-  sums.peak = peak;
-  sums.peakValue = peakValue;
+  acc[0] = total;
+  acc[2] = peakValue;
+  acc[3] = peak;
+}
+
+/** The same into total and inside (a sure-in cell); a zero adds ±0 to inside, which keeps it. */
+function addHeatInside(
+  data: Float32Array,
+  base: number,
+  from: number,
+  to: number,
+  acc: Float64Array,
+): void {
+  let total = acc[0]!;
+  let inside = acc[1]!;
+  let peakValue = acc[2]!;
+  let peak = acc[3]!;
+  for (let x = from; x < to; x++) {
+    const v = data[base + x]!;
+    total += v;
+    inside += v;
+    if (v > peakValue) {
+      peakValue = v;
+      peak = base + x;
+    }
+  }
+  acc[0] = total;
+  acc[1] = inside;
+  acc[2] = peakValue;
+  acc[3] = peak;
 }
 
 /** Adds heat[base + from … base + to − 1], computing the mask of the lungs in `unsure`. */
