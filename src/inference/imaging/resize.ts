@@ -250,13 +250,6 @@ export class AreaResampler {
   }
 }
 
-/**
- * An exact 1/k horizontal reduction: output x = Σ w · row[k·x + t] for t = 0 … k − 1, each sum
- * from +0 in the kernel's order, as the kernel loop adds it (bit for bit). Four outputs are
- * summed side by side: their additions do not wait on each other, so the CPU overlaps them,
- * where one output at a time waits on each addition of its own chain. 2048 rows of 2048 → 256
- * (the lung grid): 4.4 → 2.8 ms (micro-benchmark, least of 31; ADR 0164, 2026-12-04).
- */
 /*
  * The per-pixel loops of AreaResampler live in functions of their own that see only typed
  * arrays and numbers: V8 optimises them once and keeps them optimised, whatever happens to the
@@ -304,6 +297,13 @@ function addWeightedRow(
   }
 }
 
+/**
+ * An exact 1/k horizontal reduction: output x = Σ w · row[k·x + t] for t = 0 … k − 1, each sum
+ * from +0 in the kernel's order, as the kernel loop adds it (bit for bit). Four outputs are
+ * summed side by side: their additions do not wait on each other, so the CPU overlaps them,
+ * where one output at a time waits on each addition of its own chain. 2048 rows of 2048 → 256
+ * (the lung grid): 4.4 → 2.8 ms (micro-benchmark, least of 31; ADR 0164, 2026-12-04).
+ */
 function reduceByWholeFactor(
   row: Float32Array,
   horizontal: Float64Array,

@@ -440,10 +440,10 @@ function sumHeat(
   heatmap: { width: number; height: number; data: Float32Array },
   cells: Uint8Array | null,
   mask: LungMaskPixels,
-): HeatSums {
+): { total: number; inside: number; peak: number } {
   const { width, height, data } = heatmap;
   const cellStart = cells === null ? null : cellStarts(width);
-  const sums: HeatSums = { total: 0, inside: 0, peak: -1, peakValue: 0 };
+  const sums = Float64Array.of(0, 0, 0, -1);
   for (let y = 0; y < height; y++) {
     const base = y * width;
     // Only the row's span from its first to its last non-zero value is visited (a lung-field
@@ -462,16 +462,18 @@ function sumHeat(
       addHeatByCell(sums, data, base, from, to, cells, cellRow, cellStart!, mask);
     }
   }
-  return sums;
+  return { total: sums[TOTAL]!, inside: sums[INSIDE]!, peak: sums[PEAK]! };
 }
 
-/** Σ heat, Σ heat inside the mask, and the first maximal pixel (raster order, above 0). */
-interface HeatSums {
-  total: number;
-  inside: number;
-  peak: number;
-  peakValue: number;
-}
+/**
+ * The heatmap's running sums, in a Float64Array so that the loops adding to them see only
+ * typed arrays and numbers (see addHeatOutside): Σ heat, Σ heat inside the mask, the first
+ * maximal pixel's value (above 0) and its index (raster order; −1 while there is none).
+ */
+const TOTAL = 0;
+const INSIDE = 1;
+const PEAK_VALUE = 2;
+const PEAK = 3;
 
 /** The first column of the row at `base` whose value is not 0; width when there is none. */
 function firstHeat(data: Float32Array, base: number, width: number): number {
@@ -512,7 +514,7 @@ function cellStarts(width: number): Int32Array {
  * are not).
  */
 function addHeatByCell(
-  sums: HeatSums,
+  sums: Float64Array,
   data: Float32Array,
   base: number,
   from: number,
@@ -522,41 +524,27 @@ function addHeatByCell(
   cellStart: Int32Array,
   mask: LungMaskPixels,
 ): void {
-  // total, inside, peakValue, peak: the sure cells' loops see only typed arrays and numbers.
-  const acc = Float64Array.of(sums.total, sums.inside, sums.peakValue, sums.peak);
   const width = cellStart[LUNG_GRID]!;
   let c = cellOf(from, width);
   for (let x = from; x < to; c++) {
     const end = Math.min(to, cellStart[c + 1]!);
     const decision = cells[cellRow + c]!;
     if (decision === SURE_OUT) {
-      addHeatOutside(data, base, x, end, acc);
+      addHeatOutside(data, base, x, end, sums);
     } else if (decision === SURE_IN) {
-      addHeatInside(data, base, x, end, acc);
+      addHeatInside(data, base, x, end, sums);
     } else {
-      sums.total = acc[0]!;
-      sums.inside = acc[1]!;
-      sums.peakValue = acc[2]!;
-      sums.peak = acc[3]!;
       addHeat(sums, data, base, x, end, decision, mask);
-      acc[0] = sums.total;
-      acc[1] = sums.inside;
-      acc[2] = sums.peakValue;
-      acc[3] = sums.peak;
     }
     x = end;
   }
-  sums.total = acc[0]!;
-  sums.inside = acc[1]!;
-  sums.peakValue = acc[2]!;
-  sums.peak = acc[3]!;
 }
 
 /*
  * The sure cells' loops sit in functions of their own that see only typed arrays and numbers:
  * addHeatByCell's optimised code is dropped when objects it embeds die (once per image), and
  * a loop run unoptimised allocates a heap number per sum — several MB per 1024² overlay, and a
- * full collection with it (ADR 0164, fourth follow-up). acc: total, inside, peakValue, peak.
+ * full collection with it (ADR 0164, fourth follow-up).
  */
 
 /** Σ heat[base + from … base + to − 1] into total, and the first maximal pixel (a sure-out cell). */
@@ -565,11 +553,11 @@ function addHeatOutside(
   base: number,
   from: number,
   to: number,
-  acc: Float64Array,
+  sums: Float64Array,
 ): void {
-  let total = acc[0]!;
-  let peakValue = acc[2]!;
-  let peak = acc[3]!;
+  let total = sums[TOTAL]!;
+  let peakValue = sums[PEAK_VALUE]!;
+  let peak = sums[PEAK]!;
   for (let x = from; x < to; x++) {
     const v = data[base + x]!;
     total += v;
@@ -578,9 +566,9 @@ function addHeatOutside(
       peak = base + x;
     }
   }
-  acc[0] = total;
-  acc[2] = peakValue;
-  acc[3] = peak;
+  sums[TOTAL] = total;
+  sums[PEAK_VALUE] = peakValue;
+  sums[PEAK] = peak;
 }
 
 /** The same into total and inside (a sure-in cell); a zero adds ±0 to inside, which keeps it. */
@@ -589,12 +577,12 @@ function addHeatInside(
   base: number,
   from: number,
   to: number,
-  acc: Float64Array,
+  sums: Float64Array,
 ): void {
-  let total = acc[0]!;
-  let inside = acc[1]!;
-  let peakValue = acc[2]!;
-  let peak = acc[3]!;
+  let total = sums[TOTAL]!;
+  let inside = sums[INSIDE]!;
+  let peakValue = sums[PEAK_VALUE]!;
+  let peak = sums[PEAK]!;
   for (let x = from; x < to; x++) {
     const v = data[base + x]!;
     total += v;
@@ -604,15 +592,15 @@ function addHeatInside(
       peak = base + x;
     }
   }
-  acc[0] = total;
-  acc[1] = inside;
-  acc[2] = peakValue;
-  acc[3] = peak;
+  sums[TOTAL] = total;
+  sums[INSIDE] = inside;
+  sums[PEAK_VALUE] = peakValue;
+  sums[PEAK] = peak;
 }
 
 /** Adds heat[base + from … base + to − 1], computing the mask of the lungs in `unsure`. */
 function addHeat(
-  sums: HeatSums,
+  sums: Float64Array,
   data: Float32Array,
   base: number,
   from: number,
@@ -620,7 +608,10 @@ function addHeat(
   unsure: number,
   mask: LungMaskPixels,
 ): void {
-  let { total, inside, peak, peakValue } = sums;
+  let total = sums[TOTAL]!;
+  let inside = sums[INSIDE]!;
+  let peakValue = sums[PEAK_VALUE]!;
+  let peak = sums[PEAK]!;
   for (let x = from; x < to; x++) {
     const v = data[base + x]!;
     total += v;
@@ -630,10 +621,10 @@ function addHeat(
     }
     if (v !== 0 && mask.has(x, unsure)) inside += v;
   }
-  sums.total = total;
-  sums.inside = inside;
-  sums.peak = peak;
-  sums.peakValue = peakValue;
+  sums[TOTAL] = total;
+  sums[INSIDE] = inside;
+  sums[PEAK_VALUE] = peakValue;
+  sums[PEAK] = peak;
 }
 
 /**
