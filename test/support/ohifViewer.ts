@@ -18,7 +18,7 @@ import {
   installOhifApp,
   ohifAppConfig,
 } from '../../src/node/viewer/index.js';
-import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { errors, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { repoRoot } from './paths.js';
 
 export { OHIF_APP_VERSION };
@@ -149,11 +149,26 @@ export async function waitForOurSeries(viewer: ViewerRoot, timeoutMs: number): P
   return sr;
 }
 
-/** Opens the SR as a radiologist would: past OHIF 3.13's guided tour, a double-click. */
-export async function openSr(viewer: ViewerRoot, sr: Locator): Promise<void> {
+/**
+ * Opens the SR as a radiologist would: past OHIF 3.13's guided tour, a double-click. The tour
+ * (a full-page overlay that takes every click) starts on its own once the viewer route has
+ * mounted and the elements it points at exist, which on a slow machine can be after our
+ * series are listed — so one look for it before the click is a race (it lost once in CI).
+ * Each try therefore skips the tour if it is showing, then double-clicks with a short
+ * timeout; a click the overlay took is tried again until `timeoutMs`.
+ */
+export async function openSr(viewer: ViewerRoot, sr: Locator, timeoutMs = 60_000): Promise<void> {
   const skipTour = viewer.getByText('Skip all');
-  if (await skipTour.isVisible()) await skipTour.click();
-  await sr.dblclick();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await skipTour.isVisible()) await skipTour.click();
+    try {
+      await sr.dblclick({ timeout: 3_000 });
+      return;
+    } catch (error) {
+      if (!(error instanceof errors.TimeoutError) || Date.now() > deadline) throw error;
+    }
+  }
 }
 
 /**
