@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -54,6 +54,36 @@ export async function writeFileAtomic(
         await fsyncDirectory(dirname(each));
       }
     }
+  }
+}
+
+/**
+ * Writes the whole of `bytes` to `file` at `position`. One `FileHandle.write` may take fewer
+ * bytes than it was given and not fail: a disk that fills in the middle of a chunk takes what
+ * fits, and only the next write says ENOSPC. A caller that ignored the count kept a file
+ * shorter than it believed — a spooled upload read back as "truncated" (the sender's fault)
+ * instead of a full disk (ours). So the rest is written again until all of it is on disk or a
+ * write fails; a write that takes nothing at all is an error too, never an endless loop.
+ */
+export async function writeAllAt(
+  file: Pick<FileHandle, 'write'>,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await file.write(
+      bytes,
+      done,
+      bytes.byteLength - done,
+      position + done,
+    );
+    if (bytesWritten <= 0) {
+      throw new Error(
+        `the file took none of the last ${bytes.byteLength - done} bytes written at ${position + done}`,
+      );
+    }
+    done += bytesWritten;
   }
 }
 

@@ -4,6 +4,7 @@ export { pathInside, uidPathSegment } from './safePaths.js';
 export {
   filesUnder,
   walkDirectory,
+  writeAllAt,
   writeFileAtomic,
   type WalkedEntry,
   type WriteFileAtomicOptions,
@@ -11,3 +12,4 @@ export {
 export { RADIOLENS_VERSION } from './version.js';
 export { outcomeOf, DicomStatus, type Outcome } from './outcomes.js';
 export { sendJson } from './httpJson.js';
+export { diskFull } from './diskFull.js';

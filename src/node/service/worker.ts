@@ -13,7 +13,12 @@ import {
   type ModelSessions,
   type StudyOutcome,
 } from '../../inference/analysis/index.js';
-import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
+import {
+  RadiolensError,
+  describeError,
+  diskFull,
+  isRadiolensError,
+} from '../../foundation/core/index.js';
 import { dicomArtifacts } from '../../inference/results/index.js';
 import {
   accepts,
@@ -36,7 +41,6 @@ import {
   type JobQueuePort,
 } from '../queue/index.js';
 import {
-  diskFull,
   fetchStudy,
   parseSharedStore,
   sharedSourceOf,

@@ -7,7 +7,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RadiolensError, describeError, isRadiolensError } from '../../foundation/core/index.js';
+import {
+  RadiolensError,
+  describeError,
+  diskFull,
+  isRadiolensError,
+} from '../../foundation/core/index.js';
 import { readInstanceIdentity } from '../../foundation/dicom/index.js';
 import { retrieveStudyWado } from '../pull/index.js';
 import { sharedStoreHeaders, type SharedStore } from './sharedStore.js';
@@ -19,28 +24,6 @@ export interface FetchedStudy {
   remove(): Promise<void>;
 }
 
-/**
- * Retrieves the instances `sopInstanceUids` of the study (all of them when the list is
- * empty). Throws E_STUDY_NOT_FOUND when the store has no such study or none of those
- * instances — retrying cannot help; E_STORE_UNREACHABLE when the store cannot be reached or
- * answers with an error — the job runs again later without using up an attempt; E_PEER when
- * some named instances are missing; E_DISK_FULL when this host's temporary folder has no room
- * for the study (not the store's fault, nor the study's: retried without using up an attempt).
- */
-/**
- * Whether an error, or any error it was caused by, is a full disk (or a full quota). An error
- * that crossed from the analysis thread keeps only its message, which names the errno.
- */
-export function diskFull(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
-    if (code === undefined && /^(?:Error: )?(?:ENOSPC|EDQUOT): /.test(e.message)) return true;
-    e = e.cause;
-  }
-  return false;
-}
-
 function diskFullError(parent: string, cause: unknown): RadiolensError {
   return new RadiolensError(
     'E_DISK_FULL',
@@ -49,6 +32,14 @@ function diskFullError(parent: string, cause: unknown): RadiolensError {
   );
 }
 
+/**
+ * Retrieves the instances `sopInstanceUids` of the study (all of them when the list is
+ * empty). Throws E_STUDY_NOT_FOUND when the store has no such study or none of those
+ * instances — retrying cannot help; E_STORE_UNREACHABLE when the store cannot be reached or
+ * answers with an error — the job runs again later without using up an attempt; E_PEER when
+ * some named instances are missing; E_DISK_FULL when this host's temporary folder has no room
+ * for the study (not the store's fault, nor the study's: retried without using up an attempt).
+ */
 export async function fetchStudy(
   store: SharedStore,
   studyInstanceUid: string,

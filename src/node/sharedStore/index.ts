@@ -13,4 +13,4 @@ export {
   type SharedStudySource,
 } from './sharedStore.js';
 export { storeStudy, type StoredStudy, type StudyInstanceFile } from './storeStudy.js';
-export { diskFull, fetchStudy, type FetchedStudy } from './fetchStudy.js';
+export { fetchStudy, type FetchedStudy } from './fetchStudy.js';

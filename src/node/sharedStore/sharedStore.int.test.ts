@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isRadiolensError } from '../../foundation/core/index.js';
 import { readInstanceIdentity } from '../../foundation/dicom/index.js';
@@ -24,6 +23,11 @@ import { JobWorker } from '../service/worker.js';
 import { OrthancServer } from '../../../test/support/orthanc.js';
 import { makeChestStudy, run, type ChestStudy } from '../../../test/support/node.js';
 import { repoRoot } from '../../../test/support/index.js';
+import {
+  mountSmallDisk,
+  resizeSmallDisk,
+  unmountSmallDisk,
+} from '../../../test/support/smallDisk.js';
 import { fetchStudy, parseSharedStore, storeStudy, type SharedStore } from './index.js';
 
 const PASSWORD = 'store-secret-never-logged';
@@ -215,21 +219,6 @@ test('a job naming its study in the shared store: analysed from it; the store aw
   assert.ok(existsSync(temp));
 });
 
-/**
- * A folder on a tmpfs of `bytes` (root, mount permitted), or null with the reason: a disk that
- * really is full, rather than a pretended error.
- */
-function smallDisk(dir: string, bytes: number): string | null {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', dir], {
-      stdio: 'pipe',
-    });
-    return null;
-  } catch (error) {
-    return `cannot mount a small tmpfs here (${String(error).split('\n')[0]})`;
-  }
-}
-
 test('a worker whose temporary disk is full: the job runs again later without using up an attempt (E_DISK_FULL, not the store), /health says so, and it runs once there is room', async (t: TestContext) => {
   const store = storeAt(PASSWORD);
   await storeStudy(store, [
@@ -245,7 +234,7 @@ test('a worker whose temporary disk is full: the job runs again later without us
   // Room for the WADO-RS answer as it is spooled, not for the instance written out of it: the
   // write that failed and used up an attempt before (and the spool alone, larger still, read
   // as the store unreachable).
-  const why = smallDisk(full, Math.ceil((size * 1.5) / 4096) * 4096);
+  const why = mountSmallDisk(full, size * 1.5);
   if (why !== null) {
     t.skip(why);
     return;
@@ -276,7 +265,7 @@ test('a worker whose temporary disk is full: the job runs again later without us
       ['tight', size * 1.5],
       ['tighter', 16 * 1024],
     ] as const) {
-      execFileSync('mount', ['-o', `remount,size=${Math.ceil(room / 4096) * 4096}`, full]);
+      resizeSmallDisk(full, room);
       queue.enqueue({
         key,
         studyInstanceUid: study.studyInstanceUid,
@@ -306,7 +295,7 @@ test('a worker whose temporary disk is full: the job runs again later without us
     );
     assert.equal(fine.localDiskTrouble(), undefined);
   } finally {
-    execFileSync('umount', [full]);
+    unmountSmallDisk(full);
     await sessions.dispose();
     db.close();
   }

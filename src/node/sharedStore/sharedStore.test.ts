@@ -9,7 +9,6 @@ import {
   sharedSourceOf,
   sharedStoreHeaders,
   sharedStoreLabel,
-  diskFull,
 } from './index.js';
 
 const SECRET = 'p@ss:word-never-shown';
@@ -119,17 +118,4 @@ test('a worker keeps its results in the database by default with the shared stor
         isRadiolensError(error) && /--results: folder .* or database/.test(error.message),
     );
   });
-});
-
-test('a full disk is told from other errors, through causes and across the analysis thread', () => {
-  const full = Object.assign(new Error('ENOSPC: no space left on device, write'), {
-    code: 'ENOSPC',
-  });
-  assert.equal(diskFull(full), true);
-  assert.equal(diskFull(new Error('wrapped', { cause: full })), true);
-  assert.equal(diskFull(new Error('ENOSPC: no space left on device, write')), true, 'thread');
-  assert.equal(diskFull(Object.assign(new Error('quota'), { code: 'EDQUOT' })), true);
-  assert.equal(diskFull(Object.assign(new Error('gone'), { code: 'ENOENT' })), false);
-  assert.equal(diskFull(new Error('the model wrote ENOSPC: in its log')), false);
-  assert.equal(diskFull('ENOSPC'), false);
 });

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RadiolensError } from '../../foundation/core/index.js';
+import { RadiolensError, writeAllAt } from '../../foundation/core/index.js';
 import {
   classifyAfterBoundary,
   multipartBoundary,
@@ -237,6 +237,6 @@ export async function spoolWebStream(
     }
     const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     scanner.push(chunk);
-    await file.write(chunk, 0, chunk.length, written - chunk.length);
+    await writeAllAt(file, chunk, written - chunk.length);
   }
 }

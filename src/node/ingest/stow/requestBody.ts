@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { FileHandle } from 'node:fs/promises';
+import { writeAllAt } from '../../../foundation/core/index.js';
 import type { DelimiterScanner } from '../../spool/index.js';
 
 export type RequestBody =
@@ -59,7 +60,7 @@ export function spoolRequestBody(
       // Back-pressure: no more data until this chunk is on its way to the disk.
       req.pause();
       writing = writing
-        .then(() => file.write(chunk, 0, chunk.length, at))
+        .then(() => writeAllAt(file, chunk, at))
         .then(() => {
           if (!settled) req.resume();
         }, fail);

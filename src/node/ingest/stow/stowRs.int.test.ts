@@ -12,6 +12,7 @@ import { InstanceStore } from '../../store/index.js';
 import { objectFilesIn } from '../../../../test/support/store.js';
 import { conformanceDir } from '../../../../test/support/index.js';
 import { freeLoopbackPort } from '../../../../test/support/orthanc.js';
+import { mountSmallDisk, unmountSmallDisk } from '../../../../test/support/smallDisk.js';
 import {
   FAILURE_CANNOT_UNDERSTAND,
   FAILURE_DATASET_DOES_NOT_MATCH,
@@ -292,6 +293,46 @@ test('a part over the part limit is refused with 413 before anything is stored; 
     assert.equal(ok.status, 200, await ok.text());
     assert.equal(store.studies().length, 1);
     assert.deepEqual(readdirSync(join(dataDir, 'spool')), []);
+  });
+});
+
+test('a full disk while the upload is spooled: 503 with Retry-After, nothing stored, no spool file left; with room again it is stored', async (t) => {
+  await withNode({}, async ({ store, dataDir, url, events }) => {
+    const spool = join(dataDir, 'spool');
+    const why = mountSmallDisk(spool, 64 * 1024);
+    if (why !== null) {
+      t.skip(why);
+      return;
+    }
+    let mounted = true;
+    try {
+      const ct = await readFile(FILES.ct); // 530 kB, on a 64 kB disk
+      const built = buildMultipartRelated([{ contentType: 'application/dicom', body: ct }]);
+      const response = await fetch(`${url}/studies`, {
+        method: 'POST',
+        headers: { 'content-type': built.contentType },
+        body: built.body,
+      });
+      // Our trouble, and passing: the sender is told to send it again later — not a 500 it
+      // may take as final, nor a 400 for a body the disk cut short.
+      assert.equal(response.status, 503);
+      assert.equal(response.headers.get('retry-after'), '60');
+      assert.match(
+        await response.text(),
+        /^no room on this node's disk to receive the upload; nothing was stored — send it again later\n?$/,
+      );
+      assert.ok(events.some((e) => e.type === 'request-rejected' && e.status === 503));
+      assert.deepEqual(store.studies(), []);
+      assert.deepEqual(objectFilesIn(dataDir), []);
+      assert.deepEqual(readdirSync(spool), []);
+      unmountSmallDisk(spool);
+      mounted = false;
+      const again = await stow(`${url}/studies`, [ct]);
+      assert.equal(again.status, 200);
+      assert.equal(store.studies().length, 1);
+    } finally {
+      if (mounted) unmountSmallDisk(spool);
+    }
   });
 });
 

@@ -7,7 +7,12 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { describeError, isRadiolensError, isValidUid } from '../../../foundation/core/index.js';
+import {
+  describeError,
+  diskFull,
+  isRadiolensError,
+  isValidUid,
+} from '../../../foundation/core/index.js';
 import { parseDicom } from '../../../foundation/dicom/index.js';
 import { parseMediaType, type MultipartPart } from '../../../foundation/dicomweb/index.js';
 import {
@@ -294,6 +299,17 @@ export function createStowRsHandler(
         ms: Date.now() - started,
       });
     } catch (error) {
+      // No room to spool the upload: our trouble, and passing — 503 with Retry-After, the
+      // HTTP status of "out of resources" (ADR 0124), which tells the sender to send it again
+      // later; not a 500 it may take as final, nor (as a short write once made it) a 400.
+      if (diskFull(error) && !res.headersSent) {
+        await refuse(
+          503,
+          "no room on this node's disk to receive the upload; nothing was stored — send it again later",
+          { 'retry-after': '60' },
+        );
+        return;
+      }
       // A bug, not bad input: answer 500 if we still can, never crash the server.
       emit({
         type: 'request-rejected',
