@@ -231,9 +231,10 @@ test('a worker whose temporary disk is full: the job runs again later without us
   const size = (await stat(study.file)).size;
   const full = join(work, 'full');
   await mkdir(full);
-  // Room for the WADO-RS answer as it is spooled, not for the instance written out of it: the
-  // write that failed and used up an attempt before (and the spool alone, larger still, read
-  // as the store unreachable).
+  // Room for one instance's WADO-RS answer as it is spooled, not for the instance written out
+  // of it too: the write that failed and used up an attempt before. Where the store holds more
+  // of this study (results earlier tests sent back), the spool itself overflows instead — a
+  // full disk as well, which once read as the store unreachable (ADR 0132, follow-up).
   const why = mountSmallDisk(full, size * 1.5);
   if (why !== null) {
     t.skip(why);
