@@ -17,7 +17,7 @@ test('input we cannot read is C000 to DIMSE and STOW-RS, 4xx to HTTP; never "out
 });
 
 test('our own trouble (disk, database) is A700 / 503: the sender retries later', () => {
-  for (const code of ['E_STORE', 'E_IO'] as const) {
+  for (const code of ['E_STORE', 'E_IO', 'E_DISK_FULL'] as const) {
     assert.deepEqual(outcomeOf(new RadiolensError(code, 'full')), {
       dimseStatus: 0xa700,
       stowFailureReason: 0xa700,

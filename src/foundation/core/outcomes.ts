@@ -61,6 +61,7 @@ const OUTCOMES: Partial<Record<ErrorCode, Outcome>> = {
   E_STORE: OUT_OF_RESOURCES,
   E_DATABASE: OUT_OF_RESOURCES,
   E_IO: OUT_OF_RESOURCES,
+  E_DISK_FULL: OUT_OF_RESOURCES,
 };
 
 /** What to answer for `error`; anything uncoded or unlisted is a processing failure. */

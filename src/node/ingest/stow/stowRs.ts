@@ -8,10 +8,12 @@ import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
+  RadiolensError,
   describeError,
   diskFull,
   isRadiolensError,
   isValidUid,
+  outcomeOf,
 } from '../../../foundation/core/index.js';
 import { parseDicom } from '../../../foundation/dicom/index.js';
 import { parseMediaType, type MultipartPart } from '../../../foundation/dicomweb/index.js';
@@ -299,15 +301,15 @@ export function createStowRsHandler(
         ms: Date.now() - started,
       });
     } catch (error) {
-      // No room to spool the upload: our trouble, and passing — 503 with Retry-After, the
-      // HTTP status of "out of resources" (ADR 0124), which tells the sender to send it again
+      // No room to spool the upload: our trouble, and passing — "out of resources" in the
+      // outcome map (ADR 0124), with Retry-After, which tells the sender to send it again
       // later; not a 500 it may take as final, nor (as a short write once made it) a 400.
       if (diskFull(error) && !res.headersSent) {
-        await refuse(
-          503,
-          "no room on this node's disk to receive the upload; nothing was stored — send it again later",
-          { 'retry-after': '60' },
-        );
+        const why =
+          "no room on this node's disk to receive the upload; nothing was stored — send it again later";
+        await refuse(outcomeOf(new RadiolensError('E_DISK_FULL', why)).httpStatus, why, {
+          'retry-after': '60',
+        });
         return;
       }
       // A bug, not bad input: answer 500 if we still can, never crash the server.
